@@ -1,0 +1,41 @@
+/* limits.h - every size limit of the emulator, in one place. */
+#ifndef SCWS_CORE_LIMITS_H
+#define SCWS_CORE_LIMITS_H
+
+/* APDUs (ISO 7816-4 §5.1). */
+#define APDU_SHORT_DATA_MAX 255u     /* Lc of a short APDU */
+#define APDU_SHORT_RESP_MAX 256u     /* Le of a short APDU (Le=00) */
+#define APDU_EXT_DATA_MAX 65535u     /* Lc of an extended APDU */
+#define APDU_EXT_RESP_MAX 65536u     /* Le of an extended APDU (Le=0000) */
+#define APDU_CMD_MAX (7u + APDU_EXT_DATA_MAX + 3u)
+#define APDU_RESP_MAX (APDU_EXT_RESP_MAX + 2u)
+
+/* Card file system. */
+#define CARD_FS_DEPTH_MAX 8u         /* MF + 7 levels of DF */
+#define CARD_EF_SIZE_MAX 65535u      /* transparent EF size in FCP tag 80 */
+#define CARD_RECORD_LEN_MAX 255u     /* linear fixed record length */
+#define CARD_RECORDS_MAX 254u        /* records per linear fixed EF */
+#define CARD_AID_MAX 16u             /* ISO 7816-4: 5..16 bytes */
+#define CARD_LOGICAL_CHANNELS 20u    /* basic + 19 (TS 102 221 §11.1.17) */
+
+/* CAT / BIP (ETSI TS 102 223). */
+#define CAT_BIP_CHANNELS_MAX 7u      /* channel ids 1..7 */
+#define CAT_RECEIVE_DATA_MAX 0xEDu   /* 237: fits one TERMINAL RESPONSE */
+#define CAT_SEND_DATA_MAX 0xF0u      /* fits one FETCH with room to spare */
+#define CAT_BUFFER_SIZE_DEFAULT 1400u
+
+/* SCWS HTTP. */
+#define HTTP_HEAD_MAX 8192u          /* request line + headers: over is 431 */
+#define HTTP_HEADERS_MAX 32u         /* header fields per request */
+#define HTTP_BODY_MAX 65536u         /* request body: over is 413 */
+#define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
+#define MULTIPART_PART_HEAD_MAX 1024u
+#define MULTIPART_PARTS_MAX 16u
+
+/* TLS. */
+#define TLS_RECORD_MAX (16384u + 2048u)
+
+/* Card profiles. */
+#define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */
+
+#endif

@@ -1,0 +1,3 @@
+## tests: checks that are not one module's unit tests.
+TESTS += tests/banned.sh
+EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/integration

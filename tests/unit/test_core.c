@@ -1,0 +1,153 @@
+/* test_core.c - unit tests for src/core: cursors, buf, hex, log. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/bytes.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "runner.h"
+
+static void test_rd_sticky(void)
+{
+	const uint8_t in[] = { 0x01, 0x02, 0x03 };
+	struct rd r;
+	rd_init(&r, in, sizeof(in));
+	CU_ASSERT_EQUAL(rd_u8(&r), 0x01);
+	CU_ASSERT_EQUAL(rd_u16be(&r), 0x0203);
+	CU_ASSERT_FALSE(r.failed);
+	CU_ASSERT_EQUAL(rd_u8(&r), 0);
+	CU_ASSERT_TRUE(r.failed);
+	/* Once failed, stays failed even for zero-length reads. */
+	struct bytes b = rd_bytes(&r, 0);
+	CU_ASSERT_PTR_NULL(b.ptr);
+	CU_ASSERT_TRUE(r.failed);
+}
+
+static void test_rd_bytes_short(void)
+{
+	const uint8_t in[] = { 0xAA, 0xBB };
+	struct rd r;
+	rd_init(&r, in, sizeof(in));
+	struct bytes b = rd_bytes(&r, 3);
+	CU_ASSERT_EQUAL(b.len, 0);
+	CU_ASSERT_TRUE(r.failed);
+	CU_ASSERT_EQUAL(r.pos, 0);
+}
+
+static void test_wr_cap(void)
+{
+	uint8_t out[3];
+	struct wr w;
+	wr_init(&w, out, sizeof(out));
+	wr_u16be(&w, 0x1234);
+	wr_u16be(&w, 0x5678);
+	CU_ASSERT_TRUE(w.failed);
+	CU_ASSERT_EQUAL(w.len, 2);
+	CU_ASSERT_EQUAL(out[0], 0x12);
+	CU_ASSERT_EQUAL(out[1], 0x34);
+	wr_u8(&w, 0x99); /* sticky: even though one byte would fit */
+	CU_ASSERT_EQUAL(w.len, 2);
+}
+
+static void test_buf_cap(void)
+{
+	struct buf b;
+	buf_init(&b, 10);
+	CU_ASSERT_EQUAL(buf_append(&b, "0123456789", 10), 0);
+	CU_ASSERT_EQUAL(buf_append(&b, "x", 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(b.len, 10);
+	buf_consume(&b, 4);
+	CU_ASSERT_EQUAL(b.len, 6);
+	CU_ASSERT_EQUAL(memcmp(b.p, "456789", 6), 0);
+	CU_ASSERT_EQUAL(buf_printf(&b, "%d", 1234), 0);
+	CU_ASSERT_EQUAL(buf_printf(&b, "%d", 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(b.len, 10);
+	size_t len;
+	uint8_t *p = buf_take(&b, &len);
+	CU_ASSERT_EQUAL(len, 10);
+	CU_ASSERT_EQUAL(memcmp(p, "4567891234", 10), 0);
+	CU_ASSERT_EQUAL(b.len, 0);
+	free(p);
+	buf_cleanup(&b);
+}
+
+static void test_buf_overflow_guard(void)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	CU_ASSERT_EQUAL(buf_append(&b, "abc", 3), 0);
+	CU_ASSERT_EQUAL(buf_reserve(&b, SIZE_MAX), -EMSGSIZE);
+	buf_cleanup(&b);
+}
+
+static void test_hex(void)
+{
+	uint8_t out[8];
+	size_t n = 0;
+	CU_ASSERT_EQUAL(hex_decode("3B 9f:00", out, sizeof(out), &n), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(out[0], 0x3B);
+	CU_ASSERT_EQUAL(out[1], 0x9F);
+	CU_ASSERT_EQUAL(hex_decode("3B9", out, sizeof(out), &n), -EINVAL);
+	CU_ASSERT_EQUAL(hex_decode("3 B", out, sizeof(out), &n), -EINVAL);
+	CU_ASSERT_EQUAL(hex_decode("zz", out, sizeof(out), &n), -EINVAL);
+	CU_ASSERT_EQUAL(hex_decode("000102", out, 2, &n), -EMSGSIZE);
+	char s[16];
+	const uint8_t in[] = { 0x00, 0xAB, 0x10 };
+	CU_ASSERT_STRING_EQUAL(hex_encode(in, 3, ' ', s, sizeof(s)), "00 AB 10");
+	CU_ASSERT_STRING_EQUAL(hex_encode(in, 3, 0, s, 5), "00AB");
+}
+
+struct captured {
+	char line[512];
+	int count;
+};
+
+static void capture(void *arg, enum log_level level, const char *line)
+{
+	struct captured *c = arg;
+	snprintf(c->line, sizeof(c->line), "%s", line);
+	c->count++;
+}
+
+static void test_log_json_escape(void)
+{
+	struct captured c = { .count = 0 };
+	log_set_sink(capture, &c);
+	log_setup(LOG_INFO, true);
+	struct log_kv kv[] = { { "path", "/a\"b", false }, { "status", "200", true },
+			       { "skipped", NULL, false } };
+	log_kv(LOG_INFO, "http", "request", kv, 3);
+	CU_ASSERT_EQUAL(c.count, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "\"path\":\"/a\\\"b\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "\"status\":200"));
+	CU_ASSERT_PTR_NULL(strstr(c.line, "skipped"));
+	log_msg(LOG_DEBUG, "x", "not shown");
+	CU_ASSERT_EQUAL(c.count, 1);
+	log_setup(LOG_INFO, false);
+	log_kv(LOG_WARN, "http", "request", kv, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "warn  http: request path=\"/a\\\"b\" status=200"));
+	log_set_sink(NULL, NULL);
+}
+
+int unit_register(void)
+{
+	static CU_TestInfo cursors[] = {
+		UNIT_TEST(test_rd_sticky), UNIT_TEST(test_rd_bytes_short),
+		UNIT_TEST(test_wr_cap), CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo bufs[] = {
+		UNIT_TEST(test_buf_cap), UNIT_TEST(test_buf_overflow_guard), CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo misc[] = {
+		UNIT_TEST(test_hex), UNIT_TEST(test_log_json_escape), CU_TEST_INFO_NULL,
+	};
+	int rc = unit_add_suite("core_bytes", cursors);
+	if (!rc)
+		rc = unit_add_suite("core_buf", bufs);
+	if (!rc)
+		rc = unit_add_suite("core_misc", misc);
+	return rc;
+}
