@@ -1,1 +1,35 @@
-## src/card
+## src/card: the emulated UICC, (state, C-APDU) -> R-APDU.
+noinst_LIBRARIES += src/card/libcard.a src/card/libpkcs15.a
+src_card_libcard_a_SOURCES = \
+	src/card/apdu.c src/card/apdu.h \
+	src/card/fs.c src/card/fs.h \
+	src/card/card.c src/card/card.h
+src_card_libpkcs15_a_SOURCES = \
+	src/card/pkcs15.c src/card/pkcs15.h \
+	src/card/layout.c src/card/layout.h
+
+check_PROGRAMS += tests/unit/test_card_apdu tests/unit/test_card_fs \
+	tests/unit/test_card_card tests/unit/test_card_pkcs15 \
+	tests/unit/test_card_layout
+TESTS += tests/unit/test_card_apdu tests/unit/test_card_fs \
+	tests/unit/test_card_card tests/unit/test_card_pkcs15 \
+	tests/unit/test_card_layout
+tests_unit_test_card_apdu_SOURCES = tests/unit/test_card_apdu.c
+tests_unit_test_card_apdu_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_apdu_LDADD = $(UNIT_LIBS) $(LIB_CARD) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_card_fs_SOURCES = tests/unit/test_card_fs.c
+tests_unit_test_card_fs_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_fs_LDADD = $(UNIT_LIBS) $(LIB_CARD) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_card_card_SOURCES = tests/unit/test_card_card.c
+tests_unit_test_card_card_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_card_LDADD = $(UNIT_LIBS) $(LIB_CARD) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_card_pkcs15_SOURCES = tests/unit/test_card_pkcs15.c
+tests_unit_test_card_pkcs15_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_pkcs15_LDADD = $(UNIT_LIBS) $(LIB_PKCS15) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_card_layout_SOURCES = tests/unit/test_card_layout.c
+tests_unit_test_card_layout_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_layout_LDADD = $(UNIT_LIBS) $(LIB_PKCS15) $(DEP_LIBS) $(CUNIT_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_apdu
+tests_fuzz_fuzz_apdu_SOURCES = tests/fuzz/fuzz_apdu.c
+tests_fuzz_fuzz_apdu_LDADD = $(FUZZ_MAIN) $(LIB_CARD) $(DEP_LIBS)

@@ -1,1 +1,26 @@
-## src/scws
+## src/scws: the Smart Card Web Server, sans-I/O (TLS, HTTP, handlers).
+noinst_LIBRARIES += src/scws/libscws.a
+src_scws_libscws_a_SOURCES = \
+	src/scws/http.c src/scws/http.h \
+	src/scws/multipart.c src/scws/multipart.h \
+	src/scws/tls.c src/scws/tls.h
+
+check_PROGRAMS += tests/unit/test_scws_http tests/unit/test_scws_multipart \
+	tests/unit/test_scws_tls
+TESTS += tests/unit/test_scws_http tests/unit/test_scws_multipart \
+	tests/unit/test_scws_tls
+tests_unit_test_scws_http_SOURCES = tests/unit/test_scws_http.c
+tests_unit_test_scws_http_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_http_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_scws_multipart_SOURCES = tests/unit/test_scws_multipart.c
+tests_unit_test_scws_multipart_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_multipart_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_scws_tls_SOURCES = tests/unit/test_scws_tls.c
+tests_unit_test_scws_tls_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_tls_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_http tests/fuzz/fuzz_multipart
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c
+tests_fuzz_fuzz_http_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
+tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
+tests_fuzz_fuzz_multipart_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)

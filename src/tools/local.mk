@@ -1,1 +1,1 @@
-## src/tools
+## src/tools: scwsemu-card (and later scwsemu-fetch).

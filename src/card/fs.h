@@ -1,0 +1,105 @@
+/* fs.h - the card's file system (ISO/IEC 7816-4 §7, ETSI TS 102 221 §8).
+ *
+ * A tree of MF, DFs and EFs. A DF with an AID is an ADF: it is a child of
+ * the MF with its own FID (e.g. 7F50) and may also be selected by AID.
+ * EFs are transparent or linear fixed. The tree owns every node and its
+ * contents; card_fs_free() frees them all. Lookups return borrowed nodes,
+ * valid until the tree is freed or the node is removed. */
+#ifndef SCWS_CARD_FS_H
+#define SCWS_CARD_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/limits.h"
+
+#define CARD_FID_MF 0x3F00
+#define CARD_FID_CURRENT_ADF 0x7FFF /* TS 102 221 §8.4.1: "current application" */
+
+enum card_fs_type {
+	CARD_FS_MF,
+	CARD_FS_DF,               /* also ADF when aid_len > 0 */
+	CARD_FS_EF_TRANSPARENT,
+	CARD_FS_EF_LINEAR_FIXED,
+};
+
+struct card_fs_node {
+	enum card_fs_type type;
+	uint16_t fid;
+	uint8_t sfi;              /* 0 = none */
+	uint8_t aid[CARD_AID_MAX];
+	size_t aid_len;           /* ADF only */
+	char label[64];           /* for listings; may be empty */
+	bool update_always;       /* UPDATE access condition ALW, else ADM (69 82) */
+	struct buf data;          /* transparent: contents; linear fixed: records back to back */
+	uint8_t rec_len;          /* linear fixed only; data.len == rec_len * record count */
+	struct card_fs_node *parent;
+	struct card_fs_node *child; /* first child (DF/MF only) */
+	struct card_fs_node *next;  /* next sibling */
+};
+
+struct card_fs {
+	struct card_fs_node *mf;
+};
+
+/* A new tree holding only the MF (3F00); NULL on allocation failure. */
+struct card_fs *card_fs_new(void);
+void card_fs_free(struct card_fs *fs);
+
+/* Adding nodes. Each returns 0 and the new node in *out (may be NULL),
+ * -EEXIST when the FID is already used under that parent (or the AID
+ * already used by another ADF), -EINVAL for a reserved FID (3F00, 7FFF,
+ * FFFF) or a parent that is not a DF, -EMSGSIZE over a limit of limits.h,
+ * -ENOMEM. */
+__attribute__((warn_unused_result))
+int card_fs_add_df(struct card_fs_node *parent, uint16_t fid, struct card_fs_node **out);
+__attribute__((warn_unused_result))
+int card_fs_add_adf(struct card_fs *fs, uint16_t fid, const uint8_t *aid, size_t aid_len,
+		    struct card_fs_node **out);
+__attribute__((warn_unused_result))
+int card_fs_add_ef(struct card_fs_node *parent, uint16_t fid, const uint8_t *data,
+		   size_t len, struct card_fs_node **out);
+/* `records` holds nrec records of rec_len bytes back to back. */
+__attribute__((warn_unused_result))
+int card_fs_add_ef_records(struct card_fs_node *parent, uint16_t fid, uint8_t rec_len,
+			   const uint8_t *records, size_t nrec, struct card_fs_node **out);
+
+/* Replaces an EF's contents (transparent) or records (linear fixed:
+ * len must be a multiple of rec_len). 0, -EINVAL, -EMSGSIZE, -ENOMEM. */
+__attribute__((warn_unused_result))
+int card_fs_set_data(struct card_fs_node *ef, const uint8_t *data, size_t len);
+
+/* Child of a DF by FID; NULL when none. */
+struct card_fs_node *card_fs_child(const struct card_fs_node *df, uint16_t fid);
+/* ADF whose AID starts with the given bytes (partial AID, ISO 7816-4
+ * §5.3.1.1); the first match in tree order, NULL when none. */
+struct card_fs_node *card_fs_find_aid(const struct card_fs *fs, const uint8_t *aid, size_t len);
+/* Node at an absolute path of FIDs starting with 3F00; NULL when none. */
+struct card_fs_node *card_fs_lookup(const struct card_fs *fs, const uint16_t *fids, size_t n);
+/* Path of a node from the MF as FIDs (fids[0] == 3F00); returns the count,
+ * or 0 when cap is too small. */
+size_t card_fs_path(const struct card_fs_node *node, uint16_t *fids, size_t cap);
+
+static inline bool card_fs_is_df(const struct card_fs_node *n)
+{
+	return n->type == CARD_FS_MF || n->type == CARD_FS_DF;
+}
+
+static inline size_t card_fs_record_count(const struct card_fs_node *n)
+{
+	return n->type == CARD_FS_EF_LINEAR_FIXED && n->rec_len ? n->data.len / n->rec_len : 0;
+}
+
+/* Depth-first visit of every node; the callback returns non-zero to stop,
+ * and that value is returned. */
+typedef int card_fs_visit_fn(void *arg, const struct card_fs_node *node, unsigned depth);
+int card_fs_walk(const struct card_fs *fs, card_fs_visit_fn *fn, void *arg);
+
+/* FCP template for SELECT (TS 102 221 §11.1.1.3): `62 LL 82 .. 83 .. [84 ..]
+ * 8A .. 8B/8C .. 80|81 ..`. 0 and *out_len, -EMSGSIZE when cap is short. */
+__attribute__((warn_unused_result))
+int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_t *out_len);
+
+#endif

@@ -1,0 +1,27 @@
+/* wbxml.h - DM bootstrap messages: XML well-formedness (libxml2) and
+ * XML <-> WBXML conversion (libwbxml2, SyncML 1.2 / DM DDF 1.2 code pages).
+ *
+ * err receives one line: for XML, "line N: <parser message>". */
+#ifndef SCWS_CODEC_WBXML_H
+#define SCWS_CODEC_WBXML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* 0 when the bytes are well-formed XML; -EINVAL with *line (1-based, 0 when
+ * unknown) and the parser's message in err. */
+__attribute__((warn_unused_result))
+int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t errcap);
+
+/* XML -> WBXML 1.2 (SyncML 1.2 public id). Appends to out. 0 or a negative
+ * errno with err set. */
+__attribute__((warn_unused_result))
+int codec_wbxml_encode(const uint8_t *xml, size_t len, struct buf *out, char *err, size_t errcap);
+
+/* WBXML -> XML text. Appends to out. 0 or a negative errno with err set. */
+__attribute__((warn_unused_result))
+int codec_wbxml_decode(const uint8_t *wbxml, size_t len, struct buf *out, char *err, size_t errcap);
+
+#endif

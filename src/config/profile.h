@@ -1,0 +1,80 @@
+/* profile.h - card profiles: a directory with card.conf (libconfig syntax)
+ * and payload files. See doc/scwsemu-profile.5.
+ *
+ * profile_load() validates everything it reads; every error names the file,
+ * the line and what is wrong. A loaded profile is immutable. */
+#ifndef SCWS_CONFIG_PROFILE_H
+#define SCWS_CONFIG_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "card/layout.h"
+
+#define PROFILE_CONF_NAME "card.conf"
+#define PROFILE_PORTS_MAX 4
+#define PROFILE_PSK_KEY_MAX 64
+
+enum profile_store { PROFILE_STORE_WBXML, PROFILE_STORE_XML };
+
+struct profile_port {
+	uint16_t port;     /* the port the card's OPEN CHANNEL asks for */
+	bool tls;          /* HTTPS (4116) or plain HTTP (3516) */
+	unsigned channels; /* BIP channels opened for this port */
+};
+
+struct profile_tls {
+	char *cert_file;   /* absolute paths, or NULL */
+	char *key_file;
+	char *psk_identity; /* NULL when no PSK */
+	uint8_t psk_key[PROFILE_PSK_KEY_MAX];
+	size_t psk_key_len;
+	int min_version;   /* OpenSSL TLS1_VERSION .. TLS1_3_VERSION */
+	int max_version;
+	char *cipher_list; /* TLS <= 1.2, OpenSSL syntax; NULL = default */
+	char *ciphersuites; /* TLS 1.3; NULL = default */
+	int security_level; /* -1 = OpenSSL default */
+};
+
+struct profile {
+	char *dir;         /* as given */
+	char *conf_path;   /* dir/card.conf */
+	char *name;        /* "default" */
+	char *description;
+
+	struct card_spec card; /* identity, PKCS#15, bootstrap bytes, files */
+	enum profile_store store;
+	char *bootstrap_source; /* absolute path of the XML source, or NULL */
+
+	struct profile_port ports[PROFILE_PORTS_MAX];
+	size_t n_ports;
+	struct profile_tls tls;
+
+	bool credentials_required;
+	char *username;    /* when required */
+	char *passphrase;  /* plain text, compared with the decoded base64 */
+
+	char **devid_allow; /* NULL when every devid is accepted */
+	size_t n_devid_allow;
+
+	uint8_t *index_html; /* the card's "/" page; owned */
+	size_t index_html_len;
+};
+
+struct profile_error {
+	char file[512];
+	int line;          /* 0 when no line applies */
+	char msg[512];
+};
+
+/* 0 and *out; -EINVAL (bad profile), -ENOENT (no such directory or file),
+ * -ENOMEM, with err filled. */
+__attribute__((warn_unused_result))
+int profile_load(const char *dir, struct profile **out, struct profile_error *err);
+void profile_free(struct profile *p);
+
+/* "file:line: msg" (or "file: msg" without a line) into out. */
+const char *profile_error_str(const struct profile_error *err, char *out, size_t cap);
+
+#endif
