@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# quickstart.sh - install what is missing, build, and run or test scwsemu.
+#
+#   ./quickstart.sh run [scwsemu options]   build, then start the emulator on cards/default
+#   ./quickstart.sh test                    build with ASan/UBSan, then run the whole test suite
+#
+# Debian 12 packages are installed through apt-get (as root, or with sudo) only
+# when one is missing, so a second run is fast.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+build_pkgs=(build-essential autoconf automake pkg-config libssl-dev libevent-dev
+	libpcsclite-dev libconfig-dev libwbxml2-dev libxml2-dev libcunit1-dev)
+run_pkgs=(openssl curl)
+test_pkgs=(libwbxml2-utils gnutls-bin pcscd pcsc-tools vsmartcard-vpcd opensc tshark
+	clang nginx-light wrk)
+
+say() { printf 'quickstart: %s\n' "$*" >&2; }
+
+install_missing() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
+		sudo=(sudo)
+	fi
+	say "installing: ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build DIR [configure options]: configure once, then make (incremental).
+build() {
+	local dir=$1
+	shift
+	if [[ ! -x configure || configure.ac -nt configure || Makefile.am -nt configure ]]; then
+		say "autoreconf"
+		autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+	fi
+	mkdir -p "$dir"
+	if [[ ! -f $dir/Makefile || configure -nt $dir/Makefile ]]; then
+		say "configure $* (in $dir)"
+		(cd "$dir" && "$here/configure" -q "$@")
+	fi
+	say "make (in $dir)"
+	make -C "$dir" -j"$(nproc)" >/dev/null
+}
+
+summary() {
+	# One closing line that CI reads: "N passed, N failed".
+	local log=$1 pass fail
+	pass=$(awk '/^# PASS:/ {print $3}' "$log")
+	fail=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' "$log")
+	echo "${pass:-0} passed, ${fail:-0} failed"
+}
+
+cmd=${1:-}
+[[ $# -gt 0 ]] && shift
+case $cmd in
+run)
+	install_missing "${build_pkgs[@]}" "${run_pkgs[@]}"
+	build build CFLAGS="-O2 -g"
+	if [[ -x build/src/scwsemu ]]; then
+		exec build/src/scwsemu --card cards/default "$@"
+	fi
+	exec build/src/scwsemu-card ls cards/default
+	;;
+test)
+	install_missing "${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}"
+	build build-asan --enable-asan --enable-werror
+	rc=0
+	make -C build-asan -j"$(nproc)" check || rc=$?
+	summary build-asan/test-suite.log
+	if ((rc == 0)) && [[ ${CI:-} == true ]]; then
+		say "make distcheck"
+		make -C build-asan distcheck >/dev/null || rc=$?
+		((rc == 0)) && say "distcheck passed" || say "distcheck FAILED"
+	fi
+	exit $rc
+	;;
+*)
+	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
