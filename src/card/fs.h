@@ -71,10 +71,17 @@ int card_fs_add_ef_records(struct card_fs_node *parent, uint16_t fid, uint8_t re
 __attribute__((warn_unused_result))
 int card_fs_set_data(struct card_fs_node *ef, const uint8_t *data, size_t len);
 
+/* Sets an EF's short file identifier (1..30; 0 removes it). -EINVAL for a
+ * DF or an SFI over CARD_SFI_MAX, -EEXIST when a sibling EF already has it. */
+__attribute__((warn_unused_result))
+int card_fs_set_sfi(struct card_fs_node *ef, uint8_t sfi);
+
 /* Child of a DF by FID; NULL when none. */
 struct card_fs_node *card_fs_child(const struct card_fs_node *df, uint16_t fid);
+/* EF child of a DF by SFI (1..30); NULL when none. */
+struct card_fs_node *card_fs_child_sfi(const struct card_fs_node *df, uint8_t sfi);
 /* ADF whose AID starts with the given bytes (partial AID, ISO 7816-4
- * §5.3.1.1); the first match in tree order, NULL when none. */
+ * §5.3.1.1); the first match in tree order, NULL when none or len == 0. */
 struct card_fs_node *card_fs_find_aid(const struct card_fs *fs, const uint8_t *aid, size_t len);
 /* Node at an absolute path of FIDs starting with 3F00; NULL when none. */
 struct card_fs_node *card_fs_lookup(const struct card_fs *fs, const uint16_t *fids, size_t n);
@@ -92,13 +99,26 @@ static inline size_t card_fs_record_count(const struct card_fs_node *n)
 	return n->type == CARD_FS_EF_LINEAR_FIXED && n->rec_len ? n->data.len / n->rec_len : 0;
 }
 
-/* Depth-first visit of every node; the callback returns non-zero to stop,
- * and that value is returned. */
+/* Depth-first visit of every node in tree order (a parent before its
+ * children, children in the order they were added; the MF has depth 0);
+ * the callback returns non-zero to stop, and that value is returned. */
 typedef int card_fs_visit_fn(void *arg, const struct card_fs_node *node, unsigned depth);
 int card_fs_walk(const struct card_fs *fs, card_fs_visit_fn *fn, void *arg);
 
-/* FCP template for SELECT (TS 102 221 §11.1.1.3): `62 LL 82 .. 83 .. [84 ..]
- * 8A .. 8B/8C .. 80|81 ..`. 0 and *out_len, -EMSGSIZE when cap is short. */
+/* "MF", "DF", "EF transparent", "EF linear fixed". */
+const char *card_fs_type_name(enum card_fs_type type);
+
+/* FCP template for SELECT and STATUS (TS 102 221 §11.1.1.3), at most
+ * 2 + CARD_FCP_MAX bytes:
+ *   MF/DF/ADF: 62 LL  82 02 78 21  83 02 fid  [84 LL aid]  8A 01 05
+ *              8C 03 06 90 90
+ *   EF:        62 LL  82 02 41 21 (transparent) | 82 05 42 21 00 rl nr
+ *              83 02 fid  8A 01 05  8C 03 03 uu 00  80 02 size
+ *              88 01 sfi<<3 | 88 00 (no SFI)
+ * 8C is the compact security attribute (ISO 7816-4 §9.3.3): AM 03 = UPDATE
+ * and READ, SC 00 = always, 90 = ADM (uu = 00 when update_always); for a
+ * DF AM 06 = CREATE DF / CREATE EF, both ADM. 0 and *out_len, -EMSGSIZE
+ * when cap is short. */
 __attribute__((warn_unused_result))
 int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_t *out_len);
 

@@ -17,6 +17,8 @@
 #define CARD_RECORDS_MAX 254u        /* records per linear fixed EF */
 #define CARD_AID_MAX 16u             /* ISO 7816-4: 5..16 bytes */
 #define CARD_LOGICAL_CHANNELS 20u    /* basic + 19 (TS 102 221 §11.1.17) */
+#define CARD_SFI_MAX 30u             /* SFI 1..30 (ISO 7816-4 §7.2.2) */
+#define CARD_FCP_MAX 64u             /* FCP template body (62 LL excluded) */
 
 /* CAT / BIP (ETSI TS 102 223). */
 #define CAT_BIP_CHANNELS_MAX 7u      /* channel ids 1..7 */
