@@ -13,7 +13,7 @@ cd "$here"
 
 build_pkgs=(build-essential autoconf automake pkg-config libssl-dev libevent-dev
 	libpcsclite-dev libconfig-dev libwbxml2-dev libxml2-dev libcunit1-dev)
-run_pkgs=(openssl curl)
+run_pkgs=(openssl curl python3)
 test_pkgs=(libwbxml2-utils gnutls-bin pcscd pcsc-tools vsmartcard-vpcd opensc tshark
 	clang nginx-light wrk)
 

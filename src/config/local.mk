@@ -12,3 +12,12 @@ tests_unit_test_config_profile_LDADD = $(UNIT_LIBS) $(LIB_PROFILE) $(DEP_LIBS) $
 FUZZ_TARGETS += tests/fuzz/fuzz_profile
 tests_fuzz_fuzz_profile_SOURCES = tests/fuzz/fuzz_profile.c
 tests_fuzz_fuzz_profile_LDADD = $(FUZZ_MAIN) $(LIB_PROFILE) $(DEP_LIBS)
+
+# The scwsemu command line (kept in its own library: it needs no card code).
+noinst_LIBRARIES += src/config/libcli.a
+src_config_libcli_a_SOURCES = src/config/cli.c src/config/cli.h
+check_PROGRAMS += tests/unit/test_config_cli
+TESTS += tests/unit/test_config_cli
+tests_unit_test_config_cli_SOURCES = tests/unit/test_config_cli.c
+tests_unit_test_config_cli_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_cli_LDADD = $(UNIT_LIBS) src/config/libcli.a $(LIB_CORE) $(CUNIT_LIBS)

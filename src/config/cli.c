@@ -1,0 +1,248 @@
+/* cli.c - the scwsemu command line (getopt_long). */
+#include "config/cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDLE_TIMEOUT_MS_DEFAULT 10000u
+#define REQUEST_TIMEOUT_MS_DEFAULT 30000u
+
+const char *cli_usage(void)
+{
+	return "Usage: scwsemu [OPTION]...\n"
+	       "Emulate a UICC with an OMA Smart Card Web Server and serve its DM bootstrap.\n"
+	       "\n"
+	       "  --card DIR              card profile (default: cards/default)\n"
+	       "  --tcpip ADDR:PORT       serve the SCWS over TCP/IP here (repeatable; port 0 =\n"
+	       "                          ephemeral; default 127.0.0.1:443 and [::1]:443)\n"
+	       "  --no-tcpip              no TCP/IP (localuicc) listeners\n"
+	       "  --no-bip                no BIP gateway\n"
+	       "  --ready-file PATH       write a JSON description of the endpoints once listening\n"
+	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
+	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
+	       "  --log-format text|json  log line format on stderr (default text)\n"
+	       "  -v, --verbose           more logging (repeat for debug)\n"
+	       "  -q, --quiet             errors and warnings only\n"
+	       "  --help                  this text\n"
+	       "  --version               version\n"
+	       "\n"
+	       "Exit status: 0 after SIGTERM/SIGINT, 2 for bad usage or a bad card profile,\n"
+	       "1 for other failures. SIGHUP reloads the card profile.\n";
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 65535 || *s == '-' || *s == '+')
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *err, size_t errcap)
+{
+	char host[64];
+	const char *port = NULL;
+	memset(out, 0, sizeof(*out));
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || (size_t)(close - s - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = 0;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1])
+			goto bad;
+	} else {
+		const char *colon = strrchr(s, ':');
+		/* A bare IPv6 address has several colons and no port. */
+		if (colon && strchr(s, ':') == colon && with_port) {
+			if ((size_t)(colon - s) >= sizeof(host))
+				goto bad;
+			memcpy(host, s, (size_t)(colon - s));
+			host[colon - s] = 0;
+			port = colon + 1;
+		} else {
+			if (strlen(s) >= sizeof(host))
+				goto bad;
+			snprintf(host, sizeof(host), "%s", s);
+		}
+	}
+	unsigned char tmp[16];
+	if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1) {
+		snprintf(err, errcap, "'%s': not a numeric IPv4 or IPv6 address", s);
+		return -EINVAL;
+	}
+	if (with_port) {
+		if (!port) {
+			snprintf(err, errcap, "'%s': missing :PORT (IPv6 as [ADDR]:PORT)", s);
+			return -EINVAL;
+		}
+		if (parse_port(port, &out->port)) {
+			snprintf(err, errcap, "'%s': port must be 0..65535", s);
+			return -EINVAL;
+		}
+	} else if (port) {
+		snprintf(err, errcap, "'%s': give an address without a port", s);
+		return -EINVAL;
+	}
+	snprintf(out->host, sizeof(out->host), "%s", host);
+	return 0;
+bad:
+	snprintf(err, errcap, "'%s': expected ADDR:PORT or [IPV6]:PORT", s);
+	return -EINVAL;
+}
+
+static int parse_seconds(const char *opt, const char *s, unsigned *ms, char *err, size_t errcap)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400) {
+		snprintf(err, errcap, "%s '%s': expected seconds (0 < s <= 86400)", opt, s);
+		return -EINVAL;
+	}
+	*ms = (unsigned)(v * 1000.0 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+static void add_default(struct cli_addr *list, size_t *n, const char *host, uint16_t port)
+{
+	snprintf(list[*n].host, sizeof(list[*n].host), "%s", host);
+	list[*n].port = port;
+	list[*n].is_default = true;
+	(*n)++;
+}
+
+enum {
+	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP,
+	OPT_READY, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
+};
+
+int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
+{
+	static const struct option longopts[] = {
+		{ "card", required_argument, NULL, OPT_CARD },
+		{ "tcpip", required_argument, NULL, OPT_TCPIP },
+		{ "no-tcpip", no_argument, NULL, OPT_NO_TCPIP },
+		{ "no-bip", no_argument, NULL, OPT_NO_BIP },
+		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(opt, 0, sizeof(*opt));
+	opt->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
+	opt->request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT;
+	err[0] = 0;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":vq", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CARD:
+			free(opt->card_dir);
+			opt->card_dir = strdup(optarg);
+			if (!opt->card_dir)
+				return -ENOMEM;
+			break;
+		case OPT_TCPIP:
+			if (opt->n_tcpip >= CLI_ADDRS_MAX) {
+				snprintf(err, errcap, "--tcpip: at most %d addresses", CLI_ADDRS_MAX);
+				return -EINVAL;
+			}
+			if (cli_parse_addr(optarg, true, &opt->tcpip[opt->n_tcpip], err, errcap)) {
+				char m[256];
+				snprintf(m, sizeof(m), "--tcpip %s", err);
+				snprintf(err, errcap, "%s", m);
+				return -EINVAL;
+			}
+			opt->n_tcpip++;
+			break;
+		case OPT_NO_TCPIP:
+			opt->no_tcpip = true;
+			break;
+		case OPT_NO_BIP:
+			opt->no_bip = true;
+			break;
+		case OPT_READY:
+			free(opt->ready_file);
+			opt->ready_file = strdup(optarg);
+			if (!opt->ready_file)
+				return -ENOMEM;
+			break;
+		case OPT_IDLE:
+			if (parse_seconds("--idle-timeout", optarg, &opt->idle_timeout_ms, err, errcap))
+				return -EINVAL;
+			break;
+		case OPT_REQUEST:
+			if (parse_seconds("--request-timeout", optarg, &opt->request_timeout_ms, err,
+					  errcap))
+				return -EINVAL;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "json") == 0) {
+				opt->log_json = true;
+			} else if (strcmp(optarg, "text") == 0) {
+				opt->log_json = false;
+			} else {
+				snprintf(err, errcap, "--log-format '%s': expected text or json", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'v':
+			opt->verbosity = opt->verbosity < 0 ? 1 : opt->verbosity + 1;
+			break;
+		case 'q':
+			opt->verbosity = -1;
+			break;
+		case OPT_HELP:
+			opt->show_help = true;
+			break;
+		case OPT_VERSION:
+			opt->show_version = true;
+			break;
+		case ':':
+			snprintf(err, errcap, "option '%s' needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errcap, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errcap, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (opt->no_tcpip && opt->n_tcpip) {
+		snprintf(err, errcap, "--no-tcpip and --tcpip contradict each other");
+		return -EINVAL;
+	}
+	if (!opt->no_tcpip && opt->n_tcpip == 0) {
+		add_default(opt->tcpip, &opt->n_tcpip, "127.0.0.1", 443);
+		add_default(opt->tcpip, &opt->n_tcpip, "::1", 443);
+	}
+	return 0;
+}
+
+void cli_options_cleanup(struct cli_options *opt)
+{
+	free(opt->card_dir);
+	free(opt->ready_file);
+	memset(opt, 0, sizeof(*opt));
+}

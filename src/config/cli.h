@@ -1,0 +1,49 @@
+/* cli.h - the scwsemu command line (design.md "scwsemu — the emulator").
+ *
+ * cli_parse() only parses and validates syntax; it opens nothing. The
+ * result is immutable after parsing; cli_options_cleanup() frees it. */
+#ifndef SCWS_CONFIG_CLI_H
+#define SCWS_CONFIG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_ADDRS_MAX 16
+
+/* A listen address: host is a numeric IPv4 or IPv6 literal (no brackets). */
+struct cli_addr {
+	char host[64];
+	uint16_t port;
+	bool is_default; /* a default the daemon may skip with a warning */
+};
+
+struct cli_options {
+	char *card_dir;            /* NULL = the default card */
+	struct cli_addr tcpip[CLI_ADDRS_MAX];
+	size_t n_tcpip;
+	bool no_tcpip;
+	bool no_bip;
+	char *ready_file;
+	bool log_json;
+	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
+	unsigned idle_timeout_ms;
+	unsigned request_timeout_ms;
+	bool show_help;
+	bool show_version;
+};
+
+/* 0 on success (check show_help/show_version); -EINVAL with a one-line
+ * message in err for bad usage (the daemon exits 2). */
+__attribute__((warn_unused_result))
+int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap);
+void cli_options_cleanup(struct cli_options *opt);
+
+/* "127.0.0.1:443", "[::1]:443", "localhost:443" is refused (numeric only).
+ * with_port false accepts a bare address ("::1", "127.0.0.1"). */
+__attribute__((warn_unused_result))
+int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *err, size_t errcap);
+
+const char *cli_usage(void);
+
+#endif

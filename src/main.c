@@ -1,0 +1,280 @@
+/* main.c - scwsemu: wiring only (options -> card -> server -> event loop). */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "card/layout.h"
+#include "config/cli.h"
+#include "config/profile.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "scws/server.h"
+#include "transport/tcpip.h"
+
+#define EXIT_USAGE 2
+#define ENDPOINTS_MAX (CLI_ADDRS_MAX * 2)
+/* TS 102 483: the card's own HTTPS port behind the name localuicc. */
+#define TCPIP_CARD_PORT 443
+
+struct endpoint {
+	const char *transport;
+	const char *scheme;
+	char host[64];
+	uint16_t port;
+	uint16_t card_port;
+};
+
+struct daemon {
+	struct cli_options opt;
+	char card_dir[PATH_MAX];
+	struct event_base *base;
+	struct scws_server *srv;
+	struct tcpip_server *tcpip;
+	struct endpoint endpoints[ENDPOINTS_MAX];
+	size_t n_endpoints;
+};
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The default card: beside the binary in a build tree (srcdir/cards), else
+ * under the installed data directory. */
+static void default_card(char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *dir = dirname(exe);
+		snprintf(out, cap, "%s/../cards/default", dir);
+		if (is_dir(out))
+			return;
+		if (strncmp(dir, SCWS_ABS_BUILDDIR, strlen(SCWS_ABS_BUILDDIR)) == 0) {
+			snprintf(out, cap, "%s/cards/default", SCWS_ABS_SRCDIR);
+			if (is_dir(out))
+				return;
+		}
+	}
+	snprintf(out, cap, "%s/cards/default", SCWS_PKGDATADIR);
+}
+
+/* Loads and builds the card; 0, or EXIT_USAGE after saying why. */
+static int load_card(struct daemon *d, bool initial)
+{
+	struct profile *p = NULL;
+	struct profile_error perr;
+	char msg[1024];
+	int rc = profile_load(d->card_dir, &p, &perr);
+	if (rc) {
+		log_err("card", "%s", profile_error_str(&perr, msg, sizeof(msg)));
+		return EXIT_USAGE;
+	}
+	struct card_fs *fs = NULL;
+	rc = card_layout_build(&p->card, &fs, msg, sizeof(msg));
+	if (rc) {
+		log_err("card", "%s: %s", p->conf_path, msg);
+		profile_free(p);
+		return EXIT_USAGE;
+	}
+	char name[256];
+	snprintf(name, sizeof(name), "%s", p->name ? p->name : d->card_dir);
+	rc = scws_server_load(d->srv, p, fs, msg, sizeof(msg));
+	if (rc) {
+		log_err("card", "%s: %s", d->card_dir, msg);
+		return EXIT_USAGE;
+	}
+	log_info("card", "%s card '%s' from %s", initial ? "loaded" : "reloaded", name, d->card_dir);
+	return 0;
+}
+
+static void add_endpoint(struct daemon *d, const char *transport, const char *scheme,
+			 const char *host, uint16_t port, uint16_t card_port)
+{
+	if (d->n_endpoints >= ENDPOINTS_MAX)
+		return;
+	struct endpoint *e = &d->endpoints[d->n_endpoints++];
+	e->transport = transport;
+	e->scheme = scheme;
+	snprintf(e->host, sizeof(e->host), "%s", host);
+	e->port = port;
+	e->card_port = card_port;
+}
+
+static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
+{
+	bool v6 = strchr(e->host, ':') != NULL;
+	snprintf(out, cap, "%s://%s%s%s:%u/OMA/DM/Bootstrap.xml", e->scheme, v6 ? "[" : "", e->host,
+		 v6 ? "]" : "", e->port);
+}
+
+/* Written to PATH.tmp then renamed, so a reader never sees half a file. */
+static int write_ready_file(const struct daemon *d)
+{
+	struct buf b;
+	buf_init(&b, 65536);
+	int rc = buf_printf(&b, "{\"pid\": %ld, \"card\": \"", (long)getpid());
+	for (const char *s = d->card_dir; *s && !rc; s++)
+		rc = (*s == '"' || *s == '\\') ? buf_printf(&b, "\\%c", *s)
+		     : (unsigned char)*s < 0x20 ? buf_printf(&b, "\\u%04x", *s)
+						 : buf_append_u8(&b, (uint8_t)*s);
+	rc = rc ? rc : buf_append_str(&b, "\", \"endpoints\": [");
+	for (size_t i = 0; i < d->n_endpoints && !rc; i++) {
+		const struct endpoint *e = &d->endpoints[i];
+		char url[256];
+		endpoint_url(e, url, sizeof(url));
+		rc = buf_printf(&b,
+				"%s{\"transport\": \"%s\", \"scheme\": \"%s\", \"host\": \"%s\", "
+				"\"port\": %u, \"card_port\": %u, \"url\": \"%s\"}",
+				i ? ", " : "", e->transport, e->scheme, e->host, e->port, e->card_port,
+				url);
+	}
+	rc = rc ? rc : buf_append_str(&b, "]}\n");
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->opt.ready_file);
+	FILE *f = rc ? NULL : fopen(tmp, "w");
+	if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f) != 0 ||
+	    rename(tmp, d->opt.ready_file) != 0) {
+		log_err("main", "cannot write ready file %s: %s", d->opt.ready_file,
+			rc ? strerror(-rc) : strerror(errno));
+		buf_cleanup(&b);
+		return -1;
+	}
+	buf_cleanup(&b);
+	return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	log_info("main", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	log_info("main", "SIGHUP: reloading %s", d->card_dir);
+	if (load_card(d, false) != 0)
+		log_warn("main", "reload failed; still serving the previous card");
+}
+
+static int open_tcpip(struct daemon *d)
+{
+	if (d->opt.no_tcpip)
+		return 0;
+	struct tcpip_limits lim = {
+		.idle_timeout_ms = d->opt.idle_timeout_ms,
+		.request_timeout_ms = d->opt.request_timeout_ms,
+		.max_clients = 256,
+	};
+	d->tcpip = transport_tcpip_new(d->base, d->srv, &lim);
+	if (!d->tcpip)
+		return 1;
+	for (size_t i = 0; i < d->opt.n_tcpip; i++) {
+		const struct cli_addr *a = &d->opt.tcpip[i];
+		char err[256];
+		uint16_t port;
+		if (transport_tcpip_listen(d->tcpip, a->host, a->port, true, &port, err,
+					   sizeof(err)) != 0) {
+			if (a->is_default) {
+				log_warn("tcpip", "%s; skipping this default address (give --tcpip "
+					 "ADDR:PORT, e.g. 127.0.0.1:0, to choose another)", err);
+				continue;
+			}
+			log_err("tcpip", "%s", err);
+			return 1;
+		}
+		add_endpoint(d, "tcpip", "https", a->host, port, TCPIP_CARD_PORT);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	memset(&d, 0, sizeof(d));
+	char err[512];
+	int rc = cli_parse(argc, argv, &d.opt, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "scwsemu: %s\nTry 'scwsemu --help'.\n", err);
+		cli_options_cleanup(&d.opt);
+		return EXIT_USAGE;
+	}
+	if (d.opt.show_help || d.opt.show_version) {
+		fputs(d.opt.show_help ? cli_usage() : "scwsemu " PACKAGE_VERSION "\n", stdout);
+		cli_options_cleanup(&d.opt);
+		return 0;
+	}
+	log_setup(d.opt.verbosity < 0 ? LOG_WARN : d.opt.verbosity > 1 ? LOG_DEBUG : LOG_INFO,
+		  d.opt.log_json);
+	if (d.opt.card_dir)
+		snprintf(d.card_dir, sizeof(d.card_dir), "%s", d.opt.card_dir);
+	else
+		default_card(d.card_dir, sizeof(d.card_dir));
+
+	signal(SIGPIPE, SIG_IGN);
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	d.srv = scws_server_new();
+	d.base = event_base_new();
+	if (!d.srv || !d.base) {
+		rc = 1;
+		goto out;
+	}
+	rc = load_card(&d, true);
+	if (rc)
+		goto out;
+	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
+	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	if (!ev_term || !ev_int || !ev_hup || event_add(ev_term, NULL) || event_add(ev_int, NULL) ||
+	    event_add(ev_hup, NULL)) {
+		rc = 1;
+		goto out;
+	}
+	rc = open_tcpip(&d);
+	if (rc)
+		goto out;
+	if (d.n_endpoints == 0) {
+		log_err("main", "no listener could be opened: nothing to serve");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < d.n_endpoints; i++) {
+		char url[256];
+		endpoint_url(&d.endpoints[i], url, sizeof(url));
+		log_info("main", "serving %s (%s)", url, d.endpoints[i].transport);
+	}
+	if (d.opt.ready_file && write_ready_file(&d) != 0) {
+		rc = 1;
+		goto out;
+	}
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	if (d.opt.ready_file && rc == 0)
+		unlink(d.opt.ready_file);
+	transport_tcpip_free(d.tcpip);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	scws_server_free(d.srv);
+	if (d.base)
+		event_base_free(d.base);
+	cli_options_cleanup(&d.opt);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/* conn.h - one SCWS connection, sans-I/O: bytes in -> [TLS] -> HTTP/1.1 ->
+ * handlers -> [TLS] -> bytes out.
+ *
+ * The same object serves a TCP/IP connection (localuicc:443) and, unchanged,
+ * a BIP channel inside the card. The caller moves bytes: it feeds what the
+ * peer sent, sends what scws_conn_output() shows and consumes it, and
+ * closes the transport once scws_conn_done() says so and the output is
+ * flushed. A conn never blocks and never touches a socket. */
+#ifndef SCWS_SCWS_CONN_H
+#define SCWS_SCWS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bytes.h"
+
+struct scws_server;
+struct scws_conn;
+
+struct scws_conn_info {
+	const char *transport; /* "tcpip" or "bip"; copied */
+	const char *peer;      /* "127.0.0.1:50000" or "[::1]:50000"; copied */
+	uint16_t local_port;   /* the port the client connected to */
+	bool tls;              /* HTTPS (TLS engine first) or plain HTTP */
+};
+
+/* A new connection on srv (borrowed: it must outlive the conn). NULL on
+ * allocation failure or when the server has no TLS context for a TLS
+ * port (logged). */
+struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_info *info);
+void scws_conn_free(struct scws_conn *c);
+
+/* Bytes from the peer. Returns 0; a protocol error is answered (an HTTP
+ * error response or a TLS alert) and turns the conn to done, so callers
+ * need no error path beyond scws_conn_done(). */
+int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len);
+
+/* The peer closed its sending side (FIN) or the transport failed. */
+void scws_conn_peer_closed(struct scws_conn *c);
+
+/* Bytes waiting to be sent; the view is valid until the next call on c. */
+struct bytes scws_conn_output(const struct scws_conn *c);
+void scws_conn_consume(struct scws_conn *c, size_t n);
+
+/* True when the conn wants no more input for now (its output is above its
+ * high-water mark): stop reading until the output drains. */
+bool scws_conn_output_full(const struct scws_conn *c);
+
+/* True when the conn is finished: close the transport once the output
+ * shown by scws_conn_output() has been sent. */
+bool scws_conn_done(const struct scws_conn *c);
+
+/* True while a request has begun but its response is not yet written
+ * (for the transport's per-request deadline). */
+bool scws_conn_in_request(const struct scws_conn *c);
+
+#endif

@@ -1,0 +1,363 @@
+/* tcpip.c - the SCWS over TCP/IP, on libevent (ETSI TS 102 483 style). */
+#include "transport/tcpip.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "scws/conn.h"
+
+/* Output beyond this stops reading from that client until it drains. */
+#define TCPIP_OUT_HIGH (64u * 1024u)
+#define TCPIP_LISTENERS_MAX 16
+#define TCPIP_READ_CHUNK 16384u
+
+struct tcpip_listener {
+	struct evconnlistener *lev;
+	bool tls;
+	uint16_t port;
+};
+
+struct tcpip_client {
+	struct tcpip_server *t;
+	struct bufferevent *bev;
+	struct scws_conn *conn;
+	struct event *deadline;
+	bool deadline_armed;
+	bool closing; /* free once the output is flushed */
+	char peer[64];
+	struct tcpip_client *prev, *next;
+};
+
+struct tcpip_server {
+	struct event_base *base;
+	struct scws_server *srv;
+	struct tcpip_limits lim;
+	struct tcpip_listener listeners[TCPIP_LISTENERS_MAX];
+	size_t n_listeners;
+	struct tcpip_client *clients;
+	size_t n_clients;
+	bool paused;
+};
+
+static void set_listening(struct tcpip_server *t, bool on)
+{
+	if (t->paused == !on)
+		return;
+	t->paused = !on;
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		if (on)
+			evconnlistener_enable(t->listeners[i].lev);
+		else
+			evconnlistener_disable(t->listeners[i].lev);
+	}
+	if (!on)
+		log_warn("tcpip", "%zu connections open: new clients wait in the backlog",
+			 t->n_clients);
+}
+
+static void client_free(struct tcpip_client *cl)
+{
+	struct tcpip_server *t = cl->t;
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		t->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	t->n_clients--;
+	if (cl->deadline)
+		event_free(cl->deadline);
+	if (cl->bev)
+		bufferevent_free(cl->bev);
+	scws_conn_free(cl->conn);
+	free(cl);
+	if (t->paused && t->n_clients < t->lim.max_clients)
+		set_listening(t, true);
+}
+
+static void arm_deadline(struct tcpip_client *cl)
+{
+	bool want = scws_conn_in_request(cl->conn);
+	if (want == cl->deadline_armed)
+		return;
+	if (want) {
+		struct timeval tv = { cl->t->lim.request_timeout_ms / 1000,
+				      (cl->t->lim.request_timeout_ms % 1000) * 1000 };
+		event_add(cl->deadline, &tv);
+	} else {
+		event_del(cl->deadline);
+	}
+	cl->deadline_armed = want;
+}
+
+/* Moves the conn's output to the socket buffer; frees the client when it is
+ * done and everything is flushed. Returns false when cl was freed. */
+static bool flush_output(struct tcpip_client *cl)
+{
+	struct bytes out = scws_conn_output(cl->conn);
+	if (out.len) {
+		if (bufferevent_write(cl->bev, out.ptr, out.len) != 0) {
+			client_free(cl);
+			return false;
+		}
+		scws_conn_consume(cl->conn, out.len);
+	}
+	if (scws_conn_done(cl->conn)) {
+		cl->closing = true;
+		bufferevent_disable(cl->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0) {
+			client_free(cl);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Feeds what has arrived while the socket can take our answers. */
+static void pump(struct tcpip_client *cl)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	uint8_t tmp[TCPIP_READ_CHUNK];
+	while (!cl->closing && evbuffer_get_length(in) > 0) {
+		if (evbuffer_get_length(out) >= TCPIP_OUT_HIGH) {
+			bufferevent_disable(cl->bev, EV_READ);
+			return;
+		}
+		int n = evbuffer_remove(in, tmp, sizeof(tmp));
+		if (n <= 0)
+			break;
+		scws_conn_feed(cl->conn, tmp, (size_t)n);
+		if (!flush_output(cl))
+			return;
+	}
+	if (!cl->closing) {
+		arm_deadline(cl);
+		if (evbuffer_get_length(out) < TCPIP_OUT_HIGH)
+			bufferevent_enable(cl->bev, EV_READ);
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	pump(arg);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcpip_client *cl = arg;
+	if (cl->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			client_free(cl);
+		return;
+	}
+	pump(cl);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcpip_client *cl = arg;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("tcpip", "%s: idle for %u ms, closing", cl->peer,
+			 cl->t->lim.idle_timeout_ms);
+		client_free(cl);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		log_dbg("tcpip", "%s: %s", cl->peer,
+			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		client_free(cl);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* Whatever arrived before the FIN is still worth answering. */
+		pump(cl);
+		struct tcpip_client *c;
+		for (c = cl->t->clients; c && c != cl; c = c->next)
+			;
+		if (!c)
+			return; /* freed by pump */
+		scws_conn_peer_closed(cl->conn);
+		if (flush_output(cl)) {
+			cl->closing = true;
+			if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+				client_free(cl);
+		}
+	}
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcpip_client *cl = arg;
+	log_info("tcpip", "%s: request not complete after %u ms, closing", cl->peer,
+		 cl->t->lim.request_timeout_ms);
+	client_free(cl);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct tcpip_listener *l = NULL;
+	struct tcpip_server *t = arg;
+	for (size_t i = 0; i < t->n_listeners; i++)
+		if (t->listeners[i].lev == lev)
+			l = &t->listeners[i];
+	struct tcpip_client *cl = calloc(1, sizeof(*cl));
+	if (!cl || !l) {
+		evutil_closesocket(fd);
+		free(cl);
+		return;
+	}
+	cl->t = t;
+	format_peer(sa, cl->peer, sizeof(cl->peer));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct scws_conn_info info = {
+		.transport = "tcpip", .peer = cl->peer, .local_port = l->port, .tls = l->tls,
+	};
+	cl->conn = scws_conn_new(t->srv, &info);
+	cl->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->deadline = event_new(t->base, -1, 0, deadline_cb, cl);
+	cl->next = t->clients;
+	if (t->clients)
+		t->clients->prev = cl;
+	t->clients = cl;
+	t->n_clients++;
+	if (!cl->conn || !cl->bev || !cl->deadline) {
+		if (!cl->bev)
+			evutil_closesocket(fd);
+		client_free(cl);
+		return;
+	}
+	struct timeval idle = { t->lim.idle_timeout_ms / 1000, (t->lim.idle_timeout_ms % 1000) * 1000 };
+	bufferevent_set_timeouts(cl->bev, &idle, &idle);
+	bufferevent_setcb(cl->bev, read_cb, write_cb, event_cb, cl);
+	bufferevent_setwatermark(cl->bev, EV_WRITE, TCPIP_OUT_HIGH / 2, 0);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	log_dbg("tcpip", "%s: connected to port %u", cl->peer, l->port);
+	if (t->n_clients >= t->lim.max_clients)
+		set_listening(t, false);
+}
+
+struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_server *srv,
+					 const struct tcpip_limits *lim)
+{
+	struct tcpip_server *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->base = base;
+	t->srv = srv;
+	t->lim = *lim;
+	if (!t->lim.max_clients)
+		t->lim.max_clients = 256;
+	return t;
+}
+
+void transport_tcpip_free(struct tcpip_server *t)
+{
+	if (!t)
+		return;
+	while (t->clients)
+		client_free(t->clients);
+	for (size_t i = 0; i < t->n_listeners; i++)
+		evconnlistener_free(t->listeners[i].lev);
+	free(t);
+}
+
+size_t transport_tcpip_clients(const struct tcpip_server *t)
+{
+	return t->n_clients;
+}
+
+int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t port, bool tls,
+			   uint16_t *bound, char *err, size_t errcap)
+{
+	if (t->n_listeners >= TCPIP_LISTENERS_MAX) {
+		snprintf(err, errcap, "too many listeners");
+		return -EMSGSIZE;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		sslen = sizeof(*in);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		sslen = sizeof(*in6);
+	} else {
+		snprintf(err, errcap, "%s: not a numeric address", host);
+		return -EINVAL;
+	}
+	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errcap, "socket: %s", strerror(e));
+		return -e;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 128) != 0) {
+		int e = errno;
+		snprintf(err, errcap, "cannot listen on %s%s%s:%u: %s",
+			 ss.ss_family == AF_INET6 ? "[" : "", host,
+			 ss.ss_family == AF_INET6 ? "]" : "", port, strerror(e));
+		evutil_closesocket(fd);
+		return -e;
+	}
+	struct sockaddr_storage got;
+	socklen_t gotlen = sizeof(got);
+	getsockname(fd, (struct sockaddr *)&got, &gotlen);
+	uint16_t p = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+					      : ntohs(((struct sockaddr_in *)&got)->sin_port);
+	struct tcpip_listener *l = &t->listeners[t->n_listeners];
+	l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!l->lev) {
+		evutil_closesocket(fd);
+		snprintf(err, errcap, "evconnlistener_new failed");
+		return -ENOMEM;
+	}
+	l->tls = tls;
+	l->port = p;
+	t->n_listeners++;
+	if (t->paused)
+		evconnlistener_disable(l->lev);
+	*bound = p;
+	return 0;
+}

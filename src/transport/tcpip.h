@@ -1,0 +1,40 @@
+/* tcpip.h - the SCWS over TCP/IP (ETSI TS 102 483 style: localuicc:443).
+ *
+ * libevent listeners; each accepted connection gets one scws_conn and a
+ * bufferevent. Per-connection limits: an idle timeout (no byte either way),
+ * a per-request deadline, bounded output (reading pauses while the kernel
+ * does not take our bytes), and a cap on simultaneous connections (the
+ * listeners pause at the cap, so further clients wait in the backlog). */
+#ifndef SCWS_TRANSPORT_TCPIP_H
+#define SCWS_TRANSPORT_TCPIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct scws_server;
+struct tcpip_server;
+
+struct tcpip_limits {
+	unsigned idle_timeout_ms;
+	unsigned request_timeout_ms;
+	unsigned max_clients;
+};
+
+/* srv and base are borrowed and must outlive the tcpip server. */
+struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_server *srv,
+					 const struct tcpip_limits *lim);
+/* Frees listeners and every open connection. */
+void transport_tcpip_free(struct tcpip_server *t);
+
+/* Listens on host (numeric) and port (0 = ephemeral); *bound gets the port.
+ * 0, or a negative errno with a one-line reason in err. */
+__attribute__((warn_unused_result))
+int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t port, bool tls,
+			   uint16_t *bound, char *err, size_t errcap);
+
+/* Open connections right now (for tests and the shutdown log). */
+size_t transport_tcpip_clients(const struct tcpip_server *t);
+
+#endif

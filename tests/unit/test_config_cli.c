@@ -1,0 +1,105 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+/* test_config_cli.c - unit tests for the scwsemu command line. */
+#include <string.h>
+
+#include "config/cli.h"
+#include "runner.h"
+
+static int parse(struct cli_options *o, char *err, size_t cap, const char *a0, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = (char *)"scwsemu";
+	va_list ap;
+	va_start(ap, a0);
+	for (const char *a = a0; a && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return cli_parse(argc, argv, o, err, cap);
+}
+
+static void test_defaults(void)
+{
+	struct cli_options o;
+	char err[256];
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), NULL), 0);
+	CU_ASSERT_EQUAL(o.n_tcpip, 2);
+	CU_ASSERT_STRING_EQUAL(o.tcpip[0].host, "127.0.0.1");
+	CU_ASSERT_EQUAL(o.tcpip[0].port, 443);
+	CU_ASSERT_TRUE(o.tcpip[0].is_default);
+	CU_ASSERT_STRING_EQUAL(o.tcpip[1].host, "::1");
+	CU_ASSERT_PTR_NULL(o.card_dir);
+	CU_ASSERT_EQUAL(o.idle_timeout_ms, 10000);
+	cli_options_cleanup(&o);
+}
+
+static void test_explicit(void)
+{
+	struct cli_options o;
+	char err[256];
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--card", "cards/auth", "--tcpip",
+			      "127.0.0.1:0", "--tcpip", "[::1]:8443", "--no-bip", "--log-format",
+			      "json", "-v", "-v", "--ready-file", "/tmp/r.json", "--idle-timeout",
+			      "0.5", NULL),
+			0);
+	CU_ASSERT_EQUAL(o.n_tcpip, 2);
+	CU_ASSERT_FALSE(o.tcpip[0].is_default);
+	CU_ASSERT_EQUAL(o.tcpip[0].port, 0);
+	CU_ASSERT_STRING_EQUAL(o.tcpip[1].host, "::1");
+	CU_ASSERT_EQUAL(o.tcpip[1].port, 8443);
+	CU_ASSERT_TRUE(o.no_bip);
+	CU_ASSERT_TRUE(o.log_json);
+	CU_ASSERT_EQUAL(o.verbosity, 2);
+	CU_ASSERT_STRING_EQUAL(o.card_dir, "cards/auth");
+	CU_ASSERT_STRING_EQUAL(o.ready_file, "/tmp/r.json");
+	CU_ASSERT_EQUAL(o.idle_timeout_ms, 500);
+	cli_options_cleanup(&o);
+}
+
+static void test_errors(void)
+{
+	static const struct {
+		const char *a, *b, *msg;
+	} cases[] = {
+		{ "--tcpip", "localhost:443", "not a numeric" },
+		{ "--tcpip", "127.0.0.1", "missing :PORT" },
+		{ "--tcpip", "127.0.0.1:65536", "port must be" },
+		{ "--tcpip", "127.0.0.1:-1", "port must be" },
+		{ "--tcpip", "[::1:443", "expected ADDR:PORT" },
+		{ "--log-format", "xml", "expected text or json" },
+		{ "--idle-timeout", "0", "expected seconds" },
+		{ "--bogus", NULL, "unknown option '--bogus'" },
+		{ "--card", NULL, "needs an argument" },
+		{ "stray", NULL, "unexpected argument 'stray'" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_options o;
+		char err[256] = "";
+		int rc = parse(&o, err, sizeof(err), cases[i].a, cases[i].b, NULL);
+		CU_ASSERT_EQUAL(rc, -EINVAL);
+		if (!strstr(err, cases[i].msg))
+			fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, cases[i].msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, cases[i].msg));
+		cli_options_cleanup(&o);
+	}
+	struct cli_options o;
+	char err[256];
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--no-tcpip", "--tcpip", "127.0.0.1:1", NULL),
+			-EINVAL);
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--no-tcpip", NULL), 0);
+	CU_ASSERT_EQUAL(o.n_tcpip, 0);
+	cli_options_cleanup(&o);
+}
+
+int unit_register(void)
+{
+	static CU_TestInfo tests[] = {
+		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_errors),
+		CU_TEST_INFO_NULL,
+	};
+	return unit_add_suite("config_cli", tests);
+}
