@@ -1,7 +1,8 @@
 /* wbxml.h - DM bootstrap messages: XML well-formedness (libxml2) and
  * XML <-> WBXML conversion (libwbxml2, SyncML 1.2 / DM DDF 1.2 code pages).
  *
- * err receives one line: for XML, "line N: <parser message>". */
+ * err receives one line without a newline; libwbxml2 and libxml2 are kept
+ * off stderr. Output buffers are appended to, never reset. */
 #ifndef SCWS_CODEC_WBXML_H
 #define SCWS_CODEC_WBXML_H
 
@@ -15,8 +16,11 @@
 __attribute__((warn_unused_result))
 int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t errcap);
 
-/* XML -> WBXML 1.2 (SyncML 1.2 public id). Appends to out. 0 or a negative
- * errno with err set. */
+/* XML -> WBXML 1.2 (SyncML 1.2 public id for a SyncML 1.2 message; an
+ * embedded TNDS MgmtTree becomes opaque WBXML, as DM 1.2 requires). Checks
+ * well-formedness first: malformed XML gives -EINVAL and err
+ * "line N: <parser message>". Appends to out. 0 or a negative errno
+ * (-EINVAL, -EMSGSIZE when out's cap is passed, -ENOMEM) with err set. */
 __attribute__((warn_unused_result))
 int codec_wbxml_encode(const uint8_t *xml, size_t len, struct buf *out, char *err, size_t errcap);
 
