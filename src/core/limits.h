@@ -20,6 +20,17 @@
 #define CARD_SFI_MAX 30u             /* SFI 1..30 (ISO 7816-4 §7.2.2) */
 #define CARD_FCP_MAX 64u             /* FCP template body (62 LL excluded) */
 
+/* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, protocol.md §4). */
+#define CODEC_OID_ARCS_MAX 32u       /* arcs of one OBJECT IDENTIFIER */
+#define CODEC_OID_TEXT_MAX 128u      /* dotted text of one OID, with the NUL */
+#define PKCS15_LABEL_MAX 64u         /* label bytes kept by decoders (longer: cut) */
+#define PKCS15_OID_MAX 32u           /* OID content bytes kept by decoders */
+#define PKCS15_PATH_MAX (2u * CARD_FS_DEPTH_MAX) /* Path.path bytes */
+#define PKCS15_ODF_ENTRIES_MAX 32u
+#define PKCS15_DODF_ENTRIES_MAX 32u
+#define PKCS15_EF_READ_MAX 0x7FFFu   /* ODF/DODF read by the walk (READ BINARY offset) */
+#define PKCS15_WALK_DODFS_MAX 8u     /* DODFs the walk searches */
+
 /* CAT / BIP (ETSI TS 102 223). */
 #define CAT_BIP_CHANNELS_MAX 7u      /* channel ids 1..7 */
 #define CAT_RECEIVE_DATA_MAX 0xEDu   /* 237: fits one TERMINAL RESPONSE */
