@@ -21,6 +21,7 @@
 #define SW_SECURE_MESSAGING_NOT_SUPPORTED 0x6882
 #define SW_INCOMPATIBLE_FILE 0x6981   /* command incompatible with file structure */
 #define SW_SECURITY_STATUS 0x6982     /* security status not satisfied */
+#define SW_CONDITIONS_NOT_SATISFIED 0x6985 /* e.g. GET RESPONSE with nothing pending */
 #define SW_NO_CURRENT_EF 0x6986       /* command not allowed (no EF selected) */
 #define SW_WRONG_DATA 0x6A80
 #define SW_FUNC_NOT_SUPPORTED 0x6A81
@@ -51,7 +52,19 @@ int card_apdu_parse(const uint8_t *in, size_t len, struct card_apdu *out);
 
 /* Logical channel number from CLA (TS 102 221 §10.1.1: 0-3 in b1-b2 of
  * first interindustry CLA, 4-19 in b1-b4 of further interindustry CLA);
- * -1 when CLA is not interindustry or proprietary-with-channel. */
+ * -1 when CLA is not interindustry or proprietary-with-channel.
+ * Classes with a channel: 0X, 8X, AX (channel b2-b1, SM b4-b3) and
+ * 4X, 6X, CX, EX (channel 4 + b4-b1, SM b6). 1X, 2X, 3X (chaining or
+ * reserved), 5X, 7X (chaining), 9X, BX, DX, FX give -1. */
 int card_apdu_channel(uint8_t cla);
+
+/* True when CLA announces secure messaging (which this card does not do:
+ * it answers 68 82). False for a CLA without a channel coding. */
+bool card_apdu_has_sm(uint8_t cla);
+
+/* CLA with channel and SM bits cleared: 00 for 0X/4X/6X, 80 for 8X/CX/EX,
+ * A0 for AX; any other CLA is returned unchanged. The command table of
+ * card.c is keyed on this value. */
+uint8_t card_apdu_cla_base(uint8_t cla);
 
 #endif

@@ -7,10 +7,13 @@
 #ifndef SCWS_CARD_CARD_H
 #define SCWS_CARD_CARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "card/apdu.h"
 #include "card/fs.h"
+#include "core/bytes.h"
 
 struct card;
 
@@ -33,6 +36,46 @@ const uint8_t *card_atr(const struct card *card, size_t *len);
 __attribute__((warn_unused_result))
 int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out,
 		  size_t cap, size_t *out_len);
+
+/* Where a logical channel stands; NULL when the channel is closed or has
+ * no such current file. Borrowed from the card's tree. For tests, traces
+ * and listings. */
+const struct card_fs_node *card_current_df(const struct card *card, unsigned channel);
+const struct card_fs_node *card_current_ef(const struct card *card, unsigned channel);
+const struct card_fs_node *card_current_adf(const struct card *card, unsigned channel);
+bool card_channel_is_open(const struct card *card, unsigned channel);
+
+/* CAT toolkit extension point (ETSI TS 102 223 over TS 102 221 §7.4.2).
+ *
+ * The card routes CLA 8X INS 10 (TERMINAL PROFILE), 12 (FETCH),
+ * 14 (TERMINAL RESPONSE) and C2 (ENVELOPE) to these callbacks; without a
+ * toolkit attached (or with a NULL member) they answer 6D 00. A callback
+ * gets the parsed C-APDU (its data valid during the call only), writes
+ * response data into resp (at most resp->cap bytes; more data than the
+ * C-APDU's Le is kept for GET RESPONSE with 61 xx, like every command)
+ * and sets *sw. It returns 0, or a negative errno that the card turns
+ * into a status word: -EINVAL/-EPROTO 6A 80, -EMSGSIZE 67 00,
+ * -EBADFD 69 85, -EBUSY 93 00, anything else 6F 00.
+ *
+ * pending() returns the length of the proactive command waiting for
+ * FETCH (0 when none): after any command that ends with 90 00, the card
+ * answers 91 xx instead (xx = that length, 00 for 256). reset() (may be
+ * NULL) is called by card_reset(). Callbacks run inside card_transmit()
+ * and must not call card_transmit() on the same card. */
+struct card_toolkit_ops {
+	int (*terminal_profile)(void *arg, const struct card_apdu *apdu, struct wr *resp,
+				uint16_t *sw);
+	int (*fetch)(void *arg, const struct card_apdu *apdu, struct wr *resp, uint16_t *sw);
+	int (*terminal_response)(void *arg, const struct card_apdu *apdu, struct wr *resp,
+				 uint16_t *sw);
+	int (*envelope)(void *arg, const struct card_apdu *apdu, struct wr *resp, uint16_t *sw);
+	size_t (*pending)(void *arg);
+	void (*reset)(void *arg);
+};
+
+/* Attaches (ops != NULL) or detaches (ops == NULL) the toolkit. ops and
+ * arg are borrowed and must outlive the card or the next call. */
+void card_set_toolkit(struct card *card, const struct card_toolkit_ops *ops, void *arg);
 
 /* Status word as a short English reason ("file not found"), for listings
  * and logs; never NULL. */
