@@ -50,5 +50,14 @@
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */
+#define PROFILE_NAME_MAX 64u         /* name: [A-Za-z0-9._-], with the NUL */
+#define PROFILE_TEXT_MAX 256u        /* description */
+#define PROFILE_PSK_IDENTITY_MAX 128u /* tls.psk_identity bytes */
+#define PROFILE_USERNAME_MAX 128u
+#define PROFILE_PASSPHRASE_MAX 256u
+#define PROFILE_DEVID_MAX 128u       /* one devid_allow entry */
+#define PROFILE_DEVIDS_MAX 64u       /* devid_allow entries */
+#define PROFILE_FILES_MAX 64u        /* files = ( ... ) entries */
+#define PROFILE_CIPHERS_MAX 512u     /* tls.cipher_list / tls.ciphersuites */
 
 #endif
