@@ -46,7 +46,14 @@
 #define MULTIPART_PARTS_MAX 16u
 
 /* TLS. */
-#define TLS_RECORD_MAX (16384u + 2048u)
+#define TLS_RECORD_MAX (16384u + 2048u)  /* TLSCiphertext.fragment (RFC 5246 §6.2.3) */
+#define TLS_PLAINTEXT_MAX 16384u         /* TLSPlaintext.fragment */
+#define TLS_RECORD_HEADER 5u
+/* Ciphertext the engine holds, each way: one whole record always fits. */
+#define TLS_IN_MAX (TLS_RECORD_HEADER + TLS_RECORD_MAX)
+#define TLS_OUT_MAX (4u * (TLS_RECORD_HEADER + TLS_RECORD_MAX))
+#define TLS_PSK_IDENTITY_MAX 128u        /* RFC 4279 allows 2^16-1; ours are short */
+#define TLS_PSK_KEY_MAX 64u              /* RFC 4279 §5.3: at least 64 octets */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */

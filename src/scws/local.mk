@@ -24,3 +24,8 @@ tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c
 tests_fuzz_fuzz_http_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
 tests_fuzz_fuzz_multipart_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
+
+# pki/: the published test CA and SCWS server certificate (pki/README.md).
+# Installed beside cards/, whose profiles name ../../pki/scws-server.crt.
+nobase_dist_pkgdata_DATA += pki/scws-ca.crt pki/scws-server.crt pki/scws-server.key
+EXTRA_DIST += pki/README.md pki/make-pki.sh pki/scws-ca.key

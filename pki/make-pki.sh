@@ -1,0 +1,96 @@
+#!/bin/sh
+# make-pki.sh - regenerates the scwsemu TEST CA and SCWS server certificate.
+#
+# Everything this writes is published on purpose and is NOT secret: the keys
+# exist so that every user of scwsemu trusts the same test CA. Never use them
+# for anything real. See README.md beside this script.
+#
+# Usage: pki/make-pki.sh [OUTDIR]   (default: the directory of this script)
+# Needs: openssl 3 (Debian 12 ships 3.0).
+#
+# Validity is fixed, not "from now": a machine whose clock is behind the one
+# that generated the files must still accept them.
+set -eu
+
+out=${1:-$(dirname "$0")}
+start=20250101000000Z
+ca_end=20450101000000Z     # CA: 20 years
+server_end=20360101000000Z # server: about 10 years
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# `openssl ca` is the only OpenSSL 3.0 command that takes explicit start and
+# end dates, so both certificates go through it with a throwaway database.
+touch "$tmp/index.txt"
+cat >"$tmp/ca.cnf" <<CNF
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = $tmp
+database = $tmp/index.txt
+new_certs_dir = $tmp
+rand_serial = yes
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+[ policy_any ]
+organizationName = supplied
+organizationalUnitName = optional
+commonName = supplied
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = unused
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_server ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+# OMA DM Bootstrap names the SCWS localuicc, 127.0.0.1 and [::1], and allows
+# localhost instead of the loopback address (its Note 1).
+subjectAltName = DNS:localuicc,DNS:localhost,IP:127.0.0.1,IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+CNF
+
+newkey() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-pkeyopt ec_param_enc:named_curve -out "$1"
+}
+
+# CA: ECDSA P-256, self-signed.
+newkey "$tmp/ca.key"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/ca.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=scwsemu test CA" -out "$tmp/ca.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/ca.key" \
+	-extensions v3_ca -startdate "$start" -enddate "$ca_end" \
+	-in "$tmp/ca.csr" -out "$tmp/ca.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+
+# SCWS server: ECDSA P-256, signed by the CA.
+newkey "$tmp/server.key"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/server.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/server.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
+	-extensions v3_server -startdate "$start" -enddate "$server_end" \
+	-in "$tmp/server.csr" -out "$tmp/server.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+
+for check in "-verify_hostname localuicc" "-verify_hostname localhost" \
+	"-verify_ip 127.0.0.1" "-verify_ip ::1"; do
+	# shellcheck disable=SC2086
+	openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver $check "$tmp/server.crt" >/dev/null
+done
+
+mkdir -p "$out"
+cp "$tmp/ca.crt" "$out/scws-ca.crt"
+cp "$tmp/ca.key" "$out/scws-ca.key"
+cp "$tmp/server.crt" "$out/scws-server.crt"
+cp "$tmp/server.key" "$out/scws-server.key"
+# World-readable on purpose: test keys that ship with the sources.
+chmod 644 "$out/scws-ca.crt" "$out/scws-ca.key" "$out/scws-server.crt" "$out/scws-server.key"
+echo "wrote $out/scws-ca.crt $out/scws-ca.key $out/scws-server.crt $out/scws-server.key"
