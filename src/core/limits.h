@@ -30,6 +30,7 @@
 #define PKCS15_DODF_ENTRIES_MAX 32u
 #define PKCS15_EF_READ_MAX 0x7FFFu   /* ODF/DODF read by the walk (READ BINARY offset) */
 #define PKCS15_WALK_DODFS_MAX 8u     /* DODFs the walk searches */
+#define PKCS15_WALK_RESP_MAX 4096u   /* one command's response data, GET RESPONSE chains included */
 
 /* CAT / BIP (ETSI TS 102 223). */
 #define CAT_BIP_CHANNELS_MAX 7u      /* channel ids 1..7 */
