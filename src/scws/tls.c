@@ -35,8 +35,11 @@ struct scws_tls_ctx {
 	uint8_t psk_key[TLS_PSK_KEY_MAX];
 	size_t psk_key_len;
 	/* The configured TLS 1.3 suites whose hash is SHA-256 (the hash of
-	 * our external PSK); "" when none or no PSK. */
+	 * our external PSK), as a list for SSL_set_ciphersuites() ("" when none
+	 * or no PSK) and as code points. */
 	char tls13_psk_suites[128];
+	uint16_t tls13_psk_ids[8];
+	size_t n_tls13_psk_ids;
 };
 
 struct scws_tls {
@@ -179,21 +182,38 @@ static bool offers_identity(const struct scws_tls_ctx *ctx, const uint8_t *ext, 
 	return false;
 }
 
+/* True when the client offers one of the suites our PSK can use. */
+static bool offers_psk_suite(const struct scws_tls_ctx *ctx, SSL *ssl)
+{
+	const unsigned char *list;
+	size_t len = SSL_client_hello_get0_ciphers(ssl, &list);
+
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		uint16_t id = (uint16_t)(list[i] << 8 | list[i + 1]);
+		for (size_t j = 0; j < ctx->n_tls13_psk_ids; j++)
+			if (id == ctx->tls13_psk_ids[j])
+				return true;
+	}
+	return false;
+}
+
 /* With a certificate, OpenSSL picks the TLS 1.3 suite before it looks at
  * the PSK, takes the client's first choice (TLS_AES_256_GCM_SHA384 for most
  * clients) and then ignores our SHA-256 PSK for the hash mismatch: a PSK
  * client would get the certificate. Only PSK-only contexts get OpenSSL's
- * own SHA-256 preference. So when the client offers our identity, keep
- * the suites this PSK can use. */
+ * own SHA-256 preference. So when the client offers our identity and a
+ * suite this PSK can use, keep only those suites for this handshake. */
 static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
 	const struct scws_tls_ctx *ctx = arg;
 	const unsigned char *ext;
 	size_t len;
 
-	if (!ctx->tls13_psk_suites[0] || !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len))
+	if (!ctx->n_tls13_psk_ids ||
+	    !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len))
 		return SSL_CLIENT_HELLO_SUCCESS;
-	if (offers_identity(ctx, ext, len) && SSL_set_ciphersuites(ssl, ctx->tls13_psk_suites) != 1) {
+	if (offers_identity(ctx, ext, len) && offers_psk_suite(ctx, ssl) &&
+	    SSL_set_ciphersuites(ssl, ctx->tls13_psk_suites) != 1) {
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
@@ -218,7 +238,11 @@ static void find_psk_suites(struct scws_tls_ctx *ctx)
 		if (w.len)
 			wr_u8(&w, ':');
 		wr_mem(&w, name, strlen(name));
+		if (ctx->n_tls13_psk_ids < sizeof(ctx->tls13_psk_ids) / sizeof(ctx->tls13_psk_ids[0]))
+			ctx->tls13_psk_ids[ctx->n_tls13_psk_ids++] = SSL_CIPHER_get_protocol_id(c);
 	}
+	if (w.failed)
+		ctx->n_tls13_psk_ids = 0; /* leave OpenSSL's choice alone */
 	ctx->tls13_psk_suites[w.failed ? 0 : w.len] = '\0';
 }
 
@@ -242,15 +266,24 @@ static void info_cb(const SSL *ssl, int where, int ret)
 
 /* -------------------------------------------------------------- context */
 
-static int ctx_error(char *err, size_t err_cap, const char *what, const char *detail)
+/* "what: why: OpenSSL's first reason" into err; why or the reason may be
+ * missing. The earliest error is the cause ("No such file or directory"),
+ * the later ones only say who called whom. */
+static int ctx_error(char *err, size_t err_cap, const char *what, const char *why)
 {
-	unsigned long e = ERR_peek_last_error();
-	const char *lib = e ? ERR_reason_error_string(e) : NULL;
+	unsigned long e = ERR_peek_error();
+	const char *lib = NULL;
 
+	if (e && ERR_SYSTEM_ERROR(e))
+		lib = strerror(ERR_GET_REASON(e));
+	else if (e)
+		lib = ERR_reason_error_string(e);
 	if (err && err_cap) {
-		if (!detail)
-			detail = lib ? lib : "rejected by OpenSSL";
-		snprintf(err, err_cap, "%s: %s", what, detail);
+		if (why && lib)
+			snprintf(err, err_cap, "%s: %s: %s", what, why, lib);
+		else
+			snprintf(err, err_cap, "%s: %s", what,
+				 why ? why : lib ? lib : "rejected by OpenSSL");
 	}
 	ERR_clear_error();
 	return -EINVAL;
@@ -299,9 +332,10 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 	if (cfg->cert_file) {
 		const char *key = cfg->key_file ? cfg->key_file : cfg->cert_file;
 		if (SSL_CTX_use_certificate_chain_file(c, cfg->cert_file) != 1)
-			return ctx_error(err, err_cap, cfg->cert_file, NULL);
+			return ctx_error(err, err_cap, cfg->cert_file,
+					 "cannot load the certificate chain");
 		if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1)
-			return ctx_error(err, err_cap, key, NULL);
+			return ctx_error(err, err_cap, key, "cannot load the private key");
 		if (SSL_CTX_check_private_key(c) != 1)
 			return ctx_error(err, err_cap, key, "does not match the certificate");
 		ctx->has_cert = true;

@@ -372,6 +372,11 @@ static const struct hs_case ok_cases[] = {
 	{ "both: tls1.3 unknown identity falls back", SRV_BOTH,
 	  { CLI_CERT, .psk13 = true, .psk_id = "other", .key = psk_key }, "TLSv1.3",
 	  "TLS_AES_256_GCM_SHA384", NULL },
+	/* Our identity, but only a SHA-384 suite: the PSK cannot serve, the
+	 * certificate does. */
+	{ "both: tls1.3 psk with sha384 only falls back", SRV_BOTH,
+	  { CLI_CERT, .psk13 = true, .ciphersuites = "TLS_AES_256_GCM_SHA384" }, "TLSv1.3",
+	  "TLS_AES_256_GCM_SHA384", NULL },
 	/* (e) legacy */
 	{ "legacy tls1.0", SRV_LEGACY,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
@@ -919,13 +924,16 @@ static const struct cfg_case cfg_cases[] = {
 	{ "nothing", NULL, NULL, NULL, 0, 0, 0, -1, NULL, NULL, -EINVAL,
 	  "neither a certificate nor a PSK" },
 	{ "no cert file", "/nonexistent/x.crt", "pki/scws-server.key", NULL, 0, 0, 0, -1, NULL,
-	  NULL, -EINVAL, "/nonexistent/x.crt: " },
+	  NULL, -EINVAL,
+	  "/nonexistent/x.crt: cannot load the certificate chain: No such file" },
 	{ "no key file", "pki/scws-server.crt", "/nonexistent/x.key", NULL, 0, 0, 0, -1, NULL,
-	  NULL, -EINVAL, "/nonexistent/x.key: " },
+	  NULL, -EINVAL,
+	  "/nonexistent/x.key: cannot load the private key: No such file" },
 	{ "key is a cert", "pki/scws-server.crt", "pki/scws-ca.crt", NULL, 0, 0, 0, -1, NULL,
-	  NULL, -EINVAL, "pki/scws-ca.crt: " },
+	  NULL, -EINVAL, "pki/scws-ca.crt: cannot load the private key" },
 	{ "key mismatch", "pki/scws-server.crt", "pki/scws-ca.key", NULL, 0, 0, 0, -1, NULL,
-	  NULL, -EINVAL, "scws-ca.key: " },
+	  NULL, -EINVAL,
+	  "scws-ca.key: cannot load the private key: key values mismatch" },
 	{ "key without cert", NULL, "pki/scws-server.key", "id", 16, 0, 0, -1, NULL, NULL,
 	  -EINVAL, "a key file without a certificate" },
 	{ "empty identity", NULL, NULL, "", 16, 0, 0, -1, NULL, NULL, -EINVAL, "PSK identity" },
@@ -946,7 +954,8 @@ static const struct cfg_case cfg_cases[] = {
 	{ "bad suites", NULL, NULL, "id", 16, 0, 0, -1, NULL, "TLS_NOPE", -EINVAL,
 	  "ciphersuites" },
 	{ "cert key too weak for level 5", "pki/scws-server.crt", "pki/scws-server.key", NULL, 0,
-	  0, 0, 5, NULL, NULL, -EINVAL, "scws-server.crt: " },
+	  0, 0, 5, NULL, NULL, -EINVAL,
+	  "scws-server.crt: cannot load the certificate chain: ee key too small" },
 };
 
 static void test_config(void)
