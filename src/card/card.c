@@ -19,7 +19,7 @@ struct card_chan {
 
 struct card {
 	const struct card_fs *fs;
-	uint8_t atr[33];
+	uint8_t atr[CARD_ATR_MAX];
 	size_t atr_len;
 	struct card_chan ch[CARD_LOGICAL_CHANNELS];
 
@@ -716,7 +716,7 @@ void card_reset(struct card *card)
 
 struct card *card_new(const struct card_fs *fs, const uint8_t *atr, size_t atr_len)
 {
-	if (!fs || !fs->mf || !atr || atr_len == 0 || atr_len > sizeof(((struct card *)0)->atr))
+	if (!fs || !fs->mf || !atr || atr_len == 0 || atr_len > CARD_ATR_MAX)
 		return NULL;
 	struct card *card = calloc(1, sizeof(*card));
 	if (!card)

@@ -18,7 +18,10 @@
 struct card;
 
 /* A card over `fs` (borrowed: it must outlive the card) with the given ATR
- * (copied, at most 33 bytes). NULL on allocation failure or a bad ATR. */
+ * (copied, 1 to CARD_ATR_MAX bytes). NULL on allocation failure or a bad
+ * ATR. The card only reads the tree, except that UPDATE BINARY / UPDATE
+ * RECORD write into EFs marked update_always (the other cards sharing
+ * the tree see the change). */
 struct card *card_new(const struct card_fs *fs, const uint8_t *atr, size_t atr_len);
 void card_free(struct card *card);
 
@@ -32,7 +35,22 @@ const uint8_t *card_atr(const struct card *card, size_t *len);
 /* Processes one C-APDU and writes the R-APDU (response data then SW1 SW2)
  * into out. Every input, however malformed, gets a status word. Returns 0,
  * or -EMSGSIZE when cap < 2 + the response (cap >= APDU_RESP_MAX always
- * suffices). */
+ * suffices; the command has taken effect all the same), -EINVAL for NULL
+ * arguments.
+ *
+ * Behaviour worth knowing (details in card.c):
+ * - CLA without a channel coding, or with no command of that class: 6E 00;
+ *   known class, unknown INS: 6D 00; bad length fields: 67 00; SM bits:
+ *   68 82; channel not open: 68 81.
+ * - Response data is returned directly up to Le; without Le (case 1 or 3,
+ *   as over T=0) or beyond Le, the card answers 61 xx and keeps the rest
+ *   for GET RESPONSE on the same channel, until the next other command.
+ *   GET RESPONSE with nothing pending: 69 85; Le longer than what is
+ *   pending: 6C xx; shorter: that much and 61 xx for the rest.
+ * - Commands: SELECT (P1 00/03/04/08/09; P2 00/04 FCP, 0C none), READ and
+ *   UPDATE BINARY (offset or SFI), READ and UPDATE RECORD (absolute,
+ *   current, next, previous; SFI), GET RESPONSE, STATUS (8X F2),
+ *   MANAGE CHANNEL (channels 1-19), and the toolkit INS below. */
 __attribute__((warn_unused_result))
 int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out,
 		  size_t cap, size_t *out_len);

@@ -19,6 +19,7 @@
 #define CARD_LOGICAL_CHANNELS 20u    /* basic + 19 (TS 102 221 §11.1.17) */
 #define CARD_SFI_MAX 30u             /* SFI 1..30 (ISO 7816-4 §7.2.2) */
 #define CARD_FCP_MAX 64u             /* FCP template body (62 LL excluded) */
+#define CARD_ATR_MAX 33u             /* ISO 7816-3 §8.2.1: TS + 32 */
 
 /* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, protocol.md §4). */
 #define CODEC_OID_ARCS_MAX 32u       /* arcs of one OBJECT IDENTIFIER */
@@ -42,6 +43,8 @@
 #define HTTP_HEAD_MAX 8192u          /* request line + headers: over is 431 */
 #define HTTP_HEADERS_MAX 32u         /* header fields per request */
 #define HTTP_BODY_MAX 65536u         /* request body: over is 413 */
+#define HTTP_CHUNK_LINE_MAX 256u     /* chunk-size line with extensions: over is 400 */
+#define HTTP_TRAILER_MAX 8192u       /* chunked trailer section: over is 431 */
 #define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
 #define MULTIPART_PART_HEAD_MAX 1024u
 #define MULTIPART_PARTS_MAX 16u

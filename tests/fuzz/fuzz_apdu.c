@@ -139,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len && data[pos - 1] == 0x42) {
 			uint8_t tiny[2];
 			size_t tl = 0;
-			int rc = card_transmit(card, data + pos - len, len, tiny, sizeof(tiny), &tl);
+			const uint8_t *again = data + pos - len;
+			int rc = card_transmit(card, again, len, tiny, sizeof(tiny), &tl);
 			if (rc != 0 && rc != -EMSGSIZE)
 				abort();
 			if (rc == 0 && tl != 2)

@@ -128,11 +128,13 @@ static void run_steps(const char *name, const struct step *steps, size_t n)
 			char *end = NULL;
 			unsigned long dlen = strtoul(steps[i].rapdu + 1, &end, 10);
 			unsigned long sw = strtoul(end + 1, NULL, 16);
-			ok = dlen == len - 2 && sw == (unsigned long)((out[len - 2] << 8) | out[len - 1]);
+			unsigned long got = (unsigned long)((out[len - 2] << 8) | out[len - 1]);
+			ok = dlen == len - 2 && sw == got;
 		} else {
 			uint8_t want[600];
 			size_t wlen = 0;
-			CU_ASSERT_EQUAL_FATAL(hex_decode(steps[i].rapdu, want, sizeof(want), &wlen), 0);
+			int rc = hex_decode(steps[i].rapdu, want, sizeof(want), &wlen);
+			CU_ASSERT_EQUAL_FATAL(rc, 0);
 			ok = wlen == len && memcmp(want, out, len) == 0;
 		}
 		CU_ASSERT(ok);
@@ -371,7 +373,8 @@ static void test_read_record(void)
 		{ "00B201FC04", "6A86" },
 		{ "00B201F420", DIR_REC1 "9000" },
 		{ "00B2000220", DIR_REC1 "9000" },
-		{ "00B2000220", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF9000" },
+		{ "00B2000220", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+				"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF9000" },
 		{ "00B201EC20", "6A82" },
 		/* Not a record EF. */
 		{ "00A4000C022FE2", "9000" },

@@ -36,7 +36,8 @@ static void test_add_errors(void)
 		{ 0x3F00, -EINVAL }, { 0x7FFF, -EINVAL }, { 0xFFFF, -EINVAL }, { 0x2FE2, 0 },
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		CU_ASSERT_EQUAL(card_fs_add_ef(fs->mf, reserved[i].fid, d, 3, NULL), reserved[i].rc);
+		int rc = card_fs_add_ef(fs->mf, reserved[i].fid, d, 3, NULL);
+		CU_ASSERT_EQUAL(rc, reserved[i].rc);
 		CU_ASSERT_EQUAL(card_fs_add_df(fs->mf, reserved[i].fid, NULL),
 				reserved[i].rc ? reserved[i].rc : -EEXIST);
 	}
