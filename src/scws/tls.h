@@ -14,8 +14,11 @@
  *
  * A context (struct scws_tls_ctx) holds one card's TLS settings: a server
  * certificate, a PSK, or both at once. TLS 1.2 PSK uses the RFC 4279 suites
- * and TLS 1.3 uses an external PSK (RFC 8446 §4.2.11) with
- * TLS_AES_128_GCM_SHA256. TLS_PSK_WITH_3DES_EDE_CBC_SHA (00 8B), which old
+ * and TLS 1.3 an external PSK (RFC 8446 §4.2.11) with SHA-256 as its hash,
+ * as OpenSSL's s_client -psk and GnuTLS use it; the handshake then runs on
+ * a SHA-256 suite (TLS_AES_128_GCM_SHA256 or TLS_CHACHA20_POLY1305_SHA256),
+ * also when the context has a certificate and the client prefers
+ * TLS_AES_256_GCM_SHA384. TLS_PSK_WITH_3DES_EDE_CBC_SHA (00 8B), which old
  * SCWS profiles list, cannot be offered: OpenSSL 3 as shipped by Debian has
  * no 3DES suite at all. Session resumption is off (no tickets, no session
  * cache): every handset fetch is a full handshake, and the card keeps no
@@ -132,14 +135,14 @@ void scws_tls_output_consume(struct scws_tls *t, size_t n);
 
 /* Queues close_notify when OPEN (state CLOSED). In HANDSHAKING the state
  * becomes CLOSED with nothing sent; in CLOSED or FAILED nothing happens.
- * 0, or -ENOMEM/-EPROTO when the alert could not be queued (state FAILED). */
+ * 0, or -EPROTO when close_notify could not be queued (state FAILED). */
 int scws_tls_close(struct scws_tls *t);
 
 enum scws_tls_state scws_tls_state(const struct scws_tls *t);
 /* Why the connection failed, for the log: the OpenSSL reason and the alert
- * sent or received, e.g. "bad record mac (sent fatal alert: bad record mac)".
- * "" when it has not failed. Never contains key material. Valid until t
- * is freed. */
+ * sent or received, e.g. "psk identity not found (sent fatal alert: unknown
+ * PSK identity)". "" when it has not failed. Never contains key material.
+ * Valid until t is freed. */
 const char *scws_tls_reason(const struct scws_tls *t);
 
 /* What was negotiated, for the request log line; valid once OPEN, until t
