@@ -1,0 +1,886 @@
+/* http.c - sans-I/O HTTP/1.1 request parser and response writer
+ * (RFC 9112 message syntax, RFC 9110 semantics).
+ *
+ * Frame, then interpret (lighttpd): the head is copied until the empty line
+ * that ends it, within HTTP_HEAD_MAX, and only then split into views
+ * (picohttpparser). Bodies stream through a byte-level state machine. The
+ * parser is strict where RFC 9112 §11.2 (request smuggling) asks for it:
+ * no obs-fold, no whitespace before a colon, no bare CR, one Content-Length
+ * value, never Content-Length together with Transfer-Encoding. */
+#include "config.h"
+
+#include "scws/http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+	[SCWS_HTTP_ST_HEAD] = "HEAD",
+	[SCWS_HTTP_ST_BODY] = "BODY",
+	[SCWS_HTTP_ST_CHUNK_SIZE] = "CHUNK_SIZE",
+	[SCWS_HTTP_ST_CHUNK_EXT] = "CHUNK_EXT",
+	[SCWS_HTTP_ST_CHUNK_SIZE_LF] = "CHUNK_SIZE_LF",
+	[SCWS_HTTP_ST_CHUNK_DATA] = "CHUNK_DATA",
+	[SCWS_HTTP_ST_CHUNK_DATA_CR] = "CHUNK_DATA_CR",
+	[SCWS_HTTP_ST_CHUNK_DATA_LF] = "CHUNK_DATA_LF",
+	[SCWS_HTTP_ST_TRAILER] = "TRAILER",
+	[SCWS_HTTP_ST_DONE] = "DONE",
+	[SCWS_HTTP_ST_ERROR] = "ERROR",
+};
+
+const char *scws_http_state_name(enum scws_http_state st)
+{
+	if ((size_t)st < sizeof(state_names) / sizeof(state_names[0]) && state_names[st])
+		return state_names[st];
+	return "?";
+}
+
+static const char *const method_names[] = {
+	[SCWS_HTTP_OTHER] = "OTHER",   [SCWS_HTTP_GET] = "GET",
+	[SCWS_HTTP_HEAD] = "HEAD",     [SCWS_HTTP_POST] = "POST",
+	[SCWS_HTTP_PUT] = "PUT",       [SCWS_HTTP_DELETE] = "DELETE",
+	[SCWS_HTTP_OPTIONS] = "OPTIONS",
+};
+
+const char *scws_http_method_name(enum scws_http_method m)
+{
+	if ((size_t)m < sizeof(method_names) / sizeof(method_names[0]))
+		return method_names[m];
+	return "?";
+}
+
+/* ---------------------------------------------------------------- characters */
+
+/* tchar (RFC 9110 §5.6.2). */
+static bool is_tchar(uint8_t c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return true;
+	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool is_ows(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+bool scws_http_bytes_eq_ci(struct bytes v, const char *s)
+{
+	size_t n = strlen(s);
+	if (v.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower(v.ptr[i]) != lower((uint8_t)s[i]))
+			return false;
+	return true;
+}
+
+static struct bytes trim_ows(struct bytes v)
+{
+	while (v.len && is_ows(v.ptr[0])) {
+		v.ptr++;
+		v.len--;
+	}
+	while (v.len && is_ows(v.ptr[v.len - 1]))
+		v.len--;
+	return v;
+}
+
+const struct bytes *scws_http_req_header(const struct scws_http_req *req, const char *name)
+{
+	for (size_t i = 0; i < req->num_headers; i++)
+		if (scws_http_bytes_eq_ci(req->headers[i].name, name))
+			return &req->headers[i].value;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void start_request(struct scws_http_parser *p)
+{
+	memset(&p->req, 0, sizeof(p->req));
+	p->st = SCWS_HTTP_ST_HEAD;
+	p->head_len = 0;
+	p->line_start = 0;
+	p->head_has_line = false;
+	p->remaining = 0;
+	p->body_total = 0;
+	p->chunk_size = 0;
+	p->chunk_digits = 0;
+	p->line_len = 0;
+	p->trailer_line = 0;
+	p->cr = false;
+	p->skip_body = false;
+	buf_reset(&p->body);
+}
+
+void scws_http_parser_init(struct scws_http_parser *p, const struct scws_http_callbacks *cb,
+			   void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	if (cb)
+		p->cb = *cb;
+	p->arg = arg;
+	buf_init(&p->body, HTTP_BODY_MAX);
+	start_request(p);
+}
+
+void scws_http_parser_cleanup(struct scws_http_parser *p)
+{
+	buf_cleanup(&p->body);
+}
+
+struct scws_http_parser *scws_http_parser_new(const struct scws_http_callbacks *cb, void *arg)
+{
+	struct scws_http_parser *p = malloc(sizeof(*p));
+	if (p)
+		scws_http_parser_init(p, cb, arg);
+	return p;
+}
+
+void scws_http_parser_free(struct scws_http_parser *p)
+{
+	if (!p)
+		return;
+	scws_http_parser_cleanup(p);
+	free(p);
+}
+
+const struct scws_http_req *scws_http_parser_req(const struct scws_http_parser *p)
+{
+	return &p->req;
+}
+
+struct bytes scws_http_parser_body(const struct scws_http_parser *p)
+{
+	return bytes_make(p->body.p, p->body.len);
+}
+
+void scws_http_parser_skip_body(struct scws_http_parser *p)
+{
+	p->skip_body = true;
+}
+
+bool scws_http_parser_in_request(const struct scws_http_parser *p)
+{
+	if (p->st == SCWS_HTTP_ST_HEAD)
+		return p->head_len > 0;
+	return p->st != SCWS_HTTP_ST_DONE;
+}
+
+int scws_http_parser_status(const struct scws_http_parser *p)
+{
+	return p->status;
+}
+
+const char *scws_http_parser_reason(const struct scws_http_parser *p)
+{
+	return p->reason;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int fail(struct scws_http_parser *p, int err, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	p->st = SCWS_HTTP_ST_ERROR;
+	p->err = err;
+	p->status = status;
+	return err;
+}
+
+/* A callback said stop: it took the decision, so it knows the answer. */
+static int fail_cb(struct scws_http_parser *p, int rc)
+{
+	return fail(p, rc, 500, "request handler failed (error %d)", rc);
+}
+
+/* Copies a peer token into a reason, keeping it printable and short. */
+static const char *printable(struct bytes v, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v.len && n + 1 < cap; i++)
+		out[n++] = (v.ptr[i] > 0x20 && v.ptr[i] < 0x7F) ? (char)v.ptr[i] : '?';
+	out[n] = 0;
+	return out;
+}
+
+/* ---------------------------------------------------------------- head parsing */
+
+/* One line of the framed head: [*pos, LF) without a final CR. Every line
+ * of a framed head ends in LF. A CR elsewhere is a bare CR. */
+static int next_line(struct scws_http_parser *p, size_t *pos, struct bytes *line)
+{
+	const uint8_t *s = p->head + *pos;
+	const uint8_t *lf = memchr(s, '\n', p->head_len - *pos);
+	size_t n = (size_t)(lf - s);
+	*pos += n + 1;
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (memchr(s, '\r', n))
+		return fail(p, -EPROTO, 400, "bare CR in request head");
+	if (memchr(s, 0, n))
+		return fail(p, -EPROTO, 400, "NUL in request head");
+	*line = bytes_make(s, n);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum scws_http_method m;
+} known_methods[] = {
+	{ "GET", SCWS_HTTP_GET },         { "HEAD", SCWS_HTTP_HEAD },
+	{ "POST", SCWS_HTTP_POST },       { "PUT", SCWS_HTTP_PUT },
+	{ "DELETE", SCWS_HTTP_DELETE },   { "OPTIONS", SCWS_HTTP_OPTIONS },
+};
+
+/* request-line = method SP request-target SP HTTP-version (RFC 9112 §3),
+ * single spaces: a lenient split would disagree with other parsers. */
+static int parse_request_line(struct scws_http_parser *p, struct bytes line)
+{
+	struct scws_http_req *req = &p->req;
+	size_t i = 0;
+	while (i < line.len && is_tchar(line.ptr[i]))
+		i++;
+	if (i == 0 || i >= line.len || line.ptr[i] != ' ')
+		return fail(p, -EPROTO, 400, "malformed request line (method)");
+	req->method_name = bytes_make(line.ptr, i);
+	req->method = SCWS_HTTP_OTHER;
+	for (size_t k = 0; k < sizeof(known_methods) / sizeof(known_methods[0]); k++)
+		if (bytes_eq(req->method_name, known_methods[k].name,
+			     strlen(known_methods[k].name)))
+			req->method = known_methods[k].m;
+
+	size_t t = ++i;
+	while (i < line.len && line.ptr[i] > 0x20 && line.ptr[i] < 0x7F)
+		i++;
+	if (i == t || i >= line.len || line.ptr[i] != ' ')
+		return fail(p, -EPROTO, 400, "malformed request line (request-target)");
+	req->target = bytes_make(line.ptr + t, i - t);
+
+	struct bytes v = bytes_make(line.ptr + i + 1, line.len - i - 1);
+	if (v.len != 8 || memcmp(v.ptr, "HTTP/", 5) != 0 || v.ptr[5] < '0' || v.ptr[5] > '9' ||
+	    v.ptr[6] != '.' || v.ptr[7] < '0' || v.ptr[7] > '9')
+		return fail(p, -EPROTO, 400, "malformed request line (HTTP version)");
+	if (v.ptr[5] != '1')
+		return fail(p, -EOPNOTSUPP, 505, "HTTP/%c.%c not supported, only HTTP/1.0 and 1.1",
+			    v.ptr[5], v.ptr[7]);
+	/* RFC 9110 §2.5: a higher minor version is handled as the highest we
+	 * implement. */
+	req->minor_version = v.ptr[7] == '0' ? 0 : 1;
+	return 0;
+}
+
+/* field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). */
+static int parse_header_line(struct scws_http_parser *p, struct bytes line)
+{
+	struct scws_http_req *req = &p->req;
+	if (is_ows(line.ptr[0]))
+		return fail(p, -EPROTO, 400, "obsolete line folding in request head");
+	size_t i = 0;
+	while (i < line.len && is_tchar(line.ptr[i]))
+		i++;
+	if (i < line.len && is_ows(line.ptr[i]))
+		return fail(p, -EPROTO, 400, "whitespace between header name and colon");
+	if (i == line.len)
+		return fail(p, -EPROTO, 400, "header line without a colon");
+	if (i == 0 || line.ptr[i] != ':')
+		return fail(p, -EPROTO, 400, "invalid character in header name");
+	struct bytes value = bytes_make(line.ptr + i + 1, line.len - i - 1);
+	for (size_t k = 0; k < value.len; k++) {
+		uint8_t c = value.ptr[k];
+		if ((c < 0x20 && c != '\t') || c == 0x7F)
+			return fail(p, -EPROTO, 400, "control character in header value");
+	}
+	if (req->num_headers == HTTP_HEADERS_MAX)
+		return fail(p, -EMSGSIZE, 431, "more than %u header fields", HTTP_HEADERS_MAX);
+	struct scws_http_header *h = &req->headers[req->num_headers++];
+	h->name = bytes_make(line.ptr, i);
+	h->value = trim_ows(value);
+	return 0;
+}
+
+/* Per-request facts gathered from the headers before they are judged. */
+struct head_facts {
+	unsigned hosts;
+	bool has_cl;
+	bool has_te;
+	bool te_unknown;
+	bool te_chunked_last;
+	unsigned te_chunked;
+	char te_bad[40];
+	bool conn_close;
+	bool conn_keep_alive;
+	bool expect_other;
+	bool expect_continue;
+};
+
+typedef void element_fn(struct head_facts *f, struct bytes e);
+
+/* Calls fn on each non-empty element of a #list (RFC 9110 §5.6.1). */
+static void for_each_element(struct bytes v, element_fn *fn, struct head_facts *f)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= v.len; i++) {
+		if (i < v.len && v.ptr[i] != ',')
+			continue;
+		struct bytes e = trim_ows(bytes_make(v.ptr + start, i - start));
+		start = i + 1;
+		if (e.len)
+			fn(f, e);
+	}
+}
+
+static void te_element(struct head_facts *f, struct bytes e)
+{
+	if (scws_http_bytes_eq_ci(e, "chunked")) {
+		f->te_chunked++;
+		f->te_chunked_last = true;
+		return;
+	}
+	if (!f->te_unknown)
+		printable(e, f->te_bad, sizeof(f->te_bad));
+	f->te_unknown = true;
+	f->te_chunked_last = false;
+}
+
+static void connection_element(struct head_facts *f, struct bytes e)
+{
+	if (scws_http_bytes_eq_ci(e, "close"))
+		f->conn_close = true;
+	else if (scws_http_bytes_eq_ci(e, "keep-alive"))
+		f->conn_keep_alive = true;
+}
+
+static void expect_element(struct head_facts *f, struct bytes e)
+{
+	if (scws_http_bytes_eq_ci(e, "100-continue"))
+		f->expect_continue = true;
+	else
+		f->expect_other = true;
+}
+
+/* Content-Length = 1*DIGIT (RFC 9110 §8.6). */
+static int parse_content_length(struct scws_http_parser *p, struct bytes v, uint64_t *out)
+{
+	uint64_t n = 0;
+	if (v.len == 0)
+		return fail(p, -EPROTO, 400, "invalid Content-Length");
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.ptr[i] < '0' || v.ptr[i] > '9')
+			return fail(p, -EPROTO, 400, "invalid Content-Length");
+		unsigned d = (unsigned)(v.ptr[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return fail(p, -EPROTO, 400, "Content-Length overflow");
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Judges the parsed headers: framing first (RFC 9112 §6.3), then what
+ * cannot be served (501, 413, 417). */
+static int interpret_head(struct scws_http_parser *p)
+{
+	struct scws_http_req *req = &p->req;
+	struct head_facts f;
+	memset(&f, 0, sizeof(f));
+	int rc = 0;
+	for (size_t i = 0; i < req->num_headers && rc == 0; i++) {
+		struct bytes n = req->headers[i].name, v = req->headers[i].value;
+		if (scws_http_bytes_eq_ci(n, "Host")) {
+			if (++f.hosts > 1)
+				rc = fail(p, -EPROTO, 400, "more than one Host header");
+			req->host = v;
+		} else if (scws_http_bytes_eq_ci(n, "Content-Length")) {
+			uint64_t cl;
+			rc = parse_content_length(p, v, &cl);
+			if (rc == 0 && f.has_cl && cl != req->content_length)
+				rc = fail(p, -EPROTO, 400, "conflicting Content-Length headers");
+			f.has_cl = true;
+			req->content_length = cl;
+		} else if (scws_http_bytes_eq_ci(n, "Transfer-Encoding")) {
+			f.has_te = true;
+			for_each_element(v, te_element, &f);
+		} else if (scws_http_bytes_eq_ci(n, "Connection")) {
+			for_each_element(v, connection_element, &f);
+		} else if (scws_http_bytes_eq_ci(n, "Expect")) {
+			for_each_element(v, expect_element, &f);
+		} else if (scws_http_bytes_eq_ci(n, "Content-Type")) {
+			if (req->has_content_type)
+				rc = fail(p, -EPROTO, 400, "more than one Content-Type header");
+			req->has_content_type = true;
+			req->content_type = v;
+		}
+	}
+	if (rc)
+		return rc;
+
+	if (req->minor_version == 1 && f.hosts == 0)
+		return fail(p, -EPROTO, 400, "HTTP/1.1 request without a Host header");
+	if (f.has_te && f.has_cl)
+		return fail(p, -EPROTO, 400, "Content-Length and Transfer-Encoding both present");
+	if (f.has_te && req->minor_version == 0)
+		return fail(p, -EPROTO, 400, "Transfer-Encoding in an HTTP/1.0 request");
+	if (f.has_te && f.te_unknown)
+		return fail(p, -EOPNOTSUPP, 501, "transfer-coding \"%s\" not implemented",
+			    f.te_bad);
+	if (f.has_te && (f.te_chunked != 1 || !f.te_chunked_last))
+		return fail(p, -EPROTO, 400, "Transfer-Encoding must end in one \"chunked\"");
+	if (req->content_length > HTTP_BODY_MAX)
+		return fail(p, -EMSGSIZE, 413, "request body of %llu bytes over %u bytes",
+			    (unsigned long long)req->content_length, HTTP_BODY_MAX);
+	if (f.expect_other)
+		return fail(p, -EOPNOTSUPP, 417, "only \"Expect: 100-continue\" is supported");
+
+	req->is_chunked = f.has_te;
+	req->has_body = req->is_chunked || req->content_length > 0;
+	if (req->minor_version == 1)
+		req->keep_alive = !f.conn_close;
+	else
+		req->keep_alive = f.conn_keep_alive && !f.conn_close;
+	/* RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0; no need for it
+	 * when there is no content. */
+	req->expect_continue = f.expect_continue && req->minor_version == 1 && req->has_body;
+	return 0;
+}
+
+static int parse_head(struct scws_http_parser *p)
+{
+	size_t pos = 0;
+	struct bytes line;
+	int rc;
+	/* RFC 9112 §2.2: ignore empty lines before the request-line. */
+	do {
+		rc = next_line(p, &pos, &line);
+		if (rc)
+			return rc;
+	} while (line.len == 0);
+	rc = parse_request_line(p, line);
+	if (rc)
+		return rc;
+	for (;;) {
+		rc = next_line(p, &pos, &line);
+		if (rc)
+			return rc;
+		if (line.len == 0)
+			break;
+		rc = parse_header_line(p, line);
+		if (rc)
+			return rc;
+	}
+	return interpret_head(p);
+}
+
+/* Copies head bytes up to and including the LF of the empty line that ends
+ * the head, never past it, so *n stops at the first body byte. Returns 0
+ * when the head is complete, -EAGAIN, or 431. */
+static int frame_head(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *n)
+{
+	size_t i = 0;
+	*n = 0;
+	while (i < len) {
+		const uint8_t *lf = memchr(in + i, '\n', len - i);
+		size_t take = lf ? (size_t)(lf - (in + i)) + 1 : len - i;
+		if (take > HTTP_HEAD_MAX - p->head_len) {
+			*n = i;
+			return fail(p, -EMSGSIZE, 431, "request head over %u bytes",
+				    HTTP_HEAD_MAX);
+		}
+		memcpy(p->head + p->head_len, in + i, take);
+		p->head_len += take;
+		i += take;
+		if (!lf)
+			break;
+		size_t line_len = p->head_len - p->line_start;
+		bool empty = line_len == 1 || (line_len == 2 && p->head[p->line_start] == '\r');
+		p->line_start = p->head_len;
+		if (!empty) {
+			p->head_has_line = true;
+		} else if (p->head_has_line) {
+			*n = i;
+			return 0;
+		}
+	}
+	*n = i;
+	return -EAGAIN;
+}
+
+/* ---------------------------------------------------------------- body */
+
+static int deliver(struct scws_http_parser *p, const uint8_t *data, size_t len)
+{
+	if (len == 0 || p->skip_body)
+		return 0;
+	if (p->cb.on_body) {
+		int rc = p->cb.on_body(p->arg, data, len);
+		return rc < 0 ? fail_cb(p, rc) : 0;
+	}
+	/* body_total <= HTTP_BODY_MAX is enforced by framing, so only
+	 * allocation can fail here. */
+	int rc = buf_append(&p->body, data, len);
+	return rc ? fail(p, rc, 500, "cannot buffer the request body") : 0;
+}
+
+static int hex_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The chunk-size line is complete: data, or the last chunk. */
+static int chunk_size_done(struct scws_http_parser *p)
+{
+	if (p->chunk_size == 0) {
+		p->st = SCWS_HTTP_ST_TRAILER;
+		p->line_len = 0;
+		p->trailer_line = 0;
+		p->cr = false;
+		return 0;
+	}
+	if (p->chunk_size > HTTP_BODY_MAX - p->body_total)
+		return fail(p, -EMSGSIZE, 413, "chunked request body over %u bytes",
+			    HTTP_BODY_MAX);
+	p->body_total += p->chunk_size;
+	p->remaining = p->chunk_size;
+	p->st = SCWS_HTTP_ST_CHUNK_DATA;
+	return 0;
+}
+
+/* One byte of the chunk framing (RFC 9112 §7.1): chunk-size [ chunk-ext ]
+ * CRLF, the CRLF after chunk-data, and the trailer section. Bare LF is
+ * accepted as a line end, a bare CR is not. */
+static int chunk_byte(struct scws_http_parser *p, uint8_t c)
+{
+	if ((p->st == SCWS_HTTP_ST_CHUNK_SIZE || p->st == SCWS_HTTP_ST_CHUNK_EXT ||
+	     p->st == SCWS_HTTP_ST_CHUNK_SIZE_LF) &&
+	    ++p->line_len > HTTP_CHUNK_LINE_MAX)
+		return fail(p, -EPROTO, 400, "chunk-size line over %u bytes", HTTP_CHUNK_LINE_MAX);
+	switch (p->st) {
+	case SCWS_HTTP_ST_CHUNK_SIZE:
+	case SCWS_HTTP_ST_CHUNK_EXT:
+		if (c == '\n')
+			return chunk_size_done(p);
+		if (c == '\r') {
+			p->st = SCWS_HTTP_ST_CHUNK_SIZE_LF;
+			return 0;
+		}
+		if (p->st == SCWS_HTTP_ST_CHUNK_EXT) {
+			/* chunk-ext is skipped; only controls are refused. */
+			if ((c < 0x20 && c != '\t') || c == 0x7F)
+				return fail(p, -EPROTO, 400,
+					    "control character in chunk extension");
+			return 0;
+		}
+		if (hex_value(c) >= 0 && p->line_len == p->chunk_digits + 1) {
+			if (p->chunk_size > (UINT64_MAX >> 4))
+				return fail(p, -EPROTO, 400, "chunk size overflow");
+			p->chunk_size = (p->chunk_size << 4) | (uint64_t)hex_value(c);
+			p->chunk_digits++;
+			return 0;
+		}
+		if (p->chunk_digits == 0)
+			return fail(p, -EPROTO, 400, "invalid chunk size");
+		if (is_ows(c))
+			return 0; /* BWS before ";" */
+		if (c == ';') {
+			p->st = SCWS_HTTP_ST_CHUNK_EXT;
+			return 0;
+		}
+		return fail(p, -EPROTO, 400, "invalid chunk size");
+	case SCWS_HTTP_ST_CHUNK_SIZE_LF:
+		if (c != '\n')
+			return fail(p, -EPROTO, 400, "bare CR in chunk-size line");
+		return chunk_size_done(p);
+	case SCWS_HTTP_ST_CHUNK_DATA_CR:
+		if (c == '\r') {
+			p->st = SCWS_HTTP_ST_CHUNK_DATA_LF;
+			return 0;
+		}
+		/* bare LF: as the LF state */
+		__attribute__((fallthrough));
+	case SCWS_HTTP_ST_CHUNK_DATA_LF:
+		if (c != '\n')
+			return fail(p, -EPROTO, 400, "chunk data not followed by CRLF");
+		p->st = SCWS_HTTP_ST_CHUNK_SIZE;
+		p->chunk_size = 0;
+		p->chunk_digits = 0;
+		p->line_len = 0;
+		return 0;
+	case SCWS_HTTP_ST_TRAILER:
+		/* trailer-section = *( field-line CRLF ) CRLF: skipped, bounded. */
+		if (++p->line_len > HTTP_TRAILER_MAX)
+			return fail(p, -EMSGSIZE, 431, "trailer section over %u bytes",
+				    HTTP_TRAILER_MAX);
+		if (p->cr && c != '\n')
+			return fail(p, -EPROTO, 400, "bare CR in trailer section");
+		if (c == 0)
+			return fail(p, -EPROTO, 400, "NUL in trailer section");
+		if (c == '\n') {
+			if (p->trailer_line == 0) {
+				p->st = SCWS_HTTP_ST_DONE;
+				return 0;
+			}
+			p->trailer_line = 0;
+			p->cr = false;
+			return 0;
+		}
+		if (c == '\r') {
+			p->cr = true;
+			return 0;
+		}
+		p->trailer_line++;
+		return 0;
+	default:
+		return fail(p, -EBADFD, 500, "chunk parser in state %s",
+			    scws_http_state_name(p->st));
+	}
+}
+
+static void head_done(struct scws_http_parser *p)
+{
+	if (p->req.is_chunked) {
+		p->st = SCWS_HTTP_ST_CHUNK_SIZE;
+		p->chunk_size = 0;
+		p->chunk_digits = 0;
+		p->line_len = 0;
+	} else if (p->req.content_length > 0) {
+		p->st = SCWS_HTTP_ST_BODY;
+		p->remaining = p->req.content_length;
+		p->body_total = p->req.content_length;
+	} else {
+		p->st = SCWS_HTTP_ST_DONE;
+	}
+}
+
+int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *used)
+{
+	static const uint8_t none;
+	size_t pos = 0;
+	int rc = 0;
+	*used = 0;
+	if (p->st == SCWS_HTTP_ST_ERROR)
+		return p->err;
+	if (!in || !len) {
+		in = &none; /* no pointer arithmetic on NULL */
+		len = 0;
+	}
+	if (p->st == SCWS_HTTP_ST_DONE)
+		start_request(p);
+
+	while (p->st != SCWS_HTTP_ST_DONE) {
+		if (p->st == SCWS_HTTP_ST_HEAD) {
+			size_t n;
+			rc = frame_head(p, in + pos, len - pos, &n);
+			pos += n;
+			if (rc)
+				break;
+			rc = parse_head(p);
+			if (rc)
+				break;
+			head_done(p);
+			if (p->cb.on_head) {
+				rc = p->cb.on_head(p->arg, &p->req);
+				if (rc < 0) {
+					rc = fail_cb(p, rc);
+					break;
+				}
+				rc = 0;
+			}
+			continue;
+		}
+		if (pos == len) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (p->st == SCWS_HTTP_ST_BODY || p->st == SCWS_HTTP_ST_CHUNK_DATA) {
+			size_t n = len - pos;
+			if (n > p->remaining)
+				n = (size_t)p->remaining;
+			p->remaining -= n;
+			pos += n;
+			rc = deliver(p, in + pos - n, n);
+			if (rc)
+				break;
+			if (p->remaining == 0)
+				p->st = p->st == SCWS_HTTP_ST_BODY ? SCWS_HTTP_ST_DONE
+								   : SCWS_HTTP_ST_CHUNK_DATA_CR;
+			continue;
+		}
+		rc = chunk_byte(p, in[pos++]);
+		if (rc)
+			break;
+	}
+	*used = pos;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static const struct {
+	int status;
+	const char *phrase;
+} phrases[] = {
+	{ 100, "Continue" },
+	{ 200, "OK" },
+	{ 204, "No Content" },
+	{ 301, "Moved Permanently" },
+	{ 302, "Found" },
+	{ 304, "Not Modified" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 408, "Request Timeout" },
+	{ 411, "Length Required" },
+	{ 413, "Content Too Large" },
+	{ 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" },
+	{ 417, "Expectation Failed" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
+	{ 503, "Service Unavailable" },
+	{ 505, "HTTP Version Not Supported" },
+};
+
+const char *scws_http_status_phrase(int status)
+{
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (phrases[i].status == status)
+			return phrases[i].phrase;
+	return "";
+}
+
+int scws_http_date(time_t t, char *out, size_t cap)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	if (cap < 30 || !gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+		return -EINVAL;
+	/* Own name tables: strftime's %a and %b follow the locale. */
+	snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+		 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec);
+	return 0;
+}
+
+static bool is_field_value_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\r' || *s == '\n')
+			return false;
+	return true;
+}
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!is_tchar((uint8_t)*s))
+			return false;
+	return true;
+}
+
+void scws_http_response_init(struct scws_http_response *r, const struct scws_http_req *req,
+			     int status)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	if (!req) {
+		r->close = true;
+		return;
+	}
+	r->is_head = req->method == SCWS_HTTP_HEAD;
+	r->close = !req->keep_alive;
+	r->keep_alive_10 = req->keep_alive && req->minor_version == 0;
+}
+
+static int put_field(struct buf *out, const char *name, const char *value)
+{
+	if (!is_token(name) || !is_field_value_ok(value))
+		return -EINVAL;
+	return buf_printf(out, "%s: %s\r\n", name, value);
+}
+
+int scws_http_response_write(struct buf *out, const struct scws_http_response *r)
+{
+	size_t mark = out->len;
+	int rc;
+	if (r->status < 100 || r->status > 599 || (r->body_len && !r->body))
+		return -EINVAL;
+	time_t now = r->date ? r->date : time(NULL);
+	char date[32];
+	rc = scws_http_date(now, date, sizeof(date));
+	if (rc)
+		return rc;
+	rc = buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: scwsemu/%s\r\n", r->status,
+			scws_http_status_phrase(r->status), date, PACKAGE_VERSION);
+	/* RFC 9110 §8.6: no Content-Length in 1xx and 204; a 304 would
+	 * announce the selected representation, which we never send. */
+	bool no_content = r->status < 200 || r->status == 204 || r->status == 304;
+	if (!rc && !no_content)
+		rc = buf_printf(out, "Content-Length: %zu\r\n", r->body_len);
+	if (!rc && r->content_type)
+		rc = put_field(out, "Content-Type", r->content_type);
+	if (!rc && r->cache_control)
+		rc = put_field(out, "Cache-Control", r->cache_control);
+	if (!rc && r->allow)
+		rc = put_field(out, "Allow", r->allow);
+	for (size_t i = 0; !rc && i < r->num_extra; i++) {
+		const struct scws_http_field *f = &r->extra[i];
+		rc = (f->name && f->value) ? put_field(out, f->name, f->value) : -EINVAL;
+	}
+	if (!rc && r->close)
+		rc = buf_append_str(out, "Connection: close\r\n");
+	else if (!rc && r->keep_alive_10)
+		rc = buf_append_str(out, "Connection: keep-alive\r\n");
+	if (!rc)
+		rc = buf_append(out, "\r\n", 2);
+	if (!rc && !r->is_head && !no_content)
+		rc = buf_append(out, r->body, r->body_len);
+	if (rc)
+		out->len = mark;
+	return rc;
+}
+
+int scws_http_response_error(struct buf *out, const struct scws_http_req *req, int status,
+			     const char *reason, bool keep)
+{
+	struct scws_http_response r;
+	scws_http_response_init(&r, req, status);
+	if (!keep) {
+		r.close = true;
+		r.keep_alive_10 = false;
+	}
+	char body[256];
+	if (!reason)
+		reason = scws_http_status_phrase(status);
+	int n = snprintf(body, sizeof(body), "%s\n", reason);
+	if (n < 0)
+		return -EINVAL;
+	r.content_type = "text/plain; charset=utf-8";
+	r.cache_control = "no-store";
+	r.body = body;
+	r.body_len = (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1;
+	return scws_http_response_write(out, &r);
+}
