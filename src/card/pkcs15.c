@@ -539,7 +539,11 @@ static int fail(struct walk *wk, int rc, const char *fmt, ...)
 
 static const char *sw_str(uint16_t sw, char *out, size_t cap)
 {
-	snprintf(out, cap, "%02X %02X %s", sw >> 8, sw & 0xFF, card_sw_text(sw));
+	/* 90 00 speaks for itself; anything else gets its meaning. */
+	if (sw == 0x9000)
+		snprintf(out, cap, "90 00");
+	else
+		snprintf(out, cap, "%02X %02X %s", sw >> 8, sw & 0xFF, card_sw_text(sw));
 	return out;
 }
 
@@ -695,11 +699,11 @@ static int do_select(struct walk *wk, const char *what, uint8_t p1, const uint8_
 
 static void fcp_line(const struct fcp *f, char *out, size_t cap)
 {
-	if (f->has_size)
+	if (f->rec_len && f->has_fd && (f->fd & 0x07) == 2)
+		snprintf(out, cap, ", %s, %zu record%s of %zu bytes", fcp_kind(f), f->rec_count,
+			 f->rec_count == 1 ? "" : "s", f->rec_len);
+	else if (f->has_size)
 		snprintf(out, cap, ", %s, %zu bytes", fcp_kind(f), f->size);
-	else if (f->rec_len)
-		snprintf(out, cap, ", %s, %zu records of %zu bytes", fcp_kind(f), f->rec_count,
-			 f->rec_len);
 	else
 		snprintf(out, cap, ", %s", fcp_kind(f));
 }
@@ -851,6 +855,32 @@ static void oid_text(const uint8_t *oid, size_t len, char *out, size_t cap)
 		used += (size_t)snprintf(out + used, cap - used, "%02X", oid[i]);
 }
 
+/* A label from the card, fit for a log line: control bytes and quotes
+ * become '?' (UTF-8 sequences pass). */
+static void printable(char *dst, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i < PKCS15_LABEL_MAX; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7F || c == '"' || c == '\\') ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+static const char *do_kind(uint32_t kind)
+{
+	switch (kind) {
+	case CARD_PKCS15_DO_OPAQUE:
+		return "opaqueDO";
+	case CARD_PKCS15_DO_EXTERNAL:
+		return "externalIDO";
+	case CARD_PKCS15_DO_OID:
+		return "oidDO";
+	default:
+		return "unknown DO";
+	}
+}
+
 /* EF.DIR: the first application template with the PKCS#15 AID. */
 static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 {
@@ -908,9 +938,11 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 		card_pkcs15_path_str(app->path, app->path_len, path, sizeof(path));
 		for (size_t i = 0; i < app->aid_len; i++)
 			snprintf(aid + 2 * i, 3, "%02X", app->aid[i]);
+		char label[PKCS15_LABEL_MAX + 1];
+		printable(label, app->label);
 		report(wk, "%s: %s, application %s%s%s%s%s%s", what, sw_str(wk->sw, sw, sizeof(sw)),
-		       aid, app->has_label ? " \"" : "", app->has_label ? app->label : "",
-		       app->has_label ? "\"" : "", app->path_len ? " path " : "", path);
+		       aid, app->has_label ? " \"" : "", label, app->has_label ? "\"" : "",
+		       app->path_len ? " path " : "", path);
 		if (card_pkcs15_dir_is_pkcs15(app))
 			return 0;
 	}
@@ -999,15 +1031,16 @@ static int walk_dodfs(struct walk *wk, const struct card_pkcs15_odf *odf,
 		for (size_t j = 0; j < dodf->n; j++) {
 			const struct card_pkcs15_do *d = &dodf->e[j];
 			char t[CODEC_OID_TEXT_MAX] = "-", a[CODEC_OID_TEXT_MAX] = "-", p2[64] = "-";
+			char label[PKCS15_LABEL_MAX + 1];
 			if (d->type_oid_len)
 				oid_text(d->type_oid, d->type_oid_len, t, sizeof(t));
 			if (d->app_oid_len)
 				oid_text(d->app_oid, d->app_oid_len, a, sizeof(a));
 			if (d->has_path)
 				card_pkcs15_path_str(d->path.path, d->path.len, p2, sizeof(p2));
-			report(wk, "%s object %zu: kind %02X label \"%s\" id %s applicationOID %s "
-			       "-> %s", what, j + 1, d->kind, d->has_label ? d->label :
-			       d->has_app_name ? d->app_name : "", t, a, p2);
+			printable(label, d->has_label ? d->label : d->has_app_name ? d->app_name : "");
+			report(wk, "%s object %zu: %s \"%s\" id %s applicationOID %s -> %s", what,
+			       j + 1, do_kind(d->kind), label, t, a, p2);
 		}
 		bool mis = false;
 		int idx = card_pkcs15_dodf_find(dodf, oid, oid_len, wk->ops->strict_oid, &mis);

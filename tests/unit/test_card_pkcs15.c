@@ -593,7 +593,7 @@ static void test_walk_nrf_trace(void)
 	CU_ASSERT_TRUE(buf_append_u8(&lines, 0) == 0);
 	const char *l = (const char *)lines.p;
 	CU_ASSERT_PTR_NOT_NULL(strstr(l, "SELECT 2F00 (EF.DIR): 90 00"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(l, "linear fixed, 1 records of 31 bytes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(l, "linear fixed, 1 record of 31 bytes"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(l, "MANAGE CHANNEL open: 90 00"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(l, "mis-encoded OID"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(l, "15 bytes of bootstrap"));
