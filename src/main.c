@@ -3,17 +3,16 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "card/layout.h"
 #include "config/cli.h"
+#include "config/paths.h"
 #include "config/profile.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -42,33 +41,6 @@ struct daemon {
 	struct endpoint endpoints[ENDPOINTS_MAX];
 	size_t n_endpoints;
 };
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The default card: beside the binary in a build tree (srcdir/cards), else
- * under the installed data directory. */
-static void default_card(char *out, size_t cap)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *dir = dirname(exe);
-		snprintf(out, cap, "%s/../cards/default", dir);
-		if (is_dir(out))
-			return;
-		if (strncmp(dir, SCWS_ABS_BUILDDIR, strlen(SCWS_ABS_BUILDDIR)) == 0) {
-			snprintf(out, cap, "%s/cards/default", SCWS_ABS_SRCDIR);
-			if (is_dir(out))
-				return;
-		}
-	}
-	snprintf(out, cap, "%s/cards/default", SCWS_PKGDATADIR);
-}
 
 /* Loads and builds the card; 0, or EXIT_USAGE after saying why. */
 static int load_card(struct daemon *d, bool initial)
@@ -222,7 +194,7 @@ int main(int argc, char **argv)
 	if (d.opt.card_dir)
 		snprintf(d.card_dir, sizeof(d.card_dir), "%s", d.opt.card_dir);
 	else
-		default_card(d.card_dir, sizeof(d.card_dir));
+		config_data_path("cards/default", d.card_dir, sizeof(d.card_dir));
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;

@@ -15,7 +15,8 @@ tests_fuzz_fuzz_profile_LDADD = $(FUZZ_MAIN) $(LIB_PROFILE) $(DEP_LIBS)
 
 # The scwsemu command line (kept in its own library: it needs no card code).
 noinst_LIBRARIES += src/config/libcli.a
-src_config_libcli_a_SOURCES = src/config/cli.c src/config/cli.h
+src_config_libcli_a_SOURCES = src/config/cli.c src/config/cli.h \
+	src/config/paths.c src/config/paths.h
 check_PROGRAMS += tests/unit/test_config_cli
 TESTS += tests/unit/test_config_cli
 tests_unit_test_config_cli_SOURCES = tests/unit/test_config_cli.c

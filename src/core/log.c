@@ -8,6 +8,14 @@
 
 #include "core/buf.h"
 
+/* Appends whose failure only shortens a log line: the line is cut at the
+ * cap, which is the best a logger can do. */
+#define PUT(x)        \
+	do {          \
+		if (x) { \
+		}     \
+	} while (0)
+
 static enum log_level g_level = LOG_INFO;
 static bool g_json;
 static log_sink_fn *g_sink;
@@ -55,32 +63,32 @@ static void put_timestamp(struct buf *b)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)buf_printf(b, "%s.%03ldZ", s, ts.tv_nsec / 1000000L);
+	PUT(buf_printf(b, "%s.%03ldZ", s, ts.tv_nsec / 1000000L));
 }
 
 /* JSON string body with escapes (RFC 8259 §7); bytes >= 0x80 pass through. */
 static void put_json_str(struct buf *b, const char *s)
 {
-	(void)buf_append_u8(b, '"');
+	PUT(buf_append_u8(b, '"'));
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			(void)buf_append_u8(b, '\\');
-			(void)buf_append_u8(b, c);
+			PUT(buf_append_u8(b, '\\'));
+			PUT(buf_append_u8(b, c));
 		} else if (c < 0x20) {
-			(void)buf_printf(b, "\\u%04x", c);
+			PUT(buf_printf(b, "\\u%04x", c));
 		} else {
-			(void)buf_append_u8(b, c);
+			PUT(buf_append_u8(b, c));
 		}
 	}
-	(void)buf_append_u8(b, '"');
+	PUT(buf_append_u8(b, '"'));
 }
 
 /* Text values with spaces or quotes are quoted so a line stays parseable. */
 static void put_text_value(struct buf *b, const char *s)
 {
 	if (*s && !strpbrk(s, " \"=\t\n\r")) {
-		(void)buf_append_str(b, s);
+		PUT(buf_append_str(b, s));
 		return;
 	}
 	put_json_str(b, s);
@@ -91,11 +99,11 @@ static void emit(enum log_level level, struct buf *b)
 	if (!b->p)
 		return;
 	if (g_sink) {
-		(void)buf_append_u8(b, 0);
+		PUT(buf_append_u8(b, 0));
 		g_sink(g_sink_arg, level, (const char *)b->p);
 		return;
 	}
-	(void)buf_append_u8(b, '\n');
+	PUT(buf_append_u8(b, '\n'));
 	fwrite(b->p, 1, b->len, stderr);
 	fflush(stderr);
 }
@@ -106,31 +114,31 @@ static void log_line(enum log_level level, const char *subsys, const char *msg,
 	struct buf b;
 	buf_init(&b, 16384);
 	if (g_json) {
-		(void)buf_append_str(&b, "{\"ts\":\"");
+		PUT(buf_append_str(&b, "{\"ts\":\""));
 		put_timestamp(&b);
-		(void)buf_printf(&b, "\",\"level\":\"%s\",\"sub\":", log_level_name(level));
+		PUT(buf_printf(&b, "\",\"level\":\"%s\",\"sub\":", log_level_name(level)));
 		put_json_str(&b, subsys);
-		(void)buf_append_str(&b, ",\"msg\":");
+		PUT(buf_append_str(&b, ",\"msg\":"));
 		put_json_str(&b, msg);
 		for (unsigned i = 0; i < n; i++) {
 			if (!kv[i].value)
 				continue;
-			(void)buf_append_u8(&b, ',');
+			PUT(buf_append_u8(&b, ','));
 			put_json_str(&b, kv[i].key);
-			(void)buf_append_u8(&b, ':');
+			PUT(buf_append_u8(&b, ':'));
 			if (kv[i].is_num)
-				(void)buf_append_str(&b, kv[i].value);
+				PUT(buf_append_str(&b, kv[i].value));
 			else
 				put_json_str(&b, kv[i].value);
 		}
-		(void)buf_append_u8(&b, '}');
+		PUT(buf_append_u8(&b, '}'));
 	} else {
 		put_timestamp(&b);
-		(void)buf_printf(&b, " %-5s %s: %s", log_level_name(level), subsys, msg);
+		PUT(buf_printf(&b, " %-5s %s: %s", log_level_name(level), subsys, msg));
 		for (unsigned i = 0; i < n; i++) {
 			if (!kv[i].value)
 				continue;
-			(void)buf_printf(&b, " %s=", kv[i].key);
+			PUT(buf_printf(&b, " %s=", kv[i].key));
 			put_text_value(&b, kv[i].value);
 		}
 	}
