@@ -570,9 +570,9 @@ static int cmd_new(int argc, char **argv)
 		rc = buf_printf(&t, "  username = \"%.*s\";\n  passphrase = \"%s\";\n",
 				(int)(colon_a - auth), auth, colon_a + 1);
 	if (!rc)
-		rc = buf_printf(&t, "};\n\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
-				    "  store = \"%s\";\n};\n",
-				none ? "none" : store);
+		rc = none ? buf_append_str(&t, "};\n\nbootstrap = {\n  store = \"none\";\n};\n")
+			  : buf_printf(&t, "};\n\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
+					   "  store = \"%s\";\n};\n", store);
 	free(dircopy);
 	snprintf(conf, sizeof(conf), "%s/card.conf", dir);
 	snprintf(bpath, sizeof(bpath), "%s/bootstrap.xml", dir);
