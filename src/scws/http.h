@@ -36,7 +36,23 @@
  * scws_http_parser_skip_body() and write their own output, but must not
  * feed or free the parser. A callback returns 0 to go on or a negative
  * errno to stop: feed then returns that value and the parser is in the
- * error state. */
+ * error state.
+ *
+ * A connection typically does:
+ *   on_head   route the request. To refuse it (405, 404, 415 ...) remember
+ *             the answer and call scws_http_parser_skip_body(): the body
+ *             is framed and dropped, the connection stays usable. For a
+ *             form POST, scws_multipart_init(&mp, req->content_type, ...)
+ *             (415/400 on failure); then, if req->expect_continue, queue
+ *             SCWS_HTTP_CONTINUE.
+ *   on_body   scws_multipart_feed(); on failure remember its 400 and
+ *             reason and skip the rest of the body.
+ *   feed == 0 scws_multipart_end(), write the answer, feed the leftover.
+ *   feed < 0  scws_http_response_error(out, req, status, reason, false)
+ *             and close once it is sent.
+ * A refusal sent from on_head before the body (with Connection: close,
+ * then return a negative value to stop) spares a 100-continue client the
+ * upload; RFC 9110 §10.1.1 allows either. */
 #ifndef SCWS_SCWS_HTTP_H
 #define SCWS_SCWS_HTTP_H
 
@@ -213,7 +229,9 @@ __attribute__((warn_unused_result))
 int scws_http_response_write(struct buf *out, const struct scws_http_response *r);
 
 /* An error answer: `status`, text/plain body "<reason>\n", Cache-Control:
- * no-store, Connection: close unless keep is true. req may be NULL. */
+ * no-store, Connection: close unless keep is true (or req says close).
+ * req may be NULL, or scws_http_parser_req() even after a parse error: a
+ * HEAD request then gets the headers only. */
 __attribute__((warn_unused_result))
 int scws_http_response_error(struct buf *out, const struct scws_http_req *req, int status,
 			     const char *reason, bool keep);

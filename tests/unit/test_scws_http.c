@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scws/http.h"
+#include "scws/multipart.h"
 #include "runner.h"
 
 /* ---------------------------------------------------------------- harness */
@@ -901,6 +902,25 @@ static void test_response_error(void)
 	CU_ASSERT_EQUAL(memcmp(out.p, start, sizeof(start) - 1), 0);
 	CU_ASSERT_EQUAL(memcmp(out.p + sizeof(start) - 1 + 25, rest, sizeof(rest) - 1), 0);
 	scws_http_parser_cleanup(&p);
+
+	/* A HEAD that fails after its request line: headers only. */
+	scws_http_parser_init(&p, NULL, NULL);
+	static const char head[] = "HEAD / HTTP/1.1\r\nHost: a\r\nExpect: x\r\n\r\n";
+	rc = scws_http_parser_feed(&p, (const uint8_t *)head, sizeof(head) - 1, &used);
+	CU_ASSERT_EQUAL(rc, -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(scws_http_parser_status(&p), 417);
+	buf_reset(&out);
+	CU_ASSERT_EQUAL(scws_http_response_error(&out, scws_http_parser_req(&p),
+						 scws_http_parser_status(&p),
+						 scws_http_parser_reason(&p), true),
+			0);
+	static const char tail[] = "Content-Length: 41\r\n"
+				   "Content-Type: text/plain; charset=utf-8\r\n"
+				   "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+	CU_ASSERT_FATAL(out.len > sizeof(tail) - 1);
+	CU_ASSERT_EQUAL(memcmp(out.p, "HTTP/1.1 417 Expectation Failed\r\n", 33), 0);
+	CU_ASSERT_EQUAL(memcmp(out.p + out.len - (sizeof(tail) - 1), tail, sizeof(tail) - 1), 0);
+	scws_http_parser_cleanup(&p);
 	buf_cleanup(&out);
 }
 
@@ -953,6 +973,154 @@ static void test_response_rejects(void)
 	CU_ASSERT_STRING_EQUAL(scws_http_status_phrase(299), "");
 }
 
+/* ---------------------------------------------------------------- a connection */
+
+/* The flow a connection runs: feed -> on_head: route (415 for a non-form
+ * POST, skipping its body) -> body streamed into multipart -> on
+ * completion: answer. Three requests on one keep-alive stream, fed in
+ * pieces of every size from 1 to 40 bytes. */
+struct mini_conn {
+	struct scws_http_parser http;
+	struct scws_multipart form;
+	bool is_form;
+	int status;
+	char reason[128];
+	char devid[64];
+	struct buf out;
+};
+
+static int conn_part_data(void *arg, const struct scws_multipart_part *part, const uint8_t *d,
+			  size_t n)
+{
+	struct mini_conn *c = arg;
+	size_t have = strlen(c->devid);
+	if (bytes_eq(part->name, "devid", 5) && have + n < sizeof(c->devid)) {
+		memcpy(c->devid + have, d, n);
+		c->devid[have + n] = 0;
+	}
+	return 0;
+}
+
+static const struct scws_multipart_callbacks conn_form_cb = { NULL, conn_part_data, NULL };
+
+/* The form parser failed: answer its status, drop the rest of the body. */
+static void conn_refuse(struct mini_conn *c)
+{
+	c->status = scws_multipart_status(&c->form);
+	snprintf(c->reason, sizeof(c->reason), "%s", scws_multipart_reason(&c->form));
+	scws_http_parser_skip_body(&c->http);
+}
+
+static int conn_head(void *arg, const struct scws_http_req *req)
+{
+	struct mini_conn *c = arg;
+	c->status = 200;
+	c->reason[0] = 0;
+	c->devid[0] = 0;
+	c->is_form = false;
+	if (req->method == SCWS_HTTP_POST) {
+		if (scws_multipart_init(&c->form, req->content_type, &conn_form_cb, c)) {
+			conn_refuse(c);
+			return 0;
+		}
+		c->is_form = true;
+	}
+	if (req->expect_continue)
+		return buf_append_str(&c->out, SCWS_HTTP_CONTINUE);
+	return 0;
+}
+
+static int conn_body(void *arg, const uint8_t *d, size_t n)
+{
+	struct mini_conn *c = arg;
+	size_t used;
+	int rc = scws_multipart_feed(&c->form, d, n, &used);
+	if (rc && rc != -EAGAIN)
+		conn_refuse(c);
+	return 0;
+}
+
+static void conn_answer(struct mini_conn *c)
+{
+	const struct scws_http_req *req = scws_http_parser_req(&c->http);
+	if (c->is_form && c->status == 200 && scws_multipart_end(&c->form)) {
+		c->status = 400;
+		snprintf(c->reason, sizeof(c->reason), "%s", scws_multipart_reason(&c->form));
+	}
+	if (c->status != 200) {
+		int rc = scws_http_response_error(&c->out, req, c->status, c->reason, true);
+		CU_ASSERT_EQUAL(rc, 0);
+		return;
+	}
+	struct scws_http_response r;
+	scws_http_response_init(&r, req, 200);
+	r.body = c->devid;
+	r.body_len = strlen(c->devid);
+	CU_ASSERT_EQUAL(scws_http_response_write(&c->out, &r), 0);
+}
+
+static void test_connection_flow(void)
+{
+	static const char stream[] =
+		"POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: 127.0.0.1:4116\r\n"
+		"Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n"
+		"Content-Type: multipart/form-data; boundary=XyZ\r\n\r\n"
+		"1c\r\n--XyZ\r\nContent-Disposition: \r\n"
+		"38\r\nform-data; name=\"devid\"\r\n\r\nIMEI:1234567890123\r\n--XyZ--\r\n\r\n"
+		"0\r\n\r\n"
+		"POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 5\r\n\r\nhello"
+		"POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 52\r\n\r\n"
+		"--b\r\nContent-Disposition: form-data; name=devid\r\n\r\nx";
+	for (size_t piece = 1; piece <= 40; piece++) {
+		struct mini_conn c;
+		memset(&c, 0, sizeof(c));
+		struct scws_http_callbacks cb = { conn_head, conn_body };
+		scws_http_parser_init(&c.http, &cb, &c);
+		buf_init(&c.out, 8192);
+		size_t off = 0, len = sizeof(stream) - 1;
+		unsigned answered = 0;
+		while (off < len) {
+			size_t n = len - off < piece ? len - off : piece, used;
+			const uint8_t *in = (const uint8_t *)stream + off;
+			int rc = scws_http_parser_feed(&c.http, in, n, &used);
+			off += used;
+			if (rc == 0) {
+				conn_answer(&c);
+				answered++;
+			} else if (rc != -EAGAIN) {
+				fprintf(stderr, "\npieces of %zu: rc %d at %zu: %d %s\n", piece, rc,
+					off, scws_http_parser_status(&c.http),
+					scws_http_parser_reason(&c.http));
+				CU_FAIL("connection stream refused");
+				break;
+			}
+		}
+		CU_ASSERT_EQUAL(answered, 3);
+		/* Blank out the three Date values, then compare every byte. */
+		for (size_t i = 0; i + 6 < c.out.len; i++)
+			if (memcmp(c.out.p + i, "Date: ", 6) == 0)
+				memset(c.out.p + i + 6, '*', 29);
+		expect_out(&c.out,
+			   "HTTP/1.1 100 Continue\r\n\r\n"
+			   "HTTP/1.1 200 OK\r\nDate: *****************************\r\n" SERVER
+			   "Content-Length: 18\r\n\r\nIMEI:1234567890123"
+			   "HTTP/1.1 415 Unsupported Media Type\r\n"
+			   "Date: *****************************\r\n" SERVER
+			   "Content-Length: 53\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			   "Cache-Control: no-store\r\n\r\n"
+			   "Content-Type \"text/plain\" is not multipart/form-data\n"
+			   "HTTP/1.1 400 Bad Request\r\n"
+			   "Date: *****************************\r\n" SERVER
+			   "Content-Length: 37\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			   "Cache-Control: no-store\r\nConnection: close\r\n\r\n"
+			   "body ends before the close delimiter\n");
+		scws_http_parser_cleanup(&c.http);
+		buf_cleanup(&c.out);
+	}
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
@@ -972,6 +1140,7 @@ int unit_register(void)
 		UNIT_TEST(test_response_from_request),
 		UNIT_TEST(test_response_error),
 		UNIT_TEST(test_response_rejects),
+		UNIT_TEST(test_connection_flow),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_http", tests);
