@@ -81,8 +81,8 @@ int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t
 	/* No network, no external DTD, no entity substitution: a bootstrap
 	 * source is checked as it stands. NOERROR/NOWARNING keep the generic
 	 * channel (stderr) quiet; the structured one above still sees errors. */
-	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL, NULL,
-					  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL, NULL, opts);
 	bool ok = doc && ctxt->wellFormed && !cap.has_error;
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
@@ -157,7 +157,8 @@ int codec_wbxml_encode(const uint8_t *xml, size_t len, struct buf *out, char *er
 	rc = buf_append(out, wb, wb_len);
 	free(wb);
 	if (rc)
-		set_err(err, errcap, "WBXML output does not fit (%lu bytes)", (unsigned long)wb_len);
+		set_err(err, errcap, "WBXML output does not fit (%lu bytes)",
+			(unsigned long)wb_len);
 	return rc;
 }
 

@@ -12,7 +12,9 @@
 #include "core/buf.h"
 
 /* 0 when the bytes are well-formed XML; -EINVAL with *line (1-based, 0 when
- * unknown) and the parser's message in err. */
+ * unknown; line may be NULL) and the parser's first error message in err
+ * (no "line N:" prefix); -EMSGSIZE over INT_MAX bytes, -ENOMEM. No network,
+ * no external DTD. */
 __attribute__((warn_unused_result))
 int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t errcap);
 

@@ -133,6 +133,8 @@ static int fail_errno(struct ctx *c, int rc, const char *what)
 	return rc;
 }
 
+#define NOT_HEX "not hex (pairs of 0-9 A-F, optionally separated by spaces or ':')"
+
 static const char *type_name(int type)
 {
 	switch (type) {
@@ -179,7 +181,8 @@ static int check_keys(struct ctx *c, const config_setting_t *g, const char *cons
 		size_t n = 0;
 		list[0] = '\0';
 		for (k = 0; keys[k] && n < sizeof(list); k++) {
-			int w = snprintf(list + n, sizeof(list) - n, "%s%s", k ? ", " : "", keys[k]);
+			int w = snprintf(list + n, sizeof(list) - n, "%s%s", k ? ", " : "",
+					 keys[k]);
 			n += w > 0 ? (size_t)w : 0;
 		}
 		return fail(c, s, "unknown setting (known here: %s)", list);
@@ -298,7 +301,7 @@ static int get_hex(struct ctx *c, const config_setting_t *g, const char *name, b
 	if (rc == -EMSGSIZE)
 		return fail(c, s, "more than %zu bytes", cap);
 	if (rc)
-		return fail(c, s, "not hex (pairs of 0-9 A-F, optionally separated by spaces or ':')");
+		return fail(c, s, NOT_HEX);
 	if (n < min)
 		return fail(c, s, "%zu bytes, at least %zu needed", n, min);
 	*len = n;
@@ -347,7 +350,8 @@ static int get_fid(struct ctx *c, const config_setting_t *g, const char *name, u
 		return rc;
 	uint16_t fid;
 	if (!parse_fid(v, strlen(v), &fid))
-		return fail(c, s, "\"%s\" is not a file identifier (4 hex digits, e.g. \"7F50\")", v);
+		return fail(c, s, "\"%s\" is not a file identifier (4 hex digits, e.g. "
+			    "\"7F50\")", v);
 	if (fid_reserved(fid))
 		return fail(c, s, "%04X is reserved (3F00, 7FFF and FFFF cannot be used)", fid);
 	*out = fid;
@@ -534,8 +538,9 @@ static int parse_identity(struct ctx *c, const config_setting_t *root)
 	int rc = get_str(c, root, "name", true, PROFILE_NAME_MAX, &v, &s);
 	if (rc)
 		return rc;
-	if (!v[0] || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-			     strlen(v))
+	static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "abcdefghijklmnopqrstuvwxyz0123456789._-";
+	if (!v[0] || strspn(v, name_chars) != strlen(v))
 		return fail(c, s, "\"%s\": use letters, digits, '.', '_' and '-'", v);
 	if ((rc = dup_str(c, v, &p->name)))
 		return rc;
@@ -565,11 +570,17 @@ static int parse_identity(struct ctx *c, const config_setting_t *root)
 	}
 	p->card.iccid_len = sizeof(p->card.iccid);
 
+	/* Absent: the UICC ATR of card_spec_init(). */
 	bool has;
-	if ((rc = get_hex(c, root, "atr", true, p->card.atr, 2, sizeof(p->card.atr),
-			  &p->card.atr_len, &has)))
+	uint8_t atr[sizeof(p->card.atr)];
+	size_t atr_len = 0;
+	if ((rc = get_hex(c, root, "atr", false, atr, 2, sizeof(atr), &atr_len, &has)) || !has)
 		return rc;
-	return check_atr(c, member(root, "atr"), p->card.atr, p->card.atr_len);
+	if ((rc = check_atr(c, member(root, "atr"), atr, atr_len)))
+		return rc;
+	memcpy(p->card.atr, atr, atr_len);
+	p->card.atr_len = atr_len;
+	return 0;
 }
 
 /* ---- scws ---------------------------------------------------------------- */
@@ -620,7 +631,8 @@ static int parse_scws(struct ctx *c, const config_setting_t *root)
 		if (n == 0)
 			return fail(c, ports, "empty: the card needs at least one port");
 		if (n > (int)PROFILE_PORTS_MAX)
-			return fail(c, ports, "%d ports, at most %u", n, (unsigned)PROFILE_PORTS_MAX);
+			return fail(c, ports, "%d ports, at most %u", n,
+				    (unsigned)PROFILE_PORTS_MAX);
 		unsigned total = 0;
 		for (int i = 0; i < n; i++) {
 			config_setting_t *e = config_setting_get_elem(ports, (unsigned)i);
@@ -948,7 +960,8 @@ static int parse_bootstrap(struct ctx *c, const config_setting_t *root)
 		else if (rc == -ENOMEM)
 			rc = fail_errno(c, rc, shown);
 		else if (rc)
-			rc = fail(c, src_s, "%s: %s (store = \"xml\" keeps it as text)", shown, why);
+			rc = fail(c, src_s, "%s: %s (store = \"xml\" keeps it as text)", shown,
+				  why);
 	} else {
 		rc = buf_append(&out, xml, len);
 		if (rc == -EMSGSIZE)
@@ -1138,8 +1151,7 @@ static int parse_file(struct ctx *c, const config_setting_t *g, struct card_file
 			return fail_errno(c, -ENOMEM, "profile");
 		rc = hex_decode(hex, f->data, cap, &f->len);
 		if (rc)
-			return fail(c, hex_s, "not hex (pairs of 0-9 A-F, optionally separated by "
-				    "spaces or ':')");
+			return fail(c, hex_s, NOT_HEX);
 		if (f->len > CARD_EF_SIZE_MAX)
 			return fail(c, hex_s, "%zu bytes, an EF holds at most %u", f->len,
 				    CARD_EF_SIZE_MAX);
@@ -1222,9 +1234,19 @@ static int validate_layout(struct ctx *c)
 	card_fs_free(fs);
 	if (rc == -ENOMEM)
 		return fail_errno(c, rc, "card layout");
-	if (rc)
-		return report(c->err, c->conf, 0, "the card cannot be built: %s", why);
-	return 0;
+	if (!rc)
+		return 0;
+	/* Layout errors about a files entry start with its origin,
+	 * "<conf>:<line>: ": report them at that line. */
+	size_t n = strlen(c->conf);
+	if (strncmp(why, c->conf, n) == 0 && why[n] == ':') {
+		char *end;
+		long line = strtol(why + n + 1, &end, 10);
+		if (end != why + n + 1 && line > 0 && line <= 65535 && end[0] == ':' &&
+		    end[1] == ' ')
+			return report(c->err, c->conf, (int)line, "files: %s", end + 2);
+	}
+	return report(c->err, c->conf, 0, "the card cannot be built: %s", why);
 }
 
 static int load(struct ctx *c)

@@ -45,7 +45,7 @@ struct profile {
 
 	struct card_spec card; /* identity, PKCS#15, bootstrap bytes, files */
 	enum profile_store store;
-	char *bootstrap_source; /* absolute path of the XML source, or NULL */
+	char *bootstrap_source; /* absolute (realpath) of the XML source, or NULL */
 
 	struct profile_port ports[PROFILE_PORTS_MAX];
 	size_t n_ports;
@@ -58,7 +58,7 @@ struct profile {
 	char **devid_allow; /* NULL when every devid is accepted */
 	size_t n_devid_allow;
 
-	uint8_t *index_html; /* the card's "/" page; owned */
+	uint8_t *index_html; /* the card's "/" page; owned; NULL when the profile names none */
 	size_t index_html_len;
 };
 

@@ -188,7 +188,8 @@ static void test_default_bootstrap(void)
 	CU_ASSERT_PTR_NOT_NULL(find(xml.p, xml.len, "<SyncML xmlns=\"SYNCML:SYNCML1.2\">"));
 	CU_ASSERT_PTR_NOT_NULL(find(xml.p, xml.len, "<MgmtTree xmlns=\"syncml:dmddf1.2\">"));
 	CU_ASSERT_PTR_NOT_NULL(find(xml.p, xml.len, "<NodeName>ExampleDMAcc</NodeName>"));
-	CU_ASSERT_PTR_NOT_NULL(find(xml.p, xml.len, "<Value>https://dm.example.com:443/oma-dm</Value>"));
+	CU_ASSERT_PTR_NOT_NULL(find(xml.p, xml.len,
+				    "<Value>https://dm.example.com:443/oma-dm</Value>"));
 	buf_cleanup(&xml);
 	profile_free(p);
 }
@@ -214,7 +215,8 @@ static void test_full(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_STRING_EQUAL(p->name, "ok-full");
 	CU_ASSERT_STRING_EQUAL(p->description, "All settings");
-	static const uint8_t iccid[] = { 0x98, 0x88, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x32 };
+	static const uint8_t iccid[] = { 0x98, 0x88, 0x02, 0x00, 0x00,
+					 0x00, 0x00, 0x00, 0x10, 0x32 };
 	CU_ASSERT_EQUAL(memcmp(p->card.iccid, iccid, sizeof(iccid)), 0);
 	CU_ASSERT_EQUAL(p->card.atr_len, 2);
 	CU_ASSERT_EQUAL(p->card.atr[0], 0x3B);
@@ -233,7 +235,8 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(memcmp(p->tls.psk_key, "\x01\x02\x03\x04", 4), 0);
 	CU_ASSERT_EQUAL(p->tls.min_version, TLS1_1_VERSION);
 	CU_ASSERT_EQUAL(p->tls.max_version, TLS1_2_VERSION);
-	CU_ASSERT_STRING_EQUAL(p->tls.cipher_list, "PSK-AES128-CBC-SHA:ECDHE-ECDSA-AES128-GCM-SHA256");
+	CU_ASSERT_STRING_EQUAL(p->tls.cipher_list,
+			       "PSK-AES128-CBC-SHA:ECDHE-ECDSA-AES128-GCM-SHA256");
 	CU_ASSERT_STRING_EQUAL(p->tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
 	CU_ASSERT_EQUAL(p->tls.security_level, 2);
 
@@ -252,14 +255,16 @@ static void test_full(void)
 	static const uint8_t aid[] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
 				       0x4B, 0x43, 0x53, 0x2D, 0x31, 0x36 };
 	CU_ASSERT_EQUAL(p->card.pkcs15_fid, 0x7F51);
-	CU_ASSERT(p->card.pkcs15_aid_len == sizeof(aid) && !memcmp(p->card.pkcs15_aid, aid, sizeof(aid)));
+	CU_ASSERT(p->card.pkcs15_aid_len == sizeof(aid) &&
+		  !memcmp(p->card.pkcs15_aid, aid, sizeof(aid)));
 	CU_ASSERT_EQUAL(p->card.odf_fid, 0x5041);
 	CU_ASSERT_EQUAL(p->card.tokeninfo_fid, 0x5042);
 	CU_ASSERT_EQUAL(p->card.dodf_fid, 0x6440);
 	CU_ASSERT_EQUAL(p->card.bootstrap_fid, 0x6442);
 	CU_ASSERT_STRING_EQUAL(p->card.token_label, "Lab token");
 	CU_ASSERT_STRING_EQUAL(p->card.manufacturer, "Lab");
-	CU_ASSERT(p->card.serial_len == 2 && p->card.serial[0] == 0xAA && p->card.serial[1] == 0xBB);
+	CU_ASSERT(p->card.serial_len == 2 && p->card.serial[0] == 0xAA &&
+		  p->card.serial[1] == 0xBB);
 	CU_ASSERT_STRING_EQUAL(p->card.dodf_label, "Bootstrap");
 	CU_ASSERT_EQUAL(p->card.oid_place, CARD_OID_BOTH);
 	CU_ASSERT_TRUE(p->card.oid_misencoded);
@@ -285,6 +290,48 @@ static void test_full(void)
 	profile_free(p);
 }
 
+/* Only name, iccid and a PSK: every default. */
+static void test_minimal(void)
+{
+	struct profile *p = load_ok("tests/data/profiles/ok-minimal");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(p->description, "");
+	/* 18 digits: the last byte is all padding. */
+	static const uint8_t iccid[] = { 0x98, 0x88, 0x02, 0x00, 0x00,
+					 0x00, 0x00, 0x00, 0x00, 0xFF };
+	CU_ASSERT_EQUAL(memcmp(p->card.iccid, iccid, sizeof(iccid)), 0);
+	CU_ASSERT_EQUAL(p->card.atr_len, sizeof(default_atr));
+	CU_ASSERT_EQUAL(memcmp(p->card.atr, default_atr, sizeof(default_atr)), 0);
+	CU_ASSERT_EQUAL_FATAL(p->n_ports, 2);
+	CU_ASSERT(p->ports[0].port == 4116 && p->ports[0].tls && p->ports[0].channels == 5);
+	CU_ASSERT(p->ports[1].port == 3516 && !p->ports[1].tls && p->ports[1].channels == 2);
+	CU_ASSERT_PTR_NULL(p->index_html);
+	CU_ASSERT_PTR_NULL(p->tls.cert_file);
+	CU_ASSERT(p->tls.psk_key_len == 1 && p->tls.psk_key[0] == 0xAA);
+	CU_ASSERT_EQUAL(p->tls.min_version, TLS1_2_VERSION);
+	CU_ASSERT_EQUAL(p->tls.max_version, TLS1_3_VERSION);
+	CU_ASSERT_EQUAL(p->tls.security_level, -1);
+	CU_ASSERT_FALSE(p->credentials_required);
+	CU_ASSERT_FALSE(p->card.has_bootstrap);
+	CU_ASSERT_PTR_NULL(p->bootstrap_source);
+	CU_ASSERT_EQUAL(p->store, PROFILE_STORE_WBXML);
+	CU_ASSERT_EQUAL(p->card.pkcs15_fid, 0x7F50);
+	CU_ASSERT_STRING_EQUAL(p->card.token_label, "DM bootstrap token");
+	CU_ASSERT_STRING_EQUAL(p->card.manufacturer, "SCWS-EMU");
+	CU_ASSERT_EQUAL(p->card.serial_len, 8);
+	profile_free(p);
+}
+
+/* A trailing slash does not double in the names. */
+static void test_trailing_slash(void)
+{
+	struct profile *p = load_ok("cards/default/");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT(ends_with(p->conf_path, "/cards/default/card.conf"));
+	CU_ASSERT_PTR_NULL(strstr(p->conf_path, "//"));
+	profile_free(p);
+}
+
 /* Broken profiles: tests/data/profiles/<dir>/card.conf. The error must name
  * this file (or the bootstrap XML), this line and say this. */
 static const struct {
@@ -301,63 +348,96 @@ static const struct {
 	{ "unknown-key", "card.conf", 7, "tls.psk_kye: unknown setting", -EINVAL },
 	{ "name-missing", "card.conf", 0, "name: missing", -EINVAL },
 	{ "name-chars", "card.conf", 2, "name: \"bad name\": use letters", -EINVAL },
-	{ "wrong-type", "card.conf", 11, "scws.ports[0].port: expected an integer, not a string", -EINVAL },
-	{ "float-int", "card.conf", 12, "scws.ports[0].channels: expected an integer, not a floating point number", -EINVAL },
+	{ "wrong-type", "card.conf", 11,
+	  "scws.ports[0].port: expected an integer, not a string", -EINVAL },
+	{ "float-int", "card.conf", 12,
+	  "scws.ports[0].channels: expected an integer, not a floating point number", -EINVAL },
 	{ "psk-not-hex", "card.conf", 7, "tls.psk_key: not hex", -EINVAL },
 	{ "psk-odd", "card.conf", 7, "tls.psk_key: not hex", -EINVAL },
 	{ "psk-long", "card.conf", 7, "tls.psk_key: more than 64 bytes", -EINVAL },
-	{ "psk-no-key", "card.conf", 5, "tls.psk_key: missing, needed with tls.psk_identity", -EINVAL },
-	{ "iccid-letters", "card.conf", 3, "iccid: \"89882000000000000A6\": only decimal digits", -EINVAL },
+	{ "psk-no-key", "card.conf", 5,
+	  "tls.psk_key: missing, needed with tls.psk_identity", -EINVAL },
+	{ "iccid-letters", "card.conf", 3,
+	  "iccid: \"89882000000000000A6\": only decimal digits", -EINVAL },
 	{ "iccid-short", "card.conf", 3, "iccid: 5 digits; an ICCID has 18 to 20", -EINVAL },
 	{ "atr-long", "card.conf", 4, "atr: more than 33 bytes", -EINVAL },
 	{ "atr-tck", "card.conf", 4, "atr: TCK is 31 but should be 93", -EINVAL },
-	{ "atr-length", "card.conf", 4, "atr: 3 bytes, but T0 and the TDi bytes announce 4", -EINVAL },
+	{ "atr-length", "card.conf", 4,
+	  "atr: 3 bytes, but T0 and the TDi bytes announce 4", -EINVAL },
 	{ "atr-ts", "card.conf", 4, "atr: TS is 3C", -EINVAL },
-	{ "port-range", "card.conf", 11, "scws.ports[0].port: 70000 is out of range 1..65535", -EINVAL },
-	{ "channels-total", "card.conf", 12, "scws.ports[1]: 8 channels in all; a card has at most 7", -EINVAL },
-	{ "channels-range", "card.conf", 11, "scws.ports[0].channels: 8 is out of range 1..7", -EINVAL },
+	{ "port-range", "card.conf", 11,
+	  "scws.ports[0].port: 70000 is out of range 1..65535", -EINVAL },
+	{ "channels-total", "card.conf", 12,
+	  "scws.ports[1]: 8 channels in all; a card has at most 7", -EINVAL },
+	{ "channels-range", "card.conf", 11,
+	  "scws.ports[0].channels: 8 is out of range 1..7", -EINVAL },
 	{ "port-twice", "card.conf", 12, "port 4116 is listed twice", -EINVAL },
-	{ "scheme-unknown", "card.conf", 11, "scws.ports[0].scheme: \"ftp\" is not one of \"https\", \"http\"", -EINVAL },
+	{ "scheme-unknown", "card.conf", 11,
+	  "scws.ports[0].scheme: \"ftp\" is not one of \"https\", \"http\"", -EINVAL },
 	{ "https-no-tls", "card.conf", 0, "port 4116 is https: set tls.certificate", -EINVAL },
 	{ "cert-missing", "card.conf", 6, "nope.crt: No such file or directory", -EINVAL },
 	{ "cert-not-pem", "card.conf", 6, "card.conf: no PEM certificate in it", -EINVAL },
 	{ "cert-no-key", "card.conf", 5, "tls.key: missing, needed with tls.certificate", -EINVAL },
-	{ "key-mismatch", "card.conf", 7, "tls.key: other.key does not belong to the certificate", -EINVAL },
-	{ "version-name", "card.conf", 8, "tls.min_version: \"1.4\" is not one of \"1.0\", \"1.1\", \"1.2\", \"1.3\"", -EINVAL },
+	{ "key-mismatch", "card.conf", 7,
+	  "tls.key: other.key does not belong to the certificate", -EINVAL },
+	{ "version-name", "card.conf", 8,
+	  "tls.min_version: \"1.4\" is not one of \"1.0\", \"1.1\", \"1.2\", \"1.3\"", -EINVAL },
 	{ "version-order", "card.conf", 8, "tls.min_version: above tls.max_version", -EINVAL },
-	{ "cipher-bad", "card.conf", 8, "tls.cipher_list: \"NO-SUCH-CIPHER\" matches no cipher", -EINVAL },
+	{ "cipher-bad", "card.conf", 8,
+	  "tls.cipher_list: \"NO-SUCH-CIPHER\" matches no cipher", -EINVAL },
 	{ "seclevel-range", "card.conf", 8, "tls.security_level: 6 is out of range 0..5", -EINVAL },
 	{ "creds-no-pass", "card.conf", 9, "credentials.passphrase: missing", -EINVAL },
-	{ "creds-unused", "card.conf", 11, "credentials.username: set, but credentials.required is false", -EINVAL },
+	{ "creds-unused", "card.conf", 11,
+	  "credentials.username: set, but credentials.required is false", -EINVAL },
 	{ "devid-bad", "card.conf", 10, "devid_allow[1]: \"IMEI1234\" is not a devid", -EINVAL },
 	{ "devid-empty", "card.conf", 9, "devid_allow: empty", -EINVAL },
-	{ "store-unknown", "card.conf", 11, "bootstrap.store: \"binary\" is not one of \"wbxml\", \"xml\", \"none\"", -EINVAL },
-	{ "store-none-source", "card.conf", 10, "bootstrap.source: set, but bootstrap.store is \"none\"", -EINVAL },
+	{ "store-unknown", "card.conf", 11,
+	  "bootstrap.store: \"binary\" is not one of \"wbxml\", \"xml\", \"none\"", -EINVAL },
+	{ "store-none-source", "card.conf", 10,
+	  "bootstrap.source: set, but bootstrap.store is \"none\"", -EINVAL },
 	{ "no-source", "card.conf", 9, "bootstrap.source: missing", -EINVAL },
 	{ "source-missing", "card.conf", 10, "missing.xml: No such file or directory", -EINVAL },
 	{ "source-dir", "card.conf", 10, ": Is a directory", -EINVAL },
-	{ "bootstrap-malformed", "bootstrap.xml", 8, "Opening and ending tag mismatch: Target line 7 and SyncHdr", -EINVAL },
-	{ "bootstrap-unknown", "card.conf", 10, "WBXML encoding failed: The XML language is unknown.", -EINVAL },
+	{ "bootstrap-malformed", "bootstrap.xml", 8,
+	  "Opening and ending tag mismatch: Target line 7 and SyncHdr", -EINVAL },
+	{ "bootstrap-unknown", "card.conf", 10,
+	  "WBXML encoding failed: The XML language is unknown.", -EINVAL },
 	{ "fid-dup", "card.conf", 11, "pkcs15.bootstrap_fid: 6430 is also dodf_fid", -EINVAL },
 	{ "fid-reserved", "card.conf", 10, "pkcs15.adf_fid: 3F00 is reserved", -EINVAL },
-	{ "fid-syntax", "card.conf", 10, "pkcs15.odf_fid: \"50311\" is not a file identifier", -EINVAL },
+	{ "fid-syntax", "card.conf", 10,
+	  "pkcs15.odf_fid: \"50311\" is not a file identifier", -EINVAL },
 	{ "aid-short", "card.conf", 10, "pkcs15.aid: 4 bytes, at least 5 needed", -EINVAL },
-	{ "oid-placement", "card.conf", 10, "pkcs15.oid_placement: \"typeattributes\" is not one of", -EINVAL },
-	{ "misencoded-type", "card.conf", 10, "pkcs15.misencoded_oid: expected a boolean, not a string", -EINVAL },
+	{ "oid-placement", "card.conf", 10,
+	  "pkcs15.oid_placement: \"typeattributes\" is not one of", -EINVAL },
+	{ "misencoded-type", "card.conf", 10,
+	  "pkcs15.misencoded_oid: expected a boolean, not a string", -EINVAL },
 	{ "label-long", "card.conf", 10, "pkcs15.dodf_label: longer than 63 bytes", -EINVAL },
-	{ "path-no-mf", "card.conf", 11, "files[1].path: \"7F50/6430\" does not start with 3F00", -EINVAL },
-	{ "path-bad-fid", "card.conf", 10, "files[0].path: \"3F00/7G50\": FIDs of 4 hex digits", -EINVAL },
+	{ "path-no-mf", "card.conf", 11,
+	  "files[1].path: \"7F50/6430\" does not start with 3F00", -EINVAL },
+	{ "path-bad-fid", "card.conf", 10,
+	  "files[0].path: \"3F00/7G50\": FIDs of 4 hex digits", -EINVAL },
 	{ "path-deep", "card.conf", 10, "deeper than 8 levels", -EINVAL },
-	{ "type-unknown", "card.conf", 11, "files[0].type: \"cyclic\" is not one of \"transparent\", \"linear-fixed\", \"df\"", -EINVAL },
-	{ "linear-no-reclen", "card.conf", 10, "files[0].record_length: missing, needed for a linear-fixed EF", -EINVAL },
-	{ "linear-partial", "card.conf", 11, "files[0].hex: 3 bytes is not a whole number of 2-byte records", -EINVAL },
-	{ "reclen-transparent", "card.conf", 11, "files[0].record_length: only a linear-fixed EF has records", -EINVAL },
-	{ "file-and-hex", "card.conf", 11, "files[0].hex: give either file or hex, not both", -EINVAL },
+	{ "type-unknown", "card.conf", 11,
+	  "files[0].type: \"cyclic\" is not one of \"transparent\","
+	  " \"linear-fixed\", \"df\"", -EINVAL },
+	{ "linear-no-reclen", "card.conf", 10,
+	  "files[0].record_length: missing, needed for a linear-fixed EF", -EINVAL },
+	{ "linear-partial", "card.conf", 11,
+	  "files[0].hex: 3 bytes is not a whole number of 2-byte records", -EINVAL },
+	{ "reclen-transparent", "card.conf", 11,
+	  "files[0].record_length: only a linear-fixed EF has records", -EINVAL },
+	{ "file-and-hex", "card.conf", 11,
+	  "files[0].hex: give either file or hex, not both", -EINVAL },
 	{ "df-data", "card.conf", 11, "files[0].hex: a DF has no contents", -EINVAL },
 	{ "hex-bad", "card.conf", 11, "files[0].hex: not hex", -EINVAL },
-	{ "update-unknown", "card.conf", 11, "files[0].update: \"sometimes\" is not one of \"never\", \"always\"", -EINVAL },
-	{ "files-not-list", "card.conf", 9, "files: expected a list ( ... ), not a group", -EINVAL },
+	{ "update-unknown", "card.conf", 11,
+	  "files[0].update: \"sometimes\" is not one of \"never\", \"always\"", -EINVAL },
+	{ "files-not-list", "card.conf", 9,
+	  "files: expected a list ( ... ), not a group", -EINVAL },
 	{ "index-missing", "card.conf", 10, "index.html: No such file or directory", -EINVAL },
+	{ "layout-parent", "card.conf", 11,
+	  "files: 3F00/7F99/6F01: parent 3F00/7F99 does not exist", -EINVAL },
+	{ "layout-type", "card.conf", 10, "files: 3F00/7F50 is ", -EINVAL },
 	{ "nul-byte", "card.conf", 9, "NUL byte in a text file", -EINVAL },
 };
 
@@ -365,7 +445,8 @@ static void test_broken(void)
 {
 	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
 		char dir[1024], file[1100], shown[1200];
-		snprintf(dir, sizeof(dir), "%s/%s", unit_srcpath("tests/data/profiles"), broken[i].dir);
+		snprintf(dir, sizeof(dir), "%s/%s", unit_srcpath("tests/data/profiles"),
+			 broken[i].dir);
 		snprintf(file, sizeof(file), "%s/%s", dir, broken[i].file);
 		struct profile *p = (struct profile *)&p; /* must be reset to NULL */
 		struct profile_error err;
@@ -433,6 +514,8 @@ static CU_TestInfo tests[] = {
 	UNIT_TEST(test_default_bootstrap),
 	UNIT_TEST(test_xml_store),
 	UNIT_TEST(test_full),
+	UNIT_TEST(test_minimal),
+	UNIT_TEST(test_trailing_slash),
 	UNIT_TEST(test_broken),
 	UNIT_TEST(test_missing),
 	UNIT_TEST(test_error_str),
