@@ -3,17 +3,18 @@ noinst_LIBRARIES += src/card/libcard.a src/card/libpkcs15.a
 src_card_libcard_a_SOURCES = \
 	src/card/apdu.c src/card/apdu.h \
 	src/card/fs.c src/card/fs.h \
-	src/card/card.c src/card/card.h
+	src/card/card.c src/card/card.h \
+	src/card/cat_msg.c src/card/cat_msg.h
 src_card_libpkcs15_a_SOURCES = \
 	src/card/pkcs15.c src/card/pkcs15.h \
 	src/card/layout.c src/card/layout.h
 
 check_PROGRAMS += tests/unit/test_card_apdu tests/unit/test_card_fs \
 	tests/unit/test_card_card tests/unit/test_card_pkcs15 \
-	tests/unit/test_card_layout
+	tests/unit/test_card_layout tests/unit/test_card_cat_msg
 TESTS += tests/unit/test_card_apdu tests/unit/test_card_fs \
 	tests/unit/test_card_card tests/unit/test_card_pkcs15 \
-	tests/unit/test_card_layout
+	tests/unit/test_card_layout tests/unit/test_card_cat_msg
 tests_unit_test_card_apdu_SOURCES = tests/unit/test_card_apdu.c
 tests_unit_test_card_apdu_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_card_apdu_LDADD = $(UNIT_LIBS) $(LIB_CARD) $(DEP_LIBS) $(CUNIT_LIBS)
@@ -33,3 +34,6 @@ tests_unit_test_card_layout_LDADD = $(UNIT_LIBS) $(LIB_PKCS15) $(DEP_LIBS) $(CUN
 FUZZ_TARGETS += tests/fuzz/fuzz_apdu
 tests_fuzz_fuzz_apdu_SOURCES = tests/fuzz/fuzz_apdu.c
 tests_fuzz_fuzz_apdu_LDADD = $(FUZZ_MAIN) $(LIB_CARD) $(DEP_LIBS)
+tests_unit_test_card_cat_msg_SOURCES = tests/unit/test_card_cat_msg.c
+tests_unit_test_card_cat_msg_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_card_cat_msg_LDADD = $(UNIT_LIBS) $(LIB_CARD) $(DEP_LIBS) $(CUNIT_LIBS)

@@ -38,6 +38,13 @@
 #define CAT_RECEIVE_DATA_MAX 0xEDu   /* 237: fits one TERMINAL RESPONSE */
 #define CAT_SEND_DATA_MAX 0xF0u      /* fits one FETCH with room to spare */
 #define CAT_BUFFER_SIZE_DEFAULT 1400u
+#define CAT_BUFFER_SIZE_MAX 0xFFFFu  /* Buffer size object: 2 bytes (§8.55) */
+#define CAT_PROACTIVE_MAX 256u       /* one proactive command: a FETCH with Le=00 */
+#define CAT_TR_MAX 255u              /* TERMINAL RESPONSE data: short Lc */
+#define CAT_ENVELOPE_MAX 255u        /* ENVELOPE data: short Lc */
+#define CAT_CTLV_VALUE_MAX 255u      /* a C-TLV value: length 00-7F or 81 xx */
+#define CAT_PROFILE_LEN 17u          /* TERMINAL PROFILE written by our encoder (to byte 17) */
+#define CAT_PORTS_MAX CAT_BIP_CHANNELS_MAX /* {port, count} entries of a BIP server config */
 
 /* SCWS HTTP. */
 #define HTTP_HEAD_MAX 8192u          /* request line + headers: over is 431 */
@@ -45,9 +52,17 @@
 #define HTTP_BODY_MAX 65536u         /* request body: over is 413 */
 #define HTTP_CHUNK_LINE_MAX 256u     /* chunk-size line with extensions: over is 400 */
 #define HTTP_TRAILER_MAX 8192u       /* chunked trailer section: over is 431 */
+#define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
+#define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
 #define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
 #define MULTIPART_PART_HEAD_MAX 1024u
 #define MULTIPART_PARTS_MAX 16u
+#define SCWS_FIELD_MAX 1024u         /* one bootstrap form field value: over is 400 */
+#define SCWS_CONVERT_MAX (256u * 1024u) /* a bootstrap converted XML <-> WBXML */
+#define SCWS_CONN_OUT_HIGH (64u * 1024u) /* conn output above this: scws_conn_output_full() */
+#define SCWS_CONN_PIPELINE_MAX (1024u * 1024u) /* unsent output at a new request: 503 */
+#define SCWS_CONN_OUT_MAX (2u * 1024u * 1024u) /* hard cap of one conn's unsent output */
+#define SCWS_PUSH_DEVIDS_MAX 256u    /* devids whose last push-address is kept (LRU) */
 
 /* TLS. */
 #define TLS_RECORD_MAX (16384u + 2048u)  /* TLSCiphertext.fragment (RFC 5246 §6.2.3) */
@@ -58,6 +73,13 @@
 #define TLS_OUT_MAX (4u * (TLS_RECORD_HEADER + TLS_RECORD_MAX))
 #define TLS_PSK_IDENTITY_MAX 128u        /* RFC 4279 allows 2^16-1; ours are short */
 #define TLS_PSK_KEY_MAX 64u              /* RFC 4279 §5.3: at least 64 octets */
+
+/* Traces (protocol.md §7) and the vpcd link (vsmartcard). */
+#define TRACE_IPV4_MAX 65535u        /* IPv4 total length field */
+#define TRACE_IPV4_UDP_HDR 28u       /* IPv4 header (no options) + UDP header */
+#define TRACE_GSMTAP_MAX (TRACE_IPV4_MAX - TRACE_IPV4_UDP_HDR) /* GSMTAP header + APDU */
+#define TRACE_PCAP_SNAPLEN 65535u    /* pcap global header snaplen */
+#define VPCD_MSG_MAX 65535u          /* one message after the 2-byte length */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */

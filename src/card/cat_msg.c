@@ -1,0 +1,553 @@
+/* cat_msg.c - CAT / BIP message codec (ETSI TS 102 223 §6-§8 and Annex C,
+ * TS 101 220 §7; byte layouts of protocol.md §1.3-§1.13). */
+#include "card/cat_msg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "codec/tlv.h"
+
+/* The C-TLVs this codec knows, with the value lengths each may have
+ * (TS 102 223 §8: command details 3, device identities 2, channel status
+ * 2, buffer size 2, channel data length 1, transport level = protocol
+ * type + port). */
+enum known {
+	K_DETAILS,
+	K_DEVICES,
+	K_RESULT,
+	K_ALPHA,
+	K_EVENTS,
+	K_BEARER,
+	K_DATA,
+	K_DATA_LEN,
+	K_STATUS,
+	K_BUFFER_SIZE,
+	K_TRANSPORT,
+	K_COUNT
+};
+
+static const struct {
+	uint8_t tag;
+	uint8_t min, max;
+} known_tags[K_COUNT] = {
+	[K_DETAILS] = { CAT_TAG_COMMAND_DETAILS, 3, 3 },
+	[K_DEVICES] = { CAT_TAG_DEVICE_IDENTITIES, 2, 2 },
+	[K_RESULT] = { CAT_TAG_RESULT, 1, 255 },
+	[K_ALPHA] = { CAT_TAG_ALPHA_ID, 0, 255 },
+	[K_EVENTS] = { CAT_TAG_EVENT_LIST, 0, 255 },
+	[K_BEARER] = { CAT_TAG_BEARER_DESCRIPTION, 1, 255 },
+	[K_DATA] = { CAT_TAG_CHANNEL_DATA, 0, 255 },
+	[K_DATA_LEN] = { CAT_TAG_CHANNEL_DATA_LENGTH, 1, 1 },
+	[K_STATUS] = { CAT_TAG_CHANNEL_STATUS, 2, 2 },
+	[K_BUFFER_SIZE] = { CAT_TAG_BUFFER_SIZE, 2, 2 },
+	[K_TRANSPORT] = { CAT_TAG_TRANSPORT_LEVEL, 3, 3 },
+};
+
+/* A C-TLV list split by tag: the first value of each known tag, every
+ * Channel status. */
+struct ctlv_set {
+	bool has[K_COUNT];
+	struct bytes v[K_COUNT];
+	size_t n_status;
+	uint16_t status[CAT_BIP_CHANNELS_MAX];
+	unsigned unknown;
+};
+
+static int split_ctlvs(const uint8_t *p, size_t len, struct ctlv_set *s)
+{
+	struct rd r;
+	memset(s, 0, sizeof(*s));
+	rd_init(&r, p, len);
+	while (rd_left(&r)) {
+		struct codec_ctlv t;
+		if (codec_ctlv_read(&r, 0, &t))
+			return -EPROTO;
+		int k = -1;
+		for (int i = 0; i < K_COUNT && !t.long_tag; i++)
+			if (known_tags[i].tag == t.tag)
+				k = i;
+		if (k < 0) {
+			s->unknown++;
+			continue;
+		}
+		if (t.value.len < known_tags[k].min || t.value.len > known_tags[k].max)
+			return -EPROTO;
+		if (k == K_STATUS) {
+			if (s->n_status == CAT_BIP_CHANNELS_MAX)
+				return -EMSGSIZE;
+			s->status[s->n_status++] = (uint16_t)((t.value.ptr[0] << 8) | t.value.ptr[1]);
+		}
+		if (!s->has[k]) {
+			s->has[k] = true;
+			s->v[k] = t.value;
+		}
+	}
+	return 0;
+}
+
+static uint16_t be16(struct bytes v)
+{
+	return (uint16_t)((v.ptr[0] << 8) | v.ptr[1]);
+}
+
+/* One CAT BER-TLV filling p[0..len) exactly: a 1-byte tag, length 00-7F
+ * or 81 xx (TS 102 223 Annex C; CAT objects stay under 256 bytes, so the
+ * longer forms Wireshark tolerates are refused). */
+static int split_ber(const uint8_t *p, size_t len, uint8_t *tag, struct bytes *value)
+{
+	size_t hdr = 2, vlen;
+	if (len < 2)
+		return -EPROTO;
+	*tag = p[0];
+	/* 1-byte tags only: low 5 bits 11111 would announce a longer tag. */
+	if ((p[0] & 0x1F) == 0x1F || p[0] == 0x00 || p[0] == 0xFF)
+		return -EPROTO;
+	vlen = p[1];
+	if (vlen == 0x81) {
+		if (len < 3)
+			return -EPROTO;
+		vlen = p[2];
+		hdr = 3;
+	} else if (vlen >= 0x80) {
+		return -EPROTO;
+	}
+	if (len - hdr != vlen)
+		return -EPROTO;
+	*value = bytes_make(p + hdr, vlen);
+	return 0;
+}
+
+/* Writes tag, length and body into out; -EMSGSIZE over max or cap. */
+static int wrap_ber(uint8_t tag, const struct wr *body, size_t max, uint8_t *out, size_t cap,
+		    size_t *out_len)
+{
+	struct wr w;
+	if (body->failed || body->len > 0xFF)
+		return -EMSGSIZE;
+	size_t total = body->len + (body->len >= 0x80 ? 3 : 2);
+	if (total > max || total > cap)
+		return -EMSGSIZE;
+	wr_init(&w, out, cap);
+	wr_u8(&w, tag);
+	if (body->len >= 0x80)
+		wr_u8(&w, 0x81);
+	wr_u8(&w, (uint8_t)body->len);
+	wr_mem(&w, body->p, body->len);
+	*out_len = w.len;
+	return 0;
+}
+
+static void put_details(struct wr *w, const struct card_cat_details *d)
+{
+	uint8_t v[3] = { d->number, d->type, d->qualifier };
+	codec_ctlv_put(w, CAT_TAG_COMMAND_DETAILS, true, v, sizeof(v));
+}
+
+static void put_devices(struct wr *w, const struct card_cat_devices *d)
+{
+	uint8_t v[2] = { d->src, d->dst };
+	codec_ctlv_put(w, CAT_TAG_DEVICE_IDENTITIES, true, v, sizeof(v));
+}
+
+static void put_u16(struct wr *w, uint16_t tag, uint16_t val)
+{
+	uint8_t v[2] = { (uint8_t)(val >> 8), (uint8_t)val };
+	codec_ctlv_put(w, tag, true, v, sizeof(v));
+}
+
+static void put_u8(struct wr *w, uint16_t tag, uint8_t val)
+{
+	codec_ctlv_put(w, tag, true, &val, 1);
+}
+
+static bool view_ok(bool has, struct bytes b)
+{
+	return !has || ((b.ptr || b.len == 0) && b.len <= CAT_CTLV_VALUE_MAX);
+}
+
+int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, size_t cap,
+				size_t *out_len)
+{
+	uint8_t body[CAT_PROACTIVE_MAX];
+	struct wr w;
+	if (!c || !out || !out_len)
+		return -EINVAL;
+	if (!view_ok(c->has_alpha, c->alpha) || !view_ok(c->has_events, c->events) ||
+	    !view_ok(c->has_bearer, c->bearer) || !view_ok(c->has_data, c->data))
+		return -EINVAL;
+	wr_init(&w, body, sizeof(body));
+	put_details(&w, &c->details);
+	put_devices(&w, &c->devices);
+	if (c->has_alpha)
+		codec_ctlv_put(&w, CAT_TAG_ALPHA_ID, true, c->alpha.ptr, c->alpha.len);
+	if (c->has_events)
+		codec_ctlv_put(&w, CAT_TAG_EVENT_LIST, true, c->events.ptr, c->events.len);
+	if (c->has_bearer)
+		codec_ctlv_put(&w, CAT_TAG_BEARER_DESCRIPTION, true, c->bearer.ptr, c->bearer.len);
+	if (c->has_buffer_size)
+		put_u16(&w, CAT_TAG_BUFFER_SIZE, c->buffer_size);
+	if (c->has_transport) {
+		uint8_t v[3] = { c->transport, (uint8_t)(c->port >> 8), (uint8_t)c->port };
+		codec_ctlv_put(&w, CAT_TAG_TRANSPORT_LEVEL, true, v, sizeof(v));
+	}
+	if (c->has_data_len)
+		put_u8(&w, CAT_TAG_CHANNEL_DATA_LENGTH, c->data_len);
+	if (c->has_data)
+		codec_ctlv_put(&w, CAT_TAG_CHANNEL_DATA, true, c->data.ptr, c->data.len);
+	return wrap_ber(CAT_BER_PROACTIVE, &w, CAT_PROACTIVE_MAX, out, cap, out_len);
+}
+
+static void get_details(const struct ctlv_set *s, struct card_cat_details *d)
+{
+	d->number = s->v[K_DETAILS].ptr[0];
+	d->type = s->v[K_DETAILS].ptr[1];
+	d->qualifier = s->v[K_DETAILS].ptr[2];
+}
+
+static void get_devices(const struct ctlv_set *s, struct card_cat_devices *d)
+{
+	d->src = s->v[K_DEVICES].ptr[0];
+	d->dst = s->v[K_DEVICES].ptr[1];
+}
+
+int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_command *out)
+{
+	struct ctlv_set s;
+	struct bytes v;
+	uint8_t tag = 0;
+	int rc;
+	if (!out || (len && !p))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (len > CAT_PROACTIVE_MAX)
+		return -EMSGSIZE;
+	rc = split_ber(p, len, &tag, &v);
+	if (rc)
+		return rc;
+	if (tag != CAT_BER_PROACTIVE)
+		return -EPROTO;
+	rc = split_ctlvs(v.ptr, v.len, &s);
+	if (rc)
+		return rc;
+	if (!s.has[K_DETAILS] || !s.has[K_DEVICES])
+		return -EPROTO;
+	get_details(&s, &out->details);
+	get_devices(&s, &out->devices);
+	out->has_alpha = s.has[K_ALPHA];
+	out->alpha = s.v[K_ALPHA];
+	out->has_events = s.has[K_EVENTS];
+	out->events = s.v[K_EVENTS];
+	out->has_bearer = s.has[K_BEARER];
+	out->bearer = s.v[K_BEARER];
+	if ((out->has_buffer_size = s.has[K_BUFFER_SIZE]))
+		out->buffer_size = be16(s.v[K_BUFFER_SIZE]);
+	if ((out->has_transport = s.has[K_TRANSPORT])) {
+		out->transport = s.v[K_TRANSPORT].ptr[0];
+		out->port = (uint16_t)((s.v[K_TRANSPORT].ptr[1] << 8) | s.v[K_TRANSPORT].ptr[2]);
+	}
+	if ((out->has_data_len = s.has[K_DATA_LEN]))
+		out->data_len = s.v[K_DATA_LEN].ptr[0];
+	out->has_data = s.has[K_DATA];
+	out->data = s.v[K_DATA];
+	out->unknown = s.unknown;
+
+	/* Mandatory objects per command (TS 102 223 §6.6.16, §6.6.27-30). */
+	switch (out->details.type) {
+	case CAT_CMD_SET_UP_EVENT_LIST:
+		return out->has_events ? 0 : -EPROTO;
+	case CAT_CMD_OPEN_CHANNEL:
+		return out->has_buffer_size ? 0 : -EPROTO;
+	case CAT_CMD_RECEIVE_DATA:
+		return out->has_data_len ? 0 : -EPROTO;
+	case CAT_CMD_SEND_DATA:
+		return out->has_data ? 0 : -EPROTO;
+	default:
+		return 0;
+	}
+}
+
+int card_cat_msg_response_encode(const struct card_cat_response *r, uint8_t *out, size_t cap,
+				 size_t *out_len)
+{
+	uint8_t body[CAT_TR_MAX + 1];
+	struct wr w;
+	if (!r || !out || !out_len)
+		return -EINVAL;
+	if (!view_ok(true, r->result_info) || r->result_info.len > CAT_CTLV_VALUE_MAX - 1 ||
+	    !view_ok(r->has_data, r->data) || r->n_status > CAT_BIP_CHANNELS_MAX)
+		return -EINVAL;
+	wr_init(&w, body, sizeof(body));
+	put_details(&w, &r->details);
+	put_devices(&w, &r->devices);
+	size_t n = 1 + r->result_info.len;
+	wr_u8(&w, CAT_CR | CAT_TAG_RESULT);
+	if (n >= 0x80)
+		wr_u8(&w, 0x81);
+	wr_u8(&w, (uint8_t)n);
+	wr_u8(&w, r->result);
+	wr_mem(&w, r->result_info.ptr, r->result_info.len);
+	for (size_t i = 0; i < r->n_status; i++)
+		put_u16(&w, CAT_TAG_CHANNEL_STATUS, r->status[i]);
+	if (r->has_buffer_size)
+		put_u16(&w, CAT_TAG_BUFFER_SIZE, r->buffer_size);
+	if (r->has_data)
+		codec_ctlv_put(&w, CAT_TAG_CHANNEL_DATA, true, r->data.ptr, r->data.len);
+	if (r->has_data_len)
+		put_u8(&w, CAT_TAG_CHANNEL_DATA_LENGTH, r->data_len);
+	if (w.failed || w.len > CAT_TR_MAX || w.len > cap)
+		return -EMSGSIZE;
+	memcpy(out, body, w.len);
+	*out_len = w.len;
+	return 0;
+}
+
+int card_cat_msg_response_decode(const uint8_t *p, size_t len, struct card_cat_response *out)
+{
+	struct ctlv_set s;
+	int rc;
+	if (!out || (len && !p))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (len > CAT_TR_MAX)
+		return -EMSGSIZE;
+	rc = split_ctlvs(p, len, &s);
+	if (rc)
+		return rc;
+	if (!s.has[K_DETAILS] || !s.has[K_DEVICES] || !s.has[K_RESULT])
+		return -EPROTO;
+	get_details(&s, &out->details);
+	get_devices(&s, &out->devices);
+	out->result = s.v[K_RESULT].ptr[0];
+	out->result_info = bytes_make(s.v[K_RESULT].ptr + 1, s.v[K_RESULT].len - 1);
+	out->n_status = s.n_status;
+	memcpy(out->status, s.status, sizeof(out->status));
+	if ((out->has_buffer_size = s.has[K_BUFFER_SIZE]))
+		out->buffer_size = be16(s.v[K_BUFFER_SIZE]);
+	out->has_data = s.has[K_DATA];
+	out->data = s.v[K_DATA];
+	if ((out->has_data_len = s.has[K_DATA_LEN]))
+		out->data_len = s.v[K_DATA_LEN].ptr[0];
+	out->unknown = s.unknown;
+	return 0;
+}
+
+int card_cat_msg_event_encode(const struct card_cat_event *e, uint8_t *out, size_t cap,
+			      size_t *out_len)
+{
+	uint8_t body[CAT_ENVELOPE_MAX];
+	struct wr w;
+	if (!e || !out || !out_len)
+		return -EINVAL;
+	wr_init(&w, body, sizeof(body));
+	put_u8(&w, CAT_TAG_EVENT_LIST, e->event);
+	put_devices(&w, &e->devices);
+	if (e->has_status)
+		put_u16(&w, CAT_TAG_CHANNEL_STATUS, e->status);
+	if (e->has_data_len)
+		put_u8(&w, CAT_TAG_CHANNEL_DATA_LENGTH, e->data_len);
+	return wrap_ber(CAT_BER_EVENT_DOWNLOAD, &w, CAT_ENVELOPE_MAX, out, cap, out_len);
+}
+
+int card_cat_msg_event_decode(const uint8_t *p, size_t len, struct card_cat_event *out)
+{
+	struct ctlv_set s;
+	struct bytes v;
+	uint8_t tag = 0;
+	int rc;
+	if (!out || (len && !p))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (len > CAT_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	rc = split_ber(p, len, &tag, &v);
+	if (rc)
+		return rc;
+	if (tag != CAT_BER_EVENT_DOWNLOAD)
+		return -ENOTSUP;
+	rc = split_ctlvs(v.ptr, v.len, &s);
+	if (rc)
+		return rc;
+	/* TS 102 223 §7.5: an event download carries exactly one event. */
+	if (!s.has[K_EVENTS] || s.v[K_EVENTS].len != 1 || !s.has[K_DEVICES])
+		return -EPROTO;
+	out->event = s.v[K_EVENTS].ptr[0];
+	get_devices(&s, &out->devices);
+	if ((out->has_status = s.has[K_STATUS]))
+		out->status = s.status[0];
+	if ((out->has_data_len = s.has[K_DATA_LEN]))
+		out->data_len = s.v[K_DATA_LEN].ptr[0];
+	out->unknown = s.unknown;
+	return 0;
+}
+
+static bool tp_bit(const uint8_t *p, size_t len, size_t byte, uint8_t mask)
+{
+	return byte <= len && (p[byte - 1] & mask);
+}
+
+int card_cat_msg_profile_decode(const uint8_t *p, size_t len, struct card_cat_profile *out)
+{
+	if (!out || !p || len == 0)
+		return -EPROTO;
+	memset(out, 0, sizeof(*out));
+	out->set_up_event_list = tp_bit(p, len, 5, 0x01);
+	out->ev_data_available = tp_bit(p, len, 6, 0x04);
+	out->ev_channel_status = tp_bit(p, len, 6, 0x08);
+	out->open_channel = tp_bit(p, len, 12, 0x01);
+	out->close_channel = tp_bit(p, len, 12, 0x02);
+	out->receive_data = tp_bit(p, len, 12, 0x04);
+	out->send_data = tp_bit(p, len, 12, 0x08);
+	out->get_channel_status = tp_bit(p, len, 12, 0x10);
+	out->channels = len >= 13 ? (uint8_t)(p[12] >> 5) : 0;
+	out->tcp_server = tp_bit(p, len, 17, 0x04);
+	return 0;
+}
+
+int card_cat_msg_profile_encode(const struct card_cat_profile *tp, uint8_t *out, size_t cap,
+				size_t *out_len)
+{
+	if (!tp || !out || !out_len || tp->channels > CAT_BIP_CHANNELS_MAX)
+		return -EINVAL;
+	if (cap < CAT_PROFILE_LEN)
+		return -EMSGSIZE;
+	memset(out, 0, CAT_PROFILE_LEN);
+	out[0] = 0x01; /* byte 1 b1: profile download */
+	out[4] = tp->set_up_event_list ? 0x01 : 0;
+	out[5] = (uint8_t)((tp->ev_data_available ? 0x04 : 0) | (tp->ev_channel_status ? 0x08 : 0));
+	out[11] = (uint8_t)((tp->open_channel ? 0x01 : 0) | (tp->close_channel ? 0x02 : 0) |
+			    (tp->receive_data ? 0x04 : 0) | (tp->send_data ? 0x08 : 0) |
+			    (tp->get_channel_status ? 0x10 : 0));
+	out[12] = (uint8_t)(tp->channels << 5);
+	out[16] = tp->tcp_server ? 0x04 : 0;
+	*out_len = CAT_PROFILE_LEN;
+	return 0;
+}
+
+int card_cat_msg_capdu(uint8_t ins, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+		       size_t *out_len)
+{
+	if (!out || !out_len)
+		return -EINVAL;
+	if (ins == CAT_INS_FETCH) {
+		if (data || len == 0 || len > APDU_SHORT_RESP_MAX)
+			return -EINVAL;
+		if (cap < 5)
+			return -EMSGSIZE;
+		out[4] = (uint8_t)len; /* 256 -> 00 */
+		*out_len = 5;
+	} else {
+		if (!data || len == 0 || len > APDU_SHORT_DATA_MAX)
+			return -EINVAL;
+		if (cap < 5 || len > cap - 5)
+			return -EMSGSIZE;
+		out[4] = (uint8_t)len;
+		memcpy(out + 5, data, len);
+		*out_len = 5 + len;
+	}
+	out[0] = CAT_CLA;
+	out[1] = ins;
+	out[2] = 0x00;
+	out[3] = 0x00;
+	return 0;
+}
+
+struct name {
+	uint8_t v;
+	const char *name;
+};
+
+static const char *lookup(const struct name *t, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].v == v)
+			return t[i].name;
+	return "unknown";
+}
+
+#define LOOKUP(t, v) lookup(t, sizeof(t) / sizeof(t[0]), v)
+
+static const struct name cmd_names[] = {
+	{ CAT_CMD_REFRESH, "REFRESH" },
+	{ CAT_CMD_MORE_TIME, "MORE TIME" },
+	{ CAT_CMD_POLL_INTERVAL, "POLL INTERVAL" },
+	{ CAT_CMD_POLLING_OFF, "POLLING OFF" },
+	{ CAT_CMD_SET_UP_EVENT_LIST, "SET UP EVENT LIST" },
+	{ CAT_CMD_OPEN_CHANNEL, "OPEN CHANNEL" },
+	{ CAT_CMD_CLOSE_CHANNEL, "CLOSE CHANNEL" },
+	{ CAT_CMD_RECEIVE_DATA, "RECEIVE DATA" },
+	{ CAT_CMD_SEND_DATA, "SEND DATA" },
+	{ CAT_CMD_GET_CHANNEL_STATUS, "GET CHANNEL STATUS" },
+};
+
+static const struct name result_names[] = {
+	{ CAT_RES_OK, "performed successfully" },
+	{ CAT_RES_PARTIAL_COMPREHENSION, "performed with partial comprehension" },
+	{ CAT_RES_MISSING_INFO, "performed with missing information" },
+	{ CAT_RES_ICON_NOT_DISPLAYED, "performed, icon not displayed" },
+	{ CAT_RES_MODIFIED, "performed with modification" },
+	{ CAT_RES_USER_TERMINATED, "proactive session terminated by the user" },
+	{ CAT_RES_TERMINAL_UNABLE, "terminal currently unable to process command" },
+	{ CAT_RES_NETWORK_UNABLE, "network currently unable to process command" },
+	{ CAT_RES_USER_REJECTED, "user did not accept the proactive command" },
+	{ CAT_RES_BEYOND_CAPABILITIES, "command beyond terminal's capabilities" },
+	{ CAT_RES_TYPE_NOT_UNDERSTOOD, "command type not understood by terminal" },
+	{ CAT_RES_DATA_NOT_UNDERSTOOD, "command data not understood by terminal" },
+	{ CAT_RES_NUMBER_NOT_KNOWN, "command number not known by terminal" },
+	{ CAT_RES_VALUES_MISSING, "error, required values are missing" },
+	{ CAT_RES_BIP_ERROR, "Bearer Independent Protocol error" },
+};
+
+static const struct name bip_names[] = {
+	{ CAT_BIP_NO_CAUSE, "no specific cause" },
+	{ CAT_BIP_NO_CHANNEL, "no channel available" },
+	{ CAT_BIP_CHANNEL_CLOSED, "channel closed" },
+	{ CAT_BIP_CHANNEL_ID_INVALID, "channel identifier not valid" },
+	{ CAT_BIP_BUFFER_SIZE_UNAVAILABLE, "requested buffer size not available" },
+	{ CAT_BIP_SECURITY_ERROR, "security error" },
+	{ CAT_BIP_TRANSPORT_UNAVAILABLE, "requested interface transport level not available" },
+	{ CAT_BIP_REMOTE_UNREACHABLE, "remote device is not reachable" },
+	{ CAT_BIP_SERVICE_ERROR, "service error" },
+	{ CAT_BIP_SERVICE_ID_UNKNOWN, "service identifier unknown" },
+	{ CAT_BIP_PORT_UNAVAILABLE, "port not available" },
+	{ CAT_BIP_LAUNCH_PARAMS, "launch parameters missing or incorrect" },
+	{ CAT_BIP_LAUNCH_FAILED, "application launch failed" },
+};
+
+static const struct name event_names[] = {
+	{ CAT_EVENT_DATA_AVAILABLE, "data available" },
+	{ CAT_EVENT_CHANNEL_STATUS, "channel status" },
+};
+
+const char *card_cat_cmd_name(uint8_t type)
+{
+	return LOOKUP(cmd_names, type);
+}
+
+const char *card_cat_result_name(uint8_t result)
+{
+	return LOOKUP(result_names, result);
+}
+
+const char *card_cat_bip_error_name(uint8_t info)
+{
+	return LOOKUP(bip_names, info);
+}
+
+const char *card_cat_event_name(uint8_t event)
+{
+	return LOOKUP(event_names, event);
+}
+
+const char *card_cat_chst_state_name(uint16_t status)
+{
+	switch (CAT_CHST_STATE(status)) {
+	case CAT_CHST_CLOSED:
+		return "CLOSED";
+	case CAT_CHST_LISTEN:
+		return "LISTEN";
+	case CAT_CHST_ESTABLISHED:
+		return "ESTABLISHED";
+	default:
+		return "reserved";
+	}
+}
