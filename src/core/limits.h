@@ -54,6 +54,8 @@
 #define HTTP_TRAILER_MAX 8192u       /* chunked trailer section: over is 431 */
 #define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
 #define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
+#define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
+#define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
 #define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
 #define MULTIPART_PART_HEAD_MAX 1024u
 #define MULTIPART_PARTS_MAX 16u
@@ -80,6 +82,14 @@
 #define TRACE_GSMTAP_MAX (TRACE_IPV4_MAX - TRACE_IPV4_UDP_HDR) /* GSMTAP header + APDU */
 #define TRACE_PCAP_SNAPLEN 65535u    /* pcap global header snaplen */
 #define VPCD_MSG_MAX 65535u          /* one message after the 2-byte length */
+
+/* scwsemu-fetch, the reference handset client. */
+#define FETCH_HOST_MAX 256u          /* a host name or address literal, with the NUL */
+#define FETCH_TARGET_MAX 2048u       /* the path and query of a URL, with the NUL */
+#define FETCH_RESOLVE_MAX 16u        /* --resolve and --connect-to entries */
+#define FETCH_ADDRS_MAX 8u           /* addresses tried per connection */
+#define FETCH_CONCURRENCY_MAX 1024u  /* load generator workers */
+#define FETCH_REQUESTS_MAX 10000000u /* load generator requests in one run */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */

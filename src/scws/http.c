@@ -62,6 +62,11 @@ static bool is_tchar(uint8_t c)
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+bool scws_http_is_tchar(uint8_t c)
+{
+	return is_tchar(c);
+}
+
 static bool is_ows(uint8_t c)
 {
 	return c == ' ' || c == '\t';

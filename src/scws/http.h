@@ -108,6 +108,10 @@ const struct bytes *scws_http_req_header(const struct scws_http_req *req, const 
 /* True when v equals the NUL-terminated ASCII string s, ignoring case. */
 bool scws_http_bytes_eq_ci(struct bytes v, const char *s);
 
+/* True for a tchar (RFC 9110 §5.6.2), the characters of a token; shared
+ * with the client side (http_resp.c). */
+bool scws_http_is_tchar(uint8_t c);
+
 typedef int scws_http_head_fn(void *arg, const struct scws_http_req *req);
 typedef int scws_http_body_fn(void *arg, const uint8_t *data, size_t len);
 

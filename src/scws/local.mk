@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/scws/libscws.a
 src_scws_libscws_a_SOURCES = \
 	src/scws/http.c src/scws/http.h \
+	src/scws/http_resp.c src/scws/http_resp.h \
 	src/scws/multipart.c src/scws/multipart.h \
 	src/scws/tls.c src/scws/tls.h
 
@@ -15,6 +16,11 @@ tests_unit_test_scws_http_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_L
 tests_unit_test_scws_multipart_SOURCES = tests/unit/test_scws_multipart.c
 tests_unit_test_scws_multipart_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_multipart_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+check_PROGRAMS += tests/unit/test_scws_http_resp
+TESTS += tests/unit/test_scws_http_resp
+tests_unit_test_scws_http_resp_SOURCES = tests/unit/test_scws_http_resp.c
+tests_unit_test_scws_http_resp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_http_resp_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
 tests_unit_test_scws_tls_SOURCES = tests/unit/test_scws_tls.c
 tests_unit_test_scws_tls_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_tls_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
@@ -24,6 +30,9 @@ tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c
 tests_fuzz_fuzz_http_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
 tests_fuzz_fuzz_multipart_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_http_resp
+tests_fuzz_fuzz_http_resp_SOURCES = tests/fuzz/fuzz_http_resp.c
+tests_fuzz_fuzz_http_resp_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 
 # pki/: the published test CA and SCWS server certificate (pki/README.md).
 # Installed beside cards/, whose profiles name ../../pki/scws-server.crt.

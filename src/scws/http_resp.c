@@ -1,0 +1,924 @@
+/* http_resp.c - the client side of HTTP/1.1: response parser and request
+ * writer (RFC 9112 message syntax, RFC 9110 semantics, RFC 7578 forms).
+ *
+ * The parser has the shape of the request parser in http.c: the head is
+ * framed within HTTP_HEAD_MAX and only then split into views, bodies
+ * stream through a byte-level state machine. What differs is what a client
+ * must handle (RFC 9112 §6.3): bodies delimited by the close, responses
+ * without a body whatever their headers say (HEAD, 1xx, 204, 304), interim
+ * 1xx heads, and obs-fold, which a user agent must unfold rather than
+ * refuse (§5.2). */
+#include "config.h"
+
+#include "scws/http_resp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+static const char *const state_names[] = {
+	[SCWS_HTTP_RESP_ST_HEAD] = "HEAD",
+	[SCWS_HTTP_RESP_ST_BODY] = "BODY",
+	[SCWS_HTTP_RESP_ST_UNTIL_CLOSE] = "UNTIL_CLOSE",
+	[SCWS_HTTP_RESP_ST_CHUNK_SIZE] = "CHUNK_SIZE",
+	[SCWS_HTTP_RESP_ST_CHUNK_EXT] = "CHUNK_EXT",
+	[SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF] = "CHUNK_SIZE_LF",
+	[SCWS_HTTP_RESP_ST_CHUNK_DATA] = "CHUNK_DATA",
+	[SCWS_HTTP_RESP_ST_CHUNK_DATA_CR] = "CHUNK_DATA_CR",
+	[SCWS_HTTP_RESP_ST_CHUNK_DATA_LF] = "CHUNK_DATA_LF",
+	[SCWS_HTTP_RESP_ST_TRAILER] = "TRAILER",
+	[SCWS_HTTP_RESP_ST_DONE] = "DONE",
+	[SCWS_HTTP_RESP_ST_ERROR] = "ERROR",
+};
+
+const char *scws_http_resp_state_name(enum scws_http_resp_state st)
+{
+	if ((size_t)st < sizeof(state_names) / sizeof(state_names[0]) && state_names[st])
+		return state_names[st];
+	return "?";
+}
+
+/* ---------------------------------------------------------------- characters */
+
+static bool is_ows(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static struct bytes trim_ows(struct bytes v)
+{
+	while (v.len && is_ows(v.ptr[0])) {
+		v.ptr++;
+		v.len--;
+	}
+	while (v.len && is_ows(v.ptr[v.len - 1]))
+		v.len--;
+	return v;
+}
+
+static int hex_value(uint8_t c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies a peer token into a reason, keeping it printable and short. */
+static const char *printable(struct bytes v, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v.len && n + 1 < cap; i++)
+		out[n++] = (v.ptr[i] > 0x20 && v.ptr[i] < 0x7F) ? (char)v.ptr[i] : '?';
+	out[n] = 0;
+	return out;
+}
+
+const struct bytes *scws_http_resp_header(const struct scws_http_resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->num_headers; i++)
+		if (scws_http_bytes_eq_ci(r->headers[i].name, name))
+			return &r->headers[i].value;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void start_head(struct scws_http_resp_parser *p)
+{
+	memset(&p->resp, 0, sizeof(p->resp));
+	p->st = SCWS_HTTP_RESP_ST_HEAD;
+	p->head_len = 0;
+	p->line_start = 0;
+	p->head_has_line = false;
+}
+
+static void start_response(struct scws_http_resp_parser *p)
+{
+	start_head(p);
+	p->interim = 0;
+	p->remaining = 0;
+	p->body_total = 0;
+	p->chunk_size = 0;
+	p->chunk_digits = 0;
+	p->line_len = 0;
+	p->trailer_line = 0;
+	p->cr = false;
+	buf_reset(&p->body);
+}
+
+void scws_http_resp_parser_init(struct scws_http_resp_parser *p,
+				const struct scws_http_resp_callbacks *cb, void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	if (cb)
+		p->cb = *cb;
+	p->arg = arg;
+	p->method = SCWS_HTTP_GET;
+	buf_init(&p->body, HTTP_RESP_BODY_MAX);
+	start_response(p);
+}
+
+void scws_http_resp_parser_cleanup(struct scws_http_resp_parser *p)
+{
+	buf_cleanup(&p->body);
+}
+
+struct scws_http_resp_parser *scws_http_resp_parser_new(const struct scws_http_resp_callbacks *cb,
+							 void *arg)
+{
+	struct scws_http_resp_parser *p = malloc(sizeof(*p));
+	if (p)
+		scws_http_resp_parser_init(p, cb, arg);
+	return p;
+}
+
+void scws_http_resp_parser_free(struct scws_http_resp_parser *p)
+{
+	if (!p)
+		return;
+	scws_http_resp_parser_cleanup(p);
+	free(p);
+}
+
+void scws_http_resp_parser_expect(struct scws_http_resp_parser *p, enum scws_http_method m)
+{
+	p->method = m;
+}
+
+const struct scws_http_resp *scws_http_resp_parser_resp(const struct scws_http_resp_parser *p)
+{
+	return &p->resp;
+}
+
+struct bytes scws_http_resp_parser_body(const struct scws_http_resp_parser *p)
+{
+	return bytes_make(p->body.p, p->body.len);
+}
+
+bool scws_http_resp_parser_in_response(const struct scws_http_resp_parser *p)
+{
+	if (p->st == SCWS_HTTP_RESP_ST_HEAD)
+		return p->head_len > 0 || p->interim > 0;
+	return p->st != SCWS_HTTP_RESP_ST_DONE;
+}
+
+const char *scws_http_resp_parser_reason(const struct scws_http_resp_parser *p)
+{
+	return p->reason;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct scws_http_resp_parser *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	p->st = SCWS_HTTP_RESP_ST_ERROR;
+	p->err = err;
+	return err;
+}
+
+static int fail_cb(struct scws_http_resp_parser *p, int rc)
+{
+	return fail(p, rc, "response handler failed (error %d)", rc);
+}
+
+/* ---------------------------------------------------------------- head parsing */
+
+/* One line of the framed head: [*pos, LF) without a final CR. Every line
+ * of a framed head ends in LF. */
+static int next_line(struct scws_http_resp_parser *p, size_t *pos, struct bytes *line)
+{
+	const uint8_t *s = p->head + *pos;
+	const uint8_t *end = memchr(s, '\n', p->head_len - *pos);
+	size_t n = (size_t)(end - s);
+	*pos += n + 1;
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (memchr(s, '\r', n))
+		return fail(p, -EPROTO, "bare CR in response head");
+	if (memchr(s, 0, n))
+		return fail(p, -EPROTO, "NUL in response head");
+	*line = bytes_make(s, n);
+	return 0;
+}
+
+/* status-line = HTTP-version SP status-code SP [ reason-phrase ]
+ * (RFC 9112 §4). The SP before an empty reason is often left out; a
+ * client loses nothing by accepting that. */
+static int parse_status_line(struct scws_http_resp_parser *p, struct bytes line)
+{
+	struct scws_http_resp *r = &p->resp;
+	const uint8_t *s = line.ptr;
+	if (line.len < 12 || memcmp(s, "HTTP/", 5) != 0 || !is_digit(s[5]) || s[6] != '.' ||
+	    !is_digit(s[7]) || s[8] != ' ')
+		return fail(p, -EPROTO, "malformed status line (HTTP version)");
+	if (s[5] != '1')
+		return fail(p, -EOPNOTSUPP, "HTTP/%c.%c response, only HTTP/1.0 and 1.1", s[5],
+			    s[7]);
+	r->minor_version = s[7] == '0' ? 0 : 1;
+	if (!is_digit(s[9]) || !is_digit(s[10]) || !is_digit(s[11]) ||
+	    (line.len > 12 && s[12] != ' '))
+		return fail(p, -EPROTO, "malformed status line (status code)");
+	r->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+	/* RFC 9110 §15: values outside 100..599 are invalid. */
+	if (r->status < 100 || r->status > 599)
+		return fail(p, -EPROTO, "status code %d out of range", r->status);
+	r->reason = line.len > 12 ? bytes_make(s + 13, line.len - 13) : bytes_make(s + 12, 0);
+	for (size_t i = 0; i < r->reason.len; i++) {
+		uint8_t c = r->reason.ptr[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7F)
+			return fail(p, -EPROTO, "control character in reason phrase");
+	}
+	return 0;
+}
+
+static int check_value(struct scws_http_resp_parser *p, struct bytes v)
+{
+	for (size_t k = 0; k < v.len; k++) {
+		uint8_t c = v.ptr[k];
+		if ((c < 0x20 && c != '\t') || c == 0x7F)
+			return fail(p, -EPROTO, "control character in header value");
+	}
+	return 0;
+}
+
+/* obs-fold = OWS CRLF RWS (RFC 9112 §5.2): the line continues the previous
+ * field value. Unfolded in place: the line ends between the two become SP,
+ * so the value stays one view into the head. */
+static int unfold(struct scws_http_resp_parser *p, struct bytes line)
+{
+	struct scws_http_resp *r = &p->resp;
+	if (r->num_headers == 0)
+		return fail(p, -EPROTO, "whitespace before the first header field");
+	struct scws_http_header *h = &r->headers[r->num_headers - 1];
+	size_t from = (size_t)(h->value.ptr - p->head) + h->value.len;
+	size_t to = (size_t)(line.ptr - p->head);
+	for (size_t i = from; i < to; i++)
+		if (p->head[i] == '\r' || p->head[i] == '\n')
+			p->head[i] = ' ';
+	int rc = check_value(p, line);
+	if (rc)
+		return rc;
+	const uint8_t *start = h->value.ptr;
+	h->value = trim_ows(bytes_make(start, (size_t)(line.ptr + line.len - start)));
+	return 0;
+}
+
+/* field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). */
+static int parse_header_line(struct scws_http_resp_parser *p, struct bytes line)
+{
+	struct scws_http_resp *r = &p->resp;
+	if (is_ows(line.ptr[0]))
+		return unfold(p, line);
+	size_t i = 0;
+	while (i < line.len && scws_http_is_tchar(line.ptr[i]))
+		i++;
+	if (i < line.len && is_ows(line.ptr[i]))
+		return fail(p, -EPROTO, "whitespace between header name and colon");
+	if (i == line.len)
+		return fail(p, -EPROTO, "header line without a colon");
+	if (i == 0 || line.ptr[i] != ':')
+		return fail(p, -EPROTO, "invalid character in header name");
+	struct bytes value = bytes_make(line.ptr + i + 1, line.len - i - 1);
+	int rc = check_value(p, value);
+	if (rc)
+		return rc;
+	if (r->num_headers == HTTP_HEADERS_MAX)
+		return fail(p, -EMSGSIZE, "more than %u header fields", HTTP_HEADERS_MAX);
+	struct scws_http_header *h = &r->headers[r->num_headers++];
+	h->name = bytes_make(line.ptr, i);
+	h->value = trim_ows(value);
+	return 0;
+}
+
+/* Facts from the headers, judged once all are read. */
+struct resp_facts {
+	bool has_te;
+	bool te_unknown;
+	bool te_chunked_last;
+	unsigned te_chunked;
+	char te_bad[40];
+	bool conn_close;
+	bool conn_keep_alive;
+};
+
+static void te_element(struct resp_facts *f, struct bytes e)
+{
+	if (scws_http_bytes_eq_ci(e, "chunked")) {
+		f->te_chunked++;
+		f->te_chunked_last = true;
+		return;
+	}
+	if (!f->te_unknown)
+		printable(e, f->te_bad, sizeof(f->te_bad));
+	f->te_unknown = true;
+	f->te_chunked_last = false;
+}
+
+static void connection_element(struct resp_facts *f, struct bytes e)
+{
+	if (scws_http_bytes_eq_ci(e, "close"))
+		f->conn_close = true;
+	else if (scws_http_bytes_eq_ci(e, "keep-alive"))
+		f->conn_keep_alive = true;
+}
+
+typedef void element_fn(struct resp_facts *f, struct bytes e);
+
+/* Calls fn on each non-empty element of a #list (RFC 9110 §5.6.1). */
+static void for_each_element(struct bytes v, element_fn *fn, struct resp_facts *f)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= v.len; i++) {
+		if (i < v.len && v.ptr[i] != ',')
+			continue;
+		struct bytes e = trim_ows(bytes_make(v.ptr + start, i - start));
+		start = i + 1;
+		if (e.len)
+			fn(f, e);
+	}
+}
+
+/* Content-Length = 1*DIGIT (RFC 9110 §8.6). A list of identical values
+ * ("5, 5", from a proxy merging lines) is one value, as §8.6 allows. */
+static int parse_content_length(struct scws_http_resp_parser *p, struct bytes v)
+{
+	struct scws_http_resp *r = &p->resp;
+	size_t i = 0;
+	do {
+		while (i < v.len && is_ows(v.ptr[i]))
+			i++;
+		if (i == v.len || !is_digit(v.ptr[i]))
+			return fail(p, -EPROTO, "invalid Content-Length");
+		uint64_t n = 0;
+		for (; i < v.len && is_digit(v.ptr[i]); i++) {
+			unsigned d = (unsigned)(v.ptr[i] - '0');
+			if (n > (UINT64_MAX - d) / 10)
+				return fail(p, -EPROTO, "Content-Length overflow");
+			n = n * 10 + d;
+		}
+		while (i < v.len && is_ows(v.ptr[i]))
+			i++;
+		if (i < v.len && v.ptr[i] != ',')
+			return fail(p, -EPROTO, "invalid Content-Length");
+		if (r->has_content_length && n != r->content_length)
+			return fail(p, -EPROTO, "conflicting Content-Length values");
+		r->has_content_length = true;
+		r->content_length = n;
+	} while (i++ < v.len);
+	return 0;
+}
+
+static bool status_has_no_body(int status)
+{
+	return status < 200 || status == 204 || status == 304;
+}
+
+/* Judges a final response head: the body length (RFC 9112 §6.3) and
+ * whether the connection stays open. */
+static int interpret_head(struct scws_http_resp_parser *p)
+{
+	struct scws_http_resp *r = &p->resp;
+	struct resp_facts f;
+	memset(&f, 0, sizeof(f));
+	bool has_ct = false;
+	int rc = 0;
+	for (size_t i = 0; i < r->num_headers && rc == 0; i++) {
+		struct bytes n = r->headers[i].name, v = r->headers[i].value;
+		if (scws_http_bytes_eq_ci(n, "Content-Length")) {
+			rc = parse_content_length(p, v);
+		} else if (scws_http_bytes_eq_ci(n, "Transfer-Encoding")) {
+			f.has_te = true;
+			for_each_element(v, te_element, &f);
+		} else if (scws_http_bytes_eq_ci(n, "Connection")) {
+			for_each_element(v, connection_element, &f);
+		} else if (scws_http_bytes_eq_ci(n, "Content-Type")) {
+			if (has_ct)
+				rc = fail(p, -EPROTO, "more than one Content-Type header");
+			has_ct = true;
+			r->content_type = v;
+		}
+	}
+	if (rc)
+		return rc;
+
+	if (r->minor_version == 1)
+		r->keep_alive = !f.conn_close;
+	else
+		r->keep_alive = f.conn_keep_alive && !f.conn_close;
+
+	/* §6.3 rule 1: the framing headers of these describe what a GET would
+	 * have got, not bytes that follow. */
+	if (p->method == SCWS_HTTP_HEAD || status_has_no_body(r->status))
+		return 0;
+	if (f.has_te && r->has_content_length)
+		return fail(p, -EPROTO, "Content-Length and Transfer-Encoding both present");
+	if (f.has_te && r->minor_version == 0)
+		return fail(p, -EPROTO, "Transfer-Encoding in an HTTP/1.0 response");
+	if (f.has_te && f.te_unknown)
+		return fail(p, -EOPNOTSUPP, "transfer-coding \"%s\" not supported", f.te_bad);
+	if (f.has_te && (f.te_chunked != 1 || !f.te_chunked_last))
+		return fail(p, -EPROTO, "Transfer-Encoding must end in one \"chunked\"");
+	if (!p->cb.on_body && r->content_length > HTTP_RESP_BODY_MAX)
+		return fail(p, -EMSGSIZE, "response body of %llu bytes over %u bytes",
+			    (unsigned long long)r->content_length, HTTP_RESP_BODY_MAX);
+	r->is_chunked = f.has_te;
+	r->until_close = !f.has_te && !r->has_content_length;
+	r->has_body = r->is_chunked || r->until_close || r->content_length > 0;
+	if (r->until_close)
+		r->keep_alive = false;
+	return 0;
+}
+
+static int parse_head(struct scws_http_resp_parser *p)
+{
+	size_t pos = 0;
+	struct bytes line;
+	int rc = next_line(p, &pos, &line);
+	if (rc == 0)
+		rc = parse_status_line(p, line);
+	while (rc == 0) {
+		rc = next_line(p, &pos, &line);
+		if (rc || line.len == 0)
+			break;
+		rc = parse_header_line(p, line);
+	}
+	if (rc)
+		return rc;
+	if (p->resp.status < 200)
+		return 0;
+	return interpret_head(p);
+}
+
+/* Copies head bytes up to and including the LF of the empty line that ends
+ * the head, never past it, so *n stops at the first body byte. 0 when the
+ * head is complete, -EAGAIN, or an error. */
+static int frame_head(struct scws_http_resp_parser *p, const uint8_t *in, size_t len, size_t *n)
+{
+	size_t i = 0;
+	*n = 0;
+	while (i < len) {
+		const uint8_t *lf = memchr(in + i, '\n', len - i);
+		size_t take = lf ? (size_t)(lf - (in + i)) + 1 : len - i;
+		if (take > HTTP_HEAD_MAX - p->head_len) {
+			*n = i;
+			return fail(p, -EMSGSIZE, "response head over %u bytes", HTTP_HEAD_MAX);
+		}
+		memcpy(p->head + p->head_len, in + i, take);
+		p->head_len += take;
+		i += take;
+		if (!lf)
+			break;
+		size_t line_len = p->head_len - p->line_start;
+		bool empty = line_len == 1 || (line_len == 2 && p->head[p->line_start] == '\r');
+		p->line_start = p->head_len;
+		if (!empty) {
+			p->head_has_line = true;
+		} else if (p->head_has_line) {
+			*n = i;
+			return 0;
+		} else {
+			/* A server that writes an empty line here miscounted the
+			 * previous body: say so rather than skip it. */
+			*n = i;
+			return fail(p, -EPROTO, "empty line before the status line");
+		}
+	}
+	*n = i;
+	return -EAGAIN;
+}
+
+/* ---------------------------------------------------------------- body */
+
+static int deliver(struct scws_http_resp_parser *p, const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (p->cb.on_body) {
+		int rc = p->cb.on_body(p->arg, data, len);
+		return rc < 0 ? fail_cb(p, rc) : 0;
+	}
+	int rc = buf_append(&p->body, data, len);
+	if (rc == -EMSGSIZE)
+		return fail(p, rc, "response body over %u bytes", HTTP_RESP_BODY_MAX);
+	return rc ? fail(p, rc, "cannot buffer the response body") : 0;
+}
+
+static void chunk_line_start(struct scws_http_resp_parser *p)
+{
+	p->st = SCWS_HTTP_RESP_ST_CHUNK_SIZE;
+	p->chunk_size = 0;
+	p->chunk_digits = 0;
+	p->line_len = 0;
+}
+
+/* The chunk-size line is complete: data, or the last chunk. */
+static int chunk_size_done(struct scws_http_resp_parser *p)
+{
+	if (p->chunk_size == 0) {
+		p->st = SCWS_HTTP_RESP_ST_TRAILER;
+		p->line_len = 0;
+		p->trailer_line = 0;
+		p->cr = false;
+		return 0;
+	}
+	if (p->chunk_size > UINT64_MAX - p->body_total)
+		return fail(p, -EPROTO, "chunked body length overflow");
+	p->body_total += p->chunk_size;
+	p->remaining = p->chunk_size;
+	p->st = SCWS_HTTP_RESP_ST_CHUNK_DATA;
+	return 0;
+}
+
+/* One byte of the chunk framing (RFC 9112 §7.1), as in http.c: bare LF
+ * is a line end, a bare CR is not. */
+static int chunk_byte(struct scws_http_resp_parser *p, uint8_t c)
+{
+	if ((p->st == SCWS_HTTP_RESP_ST_CHUNK_SIZE || p->st == SCWS_HTTP_RESP_ST_CHUNK_EXT ||
+	     p->st == SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF) &&
+	    ++p->line_len > HTTP_CHUNK_LINE_MAX)
+		return fail(p, -EPROTO, "chunk-size line over %u bytes", HTTP_CHUNK_LINE_MAX);
+	switch (p->st) {
+	case SCWS_HTTP_RESP_ST_CHUNK_SIZE:
+	case SCWS_HTTP_RESP_ST_CHUNK_EXT:
+		if (c == '\n')
+			return p->chunk_digits ? chunk_size_done(p)
+					       : fail(p, -EPROTO, "invalid chunk size");
+		if (c == '\r') {
+			if (p->chunk_digits == 0)
+				return fail(p, -EPROTO, "invalid chunk size");
+			p->st = SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF;
+			return 0;
+		}
+		if (p->st == SCWS_HTTP_RESP_ST_CHUNK_EXT) {
+			if ((c < 0x20 && c != '\t') || c == 0x7F)
+				return fail(p, -EPROTO, "control character in chunk extension");
+			return 0;
+		}
+		if (hex_value(c) >= 0 && p->line_len == p->chunk_digits + 1) {
+			if (p->chunk_size > (UINT64_MAX >> 4))
+				return fail(p, -EPROTO, "chunk size overflow");
+			p->chunk_size = (p->chunk_size << 4) | (uint64_t)hex_value(c);
+			p->chunk_digits++;
+			return 0;
+		}
+		if (p->chunk_digits == 0)
+			return fail(p, -EPROTO, "invalid chunk size");
+		if (is_ows(c))
+			return 0; /* BWS before ";" */
+		if (c == ';') {
+			p->st = SCWS_HTTP_RESP_ST_CHUNK_EXT;
+			return 0;
+		}
+		return fail(p, -EPROTO, "invalid chunk size");
+	case SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF:
+		if (c != '\n')
+			return fail(p, -EPROTO, "bare CR in chunk-size line");
+		return chunk_size_done(p);
+	case SCWS_HTTP_RESP_ST_CHUNK_DATA_CR:
+		if (c == '\r') {
+			p->st = SCWS_HTTP_RESP_ST_CHUNK_DATA_LF;
+			return 0;
+		}
+		__attribute__((fallthrough));
+	case SCWS_HTTP_RESP_ST_CHUNK_DATA_LF:
+		if (c != '\n')
+			return fail(p, -EPROTO, "chunk data not followed by CRLF");
+		chunk_line_start(p);
+		return 0;
+	case SCWS_HTTP_RESP_ST_TRAILER:
+		if (++p->line_len > HTTP_TRAILER_MAX)
+			return fail(p, -EMSGSIZE, "trailer section over %u bytes", HTTP_TRAILER_MAX);
+		if (p->cr && c != '\n')
+			return fail(p, -EPROTO, "bare CR in trailer section");
+		if (c == 0)
+			return fail(p, -EPROTO, "NUL in trailer section");
+		if (c == '\n') {
+			if (p->trailer_line == 0) {
+				p->st = SCWS_HTTP_RESP_ST_DONE;
+				return 0;
+			}
+			p->trailer_line = 0;
+			p->cr = false;
+			return 0;
+		}
+		if (c == '\r') {
+			p->cr = true;
+			return 0;
+		}
+		p->trailer_line++;
+		return 0;
+	default:
+		return fail(p, -EBADFD, "chunk parser in state %s", scws_http_resp_state_name(p->st));
+	}
+}
+
+/* A head is parsed: skip an interim one, else pick the body framing. */
+static int head_done(struct scws_http_resp_parser *p)
+{
+	struct scws_http_resp *r = &p->resp;
+	if (p->cb.on_head) {
+		int rc = p->cb.on_head(p->arg, r);
+		if (rc < 0)
+			return fail_cb(p, rc);
+	}
+	if (r->status == 101)
+		return fail(p, -EOPNOTSUPP, "101 Switching Protocols without an upgrade asked for");
+	if (r->status < 200) {
+		if (++p->interim > HTTP_RESP_INTERIM_MAX)
+			return fail(p, -EMSGSIZE, "more than %u interim responses",
+				    HTTP_RESP_INTERIM_MAX);
+		start_head(p);
+		return 0;
+	}
+	if (!r->has_body) {
+		p->st = SCWS_HTTP_RESP_ST_DONE;
+	} else if (r->is_chunked) {
+		chunk_line_start(p);
+	} else if (r->until_close) {
+		p->st = SCWS_HTTP_RESP_ST_UNTIL_CLOSE;
+	} else {
+		p->st = SCWS_HTTP_RESP_ST_BODY;
+		p->remaining = r->content_length;
+		p->body_total = r->content_length;
+	}
+	return 0;
+}
+
+int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *in, size_t len,
+			       size_t *used)
+{
+	static const uint8_t none;
+	size_t pos = 0;
+	int rc = 0;
+	*used = 0;
+	if (p->st == SCWS_HTTP_RESP_ST_ERROR)
+		return p->err;
+	if (!in || !len) {
+		in = &none; /* no pointer arithmetic on NULL */
+		len = 0;
+	}
+	if (p->st == SCWS_HTTP_RESP_ST_DONE)
+		start_response(p);
+
+	while (p->st != SCWS_HTTP_RESP_ST_DONE) {
+		if (p->st == SCWS_HTTP_RESP_ST_HEAD) {
+			size_t n;
+			rc = frame_head(p, in + pos, len - pos, &n);
+			pos += n;
+			if (rc)
+				break;
+			rc = parse_head(p);
+			if (rc == 0)
+				rc = head_done(p);
+			if (rc)
+				break;
+			continue;
+		}
+		if (pos == len) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (p->st == SCWS_HTTP_RESP_ST_UNTIL_CLOSE) {
+			size_t n = len - pos;
+			if (n > UINT64_MAX - p->body_total) {
+				rc = fail(p, -EPROTO, "body length overflow");
+				break;
+			}
+			p->body_total += n;
+			pos += n;
+			rc = deliver(p, in + pos - n, n);
+			if (rc)
+				break;
+			continue;
+		}
+		if (p->st == SCWS_HTTP_RESP_ST_BODY || p->st == SCWS_HTTP_RESP_ST_CHUNK_DATA) {
+			size_t n = len - pos;
+			if (n > p->remaining)
+				n = (size_t)p->remaining;
+			p->remaining -= n;
+			pos += n;
+			rc = deliver(p, in + pos - n, n);
+			if (rc)
+				break;
+			if (p->remaining == 0)
+				p->st = p->st == SCWS_HTTP_RESP_ST_BODY ? SCWS_HTTP_RESP_ST_DONE
+									: SCWS_HTTP_RESP_ST_CHUNK_DATA_CR;
+			continue;
+		}
+		rc = chunk_byte(p, in[pos++]);
+		if (rc)
+			break;
+	}
+	*used = pos;
+	return rc;
+}
+
+int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
+{
+	switch (p->st) {
+	case SCWS_HTTP_RESP_ST_ERROR:
+		return p->err;
+	case SCWS_HTTP_RESP_ST_DONE:
+		return 0;
+	case SCWS_HTTP_RESP_ST_UNTIL_CLOSE:
+		p->st = SCWS_HTTP_RESP_ST_DONE;
+		return 0;
+	case SCWS_HTTP_RESP_ST_HEAD:
+		if (p->head_len == 0 && p->interim == 0)
+			return fail(p, -EPROTO, "connection closed before a response");
+		return fail(p, -EPROTO, "connection closed in the response head");
+	case SCWS_HTTP_RESP_ST_BODY:
+		return fail(p, -EPROTO, "connection closed after %llu of %llu body bytes",
+			    (unsigned long long)(p->body_total - p->remaining),
+			    (unsigned long long)p->body_total);
+	default:
+		return fail(p, -EPROTO, "connection closed inside the chunked body (%s)",
+			    scws_http_resp_state_name(p->st));
+	}
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!scws_http_is_tchar((uint8_t)*s))
+			return false;
+	return true;
+}
+
+static bool is_field_value_ok(const char *s)
+{
+	for (; *s; s++) {
+		uint8_t c = (uint8_t)*s;
+		if ((c < 0x20 && c != '\t') || c == 0x7F)
+			return false;
+	}
+	return true;
+}
+
+/* request-target in origin-form: "/" and VCHARs (RFC 9112 §3.2.1). */
+static bool is_target_ok(const char *s)
+{
+	if (*s != '/')
+		return false;
+	for (; *s; s++)
+		if ((uint8_t)*s <= 0x20 || (uint8_t)*s >= 0x7F)
+			return false;
+	return true;
+}
+
+static int put_field(struct buf *out, const char *name, const char *value)
+{
+	if (!value)
+		return 0;
+	if (!is_token(name) || !is_field_value_ok(value))
+		return -EINVAL;
+	return buf_printf(out, "%s: %s\r\n", name, value);
+}
+
+int scws_http_request_write(struct buf *out, const struct scws_http_request *r)
+{
+	size_t mark = out->len;
+	if (r->method == SCWS_HTTP_OTHER || !r->target || !is_target_ok(r->target) || !r->host ||
+	    (r->body_len && !r->body))
+		return -EINVAL;
+	int rc = buf_printf(out, "%s %s HTTP/1.1\r\n", scws_http_method_name(r->method), r->target);
+	if (!rc)
+		rc = put_field(out, "Host", r->host);
+	if (!rc)
+		rc = put_field(out, "User-Agent", r->user_agent);
+	if (!rc)
+		rc = put_field(out, "Accept", r->accept);
+	if (!rc)
+		rc = put_field(out, "Content-Type", r->content_type);
+	for (size_t i = 0; !rc && i < r->num_extra; i++) {
+		const struct scws_http_field *f = &r->extra[i];
+		rc = (f->name && f->value) ? put_field(out, f->name, f->value) : -EINVAL;
+	}
+	/* RFC 9110 §8.6: a POST without content still says Content-Length: 0. */
+	if (!rc && (r->body_len || r->method == SCWS_HTTP_POST || r->method == SCWS_HTTP_PUT))
+		rc = buf_printf(out, "Content-Length: %zu\r\n", r->body_len);
+	if (!rc && r->close)
+		rc = buf_append_str(out, "Connection: close\r\n");
+	if (!rc)
+		rc = buf_append(out, "\r\n", 2);
+	if (!rc && r->body_len)
+		rc = buf_append(out, r->body, r->body_len);
+	if (rc)
+		out->len = mark;
+	return rc;
+}
+
+/* bcharsnospace (RFC 2046 §5.1.1); a space is a bchar but not at the end. */
+static bool is_bchar_nospace(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c != 0 && strchr("'()+_,-./:=?", c) != NULL);
+}
+
+static bool is_boundary_ok(const char *b)
+{
+	size_t n = strlen(b);
+	if (n == 0 || n > MULTIPART_BOUNDARY_MAX || b[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != ' ' && !is_bchar_nospace(b[i]))
+			return false;
+	return true;
+}
+
+int scws_http_form_boundary(char *out, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t rnd[16];
+	if (cap < SCWS_HTTP_FORM_BOUNDARY_LEN + 1)
+		return -EINVAL;
+	ssize_t n = getrandom(rnd, sizeof(rnd), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(rnd))
+		return -EIO;
+	memcpy(out, "scwsemu-", 8);
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		out[8 + 2 * i] = digits[rnd[i] >> 4];
+		out[9 + 2 * i] = digits[rnd[i] & 15];
+	}
+	out[SCWS_HTTP_FORM_BOUNDARY_LEN] = 0;
+	return 0;
+}
+
+const char *scws_http_form_content_type(const char *boundary, char *out, size_t cap)
+{
+	snprintf(out, cap, "multipart/form-data; boundary=%s", boundary);
+	return out;
+}
+
+static bool is_form_name_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s == '"' || *s == '\r' || *s == '\n')
+			return false;
+	return true;
+}
+
+/* RFC 2046 §5.1.1 forbids the delimiter (CRLF "--" boundary) inside a
+ * part; refusing "--" boundary anywhere in a value is stricter and also
+ * covers a value that starts with it right after our CRLF. */
+static bool contains_delimiter(const uint8_t *v, size_t len, const char *boundary)
+{
+	size_t bl = strlen(boundary);
+	for (size_t i = 0; i + 2 + bl <= len; i++)
+		if (v[i] == '-' && v[i + 1] == '-' && memcmp(v + i + 2, boundary, bl) == 0)
+			return true;
+	return false;
+}
+
+int scws_http_form_write(struct buf *out, const char *boundary,
+			 const struct scws_http_form_field *fields, size_t n)
+{
+	size_t mark = out->len;
+	if (!is_boundary_ok(boundary))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_form_name_ok(fields[i].name) || (fields[i].value_len && !fields[i].value))
+			return -EINVAL;
+		if (contains_delimiter(fields[i].value, fields[i].value_len, boundary))
+			return -EEXIST;
+	}
+	int rc = 0;
+	/* RFC 7578 §4.1: each part begins with the dash-boundary; the CRLF
+	 * before a delimiter belongs to the delimiter. No preamble. */
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = buf_printf(out, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n",
+				boundary, fields[i].name);
+		if (!rc && fields[i].value_len)
+			rc = buf_append(out, fields[i].value, fields[i].value_len);
+		if (!rc)
+			rc = buf_append(out, "\r\n", 2);
+	}
+	if (!rc)
+		rc = buf_printf(out, "--%s--\r\n", boundary);
+	if (rc)
+		out->len = mark;
+	return rc;
+}
