@@ -23,6 +23,10 @@ struct scws_conn_info {
 	const char *peer;      /* "127.0.0.1:50000" or "[::1]:50000"; copied */
 	uint16_t local_port;   /* the port the client connected to */
 	bool tls;              /* HTTPS (TLS engine first) or plain HTTP */
+	/* With tls false: TLS was already removed in front of the conn (a
+	 * TLS-terminating front end; the unit tests), so plain bytes are
+	 * served as HTTPS, bootstrap included. */
+	bool tls_offloaded;
 };
 
 /* A new connection on srv (borrowed: it must outlive the conn). NULL on

@@ -4,12 +4,15 @@ src_scws_libscws_a_SOURCES = \
 	src/scws/http.c src/scws/http.h \
 	src/scws/http_resp.c src/scws/http_resp.h \
 	src/scws/multipart.c src/scws/multipart.h \
-	src/scws/tls.c src/scws/tls.h
+	src/scws/tls.c src/scws/tls.h \
+	src/scws/bootstrap.c src/scws/bootstrap.h \
+	src/scws/server.c src/scws/server.h \
+	src/scws/conn.c src/scws/conn.h
 
 check_PROGRAMS += tests/unit/test_scws_http tests/unit/test_scws_multipart \
-	tests/unit/test_scws_tls
+	tests/unit/test_scws_tls tests/unit/test_scws_bootstrap
 TESTS += tests/unit/test_scws_http tests/unit/test_scws_multipart \
-	tests/unit/test_scws_tls
+	tests/unit/test_scws_tls tests/unit/test_scws_bootstrap
 tests_unit_test_scws_http_SOURCES = tests/unit/test_scws_http.c
 tests_unit_test_scws_http_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_http_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
@@ -24,12 +27,17 @@ tests_unit_test_scws_http_resp_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CU
 tests_unit_test_scws_tls_SOURCES = tests/unit/test_scws_tls.c
 tests_unit_test_scws_tls_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_tls_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_scws_bootstrap_SOURCES = tests/unit/test_scws_bootstrap.c
+tests_unit_test_scws_bootstrap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_bootstrap_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
 
-FUZZ_TARGETS += tests/fuzz/fuzz_http tests/fuzz/fuzz_multipart
+FUZZ_TARGETS += tests/fuzz/fuzz_http tests/fuzz/fuzz_multipart tests/fuzz/fuzz_scws
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c
 tests_fuzz_fuzz_http_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
 tests_fuzz_fuzz_multipart_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
+tests_fuzz_fuzz_scws_SOURCES = tests/fuzz/fuzz_scws.c
+tests_fuzz_fuzz_scws_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_http_resp
 tests_fuzz_fuzz_http_resp_SOURCES = tests/fuzz/fuzz_http_resp.c
 tests_fuzz_fuzz_http_resp_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)

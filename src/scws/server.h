@@ -28,7 +28,33 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 /* The card's profile (borrowed; valid until the next load). */
 const struct profile *scws_server_profile(const struct scws_server *srv);
 
-/* Last push-address a client sent with this devid, or NULL. */
+/* Last push-address a client sent with this devid, or NULL. The string
+ * stays valid until the next scws_server_set_push_address() or _free().
+ * The server keeps the SCWS_PUSH_DEVIDS_MAX devids updated most recently. */
 const char *scws_server_push_address(const struct scws_server *srv, const char *devid);
+
+/* ---- for the connections and their handlers (scws/conn.c, scws/bootstrap.c) */
+
+struct buf;
+struct scws_tls_ctx;
+
+/* The current card's TLS context (borrowed), or NULL when the card has no
+ * TLS settings. A connection takes its own reference (scws_tls_new()). */
+struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv);
+
+/* Reads the DM bootstrap as a handset would (card_pkcs15_walk: EF.DIR ->
+ * PKCS#15 -> ODF -> DODF -> EF), inside the card: over the server's own
+ * card object, reset first, so no APDU of it reaches a terminal interface
+ * or a trace. Appends to out. 0; -ENOENT no bootstrap on the card (or no
+ * card loaded); another negative errno for a broken card, with err saying
+ * which step failed. */
+__attribute__((warn_unused_result))
+int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
+			       size_t errcap);
+
+/* Records addr as devid's last push-address (both copied; the devid
+ * updated longest ago is forgotten when the store is full). 0 or -ENOMEM. */
+__attribute__((warn_unused_result))
+int scws_server_set_push_address(struct scws_server *srv, const char *devid, const char *addr);
 
 #endif

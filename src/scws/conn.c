@@ -1,0 +1,464 @@
+/* conn.c - one SCWS connection, sans-I/O: [TLS] -> HTTP/1.1 -> handlers ->
+ * [TLS] (RFC 9112 framing, keep-alive and pipelining; RFC 9110 §10.1.1
+ * 100-continue; RFC 8446 / RFC 5246 close_notify).
+ *
+ * Decisions:
+ * - A request whose answer follows from its head (404, 405, 415, 403 on the
+ *   plain port, a GET ...) is answered once its body, if any, has been
+ *   framed and skipped (at most HTTP_BODY_MAX bytes, the parser answers 413
+ *   beyond), and the connection stays open. With Expect: 100-continue it is
+ *   answered at once and with Connection: close instead: the client may or
+ *   may not send the body after a final status, so the stream could not be
+ *   framed again.
+ * - Responses are written as each request completes, so pipelined answers
+ *   come in order. A request that starts while more than
+ *   SCWS_CONN_PIPELINE_MAX bytes of answers wait unsent gets 503 and
+ *   Connection: close: a client that never reads cannot make the conn grow
+ *   without bound.
+ * - On a TLS port every response byte is encrypted at once and moved to the
+ *   conn's own output, so the transport always sees everything there is to
+ *   send after each call.
+ * - The peer's FIN ends the conn, mid-request or not: there is nothing to
+ *   answer that the peer could still read. */
+#include "config.h"
+
+#include "scws/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "scws/bootstrap.h"
+#include "scws/http.h"
+#include "scws/server.h"
+#include "scws/tls.h"
+
+struct scws_conn {
+	struct scws_server *srv;
+	char transport[16];
+	char peer[64];
+	uint16_t local_port;
+	bool https;                  /* TLS engine, or TLS offloaded in front */
+	struct scws_tls *tls;        /* NULL on a plain-HTTP port */
+	struct scws_http_parser http;
+	struct scws_bootstrap_req req;
+	struct buf out;              /* bytes for the peer (ciphertext with tls) */
+	size_t out_off;              /* sent prefix of out; out_off <= out.len */
+	struct buf plain;            /* tls: response bytes not yet encrypted */
+	bool done;
+	bool have_head;              /* on_head ran for the current request */
+	bool answered;               /* the current request has its response */
+	bool tls_started;            /* TLS bytes came (the handshake runs) */
+	struct timespec t0;          /* first byte of the current request */
+	uint8_t rd[TLS_PLAINTEXT_MAX]; /* plaintext out of the TLS engine */
+};
+
+static size_t pending(const struct scws_conn *c)
+{
+	return c->out.len - c->out_off + c->plain.len;
+}
+
+static struct buf *resp_buf(struct scws_conn *c)
+{
+	return c->tls ? &c->plain : &c->out;
+}
+
+static void log_conn(struct scws_conn *c, enum log_level lvl, const char *msg, const char *why)
+{
+	char port[8];
+	snprintf(port, sizeof(port), "%u", c->local_port);
+	struct log_kv kv[] = {
+		{ "transport", c->transport, false },
+		{ "peer", c->peer, false },
+		{ "port", port, true },
+		{ "reason", why, false },
+	};
+	log_kv(lvl, "scws", msg, kv, 4);
+}
+
+/* Something that cannot be answered any more (output over its cap, the
+ * TLS engine stuck): stop here. */
+static void fatal(struct scws_conn *c, const char *why)
+{
+	log_conn(c, LOG_ERROR, "connection dropped", why);
+	c->done = true;
+}
+
+/* Moves the TLS engine's output to ours: after every TLS call. */
+static void tls_drain(struct scws_conn *c)
+{
+	struct bytes o = scws_tls_output(c->tls);
+	if (!o.len)
+		return;
+	if (buf_append(&c->out, o.ptr, o.len) != 0) {
+		fatal(c, "output over its limit");
+		return;
+	}
+	scws_tls_output_consume(c->tls, o.len);
+}
+
+static void tls_failed(struct scws_conn *c, bool handshake)
+{
+	tls_drain(c); /* the alert */
+	log_conn(c, LOG_WARN, handshake ? "TLS handshake failed" : "TLS connection failed",
+		 scws_tls_reason(c->tls));
+	c->done = true;
+}
+
+/* Encrypts what the handlers wrote. */
+static void flush_plain(struct scws_conn *c)
+{
+	while (c->tls && c->plain.len && !c->done) {
+		size_t used = 0, before = c->out.len;
+		int rc = scws_tls_write(c->tls, c->plain.p, c->plain.len, &used);
+		buf_consume(&c->plain, used);
+		tls_drain(c);
+		if (rc == -EPROTO || rc == -EBADFD) {
+			tls_failed(c, false);
+			return;
+		}
+		if (used == 0 && c->out.len == before && !c->done)
+			fatal(c, "TLS engine takes no data");
+	}
+}
+
+/* After a Connection: close answer: close_notify, then done. */
+static void finish(struct scws_conn *c)
+{
+	if (c->done)
+		return;
+	flush_plain(c);
+	if (c->tls && !c->done) {
+		if (scws_tls_close(c->tls) != 0)
+			log_conn(c, LOG_WARN, "TLS close_notify not sent", scws_tls_reason(c->tls));
+		tls_drain(c);
+	}
+	c->done = true;
+}
+
+static void log_request(struct scws_conn *c, const struct scws_http_req *req, int status,
+			size_t body_len, const char *reason)
+{
+	struct timespec now;
+	char method[24] = "", path[128] = "", st[8], bytes[24], ms[32], port[8];
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double dt = (double)(now.tv_sec - c->t0.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - c->t0.tv_nsec) / 1e6;
+	if (req && req->method_name.len) {
+		size_t n = req->method_name.len < sizeof(method) ? req->method_name.len
+								 : sizeof(method) - 1;
+		for (size_t i = 0; i < n; i++) {
+			uint8_t ch = req->method_name.ptr[i];
+			method[i] = ch > 0x20 && ch < 0x7F ? (char)ch : '?';
+		}
+		method[n] = 0;
+	}
+	if (c->have_head) {
+		snprintf(path, sizeof(path), "%s", c->req.path);
+	} else if (req && req->target.len) {
+		size_t n = 0;
+		for (size_t i = 0; i < req->target.len && req->target.ptr[i] != '?' &&
+				   n + 1 < sizeof(path); i++) {
+			uint8_t ch = req->target.ptr[i];
+			path[n++] = ch > 0x20 && ch < 0x7F ? (char)ch : '?';
+		}
+		path[n] = 0;
+	}
+	snprintf(st, sizeof(st), "%d", status);
+	snprintf(bytes, sizeof(bytes), "%zu", body_len);
+	snprintf(ms, sizeof(ms), "%.3f", dt < 0 ? 0.0 : dt);
+	snprintf(port, sizeof(port), "%u", c->local_port);
+	bool routed = c->have_head; /* c->req describes this request */
+	struct log_kv kv[] = {
+		{ "transport", c->transport, false },
+		{ "peer", c->peer, false },
+		{ "port", port, true },
+		{ "method", method[0] ? method : NULL, false },
+		{ "path", path[0] ? path : NULL, false },
+		{ "devid", routed && c->req.devid[0] ? c->req.devid : NULL, false },
+		{ "fields", routed && c->req.fields[0] ? c->req.fields : NULL, false },
+		{ "ignored", routed && c->req.ignored[0] ? c->req.ignored : NULL, false },
+		{ "status", st, true },
+		{ "bytes", bytes, true },
+		{ "ms", ms, true },
+		{ "tls", c->tls ? scws_tls_version(c->tls) : NULL, false },
+		{ "cipher", c->tls ? scws_tls_cipher(c->tls) : NULL, false },
+		{ "psk_identity", c->tls ? scws_tls_psk_identity(c->tls) : NULL, false },
+		{ "reason", reason && reason[0] ? reason : NULL, false },
+		{ "detail", routed && c->req.detail[0] ? c->req.detail : NULL, false },
+	};
+	log_kv(LOG_INFO, "scws", "request", kv, sizeof(kv) / sizeof(kv[0]));
+}
+
+/* An error the conn decides itself (HTTP framing, 503): always closes.
+ * req is the request as far as it parsed, for the log; the response
+ * only trusts it (HEAD: no body) once the whole head was accepted. */
+static void answer_error(struct scws_conn *c, const struct scws_http_req *req, bool head_ok,
+			 int status, const char *reason)
+{
+	const struct scws_http_req *rreq = head_ok ? req : NULL;
+	c->answered = true;
+	if (scws_http_response_error(resp_buf(c), rreq, status, reason, false) != 0) {
+		fatal(c, "no room for the error response");
+		return;
+	}
+	bool head = rreq && rreq->method == SCWS_HTTP_HEAD;
+	log_request(c, req, status, head ? 0 : strlen(reason) + 1, reason);
+	finish(c);
+}
+
+static void answer(struct scws_conn *c, const struct scws_http_req *req, bool close)
+{
+	struct scws_bootstrap_result res;
+	c->answered = true;
+	int rc = scws_bootstrap_answer(&c->req, c->srv, req, close, resp_buf(c), &res);
+	if (rc) {
+		fatal(c, rc == -EMSGSIZE ? "response over the output limit" : strerror(-rc));
+		return;
+	}
+	log_request(c, req, res.status, res.body_len, res.reason);
+	flush_plain(c);
+	if (res.close)
+		finish(c);
+}
+
+static int on_head(void *arg, const struct scws_http_req *req)
+{
+	struct scws_conn *c = arg;
+	if (pending(c) > SCWS_CONN_PIPELINE_MAX) {
+		answer_error(c, req, true, 503, "too many answers wait unread: read them first");
+		return -ECANCELED;
+	}
+	c->have_head = true;
+	if (scws_bootstrap_head(&c->req, req, c->https) == SCWS_BOOTSTRAP_DECIDED) {
+		if (req->expect_continue) {
+			answer(c, req, true);
+			return -ECANCELED; /* answered and closing: stop parsing */
+		}
+		scws_http_parser_skip_body(&c->http);
+		return 0;
+	}
+	if (req->expect_continue) {
+		if (buf_append_str(resp_buf(c), SCWS_HTTP_CONTINUE) != 0) {
+			fatal(c, "no room for 100 Continue");
+			return -EMSGSIZE;
+		}
+		flush_plain(c);
+	}
+	return 0;
+}
+
+static int on_body(void *arg, const uint8_t *data, size_t len)
+{
+	struct scws_conn *c = arg;
+	scws_bootstrap_body(&c->req, data, len);
+	return 0;
+}
+
+static void end_request(struct scws_conn *c)
+{
+	scws_bootstrap_req_cleanup(&c->req);
+	c->have_head = false;
+	c->answered = false;
+}
+
+static void parse_failed(struct scws_conn *c)
+{
+	if (!c->answered && !c->done) {
+		const struct scws_http_req *req = scws_http_parser_req(&c->http);
+		int status = scws_http_parser_status(&c->http);
+		answer_error(c, req->method_name.len ? req : NULL, c->have_head,
+			     status ? status : 500, scws_http_parser_reason(&c->http));
+	}
+	end_request(c);
+	finish(c);
+}
+
+/* Plaintext HTTP bytes: requests are answered as they complete, and what
+ * follows a complete request is the next one (pipelining). */
+static void http_input(struct scws_conn *c, const uint8_t *in, size_t len)
+{
+	while (len && !c->done) {
+		if (!scws_http_parser_in_request(&c->http))
+			clock_gettime(CLOCK_MONOTONIC, &c->t0);
+		size_t used = 0;
+		int rc = scws_http_parser_feed(&c->http, in, len, &used);
+		in += used;
+		len -= used;
+		if (rc == -EAGAIN)
+			return;
+		if (rc != 0) {
+			parse_failed(c);
+			return;
+		}
+		if (!c->answered)
+			answer(c, scws_http_parser_req(&c->http), false);
+		end_request(c);
+		if (!used)
+			return; /* cannot happen: a request has a head */
+	}
+}
+
+static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
+{
+	unsigned stalls = 0;
+	size_t off = 0;
+	c->tls_started = true;
+	while (!c->done) {
+		bool handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
+		size_t used = 0;
+		int rc = scws_tls_feed(c->tls, in + off, len - off, &used);
+		off += used;
+		tls_drain(c);
+		if (rc == -EPROTO) {
+			tls_failed(c, handshake);
+			return;
+		}
+		if (rc == -EBADFD) { /* closed: nothing more is read */
+			c->done = true;
+			return;
+		}
+		for (;;) {
+			size_t n = 0;
+			handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
+			rc = scws_tls_read(c->tls, c->rd, sizeof(c->rd), &n);
+			tls_drain(c);
+			if (c->done)
+				return;
+			if (rc == 0) {
+				http_input(c, c->rd, n);
+				continue;
+			}
+			if (rc == -EPIPE) { /* close_notify: ours is in the output */
+				c->done = true;
+				return;
+			}
+			if (rc != -EAGAIN) {
+				tls_failed(c, handshake);
+				return;
+			}
+			break;
+		}
+		if (off == len)
+			return;
+		if (used == 0 && ++stalls > 1) {
+			fatal(c, "TLS engine takes no input");
+			return;
+		}
+		if (used)
+			stalls = 0;
+	}
+}
+
+struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_info *info)
+{
+	static const struct scws_http_callbacks cb = { .on_head = on_head, .on_body = on_body };
+	struct scws_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	snprintf(c->transport, sizeof(c->transport), "%s", info->transport ? info->transport : "?");
+	snprintf(c->peer, sizeof(c->peer), "%s", info->peer ? info->peer : "?");
+	c->local_port = info->local_port;
+	c->https = info->tls || info->tls_offloaded;
+	buf_init(&c->out, SCWS_CONN_OUT_MAX);
+	buf_init(&c->plain, SCWS_CONN_OUT_MAX);
+	scws_http_parser_init(&c->http, &cb, c);
+	scws_bootstrap_req_init(&c->req);
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	if (info->tls) {
+		struct scws_tls_ctx *ctx = scws_server_tls_ctx(srv);
+		if (!ctx) {
+			log_conn(c, LOG_WARN, "connection refused",
+				 "HTTPS port, but the card has no TLS settings");
+			scws_conn_free(c);
+			return NULL;
+		}
+		c->tls = scws_tls_new(ctx);
+		if (!c->tls) {
+			scws_conn_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void scws_conn_free(struct scws_conn *c)
+{
+	if (!c)
+		return;
+	scws_tls_free(c->tls);
+	scws_http_parser_cleanup(&c->http);
+	scws_bootstrap_req_cleanup(&c->req);
+	buf_cleanup(&c->out);
+	buf_cleanup(&c->plain);
+	free(c);
+}
+
+int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len)
+{
+	if (c->done || !len)
+		return 0;
+	if (c->tls)
+		tls_input(c, in, len);
+	else
+		http_input(c, in, len);
+	return 0;
+}
+
+void scws_conn_peer_closed(struct scws_conn *c)
+{
+	if (c->done)
+		return;
+	if (scws_http_parser_in_request(&c->http))
+		log_conn(c, LOG_INFO, "peer closed mid-request", "nothing to answer");
+	c->done = true;
+}
+
+struct bytes scws_conn_output(const struct scws_conn *c)
+{
+	if (!c->out.p)
+		return bytes_make(NULL, 0);
+	return bytes_make(c->out.p + c->out_off, c->out.len - c->out_off);
+}
+
+void scws_conn_consume(struct scws_conn *c, size_t n)
+{
+	size_t left = c->out.len - c->out_off;
+	c->out_off += n < left ? n : left;
+	if (c->out_off == c->out.len) {
+		buf_reset(&c->out);
+		c->out_off = 0;
+	} else if (c->out_off >= 4096 && c->out_off >= c->out.len / 2) {
+		/* Compacting only past half keeps a BIP transport's small
+		 * consumes linear in the bytes sent. */
+		buf_consume(&c->out, c->out_off);
+		c->out_off = 0;
+	}
+}
+
+bool scws_conn_output_full(const struct scws_conn *c)
+{
+	return c->out.len - c->out_off > SCWS_CONN_OUT_HIGH;
+}
+
+bool scws_conn_done(const struct scws_conn *c)
+{
+	return c->done;
+}
+
+bool scws_conn_in_request(const struct scws_conn *c)
+{
+	if (c->done)
+		return false;
+	/* A handshake that began counts: it must end within the same
+	 * deadline as a request. */
+	if (c->tls && scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING)
+		return c->tls_started;
+	return scws_http_parser_in_request(&c->http);
+}

@@ -1,0 +1,204 @@
+/* server.c - the SCWS of one card: the loaded profile and file system, its
+ * TLS context, the private card object the SCWS reads its bootstrap through
+ * (OMA DM Bootstrap, smartcard appendix), and the push-address store. */
+#include "config.h"
+
+#include "scws/server.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "card/card.h"
+#include "card/fs.h"
+#include "card/pkcs15.h"
+#include "config/profile.h"
+#include "core/buf.h"
+#include "core/limits.h"
+#include "scws/tls.h"
+
+struct push_entry {
+	char *devid; /* NULL: free slot */
+	char *addr;
+	uint64_t stamp; /* the last update; the smallest goes first */
+};
+
+struct scws_server {
+	struct profile *p;        /* NULL until the first load */
+	struct card_fs *fs;
+	/* The SCWS's own reader of the tree: a card shares the file system
+	 * with the terminal's card but not its channels, current files or
+	 * trace, so its walk stays inside the card. */
+	struct card *card;
+	struct scws_tls_ctx *tls; /* NULL: no TLS settings */
+	struct push_entry push[SCWS_PUSH_DEVIDS_MAX];
+	size_t n_push;            /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
+	uint64_t push_clock;
+};
+
+struct scws_server *scws_server_new(void)
+{
+	return calloc(1, sizeof(struct scws_server));
+}
+
+void scws_server_free(struct scws_server *srv)
+{
+	if (!srv)
+		return;
+	card_free(srv->card);
+	card_fs_free(srv->fs);
+	profile_free(srv->p);
+	scws_tls_ctx_free(srv->tls);
+	for (size_t i = 0; i < srv->n_push; i++) {
+		free(srv->push[i].devid);
+		free(srv->push[i].addr);
+	}
+	free(srv);
+}
+
+static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *err, size_t errcap)
+{
+	const struct profile_tls *t = &p->tls;
+	struct scws_tls_config cfg;
+	*out = NULL;
+	if (!t->cert_file && !t->psk_identity)
+		return 0;
+	scws_tls_config_init(&cfg);
+	cfg.cert_file = t->cert_file;
+	cfg.key_file = t->key_file;
+	if (t->psk_identity) {
+		cfg.psk_identity = t->psk_identity;
+		cfg.psk_key = t->psk_key;
+		cfg.psk_key_len = t->psk_key_len;
+	}
+	cfg.min_version = t->min_version;
+	cfg.max_version = t->max_version;
+	cfg.cipher_list = t->cipher_list;
+	cfg.ciphersuites = t->ciphersuites;
+	cfg.security_level = t->security_level;
+	char why[256] = "";
+	int rc = scws_tls_ctx_new(&cfg, out, why, sizeof(why));
+	if (rc)
+		snprintf(err, errcap, "TLS: %s", why[0] ? why : strerror(-rc));
+	return rc;
+}
+
+int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs *fs, char *err,
+		     size_t errcap)
+{
+	struct scws_tls_ctx *tls = NULL;
+	struct card *card = NULL;
+	int rc;
+	if (errcap)
+		err[0] = 0;
+	if (!p || !fs) {
+		snprintf(err, errcap, "no profile or no file system");
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = make_tls(p, &tls, err, errcap);
+	if (rc)
+		goto fail;
+	card = card_new(fs, p->card.atr, p->card.atr_len);
+	if (!card) {
+		snprintf(err, errcap, "cannot power the SCWS's card (ATR, or out of memory)");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* Open connections hold their own reference to the old context. */
+	card_free(srv->card);
+	card_fs_free(srv->fs);
+	profile_free(srv->p);
+	scws_tls_ctx_free(srv->tls);
+	srv->card = card;
+	srv->fs = fs;
+	srv->p = p;
+	srv->tls = tls;
+	return 0;
+fail:
+	scws_tls_ctx_free(tls);
+	card_fs_free(fs);
+	profile_free(p);
+	return rc;
+}
+
+const struct profile *scws_server_profile(const struct scws_server *srv)
+{
+	return srv->p;
+}
+
+struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv)
+{
+	return srv->tls;
+}
+
+static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,
+		    size_t *rlen)
+{
+	return card_transmit(ctx, capdu, len, rapdu, cap, rlen);
+}
+
+int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
+			       size_t errcap)
+{
+	if (!srv->card) {
+		snprintf(err, errcap, "no card loaded");
+		return -ENOENT;
+	}
+	struct card_pkcs15_walk_ops ops = {
+		.transmit = transmit,
+		.ctx = srv->card,
+	};
+	/* Every request walks from a powered-up card, as a handset does after
+	 * it opens its own session: no channel or current file of the last
+	 * walk leaks into this one. */
+	card_reset(srv->card);
+	return card_pkcs15_walk(&ops, out, NULL, err, errcap);
+}
+
+static struct push_entry *push_find(const struct scws_server *srv, const char *devid)
+{
+	for (size_t i = 0; i < srv->n_push; i++)
+		if (strcmp(srv->push[i].devid, devid) == 0)
+			return (struct push_entry *)&srv->push[i];
+	return NULL;
+}
+
+const char *scws_server_push_address(const struct scws_server *srv, const char *devid)
+{
+	const struct push_entry *e = devid ? push_find(srv, devid) : NULL;
+	return e ? e->addr : NULL;
+}
+
+int scws_server_set_push_address(struct scws_server *srv, const char *devid, const char *addr)
+{
+	char *a = strdup(addr);
+	if (!a)
+		return -ENOMEM;
+	struct push_entry *e = push_find(srv, devid);
+	if (!e) {
+		char *d = strdup(devid);
+		if (!d) {
+			free(a);
+			return -ENOMEM;
+		}
+		if (srv->n_push < SCWS_PUSH_DEVIDS_MAX) {
+			e = &srv->push[srv->n_push++];
+		} else {
+			e = &srv->push[0];
+			for (size_t i = 1; i < srv->n_push; i++)
+				if (srv->push[i].stamp < e->stamp)
+					e = &srv->push[i];
+			free(e->devid);
+			free(e->addr);
+		}
+		e->devid = d;
+		e->addr = NULL;
+	}
+	free(e->addr);
+	e->addr = a;
+	e->stamp = ++srv->push_clock;
+	return 0;
+}
