@@ -44,6 +44,7 @@
 #include "core/limits.h"
 #include "scws/http.h"
 #include "scws/http_resp.h"
+#include "tools/fetch_url.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -96,30 +97,6 @@ static const char usage_text[] =
 
 /* ---------------------------------------------------------------- options */
 
-struct url {
-	bool is_https;
-	char host[FETCH_HOST_MAX];    /* without brackets */
-	bool host_is_ip;
-	unsigned port;
-	char target[FETCH_TARGET_MAX]; /* origin-form */
-	char authority[FETCH_HOST_MAX + 8]; /* Host: [v6]:port, the default port left out */
-	char text[FETCH_HOST_MAX + FETCH_TARGET_MAX + 16];
-};
-
-struct resolve_entry {
-	char host[FETCH_HOST_MAX];
-	unsigned port;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
-};
-
-struct connect_to {
-	char host1[FETCH_HOST_MAX]; /* "" any */
-	unsigned port1;             /* 0 any */
-	char host2[FETCH_HOST_MAX]; /* "" the same */
-	unsigned port2;             /* 0 the same */
-};
-
 struct opts {
 	const char *url;
 	bool is_auto;
@@ -135,9 +112,9 @@ struct opts {
 	size_t psk_key_len;
 	int tls_min;
 	int tls_max;
-	struct resolve_entry resolve[FETCH_RESOLVE_MAX];
+	struct tools_fetch_resolve resolve[FETCH_RESOLVE_MAX];
 	size_t num_resolve;
-	struct connect_to connect_to[FETCH_RESOLVE_MAX];
+	struct tools_fetch_connect_to connect_to[FETCH_RESOLVE_MAX];
 	size_t num_connect_to;
 	const char *output;
 	bool want_xml;
@@ -158,197 +135,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	va_end(ap);
 	fprintf(stderr, "\nTry '" PROG " --help'.\n");
 	return EXIT_USAGE;
-}
-
-/* 1..65535 in full, or 0 for an empty field when allow_empty. */
-static int parse_port(const char *s, size_t len, bool allow_empty, unsigned *port)
-{
-	char tmp[8];
-	if (len == 0 && allow_empty) {
-		*port = 0;
-		return 0;
-	}
-	if (len == 0 || len >= sizeof(tmp))
-		return -EINVAL;
-	memcpy(tmp, s, len);
-	tmp[len] = 0;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(tmp, &end, 10);
-	if (errno || *end || tmp[0] < '0' || tmp[0] > '9' || v == 0 || v > 65535)
-		return -EINVAL;
-	*port = (unsigned)v;
-	return 0;
-}
-
-static bool is_ipv6_literal(const char *s)
-{
-	struct in6_addr a;
-	return inet_pton(AF_INET6, s, &a) == 1;
-}
-
-static bool is_ipv4_literal(const char *s)
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, s, &a) == 1;
-}
-
-/* A host name: letters, digits, '-', '.', '_' (no percent-encoding). */
-static bool is_host_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	return true;
-}
-
-/* Reads a host field from *s up to the next ':' (or the end): a name, an
- * IPv4 literal or a bracketed IPv6 literal. Empty is allowed when
- * allow_empty. Leaves *s at the ':' or the end. */
-static int take_host(const char **s, char *out, size_t cap, bool allow_empty)
-{
-	const char *p = *s;
-	size_t n;
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-		if (!close)
-			return -EINVAL;
-		n = (size_t)(close - p - 1);
-		if (n == 0 || n >= cap)
-			return -EINVAL;
-		memcpy(out, p + 1, n);
-		out[n] = 0;
-		if (!is_ipv6_literal(out))
-			return -EINVAL;
-		*s = close + 1;
-		return (**s == ':' || **s == 0) ? 0 : -EINVAL;
-	}
-	n = strcspn(p, ":");
-	if (n >= cap || (n == 0 && !allow_empty))
-		return -EINVAL;
-	memcpy(out, p, n);
-	out[n] = 0;
-	if (n && !is_host_name(out))
-		return -EINVAL;
-	*s = p + n;
-	return 0;
-}
-
-/* Reads ":PORT" (the colon is required unless at the end and optional). */
-static int take_port(const char **s, bool allow_empty, bool last, unsigned *port)
-{
-	if (**s != ':')
-		return -EINVAL;
-	(*s)++;
-	size_t n = last ? strlen(*s) : strcspn(*s, ":");
-	int rc = parse_port(*s, n, allow_empty, port);
-	*s += n;
-	return rc;
-}
-
-/* scheme "://" authority [ path-abempty [ "?" query ] ]; http and https. */
-static int parse_url(const char *text, struct url *u)
-{
-	memset(u, 0, sizeof(*u));
-	const char *p;
-	if (!strncasecmp(text, "https://", 8)) {
-		u->is_https = true;
-		p = text + 8;
-	} else if (!strncasecmp(text, "http://", 7)) {
-		p = text + 7;
-	} else {
-		return -EINVAL;
-	}
-	size_t alen = strcspn(p, "/?#");
-	char auth[FETCH_HOST_MAX + 8];
-	if (alen == 0 || alen >= sizeof(auth))
-		return -EINVAL;
-	memcpy(auth, p, alen);
-	auth[alen] = 0;
-	if (strchr(auth, '@'))
-		return -EINVAL; /* userinfo: a handset never sends one */
-	const char *a = auth;
-	if (take_host(&a, u->host, sizeof(u->host), false))
-		return -EINVAL;
-	u->port = u->is_https ? 443 : 80;
-	bool has_port = *a == ':';
-	if (has_port && take_port(&a, false, true, &u->port))
-		return -EINVAL;
-	if (*a)
-		return -EINVAL;
-	u->host_is_ip = is_ipv4_literal(u->host) || is_ipv6_literal(u->host);
-	if (!u->host_is_ip && u->host[strspn(u->host, "0123456789.")] == 0)
-		return -EINVAL; /* digits and dots but not an address */
-
-	const char *path = p + alen;
-	size_t plen = strcspn(path, "#");
-	for (size_t i = 0; i < plen; i++)
-		if ((unsigned char)path[i] <= 0x20 || (unsigned char)path[i] >= 0x7F)
-			return -EINVAL;
-	int n = snprintf(u->target, sizeof(u->target), "%s%.*s", *path == '/' ? "" : "/",
-			 (int)plen, path);
-	if (n < 0 || (size_t)n >= sizeof(u->target))
-		return -EINVAL;
-	bool v6 = strchr(u->host, ':') != NULL;
-	bool default_port = u->port == (u->is_https ? 443u : 80u);
-	char portpart[8] = "";
-	if (!default_port)
-		snprintf(portpart, sizeof(portpart), ":%u", u->port);
-	snprintf(u->authority, sizeof(u->authority), "%s%s%s%s", v6 ? "[" : "", u->host,
-		 v6 ? "]" : "", portpart);
-	/* Messages name the port always, as the SCWS addresses do. */
-	snprintf(u->text, sizeof(u->text), "%s://%s%s%s:%u%s", u->is_https ? "https" : "http",
-		 v6 ? "[" : "", u->host, v6 ? "]" : "", u->port, u->target);
-	return 0;
-}
-
-/* HOST:PORT:ADDR, ADDR a numeric IPv4 or IPv6 address (brackets optional). */
-static int parse_resolve(const char *s, struct resolve_entry *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (take_host(&s, e->host, sizeof(e->host), false) || take_port(&s, false, false, &e->port))
-		return -EINVAL;
-	if (*s++ != ':')
-		return -EINVAL;
-	char addr[FETCH_HOST_MAX];
-	size_t n = strlen(s);
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		s++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, s, n);
-	addr[n] = 0;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&e->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&e->addr;
-	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		e->addr_len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		e->addr_len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* HOST1:PORT1:HOST2:PORT2, every field may be empty. */
-static int parse_connect_to(const char *s, struct connect_to *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (take_host(&s, c->host1, sizeof(c->host1), true) ||
-	    take_port(&s, true, false, &c->port1))
-		return -EINVAL;
-	if (*s++ != ':')
-		return -EINVAL;
-	if (take_host(&s, c->host2, sizeof(c->host2), true) || take_port(&s, true, true, &c->port2))
-		return -EINVAL;
-	return *s ? -EINVAL : 0;
 }
 
 static int parse_tls_version(const char *s, int *v)
@@ -615,29 +401,18 @@ static void set_port(struct sockaddr_storage *ss, unsigned port)
 
 /* Where the URL's host and port lead: --connect-to, then --resolve, an
  * address literal, or the system resolver (/etc/hosts, DNS). */
-static int resolve(const struct opts *o, const struct url *u, struct addr_list *al,
+static int resolve(const struct opts *o, const struct tools_fetch_url *u, struct addr_list *al,
 		   struct result *r)
 {
-	const char *host = u->host;
-	unsigned port = u->port;
-	for (size_t i = 0; i < o->num_connect_to; i++) {
-		const struct connect_to *c = &o->connect_to[i];
-		if ((c->host1[0] && strcasecmp(c->host1, u->host)) || (c->port1 && c->port1 != u->port))
-			continue;
-		if (c->host2[0])
-			host = c->host2;
-		if (c->port2)
-			port = c->port2;
-		break;
-	}
+	struct tools_fetch_route rt;
+	tools_fetch_url_route(u, o->connect_to, o->num_connect_to, o->resolve, o->num_resolve,
+			      &rt);
+	const char *host = rt.host;
+	unsigned port = rt.port;
 	al->n = 0;
-	/* --resolve names the port connected to (as curl) or the URL's. */
-	for (size_t i = 0; i < o->num_resolve; i++) {
-		const struct resolve_entry *e = &o->resolve[i];
-		if (strcasecmp(e->host, host) || (e->port != port && e->port != u->port))
-			continue;
-		memcpy(&al->a[0], &e->addr, e->addr_len);
-		al->len[0] = e->addr_len;
+	if (rt.fixed) {
+		memcpy(&al->a[0], &rt.fixed->addr, rt.fixed->addr_len);
+		al->len[0] = rt.fixed->addr_len;
 		set_port(&al->a[0], port);
 		al->n = 1;
 		return 0;
@@ -738,7 +513,7 @@ static void tls_failure(struct conn *c, int ssl_err, bool psk, const char *where
 	set_fail(r, FAIL_TLS, "TLS handshake with %s failed: %s", where, text);
 }
 
-static int tls_handshake(struct conn *c, const struct client *cl, const struct url *u,
+static int tls_handshake(struct conn *c, const struct client *cl, const struct tools_fetch_url *u,
 			 struct result *r, bool verbose)
 {
 	const struct opts *o = cl->o;
@@ -933,7 +708,7 @@ static int print_resp_head(void *arg, const struct scws_http_resp *resp)
 /* The request: a multipart/form-data POST (or a GET) with Connection:
  * close, since a handset fetches once per connection. *form_len is the
  * size of the form at the end of req. */
-static int build_request(const struct opts *o, const struct url *u, struct buf *req,
+static int build_request(const struct opts *o, const struct tools_fetch_url *u, struct buf *req,
 			 size_t *form_len, struct result *r)
 {
 	struct buf form;
@@ -1023,7 +798,7 @@ static void print_request(const struct opts *o, const struct buf *req, size_t fo
 /* One bootstrap fetch on a new connection. 0 when an HTTP response came
  * (any status), -1 with r->kind and r->msg otherwise. r->body must be
  * initialised by the caller. */
-static int fetch_once(const struct client *cl, const struct url *u, struct result *r,
+static int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct result *r,
 		      bool verbose)
 {
 	const struct opts *o = cl->o;
@@ -1159,10 +934,10 @@ static int run_single(const struct opts *o)
 	const char *one[1] = { o->url };
 	const char *const *urls = o->is_auto ? auto_urls : one;
 	size_t nurls = o->is_auto ? sizeof(auto_urls) / sizeof(auto_urls[0]) : 1;
-	struct url u[3];
+	struct tools_fetch_url u[3];
 	bool https = false;
 	for (size_t i = 0; i < nurls; i++) {
-		if (parse_url(urls[i], &u[i]))
+		if (tools_fetch_url_parse(urls[i], &u[i]))
 			return usage_error("not an http:// or https:// URL: %s", urls[i]);
 		https = https || u[i].is_https;
 	}
@@ -1203,7 +978,7 @@ struct sample {
 
 struct load {
 	const struct client *cl;
-	const struct url *u;
+	const struct tools_fetch_url *u;
 	atomic_ulong next;
 	unsigned long total;
 	struct sample *samples;
@@ -1276,8 +1051,8 @@ static void json_string(const char *s)
 
 static int run_load(const struct opts *o)
 {
-	struct url u;
-	if (parse_url(o->url, &u))
+	struct tools_fetch_url u;
+	if (tools_fetch_url_parse(o->url, &u))
 		return usage_error("not an http:// or https:// URL: %s", o->url);
 	struct client cl;
 	int rc = client_init(&cl, o, u.is_https);
@@ -1467,14 +1242,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_RESOLVE:
 			if (o->num_resolve == FETCH_RESOLVE_MAX)
 				return usage_error("more than %u --resolve", FETCH_RESOLVE_MAX);
-			if (parse_resolve(optarg, &o->resolve[o->num_resolve++]))
+			if (tools_fetch_url_parse_resolve(optarg, &o->resolve[o->num_resolve++]))
 				return usage_error("--resolve wants HOST:PORT:ADDR, ADDR numeric: %s",
 						   optarg);
 			break;
 		case OPT_CONNECT_TO:
 			if (o->num_connect_to == FETCH_RESOLVE_MAX)
 				return usage_error("more than %u --connect-to", FETCH_RESOLVE_MAX);
-			if (parse_connect_to(optarg, &o->connect_to[o->num_connect_to++]))
+			if (tools_fetch_url_parse_connect_to(optarg, &o->connect_to[o->num_connect_to++]))
 				return usage_error("--connect-to wants HOST1:PORT1:HOST2:PORT2: %s",
 						   optarg);
 			break;

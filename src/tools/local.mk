@@ -6,11 +6,19 @@ src_scwsemu_card_LDADD = src/config/libcli.a $(LIB_PROFILE) $(DEP_LIBS)
 dist_man_MANS += doc/scwsemu-card.1
 
 # scwsemu-fetch: the reference handset client and load generator (threads).
+noinst_LIBRARIES += src/tools/libfetch.a
+src_tools_libfetch_a_SOURCES = src/tools/fetch_url.c src/tools/fetch_url.h
 bin_PROGRAMS += src/scwsemu-fetch
 src_scwsemu_fetch_SOURCES = src/tools/fetch_main.c
 src_scwsemu_fetch_CFLAGS = $(AM_CFLAGS) -pthread
 src_scwsemu_fetch_LDFLAGS = $(AM_LDFLAGS) -pthread
-src_scwsemu_fetch_LDADD = src/config/libcli.a $(LIB_SCWS) $(DEP_LIBS)
+src_scwsemu_fetch_LDADD = src/tools/libfetch.a src/config/libcli.a $(LIB_SCWS) $(DEP_LIBS)
+
+check_PROGRAMS += tests/unit/test_tools_fetch_url
+TESTS += tests/unit/test_tools_fetch_url
+tests_unit_test_tools_fetch_url_SOURCES = tests/unit/test_tools_fetch_url.c
+tests_unit_test_tools_fetch_url_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tools_fetch_url_LDADD = $(UNIT_LIBS) src/tools/libfetch.a $(LIB_CORE) $(CUNIT_LIBS)
 
 dist_man_MANS += doc/scwsemu-fetch.1
 TESTS += tests/integration/fetch.sh
