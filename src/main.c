@@ -61,7 +61,7 @@ static int load_card(struct daemon *d, bool initial)
 		return EXIT_USAGE;
 	}
 	char name[256];
-	snprintf(name, sizeof(name), "%s", p->name ? p->name : d->card_dir);
+	snprintf(name, sizeof(name), "%.200s", p->name ? p->name : d->card_dir);
 	rc = scws_server_load(d->srv, p, fs, msg, sizeof(msg));
 	if (rc) {
 		log_err("card", "%s: %s", d->card_dir, msg);

@@ -3,4 +3,4 @@ TESTS += tests/banned.sh
 EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/integration
 
 # End-to-end tests: real binaries, real clients, loopback only.
-TESTS += tests/integration/card_cli.sh
+TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh

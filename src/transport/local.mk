@@ -2,3 +2,9 @@
 noinst_LIBRARIES += src/transport/libtransport.a
 src_transport_libtransport_a_SOURCES = \
 	src/transport/tcpip.c src/transport/tcpip.h
+
+# scwsemu, the daemon: wiring in src/main.c.
+bin_PROGRAMS += src/scwsemu
+src_scwsemu_SOURCES = src/main.c
+src_scwsemu_LDADD = src/config/libcli.a $(LIBSCWS) $(DEP_LIBS)
+dist_man_MANS += doc/scwsemu.1
