@@ -5,7 +5,7 @@
 # through --resolve, --auto with --connect-to standing in for the fixed
 # ports 4116/443, -o, --xml, -v (never the passphrase), and a short load run.
 . "$(dirname "$0")/lib.sh"
-need python3
+need python3 openssl
 
 F=$SCWSEMU_FETCH
 PSK=scwsemu:00112233445566778899AABBCCDDEEFF
