@@ -2,7 +2,6 @@
  * (vsmartcard virtualsmartcard/src/vpcd/vpcd.c is the other end). */
 #include "transport/vpcd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
@@ -256,9 +255,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			drop(v, strerror(errno));
 		return;
 	}
-	/* The ACK of this request then leaves with our answer or at once,
-	 * never after the delayed-ACK timer (Linux drops quick-ACK mode by
-	 * itself, so it is set again after every read). */
+	/* ACK now: vpcd sends a request's length and body in two writes
+	 * without TCP_NODELAY, so the body waits for this ACK (40 ms when
+	 * delayed). Linux leaves quick-ACK mode by itself: set it each time. */
 	if (!v->opts.no_quickack)
 		set_sockopt(v->fd, IPPROTO_TCP, TCP_QUICKACK);
 	v->in_pos = 0;

@@ -64,7 +64,8 @@ static bool transmit(SCARDHANDLE h, DWORD proto, const BYTE *c, DWORD clen, cons
 	}
 	if (rlen != wlen || memcmp(r, want, wlen) != 0) {
 		fprintf(stderr, "pcsc_loop: unexpected answer (%lu bytes, SW %02X%02X)\n",
-			(unsigned long)rlen, rlen >= 2 ? r[rlen - 2] : 0, rlen >= 2 ? r[rlen - 1] : 0);
+			(unsigned long)rlen, rlen >= 2 ? r[rlen - 2] : 0,
+			rlen >= 2 ? r[rlen - 1] : 0);
 		return false;
 	}
 	return true;
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
 		else
 			pairs = -1;
 		if (pairs < 0 || wait_s < 0) {
-			fprintf(stderr, "usage: pcsc_loop [-r READER] [-n PAIRS] [-w WAIT_SECONDS]\n");
+			fprintf(stderr,
+				"usage: pcsc_loop [-r READER] [-n PAIRS] [-w WAIT_SECONDS]\n");
 			return 2;
 		}
 	}

@@ -62,8 +62,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "-v") == 0)
 			verbose = 1;
 		else {
-			fprintf(stderr, "usage: vpcd_card [--card DIR] [--vpcd HOST[:PORT]] "
-					"[--trace FILE.pcap] [--no-nodelay] [--no-quickack] [-v]\n");
+			fprintf(stderr, "usage: vpcd_card [--card DIR] [--vpcd HOST[:PORT]]\n"
+					"       [--trace FILE.pcap] [--no-nodelay] [--no-quickack] "
+					"[-v]\n");
 			return 2;
 		}
 	}

@@ -33,7 +33,8 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 /* A temporary file name, removed by the caller. */
 static void tmp_path(char *out, size_t cap, const char *tag)
 {
-	snprintf(out, cap, "%s/scwsemu-trace-%ld-%s.pcap", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+	const char *dir = getenv("TMPDIR");
+	snprintf(out, cap, "%s/scwsemu-trace-%ld-%s.pcap", dir && *dir ? dir : "/tmp",
 		 (long)getpid(), tag);
 }
 
@@ -82,7 +83,7 @@ static void test_encode_table(void)
 		int rc = trace_gsmtap_encode_apdu(clen ? capdu : NULL, clen, rlen ? rapdu : NULL,
 						  rlen, got, sizeof(got), &glen);
 		if (rc != 0 || glen != wlen || memcmp(got, want, wlen) != 0)
-			fprintf(stderr, "\n  case '%s' failed (rc %d, len %zu)\n", c->name, rc, glen);
+			fprintf(stderr, "\n  case '%s': rc %d, len %zu\n", c->name, rc, glen);
 		CU_ASSERT_EQUAL(rc, 0);
 		CU_ASSERT_EQUAL(glen, wlen);
 		CU_ASSERT(glen == wlen && memcmp(got, want, wlen) == 0);
