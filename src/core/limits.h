@@ -103,4 +103,19 @@
 #define PROFILE_FILES_MAX 64u        /* files = ( ... ) entries */
 #define PROFILE_CIPHERS_MAX 512u     /* tls.cipher_list / tls.ciphersuites */
 
+/* Terminal-side BIP gateway (transport/bip_term.c, transport/bip_gw.c). */
+#define BIP_GW_BUFFER_MAX 1500u      /* largest channel buffer granted; more asked: result 07 */
+#define BIP_GW_SOCK_OUT_MAX (64u * 1024u) /* bytes queued to one client beyond the Tx buffer */
+#define BIP_GW_PUMP_STEPS_MAX 32u    /* commands + events per pump, then the loop runs again */
+#define BIP_GW_START_STEPS_MAX 128u  /* the same for the first proactive session at start-up */
+#define BIP_GW_STREAK_MAX 256u       /* proactive commands in a row before a throttle pause */
+#define BIP_GW_THROTTLE_MS 10u       /* that pause */
+#define BIP_GW_BUSY_MIN_MS 20u       /* ENVELOPE answered 93 00: first retry, doubling... */
+#define BIP_GW_BUSY_MAX_MS 1000u     /* ...up to this */
+#define BIP_GW_GETRESP_MAX 4u        /* GET RESPONSE rounds after a FETCH answered 61 xx */
+#define BIP_GW_ADDRS_MAX 16u         /* --bip-listen addresses */
+#define BIP_GW_PORT_MAP_MAX 16u      /* --port-map entries */
+#define BIP_GW_PARKED_MAX 16u        /* accepted clients waiting for a channel, per port */
+#define BIP_GW_LINGER_MS 5000u       /* a closed channel's client gets its last bytes within */
+
 #endif

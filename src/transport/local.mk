@@ -9,6 +9,22 @@ src_transport_libtransport_a_SOURCES += \
 	src/transport/vpcd_frame.c src/transport/vpcd_frame.h \
 	src/transport/vpcd.c src/transport/vpcd.h
 
+# The terminal-side BIP gateway: APDU link, sans-I/O engine, libevent shell.
+src_transport_libtransport_a_SOURCES += \
+	src/transport/link.c src/transport/link.h src/transport/link_emu.c \
+	src/transport/bip_term.c src/transport/bip_term.h \
+	src/transport/bip_gw.c src/transport/bip_gw.h
+
+check_PROGRAMS += tests/unit/test_transport_bip_gw
+TESTS += tests/unit/test_transport_bip_gw
+tests_unit_test_transport_bip_gw_SOURCES = tests/unit/test_transport_bip_gw.c
+tests_unit_test_transport_bip_gw_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_bip_gw_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_bip_gw
+tests_fuzz_fuzz_bip_gw_SOURCES = tests/fuzz/fuzz_bip_gw.c
+tests_fuzz_fuzz_bip_gw_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
+
 # scwsemu, the daemon: wiring in src/main.c.
 bin_PROGRAMS += src/scwsemu
 src_scwsemu_SOURCES = src/main.c

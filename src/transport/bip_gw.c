@@ -1,0 +1,693 @@
+/* bip_gw.c - the terminal-side BIP gateway's socket shell on libevent
+ * (ETSI TS 102 223 UICC server mode; protocol.md §1.6, §1.14, §10). */
+#include "transport/bip_gw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "card/cat_msg.h"
+#include "core/limits.h"
+#include "core/log.h"
+
+#define SUB "bip"
+#define PEER_MAX 64u
+#define LISTEN_BACKLOG 128
+
+struct bip_gw;
+struct gw_port;
+
+struct gw_listener {
+	struct evconnlistener *lev;
+	struct gw_port *port;
+	char host[BIP_GW_HOST_MAX];
+	uint16_t host_port;
+};
+
+/* One card port with listeners on every address. Invariant: in_use
+ * exactly while a channel of the engine uses card_port. */
+struct gw_port {
+	struct bip_gw *gw;
+	bool in_use;
+	uint16_t card_port;
+	struct gw_listener ls[BIP_GW_ADDRS_MAX];
+	size_t n_ls;
+	bool accepting;
+	struct gw_conn *parked, *parked_tail; /* FIFO of clients waiting for a channel */
+	size_t n_parked;
+};
+
+enum conn_state {
+	CONN_NEW,    /* accepted, not placed yet */
+	CONN_PARKED, /* accepted, no channel free yet: not read */
+	CONN_BOUND,  /* the connection of channel ch */
+	CONN_LINGER, /* channel gone: flushing the last bytes, then closed */
+};
+
+struct gw_conn {
+	struct bip_gw *gw;
+	struct bufferevent *bev;
+	enum conn_state st;
+	struct gw_port *port; /* CONN_PARKED */
+	unsigned ch;          /* CONN_BOUND */
+	size_t rx_max;        /* CONN_BOUND: the channel's buffer size */
+	char peer[PEER_MAX];
+	struct gw_conn *prev, *next;
+	struct gw_conn *park_next;
+};
+
+struct bip_gw {
+	struct event_base *base;
+	struct card_link link;
+	struct bip_term *term;
+	struct bip_gw_addr addrs[BIP_GW_ADDRS_MAX];
+	size_t n_addrs;
+	struct bip_gw_port_map map[BIP_GW_PORT_MAP_MAX];
+	size_t n_map;
+	unsigned idle_timeout_ms;
+	struct gw_port ports[CAT_BIP_CHANNELS_MAX]; /* distinct card ports <= channels */
+	struct gw_conn *conns;
+	size_t n_conns;
+	struct event *kick;  /* run the engine from the loop */
+	struct event *retry; /* the engine asked to wait */
+};
+
+static void kick(struct bip_gw *gw)
+{
+	event_active(gw->kick, EV_TIMEOUT, 1);
+}
+
+static struct gw_port *find_port(struct bip_gw *gw, uint16_t card_port)
+{
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
+		if (gw->ports[i].in_use && gw->ports[i].card_port == card_port)
+			return &gw->ports[i];
+	return NULL;
+}
+
+static void unpark(struct gw_conn *c)
+{
+	struct gw_port *p = c->port;
+	struct gw_conn **pp = &p->parked;
+	struct gw_conn *prev = NULL;
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->park_next;
+	}
+	if (*pp) {
+		*pp = c->park_next;
+		if (p->parked_tail == c)
+			p->parked_tail = prev;
+		p->n_parked--;
+	}
+	c->park_next = NULL;
+	c->port = NULL;
+}
+
+/* Never for a CONN_BOUND connection the engine still knows, except at
+ * teardown. */
+static void conn_free(struct gw_conn *c)
+{
+	struct bip_gw *gw = c->gw;
+	if (c->st == CONN_PARKED && c->port)
+		unpark(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		gw->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	gw->n_conns--;
+	if (c->bev)
+		bufferevent_free(c->bev);
+	free(c);
+}
+
+/* After the channel let go of c: the client still gets what was queued
+ * for it (and what it sends meanwhile is read and dropped, so that the
+ * close is a FIN, not an RST), within BIP_GW_LINGER_MS. */
+static void linger_or_free(struct gw_conn *c)
+{
+	c->ch = 0;
+	c->st = CONN_LINGER;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	struct timeval tv = { BIP_GW_LINGER_MS / 1000, (BIP_GW_LINGER_MS % 1000) * 1000 };
+	bufferevent_set_max_single_read(c->bev, 16384);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* Moves what the client sent into the channel's Rx buffer, as far as it
+ * has room. The rest waits in libevent's input; once that holds a buffer's
+ * worth, the socket is not read until the card makes room (backpressure:
+ * the client's sends block in its kernel). Reads are at most a buffer
+ * size each, so the input never holds more than twice that. A read
+ * watermark would be the obvious tool, but libevent 2.1 keeps calling the
+ * read callback of a bufferevent whose input sits at its high watermark
+ * (a busy loop), so reading is switched off and on by hand. */
+static void move_rx(struct gw_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t avail = evbuffer_get_length(in);
+	size_t room = transport_bip_term_rx_room(c->gw->term, c->ch);
+	size_t n = avail < room ? avail : room;
+	if (n) {
+		const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
+		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
+			evbuffer_drain(in, n);
+	}
+	if (evbuffer_get_length(in) >= c->rx_max)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void update_accepting(struct gw_port *p)
+{
+	bool want = p->n_parked == 0 && transport_bip_term_port_free(p->gw->term, p->card_port);
+	if (want == p->accepting)
+		return;
+	p->accepting = want;
+	for (size_t i = 0; i < p->n_ls; i++) {
+		if (want)
+			evconnlistener_enable(p->ls[i].lev);
+		else
+			evconnlistener_disable(p->ls[i].lev);
+	}
+	if (want)
+		log_dbg(SUB, "card port %u: a channel is free, accepting again", p->card_port);
+	else
+		log_info(SUB, "card port %u: every channel busy; new clients wait in the backlog",
+			 p->card_port);
+}
+
+static void bind_conn(struct gw_conn *c, unsigned ch)
+{
+	struct bip_term_channel_info info;
+	c->st = CONN_BOUND;
+	c->ch = ch;
+	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0)
+		info.buffer_size = BIP_GW_BUFFER_MAX;
+	c->rx_max = info.buffer_size ? info.buffer_size : 1;
+	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
+	bufferevent_setwatermark(c->bev, EV_WRITE, BIP_GW_SOCK_OUT_MAX / 2, 0);
+	if (c->gw->idle_timeout_ms) {
+		struct timeval tv = { c->gw->idle_timeout_ms / 1000,
+				      (c->gw->idle_timeout_ms % 1000) * 1000 };
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_info(SUB, "%s: connected, channel %u (card port %u)", c->peer, ch, info.card_port);
+}
+
+static void park(struct gw_port *p, struct gw_conn *c)
+{
+	c->st = CONN_PARKED;
+	c->port = p;
+	c->park_next = NULL;
+	if (p->parked_tail)
+		p->parked_tail->park_next = c;
+	else
+		p->parked = c;
+	p->parked_tail = c;
+	p->n_parked++;
+	log_info(SUB, "%s: waits for a free channel of card port %u", c->peer, p->card_port);
+}
+
+/* Parked clients first, in arrival order, then the listeners follow. */
+static void settle_port(struct gw_port *p)
+{
+	while (p->parked && transport_bip_term_port_free(p->gw->term, p->card_port)) {
+		struct gw_conn *c = p->parked;
+		unpark(c);
+		int rc = transport_bip_term_accept(p->gw->term, p->card_port, c);
+		if (rc <= 0) {
+			conn_free(c);
+			break;
+		}
+		bind_conn(c, (unsigned)rc);
+	}
+	update_accepting(p);
+}
+
+static void run_engine(struct bip_gw *gw)
+{
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
+		if (gw->ports[i].in_use)
+			settle_port(&gw->ports[i]);
+	for (struct gw_conn *c = gw->conns; c; c = c->next)
+		if (c->st == CONN_BOUND)
+			move_rx(c);
+	unsigned wait_ms = 0;
+	switch (transport_bip_term_pump(gw->term, &wait_ms)) {
+	case BIP_TERM_AGAIN:
+		kick(gw);
+		break;
+	case BIP_TERM_WAIT: {
+		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
+		evtimer_add(gw->retry, &tv);
+		break;
+	}
+	case BIP_TERM_IDLE:
+		break;
+	}
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	run_engine(arg);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bip_gw *gw = arg;
+	transport_bip_term_wake(gw->term);
+	run_engine(gw);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	if (c->st == CONN_LINGER) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (c->st != CONN_BOUND)
+		return;
+	move_rx(c);
+	kick(c->gw);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	if (c->st == CONN_LINGER) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	if (c->st == CONN_BOUND) {
+		transport_bip_term_tx_drained(c->gw->term, c->ch);
+		kick(c->gw);
+	}
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct bip_gw *gw = c->gw;
+	if (c->st != CONN_BOUND) {
+		conn_free(c);
+		return;
+	}
+	bool fin = (what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT));
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info(SUB, "%s: idle for %u ms, dropped", c->peer, gw->idle_timeout_ms);
+	else if (!fin)
+		log_dbg(SUB, "%s: %s", c->peer,
+			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	transport_bip_term_peer_closed(gw->term, c->ch, !fin);
+	if (fin)
+		linger_or_free(c);
+	else
+		conn_free(c);
+	kick(gw);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct gw_listener *l = arg;
+	struct gw_port *p = l->port;
+	struct bip_gw *gw = p->gw;
+	struct gw_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE)
+				    : NULL;
+	if (!bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->gw = gw;
+	c->bev = bev;
+	format_peer(sa, c->peer, sizeof(c->peer));
+	c->next = gw->conns;
+	if (gw->conns)
+		gw->conns->prev = c;
+	gw->conns = c;
+	gw->n_conns++;
+	c->st = CONN_NEW;
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+	int rc = p->n_parked ? -EBUSY : transport_bip_term_accept(gw->term, p->card_port, c);
+	if (rc > 0) {
+		bind_conn(c, (unsigned)rc);
+	} else if (rc == -EBUSY && p->n_parked < BIP_GW_PARKED_MAX) {
+		park(p, c);
+	} else {
+		log_warn(SUB, "%s: no channel for card port %u: closed", c->peer, p->card_port);
+		conn_free(c);
+	}
+	update_accepting(p);
+	kick(gw);
+}
+
+static uint16_t mapped_port(const struct bip_gw *gw, uint16_t card_port)
+{
+	for (size_t i = 0; i < gw->n_map; i++)
+		if (gw->map[i].card_port == card_port)
+			return gw->map[i].host_port;
+	return card_port;
+}
+
+static int open_listener(struct gw_port *p, const char *host, uint16_t port, char *err,
+			 size_t errcap)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		sslen = sizeof(*in);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		sslen = sizeof(*in6);
+	} else {
+		snprintf(err, errcap, "%s: not a numeric address", host);
+		return -EINVAL;
+	}
+	bool v6 = ss.ss_family == AF_INET6;
+	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errcap, "%s%s%s: socket: %s", v6 ? "[" : "", host, v6 ? "]" : "",
+			 strerror(e));
+		return -e;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		int e = errno;
+		snprintf(err, errcap, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host,
+			 v6 ? "]" : "", port, strerror(e));
+		evutil_closesocket(fd);
+		return -e;
+	}
+	struct sockaddr_storage got;
+	socklen_t gotlen = sizeof(got);
+	uint16_t bound = port;
+	if (getsockname(fd, (struct sockaddr *)&got, &gotlen) == 0)
+		bound = got.ss_family == AF_INET6
+				? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+				: ntohs(((struct sockaddr_in *)&got)->sin_port);
+	struct gw_listener *l = &p->ls[p->n_ls];
+	l->lev = evconnlistener_new(p->gw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!l->lev) {
+		evutil_closesocket(fd);
+		snprintf(err, errcap, "evconnlistener_new failed");
+		return -ENOMEM;
+	}
+	l->port = p;
+	l->host_port = bound;
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	p->n_ls++;
+	return 0;
+}
+
+static void close_port(struct gw_port *p)
+{
+	while (p->parked) {
+		struct gw_conn *c = p->parked;
+		log_info(SUB, "%s: card port %u closed while it waited", c->peer, p->card_port);
+		conn_free(c);
+	}
+	for (size_t i = 0; i < p->n_ls; i++)
+		evconnlistener_free(p->ls[i].lev);
+	memset(p->ls, 0, sizeof(p->ls));
+	p->n_ls = 0;
+	p->in_use = false;
+}
+
+/* The engine's first channel on card_port: listeners on every address.
+ * A default address that fails is skipped with a warning (no IPv6 here);
+ * an address the user asked for fails the OPEN CHANNEL (3A 10). */
+static int net_listen(void *arg, uint16_t card_port)
+{
+	struct bip_gw *gw = arg;
+	struct gw_port *p = NULL;
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX && !p; i++)
+		if (!gw->ports[i].in_use)
+			p = &gw->ports[i];
+	if (!p)
+		return -ENOSPC;
+	memset(p, 0, sizeof(*p));
+	p->gw = gw;
+	p->card_port = card_port;
+	uint16_t host_port = mapped_port(gw, card_port), first = 0;
+	for (size_t i = 0; i < gw->n_addrs; i++) {
+		char err[256];
+		/* Ephemeral: the same number on every address when it is free. */
+		uint16_t want = host_port ? host_port : first;
+		int rc = open_listener(p, gw->addrs[i].host, want, err, sizeof(err));
+		if (rc && !host_port && want)
+			rc = open_listener(p, gw->addrs[i].host, 0, err, sizeof(err));
+		if (rc) {
+			if (gw->addrs[i].is_default) {
+				log_warn(SUB, "%s; skipping this default address for card port %u",
+					 err, card_port);
+				continue;
+			}
+			log_err(SUB, "%s (card port %u)", err, card_port);
+			close_port(p);
+			return rc;
+		}
+		if (!first)
+			first = p->ls[p->n_ls - 1].host_port;
+		log_info(SUB, "card port %u: listening on %s%s%s:%u", card_port,
+			 strchr(gw->addrs[i].host, ':') ? "[" : "", gw->addrs[i].host,
+			 strchr(gw->addrs[i].host, ':') ? "]" : "", p->ls[p->n_ls - 1].host_port);
+	}
+	if (p->n_ls == 0)
+		return -EADDRNOTAVAIL;
+	p->in_use = true;
+	p->accepting = true;
+	return 0;
+}
+
+static void net_unlisten(void *arg, uint16_t card_port)
+{
+	struct gw_port *p = find_port(arg, card_port);
+	if (p) {
+		log_info(SUB, "card port %u: no channel left, listeners closed", card_port);
+		close_port(p);
+	}
+}
+
+static void net_port_changed(void *arg, uint16_t card_port)
+{
+	kick(arg);
+}
+
+static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
+{
+	struct gw_conn *c = conn;
+	if (!c || c->st != CONN_BOUND)
+		return -EPIPE;
+	size_t have = evbuffer_get_length(bufferevent_get_output(c->bev));
+	size_t room = have < BIP_GW_SOCK_OUT_MAX ? BIP_GW_SOCK_OUT_MAX - have : 0;
+	size_t n = len < room ? len : room;
+	if (n && bufferevent_write(c->bev, p, n) != 0)
+		return -ENOMEM;
+	return (ssize_t)n;
+}
+
+static void net_want_read(void *arg, void *conn)
+{
+	kick(arg);
+}
+
+static void net_close(void *arg, void *conn)
+{
+	struct gw_conn *c = conn;
+	if (c && c->st == CONN_BOUND) {
+		log_info(SUB, "%s: channel %u closed by the card", c->peer, c->ch);
+		linger_or_free(c);
+	}
+}
+
+static const struct bip_term_net_ops gw_net_ops = {
+	.listen = net_listen,
+	.unlisten = net_unlisten,
+	.port_changed = net_port_changed,
+	.write = net_write,
+	.want_read = net_want_read,
+	.close = net_close,
+};
+
+static bool numeric_addr(const char *host)
+{
+	uint8_t tmp[16];
+	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_link_ops *ops,
+				    void *link_ctx, const struct bip_gw_config *cfg, char *err,
+				    size_t errcap)
+{
+	static const struct bip_gw_config none;
+	if (!cfg)
+		cfg = &none;
+	if (!base || !ops) {
+		snprintf(err, errcap, "BIP gateway: no event base or card link");
+		return NULL;
+	}
+	if (cfg->n_listen > BIP_GW_ADDRS_MAX || cfg->n_port_map > BIP_GW_PORT_MAP_MAX) {
+		snprintf(err, errcap, "BIP gateway: at most %u listen addresses and %u port maps",
+			 BIP_GW_ADDRS_MAX, BIP_GW_PORT_MAP_MAX);
+		return NULL;
+	}
+	struct bip_gw *gw = calloc(1, sizeof(*gw));
+	if (!gw) {
+		snprintf(err, errcap, "BIP gateway: out of memory");
+		return NULL;
+	}
+	gw->base = base;
+	if (cfg->n_listen == 0) {
+		snprintf(gw->addrs[0].host, sizeof(gw->addrs[0].host), "127.0.0.1");
+		snprintf(gw->addrs[1].host, sizeof(gw->addrs[1].host), "::1");
+		gw->addrs[0].is_default = gw->addrs[1].is_default = true;
+		gw->n_addrs = 2;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		if (!memchr(cfg->listen[i].host, 0, sizeof(cfg->listen[i].host)) ||
+		    !numeric_addr(cfg->listen[i].host)) {
+			snprintf(err, errcap, "BIP gateway: %.*s: not a numeric address",
+				 (int)sizeof(cfg->listen[i].host), cfg->listen[i].host);
+			free(gw);
+			return NULL;
+		}
+		gw->addrs[gw->n_addrs++] = cfg->listen[i];
+	}
+	if (cfg->n_port_map)
+		memcpy(gw->map, cfg->port_map, cfg->n_port_map * sizeof(gw->map[0]));
+	gw->n_map = cfg->n_port_map;
+	gw->idle_timeout_ms = cfg->idle_timeout_ms;
+	gw->link.ops = ops;
+	gw->link.ctx = link_ctx;
+	gw->link.trace = cfg->trace;
+	gw->link.trace_arg = cfg->trace_arg;
+	struct bip_term_config tc = { .channels = cfg->channels, .buffer_max = cfg->buffer_max };
+	gw->term = transport_bip_term_new(&gw->link, &gw_net_ops, gw, &tc);
+	gw->kick = event_new(base, -1, 0, kick_cb, gw);
+	gw->retry = evtimer_new(base, retry_cb, gw);
+	if (!gw->term || !gw->kick || !gw->retry) {
+		snprintf(err, errcap, "BIP gateway: bad channel count or buffer size, "
+			 "or no memory");
+		transport_bip_gw_free(gw);
+		return NULL;
+	}
+	return gw;
+}
+
+void transport_bip_gw_free(struct bip_gw *gw)
+{
+	if (!gw)
+		return;
+	while (gw->conns)
+		conn_free(gw->conns);
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
+		if (gw->ports[i].in_use || gw->ports[i].n_ls)
+			close_port(&gw->ports[i]);
+	if (gw->kick)
+		event_free(gw->kick);
+	if (gw->retry)
+		event_free(gw->retry);
+	transport_bip_term_free(gw->term);
+	free(gw);
+}
+
+int transport_bip_gw_start(struct bip_gw *gw, char *err, size_t errcap)
+{
+	enum bip_term_next next = BIP_TERM_IDLE;
+	unsigned wait_ms = 0;
+	int rc = transport_bip_term_start(gw->term, &next, &wait_ms, err, errcap);
+	if (rc)
+		return rc;
+	if (next == BIP_TERM_WAIT) {
+		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
+		evtimer_add(gw->retry, &tv);
+	} else {
+		kick(gw);
+	}
+	return 0;
+}
+
+size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,
+				  size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; gw && i < CAT_BIP_CHANNELS_MAX; i++) {
+		const struct gw_port *p = &gw->ports[i];
+		if (!p->in_use)
+			continue;
+		for (size_t j = 0; j < p->n_ls; j++, n++) {
+			if (n >= cap)
+				continue;
+			struct bip_gw_endpoint *e = &out[n];
+			e->transport = "bip";
+			/* 4116 is IANA smartcard-tls; 3516 smartcard-port (plain). */
+			e->scheme = p->card_port == 4116 || p->card_port == 443 ? "https" : "http";
+			snprintf(e->host, sizeof(e->host), "%s", p->ls[j].host);
+			e->port = p->ls[j].host_port;
+			e->card_port = p->card_port;
+		}
+	}
+	return n;
+}
+
+size_t transport_bip_gw_clients(const struct bip_gw *gw)
+{
+	return gw ? gw->n_conns : 0;
+}
+
+struct bip_term *transport_bip_gw_term(const struct bip_gw *gw)
+{
+	return gw ? gw->term : NULL;
+}
