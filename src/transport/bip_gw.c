@@ -38,6 +38,7 @@ struct gw_listener {
 struct gw_port {
 	struct bip_gw *gw;
 	bool in_use;
+	bool stale;         /* during a restart: kept for the card to open again */
 	uint16_t card_port;
 	struct gw_listener ls[BIP_GW_ADDRS_MAX];
 	size_t n_ls;
@@ -79,6 +80,7 @@ struct bip_gw {
 	size_t n_conns;
 	struct event *kick;  /* run the engine from the loop */
 	struct event *retry; /* the engine asked to wait */
+	bool restarting;     /* released ports turn stale instead of closing */
 };
 
 static void kick(struct bip_gw *gw)
@@ -169,10 +171,25 @@ static void move_rx(struct gw_conn *c)
 		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
 			evbuffer_drain(in, n);
 	}
-	if (evbuffer_get_length(in) >= c->rx_max)
-		bufferevent_disable(c->bev, EV_READ);
-	else
-		bufferevent_enable(c->bev, EV_READ);
+	bool want = evbuffer_get_length(in) < c->rx_max;
+	/* Enabling re-arms the idle timeout: only on a change. */
+	if (want != !!(bufferevent_get_enabled(c->bev) & EV_READ)) {
+		if (want)
+			bufferevent_enable(c->bev, EV_READ);
+		else
+			bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* The idle timeout counts silence both ways: bytes to the client re-arm it
+ * too (a client waiting for a long answer is not idle). */
+static void arm_idle(struct gw_conn *c)
+{
+	if (!c->gw->idle_timeout_ms)
+		return;
+	struct timeval tv = { c->gw->idle_timeout_ms / 1000,
+			      (c->gw->idle_timeout_ms % 1000) * 1000 };
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
 static void update_accepting(struct gw_port *p)
@@ -204,11 +221,7 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 	c->rx_max = info.buffer_size ? info.buffer_size : 1;
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BIP_GW_SOCK_OUT_MAX / 2, 0);
-	if (c->gw->idle_timeout_ms) {
-		struct timeval tv = { c->gw->idle_timeout_ms / 1000,
-				      (c->gw->idle_timeout_ms % 1000) * 1000 };
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	}
+	arm_idle(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_info(SUB, "%s: connected, channel %u (card port %u)", c->peer, ch, info.card_port);
 }
@@ -463,6 +476,7 @@ static void close_port(struct gw_port *p)
 	memset(p->ls, 0, sizeof(p->ls));
 	p->n_ls = 0;
 	p->in_use = false;
+	p->stale = false;
 }
 
 /* The engine's first channel on card_port: listeners on every address.
@@ -472,9 +486,27 @@ static int net_listen(void *arg, uint16_t card_port)
 {
 	struct bip_gw *gw = arg;
 	struct gw_port *p = NULL;
+	/* A restarted card opening a port again gets its old listeners:
+	 * same host ports, and no client refused in between. */
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++) {
+		p = &gw->ports[i];
+		if (p->stale && p->card_port == card_port) {
+			p->stale = false;
+			p->in_use = true;
+			p->accepting = false; /* disabled while stale */
+			return 0;
+		}
+	}
+	p = NULL;
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX && !p; i++)
-		if (!gw->ports[i].in_use)
+		if (!gw->ports[i].in_use && !gw->ports[i].stale)
 			p = &gw->ports[i];
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX && !p; i++) {
+		if (gw->ports[i].stale) {
+			p = &gw->ports[i];
+			close_port(p);
+		}
+	}
 	if (!p)
 		return -ENOSPC;
 	memset(p, 0, sizeof(*p));
@@ -513,11 +545,20 @@ static int net_listen(void *arg, uint16_t card_port)
 
 static void net_unlisten(void *arg, uint16_t card_port)
 {
-	struct gw_port *p = find_port(arg, card_port);
-	if (p) {
-		log_info(SUB, "card port %u: no channel left, listeners closed", card_port);
-		close_port(p);
+	struct bip_gw *gw = arg;
+	struct gw_port *p = find_port(gw, card_port);
+	if (!p)
+		return;
+	if (gw->restarting) {
+		p->in_use = false;
+		p->stale = true;
+		p->accepting = false;
+		for (size_t i = 0; i < p->n_ls; i++)
+			evconnlistener_disable(p->ls[i].lev);
+		return;
 	}
+	log_info(SUB, "card port %u: no channel left, listeners closed", card_port);
+	close_port(p);
 }
 
 static void net_port_changed(void *arg, uint16_t card_port)
@@ -535,6 +576,8 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 	size_t n = len < room ? len : room;
 	if (n && bufferevent_write(c->bev, p, n) != 0)
 		return -ENOMEM;
+	if (n)
+		arm_idle(c);
 	return (ssize_t)n;
 }
 
@@ -633,7 +676,7 @@ void transport_bip_gw_free(struct bip_gw *gw)
 	while (gw->conns)
 		conn_free(gw->conns);
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
-		if (gw->ports[i].in_use || gw->ports[i].n_ls)
+		if (gw->ports[i].in_use || gw->ports[i].stale || gw->ports[i].n_ls)
 			close_port(&gw->ports[i]);
 	if (gw->kick)
 		event_free(gw->kick);
@@ -657,6 +700,35 @@ int transport_bip_gw_start(struct bip_gw *gw, char *err, size_t errcap)
 		kick(gw);
 	}
 	return 0;
+}
+
+void transport_bip_gw_stop(struct bip_gw *gw)
+{
+	if (!gw)
+		return;
+	evtimer_del(gw->retry);
+	transport_bip_term_reset(gw->term);
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
+		if (gw->ports[i].in_use || gw->ports[i].stale)
+			close_port(&gw->ports[i]);
+}
+
+int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap)
+{
+	evtimer_del(gw->retry);
+	gw->restarting = true;
+	transport_bip_term_reset(gw->term);
+	gw->restarting = false;
+	int rc = transport_bip_gw_start(gw, err, errcap);
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++) {
+		struct gw_port *p = &gw->ports[i];
+		if (p->stale) {
+			log_info(SUB, "card port %u: not opened again, listeners closed",
+				 p->card_port);
+			close_port(p);
+		}
+	}
+	return rc;
 }
 
 size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,

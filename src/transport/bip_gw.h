@@ -86,9 +86,20 @@ void transport_bip_gw_free(struct bip_gw *gw);
  * leaves the rest to the event loop. 0 (also when the card opened no
  * channel: see transport_bip_gw_endpoints), or a negative errno with a
  * one-line reason: -EIO link failure, -EPROTO card refused the profile.
- * Call once, before event_base_dispatch(). */
+ * Call once (and again after transport_bip_gw_stop()). */
 __attribute__((warn_unused_result))
 int transport_bip_gw_start(struct bip_gw *gw, char *err, size_t errcap);
+
+/* The card is gone (removed): every client and listener is closed; the
+ * card is not touched. transport_bip_gw_start() again once it is back. */
+void transport_bip_gw_stop(struct bip_gw *gw);
+/* The card was reset or replaced (a reloaded profile; with the in-process
+ * link, transport_link_emu_set_card() first): every client is closed, then
+ * the card is started as by transport_bip_gw_start(). The listeners of
+ * card ports the card opens again stay open (same host ports, no client
+ * refused meanwhile); the others close. Same returns as start. */
+__attribute__((warn_unused_result))
+int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap);
 
 /* The listening sockets now (they follow OPEN/CLOSE CHANNEL): fills up to
  * cap entries and returns how many there are. */

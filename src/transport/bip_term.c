@@ -854,6 +854,8 @@ int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsig
 	uint16_t sw = 0;
 	if (next)
 		*next = BIP_TERM_IDLE;
+	/* A new TERMINAL PROFILE is a new session: whatever was open goes. */
+	transport_bip_term_reset(t);
 	int rc = transport_link_reset(&t->link, atr, sizeof(atr), &atr_len);
 	if (rc) {
 		snprintf(err, errcap, "card reset failed: %s", strerror(-rc));
@@ -903,6 +905,37 @@ int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsig
 	if (next)
 		*next = n;
 	return 0;
+}
+
+void transport_bip_term_reset(struct bip_term *t)
+{
+	if (!t)
+		return;
+	for (unsigned i = 1; i <= t->channels; i++) {
+		struct term_ch *c = &t->ch[i];
+		if (c->state == BIP_TERM_CH_CLOSED)
+			continue;
+		void *conn = c->conn;
+		uint16_t port = c->card_port;
+		c->conn = NULL;
+		c->state = BIP_TERM_CH_CLOSED;
+		if (conn && t->net && t->net->close)
+			t->net->close(t->net_arg, conn);
+		if (!port_in_use(t, port) && t->net && t->net->unlisten)
+			t->net->unlisten(t->net_arg, port);
+	}
+	for (unsigned i = 1; i <= CAT_BIP_CHANNELS_MAX; i++) {
+		buf_cleanup(&t->ch[i].rx);
+		buf_cleanup(&t->ch[i].tx);
+	}
+	memset(t->ch, 0, sizeof(t->ch));
+	t->ev_data_available = t->ev_channel_status = false;
+	t->pending = 0;
+	t->waiting = false;
+	t->busy_ms = BIP_GW_BUSY_MIN_MS;
+	t->streak = 0;
+	t->streak_warned = false;
+	t->link_down = false;
 }
 
 struct bip_term *transport_bip_term_new(const struct card_link *link,

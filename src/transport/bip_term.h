@@ -96,7 +96,8 @@ struct bip_term *transport_bip_term_new(const struct card_link *link,
 /* Calls no net op (the owner closes its connections and listeners). */
 void transport_bip_term_free(struct bip_term *t);
 
-/* Card reset, TERMINAL PROFILE, then the proactive session the profile
+/* reset() (a new session: channels of an earlier one are closed), card
+ * reset, TERMINAL PROFILE, then the proactive session the profile
  * starts (SET UP EVENT LIST, OPEN CHANNELs) until the card is idle or
  * BIP_GW_START_STEPS_MAX steps were spent. 0; -EIO when the link fails;
  * -EPROTO when the card refuses TERMINAL PROFILE. A one-line reason in
@@ -104,6 +105,12 @@ void transport_bip_term_free(struct bip_term *t);
 __attribute__((warn_unused_result))
 int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsigned *wait_ms,
 			     char *err, size_t errcap);
+
+/* Forgets every channel, as a card reset does (TS 102 221 §6.2.1): the
+ * connections are closed (net close), the ports released (net unlisten),
+ * the event registrations and the proactive session dropped, and a
+ * failed link is trusted again. start() next. */
+void transport_bip_term_reset(struct bip_term *t);
 
 /* Runs the card: Tx flushes first (no APDU; also while waiting), then the
  * pending proactive commands, then the events owed; at most

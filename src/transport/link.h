@@ -59,5 +59,7 @@ int transport_link_reset(struct card_link *l, uint8_t *atr, size_t cap, size_t *
  * transport_link_emu_ops.free(). */
 extern const struct card_link_ops transport_link_emu_ops;
 void *transport_link_emu_new(struct card *card);
+/* Later exchanges go to another card (a reloaded profile); borrowed. */
+void transport_link_emu_set_card(void *ctx, struct card *card);
 
 #endif

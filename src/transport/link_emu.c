@@ -53,3 +53,10 @@ void *transport_link_emu_new(struct card *card)
 		e->card = card;
 	return e;
 }
+
+void transport_link_emu_set_card(void *ctx, struct card *card)
+{
+	struct link_emu *e = ctx;
+	if (e && card)
+		e->card = card;
+}

@@ -13,7 +13,7 @@
  *     0 accept on port index a, connection b % 16; 1 a bytes (which
  *     follow) from the client of ch; 2 client of ch gone (a b1: error);
  *     3 the connection takes a * 16 more bytes; 4 wake; 5 listen fails
- *     (a b1) or not.
+ *     (a b1) or not; 6 card reset and start again.
  * When the input runs out, the card answers 90 00 (FETCH: 6F 00).
  * Checks: the engine's invariants (buffers within the buffer size, a
  * channel id within 1..channels), and that everything stays bounded. */
@@ -225,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int op = 0; op < OPS_MAX && left(&f.in); op++) {
 			uint8_t o = u8(&f.in), a = u8(&f.in), b = u8(&f.in);
 			unsigned ch = b % 8;
-			switch (o % 6) {
+			switch (o % 7) {
 			case 0: {
 				uint16_t port = f.n_ports ? f.ports[a % f.n_ports] : 4116;
 				struct fconn *c = &f.conns[b % CONNS];
@@ -265,6 +265,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			case 5:
 				f.listen_rc = (a & 1) ? -EADDRINUSE : 0;
+				break;
+			case 6:
+				transport_bip_term_reset(t);
+				if (f.n_ports)
+					abort(); /* every port released */
+				for (size_t i = 0; i < CONNS; i++)
+					if (f.conns[i].used)
+						abort(); /* every connection closed */
+				if (transport_bip_term_start(t, &next, &ms, err, sizeof(err)))
+					break;
+				if (next == BIP_TERM_AGAIN)
+					pump(t);
 				break;
 			}
 			pump(t);

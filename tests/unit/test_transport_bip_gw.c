@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "card/bip.h"
 #include "card/card.h"
 #include "card/cat_msg.h"
 #include "core/hex.h"
@@ -1737,6 +1738,248 @@ static void test_gw_default_addresses(void)
 	net_rig_free(&n);
 }
 
+/* A silent client is dropped after the idle timeout: LISTEN with 05. */
+static void test_gw_idle_timeout(void)
+{
+	struct net_rig n;
+	quiet();
+	static const struct bip_gw_addr lo = { "127.0.0.1", false };
+	static const struct bip_gw_port_map map = { 4116, 0 };
+	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = &map,
+				     .n_port_map = 1, .idle_timeout_ms = 50 };
+	net_rig_new(&n, 0, &cfg);
+	mc_events(&n.m, "0A");
+	mc_open(&n.m, 4116, 1400);
+	net_rig_start(&n);
+	int fd = client_connect(n.port);
+	CU_ASSERT(wait_for(&n, envs_at_least, (void *)2));
+	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&n.m, 0xC2)),
+			       norm("D6 0B 99 01 0A 82 02 82 81 B8 02 41 05"));
+	struct recv_want w = { .fd = fd, .want = 1 };
+	CU_ASSERT(wait_for(&n, client_got, &w));
+	CU_ASSERT(w.eof);
+	CU_ASSERT_EQUAL(transport_bip_gw_clients(n.gw), 0);
+	close(fd);
+	net_rig_free(&n);
+}
+
+static bool refused(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool r = connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno == ECONNREFUSED;
+	close(fd);
+	return r;
+}
+
+static uint16_t port_of(struct bip_gw *gw, uint16_t card_port)
+{
+	struct bip_gw_endpoint ep[4];
+	size_t k = transport_bip_gw_endpoints(gw, ep, 4);
+	for (size_t i = 0; i < k && i < 4; i++)
+		if (ep[i].card_port == card_port)
+			return ep[i].port;
+	return 0;
+}
+
+/* A reset card opens its ports again: the listeners stay (same host
+ * port), clients of the old session are closed, ports it no longer opens
+ * close. Stop closes everything; start opens again. */
+static void test_gw_restart_stop(void)
+{
+	struct net_rig n;
+	char err[256];
+	quiet();
+	static const struct bip_gw_addr lo = { "127.0.0.1", false };
+	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
+	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
+				     .n_port_map = 2 };
+	net_rig_new(&n, 0, &cfg);
+	mc_events(&n.m, "09 0A");
+	mc_open(&n.m, 4116, 1400);
+	mc_open(&n.m, 3516, 1400);
+	net_rig_start(&n);
+	uint16_t p4116 = port_of(n.gw, 4116), p3516 = port_of(n.gw, 3516);
+	CU_ASSERT(p4116 && p3516);
+	int a = client_connect(p4116);
+	CU_ASSERT(wait_for(&n, envs_at_least, (void *)1));
+
+	mc_events(&n.m, "09 0A");
+	mc_open(&n.m, 4116, 1400);
+	CU_ASSERT_EQUAL(transport_bip_gw_restart(n.gw, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(mc_count(&n.m, 0x10), 2);
+	CU_ASSERT_EQUAL(transport_bip_gw_endpoints(n.gw, NULL, 0), 1);
+	CU_ASSERT_EQUAL(port_of(n.gw, 4116), p4116);
+	CU_ASSERT(refused(p3516));
+	struct recv_want w = { .fd = a, .want = 1 };
+	CU_ASSERT(wait_for(&n, client_got, &w));
+	CU_ASSERT(w.eof);
+	close(a);
+	size_t envs = mc_count(&n.m, 0xC2);
+	int b = client_connect(p4116);
+	CU_ASSERT(wait_for(&n, envs_at_least, (void *)(uintptr_t)(envs + 1)));
+	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&n.m, 0xC2)),
+			       norm("D6 0B 99 01 0A 82 02 82 81 B8 02 81 00"));
+
+	transport_bip_gw_stop(n.gw);
+	CU_ASSERT_EQUAL(transport_bip_gw_endpoints(n.gw, NULL, 0), 0);
+	CU_ASSERT(refused(p4116));
+	struct recv_want wb = { .fd = b, .want = 1 };
+	CU_ASSERT(wait_for(&n, client_got, &wb));
+	CU_ASSERT(wb.eof);
+	close(b);
+	mc_open(&n.m, 3516, 1400);
+	CU_ASSERT_EQUAL(transport_bip_gw_start(n.gw, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(transport_bip_gw_endpoints(n.gw, NULL, 0), 1);
+	CU_ASSERT(port_of(n.gw, 3516) != 0);
+	net_rig_free(&n);
+}
+
+/* ---- against the card side (card/cat.c, card/bip.c) ------------------ */
+
+/* An echo connection on the card: what a client sends comes back. */
+struct echo_conn {
+	uint8_t buf[8192];
+	size_t len;
+};
+
+static unsigned echo_opened, echo_closed;
+
+static void *echo_open(void *arg, uint16_t port, unsigned channel)
+{
+	echo_opened++;
+	return calloc(1, sizeof(struct echo_conn));
+}
+
+static int echo_feed(void *conn, const uint8_t *p, size_t len)
+{
+	struct echo_conn *e = conn;
+	if (len > sizeof(e->buf) - e->len)
+		return -EMSGSIZE;
+	memcpy(e->buf + e->len, p, len);
+	e->len += len;
+	return 0;
+}
+
+static struct bytes echo_output(void *conn)
+{
+	struct echo_conn *e = conn;
+	return bytes_make(e->buf, e->len);
+}
+
+static void echo_consume(void *conn, size_t n)
+{
+	struct echo_conn *e = conn;
+	memmove(e->buf, e->buf + n, e->len - n);
+	e->len -= n;
+}
+
+static bool echo_done(void *conn)
+{
+	return false;
+}
+
+static void echo_close(void *conn)
+{
+	echo_closed++;
+	free(conn);
+}
+
+static const struct card_bip_sink_ops echo_sink = {
+	.open = echo_open,
+	.feed = echo_feed,
+	.output = echo_output,
+	.consume = echo_consume,
+	.done = echo_done,
+	.close = echo_close,
+};
+
+static bool closed_at_least(struct net_rig *n, void *arg)
+{
+	return echo_closed >= (unsigned)(uintptr_t)arg;
+}
+
+/* The emulated card's BIP server behind this gateway, over real sockets:
+ * two channels on 4116, one on 3516; echo through each; a third client of
+ * 4116 waits for a channel. */
+static void test_gw_with_card(void)
+{
+	quiet();
+	echo_opened = echo_closed = 0;
+	struct card_fs *fs = card_fs_new();
+	struct card *card = card_new(fs, test_atr, sizeof(test_atr));
+	static const struct card_bip_port ports[] = { { 4116, 2 }, { 3516, 1 } };
+	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &echo_sink };
+	struct card_bip *bip = card_bip_new(&bc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
+	card_bip_attach(bip, card);
+	void *ctx = transport_link_emu_new(card);
+
+	struct net_rig n;
+	memset(&n, 0, sizeof(n));
+	n.base = event_base_new();
+	static const struct bip_gw_addr lo = { "127.0.0.1", false };
+	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
+	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
+				     .n_port_map = 2 };
+	char err[256] = "";
+	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
+	CU_ASSERT_EQUAL(transport_bip_gw_start(n.gw, err, sizeof(err)), 0);
+	CU_ASSERT(card_bip_settled(bip));
+	struct bip_gw_endpoint ep[4];
+	CU_ASSERT_EQUAL_FATAL(transport_bip_gw_endpoints(n.gw, ep, 4), 2);
+	uint16_t p4116 = ep[0].card_port == 4116 ? ep[0].port : ep[1].port;
+	uint16_t p3516 = ep[0].card_port == 3516 ? ep[0].port : ep[1].port;
+	struct bip_term_channel_info ci;
+	struct bip_term *term = transport_bip_gw_term(n.gw);
+	for (unsigned ch = 1; ch <= 3; ch++) {
+		CU_ASSERT_EQUAL(transport_bip_term_channel(term, ch, &ci), 0);
+		CU_ASSERT_EQUAL(ci.state, BIP_TERM_CH_LISTEN);
+		CU_ASSERT_EQUAL(ci.buffer_size, CAT_BUFFER_SIZE_DEFAULT);
+	}
+
+	int a = client_connect(p4116), b = client_connect(p4116), c = client_connect(p3516);
+	int w = client_connect(p4116); /* no channel left on 4116 */
+	static char big[3000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('A' + i % 23);
+	CU_ASSERT_EQUAL(send(a, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	CU_ASSERT_EQUAL(send(b, "bee", 3, 0), 3);
+	CU_ASSERT_EQUAL(send(c, "sea", 3, 0), 3);
+	CU_ASSERT_EQUAL(send(w, "wait", 4, 0), 4);
+	struct recv_want ra = { .fd = a, .want = sizeof(big) };
+	struct recv_want rb = { .fd = b, .want = 3 }, rc = { .fd = c, .want = 3 };
+	CU_ASSERT(wait_for(&n, client_got, &ra));
+	CU_ASSERT(wait_for(&n, client_got, &rb));
+	CU_ASSERT(wait_for(&n, client_got, &rc));
+	CU_ASSERT_EQUAL(ra.len, sizeof(big));
+	CU_ASSERT(memcmp(ra.buf, big, sizeof(big)) == 0);
+	CU_ASSERT(rb.len == 3 && memcmp(rb.buf, "bee", 3) == 0);
+	CU_ASSERT(rc.len == 3 && memcmp(rc.buf, "sea", 3) == 0);
+	CU_ASSERT_EQUAL(echo_opened, 3);
+	/* a leaves: the card drops that connection, w gets the channel. */
+	close(a);
+	CU_ASSERT(wait_for(&n, closed_at_least, (void *)1));
+	struct recv_want rw = { .fd = w, .want = 4 };
+	CU_ASSERT(wait_for(&n, client_got, &rw));
+	CU_ASSERT(rw.len == 4 && memcmp(rw.buf, "wait", 4) == 0);
+	CU_ASSERT_EQUAL(echo_opened, 4);
+	close(b);
+	close(c);
+	close(w);
+	CU_ASSERT(wait_for(&n, closed_at_least, (void *)4));
+	CU_ASSERT_FALSE(transport_bip_term_link_down(transport_bip_gw_term(n.gw)));
+
+	transport_bip_gw_free(n.gw);
+	event_base_free(n.base);
+	transport_link_emu_ops.free(ctx);
+	card_free(card);
+	card_bip_free(bip);
+	card_fs_free(fs);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo engine[] = {
@@ -1765,6 +2008,9 @@ int unit_register(void)
 		UNIT_TEST(test_gw_rx_backpressure),
 		UNIT_TEST(test_gw_listen_failures),
 		UNIT_TEST(test_gw_default_addresses),
+		UNIT_TEST(test_gw_idle_timeout),
+		UNIT_TEST(test_gw_restart_stop),
+		UNIT_TEST(test_gw_with_card),
 		CU_TEST_INFO_NULL,
 	};
 	signal(SIGPIPE, SIG_IGN);
