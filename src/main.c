@@ -10,17 +10,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "card/bip.h"
+#include "card/card.h"
 #include "card/layout.h"
 #include "config/cli.h"
 #include "config/paths.h"
 #include "config/profile.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "scws/conn.h"
 #include "scws/server.h"
+#include "transport/bip_gw.h"
+#include "transport/link.h"
 #include "transport/tcpip.h"
 
 #define EXIT_USAGE 2
-#define ENDPOINTS_MAX (CLI_ADDRS_MAX * 2)
+#define ENDPOINTS_MAX (CLI_ADDRS_MAX * 8)
 /* TS 102 483: the card's own HTTPS port behind the name localuicc. */
 #define TCPIP_CARD_PORT 443
 
@@ -38,6 +43,14 @@ struct daemon {
 	struct event_base *base;
 	struct scws_server *srv;
 	struct tcpip_server *tcpip;
+	/* The card as terminals see it (BIP): its own file system, built from
+	 * the profile at start-up; the SCWS inside reads the server's copy,
+	 * which SIGHUP replaces. */
+	struct card_fs *card_fs;
+	struct card *card;
+	struct card_bip *bip;
+	void *link_ctx;
+	struct bip_gw *gw;
 	struct endpoint endpoints[ENDPOINTS_MAX];
 	size_t n_endpoints;
 };
@@ -173,6 +186,141 @@ static int open_tcpip(struct daemon *d)
 	return 0;
 }
 
+/* ---- the card's BIP channels carry SCWS connections (card/bip.h sink) */
+
+static void *sink_open(void *arg, uint16_t port, unsigned channel)
+{
+	struct daemon *d = arg;
+	const struct profile *p = scws_server_profile(d->srv);
+	bool tls = true;
+	for (size_t i = 0; p && i < p->n_ports; i++)
+		if (p->ports[i].port == port)
+			tls = p->ports[i].tls;
+	char peer[32];
+	snprintf(peer, sizeof(peer), "channel %u", channel);
+	struct scws_conn_info info = {
+		.transport = "bip", .peer = peer, .local_port = port, .tls = tls,
+	};
+	return scws_conn_new(d->srv, &info);
+}
+
+static int sink_feed(void *conn, const uint8_t *p, size_t len)
+{
+	return scws_conn_feed(conn, p, len);
+}
+
+static struct bytes sink_output(void *conn)
+{
+	return scws_conn_output(conn);
+}
+
+static void sink_consume(void *conn, size_t n)
+{
+	scws_conn_consume(conn, n);
+}
+
+static bool sink_output_full(void *conn)
+{
+	return scws_conn_output_full(conn);
+}
+
+static bool sink_done(void *conn)
+{
+	return scws_conn_done(conn);
+}
+
+static void sink_close(void *conn)
+{
+	scws_conn_free(conn);
+}
+
+static const struct card_bip_sink_ops scws_sink = {
+	.open = sink_open,
+	.feed = sink_feed,
+	.output = sink_output,
+	.consume = sink_consume,
+	.output_full = sink_output_full,
+	.done = sink_done,
+	.close = sink_close,
+};
+
+/* The emulated UICC with its proactive engine, and the terminal-side
+ * gateway in front of it over the in-process APDU link. */
+static int open_bip(struct daemon *d)
+{
+	if (d->opt.no_bip)
+		return 0;
+	const struct profile *p = scws_server_profile(d->srv);
+	char err[512];
+	if (card_layout_build(&p->card, &d->card_fs, err, sizeof(err)) != 0) {
+		log_err("card", "%s: %s", p->conf_path, err);
+		return EXIT_USAGE;
+	}
+	d->card = card_new(d->card_fs, p->card.atr, p->card.atr_len);
+	struct card_bip_port ports[PROFILE_PORTS_MAX];
+	for (size_t i = 0; i < p->n_ports; i++) {
+		ports[i].port = p->ports[i].port;
+		ports[i].channels = p->ports[i].channels;
+	}
+	struct card_bip_config bcfg = {
+		.ports = ports, .n_ports = p->n_ports, .sink = &scws_sink, .sink_arg = d,
+	};
+	d->bip = d->card && p->n_ports ? card_bip_new(&bcfg) : NULL;
+	if (!d->bip) {
+		log_err("bip", "cannot set up the card's BIP channels");
+		return 1;
+	}
+	card_bip_attach(d->bip, d->card);
+	d->link_ctx = transport_link_emu_new(d->card);
+	struct bip_gw_addr listen[CLI_ADDRS_MAX];
+	struct bip_gw_port_map map[CLI_ADDRS_MAX];
+	for (size_t i = 0; i < d->opt.n_bip_listen; i++) {
+		snprintf(listen[i].host, sizeof(listen[i].host), "%s", d->opt.bip_listen[i].host);
+		listen[i].is_default = false;
+	}
+	for (size_t i = 0; i < d->opt.n_port_map; i++) {
+		map[i].card_port = d->opt.port_map[i].card_port;
+		map[i].host_port = d->opt.port_map[i].host_port;
+	}
+	struct bip_gw_config gcfg = {
+		.listen = listen, .n_listen = d->opt.n_bip_listen,
+		.port_map = map, .n_port_map = d->opt.n_port_map,
+		.idle_timeout_ms = d->opt.idle_timeout_ms,
+	};
+	if (!d->link_ctx)
+		return 1;
+	d->gw = transport_bip_gw_new(d->base, &transport_link_emu_ops, d->link_ctx, &gcfg, err,
+				     sizeof(err));
+	if (!d->gw) {
+		log_err("bip", "%s", err);
+		return 1;
+	}
+	if (transport_bip_gw_start(d->gw, err, sizeof(err)) != 0) {
+		log_err("bip", "%s", err);
+		return 1;
+	}
+	const char *why = card_bip_reason(d->bip);
+	if (why && *why)
+		log_warn("bip", "%s", why);
+	struct bip_gw_endpoint eps[ENDPOINTS_MAX];
+	size_t n = transport_bip_gw_endpoints(d->gw, eps, ENDPOINTS_MAX);
+	if (n > ENDPOINTS_MAX)
+		n = ENDPOINTS_MAX;
+	for (size_t i = 0; i < n; i++)
+		add_endpoint(d, "bip", eps[i].scheme, eps[i].host, eps[i].port, eps[i].card_port);
+	return 0;
+}
+
+static void close_bip(struct daemon *d)
+{
+	transport_bip_gw_free(d->gw);
+	if (d->link_ctx)
+		transport_link_emu_ops.free(d->link_ctx);
+	card_free(d->card); /* detaches the proactive engine first */
+	card_bip_free(d->bip);
+	card_fs_free(d->card_fs);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -215,6 +363,9 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	rc = open_bip(&d);
+	if (rc)
+		goto out;
 	rc = open_tcpip(&d);
 	if (rc)
 		goto out;
@@ -238,6 +389,7 @@ out:
 	if (d.opt.ready_file && rc == 0)
 		unlink(d.opt.ready_file);
 	transport_tcpip_free(d.tcpip);
+	close_bip(&d);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

@@ -21,6 +21,10 @@ const char *cli_usage(void)
 	       "  --tcpip ADDR:PORT       serve the SCWS over TCP/IP here (repeatable; port 0 =\n"
 	       "                          ephemeral; default 127.0.0.1:443 and [::1]:443)\n"
 	       "  --no-tcpip              no TCP/IP (localuicc) listeners\n"
+	       "  --bip-listen ADDR       BIP gateway listen address (repeatable; default\n"
+	       "                          127.0.0.1 and ::1)\n"
+	       "  --port-map CARD=HOST    listen for card port CARD on host port HOST (0 =\n"
+	       "                          ephemeral; e.g. 4116=14116)\n"
 	       "  --no-bip                no BIP gateway\n"
 	       "  --ready-file PATH       write a JSON description of the endpoints once listening\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
@@ -64,7 +68,7 @@ int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *er
 	} else {
 		const char *colon = strrchr(s, ':');
 		/* A bare IPv6 address has several colons and no port. */
-		if (colon && strchr(s, ':') == colon && with_port) {
+		if (colon && strchr(s, ':') == colon) {
 			if ((size_t)(colon - s) >= sizeof(host))
 				goto bad;
 			memcpy(host, s, (size_t)(colon - s));
@@ -101,6 +105,24 @@ bad:
 	return -EINVAL;
 }
 
+static int parse_port_map(const char *s, struct cli_port_map *out, char *err, size_t errcap)
+{
+	const char *eq = strchr(s, '=');
+	char a[8];
+	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(a))
+		goto bad;
+	memcpy(a, s, (size_t)(eq - s));
+	a[eq - s] = 0;
+	if (parse_port(a, &out->card_port) || out->card_port == 0 ||
+	    parse_port(eq + 1, &out->host_port))
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errcap, "--port-map '%s': expected CARDPORT=HOSTPORT (HOSTPORT 0 = ephemeral)",
+		 s);
+	return -EINVAL;
+}
+
 static int parse_seconds(const char *opt, const char *s, unsigned *ms, char *err, size_t errcap)
 {
 	char *end;
@@ -125,7 +147,7 @@ static void add_default(struct cli_addr *list, size_t *n, const char *host, uint
 }
 
 enum {
-	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP,
+	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
 	OPT_READY, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
 };
 
@@ -136,6 +158,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "tcpip", required_argument, NULL, OPT_TCPIP },
 		{ "no-tcpip", no_argument, NULL, OPT_NO_TCPIP },
 		{ "no-bip", no_argument, NULL, OPT_NO_BIP },
+		{ "bip-listen", required_argument, NULL, OPT_BIP_LISTEN },
+		{ "port-map", required_argument, NULL, OPT_PORT_MAP },
 		{ "ready-file", required_argument, NULL, OPT_READY },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -179,6 +203,37 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 			break;
 		case OPT_NO_BIP:
 			opt->no_bip = true;
+			break;
+		case OPT_BIP_LISTEN:
+			if (opt->n_bip_listen >= CLI_ADDRS_MAX) {
+				snprintf(err, errcap, "--bip-listen: at most %d addresses", CLI_ADDRS_MAX);
+				return -EINVAL;
+			}
+			if (cli_parse_addr(optarg, false, &opt->bip_listen[opt->n_bip_listen], err,
+					   errcap)) {
+				char m[256];
+				snprintf(m, sizeof(m), "--bip-listen %s", err);
+				snprintf(err, errcap, "%s", m);
+				return -EINVAL;
+			}
+			opt->n_bip_listen++;
+			break;
+		case OPT_PORT_MAP:
+			if (opt->n_port_map >= CLI_ADDRS_MAX) {
+				snprintf(err, errcap, "--port-map: at most %d mappings", CLI_ADDRS_MAX);
+				return -EINVAL;
+			}
+			if (parse_port_map(optarg, &opt->port_map[opt->n_port_map], err, errcap))
+				return -EINVAL;
+			for (size_t i = 0; i < opt->n_port_map; i++) {
+				if (opt->port_map[i].card_port ==
+				    opt->port_map[opt->n_port_map].card_port) {
+					snprintf(err, errcap, "--port-map: card port %u mapped twice",
+						 opt->port_map[i].card_port);
+					return -EINVAL;
+				}
+			}
+			opt->n_port_map++;
 			break;
 		case OPT_READY:
 			free(opt->ready_file);
@@ -227,6 +282,10 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 	}
 	if (optind < argc) {
 		snprintf(err, errcap, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (opt->no_bip && (opt->n_bip_listen || opt->n_port_map)) {
+		snprintf(err, errcap, "--no-bip and --bip-listen/--port-map contradict each other");
 		return -EINVAL;
 	}
 	if (opt->no_tcpip && opt->n_tcpip) {

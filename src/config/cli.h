@@ -18,12 +18,21 @@ struct cli_addr {
 	bool is_default; /* a default the daemon may skip with a warning */
 };
 
+struct cli_port_map {
+	uint16_t card_port;
+	uint16_t host_port; /* 0 = ephemeral */
+};
+
 struct cli_options {
 	char *card_dir;            /* NULL = the default card */
 	struct cli_addr tcpip[CLI_ADDRS_MAX];
 	size_t n_tcpip;
 	bool no_tcpip;
 	bool no_bip;
+	struct cli_addr bip_listen[CLI_ADDRS_MAX]; /* port unused */
+	size_t n_bip_listen;                       /* 0: 127.0.0.1 and ::1 */
+	struct cli_port_map port_map[CLI_ADDRS_MAX];
+	size_t n_port_map;
 	char *ready_file;
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */

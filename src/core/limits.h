@@ -54,8 +54,6 @@
 #define HTTP_TRAILER_MAX 8192u       /* chunked trailer section: over is 431 */
 #define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
 #define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
-#define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
-#define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
 #define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
 #define MULTIPART_PART_HEAD_MAX 1024u
 #define MULTIPART_PARTS_MAX 16u

@@ -59,6 +59,31 @@ static void test_explicit(void)
 	cli_options_cleanup(&o);
 }
 
+static void test_bip(void)
+{
+	struct cli_options o;
+	char err[256];
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--bip-listen", "::1", "--bip-listen",
+			      "127.0.0.2", "--port-map", "4116=0", "--port-map", "3516=13516", NULL),
+			0);
+	CU_ASSERT_EQUAL(o.n_bip_listen, 2);
+	CU_ASSERT_STRING_EQUAL(o.bip_listen[0].host, "::1");
+	CU_ASSERT_STRING_EQUAL(o.bip_listen[1].host, "127.0.0.2");
+	CU_ASSERT_EQUAL(o.n_port_map, 2);
+	CU_ASSERT_EQUAL(o.port_map[0].card_port, 4116);
+	CU_ASSERT_EQUAL(o.port_map[0].host_port, 0);
+	CU_ASSERT_EQUAL(o.port_map[1].host_port, 13516);
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-map", "4116=1", "--port-map", "4116=2",
+			      NULL),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "mapped twice"));
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--no-bip", "--port-map", "4116=1", NULL),
+			-EINVAL);
+	cli_options_cleanup(&o);
+}
+
 static void test_errors(void)
 {
 	static const struct {
@@ -74,6 +99,11 @@ static void test_errors(void)
 		{ "--bogus", NULL, "unknown option '--bogus'" },
 		{ "--card", NULL, "needs an argument" },
 		{ "stray", NULL, "unexpected argument 'stray'" },
+		{ "--port-map", "4116", "expected CARDPORT=HOSTPORT" },
+		{ "--port-map", "0=1", "expected CARDPORT=HOSTPORT" },
+		{ "--port-map", "4116=70000", "expected CARDPORT=HOSTPORT" },
+		{ "--bip-listen", "127.0.0.1:5", "without a port" },
+		{ "--bip-listen", "localhost", "not a numeric" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cli_options o;
@@ -98,7 +128,8 @@ static void test_errors(void)
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_errors),
+		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_bip),
+		UNIT_TEST(test_errors),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("config_cli", tests);
