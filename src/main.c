@@ -22,7 +22,10 @@
 #include "scws/server.h"
 #include "transport/bip_gw.h"
 #include "transport/link.h"
+#include "transport/gsmtap_udp.h"
 #include "transport/tcpip.h"
+#include "transport/vpcd.h"
+#include "trace/pcap.h"
 
 #define EXIT_USAGE 2
 #define ENDPOINTS_MAX (CLI_ADDRS_MAX * 8)
@@ -50,7 +53,12 @@ struct daemon {
 	struct card *card;
 	struct card_bip *bip;
 	void *link_ctx;
+	const struct card_link_ops *link_ops;
 	struct bip_gw *gw;
+	struct transport_vpcd *vpcd;
+	/* Trace sinks: every APDU exchange, whichever link carries it. */
+	struct trace_pcap *pcap;
+	struct transport_gsmtap_udp *gsmtap;
 	struct endpoint endpoints[ENDPOINTS_MAX];
 	size_t n_endpoints;
 };
@@ -244,12 +252,52 @@ static const struct card_bip_sink_ops scws_sink = {
 	.close = sink_close,
 };
 
-/* The emulated UICC with its proactive engine, and the terminal-side
- * gateway in front of it over the in-process APDU link. */
-static int open_bip(struct daemon *d)
+/* One APDU exchange (or, with capdu NULL, an ATR) to every trace sink. */
+static void trace_apdu(void *arg, const uint8_t *capdu, size_t clen, const uint8_t *rapdu,
+		       size_t rlen)
 {
-	if (d->opt.no_bip)
-		return 0;
+	struct daemon *d = arg;
+	if (!capdu)
+		return; /* tshark decodes an ATR record as an APDU (protocol.md §7.2) */
+	if (d->pcap && trace_pcap_write_apdu(d->pcap, NULL, capdu, clen, rapdu, rlen) != 0) {
+		log_err("trace", "%s: write failed; tracing stops", d->opt.trace_file);
+		trace_pcap_free(d->pcap);
+		d->pcap = NULL;
+	}
+	if (d->gsmtap)
+		(void)transport_gsmtap_udp_send_apdu(d->gsmtap, capdu, clen, rapdu, rlen);
+}
+
+static bool tracing(const struct daemon *d)
+{
+	return d->pcap || d->gsmtap;
+}
+
+static int open_trace(struct daemon *d)
+{
+	char err[256];
+	if (d->opt.trace_file) {
+		int rc = trace_pcap_open(d->opt.trace_file, &d->pcap);
+		if (rc) {
+			log_err("trace", "%s: %s", d->opt.trace_file, strerror(-rc));
+			return 1;
+		}
+		log_info("trace", "APDUs to %s (GSMTAP SIM in pcap)", d->opt.trace_file);
+	}
+	if (d->opt.gsmtap) {
+		if (transport_gsmtap_udp_open(d->opt.gsmtap, &d->gsmtap, err, sizeof(err)) != 0) {
+			log_err("trace", "--gsmtap %s: %s", d->opt.gsmtap, err);
+			return EXIT_USAGE;
+		}
+		log_info("trace", "APDUs as GSMTAP to %s", transport_gsmtap_udp_peer(d->gsmtap));
+	}
+	return 0;
+}
+
+/* The emulated UICC as terminals see it, with its proactive engine: its
+ * BIP channels carry SCWS connections. */
+static int setup_card(struct daemon *d)
+{
 	const struct profile *p = scws_server_profile(d->srv);
 	char err[512];
 	if (card_layout_build(&p->card, &d->card_fs, err, sizeof(err)) != 0) {
@@ -265,13 +313,27 @@ static int open_bip(struct daemon *d)
 	struct card_bip_config bcfg = {
 		.ports = ports, .n_ports = p->n_ports, .sink = &scws_sink, .sink_arg = d,
 	};
-	d->bip = d->card && p->n_ports ? card_bip_new(&bcfg) : NULL;
+	if (!d->card) {
+		log_err("card", "cannot power the card");
+		return 1;
+	}
+	if (p->n_ports == 0) {
+		log_warn("bip", "the card opens no SCWS port: no BIP channel");
+		return 0;
+	}
+	d->bip = card_bip_new(&bcfg);
 	if (!d->bip) {
 		log_err("bip", "cannot set up the card's BIP channels");
 		return 1;
 	}
 	card_bip_attach(d->bip, d->card);
-	d->link_ctx = transport_link_emu_new(d->card);
+	return 0;
+}
+
+/* The terminal-side gateway in front of the card, over an APDU link. */
+static int open_gateway(struct daemon *d)
+{
+	char err[512];
 	struct bip_gw_addr listen[CLI_ADDRS_MAX];
 	struct bip_gw_port_map map[CLI_ADDRS_MAX];
 	for (size_t i = 0; i < d->opt.n_bip_listen; i++) {
@@ -286,11 +348,9 @@ static int open_bip(struct daemon *d)
 		.listen = listen, .n_listen = d->opt.n_bip_listen,
 		.port_map = map, .n_port_map = d->opt.n_port_map,
 		.idle_timeout_ms = d->opt.idle_timeout_ms,
+		.trace = tracing(d) ? trace_apdu : NULL, .trace_arg = d,
 	};
-	if (!d->link_ctx)
-		return 1;
-	d->gw = transport_bip_gw_new(d->base, &transport_link_emu_ops, d->link_ctx, &gcfg, err,
-				     sizeof(err));
+	d->gw = transport_bip_gw_new(d->base, d->link_ops, d->link_ctx, &gcfg, err, sizeof(err));
 	if (!d->gw) {
 		log_err("bip", "%s", err);
 		return 1;
@@ -299,7 +359,7 @@ static int open_bip(struct daemon *d)
 		log_err("bip", "%s", err);
 		return 1;
 	}
-	const char *why = card_bip_reason(d->bip);
+	const char *why = d->bip ? card_bip_reason(d->bip) : NULL;
 	if (why && *why)
 		log_warn("bip", "%s", why);
 	struct bip_gw_endpoint eps[ENDPOINTS_MAX];
@@ -311,11 +371,44 @@ static int open_bip(struct daemon *d)
 	return 0;
 }
 
+static int open_bip(struct daemon *d)
+{
+	int rc;
+	if (d->opt.vpcd) {
+		/* The card alone, on vsmartcard's vpcd: pcscd and its clients
+		 * (or a gateway with --reader) are the terminal. */
+		char err[256];
+		if ((rc = setup_card(d)) != 0)
+			return rc;
+		d->vpcd = transport_vpcd_new(d->base, d->card, d->opt.vpcd, NULL, err, sizeof(err));
+		if (!d->vpcd) {
+			log_err("vpcd", "--vpcd %s: %s", d->opt.vpcd, err);
+			return EXIT_USAGE;
+		}
+		if (tracing(d))
+			transport_vpcd_set_trace(d->vpcd, trace_apdu, d);
+		transport_vpcd_start(d->vpcd);
+		return 0;
+	}
+	if (d->opt.no_bip)
+		return 0;
+	if ((rc = setup_card(d)) != 0)
+		return rc;
+	if (!d->bip)
+		return 0;
+	d->link_ops = &transport_link_emu_ops;
+	d->link_ctx = transport_link_emu_new(d->card);
+	if (!d->link_ctx)
+		return 1;
+	return open_gateway(d);
+}
+
 static void close_bip(struct daemon *d)
 {
+	transport_vpcd_free(d->vpcd);
 	transport_bip_gw_free(d->gw);
 	if (d->link_ctx)
-		transport_link_emu_ops.free(d->link_ctx);
+		d->link_ops->free(d->link_ctx);
 	card_free(d->card); /* detaches the proactive engine first */
 	card_bip_free(d->bip);
 	card_fs_free(d->card_fs);
@@ -363,13 +456,16 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	rc = open_trace(&d);
+	if (rc)
+		goto out;
 	rc = open_bip(&d);
 	if (rc)
 		goto out;
 	rc = open_tcpip(&d);
 	if (rc)
 		goto out;
-	if (d.n_endpoints == 0) {
+	if (d.n_endpoints == 0 && !d.vpcd) {
 		log_err("main", "no listener could be opened: nothing to serve");
 		rc = 1;
 		goto out;
@@ -397,6 +493,8 @@ out:
 	if (ev_hup)
 		event_free(ev_hup);
 	scws_server_free(d.srv);
+	trace_pcap_free(d.pcap);
+	transport_gsmtap_udp_free(d.gsmtap);
 	if (d.base)
 		event_base_free(d.base);
 	cli_options_cleanup(&d.opt);

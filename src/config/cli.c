@@ -27,6 +27,10 @@ const char *cli_usage(void)
 	       "                          ephemeral; e.g. 4116=14116)\n"
 	       "  --no-bip                no BIP gateway\n"
 	       "  --ready-file PATH       write a JSON description of the endpoints once listening\n"
+	       "  --trace FILE.pcap       write every APDU exchange as GSMTAP SIM in a pcap file\n"
+	       "  --gsmtap HOST[:PORT]    send the same GSMTAP datagrams live (port 4729)\n"
+	       "  --vpcd HOST:PORT        the card only, attached to vsmartcard's vpcd (pcscd)\n"
+	       "  --reader NAME           the gateway only, driving the card in PC/SC reader NAME\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
 	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
 	       "  --log-format text|json  log line format on stderr (default text)\n"
@@ -148,7 +152,7 @@ static void add_default(struct cli_addr *list, size_t *n, const char *host, uint
 
 enum {
 	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
-	OPT_READY, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
+	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
@@ -161,6 +165,10 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "bip-listen", required_argument, NULL, OPT_BIP_LISTEN },
 		{ "port-map", required_argument, NULL, OPT_PORT_MAP },
 		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "gsmtap", required_argument, NULL, OPT_GSMTAP },
+		{ "vpcd", required_argument, NULL, OPT_VPCD },
+		{ "reader", required_argument, NULL, OPT_READER },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -236,11 +244,26 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 			opt->n_port_map++;
 			break;
 		case OPT_READY:
-			free(opt->ready_file);
-			opt->ready_file = strdup(optarg);
-			if (!opt->ready_file)
+		case OPT_TRACE:
+		case OPT_GSMTAP:
+		case OPT_VPCD:
+		case OPT_READER: {
+			char **dst = c == OPT_READY    ? &opt->ready_file
+				     : c == OPT_TRACE  ? &opt->trace_file
+				     : c == OPT_GSMTAP ? &opt->gsmtap
+				     : c == OPT_VPCD   ? &opt->vpcd
+						       : &opt->reader;
+			free(*dst);
+			*dst = strdup(optarg);
+			if (!*dst)
 				return -ENOMEM;
+			if (!**dst) {
+				snprintf(err, errcap, "option '%s' needs a non-empty argument",
+					 argv[optind - 1]);
+				return -EINVAL;
+			}
 			break;
+		}
 		case OPT_IDLE:
 			if (parse_seconds("--idle-timeout", optarg, &opt->idle_timeout_ms, err, errcap))
 				return -EINVAL;
@@ -288,11 +311,29 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		snprintf(err, errcap, "--no-bip and --bip-listen/--port-map contradict each other");
 		return -EINVAL;
 	}
+	if (opt->vpcd && opt->reader) {
+		snprintf(err, errcap, "--vpcd (the card only) and --reader (the gateway only) "
+				      "belong in two processes");
+		return -EINVAL;
+	}
+	if (opt->reader && (opt->card_dir || opt->n_tcpip || opt->no_bip)) {
+		snprintf(err, errcap, "--reader runs the gateway only: no --card, --tcpip or --no-bip");
+		return -EINVAL;
+	}
+	if (opt->vpcd && (opt->n_bip_listen || opt->n_port_map)) {
+		snprintf(err, errcap, "--vpcd runs the card only: the gateway options belong to the "
+				      "--reader process");
+		return -EINVAL;
+	}
 	if (opt->no_tcpip && opt->n_tcpip) {
 		snprintf(err, errcap, "--no-tcpip and --tcpip contradict each other");
 		return -EINVAL;
 	}
-	if (!opt->no_tcpip && opt->n_tcpip == 0) {
+	/* The card alone (--vpcd) or the gateway alone (--reader) open no
+	 * TCP/IP listener unless asked (--vpcd with --tcpip). */
+	if (opt->vpcd || opt->reader)
+		opt->no_bip = opt->vpcd ? true : opt->no_bip;
+	if (!opt->no_tcpip && opt->n_tcpip == 0 && !opt->vpcd && !opt->reader) {
 		add_default(opt->tcpip, &opt->n_tcpip, "127.0.0.1", 443);
 		add_default(opt->tcpip, &opt->n_tcpip, "::1", 443);
 	}
@@ -303,5 +344,9 @@ void cli_options_cleanup(struct cli_options *opt)
 {
 	free(opt->card_dir);
 	free(opt->ready_file);
+	free(opt->trace_file);
+	free(opt->gsmtap);
+	free(opt->vpcd);
+	free(opt->reader);
 	memset(opt, 0, sizeof(*opt));
 }

@@ -34,6 +34,10 @@ struct cli_options {
 	struct cli_port_map port_map[CLI_ADDRS_MAX];
 	size_t n_port_map;
 	char *ready_file;
+	char *trace_file;  /* --trace FILE.pcap */
+	char *gsmtap;      /* --gsmtap HOST[:PORT] */
+	char *vpcd;        /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
+	char *reader;      /* --reader NAME: the gateway only, over PC/SC */
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;

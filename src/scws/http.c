@@ -408,7 +408,7 @@ static int interpret_head(struct scws_http_parser *p)
 				rc = fail(p, -EPROTO, 400, "more than one Host header");
 			req->host = v;
 		} else if (scws_http_bytes_eq_ci(n, "Content-Length")) {
-			uint64_t cl;
+			uint64_t cl = 0;
 			rc = parse_content_length(p, v, &cl);
 			if (rc == 0 && f.has_cl && cl != req->content_length)
 				rc = fail(p, -EPROTO, 400, "conflicting Content-Length headers");
@@ -550,6 +550,9 @@ static int hex_value(uint8_t c)
 /* The chunk-size line is complete: data, or the last chunk. */
 static int chunk_size_done(struct scws_http_parser *p)
 {
+	/* chunk-size = 1*HEXDIG (RFC 9112 §7.1): an empty line is no last chunk. */
+	if (p->chunk_digits == 0)
+		return fail(p, -EPROTO, 400, "invalid chunk size");
 	if (p->chunk_size == 0) {
 		p->st = SCWS_HTTP_ST_TRAILER;
 		p->line_len = 0;

@@ -333,6 +333,12 @@ static const struct http_case cases[] = {
 	{ "chunk size empty", IN(CHUNKED
 				 ";x\r\n"),
 	  ERR(400, "invalid chunk size") },
+	{ "chunk size line empty (CRLF)", IN(CHUNKED
+					     "\r\n"),
+	  ERR(400, "invalid chunk size") },
+	{ "chunk size line empty (LF)", IN(CHUNKED
+					   "\n"),
+	  ERR(400, "invalid chunk size") },
 	{ "chunk size with inner space", IN(CHUNKED
 					    "1 2\r\n"),
 	  ERR(400, "invalid chunk size") },
