@@ -3,7 +3,7 @@
  *
  * Frame, then interpret (lighttpd): the head is copied until the empty line
  * that ends it, within HTTP_HEAD_MAX, and only then split into views
- * (picohttpparser). Bodies stream through a byte-level state machine. The
+ * (picohttpparser). Bodies stream; chunked ones through chunked.c. The
  * parser is strict where RFC 9112 §11.2 (request smuggling) asks for it:
  * no obs-fold, no whitespace before a colon, no bare CR, one Content-Length
  * value, never Content-Length together with Transfer-Encoding. */
@@ -20,13 +20,7 @@
 static const char *const state_names[] = {
 	[SCWS_HTTP_ST_HEAD] = "HEAD",
 	[SCWS_HTTP_ST_BODY] = "BODY",
-	[SCWS_HTTP_ST_CHUNK_SIZE] = "CHUNK_SIZE",
-	[SCWS_HTTP_ST_CHUNK_EXT] = "CHUNK_EXT",
-	[SCWS_HTTP_ST_CHUNK_SIZE_LF] = "CHUNK_SIZE_LF",
-	[SCWS_HTTP_ST_CHUNK_DATA] = "CHUNK_DATA",
-	[SCWS_HTTP_ST_CHUNK_DATA_CR] = "CHUNK_DATA_CR",
-	[SCWS_HTTP_ST_CHUNK_DATA_LF] = "CHUNK_DATA_LF",
-	[SCWS_HTTP_ST_TRAILER] = "TRAILER",
+	[SCWS_HTTP_ST_CHUNKED] = "CHUNKED",
 	[SCWS_HTTP_ST_DONE] = "DONE",
 	[SCWS_HTTP_ST_ERROR] = "ERROR",
 };
@@ -117,12 +111,6 @@ static void start_request(struct scws_http_parser *p)
 	p->line_start = 0;
 	p->head_has_line = false;
 	p->remaining = 0;
-	p->body_total = 0;
-	p->chunk_size = 0;
-	p->chunk_digits = 0;
-	p->line_len = 0;
-	p->trailer_line = 0;
-	p->cr = false;
 	p->skip_body = false;
 	buf_reset(&p->body);
 }
@@ -531,145 +519,27 @@ static int deliver(struct scws_http_parser *p, const uint8_t *data, size_t len)
 		int rc = p->cb.on_body(p->arg, data, len);
 		return rc < 0 ? fail_cb(p, rc) : 0;
 	}
-	/* body_total <= HTTP_BODY_MAX is enforced by framing, so only
-	 * allocation can fail here. */
+	/* The body stays within HTTP_BODY_MAX by framing (Content-Length in
+	 * interpret_head, chunk sizes in the decoder), so only allocation can
+	 * fail here. */
 	int rc = buf_append(&p->body, data, len);
 	return rc ? fail(p, rc, 500, "cannot buffer the request body") : 0;
 }
 
-static int hex_value(uint8_t c)
+/* on_data of the chunked decoder. */
+static int deliver_chunk(void *arg, const uint8_t *data, size_t len)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* The chunk-size line is complete: data, or the last chunk. */
-static int chunk_size_done(struct scws_http_parser *p)
-{
-	/* chunk-size = 1*HEXDIG (RFC 9112 §7.1): an empty line is no last chunk. */
-	if (p->chunk_digits == 0)
-		return fail(p, -EPROTO, 400, "invalid chunk size");
-	if (p->chunk_size == 0) {
-		p->st = SCWS_HTTP_ST_TRAILER;
-		p->line_len = 0;
-		p->trailer_line = 0;
-		p->cr = false;
-		return 0;
-	}
-	if (p->chunk_size > HTTP_BODY_MAX - p->body_total)
-		return fail(p, -EMSGSIZE, 413, "chunked request body over %u bytes",
-			    HTTP_BODY_MAX);
-	p->body_total += p->chunk_size;
-	p->remaining = p->chunk_size;
-	p->st = SCWS_HTTP_ST_CHUNK_DATA;
-	return 0;
-}
-
-/* One byte of the chunk framing (RFC 9112 §7.1): chunk-size [ chunk-ext ]
- * CRLF, the CRLF after chunk-data, and the trailer section. Bare LF is
- * accepted as a line end, a bare CR is not. */
-static int chunk_byte(struct scws_http_parser *p, uint8_t c)
-{
-	if ((p->st == SCWS_HTTP_ST_CHUNK_SIZE || p->st == SCWS_HTTP_ST_CHUNK_EXT ||
-	     p->st == SCWS_HTTP_ST_CHUNK_SIZE_LF) &&
-	    ++p->line_len > HTTP_CHUNK_LINE_MAX)
-		return fail(p, -EPROTO, 400, "chunk-size line over %u bytes", HTTP_CHUNK_LINE_MAX);
-	switch (p->st) {
-	case SCWS_HTTP_ST_CHUNK_SIZE:
-	case SCWS_HTTP_ST_CHUNK_EXT:
-		if (c == '\n')
-			return chunk_size_done(p);
-		if (c == '\r') {
-			p->st = SCWS_HTTP_ST_CHUNK_SIZE_LF;
-			return 0;
-		}
-		if (p->st == SCWS_HTTP_ST_CHUNK_EXT) {
-			/* chunk-ext is skipped; only controls are refused. */
-			if ((c < 0x20 && c != '\t') || c == 0x7F)
-				return fail(p, -EPROTO, 400,
-					    "control character in chunk extension");
-			return 0;
-		}
-		if (hex_value(c) >= 0 && p->line_len == p->chunk_digits + 1) {
-			if (p->chunk_size > (UINT64_MAX >> 4))
-				return fail(p, -EPROTO, 400, "chunk size overflow");
-			p->chunk_size = (p->chunk_size << 4) | (uint64_t)hex_value(c);
-			p->chunk_digits++;
-			return 0;
-		}
-		if (p->chunk_digits == 0)
-			return fail(p, -EPROTO, 400, "invalid chunk size");
-		if (is_ows(c))
-			return 0; /* BWS before ";" */
-		if (c == ';') {
-			p->st = SCWS_HTTP_ST_CHUNK_EXT;
-			return 0;
-		}
-		return fail(p, -EPROTO, 400, "invalid chunk size");
-	case SCWS_HTTP_ST_CHUNK_SIZE_LF:
-		if (c != '\n')
-			return fail(p, -EPROTO, 400, "bare CR in chunk-size line");
-		return chunk_size_done(p);
-	case SCWS_HTTP_ST_CHUNK_DATA_CR:
-		if (c == '\r') {
-			p->st = SCWS_HTTP_ST_CHUNK_DATA_LF;
-			return 0;
-		}
-		/* bare LF: as the LF state */
-		__attribute__((fallthrough));
-	case SCWS_HTTP_ST_CHUNK_DATA_LF:
-		if (c != '\n')
-			return fail(p, -EPROTO, 400, "chunk data not followed by CRLF");
-		p->st = SCWS_HTTP_ST_CHUNK_SIZE;
-		p->chunk_size = 0;
-		p->chunk_digits = 0;
-		p->line_len = 0;
-		return 0;
-	case SCWS_HTTP_ST_TRAILER:
-		/* trailer-section = *( field-line CRLF ) CRLF: skipped, bounded. */
-		if (++p->line_len > HTTP_TRAILER_MAX)
-			return fail(p, -EMSGSIZE, 431, "trailer section over %u bytes",
-				    HTTP_TRAILER_MAX);
-		if (p->cr && c != '\n')
-			return fail(p, -EPROTO, 400, "bare CR in trailer section");
-		if (c == 0)
-			return fail(p, -EPROTO, 400, "NUL in trailer section");
-		if (c == '\n') {
-			if (p->trailer_line == 0) {
-				p->st = SCWS_HTTP_ST_DONE;
-				return 0;
-			}
-			p->trailer_line = 0;
-			p->cr = false;
-			return 0;
-		}
-		if (c == '\r') {
-			p->cr = true;
-			return 0;
-		}
-		p->trailer_line++;
-		return 0;
-	default:
-		return fail(p, -EBADFD, 500, "chunk parser in state %s",
-			    scws_http_state_name(p->st));
-	}
+	return deliver(arg, data, len);
 }
 
 static void head_done(struct scws_http_parser *p)
 {
 	if (p->req.is_chunked) {
-		p->st = SCWS_HTTP_ST_CHUNK_SIZE;
-		p->chunk_size = 0;
-		p->chunk_digits = 0;
-		p->line_len = 0;
+		p->st = SCWS_HTTP_ST_CHUNKED;
+		scws_chunked_init(&p->chunked, HTTP_BODY_MAX, "request body");
 	} else if (p->req.content_length > 0) {
 		p->st = SCWS_HTTP_ST_BODY;
 		p->remaining = p->req.content_length;
-		p->body_total = p->req.content_length;
 	} else {
 		p->st = SCWS_HTTP_ST_DONE;
 	}
@@ -715,23 +585,34 @@ int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t 
 			rc = -EAGAIN;
 			break;
 		}
-		if (p->st == SCWS_HTTP_ST_BODY || p->st == SCWS_HTTP_ST_CHUNK_DATA) {
-			size_t n = len - pos;
-			if (n > p->remaining)
-				n = (size_t)p->remaining;
-			p->remaining -= n;
+		if (p->st == SCWS_HTTP_ST_CHUNKED) {
+			size_t n;
+			rc = scws_chunked_feed(&p->chunked, in + pos, len - pos, &n, deliver_chunk, p);
 			pos += n;
-			rc = deliver(p, in + pos - n, n);
-			if (rc)
-				break;
-			if (p->remaining == 0)
-				p->st = p->st == SCWS_HTTP_ST_BODY ? SCWS_HTTP_ST_DONE
-								   : SCWS_HTTP_ST_CHUNK_DATA_CR;
-			continue;
+			if (rc == 0) {
+				p->st = SCWS_HTTP_ST_DONE;
+				continue;
+			}
+			/* status 0: on_body failed, and deliver() said so already. */
+			if (rc != -EAGAIN && p->chunked.status)
+				rc = fail(p, rc, p->chunked.status, "%s", p->chunked.reason);
+			break;
 		}
-		rc = chunk_byte(p, in[pos++]);
+		if (p->st != SCWS_HTTP_ST_BODY) {
+			rc = fail(p, -EBADFD, 500, "body parser in state %s",
+				  scws_http_state_name(p->st));
+			break;
+		}
+		size_t n = len - pos;
+		if (n > p->remaining)
+			n = (size_t)p->remaining;
+		p->remaining -= n;
+		pos += n;
+		rc = deliver(p, in + pos - n, n);
 		if (rc)
 			break;
+		if (p->remaining == 0)
+			p->st = SCWS_HTTP_ST_DONE;
 	}
 	*used = pos;
 	return rc;

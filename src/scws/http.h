@@ -64,6 +64,7 @@
 #include "core/buf.h"
 #include "core/bytes.h"
 #include "core/limits.h"
+#include "scws/chunked.h"
 
 enum scws_http_method {
 	SCWS_HTTP_OTHER, /* a valid token we do not know: the router answers 405/501 */
@@ -123,13 +124,7 @@ struct scws_http_callbacks {
 enum scws_http_state {
 	SCWS_HTTP_ST_HEAD,           /* framing the head */
 	SCWS_HTTP_ST_BODY,           /* Content-Length body */
-	SCWS_HTTP_ST_CHUNK_SIZE,     /* chunk-size [BWS] */
-	SCWS_HTTP_ST_CHUNK_EXT,      /* ";" chunk-ext up to the line end */
-	SCWS_HTTP_ST_CHUNK_SIZE_LF,  /* CR seen at the end of a chunk-size line */
-	SCWS_HTTP_ST_CHUNK_DATA,
-	SCWS_HTTP_ST_CHUNK_DATA_CR,  /* CRLF after chunk-data */
-	SCWS_HTTP_ST_CHUNK_DATA_LF,
-	SCWS_HTTP_ST_TRAILER,        /* trailer section, skipped */
+	SCWS_HTTP_ST_CHUNKED,        /* chunked body: in `chunked` */
 	SCWS_HTTP_ST_DONE,           /* request complete; next feed starts a new one */
 	SCWS_HTTP_ST_ERROR,
 };
@@ -147,13 +142,8 @@ struct scws_http_parser {
 	size_t line_start;      /* start of the line being framed, <= head_len */
 	bool head_has_line;     /* a non-empty line came: an empty one now ends the head */
 
-	uint64_t remaining;     /* body bytes (Content-Length) or chunk bytes left */
-	uint64_t body_total;    /* decoded body bytes so far, <= HTTP_BODY_MAX */
-	uint64_t chunk_size;
-	size_t chunk_digits;
-	size_t line_len;        /* chunk-size line or trailer section bytes so far */
-	size_t trailer_line;    /* bytes in the current trailer line */
-	bool cr;                /* previous byte was CR (chunk and trailer lines) */
+	uint64_t remaining;     /* Content-Length body bytes left */
+	struct scws_chunked chunked; /* chunked body, at most HTTP_BODY_MAX bytes */
 	bool skip_body;
 	struct buf body;        /* only when cb.on_body is NULL */
 

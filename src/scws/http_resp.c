@@ -3,7 +3,7 @@
  *
  * The parser has the shape of the request parser in http.c: the head is
  * framed within HTTP_HEAD_MAX and only then split into views, bodies
- * stream through a byte-level state machine. What differs is what a client
+ * stream (chunked ones through the decoder in chunked.c). What differs is what a client
  * must handle (RFC 9112 §6.3): bodies delimited by the close, responses
  * without a body whatever their headers say (HEAD, 1xx, 204, 304), interim
  * 1xx heads, and obs-fold, which a user agent must unfold rather than
@@ -23,13 +23,7 @@ static const char *const state_names[] = {
 	[SCWS_HTTP_RESP_ST_HEAD] = "HEAD",
 	[SCWS_HTTP_RESP_ST_BODY] = "BODY",
 	[SCWS_HTTP_RESP_ST_UNTIL_CLOSE] = "UNTIL_CLOSE",
-	[SCWS_HTTP_RESP_ST_CHUNK_SIZE] = "CHUNK_SIZE",
-	[SCWS_HTTP_RESP_ST_CHUNK_EXT] = "CHUNK_EXT",
-	[SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF] = "CHUNK_SIZE_LF",
-	[SCWS_HTTP_RESP_ST_CHUNK_DATA] = "CHUNK_DATA",
-	[SCWS_HTTP_RESP_ST_CHUNK_DATA_CR] = "CHUNK_DATA_CR",
-	[SCWS_HTTP_RESP_ST_CHUNK_DATA_LF] = "CHUNK_DATA_LF",
-	[SCWS_HTTP_RESP_ST_TRAILER] = "TRAILER",
+	[SCWS_HTTP_RESP_ST_CHUNKED] = "CHUNKED",
 	[SCWS_HTTP_RESP_ST_DONE] = "DONE",
 	[SCWS_HTTP_RESP_ST_ERROR] = "ERROR",
 };
@@ -62,17 +56,6 @@ static struct bytes trim_ows(struct bytes v)
 	while (v.len && is_ows(v.ptr[v.len - 1]))
 		v.len--;
 	return v;
-}
-
-static int hex_value(uint8_t c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Copies a peer token into a reason, keeping it printable and short. */
@@ -110,11 +93,6 @@ static void start_response(struct scws_http_resp_parser *p)
 	p->interim = 0;
 	p->remaining = 0;
 	p->body_total = 0;
-	p->chunk_size = 0;
-	p->chunk_digits = 0;
-	p->line_len = 0;
-	p->trailer_line = 0;
-	p->cr = false;
 	buf_reset(&p->body);
 }
 
@@ -518,113 +496,10 @@ static int deliver(struct scws_http_resp_parser *p, const uint8_t *data, size_t 
 	return rc ? fail(p, rc, "cannot buffer the response body") : 0;
 }
 
-static void chunk_line_start(struct scws_http_resp_parser *p)
+/* on_data of the chunked decoder. */
+static int deliver_chunk(void *arg, const uint8_t *data, size_t len)
 {
-	p->st = SCWS_HTTP_RESP_ST_CHUNK_SIZE;
-	p->chunk_size = 0;
-	p->chunk_digits = 0;
-	p->line_len = 0;
-}
-
-/* The chunk-size line is complete: data, or the last chunk. */
-static int chunk_size_done(struct scws_http_resp_parser *p)
-{
-	if (p->chunk_size == 0) {
-		p->st = SCWS_HTTP_RESP_ST_TRAILER;
-		p->line_len = 0;
-		p->trailer_line = 0;
-		p->cr = false;
-		return 0;
-	}
-	if (p->chunk_size > UINT64_MAX - p->body_total)
-		return fail(p, -EPROTO, "chunked body length overflow");
-	p->body_total += p->chunk_size;
-	p->remaining = p->chunk_size;
-	p->st = SCWS_HTTP_RESP_ST_CHUNK_DATA;
-	return 0;
-}
-
-/* One byte of the chunk framing (RFC 9112 §7.1), as in http.c: bare LF
- * is a line end, a bare CR is not. */
-static int chunk_byte(struct scws_http_resp_parser *p, uint8_t c)
-{
-	if ((p->st == SCWS_HTTP_RESP_ST_CHUNK_SIZE || p->st == SCWS_HTTP_RESP_ST_CHUNK_EXT ||
-	     p->st == SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF) &&
-	    ++p->line_len > HTTP_CHUNK_LINE_MAX)
-		return fail(p, -EPROTO, "chunk-size line over %u bytes", HTTP_CHUNK_LINE_MAX);
-	switch (p->st) {
-	case SCWS_HTTP_RESP_ST_CHUNK_SIZE:
-	case SCWS_HTTP_RESP_ST_CHUNK_EXT:
-		if (c == '\n')
-			return p->chunk_digits ? chunk_size_done(p)
-					       : fail(p, -EPROTO, "invalid chunk size");
-		if (c == '\r') {
-			if (p->chunk_digits == 0)
-				return fail(p, -EPROTO, "invalid chunk size");
-			p->st = SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF;
-			return 0;
-		}
-		if (p->st == SCWS_HTTP_RESP_ST_CHUNK_EXT) {
-			if ((c < 0x20 && c != '\t') || c == 0x7F)
-				return fail(p, -EPROTO, "control character in chunk extension");
-			return 0;
-		}
-		if (hex_value(c) >= 0 && p->line_len == p->chunk_digits + 1) {
-			if (p->chunk_size > (UINT64_MAX >> 4))
-				return fail(p, -EPROTO, "chunk size overflow");
-			p->chunk_size = (p->chunk_size << 4) | (uint64_t)hex_value(c);
-			p->chunk_digits++;
-			return 0;
-		}
-		if (p->chunk_digits == 0)
-			return fail(p, -EPROTO, "invalid chunk size");
-		if (is_ows(c))
-			return 0; /* BWS before ";" */
-		if (c == ';') {
-			p->st = SCWS_HTTP_RESP_ST_CHUNK_EXT;
-			return 0;
-		}
-		return fail(p, -EPROTO, "invalid chunk size");
-	case SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF:
-		if (c != '\n')
-			return fail(p, -EPROTO, "bare CR in chunk-size line");
-		return chunk_size_done(p);
-	case SCWS_HTTP_RESP_ST_CHUNK_DATA_CR:
-		if (c == '\r') {
-			p->st = SCWS_HTTP_RESP_ST_CHUNK_DATA_LF;
-			return 0;
-		}
-		__attribute__((fallthrough));
-	case SCWS_HTTP_RESP_ST_CHUNK_DATA_LF:
-		if (c != '\n')
-			return fail(p, -EPROTO, "chunk data not followed by CRLF");
-		chunk_line_start(p);
-		return 0;
-	case SCWS_HTTP_RESP_ST_TRAILER:
-		if (++p->line_len > HTTP_TRAILER_MAX)
-			return fail(p, -EMSGSIZE, "trailer section over %u bytes", HTTP_TRAILER_MAX);
-		if (p->cr && c != '\n')
-			return fail(p, -EPROTO, "bare CR in trailer section");
-		if (c == 0)
-			return fail(p, -EPROTO, "NUL in trailer section");
-		if (c == '\n') {
-			if (p->trailer_line == 0) {
-				p->st = SCWS_HTTP_RESP_ST_DONE;
-				return 0;
-			}
-			p->trailer_line = 0;
-			p->cr = false;
-			return 0;
-		}
-		if (c == '\r') {
-			p->cr = true;
-			return 0;
-		}
-		p->trailer_line++;
-		return 0;
-	default:
-		return fail(p, -EBADFD, "chunk parser in state %s", scws_http_resp_state_name(p->st));
-	}
+	return deliver(arg, data, len);
 }
 
 /* A head is parsed: skip an interim one, else pick the body framing. */
@@ -648,7 +523,9 @@ static int head_done(struct scws_http_resp_parser *p)
 	if (!r->has_body) {
 		p->st = SCWS_HTTP_RESP_ST_DONE;
 	} else if (r->is_chunked) {
-		chunk_line_start(p);
+		p->st = SCWS_HTTP_RESP_ST_CHUNKED;
+		/* No limit when streamed; buffered, deliver() stops at HTTP_RESP_BODY_MAX. */
+		scws_chunked_init(&p->chunked, UINT64_MAX, "response body");
 	} else if (r->until_close) {
 		p->st = SCWS_HTTP_RESP_ST_UNTIL_CLOSE;
 	} else {
@@ -706,23 +583,34 @@ int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *i
 				break;
 			continue;
 		}
-		if (p->st == SCWS_HTTP_RESP_ST_BODY || p->st == SCWS_HTTP_RESP_ST_CHUNK_DATA) {
-			size_t n = len - pos;
-			if (n > p->remaining)
-				n = (size_t)p->remaining;
-			p->remaining -= n;
+		if (p->st == SCWS_HTTP_RESP_ST_CHUNKED) {
+			size_t n;
+			rc = scws_chunked_feed(&p->chunked, in + pos, len - pos, &n, deliver_chunk, p);
 			pos += n;
-			rc = deliver(p, in + pos - n, n);
-			if (rc)
-				break;
-			if (p->remaining == 0)
-				p->st = p->st == SCWS_HTTP_RESP_ST_BODY ? SCWS_HTTP_RESP_ST_DONE
-									: SCWS_HTTP_RESP_ST_CHUNK_DATA_CR;
-			continue;
+			if (rc == 0) {
+				p->st = SCWS_HTTP_RESP_ST_DONE;
+				continue;
+			}
+			/* status 0: on_body failed, and deliver() said so already. */
+			if (rc != -EAGAIN && p->chunked.status)
+				rc = fail(p, rc, "%s", p->chunked.reason);
+			break;
 		}
-		rc = chunk_byte(p, in[pos++]);
+		if (p->st != SCWS_HTTP_RESP_ST_BODY) {
+			rc = fail(p, -EBADFD, "body parser in state %s",
+				  scws_http_resp_state_name(p->st));
+			break;
+		}
+		size_t n = len - pos;
+		if (n > p->remaining)
+			n = (size_t)p->remaining;
+		p->remaining -= n;
+		pos += n;
+		rc = deliver(p, in + pos - n, n);
 		if (rc)
 			break;
+		if (p->remaining == 0)
+			p->st = SCWS_HTTP_RESP_ST_DONE;
 	}
 	*used = pos;
 	return rc;
@@ -746,8 +634,11 @@ int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
 		return fail(p, -EPROTO, "connection closed after %llu of %llu body bytes",
 			    (unsigned long long)(p->body_total - p->remaining),
 			    (unsigned long long)p->body_total);
-	default:
+	case SCWS_HTTP_RESP_ST_CHUNKED:
 		return fail(p, -EPROTO, "connection closed inside the chunked body (%s)",
+			    scws_chunked_state_name(p->chunked.st));
+	default:
+		return fail(p, -EBADFD, "connection closed in parser state %s",
 			    scws_http_resp_state_name(p->st));
 	}
 }

@@ -56,6 +56,7 @@
 #include "core/buf.h"
 #include "core/bytes.h"
 #include "core/limits.h"
+#include "scws/chunked.h"
 #include "scws/http.h"
 
 /* A parsed response head. Views point into the parser (see above). */
@@ -88,13 +89,7 @@ enum scws_http_resp_state {
 	SCWS_HTTP_RESP_ST_HEAD,          /* framing a head */
 	SCWS_HTTP_RESP_ST_BODY,          /* Content-Length body */
 	SCWS_HTTP_RESP_ST_UNTIL_CLOSE,   /* body delimited by the close */
-	SCWS_HTTP_RESP_ST_CHUNK_SIZE,    /* chunk-size [BWS] */
-	SCWS_HTTP_RESP_ST_CHUNK_EXT,     /* ";" chunk-ext up to the line end */
-	SCWS_HTTP_RESP_ST_CHUNK_SIZE_LF, /* CR seen at the end of a chunk-size line */
-	SCWS_HTTP_RESP_ST_CHUNK_DATA,
-	SCWS_HTTP_RESP_ST_CHUNK_DATA_CR, /* CRLF after chunk-data */
-	SCWS_HTTP_RESP_ST_CHUNK_DATA_LF,
-	SCWS_HTTP_RESP_ST_TRAILER,       /* trailer section, skipped */
+	SCWS_HTTP_RESP_ST_CHUNKED,       /* chunked body: in `chunked` */
 	SCWS_HTTP_RESP_ST_DONE,          /* response complete; next feed starts a new one */
 	SCWS_HTTP_RESP_ST_ERROR,
 };
@@ -114,13 +109,9 @@ struct scws_http_resp_parser {
 	size_t line_start;      /* start of the line being framed, <= head_len */
 	bool head_has_line;     /* a non-empty line came: an empty one now ends the head */
 
-	uint64_t remaining;     /* Content-Length or chunk bytes left */
-	uint64_t body_total;    /* decoded body bytes so far */
-	uint64_t chunk_size;
-	size_t chunk_digits;
-	size_t line_len;        /* chunk-size line or trailer section bytes so far */
-	size_t trailer_line;    /* bytes in the current trailer line */
-	bool cr;                /* previous trailer byte was CR */
+	uint64_t remaining;     /* Content-Length bytes left */
+	uint64_t body_total;    /* Content-Length, or body bytes so far until the close */
+	struct scws_chunked chunked; /* chunked body */
 	struct buf body;        /* only when cb.on_body is NULL */
 
 	int err;                /* sticky result in the error state */
