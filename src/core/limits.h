@@ -116,4 +116,11 @@
 #define BIP_GW_PARKED_MAX 16u        /* accepted clients waiting for a channel, per port */
 #define BIP_GW_LINGER_MS 5000u       /* a closed channel's client gets its last bytes within */
 
+/* The PC/SC link (transport/link_pcsc.c). */
+#define PCSC_READER_NAME_MAX 128u    /* pcsc-lite MAX_READERNAME, with the NUL */
+#define PCSC_READERS_BUF_MAX 4096u   /* SCardListReaders' multi-string */
+#define PCSC_GETRESP_MAX 64u         /* GET RESPONSE rounds after 61 xx, for one T=0 command */
+#define PCSC_POLL_MS 250u            /* insertion/removal/reset poll */
+#define PCSC_BACKOFF_MAX_MS 2000u    /* pcscd away: re-establish back-off, doubling up to */
+
 #endif

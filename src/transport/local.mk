@@ -15,6 +15,18 @@ src_transport_libtransport_a_SOURCES += \
 	src/transport/bip_term.c src/transport/bip_term.h \
 	src/transport/bip_gw.c src/transport/bip_gw.h
 
+# The gateway over PC/SC (--reader): the link, its T=0 transport and the
+# insertion/removal watcher; unit tests over a fake PC/SC layer.
+src_transport_libtransport_a_SOURCES += \
+	src/transport/link_pcsc.c src/transport/link_pcsc.h
+
+check_PROGRAMS += tests/unit/test_transport_link_pcsc
+TESTS += tests/unit/test_transport_link_pcsc
+tests_unit_test_transport_link_pcsc_SOURCES = tests/unit/test_transport_link_pcsc.c
+tests_unit_test_transport_link_pcsc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_link_pcsc_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) \
+	$(CUNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_transport_bip_gw
 TESTS += tests/unit/test_transport_bip_gw
 tests_unit_test_transport_bip_gw_SOURCES = tests/unit/test_transport_bip_gw.c
