@@ -18,10 +18,10 @@
 #include "card/cat_msg.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "transport/sock.h"
 
 #define SUB "bip"
 #define PEER_MAX 64u
-#define LISTEN_BACKLOG 128
 
 struct bip_gw;
 struct gw_port;
@@ -341,22 +341,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	kick(gw);
 }
 
-static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(out, cap, "?");
-	}
-}
-
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -375,7 +359,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->gw = gw;
 	c->bev = bev;
-	format_peer(sa, c->peer, sizeof(c->peer));
+	transport_sock_peer(sa, c->peer, sizeof(c->peer));
 	c->next = gw->conns;
 	if (gw->conns)
 		gw->conns->prev = c;
@@ -407,49 +391,12 @@ static uint16_t mapped_port(const struct bip_gw *gw, uint16_t card_port)
 static int open_listener(struct gw_port *p, const char *host, uint16_t port, char *err,
 			 size_t errcap)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		sslen = sizeof(*in);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		sslen = sizeof(*in6);
-	} else {
-		snprintf(err, errcap, "%s: not a numeric address", host);
-		return -EINVAL;
-	}
-	bool v6 = ss.ss_family == AF_INET6;
-	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errcap, "%s%s%s: socket: %s", v6 ? "[" : "", host, v6 ? "]" : "",
-			 strerror(e));
-		return -e;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (v6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-		int e = errno;
-		snprintf(err, errcap, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", host,
-			 v6 ? "]" : "", port, strerror(e));
-		evutil_closesocket(fd);
-		return -e;
-	}
-	struct sockaddr_storage got;
-	socklen_t gotlen = sizeof(got);
-	uint16_t bound = port;
-	if (getsockname(fd, (struct sockaddr *)&got, &gotlen) == 0)
-		bound = got.ss_family == AF_INET6
-				? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
-				: ntohs(((struct sockaddr_in *)&got)->sin_port);
+	evutil_socket_t fd;
+	uint16_t bound;
+	int rc = transport_sock_listen(host, port, TRANSPORT_SOCK_ERR_ADDR, &fd, &bound, err,
+				       errcap);
+	if (rc)
+		return rc;
 	struct gw_listener *l = &p->ls[p->n_ls];
 	l->lev = evconnlistener_new(p->gw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!l->lev) {

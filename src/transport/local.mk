@@ -1,7 +1,8 @@
 ## src/transport: the only code that touches sockets, timers or libevent.
 noinst_LIBRARIES += src/transport/libtransport.a
 src_transport_libtransport_a_SOURCES = \
-	src/transport/tcpip.c src/transport/tcpip.h
+	src/transport/tcpip.c src/transport/tcpip.h \
+	src/transport/sock.c src/transport/sock.h
 # Traces and the vpcd card link (tests in src/trace/local.mk).
 src_transport_libtransport_a_SOURCES += \
 	src/transport/hostport.c src/transport/hostport.h \
@@ -26,6 +27,12 @@ tests_unit_test_transport_link_pcsc_SOURCES = tests/unit/test_transport_link_pcs
 tests_unit_test_transport_link_pcsc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_link_pcsc_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) \
 	$(CUNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_transport_sock
+TESTS += tests/unit/test_transport_sock
+tests_unit_test_transport_sock_SOURCES = tests/unit/test_transport_sock.c
+tests_unit_test_transport_sock_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_sock_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_transport_bip_gw
 TESTS += tests/unit/test_transport_bip_gw

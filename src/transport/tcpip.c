@@ -1,7 +1,6 @@
 /* tcpip.c - the SCWS over TCP/IP, on libevent (ETSI TS 102 483 style). */
 #include "transport/tcpip.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -16,6 +15,7 @@
 
 #include "core/log.h"
 #include "scws/conn.h"
+#include "transport/sock.h"
 
 /* Output beyond this stops reading from that client until it drains. */
 #define TCPIP_OUT_HIGH (64u * 1024u)
@@ -205,25 +205,6 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	client_free(cl);
 }
 
-static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(out, cap, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(out, cap, "[%s]:%u", host, port);
-	} else {
-		snprintf(out, cap, "?");
-	}
-}
-
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -239,7 +220,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		return;
 	}
 	cl->t = t;
-	format_peer(sa, cl->peer, sizeof(cl->peer));
+	transport_sock_peer(sa, cl->peer, sizeof(cl->peer));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct scws_conn_info info = {
@@ -306,46 +287,11 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 		snprintf(err, errcap, "too many listeners");
 		return -EMSGSIZE;
 	}
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		sslen = sizeof(*in);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		sslen = sizeof(*in6);
-	} else {
-		snprintf(err, errcap, "%s: not a numeric address", host);
-		return -EINVAL;
-	}
-	evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errcap, "socket: %s", strerror(e));
-		return -e;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 128) != 0) {
-		int e = errno;
-		snprintf(err, errcap, "cannot listen on %s%s%s:%u: %s",
-			 ss.ss_family == AF_INET6 ? "[" : "", host,
-			 ss.ss_family == AF_INET6 ? "]" : "", port, strerror(e));
-		evutil_closesocket(fd);
-		return -e;
-	}
-	struct sockaddr_storage got;
-	socklen_t gotlen = sizeof(got);
-	getsockname(fd, (struct sockaddr *)&got, &gotlen);
-	uint16_t p = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
-					      : ntohs(((struct sockaddr_in *)&got)->sin_port);
+	evutil_socket_t fd;
+	uint16_t p;
+	int rc = transport_sock_listen(host, port, 0, &fd, &p, err, errcap);
+	if (rc)
+		return rc;
 	struct tcpip_listener *l = &t->listeners[t->n_listeners];
 	l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!l->lev) {

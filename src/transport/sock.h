@@ -1,0 +1,35 @@
+/* sock.h - TCP listening sockets and peer names for the transports that
+ * accept connections (tcpip.c, bip_gw.c): POSIX sockets, IPv4 and IPv6. */
+#ifndef SCWS_TRANSPORT_SOCK_H
+#define SCWS_TRANSPORT_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+
+#define TRANSPORT_SOCK_BACKLOG 128
+
+/* Reasons name the address on every failure: "[::1]: socket: ..." rather
+ * than "socket: ...". */
+#define TRANSPORT_SOCK_ERR_ADDR 1u
+
+/* Opens a non-blocking, close-on-exec TCP socket listening on host (a
+ * numeric IPv4 or IPv6 address, no brackets) and port (0: ephemeral), with
+ * SO_REUSEADDR, and IPV6_V6ONLY for IPv6 (the IPv4 address is a listener
+ * of its own). *fd gets the socket (the caller owns it) and *bound the port
+ * it got (port itself if getsockname fails). 0, or a negative errno with a
+ * one-line reason in err, one of
+ *	"<host>: not a numeric address"                       -EINVAL
+ *	"socket: <strerror>"  ("<addr>: socket: ..." with TRANSPORT_SOCK_ERR_ADDR)
+ *	"cannot listen on <addr>:<port>: <strerror>"
+ * where <addr> is host, in brackets for IPv6. */
+__attribute__((warn_unused_result))
+int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *fd,
+			  uint16_t *bound, char *err, size_t errcap);
+
+/* "127.0.0.1:4116", "[::1]:4116", or "?" for another family, into out
+ * (truncated to cap, cap >= 1). */
+void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap);
+
+#endif
