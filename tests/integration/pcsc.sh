@@ -1,0 +1,283 @@
+#!/bin/bash
+# pcsc.sh - end to end over PC/SC, with a pcscd of our own: the emulated card on
+# vsmartcard's vpcd (scwsemu --vpcd) as OpenSC sees it (ATR, PKCS#15 application, the
+# bootstrap data object 2.23.43.7.1), and the gateway over PC/SC (scwsemu --reader)
+# serving the bootstrap to curl through pcscd, surviving pcscd killed and restarted,
+# a reset by another application, and the card going and coming; a reader that does
+# not exist exits 2 with the list of readers.
+#
+# The pcscd is private: it runs in a mount namespace (unshare) where /run/pcscd is a
+# directory of this test, with a reader.conf.d that puts vpcd on free TCP ports, and
+# every client finds it through PCSCLITE_CSOCK_NAME. A pcscd already running (the
+# system's, another test's) is neither used nor disturbed; pcscd stays in the
+# foreground and is stopped by the EXIT trap, also when a check fails.
+# Skips (77) without pcscd, the vpcd driver, curl, or mount namespaces (root, or
+# unprivileged user namespaces). Set PCSC_TEST_KEEP=1 to keep the logs in $T_TMP.
+. "$(dirname "$0")/lib.sh"
+need pcscd curl python3 unshare
+
+VPCD_SO=""
+for d in /usr/lib/pcsc/drivers/serial /usr/lib/*/pcsc/drivers/serial \
+	/usr/local/lib/pcsc/drivers/serial /usr/lib64/pcsc/drivers/serial; do
+	[ -e "$d/libifdvpcd.so" ] && VPCD_SO=$d/libifdvpcd.so && break
+done
+[ -n "$VPCD_SO" ] || skip_all "vsmartcard's vpcd driver (libifdvpcd.so) not installed"
+"$SCWSEMU" --help 2>&1 | grep -q -- '--vpcd' || skip_all "scwsemu has no --vpcd"
+
+# The gateway: scwsemu --reader once the daemon links the PC/SC link (its messages
+# are in the binary), until then tests/tools/pcsc_gw, which wires it the same way.
+if grep -q -a 'pcscd is not running' "$SCWSEMU"; then
+	GW=("$SCWSEMU" --no-tcpip)
+else
+	GW=("$top_builddir/tests/tools/pcsc_gw")
+fi
+[ -x "${GW[0]}" ] || skip_all "${GW[0]} not built"
+
+# ---- a private pcscd ----------------------------------------------------------
+
+RUN=$T_TMP/run
+CONF=$T_TMP/reader.conf.d
+mkdir -p "$RUN" "$CONF"
+if [ -d /run/pcscd ]; then
+	# shellcheck disable=SC2016
+	NS_SETUP='mount --bind "$1" /run/pcscd'
+	SOCK=$RUN/pcscd.comm
+else
+	# No /run/pcscd to cover: cover /run (in pcscd's namespace only).
+	mkdir -p "$RUN/pcscd"
+	# shellcheck disable=SC2016
+	NS_SETUP='mount --bind "$1" /run'
+	SOCK=$RUN/pcscd/pcscd.comm
+fi
+UNSHARE=(unshare -m)
+[ "$(id -u)" = 0 ] || UNSHARE=(unshare -r -m)
+"${UNSHARE[@]}" sh -c "$NS_SETUP" sh "$RUN" 2>/dev/null ||
+	skip_all "no mount namespace for a private pcscd (${UNSHARE[*]})"
+export PCSCLITE_CSOCK_NAME=$SOCK
+
+# vpcd listens on PORT for slot 0 and PORT+1 for slot 1; HP is the gateway's 4116.
+read -r VPORT HP <<EOF
+$(python3 - <<'PY'
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    p = random.randrange(20000, 60000)
+    if free(p) and free(p + 1):
+        break
+s = socket.socket(); s.bind(("127.0.0.1", 0)); h = s.getsockname()[1]; s.close()
+print(p, h)
+PY
+)
+EOF
+cat >"$CONF/vpcd" <<EOF
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME   /dev/null:$VPORT
+LIBPATH      $VPCD_SO
+CHANNELID    $VPORT
+EOF
+R0="Virtual PCD 00 00"
+R1="Virtual PCD 00 01"
+PCSCD_PID=""
+
+start_pcscd() {
+	"${UNSHARE[@]}" sh -c "$NS_SETUP && exec pcscd -f -c \"\$2\"" sh "$RUN" "$CONF" \
+		>>"$T_TMP/pcscd.log" 2>&1 &
+	PCSCD_PID=$!
+	local i=0
+	while [ ! -S "$SOCK" ] || ! kill -0 "$PCSCD_PID" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$PCSCD_PID" 2>/dev/null; then
+			echo "pcscd did not start:" >&2
+			cat "$T_TMP/pcscd.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop_pcscd() {
+	[ -n "$PCSCD_PID" ] || return 0
+	kill "-${1:-TERM}" "$PCSCD_PID" 2>/dev/null
+	wait "$PCSCD_PID" 2>/dev/null
+	PCSCD_PID=""
+}
+
+pcsc_cleanup() {
+	stop_pcscd
+	if [ -n "${PCSC_TEST_KEEP:-}" ]; then
+		echo "logs kept in $T_TMP"
+		T_TMP=/nonexistent-kept
+	fi
+}
+trap 'pcsc_cleanup; cleanup' EXIT
+
+# wait_for SECONDS COMMAND...: retries the command every 0.1 s.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		n=$((n - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# log_has FILE REGEX [N]: the file holds more than N lines matching (N: 0).
+log_has() {
+	[ "$(grep -Ec -- "$2" "$1")" -gt "${3:-0}" ]
+}
+
+start_pcscd || exit 1
+
+# ---- the card on vpcd, as PC/SC applications see it ----------------------------
+
+"$SCWSEMU_CARD" bootstrap "$CARDS/default" >"$T_TMP/expected.wbxml"
+start_scwsemu card --card "$CARDS/default" --vpcd "127.0.0.1:$VPORT" --no-tcpip --no-bip ||
+	exit 1
+
+# The ATR as OpenSC prints it: lower case, colons.
+ATR=$(sed -n 's/^atr = "\(.*\)";.*/\1/p' "$CARDS/default/card.conf" | tr 'A-F ' 'a-f:')
+if command -v opensc-tool >/dev/null 2>&1; then
+	check "the card is in '$R0' (opensc-tool -r NAME -a)" \
+		wait_for 10 opensc-tool -r "$R0" -a
+	expect_eq "opensc-tool -a prints the profile's ATR" "$ATR" \
+		"$(opensc-tool -r "$R0" -a 2>&1)"
+	expect_match "opensc-tool -l lists both vpcd slots" "$R0.*|$R1" \
+		"$(opensc-tool -l 2>&1 | tr '\n' '|')"
+else
+	echo "# opensc-tool not installed: OpenSC checks skipped"
+fi
+
+if command -v pkcs15-tool >/dev/null 2>&1; then
+	# OpenSC binds no card driver to an ATR it does not know unless the default
+	# driver is enabled (opensc-tool enables it itself, pkcs15-tool does not);
+	# PKCS#15 is then found the generic way, through EF.DIR and the AID.
+	printf 'app default {\n\tenable_default_driver = true;\n}\n' >"$T_TMP/opensc.conf"
+	export OPENSC_CONF=$T_TMP/opensc.conf
+	expect_match "pkcs15-tool finds the PKCS#15 application through EF.DIR" \
+		'AID: A000000063504B43532D3135' \
+		"$(pkcs15-tool --reader "$R0" --list-applications 2>&1)"
+	expect_match "... and the token (TokenInfo)" 'DM bootstrap token' \
+		"$(pkcs15-tool --reader "$R0" --dump 2>&1)"
+	# OpenSC 0.23 decodes only opaqueDO entries in a DODF (its c_asn1_data is a
+	# SEQUENCE), with the OID in applicationOID; the default card writes an oidDO
+	# ([1], the OID in typeAttributes). A card with oid_placement =
+	# "applicationOID" is read by OID, on the second slot.
+	mkdir -p "$T_TMP/appoid"
+	sed -e "s|\.\./\.\./pki|$top_srcdir/pki|" \
+		-e "s|\"index.html\"|\"$CARDS/default/index.html\"|" \
+		-e "s|\"bootstrap.xml\"|\"$CARDS/default/bootstrap.xml\"|" \
+		-e 's|oid_placement = "typeAttributes"|oid_placement = "applicationOID"|' \
+		"$CARDS/default/card.conf" >"$T_TMP/appoid/card.conf"
+	"$SCWSEMU_CARD" bootstrap "$T_TMP/appoid" >"$T_TMP/appoid.wbxml"
+	start_scwsemu appoid --card "$T_TMP/appoid" --vpcd "127.0.0.1:$((VPORT + 1))" \
+		--no-tcpip --no-bip || exit 1
+	wait_for 10 opensc-tool -r "$R1" -a
+	rm -f "$T_TMP/do.bin"
+	pkcs15-tool --reader "$R1" --read-data-object 2.23.43.7.1 --output "$T_TMP/do.bin" \
+		>"$T_TMP/p15.out" 2>&1
+	check "pkcs15-tool --read-data-object 2.23.43.7.1 returns the bootstrap byte for byte" \
+		cmp -s "$T_TMP/do.bin" "$T_TMP/appoid.wbxml"
+	expect_match "pkcs15-tool -C lists the object with its OID and path" \
+		'applicationOID: +2\.23\.43\.7\.1.*Path: +3f007f506432' \
+		"$(pkcs15-tool --reader "$R1" --list-data-objects 2>&1 | tr '\n' ' ')"
+	stop_pid "$PID_appoid"
+	unset OPENSC_CONF
+else
+	echo "# pkcs15-tool not installed: PKCS#15 checks skipped"
+fi
+
+# ---- the gateway over PC/SC ----------------------------------------------------
+
+GWREADY=$T_TMP/gw.ready
+GWLOG=$T_TMP/gw.log
+"${GW[@]}" --reader "$R0" --port-map "4116=$HP" --port-map 3516=0 --ready-file "$GWREADY" \
+	2>"$GWLOG" &
+GW_PID=$!
+T_PIDS="$T_PIDS $GW_PID"
+check "the gateway is up with the card's listeners (ready file)" wait_for 10 test -s "$GWREADY"
+expect_match "ready file: card port 4116 on the host port asked for" \
+	"\"port\": $HP, \"card_port\": 4116" "$(cat "$GWREADY" 2>/dev/null)"
+expect_match "the gateway found the card (T=0, the ATR)" \
+	"card in reader '$R0' \\(T=0\\), ATR $(tr 'a-f:' 'A-F ' <<<"$ATR")" "$(cat "$GWLOG")"
+
+URL="https://127.0.0.1:$HP$BOOT"
+fetch() { # fetch OUT [curl args]: the HTTP status
+	local out=$1
+	shift
+	curl -sS --max-time 10 --cacert "$CA" -o "$out" -w '%{http_code}' "$@" "$URL" 2>/dev/null
+}
+fetch_ok() {
+	[ "$(fetch "$T_TMP/f.b")" = 200 ] && cmp -s "$T_TMP/f.b" "$T_TMP/expected.wbxml"
+}
+
+expect_eq "GET through pcscd: 200" 200 "$(fetch "$T_TMP/g.b")"
+check "... with the bootstrap byte for byte" cmp -s "$T_TMP/g.b" "$T_TMP/expected.wbxml"
+expect_eq "POST (multipart devid) through pcscd: 200" 200 \
+	"$(fetch "$T_TMP/p.b" -F devid=IMEI:493005100592800)"
+check "... with the bootstrap byte for byte" cmp -s "$T_TMP/p.b" "$T_TMP/expected.wbxml"
+n=0
+for i in 1 2 3 4 5; do
+	fetch_ok && n=$((n + 1))
+done
+expect_eq "five fetches in a row" 5 "$n"
+
+# Another application resets the card: the gateway runs TERMINAL PROFILE again.
+if command -v opensc-tool >/dev/null 2>&1; then
+	opensc-tool -r "$R0" --reset >/dev/null 2>&1
+	check "a reset by another application is seen" \
+		wait_for 5 log_has "$GWLOG" 'was reset by another application'
+	check "... and the next fetch works" wait_for 5 fetch_ok
+fi
+
+# pcscd killed and started again, twice (TERM, then KILL: a stale socket).
+for sig in TERM KILL; do
+	gone=$(grep -c 'pcscd is not running' "$GWLOG")
+	lost=$(grep -c 'connection to vpcd .* lost' "$LOG_card")
+	stop_pcscd "$sig"
+	check "pcscd killed (SIG$sig): the gateway says pcscd is gone" \
+		wait_for 5 log_has "$GWLOG" 'pcscd is not running' "$gone"
+	check "... the card side says vpcd is gone" \
+		wait_for 5 log_has "$LOG_card" 'connection to vpcd .* lost' "$lost"
+	check "... and the port no longer serves" wait_for 5 eval '! fetch_ok'
+	start_pcscd || exit 1
+	check "pcscd started again (SIG$sig): the next fetch works" wait_for 15 fetch_ok
+	expect_eq "... the gateway said pcscd was back" \
+		"$(grep -c 'pcscd is not running' "$GWLOG")" "$(grep -c 'pcscd is back' "$GWLOG")"
+	expect_eq "... the gateway process is alive" 0 "$(kill -0 "$GW_PID" 2>&1; echo $?)"
+done
+expect_eq "pcscd away: said once per outage" 2 "$(grep -c 'pcscd is not running' "$GWLOG")"
+
+# The card leaves the reader and comes back.
+stop_pid "$PID_card"
+check "card removed: the gateway sees it" \
+	wait_for 5 log_has "$GWLOG" "card out of reader '$R0'"
+check "... and the port no longer serves" wait_for 5 eval '! fetch_ok'
+start_scwsemu card --card "$CARDS/default" --vpcd "127.0.0.1:$VPORT" --no-tcpip --no-bip ||
+	exit 1
+check "card inserted again: the next fetch works" wait_for 10 fetch_ok
+
+# ---- start-up errors -------------------------------------------------------------
+
+out=$("${GW[@]}" --reader "No Such Reader" 2>&1)
+rc=$?
+expect_eq "a reader that does not exist: exit 2" 2 "$rc"
+expect_match "... listing the readers there are" \
+	"no reader 'No Such Reader'; readers: '$R0', '$R1'" "$out"
+out=$(PCSCLITE_CSOCK_NAME=$T_TMP/no-pcscd.comm "${GW[@]}" --reader "$R0" 2>&1)
+rc=$?
+expect_eq "pcscd not running at start: exit 1" 1 "$rc"
+expect_match "... saying so" 'pcscd is not running' "$out"
+
+stop_pid "$GW_PID"
+expect_eq "the gateway's log holds no sanitizer report" 0 \
+	"$(grep -c -E 'AddressSanitizer|LeakSanitizer|runtime error' "$GWLOG")"
+finish
