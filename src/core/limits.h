@@ -114,6 +114,7 @@
 #define BIP_GW_ADDRS_MAX 16u         /* --bip-listen addresses */
 #define BIP_GW_PORT_MAP_MAX 16u      /* --port-map entries */
 #define BIP_GW_PARKED_MAX 16u        /* accepted clients waiting for a channel, per port */
+#define BIP_GW_LINGER_READ_MS 2000u  /* after our FIN: the client's rest is read and dropped */
 #define BIP_GW_LINGER_MS 5000u       /* a closed channel's client gets its last bytes within */
 
 /* The PC/SC link (transport/link_pcsc.c). */

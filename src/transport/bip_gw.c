@@ -134,19 +134,37 @@ static void conn_free(struct gw_conn *c)
 	free(c);
 }
 
+/* The last bytes are out: send our FIN and read (and drop) whatever the
+ * client still sends until its FIN, within BIP_GW_LINGER_READ_MS. Closing
+ * at once while a client is still sending (a 413 before the whole upload
+ * came) would turn our FIN into an RST that can destroy the answer before
+ * the client reads it: the "lingering close" of HTTP servers. */
+static void half_close(struct gw_conn *c)
+{
+	struct timeval tv = { BIP_GW_LINGER_READ_MS / 1000, (BIP_GW_LINGER_READ_MS % 1000) * 1000 };
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 /* After the channel let go of c: the client still gets what was queued
  * for it (and what it sends meanwhile is read and dropped, so that the
- * close is a FIN, not an RST), within BIP_GW_LINGER_MS. */
+ * close is a FIN, not an RST), within BIP_GW_LINGER_MS; then half_close(). */
 static void linger_or_free(struct gw_conn *c)
 {
 	c->ch = 0;
 	c->st = CONN_LINGER;
+	bufferevent_set_max_single_read(c->bev, 16384);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_free(c);
+		half_close(c);
 		return;
 	}
 	struct timeval tv = { BIP_GW_LINGER_MS / 1000, (BIP_GW_LINGER_MS % 1000) * 1000 };
-	bufferevent_set_max_single_read(c->bev, 16384);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -310,7 +328,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct gw_conn *c = arg;
 	if (c->st == CONN_LINGER) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_free(c);
+			half_close(c);
 		return;
 	}
 	if (c->st == CONN_BOUND) {

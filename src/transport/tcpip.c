@@ -21,6 +21,7 @@
 #define TCPIP_OUT_HIGH (64u * 1024u)
 #define TCPIP_LISTENERS_MAX 16
 #define TCPIP_READ_CHUNK 16384u
+#define TCPIP_LINGER_READ_MS 2000u
 
 struct tcpip_listener {
 	struct evconnlistener *lev;
@@ -34,7 +35,8 @@ struct tcpip_client {
 	struct scws_conn *conn;
 	struct event *deadline;
 	bool deadline_armed;
-	bool closing; /* free once the output is flushed */
+	bool closing;     /* the conn is done: flush, then half_close() */
+	bool half_closed; /* our FIN is out: reading until the client's */
 	char peer[64];
 	struct tcpip_client *prev, *next;
 };
@@ -101,8 +103,34 @@ static void arm_deadline(struct tcpip_client *cl)
 	cl->deadline_armed = want;
 }
 
-/* Moves the conn's output to the socket buffer; frees the client when it is
- * done and everything is flushed. Returns false when cl was freed. */
+/* Everything is sent: our FIN goes out, and what the client still sends is
+ * read and dropped until its FIN (or TCPIP_LINGER_READ_MS), then the socket
+ * closes. Closing at once while a client still uploads (a 413 before the
+ * body is all in) would make the kernel answer its data with an RST that
+ * can destroy our answer before the client reads it ("lingering close"). */
+static bool half_close(struct tcpip_client *cl)
+{
+	struct timeval tv = { TCPIP_LINGER_READ_MS / 1000, (TCPIP_LINGER_READ_MS % 1000) * 1000 };
+	evutil_socket_t fd = bufferevent_getfd(cl->bev);
+	if (cl->deadline_armed) {
+		event_del(cl->deadline);
+		cl->deadline_armed = false;
+	}
+	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+		client_free(cl);
+		return false;
+	}
+	cl->half_closed = true;
+	evbuffer_drain(bufferevent_get_input(cl->bev),
+		       evbuffer_get_length(bufferevent_get_input(cl->bev)));
+	bufferevent_disable(cl->bev, EV_WRITE);
+	bufferevent_set_timeouts(cl->bev, &tv, NULL);
+	bufferevent_enable(cl->bev, EV_READ);
+	return true;
+}
+
+/* Moves the conn's output to the socket buffer; once the conn is done and
+ * everything is flushed, half-closes. Returns false when cl was freed. */
 static bool flush_output(struct tcpip_client *cl)
 {
 	struct bytes out = scws_conn_output(cl->conn);
@@ -113,13 +141,11 @@ static bool flush_output(struct tcpip_client *cl)
 		}
 		scws_conn_consume(cl->conn, out.len);
 	}
-	if (scws_conn_done(cl->conn)) {
+	if (scws_conn_done(cl->conn) && !cl->closing) {
 		cl->closing = true;
 		bufferevent_disable(cl->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0) {
-			client_free(cl);
-			return false;
-		}
+		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+			return half_close(cl);
 	}
 	return true;
 }
@@ -151,15 +177,21 @@ static void pump(struct tcpip_client *cl)
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-	pump(arg);
+	struct tcpip_client *cl = arg;
+	if (cl->half_closed) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	pump(cl);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcpip_client *cl = arg;
 	if (cl->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			client_free(cl);
+		if (!cl->half_closed && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			half_close(cl);
 		return;
 	}
 	pump(cl);
@@ -168,6 +200,10 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcpip_client *cl = arg;
+	if (cl->half_closed) {
+		client_free(cl); /* the client's FIN, an error, or the linger time is up */
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_info("tcpip", "%s: idle for %u ms, closing", cl->peer,
 			 cl->t->lim.idle_timeout_ms);
@@ -188,11 +224,16 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			;
 		if (!c)
 			return; /* freed by pump */
+		/* The client sends no more: no lingering needed once our
+		 * answer is out. */
 		scws_conn_peer_closed(cl->conn);
 		if (flush_output(cl)) {
 			cl->closing = true;
-			if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			if (cl->half_closed ||
+			    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 				client_free(cl);
+			else
+				bufferevent_disable(bev, EV_READ);
 		}
 	}
 }
