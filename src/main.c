@@ -22,6 +22,7 @@
 #include "scws/server.h"
 #include "transport/bip_gw.h"
 #include "transport/link.h"
+#include "transport/link_pcsc.h"
 #include "transport/gsmtap_udp.h"
 #include "transport/tcpip.h"
 #include "transport/vpcd.h"
@@ -56,6 +57,8 @@ struct daemon {
 	const struct card_link_ops *link_ops;
 	struct bip_gw *gw;
 	struct transport_vpcd *vpcd;
+	struct transport_pcsc_watch *watch; /* --reader */
+	bool gw_started;
 	/* Trace sinks: every APDU exchange, whichever link carries it. */
 	struct trace_pcap *pcap;
 	struct transport_gsmtap_udp *gsmtap;
@@ -158,6 +161,10 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	if (d->opt.reader) {
+		log_info("main", "SIGHUP: the gateway alone has no card profile to reload");
+		return;
+	}
 	log_info("main", "SIGHUP: reloading %s", d->card_dir);
 	if (load_card(d, false) != 0)
 		log_warn("main", "reload failed; still serving the previous card");
@@ -330,6 +337,16 @@ static int setup_card(struct daemon *d)
 	return 0;
 }
 
+static void add_bip_endpoints(struct daemon *d)
+{
+	struct bip_gw_endpoint eps[ENDPOINTS_MAX];
+	size_t n = transport_bip_gw_endpoints(d->gw, eps, ENDPOINTS_MAX);
+	if (n > ENDPOINTS_MAX)
+		n = ENDPOINTS_MAX;
+	for (size_t i = 0; i < n; i++)
+		add_endpoint(d, "bip", eps[i].scheme, eps[i].host, eps[i].port, eps[i].card_port);
+}
+
 /* The terminal-side gateway in front of the card, over an APDU link. */
 static int open_gateway(struct daemon *d)
 {
@@ -355,19 +372,72 @@ static int open_gateway(struct daemon *d)
 		log_err("bip", "%s", err);
 		return 1;
 	}
+	if (d->watch)
+		return 0; /* over PC/SC, the card's arrival starts the session */
 	if (transport_bip_gw_start(d->gw, err, sizeof(err)) != 0) {
 		log_err("bip", "%s", err);
 		return 1;
 	}
+	d->gw_started = true;
 	const char *why = d->bip ? card_bip_reason(d->bip) : NULL;
 	if (why && *why)
 		log_warn("bip", "%s", why);
-	struct bip_gw_endpoint eps[ENDPOINTS_MAX];
-	size_t n = transport_bip_gw_endpoints(d->gw, eps, ENDPOINTS_MAX);
-	if (n > ENDPOINTS_MAX)
-		n = ENDPOINTS_MAX;
-	for (size_t i = 0; i < n; i++)
-		add_endpoint(d, "bip", eps[i].scheme, eps[i].host, eps[i].port, eps[i].card_port);
+	add_bip_endpoints(d);
+	return 0;
+}
+
+/* --reader: the card in a PC/SC reader came, was reset, or went. */
+static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t *atr,
+			 size_t atr_len)
+{
+	struct daemon *d = arg;
+	char err[512];
+	if (ev == TRANSPORT_PCSC_CARD_OUT) {
+		log_warn("pcsc", "card removed from '%s': BIP listeners closed", d->opt.reader);
+		transport_bip_gw_stop(d->gw);
+		return;
+	}
+	int rc = d->gw_started ? transport_bip_gw_restart(d->gw, err, sizeof(err))
+			       : transport_bip_gw_start(d->gw, err, sizeof(err));
+	if (rc) {
+		log_err("pcsc", "card in '%s': %s", d->opt.reader, err);
+		return;
+	}
+	d->gw_started = true;
+	log_info("pcsc", "card %s in '%s': proactive session started",
+		 ev == TRANSPORT_PCSC_CARD_RESET ? "reset" : "inserted", d->opt.reader);
+	d->n_endpoints = 0;
+	add_bip_endpoints(d);
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		char url[256];
+		endpoint_url(&d->endpoints[i], url, sizeof(url));
+		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
+	}
+	if (d->opt.ready_file && d->n_endpoints)
+		(void)write_ready_file(d);
+}
+
+/* --reader: the gateway alone, driving the card in a PC/SC reader. */
+static int open_reader(struct daemon *d)
+{
+	char err[512];
+	struct transport_link_pcsc *l = NULL;
+	int rc = transport_link_pcsc_new(d->opt.reader, &l, err, sizeof(err));
+	if (rc) {
+		log_err("pcsc", "%s", err);
+		return rc == -ENODEV || rc == -EINVAL ? EXIT_USAGE : 1;
+	}
+	d->link_ops = &transport_link_pcsc_ops;
+	d->link_ctx = l;
+	d->watch = transport_pcsc_watch_new(d->base, l, NULL, on_pcsc_card, d);
+	if (!d->watch)
+		return 1;
+	if ((rc = open_gateway(d)) != 0)
+		return rc;
+	if (transport_pcsc_watch_start(d->watch) != 0)
+		return 1;
+	if (!d->gw_started)
+		log_info("pcsc", "waiting for a card in '%s'", d->opt.reader);
 	return 0;
 }
 
@@ -405,6 +475,7 @@ static int open_bip(struct daemon *d)
 
 static void close_bip(struct daemon *d)
 {
+	transport_pcsc_watch_free(d->watch);
 	transport_vpcd_free(d->vpcd);
 	transport_bip_gw_free(d->gw);
 	if (d->link_ctx)
@@ -432,7 +503,9 @@ int main(int argc, char **argv)
 	}
 	log_setup(d.opt.verbosity < 0 ? LOG_WARN : d.opt.verbosity > 1 ? LOG_DEBUG : LOG_INFO,
 		  d.opt.log_json);
-	if (d.opt.card_dir)
+	if (d.opt.reader)
+		snprintf(d.card_dir, sizeof(d.card_dir), "pcsc:%s", d.opt.reader);
+	else if (d.opt.card_dir)
 		snprintf(d.card_dir, sizeof(d.card_dir), "%s", d.opt.card_dir);
 	else
 		config_data_path("cards/default", d.card_dir, sizeof(d.card_dir));
@@ -445,9 +518,11 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	rc = load_card(&d, true);
-	if (rc)
-		goto out;
+	if (!d.opt.reader) {
+		rc = load_card(&d, true);
+		if (rc)
+			goto out;
+	}
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -459,13 +534,13 @@ int main(int argc, char **argv)
 	rc = open_trace(&d);
 	if (rc)
 		goto out;
-	rc = open_bip(&d);
+	rc = d.opt.reader ? open_reader(&d) : open_bip(&d);
 	if (rc)
 		goto out;
 	rc = open_tcpip(&d);
 	if (rc)
 		goto out;
-	if (d.n_endpoints == 0 && !d.vpcd) {
+	if (d.n_endpoints == 0 && !d.vpcd && !(d.watch && !d.gw_started)) {
 		log_err("main", "no listener could be opened: nothing to serve");
 		rc = 1;
 		goto out;
@@ -475,7 +550,8 @@ int main(int argc, char **argv)
 		endpoint_url(&d.endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d.endpoints[i].transport);
 	}
-	if (d.opt.ready_file && write_ready_file(&d) != 0) {
+	/* Over PC/SC without a card yet, the ready file waits for its channels. */
+	if (d.opt.ready_file && d.n_endpoints && write_ready_file(&d) != 0) {
 		rc = 1;
 		goto out;
 	}
