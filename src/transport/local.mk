@@ -33,6 +33,9 @@ check_PROGRAMS += tests/tools/pcsc_gw
 tests_tools_pcsc_gw_SOURCES = tests/tools/pcsc_gw.c
 tests_tools_pcsc_gw_LDADD = $(LIB_TRANSPORT) $(DEP_LIBS)
 TESTS += tests/integration/pcsc.sh
+FUZZ_TARGETS += tests/fuzz/fuzz_link_pcsc
+tests_fuzz_fuzz_link_pcsc_SOURCES = tests/fuzz/fuzz_link_pcsc.c
+tests_fuzz_fuzz_link_pcsc_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
 
 check_PROGRAMS += tests/unit/test_transport_sock
 TESTS += tests/unit/test_transport_sock
