@@ -27,11 +27,7 @@ tests_unit_test_transport_link_pcsc_SOURCES = tests/unit/test_transport_link_pcs
 tests_unit_test_transport_link_pcsc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_link_pcsc_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) \
 	$(CUNIT_LIBS)
-# The gateway over PC/SC as `scwsemu --reader` wires it (pcsc.sh, measurements),
-# and its end-to-end test with a private pcscd, vpcd and OpenSC.
-check_PROGRAMS += tests/tools/pcsc_gw
-tests_tools_pcsc_gw_SOURCES = tests/tools/pcsc_gw.c
-tests_tools_pcsc_gw_LDADD = $(LIB_TRANSPORT) $(DEP_LIBS)
+# End to end over a private pcscd with vpcd and OpenSC (--vpcd, --reader).
 TESTS += tests/integration/pcsc.sh
 FUZZ_TARGETS += tests/fuzz/fuzz_link_pcsc
 tests_fuzz_fuzz_link_pcsc_SOURCES = tests/fuzz/fuzz_link_pcsc.c

@@ -24,14 +24,7 @@ done
 [ -n "$VPCD_SO" ] || skip_all "vsmartcard's vpcd driver (libifdvpcd.so) not installed"
 "$SCWSEMU" --help 2>&1 | grep -q -- '--vpcd' || skip_all "scwsemu has no --vpcd"
 
-# The gateway: scwsemu --reader once the daemon links the PC/SC link (its messages
-# are in the binary), until then tests/tools/pcsc_gw, which wires it the same way.
-if grep -q -a 'pcscd is not running' "$SCWSEMU"; then
-	GW=("$SCWSEMU" --no-tcpip)
-else
-	GW=("$top_builddir/tests/tools/pcsc_gw")
-fi
-[ -x "${GW[0]}" ] || skip_all "${GW[0]} not built"
+GW=("$SCWSEMU" --no-tcpip)
 
 # ---- a private pcscd ----------------------------------------------------------
 
@@ -130,6 +123,21 @@ wait_for() {
 	return 1
 }
 
+# start_card NAME DIR PORT: scwsemu --card DIR on vpcd at PORT (no ready file in
+# that mode: waits for the connection), sets $PID_<NAME> and $LOG_<NAME>.
+start_card() {
+	local log=$T_TMP/$1.log
+	"$SCWSEMU" --card "$2" --vpcd "127.0.0.1:$3" --no-tcpip --no-bip 2>>"$log" &
+	local pid=$!
+	T_PIDS="$T_PIDS $pid"
+	eval "PID_$1=$pid LOG_$1=$log"
+	if ! wait_for 10 grep -q 'connected to vpcd' "$log"; then
+		echo "scwsemu --vpcd ($1) did not reach vpcd:" >&2
+		cat "$log" >&2
+		return 1
+	fi
+}
+
 # log_has FILE REGEX [N]: the file holds more than N lines matching (N: 0).
 log_has() {
 	[ "$(grep -Ec -- "$2" "$1")" -gt "${3:-0}" ]
@@ -140,8 +148,7 @@ start_pcscd || exit 1
 # ---- the card on vpcd, as PC/SC applications see it ----------------------------
 
 "$SCWSEMU_CARD" bootstrap "$CARDS/default" >"$T_TMP/expected.wbxml"
-start_scwsemu card --card "$CARDS/default" --vpcd "127.0.0.1:$VPORT" --no-tcpip --no-bip ||
-	exit 1
+start_card card "$CARDS/default" "$VPORT" || exit 1
 
 # The ATR as OpenSC prints it: lower case, colons.
 ATR=$(sed -n 's/^atr = "\(.*\)";.*/\1/p' "$CARDS/default/card.conf" | tr 'A-F ' 'a-f:')
@@ -178,8 +185,7 @@ if command -v pkcs15-tool >/dev/null 2>&1; then
 		-e 's|oid_placement = "typeAttributes"|oid_placement = "applicationOID"|' \
 		"$CARDS/default/card.conf" >"$T_TMP/appoid/card.conf"
 	"$SCWSEMU_CARD" bootstrap "$T_TMP/appoid" >"$T_TMP/appoid.wbxml"
-	start_scwsemu appoid --card "$T_TMP/appoid" --vpcd "127.0.0.1:$((VPORT + 1))" \
-		--no-tcpip --no-bip || exit 1
+	start_card appoid "$T_TMP/appoid" $((VPORT + 1)) || exit 1
 	wait_for 10 opensc-tool -r "$R1" -a
 	rm -f "$T_TMP/do.bin"
 	pkcs15-tool --reader "$R1" --read-data-object 2.23.43.7.1 --output "$T_TMP/do.bin" \
@@ -261,8 +267,8 @@ stop_pid "$PID_card"
 check "card removed: the gateway sees it" \
 	wait_for 5 log_has "$GWLOG" "card out of reader '$R0'"
 check "... and the port no longer serves" wait_for 5 eval '! fetch_ok'
-start_scwsemu card --card "$CARDS/default" --vpcd "127.0.0.1:$VPORT" --no-tcpip --no-bip ||
-	exit 1
+: >"$LOG_card"
+start_card card "$CARDS/default" "$VPORT" || exit 1
 check "card inserted again: the next fetch works" wait_for 10 fetch_ok
 
 # ---- start-up errors -------------------------------------------------------------
