@@ -59,6 +59,7 @@ struct daemon {
 	struct transport_vpcd *vpcd;
 	struct transport_pcsc_watch *watch; /* --reader */
 	bool gw_started;
+	bool running; /* the event loop runs: start-up has logged and written its own */
 	/* Trace sinks: every APDU exchange, whichever link carries it. */
 	struct trace_pcap *pcap;
 	struct transport_gsmtap_udp *gsmtap;
@@ -408,6 +409,8 @@ static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t 
 		 ev == TRANSPORT_PCSC_CARD_RESET ? "reset" : "inserted", d->opt.reader);
 	d->n_endpoints = 0;
 	add_bip_endpoints(d);
+	if (!d->running)
+		return; /* main() logs the URLs and writes the ready file */
 	for (size_t i = 0; i < d->n_endpoints; i++) {
 		char url[256];
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
@@ -555,6 +558,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	d.running = true;
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
