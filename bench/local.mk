@@ -6,11 +6,11 @@ EXTRA_PROGRAMS = bench/trivial_card bench/apdu_loop
 bench_trivial_card_SOURCES = bench/trivial_card.c
 bench_apdu_loop_SOURCES = bench/apdu_loop.c
 bench_apdu_loop_LDADD = $(PCSC_LIBS)
-CLEANFILES = $(EXTRA_PROGRAMS) bench-results.json bench-pcscd.pid
+CLEANFILES = $(EXTRA_PROGRAMS) bench-results.json bench-pids
 EXTRA_DIST += bench/run.py bench/vicc_card.py
 
-BENCH_DURATION = 3
-BENCH_ROUNDS = 5
+BENCH_DURATION = 2
+BENCH_ROUNDS = 9
 BENCH_SMOKE =
 BENCH_ARGS =
 BENCH_PY = python3

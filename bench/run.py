@@ -45,6 +45,10 @@ import tempfile
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+FETCH_METRICS = ("fetches_per_second", "server_cpu_ms_per_fetch", "server_sys_ms_per_fetch",
+                 "client_cpu_ms_per_fetch", "p50_ms", "p99_ms")
+APDU_METRICS = ("apdus_per_second", "cpu_us_per_apdu", "card_cpu_us_per_apdu",
+                "pcscd_cpu_us_per_apdu", "client_cpu_us_per_apdu")
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 VSMARTCARD_MODULES = "/usr/lib/python3/site-packages/virtualsmartcard"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -68,6 +72,19 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def paired_ratios(rounds, base_rounds, keys):
+    """Median over rounds of this round's figure over the reference's in the
+    same round: the two windows are seconds apart, so a machine that is
+    slower for a while (other load, a noisy neighbour) slows both."""
+    by_round = {m["round"]: m for m in base_rounds}
+    out = {}
+    for k in keys:
+        out[k] = median([m[k] / by_round[m["round"]][k] for m in rounds
+                         if m["round"] in by_round and m[k] is not None
+                         and by_round[m["round"]][k]])
+    return out
+
+
 # ---- /proc ---------------------------------------------------------------
 
 def proc_stat_fields(pid):
@@ -77,13 +94,27 @@ def proc_stat_fields(pid):
     return text[text.rindex(")") + 2:].split()
 
 
-def cpu_seconds(pids):
-    """utime + stime of the processes (all their threads, dead ones too)."""
-    ticks = 0
+def cpu_times(pids):
+    """(utime, stime) of the processes in seconds (all their threads, dead
+    ones too)."""
+    user = system = 0
     for pid in pids:
         fields = proc_stat_fields(pid)
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLK_TCK
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(pids):
+    return sum(cpu_times(pids))
+
+
+def gone(pid):
+    """True once pid has exited (a zombie that nobody reaps counts)."""
+    try:
+        return proc_stat_fields(pid)[0] in ("Z", "X")
+    except OSError:
+        return True
 
 
 def proc_status_kb(pid, key):
@@ -335,7 +366,6 @@ class Bench:
         self.pcsc_env = None
         self.foreign_pcscd = None
         self.readers = {}
-        self.vpcd_port = None
         self.results = {}
 
     # -- helpers
@@ -343,7 +373,46 @@ class Bench:
     def start(self, name, argv, env=None):
         p = Proc(name, argv, self.tmp, env)
         self.procs.append(p)
+        self.write_pidfile()
         return p
+
+    def pidfile(self):
+        return os.path.join(self.builddir, "bench-pids")
+
+    def write_pidfile(self):
+        """Every process this run started, so that a run killed before its
+        clean-up can be cleaned up by the next one."""
+        lines = []
+        for p in self.procs:
+            try:
+                lines.append("%d %s %s\n" % (p.pid, proc_stat_fields(p.pid)[19], p.name))
+            except OSError:
+                continue
+        with open(self.pidfile(), "w") as f:
+            f.writelines(lines)
+
+    def stop_stale(self):
+        """Stops what an earlier run of this harness left running: the pid
+        and its start time must both match, so no other process is hit."""
+        try:
+            with open(self.pidfile()) as f:
+                entries = [line.split(None, 2) for line in f]
+        except OSError:
+            return
+        for pid_text, start, name in (e for e in entries if len(e) == 3):
+            pid = int(pid_text)
+            try:
+                if proc_stat_fields(pid)[19] != start:
+                    continue
+                log("stopping %s (pid %d) left by an earlier bench run" % (name.strip(), pid))
+                os.kill(pid, signal.SIGTERM)
+                wait_for("pid %d to stop" % pid, lambda: gone(pid), 5)
+            except (OSError, ValueError, BenchError):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        os.unlink(self.pidfile())
 
     def note(self, text):
         self.notes.append(text)
@@ -387,7 +456,7 @@ class Bench:
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         return {
-            "nproc": os.cpu_count(),
+            "nproc": len(os.sched_getaffinity(0)),
             "cpu": cpu,
             "kernel": platform.release(),
             "loadavg_start": [float(x) for x in load],
@@ -502,11 +571,12 @@ class Bench:
         argv = [self.bin["fetch"], srv.url, "--cacert", self.cacert,
                 "--concurrency", str(self.args.concurrency), "--requests", str(requests),
                 "--json", "--timeout", "10"]
-        before_cpu = cpu_seconds(srv.cpu_pids)
+        before_user, before_sys = cpu_times(srv.cpu_pids)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        after_cpu = cpu_seconds(srv.cpu_pids)
+        after_user, after_sys = cpu_times(srv.cpu_pids)
+        before_cpu, after_cpu = before_user + before_sys, after_user + after_sys
         try:
             summary = json.loads(out.stdout)
         except ValueError:
@@ -524,6 +594,7 @@ class Bench:
             "seconds": seconds,
             "fetches_per_second": ok / seconds if seconds and ok else 0.0,
             "server_cpu_ms_per_fetch": (after_cpu - before_cpu) * 1000 / ok if ok else None,
+            "server_sys_ms_per_fetch": (after_sys - before_sys) * 1000 / ok if ok else None,
             "client_cpu_ms_per_fetch": client * 1000 / ok if ok else None,
             "p50_ms": lat.get("p50"),
             "p99_ms": lat.get("p99"),
@@ -552,10 +623,12 @@ class Bench:
                     (r + 1, s.label, m["fetches_per_second"], m["server_cpu_ms_per_fetch"] or 0,
                      m["p50_ms"] or 0, m["p99_ms"] or 0,
                      ("  errors %s" % m["errors"]) if m["errors"] else ""))
+        base = next((s for s in live if s.key == "nginx"), None)
         for s in live:
-            for k in ("fetches_per_second", "server_cpu_ms_per_fetch",
-                      "client_cpu_ms_per_fetch", "p50_ms", "p99_ms"):
+            for k in FETCH_METRICS:
                 s.result[k] = median([m[k] for m in s.rounds])
+            if base is not None and s is not base:
+                s.result["vs_nginx"] = paired_ratios(s.rounds, base.rounds, FETCH_METRICS)
             s.result["fetches"] = sum(m["ok"] for m in s.rounds)
             s.result["failed"] = sum(m["requests"] - m["ok"] for m in s.rounds)
             s.result["rounds"] = s.rounds
@@ -603,6 +676,10 @@ class Bench:
             rss, pss = memory_kb(s.mem_pids)
             s.result["rss_%s_kb" % when] = rss
             s.result["pss_%s_kb" % when] = pss
+            # File-backed pages are mostly shared libraries' code and data;
+            # the anonymous ones are the process's own heap and stacks.
+            s.result["rss_anon_%s_kb" % when] = sum(proc_status_kb(p, "RssAnon")
+                                                    for p in s.mem_pids)
 
     def measure_connections(self, servers):
         n = self.args.connections
@@ -678,13 +755,9 @@ class Bench:
 
     # -- pcscd, vpcd and the cards
 
-    def pidfile(self):
-        return os.path.join(self.builddir, "bench-pcscd.pid")
-
     def start_pcscd(self):
         if not shutil.which("pcscd") or not os.path.exists(VPCD_DRIVER):
             return "pcscd or vsmartcard-vpcd is not installed"
-        self.stop_stale_pcscd()
         # One vpcd reader line: two slots, vpcd listening on PORT and PORT+1
         # (vpcd keeps its sockets per slot number, whatever the line, so a
         # second line would share them). The port is hexadecimal there, as
@@ -713,8 +786,6 @@ class Bench:
             self.pcscd = self.start("pcscd", ["pcscd", "--foreground", "-c", conf])
             self.pcsc_env = None
             self.results["pcscd"] = "the system's /run/pcscd (no mount namespace)"
-        with open(self.pidfile(), "w") as f:
-            f.write("%d %s\n" % (self.pcscd.pid, proc_stat_fields(self.pcscd.pid)[19]))
         wait_for("pcscd's vpcd ports", lambda: all(
             base + i in listening_tcp_ports() for i in range(2)), 10, self.pcscd)
         if self.pcsc_env:
@@ -744,23 +815,6 @@ class Bench:
         return argv + ["sh", "-c", 'mount --bind "$0" /run/pcscd && exec pcscd --foreground '
                        '-c "$1"', rundir, conf]
 
-    def stop_stale_pcscd(self):
-        """Stops a pcscd that an earlier run of this harness left."""
-        try:
-            with open(self.pidfile()) as f:
-                pid_text, start_text = f.read().split()
-            pid = int(pid_text)
-            if proc_stat_fields(pid)[19] != start_text:
-                return
-            with open("/proc/%d/comm" % pid) as f:
-                if f.read().strip() != "pcscd":
-                    return
-        except (OSError, ValueError):
-            return
-        log("stopping pcscd %d left by an earlier bench run" % pid)
-        os.kill(pid, signal.SIGTERM)
-        wait_for("pcscd %d to stop" % pid, lambda: not os.path.exists("/proc/%d" % pid), 5)
-
     def take_global_pcscd(self):
         """Without a namespace there is one pcscd per machine: a running one
         that is not ours is left alone (the PC/SC rows are skipped) unless
@@ -782,16 +836,12 @@ class Bench:
                 (pid, " ".join(argv)))
             self.foreign_pcscd = argv
             os.kill(pid, signal.SIGTERM)
-            wait_for("pcscd %d to stop" % pid, lambda: not os.path.exists("/proc/%d" % pid), 5)
+            wait_for("pcscd %d to stop" % pid, lambda: gone(pid), 5)
         return None
 
     def stop_pcscd(self):
         if self.pcscd:
             self.pcscd.stop()
-            try:
-                os.unlink(self.pidfile())
-            except OSError:
-                pass
             self.pcscd = None
         if self.foreign_pcscd:
             log("restarting %s" % " ".join(self.foreign_pcscd))
@@ -854,13 +904,14 @@ class Bench:
         proc = self.start(key, argv, env)
         try:
             self.apdu_loop("-r", reader, "-n", "1", "-w", "15")
-            pids = [proc.pid, self.pcscd.pid]
-            before_cpu = cpu_seconds(pids)
+            before_card = cpu_seconds([proc.pid])
+            before_pcscd = cpu_seconds([self.pcscd.pid])
             before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
             m = json.loads(self.apdu_loop("-r", reader, "-s", "%g" % self.args.apdu_duration,
                                           timeout=self.args.apdu_duration + 60))
             after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            after_cpu = cpu_seconds(pids)
+            after_card = cpu_seconds([proc.pid])
+            after_pcscd = cpu_seconds([self.pcscd.pid])
         except (BenchError, subprocess.TimeoutExpired) as e:
             tail = proc.log_tail() if not proc.alive() else ""
             raise BenchError("%s%s" % (e, (" | " + tail.replace("\n", " | ")) if tail else ""))
@@ -876,7 +927,11 @@ class Bench:
         n = m["apdus"]
         client = (after_children.ru_utime - before_children.ru_utime +
                   after_children.ru_stime - before_children.ru_stime)
-        m["cpu_us_per_apdu"] = (after_cpu - before_cpu) * 1e6 / n if n else None
+        card = after_card - before_card
+        pcscd = after_pcscd - before_pcscd
+        m["cpu_us_per_apdu"] = (card + pcscd) * 1e6 / n if n else None
+        m["card_cpu_us_per_apdu"] = card * 1e6 / n if n else None
+        m["pcscd_cpu_us_per_apdu"] = pcscd * 1e6 / n if n else None
         m["client_cpu_us_per_apdu"] = client * 1e6 / n if n else None
         return m
 
@@ -905,8 +960,12 @@ class Bench:
             rounds = res[key]["rounds"]
             if not rounds:
                 continue
-            for k in ("apdus_per_second", "cpu_us_per_apdu", "client_cpu_us_per_apdu"):
+            for k in APDU_METRICS:
                 res[key][k] = median([m[k] for m in rounds])
+            for ref in ("trivial", "vicc"):
+                if ref != key and res.get(ref, {}).get("rounds"):
+                    res[key]["vs_" + ref] = paired_ratios(rounds, res[ref]["rounds"],
+                                                          APDU_METRICS)
             res[key]["apdus"] = sum(m["apdus"] for m in rounds)
             res[key]["protocol"] = rounds[0]["protocol"]
             res[key]["read_binary"] = rounds[0]["read_binary"]
@@ -916,6 +975,7 @@ class Bench:
 
     def run(self):
         a = self.args
+        self.stop_stale()
         self.results["machine"] = self.machine()
         self.results["sanitizer_build"] = self.is_sanitized()
         if self.results["sanitizer_build"]:
@@ -983,6 +1043,10 @@ class Bench:
             if p is not self.pcscd:
                 p.stop()
         self.stop_pcscd()
+        try:
+            os.unlink(self.pidfile())
+        except OSError:
+            pass
 
 
 # ---- ratios, targets, the table ------------------------------------------
@@ -995,17 +1059,24 @@ def add_ratios_and_targets(results):
     f = results.get("fetch", {})
     ng = f.get("nginx", {})
     ratios = {}
+    # Paired (median of per-round ratios) where both ran in the same rounds;
+    # the ratio of the medians is kept beside it.
     for key in ("tcpip", "bip", "bip_pcsc"):
         s = f.get(key, {})
+        paired = s.get("vs_nginx", {})
         ratios[key + "_vs_nginx"] = {
-            "fetches_per_second": ratio(s.get("fetches_per_second"), ng.get("fetches_per_second")),
-            "server_cpu_per_fetch": ratio(s.get("server_cpu_ms_per_fetch"),
-                                          ng.get("server_cpu_ms_per_fetch")),
+            "fetches_per_second": paired.get("fetches_per_second"),
+            "server_cpu_per_fetch": paired.get("server_cpu_ms_per_fetch"),
+            "fetches_per_second_of_medians": ratio(s.get("fetches_per_second"),
+                                                   ng.get("fetches_per_second")),
+            "server_cpu_per_fetch_of_medians": ratio(s.get("server_cpu_ms_per_fetch"),
+                                                     ng.get("server_cpu_ms_per_fetch")),
         }
     ap = results.get("apdu", {})
-    sc = ap.get("scwsemu", {}).get("apdus_per_second")
-    ratios["scwsemu_apdu_vs_trivial"] = ratio(sc, ap.get("trivial", {}).get("apdus_per_second"))
-    ratios["scwsemu_apdu_vs_vicc"] = ratio(sc, ap.get("vicc", {}).get("apdus_per_second"))
+    sc_card = ap.get("scwsemu", {})
+    sc = sc_card.get("apdus_per_second")
+    ratios["scwsemu_apdu_vs_trivial"] = sc_card.get("vs_trivial", {}).get("apdus_per_second")
+    ratios["scwsemu_apdu_vs_vicc"] = sc_card.get("vs_vicc", {}).get("apdus_per_second")
     ratios["scwsemu_apdu_vs_vicc_quickack"] = ratio(
         sc, ap.get("vicc_quickack", {}).get("apdus_per_second"))
     results["ratios"] = ratios
@@ -1072,15 +1143,19 @@ def render_table(results):
             if c != "nginx":
                 bv = base.get(key) if sub is None else base.get(key, {}).get(sub)
                 r = ratio(v, bv * scale if bv is not None else None) if ratio_ok else None
+                if key in FETCH_METRICS:
+                    r = s.get("vs_nginx", {}).get(key)
                 line += " %7s" % fmt(r, ".2f")
         lines.append(line)
 
     row("fetches/s", "fetches_per_second", ".1f")
     row("server CPU ms/fetch", "server_cpu_ms_per_fetch", ".3f")
+    row("  of which kernel", "server_sys_ms_per_fetch", ".3f")
     row("client CPU ms/fetch", "client_cpu_ms_per_fetch", ".3f")
     row("latency p50 ms", "p50_ms", ".2f")
     row("latency p99 ms", "p99_ms", ".2f")
     row("RSS idle MB", "rss_idle_kb", ".2f", 1 / 1024)
+    row("  of which anonymous MB", "rss_anon_idle_kb", ".2f", 1 / 1024)
     row("PSS idle MB", "pss_idle_kb", ".2f", 1 / 1024)
     row("RSS, conns open MB", "rss_conns_kb", ".2f", 1 / 1024)
     row("  connections handshaken", "connections_handshaken", ".0f", ratio_ok=False)
@@ -1089,20 +1164,26 @@ def render_table(results):
     row("ready ms (max)", "ready", ".1f", sub="max_ms")
     ap = results.get("apdu")
     if ap:
-        lines.append("%-30s %11s %11s %9s %9s" % ("APDUs via pcscd + vpcd", "APDUs/s",
-                                                  "us CPU/APDU", "x ceiling", "x vicc"))
-        ceiling = ap.get("trivial", {}).get("apdus_per_second")
-        vicc = ap.get("vicc", {}).get("apdus_per_second")
+        lines.append("%-30s %11s %9s %9s %9s %9s %9s" % (
+            "APDUs via pcscd + vpcd", "APDUs/s", "x ceiling", "x vicc", "card us", "pcscd us",
+            "client us"))
         for key in ("trivial", "scwsemu", "vicc", "vicc_quickack"):
             if key not in ap:
                 continue
             c = ap[key]
             v = c.get("apdus_per_second")
-            lines.append("%-30s %11s %11s %9s %9s" % (
-                c["label"], fmt(v, ".1f", "n/a"), fmt(c.get("cpu_us_per_apdu"), ".1f"),
-                fmt(ratio(v, ceiling), ".3f"), fmt(ratio(v, vicc), ".1f")))
+            vs_t = 1.0 if key == "trivial" and v else c.get("vs_trivial", {}).get(
+                "apdus_per_second")
+            vs_v = 1.0 if key == "vicc" and v else c.get("vs_vicc", {}).get("apdus_per_second")
+            lines.append("%-30s %11s %9s %9s %9s %9s %9s" % (
+                c["label"], fmt(v, ".1f", "n/a"), fmt(vs_t, ".3f"), fmt(vs_v, ".1f"),
+                fmt(c.get("card_cpu_us_per_apdu"), ".1f"),
+                fmt(c.get("pcscd_cpu_us_per_apdu"), ".1f"),
+                fmt(c.get("client_cpu_us_per_apdu"), ".1f")))
     elif results.get("apdu_skipped"):
         lines.append("APDUs via pcscd + vpcd: skipped (%s)" % results["apdu_skipped"])
+    lines.append("x nginx, x ceiling, x vicc: median over rounds of the ratio within a round "
+                 "(RSS, ready: ratio of the figures); us = CPU microseconds per APDU")
     lines.append("targets%s:" % (" (smoke run: not meaningful)" if cfg.get("smoke") else ""))
     for t in results.get("targets", []):
         v = t["value"]
@@ -1119,9 +1200,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--builddir", default=".")
     ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), ".."))
-    ap.add_argument("--duration", type=float, default=3.0,
-                    help="seconds per measured window (default 3)")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    ap.add_argument("--duration", type=float, default=2.0,
+                    help="seconds per measured window (default 2)")
+    ap.add_argument("--rounds", type=int, default=9, help="rounds (default 9)")
     ap.add_argument("--smoke", action="store_true",
                     help="a few seconds in all: checks the harness, prints the table")
     ap.add_argument("--concurrency", type=int, default=4,
