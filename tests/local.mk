@@ -1,6 +1,18 @@
 ## tests: checks that are not one module's unit tests.
 TESTS += tests/banned.sh
-EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/integration tests/tools
+# Files, not build directories: a directory that also exists in the build
+# tree (tests/integration holds the logs, tests/tools the objects) would be
+# copied from there too, and VPATH would then find stale objects in the dist.
+EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/tools/exchanges.h \
+	tests/integration/bip.sh \
+	tests/integration/card_cli.sh \
+	tests/integration/endpoints.sh \
+	tests/integration/fetch.sh \
+	tests/integration/lib.sh \
+	tests/integration/pcsc.sh \
+	tests/integration/tcpip.sh \
+	tests/integration/trace_fetch.sh \
+	tests/integration/trace_tshark.sh
 
 # End-to-end tests: real binaries, real clients, loopback only.
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh \
