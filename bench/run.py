@@ -109,6 +109,28 @@ def cpu_seconds(pids):
     return sum(cpu_times(pids))
 
 
+def machine_busy_seconds():
+    """CPU time the whole machine spent busy (all CPUs; steal included)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
+
+
+class Window:
+    """Wall time and the machine's busy time around one measured window,
+    to tell how much of the machine other work took meanwhile."""
+
+    def __init__(self):
+        self.t0 = time.monotonic()
+        self.busy0 = machine_busy_seconds()
+
+    def other_load(self, ours_seconds):
+        wall = time.monotonic() - self.t0
+        other = machine_busy_seconds() - self.busy0 - ours_seconds
+        cpus = len(os.sched_getaffinity(0))
+        return max(0.0, other / (wall * cpus)) if wall > 0 else None
+
+
 def gone(pid):
     """True once pid has exited (a zombie that nobody reaps counts)."""
     try:
@@ -202,6 +224,43 @@ def free_port(count=1):
             for s in socks:
                 s.close()
     raise BenchError("no free TCP port")
+
+
+# ---- callgrind -----------------------------------------------------------
+
+def callgrind_self_costs(path):
+    """Self cost (Ir) per function from a callgrind output file: the cost
+    lines under each fn=, less the inclusive lines that follow calls=."""
+    names = {}
+    cost = {}
+    objects = {}
+    fn = ob = None
+    after_calls = False
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^(c?fn|c?ob|fl|fi|fe|cfi|cfl)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+            if m:
+                kind, ident, name = m.groups()
+                key = (kind.lstrip("c"), ident)
+                if name is not None:
+                    names[key] = name
+                if kind == "fn":
+                    fn = names.get(key, ident)
+                    objects.setdefault(fn, ob)
+                elif kind == "ob":
+                    ob = names.get(key, ident)
+                continue
+            if line.startswith("calls="):
+                after_calls = True
+                continue
+            if line[:1].isdigit() or line[:1] in "+-*":
+                if after_calls:
+                    after_calls = False
+                    continue
+                parts = line.split()
+                if len(parts) >= 2 and fn is not None:
+                    cost[fn] = cost.get(fn, 0) + int(parts[1])
+    return cost, objects
 
 
 # ---- processes -----------------------------------------------------------
@@ -573,6 +632,7 @@ class Bench:
                 "--json", "--timeout", "10"]
         before_user, before_sys = cpu_times(srv.cpu_pids)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        window = Window()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         after_user, after_sys = cpu_times(srv.cpu_pids)
@@ -587,7 +647,9 @@ class Bench:
                   after_children.ru_stime - before_children.ru_stime)
         seconds = summary.get("seconds") or 0
         lat = summary.get("latency_ms", {})
+        other = window.other_load(after_cpu - before_cpu + client)
         return {
+            "other_load": other,
             "requests": requests,
             "ok": ok,
             "errors": summary.get("errors", {}),
@@ -619,9 +681,10 @@ class Bench:
                 s.rounds.append(m)
                 if m["ok"]:
                     rate[s.key] = m["fetches_per_second"]
-                log("round %d %-34s %7.1f fetches/s  %.3f ms CPU/fetch  p50 %.2f p99 %.2f ms%s" %
+                log("round %d %-34s %7.1f fetches/s  %.3f ms CPU/fetch  p50 %.2f p99 %.2f ms  "
+                    "other load %.0f%%%s" %
                     (r + 1, s.label, m["fetches_per_second"], m["server_cpu_ms_per_fetch"] or 0,
-                     m["p50_ms"] or 0, m["p99_ms"] or 0,
+                     m["p50_ms"] or 0, m["p99_ms"] or 0, 100 * (m["other_load"] or 0),
                      ("  errors %s" % m["errors"]) if m["errors"] else ""))
         base = next((s for s in live if s.key == "nginx"), None)
         for s in live:
@@ -752,6 +815,94 @@ class Bench:
                 p.wait()
         return {"starts": len(times), "median_ms": median(times), "max_ms": max(times),
                 "min_ms": min(times), "what": "exec to the port listening (no ready file)"}
+
+    # -- instructions per fetch
+
+    def callgrind_one(self, key, argv, url_of, fetches, stop_signal=signal.SIGTERM):
+        """Runs argv under callgrind with instrumentation off until the
+        server is up, warms up, zeroes, fetches, and reads the profile that
+        callgrind writes at exit (the exit itself is a small part)."""
+        out = os.path.join(self.builddir, "bench-callgrind.%s" % key)
+        p = self.start("callgrind-" + key, ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                            "--callgrind-out-file=" + out] + argv)
+        try:
+            url = url_of(p)
+            for cmd in (["-i", "on"], None, ["-z"]):
+                if cmd is None:
+                    self.fetch_plain(url, 10)
+                    continue
+                subprocess.run(["callgrind_control"] + cmd + [str(p.pid)], capture_output=True,
+                               timeout=60, check=True)
+            self.fetch_plain(url, fetches)
+        finally:
+            p.popen.send_signal(stop_signal)
+            try:
+                p.popen.wait(120)
+            except subprocess.TimeoutExpired:
+                p.stop()
+            p.stop()
+        cost, objects = callgrind_self_costs(out)
+        total = sum(cost.values())
+        top = sorted(cost.items(), key=lambda kv: -kv[1])[:10]
+        return {
+            "fetches": fetches,
+            "ir_per_fetch": total / fetches,
+            "file": out,
+            "top10_self": [{"function": k, "object": os.path.basename(objects.get(k) or ""),
+                            "ir_per_fetch": v / fetches, "share": v / total} for k, v in top],
+        }
+
+    def fetch_plain(self, url, n):
+        out = subprocess.run([self.bin["fetch"], url, "--cacert", self.cacert, "--concurrency",
+                              "1", "--requests", str(n), "--json", "--timeout", "30"],
+                             capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise BenchError("fetch under callgrind failed: %s %s" % (out.stdout, out.stderr))
+
+    def measure_callgrind(self, fetches):
+        if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+            self.note("callgrind skipped: valgrind is not installed")
+            return None
+        res = {}
+
+        def scwsemu_url(key, transport):
+            ready = os.path.join(self.tmp, "cg-%s.ready" % key)
+
+            def url_of(p):
+                wait_for("%s ready file under callgrind" % key, lambda: os.path.exists(ready),
+                         120, p)
+                return ready_url(read_ready(ready), transport)
+            return ready, url_of
+
+        ready, url_of = scwsemu_url("tcpip", "tcpip")
+        res["tcpip"] = self.callgrind_one("tcpip", self.scwsemu_argv(ready, *self.tcpip_args()),
+                                          url_of, fetches)
+        ready, url_of = scwsemu_url("bip", "bip")
+        res["bip"] = self.callgrind_one("bip", self.scwsemu_argv(ready, *self.bip_args()),
+                                        url_of, fetches)
+        if shutil.which("nginx"):
+            d = os.path.join(self.tmp, "nginx")
+            port = free_port()
+            conf = os.path.join(d, "callgrind.conf")
+            user = pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None
+            with open(conf, "w") as f:
+                # One process that accepts and answers: master and worker
+                # in one, so the profile holds all of nginx's work.
+                f.write(nginx_config(d, port, self.srcdir, user)
+                        .replace("master_process on;", "master_process off;")
+                        .replace("pid %s/nginx.pid" % d, "pid %s/callgrind.pid" % d))
+
+            def nginx_url(p):
+                wait_for("nginx under callgrind", lambda: can_connect(port), 120, p)
+                return "https://127.0.0.1:%d%s" % (port, BOOTSTRAP_PATH)
+            res["nginx"] = self.callgrind_one(
+                "nginx", ["nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "cg-error.log")],
+                nginx_url, fetches, signal.SIGQUIT)
+        for key in ("tcpip", "bip"):
+            if "nginx" in res:
+                res[key]["vs_nginx"] = res[key]["ir_per_fetch"] / res["nginx"]["ir_per_fetch"]
+            log("callgrind: %s %.0f instructions per fetch" % (key, res[key]["ir_per_fetch"]))
+        return res
 
     # -- pcscd, vpcd and the cards
 
@@ -907,6 +1058,7 @@ class Bench:
             before_card = cpu_seconds([proc.pid])
             before_pcscd = cpu_seconds([self.pcscd.pid])
             before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            window = Window()
             m = json.loads(self.apdu_loop("-r", reader, "-s", "%g" % self.args.apdu_duration,
                                           timeout=self.args.apdu_duration + 60))
             after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -929,6 +1081,7 @@ class Bench:
                   after_children.ru_stime - before_children.ru_stime)
         card = after_card - before_card
         pcscd = after_pcscd - before_pcscd
+        m["other_load"] = window.other_load(card + pcscd + client)
         m["cpu_us_per_apdu"] = (card + pcscd) * 1e6 / n if n else None
         m["card_cpu_us_per_apdu"] = card * 1e6 / n if n else None
         m["pcscd_cpu_us_per_apdu"] = pcscd * 1e6 / n if n else None
@@ -954,8 +1107,10 @@ class Bench:
                     continue
                 m["round"] = r + 1
                 res[key]["rounds"].append(m)
-                log("round %d %-34s %8.1f APDUs/s  %.1f us CPU/APDU (card + pcscd)" %
-                    (r + 1, label, m["apdus_per_second"], m["cpu_us_per_apdu"] or 0))
+                log("round %d %-34s %8.1f APDUs/s  %.1f us CPU/APDU (card + pcscd)  "
+                    "other load %.0f%%" % (r + 1, label, m["apdus_per_second"],
+                                           m["cpu_us_per_apdu"] or 0,
+                                           100 * (m["other_load"] or 0)))
         for key, _, _, _ in specs:
             rounds = res[key]["rounds"]
             if not rounds:
@@ -1031,6 +1186,8 @@ class Bench:
 
         for srv in self.servers:  # idle servers would only add noise
             srv.stop()
+        if a.callgrind:
+            self.results["callgrind"] = self.measure_callgrind(a.callgrind)
         if not apdu_skip:
             self.results["apdu"] = self.run_apdu_rounds()
         self.results["machine"]["loadavg_end"] = [
@@ -1162,6 +1319,15 @@ def render_table(results):
     row("RSS idle after load MB", "rss_after_load_kb", ".2f", 1 / 1024)
     row("ready ms (median)", "ready", ".1f", sub="median_ms")
     row("ready ms (max)", "ready", ".1f", sub="max_ms")
+    cg = results.get("callgrind")
+    if cg:
+        line = "%-30s" % ("instructions/fetch (callgrind)")
+        for c in cols:
+            v = cg.get(c, {}).get("ir_per_fetch")
+            line += " %11s" % (("%.3fM" % (v / 1e6)) if v else "-")
+            if c != "nginx":
+                line += " %7s" % fmt(cg.get(c, {}).get("vs_nginx"), ".3f")
+        lines.append(line)
     ap = results.get("apdu")
     if ap:
         lines.append("%-30s %11s %9s %9s %9s %9s %9s" % (
@@ -1182,8 +1348,13 @@ def render_table(results):
                 fmt(c.get("client_cpu_us_per_apdu"), ".1f")))
     elif results.get("apdu_skipped"):
         lines.append("APDUs via pcscd + vpcd: skipped (%s)" % results["apdu_skipped"])
+    ol = results.get("other_load")
+    if ol:
+        lines.append("other work on the machine during the windows: median %.0f%%, max %.0f%% "
+                     "of its CPU time" % (100 * ol["median"], 100 * ol["max"]))
     lines.append("x nginx, x ceiling, x vicc: median over rounds of the ratio within a round "
-                 "(RSS, ready: ratio of the figures); us = CPU microseconds per APDU")
+                 "(RSS, ready, instructions: ratio of the figures); us = CPU microseconds per "
+                 "APDU")
     lines.append("targets%s:" % (" (smoke run: not meaningful)" if cfg.get("smoke") else ""))
     for t in results.get("targets", []):
         v = t["value"]
@@ -1213,9 +1384,13 @@ def main(argv=None):
     ap.add_argument("--no-apdu", action="store_true", help="no pcscd, no PC/SC rows")
     ap.add_argument("--stop-foreign-pcscd", action="store_true",
                     help="stop a running pcscd that the harness did not start; restart it after")
+    ap.add_argument("--callgrind", type=int, default=0, metavar="N",
+                    help="also count instructions per fetch under callgrind over N fetches "
+                         "(nginx, TCP/IP, BIP; profiles in BUILDDIR/bench-callgrind.*)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args(argv)
     if args.smoke:
+        args.callgrind = min(args.callgrind, 20)
         args.duration = min(args.duration, 0.3)
         args.rounds = 1
         args.starts = min(args.starts, 3)
@@ -1255,6 +1430,15 @@ def main(argv=None):
         else:
             shutil.rmtree(bench.tmp, ignore_errors=True)
     results["notes"] = bench.notes
+    loads = [m.get("other_load") for s in results.get("fetch", {}).values()
+             for m in s.get("rounds", [])]
+    loads += [m.get("other_load") for c in results.get("apdu", {}).values()
+              if isinstance(c, dict) for m in c.get("rounds", [])]
+    loads = [v for v in loads if v is not None]
+    if loads:
+        results["other_load"] = {"median": median(loads), "max": max(loads),
+                                 "what": "share of the machine's CPU time taken by other "
+                                         "processes during the measured windows"}
     add_ratios_and_targets(results)
     out = args.json or os.path.join(bench.builddir, "bench-results.json")
     with open(out, "w") as f:
