@@ -523,7 +523,7 @@ class Bench:
                 "scwsemu": version([self.bin["scwsemu"], "--version"], r"scwsemu (\S+)"),
                 "nginx": version(["nginx", "-v"], r"nginx/(\S+)"),
                 "openssl": version(["openssl", "version"], r"OpenSSL (\S+)"),
-                "pcscd": version(["pcscd", "--version"], r"pcsc-lite version (\S+)"),
+                "pcscd": version(["pcscd", "--version"], r"pcsc-lite version (\d[\d.]*\d)"),
             },
         }
 
