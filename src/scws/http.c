@@ -61,11 +61,6 @@ bool scws_http_is_tchar(uint8_t c)
 	return is_tchar(c);
 }
 
-static bool is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
@@ -82,23 +77,9 @@ bool scws_http_bytes_eq_ci(struct bytes v, const char *s)
 	return true;
 }
 
-static struct bytes trim_ows(struct bytes v)
-{
-	while (v.len && is_ows(v.ptr[0])) {
-		v.ptr++;
-		v.len--;
-	}
-	while (v.len && is_ows(v.ptr[v.len - 1]))
-		v.len--;
-	return v;
-}
-
 const struct bytes *scws_http_req_header(const struct scws_http_req *req, const char *name)
 {
-	for (size_t i = 0; i < req->num_headers; i++)
-		if (scws_http_bytes_eq_ci(req->headers[i].name, name))
-			return &req->headers[i].value;
-	return NULL;
+	return scws_http_header_find(req->headers, req->num_headers, name);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -107,9 +88,7 @@ static void start_request(struct scws_http_parser *p)
 {
 	memset(&p->req, 0, sizeof(p->req));
 	p->st = SCWS_HTTP_ST_HEAD;
-	p->head_len = 0;
-	p->line_start = 0;
-	p->head_has_line = false;
+	scws_http_head_reset(&p->head);
 	p->remaining = 0;
 	p->skip_body = false;
 	buf_reset(&p->body);
@@ -165,7 +144,7 @@ void scws_http_parser_skip_body(struct scws_http_parser *p)
 bool scws_http_parser_in_request(const struct scws_http_parser *p)
 {
 	if (p->st == SCWS_HTTP_ST_HEAD)
-		return p->head_len > 0;
+		return p->head.len > 0;
 	return p->st != SCWS_HTTP_ST_DONE;
 }
 
@@ -198,34 +177,13 @@ static int fail_cb(struct scws_http_parser *p, int rc)
 	return fail(p, rc, 500, "request handler failed (error %d)", rc);
 }
 
-/* Copies a peer token into a reason, keeping it printable and short. */
-static const char *printable(struct bytes v, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < v.len && n + 1 < cap; i++)
-		out[n++] = (v.ptr[i] > 0x20 && v.ptr[i] < 0x7F) ? (char)v.ptr[i] : '?';
-	out[n] = 0;
-	return out;
-}
-
 /* ---------------------------------------------------------------- head parsing */
 
-/* One line of the framed head: [*pos, LF) without a final CR. Every line
- * of a framed head ends in LF. A CR elsewhere is a bare CR. */
+/* One line of the framed head, a bare CR or a NUL in it a 400. */
 static int next_line(struct scws_http_parser *p, size_t *pos, struct bytes *line)
 {
-	const uint8_t *s = p->head + *pos;
-	const uint8_t *lf = memchr(s, '\n', p->head_len - *pos);
-	size_t n = (size_t)(lf - s);
-	*pos += n + 1;
-	if (n && s[n - 1] == '\r')
-		n--;
-	if (memchr(s, '\r', n))
-		return fail(p, -EPROTO, 400, "bare CR in request head");
-	if (memchr(s, 0, n))
-		return fail(p, -EPROTO, 400, "NUL in request head");
-	*line = bytes_make(s, n);
-	return 0;
+	const char *bad = scws_http_head_line(&p->head, pos, line);
+	return bad ? fail(p, -EPROTO, 400, "%s in request head", bad) : 0;
 }
 
 static const struct {
@@ -278,28 +236,17 @@ static int parse_request_line(struct scws_http_parser *p, struct bytes line)
 static int parse_header_line(struct scws_http_parser *p, struct bytes line)
 {
 	struct scws_http_req *req = &p->req;
-	if (is_ows(line.ptr[0]))
+	if (scws_http_is_ows(line.ptr[0]))
 		return fail(p, -EPROTO, 400, "obsolete line folding in request head");
-	size_t i = 0;
-	while (i < line.len && is_tchar(line.ptr[i]))
-		i++;
-	if (i < line.len && is_ows(line.ptr[i]))
-		return fail(p, -EPROTO, 400, "whitespace between header name and colon");
-	if (i == line.len)
-		return fail(p, -EPROTO, 400, "header line without a colon");
-	if (i == 0 || line.ptr[i] != ':')
-		return fail(p, -EPROTO, 400, "invalid character in header name");
-	struct bytes value = bytes_make(line.ptr + i + 1, line.len - i - 1);
-	for (size_t k = 0; k < value.len; k++) {
-		uint8_t c = value.ptr[k];
-		if ((c < 0x20 && c != '\t') || c == 0x7F)
-			return fail(p, -EPROTO, 400, "control character in header value");
-	}
+	struct bytes name, value;
+	const char *bad = scws_http_field_split(line, &name, &value);
+	if (bad)
+		return fail(p, -EPROTO, 400, "%s", bad);
 	if (req->num_headers == HTTP_HEADERS_MAX)
 		return fail(p, -EMSGSIZE, 431, "more than %u header fields", HTTP_HEADERS_MAX);
 	struct scws_http_header *h = &req->headers[req->num_headers++];
-	h->name = bytes_make(line.ptr, i);
-	h->value = trim_ows(value);
+	h->name = name;
+	h->value = value;
 	return 0;
 }
 
@@ -307,56 +254,14 @@ static int parse_header_line(struct scws_http_parser *p, struct bytes line)
 struct head_facts {
 	unsigned hosts;
 	bool has_cl;
-	bool has_te;
-	bool te_unknown;
-	bool te_chunked_last;
-	unsigned te_chunked;
-	char te_bad[40];
-	bool conn_close;
-	bool conn_keep_alive;
+	struct scws_http_framing fr;
 	bool expect_other;
 	bool expect_continue;
 };
 
-typedef void element_fn(struct head_facts *f, struct bytes e);
-
-/* Calls fn on each non-empty element of a #list (RFC 9110 §5.6.1). */
-static void for_each_element(struct bytes v, element_fn *fn, struct head_facts *f)
+static void expect_element(void *arg, struct bytes e)
 {
-	size_t start = 0;
-	for (size_t i = 0; i <= v.len; i++) {
-		if (i < v.len && v.ptr[i] != ',')
-			continue;
-		struct bytes e = trim_ows(bytes_make(v.ptr + start, i - start));
-		start = i + 1;
-		if (e.len)
-			fn(f, e);
-	}
-}
-
-static void te_element(struct head_facts *f, struct bytes e)
-{
-	if (scws_http_bytes_eq_ci(e, "chunked")) {
-		f->te_chunked++;
-		f->te_chunked_last = true;
-		return;
-	}
-	if (!f->te_unknown)
-		printable(e, f->te_bad, sizeof(f->te_bad));
-	f->te_unknown = true;
-	f->te_chunked_last = false;
-}
-
-static void connection_element(struct head_facts *f, struct bytes e)
-{
-	if (scws_http_bytes_eq_ci(e, "close"))
-		f->conn_close = true;
-	else if (scws_http_bytes_eq_ci(e, "keep-alive"))
-		f->conn_keep_alive = true;
-}
-
-static void expect_element(struct head_facts *f, struct bytes e)
-{
+	struct head_facts *f = arg;
 	if (scws_http_bytes_eq_ci(e, "100-continue"))
 		f->expect_continue = true;
 	else
@@ -402,13 +307,10 @@ static int interpret_head(struct scws_http_parser *p)
 				rc = fail(p, -EPROTO, 400, "conflicting Content-Length headers");
 			f.has_cl = true;
 			req->content_length = cl;
-		} else if (scws_http_bytes_eq_ci(n, "Transfer-Encoding")) {
-			f.has_te = true;
-			for_each_element(v, te_element, &f);
-		} else if (scws_http_bytes_eq_ci(n, "Connection")) {
-			for_each_element(v, connection_element, &f);
+		} else if (scws_http_framing_field(&f.fr, n, v)) {
+			/* Transfer-Encoding, Connection: judged below */
 		} else if (scws_http_bytes_eq_ci(n, "Expect")) {
-			for_each_element(v, expect_element, &f);
+			scws_http_for_each_element(v, expect_element, &f);
 		} else if (scws_http_bytes_eq_ci(n, "Content-Type")) {
 			if (req->has_content_type)
 				rc = fail(p, -EPROTO, 400, "more than one Content-Type header");
@@ -421,14 +323,14 @@ static int interpret_head(struct scws_http_parser *p)
 
 	if (req->minor_version == 1 && f.hosts == 0)
 		return fail(p, -EPROTO, 400, "HTTP/1.1 request without a Host header");
-	if (f.has_te && f.has_cl)
+	if (f.fr.has_te && f.has_cl)
 		return fail(p, -EPROTO, 400, "Content-Length and Transfer-Encoding both present");
-	if (f.has_te && req->minor_version == 0)
+	if (f.fr.has_te && req->minor_version == 0)
 		return fail(p, -EPROTO, 400, "Transfer-Encoding in an HTTP/1.0 request");
-	if (f.has_te && f.te_unknown)
+	if (f.fr.has_te && f.fr.te_unknown)
 		return fail(p, -EOPNOTSUPP, 501, "transfer-coding \"%s\" not implemented",
-			    f.te_bad);
-	if (f.has_te && (f.te_chunked != 1 || !f.te_chunked_last))
+			    f.fr.te_bad);
+	if (f.fr.has_te && (f.fr.te_chunked != 1 || !f.fr.te_chunked_last))
 		return fail(p, -EPROTO, 400, "Transfer-Encoding must end in one \"chunked\"");
 	if (req->content_length > HTTP_BODY_MAX)
 		return fail(p, -EMSGSIZE, 413, "request body of %llu bytes over %u bytes",
@@ -436,12 +338,12 @@ static int interpret_head(struct scws_http_parser *p)
 	if (f.expect_other)
 		return fail(p, -EOPNOTSUPP, 417, "only \"Expect: 100-continue\" is supported");
 
-	req->is_chunked = f.has_te;
+	req->is_chunked = f.fr.has_te;
 	req->has_body = req->is_chunked || req->content_length > 0;
 	if (req->minor_version == 1)
-		req->keep_alive = !f.conn_close;
+		req->keep_alive = !f.fr.conn_close;
 	else
-		req->keep_alive = f.conn_keep_alive && !f.conn_close;
+		req->keep_alive = f.fr.conn_keep_alive && !f.fr.conn_close;
 	/* RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0; no need for it
 	 * when there is no content. */
 	req->expect_continue = f.expect_continue && req->minor_version == 1 && req->has_body;
@@ -475,38 +377,14 @@ static int parse_head(struct scws_http_parser *p)
 	return interpret_head(p);
 }
 
-/* Copies head bytes up to and including the LF of the empty line that ends
- * the head, never past it, so *n stops at the first body byte. Returns 0
- * when the head is complete, -EAGAIN, or 431. */
+/* Frames the head (RFC 9112 §2.2: empty lines before the request-line are
+ * skipped). 0 when it is complete, -EAGAIN, or 431. */
 static int frame_head(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *n)
 {
-	size_t i = 0;
-	*n = 0;
-	while (i < len) {
-		const uint8_t *lf = memchr(in + i, '\n', len - i);
-		size_t take = lf ? (size_t)(lf - (in + i)) + 1 : len - i;
-		if (take > HTTP_HEAD_MAX - p->head_len) {
-			*n = i;
-			return fail(p, -EMSGSIZE, 431, "request head over %u bytes",
-				    HTTP_HEAD_MAX);
-		}
-		memcpy(p->head + p->head_len, in + i, take);
-		p->head_len += take;
-		i += take;
-		if (!lf)
-			break;
-		size_t line_len = p->head_len - p->line_start;
-		bool empty = line_len == 1 || (line_len == 2 && p->head[p->line_start] == '\r');
-		p->line_start = p->head_len;
-		if (!empty) {
-			p->head_has_line = true;
-		} else if (p->head_has_line) {
-			*n = i;
-			return 0;
-		}
-	}
-	*n = i;
-	return -EAGAIN;
+	int rc = scws_http_head_frame(&p->head, true, in, len, n);
+	if (rc == -EMSGSIZE)
+		return fail(p, rc, 431, "request head over %u bytes", HTTP_HEAD_MAX);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- body */
@@ -680,16 +558,6 @@ static bool is_field_value_ok(const char *s)
 	return true;
 }
 
-static bool is_token(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!is_tchar((uint8_t)*s))
-			return false;
-	return true;
-}
-
 void scws_http_response_init(struct scws_http_response *r, const struct scws_http_req *req,
 			     int status)
 {
@@ -706,7 +574,7 @@ void scws_http_response_init(struct scws_http_response *r, const struct scws_htt
 
 static int put_field(struct buf *out, const char *name, const char *value)
 {
-	if (!is_token(name) || !is_field_value_ok(value))
+	if (!scws_http_is_token(name) || !is_field_value_ok(value))
 		return -EINVAL;
 	return buf_printf(out, "%s: %s\r\n", name, value);
 }

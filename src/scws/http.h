@@ -65,6 +65,7 @@
 #include "core/bytes.h"
 #include "core/limits.h"
 #include "scws/chunked.h"
+#include "scws/http_head.h"
 
 enum scws_http_method {
 	SCWS_HTTP_OTHER, /* a valid token we do not know: the router answers 405/501 */
@@ -137,10 +138,7 @@ struct scws_http_parser {
 	void *arg;
 	struct scws_http_req req;
 
-	uint8_t head[HTTP_HEAD_MAX];
-	size_t head_len;        /* head_len <= HTTP_HEAD_MAX */
-	size_t line_start;      /* start of the line being framed, <= head_len */
-	bool head_has_line;     /* a non-empty line came: an empty one now ends the head */
+	struct scws_http_head head; /* the head being framed, then its views' bytes */
 
 	uint64_t remaining;     /* Content-Length body bytes left */
 	struct scws_chunked chunked; /* chunked body, at most HTTP_BODY_MAX bytes */

@@ -37,43 +37,14 @@ const char *scws_http_resp_state_name(enum scws_http_resp_state st)
 
 /* ---------------------------------------------------------------- characters */
 
-static bool is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static bool is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static struct bytes trim_ows(struct bytes v)
-{
-	while (v.len && is_ows(v.ptr[0])) {
-		v.ptr++;
-		v.len--;
-	}
-	while (v.len && is_ows(v.ptr[v.len - 1]))
-		v.len--;
-	return v;
-}
-
-/* Copies a peer token into a reason, keeping it printable and short. */
-static const char *printable(struct bytes v, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < v.len && n + 1 < cap; i++)
-		out[n++] = (v.ptr[i] > 0x20 && v.ptr[i] < 0x7F) ? (char)v.ptr[i] : '?';
-	out[n] = 0;
-	return out;
-}
-
 const struct bytes *scws_http_resp_header(const struct scws_http_resp *r, const char *name)
 {
-	for (size_t i = 0; i < r->num_headers; i++)
-		if (scws_http_bytes_eq_ci(r->headers[i].name, name))
-			return &r->headers[i].value;
-	return NULL;
+	return scws_http_header_find(r->headers, r->num_headers, name);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -82,9 +53,7 @@ static void start_head(struct scws_http_resp_parser *p)
 {
 	memset(&p->resp, 0, sizeof(p->resp));
 	p->st = SCWS_HTTP_RESP_ST_HEAD;
-	p->head_len = 0;
-	p->line_start = 0;
-	p->head_has_line = false;
+	scws_http_head_reset(&p->head);
 }
 
 static void start_response(struct scws_http_resp_parser *p)
@@ -148,7 +117,7 @@ struct bytes scws_http_resp_parser_body(const struct scws_http_resp_parser *p)
 bool scws_http_resp_parser_in_response(const struct scws_http_resp_parser *p)
 {
 	if (p->st == SCWS_HTTP_RESP_ST_HEAD)
-		return p->head_len > 0 || p->interim > 0;
+		return p->head.len > 0 || p->interim > 0;
 	return p->st != SCWS_HTTP_RESP_ST_DONE;
 }
 
@@ -176,22 +145,11 @@ static int fail_cb(struct scws_http_resp_parser *p, int rc)
 
 /* ---------------------------------------------------------------- head parsing */
 
-/* One line of the framed head: [*pos, LF) without a final CR. Every line
- * of a framed head ends in LF. */
+/* One line of the framed head; a bare CR or a NUL in it is malformed. */
 static int next_line(struct scws_http_resp_parser *p, size_t *pos, struct bytes *line)
 {
-	const uint8_t *s = p->head + *pos;
-	const uint8_t *end = memchr(s, '\n', p->head_len - *pos);
-	size_t n = (size_t)(end - s);
-	*pos += n + 1;
-	if (n && s[n - 1] == '\r')
-		n--;
-	if (memchr(s, '\r', n))
-		return fail(p, -EPROTO, "bare CR in response head");
-	if (memchr(s, 0, n))
-		return fail(p, -EPROTO, "NUL in response head");
-	*line = bytes_make(s, n);
-	return 0;
+	const char *bad = scws_http_head_line(&p->head, pos, line);
+	return bad ? fail(p, -EPROTO, "%s in response head", bad) : 0;
 }
 
 /* status-line = HTTP-version SP status-code SP [ reason-phrase ]
@@ -216,21 +174,8 @@ static int parse_status_line(struct scws_http_resp_parser *p, struct bytes line)
 	if (r->status < 100 || r->status > 599)
 		return fail(p, -EPROTO, "status code %d out of range", r->status);
 	r->reason = line.len > 12 ? bytes_make(s + 13, line.len - 13) : bytes_make(s + 12, 0);
-	for (size_t i = 0; i < r->reason.len; i++) {
-		uint8_t c = r->reason.ptr[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7F)
-			return fail(p, -EPROTO, "control character in reason phrase");
-	}
-	return 0;
-}
-
-static int check_value(struct scws_http_resp_parser *p, struct bytes v)
-{
-	for (size_t k = 0; k < v.len; k++) {
-		uint8_t c = v.ptr[k];
-		if ((c < 0x20 && c != '\t') || c == 0x7F)
-			return fail(p, -EPROTO, "control character in header value");
-	}
+	if (!scws_http_value_ok(r->reason))
+		return fail(p, -EPROTO, "control character in reason phrase");
 	return 0;
 }
 
@@ -243,16 +188,15 @@ static int unfold(struct scws_http_resp_parser *p, struct bytes line)
 	if (r->num_headers == 0)
 		return fail(p, -EPROTO, "whitespace before the first header field");
 	struct scws_http_header *h = &r->headers[r->num_headers - 1];
-	size_t from = (size_t)(h->value.ptr - p->head) + h->value.len;
-	size_t to = (size_t)(line.ptr - p->head);
+	size_t from = (size_t)(h->value.ptr - p->head.buf) + h->value.len;
+	size_t to = (size_t)(line.ptr - p->head.buf);
 	for (size_t i = from; i < to; i++)
-		if (p->head[i] == '\r' || p->head[i] == '\n')
-			p->head[i] = ' ';
-	int rc = check_value(p, line);
-	if (rc)
-		return rc;
+		if (p->head.buf[i] == '\r' || p->head.buf[i] == '\n')
+			p->head.buf[i] = ' ';
+	if (!scws_http_value_ok(line))
+		return fail(p, -EPROTO, "control character in header value");
 	const uint8_t *start = h->value.ptr;
-	h->value = trim_ows(bytes_make(start, (size_t)(line.ptr + line.len - start)));
+	h->value = scws_http_trim_ows(bytes_make(start, (size_t)(line.ptr + line.len - start)));
 	return 0;
 }
 
@@ -260,75 +204,18 @@ static int unfold(struct scws_http_resp_parser *p, struct bytes line)
 static int parse_header_line(struct scws_http_resp_parser *p, struct bytes line)
 {
 	struct scws_http_resp *r = &p->resp;
-	if (is_ows(line.ptr[0]))
+	if (scws_http_is_ows(line.ptr[0]))
 		return unfold(p, line);
-	size_t i = 0;
-	while (i < line.len && scws_http_is_tchar(line.ptr[i]))
-		i++;
-	if (i < line.len && is_ows(line.ptr[i]))
-		return fail(p, -EPROTO, "whitespace between header name and colon");
-	if (i == line.len)
-		return fail(p, -EPROTO, "header line without a colon");
-	if (i == 0 || line.ptr[i] != ':')
-		return fail(p, -EPROTO, "invalid character in header name");
-	struct bytes value = bytes_make(line.ptr + i + 1, line.len - i - 1);
-	int rc = check_value(p, value);
-	if (rc)
-		return rc;
+	struct bytes name, value;
+	const char *bad = scws_http_field_split(line, &name, &value);
+	if (bad)
+		return fail(p, -EPROTO, "%s", bad);
 	if (r->num_headers == HTTP_HEADERS_MAX)
 		return fail(p, -EMSGSIZE, "more than %u header fields", HTTP_HEADERS_MAX);
 	struct scws_http_header *h = &r->headers[r->num_headers++];
-	h->name = bytes_make(line.ptr, i);
-	h->value = trim_ows(value);
+	h->name = name;
+	h->value = value;
 	return 0;
-}
-
-/* Facts from the headers, judged once all are read. */
-struct resp_facts {
-	bool has_te;
-	bool te_unknown;
-	bool te_chunked_last;
-	unsigned te_chunked;
-	char te_bad[40];
-	bool conn_close;
-	bool conn_keep_alive;
-};
-
-static void te_element(struct resp_facts *f, struct bytes e)
-{
-	if (scws_http_bytes_eq_ci(e, "chunked")) {
-		f->te_chunked++;
-		f->te_chunked_last = true;
-		return;
-	}
-	if (!f->te_unknown)
-		printable(e, f->te_bad, sizeof(f->te_bad));
-	f->te_unknown = true;
-	f->te_chunked_last = false;
-}
-
-static void connection_element(struct resp_facts *f, struct bytes e)
-{
-	if (scws_http_bytes_eq_ci(e, "close"))
-		f->conn_close = true;
-	else if (scws_http_bytes_eq_ci(e, "keep-alive"))
-		f->conn_keep_alive = true;
-}
-
-typedef void element_fn(struct resp_facts *f, struct bytes e);
-
-/* Calls fn on each non-empty element of a #list (RFC 9110 §5.6.1). */
-static void for_each_element(struct bytes v, element_fn *fn, struct resp_facts *f)
-{
-	size_t start = 0;
-	for (size_t i = 0; i <= v.len; i++) {
-		if (i < v.len && v.ptr[i] != ',')
-			continue;
-		struct bytes e = trim_ows(bytes_make(v.ptr + start, i - start));
-		start = i + 1;
-		if (e.len)
-			fn(f, e);
-	}
 }
 
 /* Content-Length = 1*DIGIT (RFC 9110 §8.6). A list of identical values
@@ -338,7 +225,7 @@ static int parse_content_length(struct scws_http_resp_parser *p, struct bytes v)
 	struct scws_http_resp *r = &p->resp;
 	size_t i = 0;
 	do {
-		while (i < v.len && is_ows(v.ptr[i]))
+		while (i < v.len && scws_http_is_ows(v.ptr[i]))
 			i++;
 		if (i == v.len || !is_digit(v.ptr[i]))
 			return fail(p, -EPROTO, "invalid Content-Length");
@@ -349,7 +236,7 @@ static int parse_content_length(struct scws_http_resp_parser *p, struct bytes v)
 				return fail(p, -EPROTO, "Content-Length overflow");
 			n = n * 10 + d;
 		}
-		while (i < v.len && is_ows(v.ptr[i]))
+		while (i < v.len && scws_http_is_ows(v.ptr[i]))
 			i++;
 		if (i < v.len && v.ptr[i] != ',')
 			return fail(p, -EPROTO, "invalid Content-Length");
@@ -371,7 +258,7 @@ static bool status_has_no_body(int status)
 static int interpret_head(struct scws_http_resp_parser *p)
 {
 	struct scws_http_resp *r = &p->resp;
-	struct resp_facts f;
+	struct scws_http_framing f;
 	memset(&f, 0, sizeof(f));
 	bool has_ct = false;
 	int rc = 0;
@@ -379,11 +266,8 @@ static int interpret_head(struct scws_http_resp_parser *p)
 		struct bytes n = r->headers[i].name, v = r->headers[i].value;
 		if (scws_http_bytes_eq_ci(n, "Content-Length")) {
 			rc = parse_content_length(p, v);
-		} else if (scws_http_bytes_eq_ci(n, "Transfer-Encoding")) {
-			f.has_te = true;
-			for_each_element(v, te_element, &f);
-		} else if (scws_http_bytes_eq_ci(n, "Connection")) {
-			for_each_element(v, connection_element, &f);
+		} else if (scws_http_framing_field(&f, n, v)) {
+			/* Transfer-Encoding, Connection: judged below */
 		} else if (scws_http_bytes_eq_ci(n, "Content-Type")) {
 			if (has_ct)
 				rc = fail(p, -EPROTO, "more than one Content-Type header");
@@ -442,42 +326,17 @@ static int parse_head(struct scws_http_resp_parser *p)
 	return interpret_head(p);
 }
 
-/* Copies head bytes up to and including the LF of the empty line that ends
- * the head, never past it, so *n stops at the first body byte. 0 when the
- * head is complete, -EAGAIN, or an error. */
+/* Frames the head. 0 when it is complete, -EAGAIN, or an error. */
 static int frame_head(struct scws_http_resp_parser *p, const uint8_t *in, size_t len, size_t *n)
 {
-	size_t i = 0;
-	*n = 0;
-	while (i < len) {
-		const uint8_t *lf = memchr(in + i, '\n', len - i);
-		size_t take = lf ? (size_t)(lf - (in + i)) + 1 : len - i;
-		if (take > HTTP_HEAD_MAX - p->head_len) {
-			*n = i;
-			return fail(p, -EMSGSIZE, "response head over %u bytes", HTTP_HEAD_MAX);
-		}
-		memcpy(p->head + p->head_len, in + i, take);
-		p->head_len += take;
-		i += take;
-		if (!lf)
-			break;
-		size_t line_len = p->head_len - p->line_start;
-		bool empty = line_len == 1 || (line_len == 2 && p->head[p->line_start] == '\r');
-		p->line_start = p->head_len;
-		if (!empty) {
-			p->head_has_line = true;
-		} else if (p->head_has_line) {
-			*n = i;
-			return 0;
-		} else {
-			/* A server that writes an empty line here miscounted the
-			 * previous body: say so rather than skip it. */
-			*n = i;
-			return fail(p, -EPROTO, "empty line before the status line");
-		}
-	}
-	*n = i;
-	return -EAGAIN;
+	int rc = scws_http_head_frame(&p->head, false, in, len, n);
+	if (rc == -EMSGSIZE)
+		return fail(p, rc, "response head over %u bytes", HTTP_HEAD_MAX);
+	/* A server that writes an empty line before the status line
+	 * miscounted the previous body: say so rather than skip it. */
+	if (rc == -EPROTO)
+		return fail(p, rc, "empty line before the status line");
+	return rc;
 }
 
 /* ---------------------------------------------------------------- body */
@@ -627,7 +486,7 @@ int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
 		p->st = SCWS_HTTP_RESP_ST_DONE;
 		return 0;
 	case SCWS_HTTP_RESP_ST_HEAD:
-		if (p->head_len == 0 && p->interim == 0)
+		if (p->head.len == 0 && p->interim == 0)
 			return fail(p, -EPROTO, "connection closed before a response");
 		return fail(p, -EPROTO, "connection closed in the response head");
 	case SCWS_HTTP_RESP_ST_BODY:
@@ -644,16 +503,6 @@ int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
 }
 
 /* ---------------------------------------------------------------- requests */
-
-static bool is_token(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!scws_http_is_tchar((uint8_t)*s))
-			return false;
-	return true;
-}
 
 static bool is_field_value_ok(const char *s)
 {
@@ -680,7 +529,7 @@ static int put_field(struct buf *out, const char *name, const char *value)
 {
 	if (!value)
 		return 0;
-	if (!is_token(name) || !is_field_value_ok(value))
+	if (!scws_http_is_token(name) || !is_field_value_ok(value))
 		return -EINVAL;
 	return buf_printf(out, "%s: %s\r\n", name, value);
 }

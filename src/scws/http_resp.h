@@ -104,10 +104,7 @@ struct scws_http_resp_parser {
 	struct scws_http_resp resp;
 	unsigned interim;       /* 1xx heads skipped for this response */
 
-	uint8_t head[HTTP_HEAD_MAX];
-	size_t head_len;        /* head_len <= HTTP_HEAD_MAX */
-	size_t line_start;      /* start of the line being framed, <= head_len */
-	bool head_has_line;     /* a non-empty line came: an empty one now ends the head */
+	struct scws_http_head head; /* the head being framed, then its views' bytes */
 
 	uint64_t remaining;     /* Content-Length bytes left */
 	uint64_t body_total;    /* Content-Length, or body bytes so far until the close */

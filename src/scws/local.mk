@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/scws/libscws.a
 src_scws_libscws_a_SOURCES = \
 	src/scws/http.c src/scws/http.h \
+	src/scws/http_head.c src/scws/http_head.h \
 	src/scws/http_resp.c src/scws/http_resp.h \
 	src/scws/chunked.c src/scws/chunked.h \
 	src/scws/multipart.c src/scws/multipart.h \
