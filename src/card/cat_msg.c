@@ -210,23 +210,31 @@ static void get_devices(const struct ctlv_set *s, struct card_cat_devices *d)
 	d->dst = s->v[K_DEVICES].ptr[1];
 }
 
+/* The common start of a BER-wrapped decode: bounds, the BER tag (else
+ * wrong_tag), and the COMPREHENSION-TLVs inside. */
+static int decode_wrapped(const uint8_t *p, size_t len, size_t max, uint8_t want_tag,
+			  int wrong_tag, struct ctlv_set *s)
+{
+	struct bytes v;
+	uint8_t tag = 0;
+	if (len > max)
+		return -EMSGSIZE;
+	int rc = split_ber(p, len, &tag, &v);
+	if (rc)
+		return rc;
+	if (tag != want_tag)
+		return wrong_tag;
+	return split_ctlvs(v.ptr, v.len, s);
+}
+
 int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_command *out)
 {
 	struct ctlv_set s;
-	struct bytes v;
-	uint8_t tag = 0;
 	int rc;
 	if (!out || (len && !p))
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	if (len > CAT_PROACTIVE_MAX)
-		return -EMSGSIZE;
-	rc = split_ber(p, len, &tag, &v);
-	if (rc)
-		return rc;
-	if (tag != CAT_BER_PROACTIVE)
-		return -EPROTO;
-	rc = split_ctlvs(v.ptr, v.len, &s);
+	rc = decode_wrapped(p, len, CAT_PROACTIVE_MAX, CAT_BER_PROACTIVE, -EPROTO, &s);
 	if (rc)
 		return rc;
 	if (!s.has[K_DETAILS] || !s.has[K_DEVICES])
@@ -351,20 +359,11 @@ int card_cat_msg_event_encode(const struct card_cat_event *e, uint8_t *out, size
 int card_cat_msg_event_decode(const uint8_t *p, size_t len, struct card_cat_event *out)
 {
 	struct ctlv_set s;
-	struct bytes v;
-	uint8_t tag = 0;
 	int rc;
 	if (!out || (len && !p))
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	if (len > CAT_ENVELOPE_MAX)
-		return -EMSGSIZE;
-	rc = split_ber(p, len, &tag, &v);
-	if (rc)
-		return rc;
-	if (tag != CAT_BER_EVENT_DOWNLOAD)
-		return -ENOTSUP;
-	rc = split_ctlvs(v.ptr, v.len, &s);
+	rc = decode_wrapped(p, len, CAT_ENVELOPE_MAX, CAT_BER_EVENT_DOWNLOAD, -ENOTSUP, &s);
 	if (rc)
 		return rc;
 	/* TS 102 223 §7.5: an event download carries exactly one event. */

@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-static int nibble(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -24,7 +24,7 @@ int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len)
 				return -EINVAL; /* separator inside a byte */
 			continue;
 		}
-		int v = nibble(*s);
+		int v = hex_digit((unsigned char)*s);
 		if (v < 0)
 			return -EINVAL;
 		if (hi < 0) {

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int hex_digit(int c);
+
 /* Parses hex digits, ignoring spaces, tabs and ':' between byte pairs.
  * Returns 0 and *out_len, -EINVAL on a non-hex character or an odd digit
  * count, -EMSGSIZE when the bytes do not fit in cap. */

@@ -8,6 +8,9 @@
 
 #include "scws/chunked.h"
 
+#include "core/hex.h"
+#include "scws/http_head.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,22 +64,6 @@ static int fail(struct scws_chunked *d, int err, int status, const char *fmt, ..
 	return err;
 }
 
-static bool is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The chunk-size line is complete: data, or the last chunk. */
 static int size_done(struct scws_chunked *d)
 {
@@ -126,16 +113,16 @@ static int framing_byte(struct scws_chunked *d, uint8_t c)
 			return 0;
 		}
 		/* Digits only at the start: "1 2" is no size. */
-		if (hex_value(c) >= 0 && d->line_len == d->digits + 1) {
+		if (hex_digit(c) >= 0 && d->line_len == d->digits + 1) {
 			if (d->size > (UINT64_MAX >> 4))
 				return fail(d, -EPROTO, 400, "chunk size overflow");
-			d->size = (d->size << 4) | (uint64_t)hex_value(c);
+			d->size = (d->size << 4) | (uint64_t)hex_digit(c);
 			d->digits++;
 			return 0;
 		}
 		if (d->digits == 0)
 			return fail(d, -EPROTO, 400, "invalid chunk size");
-		if (is_ows(c))
+		if (scws_http_is_ows(c))
 			return 0; /* BWS before ";" */
 		if (c == ';') {
 			d->st = SCWS_CHUNKED_ST_EXT;
