@@ -1,7 +1,7 @@
 ## src/core: no protocol knowledge, no libevent.
 noinst_LIBRARIES += src/core/libcore.a
 src_core_libcore_a_SOURCES = \
-	src/core/bytes.h src/core/buf.c src/core/buf.h src/core/hex.c \
+	src/core/bytes.h src/core/buf.c src/core/buf.h src/core/file.c src/core/file.h src/core/hex.c \
 	src/core/hex.h src/core/limits.h src/core/log.c src/core/log.h
 
 check_PROGRAMS += tests/unit/test_core

@@ -1,9 +1,14 @@
 /* test_core.c - unit tests for src/core: cursors, buf, hex, log. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/bytes.h"
 #include "core/hex.h"
 #include "core/log.h"
@@ -132,6 +137,110 @@ static void test_log_json_escape(void)
 	log_set_sink(NULL, NULL);
 }
 
+/* A scratch directory under $TMPDIR (or /tmp), removed by the caller. */
+static void scratch_dir(char *dir, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, cap, "%s/test_core.XXXXXX", t && *t ? t : "/tmp");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+}
+
+static char *slurp(const char *path)
+{
+	static char got[256];
+	memset(got, 0, sizeof(got));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = 0;
+	fclose(f);
+	return got;
+}
+
+static void test_file_atomic_link_and_mode(void)
+{
+	char dir[256], target[320], victim[300], ready[300];
+	scratch_dir(dir, sizeof(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(ready, sizeof(ready), "%s/ready.json", dir);
+	FILE *f = fopen(victim, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("precious", f);
+	fclose(f);
+	/* Links planted at the target and at the old fixed temporary name. */
+	snprintf(target, sizeof(target), "%s.tmp", ready);
+	CU_ASSERT_EQUAL(symlink(victim, target), 0);
+	CU_ASSERT_EQUAL(symlink(victim, ready), 0);
+	mode_t old = umask(0777);
+	CU_ASSERT_EQUAL(file_write_atomic(ready, "{}\n", 3, 0644), 0);
+	umask(old);
+	CU_ASSERT_STRING_EQUAL(slurp(victim), "precious");
+	CU_ASSERT_STRING_EQUAL(slurp(ready), "{}\n");
+	struct stat st;
+	CU_ASSERT_EQUAL(lstat(ready, &st), 0);
+	CU_ASSERT_TRUE(S_ISREG(st.st_mode));
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
+	/* Replacing keeps the last whole content only. */
+	CU_ASSERT_EQUAL(file_write_atomic(ready, "{\"a\":1}\n", 8, 0644), 0);
+	CU_ASSERT_STRING_EQUAL(slurp(ready), "{\"a\":1}\n");
+	/* A directory that does not exist: an error, nothing written. */
+	char missing[320];
+	snprintf(missing, sizeof(missing), "%s/no/such", dir);
+	CU_ASSERT_EQUAL(file_write_atomic(missing, "x", 1, 0644), -ENOENT);
+	unlink(target);
+	unlink(ready);
+	unlink(victim);
+	CU_ASSERT_EQUAL(rmdir(dir), 0); /* no temporary file left behind */
+}
+
+static void test_file_private(void)
+{
+	char dir[256], path[300], victim[300];
+	scratch_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/trace.pcap", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	FILE *f = fopen(victim, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("precious", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(symlink(victim, path), 0);
+	CU_ASSERT_EQUAL(file_open_private(path, true, 0600), -ELOOP);
+	CU_ASSERT_STRING_EQUAL(slurp(victim), "precious");
+	unlink(path);
+	mode_t old = umask(0);
+	int fd = file_open_private(path, true, 0600);
+	umask(old);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(file_write_all(fd, "abc", 3), 0);
+	close(fd);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	fd = file_open_private(path, false, 0600); /* appends */
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(file_write_all(fd, "def", 3), 0);
+	close(fd);
+	CU_ASSERT_STRING_EQUAL(slurp(path), "abcdef");
+	fd = file_open_private(path, true, 0600); /* truncates */
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_STRING_EQUAL(slurp(path), "");
+	/* Not a regular file: refused. */
+	char fifo[320];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CU_ASSERT_EQUAL(mkfifo(fifo, 0600), 0);
+	CU_ASSERT_EQUAL(file_open_private(fifo, false, 0600), -ENXIO); /* no reader: no wait */
+	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	CU_ASSERT(rfd >= 0);
+	CU_ASSERT_EQUAL(file_open_private(fifo, false, 0600), -EINVAL);
+	close(rfd);
+	unlink(fifo);
+	unlink(path);
+	unlink(victim);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo cursors[] = {
@@ -144,7 +253,13 @@ int unit_register(void)
 	static CU_TestInfo misc[] = {
 		UNIT_TEST(test_hex), UNIT_TEST(test_log_json_escape), CU_TEST_INFO_NULL,
 	};
+	static CU_TestInfo files[] = {
+		UNIT_TEST(test_file_atomic_link_and_mode), UNIT_TEST(test_file_private),
+		CU_TEST_INFO_NULL,
+	};
 	int rc = unit_add_suite("core_bytes", cursors);
+	if (!rc)
+		rc = unit_add_suite("core_file", files);
 	if (!rc)
 		rc = unit_add_suite("core_buf", bufs);
 	if (!rc)
