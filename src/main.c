@@ -286,8 +286,19 @@ static int open_trace(struct daemon *d)
 	char err[256];
 	if (d->opt.trace_file) {
 		int rc = trace_pcap_open(d->opt.trace_file, &d->pcap);
+		if (rc == -ELOOP) {
+			log_err("trace", "--trace %s: is a symbolic link; refusing to write through "
+				"it (remove the link or give another path)", d->opt.trace_file);
+			return 1;
+		}
+		if (rc == -EPERM || rc == -EINVAL) {
+			log_err("trace", "--trace %s: %s; refusing to write to it (remove it or "
+				"give another path)", d->opt.trace_file,
+				rc == -EPERM ? "a file owned by another user" : "not a regular file");
+			return 1;
+		}
 		if (rc) {
-			log_err("trace", "%s: %s", d->opt.trace_file, strerror(-rc));
+			log_err("trace", "--trace %s: %s", d->opt.trace_file, strerror(-rc));
 			return 1;
 		}
 		log_info("trace", "APDUs to %s (GSMTAP SIM in pcap)", d->opt.trace_file);

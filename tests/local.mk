@@ -8,6 +8,7 @@ EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/tools/exchanges
 	tests/integration/card_cli.sh \
 	tests/integration/endpoints.sh \
 	tests/integration/fetch.sh \
+	tests/integration/hostile.sh \
 	tests/integration/lib.sh \
 	tests/integration/pcsc.sh \
 	tests/integration/tcpip.sh \
@@ -16,4 +17,5 @@ EXTRA_DIST += tests/banned.sh tests/fuzz/corpus tests/data tests/tools/exchanges
 
 # End-to-end tests: real binaries, real clients, loopback only.
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh \
-	tests/integration/bip.sh tests/integration/trace_fetch.sh
+	tests/integration/bip.sh tests/integration/trace_fetch.sh \
+	tests/integration/hostile.sh

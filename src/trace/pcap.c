@@ -5,21 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/file.h"
 #include "core/limits.h"
 #include "trace/gsmtap.h"
 
 #define REC_MAX (TRACE_PCAP_REC_HDR_LEN + TRACE_PCAP_SNAPLEN)
 
 struct trace_pcap {
-	FILE *f;
+	FILE *f;        /* adopted stream (closed on free), or NULL */
+	int fd;         /* records go here with write(2), never through stdio */
+	off_t size;     /* bytes of whole records (and the header) in the file */
 	unsigned long records;
-	int err; /* sticky: after a failed write the file ends mid-record */
-	/* One record: header then packet, handed to a single fwrite(). */
+	int err; /* sticky: nothing is appended after a failed write */
+	/* One record: header then packet, handed to the kernel at once. */
 	uint8_t rec[REC_MAX];
-	/* The stream's buffer holds a whole record, so the fflush() after
-	 * each fwrite() hands the kernel the record in one write(). */
-	char iobuf[REC_MAX];
 };
 
 static void put_u32le(uint8_t *p, uint32_t v)
@@ -52,22 +53,39 @@ void trace_pcap_encode_record_header(uint8_t out[TRACE_PCAP_REC_HDR_LEN],
 	put_u32le(out + 12, len);
 }
 
-static int write_flush(FILE *f, const void *p, size_t len)
+/* One record (or the global header) in one write(2) where the kernel takes
+ * it whole, as it does for a regular file with room. A partial record (a
+ * full disk, a file size limit) is cut off again with ftruncate(), so the
+ * file always ends on a whole record and readers never see half of one. */
+static int put(struct trace_pcap *p, const void *data, size_t len)
 {
-	errno = 0;
-	if (fwrite(p, 1, len, f) != len || fflush(f) != 0) {
-		int e = errno ? errno : EIO;
-		clearerr(f);
-		return -e;
+	int rc = file_write_all(p->fd, data, len);
+	if (rc) {
+		(void)ftruncate(p->fd, p->size); /* not a regular file: nothing to cut */
+		return rc;
 	}
+	p->size += (off_t)len;
+	return 0;
+}
+
+static int start(struct trace_pcap *p, struct trace_pcap **out)
+{
+	uint8_t hdr[TRACE_PCAP_HDR_LEN];
+	off_t at = lseek(p->fd, 0, SEEK_END);
+	p->size = at > 0 ? at : 0;
+	trace_pcap_encode_header(hdr, PCAP_LINKTYPE_IPV4);
+	int rc = put(p, hdr, sizeof(hdr));
+	if (rc) {
+		trace_pcap_free(p);
+		return rc;
+	}
+	*out = p;
 	return 0;
 }
 
 int trace_pcap_adopt(FILE *f, struct trace_pcap **out)
 {
-	uint8_t hdr[TRACE_PCAP_HDR_LEN];
 	struct trace_pcap *p;
-	int rc;
 	if (!f || !out) {
 		if (f)
 			fclose(f);
@@ -79,27 +97,24 @@ int trace_pcap_adopt(FILE *f, struct trace_pcap **out)
 		return -ENOMEM;
 	}
 	p->f = f;
-	/* Fails only on a stream that has seen I/O: records may then reach
-	 * the kernel in two writes, which a reader survives. */
-	(void)setvbuf(f, p->iobuf, _IOFBF, sizeof(p->iobuf));
-	trace_pcap_encode_header(hdr, PCAP_LINKTYPE_IPV4);
-	rc = write_flush(f, hdr, sizeof(hdr));
-	if (rc) {
-		trace_pcap_free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
+	p->fd = fileno(f);
+	return start(p, out);
 }
 
 int trace_pcap_open(const char *path, struct trace_pcap **out)
 {
 	if (!path || !out)
 		return -EINVAL;
-	FILE *f = fopen(path, "wbe");
-	if (!f)
-		return errno ? -errno : -EIO;
-	return trace_pcap_adopt(f, out);
+	int fd = file_open_private(path, true, 0600);
+	if (fd < 0)
+		return fd;
+	struct trace_pcap *p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	p->fd = fd;
+	return start(p, out);
 }
 
 void trace_pcap_free(struct trace_pcap *p)
@@ -108,6 +123,8 @@ void trace_pcap_free(struct trace_pcap *p)
 		return;
 	if (p->f)
 		fclose(p->f);
+	else
+		close(p->fd);
 	free(p);
 }
 
@@ -131,7 +148,7 @@ static int write_record(struct trace_pcap *p, const struct timeval *ts, size_t l
 		return p->err;
 	stamp(ts, &now);
 	trace_pcap_encode_record_header(p->rec, &now, (uint32_t)len);
-	p->err = write_flush(p->f, p->rec, TRACE_PCAP_REC_HDR_LEN + len);
+	p->err = put(p, p->rec, TRACE_PCAP_REC_HDR_LEN + len);
 	if (p->err == 0)
 		p->records++;
 	return p->err;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -277,8 +279,73 @@ static void test_pcap_open_errors(void)
 	CU_ASSERT_EQUAL(trace_pcap_open(NULL, &p), -EINVAL);
 	CU_ASSERT_EQUAL(trace_pcap_adopt(NULL, &p), -EINVAL);
 	trace_pcap_free(NULL);
-	/* The header cannot be flushed to /dev/full. */
-	CU_ASSERT_EQUAL(trace_pcap_open("/dev/full", &p), -ENOSPC);
+	/* A device is not a trace file (core/file.h): /dev/full is refused
+	 * before anything is written; a full disk is test_pcap_full_disk. */
+	CU_ASSERT_EQUAL(trace_pcap_open("/dev/full", &p), -EINVAL);
+}
+
+/* A link planted at the trace path is refused and its target untouched; a
+ * new trace gets mode 0600 whatever the umask. */
+static void test_pcap_symlink(void)
+{
+	char path[512], target[512];
+	struct trace_pcap *p = NULL;
+	struct stat st;
+	size_t len = 0;
+	tmp_path(path, sizeof(path), "link");
+	tmp_path(target, sizeof(target), "victim");
+	FILE *f = fopen(target, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("precious\n", f);
+	fclose(f);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+	CU_ASSERT_EQUAL(trace_pcap_open(path, &p), -ELOOP);
+	uint8_t *got = unit_read_file(target, &len);
+	CU_ASSERT(got && len == 9 && memcmp(got, "precious\n", 9) == 0);
+	free(got);
+	unlink(path);
+	mode_t old = umask(0);
+	CU_ASSERT_EQUAL_FATAL(trace_pcap_open(path, &p), 0);
+	umask(old);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	trace_pcap_free(p);
+	unlink(path);
+	unlink(target);
+}
+
+/* A disk that fills mid-record (here RLIMIT_FSIZE: the kernel takes part
+ * of the write, then EFBIG): the file ends on the last whole record. */
+static void test_pcap_full_disk(void)
+{
+	char path[512];
+	struct trace_pcap *p = NULL;
+	struct rlimit old, lim;
+	struct stat st;
+	static const uint8_t c[] = { 0x80, 0xF2, 0x00, 0x0C }, r[] = { 0x90, 0x00 };
+	uint8_t pkt[256];
+	size_t rec = 0;
+	CU_ASSERT_EQUAL_FATAL(trace_gsmtap_encode_ipv4_apdu(c, 4, r, 2, pkt, sizeof(pkt), &rec), 0);
+	rec += TRACE_PCAP_REC_HDR_LEN;
+	tmp_path(path, sizeof(path), "full");
+	CU_ASSERT_EQUAL_FATAL(trace_pcap_open(path, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = TRACE_PCAP_HDR_LEN + 2 * rec + rec / 2; /* room for 2.5 records */
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	CU_ASSERT_EQUAL(trace_pcap_write_apdu(p, NULL, c, 4, r, 2), 0);
+	CU_ASSERT_EQUAL(trace_pcap_write_apdu(p, NULL, c, 4, r, 2), 0);
+	CU_ASSERT_EQUAL(trace_pcap_write_apdu(p, NULL, c, 4, r, 2), -EFBIG);
+	CU_ASSERT_EQUAL(trace_pcap_write_apdu(p, NULL, c, 4, r, 2), -EFBIG); /* sticky */
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	CU_ASSERT_EQUAL(trace_pcap_records(p), 2);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL((size_t)st.st_size, TRACE_PCAP_HDR_LEN + 2 * rec);
+	trace_pcap_free(p);
+	unlink(path);
 }
 
 /* A failed write is sticky: nothing is appended after a partial record. */
@@ -442,6 +509,8 @@ int unit_register(void)
 		UNIT_TEST(test_pcap_write_raw),
 		UNIT_TEST(test_pcap_open_errors),
 		UNIT_TEST(test_pcap_sticky_error),
+		UNIT_TEST(test_pcap_symlink),
+		UNIT_TEST(test_pcap_full_disk),
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo live_tests[] = {
