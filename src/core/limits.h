@@ -124,4 +124,13 @@
 #define PCSC_POLL_MS 250u            /* insertion/removal/reset poll */
 #define PCSC_BACKOFF_MAX_MS 2000u    /* pcscd away: re-establish back-off, doubling up to */
 
+/* Fault injection (lab/fault.c). */
+#define LAB_FAULTS_MAX 64u           /* faults listed at once (spent ones reused) */
+#define LAB_FAULT_ARGS_MAX 32u       /* a fault's normalised argument text, with the NUL */
+#define LAB_FAULT_RESULT_MAX 4u      /* bip-open-fail: general result + additional info */
+#define LAB_FAULT_COUNT_MAX 1000000u /* count= and after= */
+#define LAB_FAULT_MS_MAX 600000u     /* http-delay, apdu-delay: 10 minutes */
+#define LAB_FAULT_RATE_MAX 100000000u /* http-drip, bip-rate: bytes per second */
+#define LAB_FAULT_TRUNCATE_MAX HTTP_RESP_BODY_MAX /* http-truncate bytes */
+
 #endif
