@@ -266,7 +266,7 @@ static void trace_apdu(void *arg, const uint8_t *capdu, size_t clen, const uint8
 {
 	struct daemon *d = arg;
 	if (!capdu)
-		return; /* tshark decodes an ATR record as an APDU (protocol.md §7.2) */
+		return; /* tshark decodes an ATR record as an APDU (doc/protocol.md §7.2) */
 	if (d->pcap && trace_pcap_write_apdu(d->pcap, NULL, capdu, clen, rapdu, rlen) != 0) {
 		log_err("trace", "%s: write failed; tracing stops", d->opt.trace_file);
 		trace_pcap_free(d->pcap);

@@ -1,6 +1,6 @@
 /* bip.c - BIP channels of a UICC in TCP server mode: channel state machine,
  * RECEIVE/SEND DATA scheduling and the sink (ETSI TS 102 223 §6.4.27-31,
- * §7.5.10-11, §8.56; protocol.md §1.6-§1.10, §1.14). */
+ * §7.5.10-11, §8.56; doc/protocol.md §1.6-§1.10, §1.14). */
 #include "card/bip.h"
 
 #include <errno.h>
@@ -163,7 +163,7 @@ static void drop_all(struct card_bip *bip)
 	bip->reason[0] = '\0';
 }
 
-/* What server mode needs from TERMINAL PROFILE (protocol.md §1.12). */
+/* What server mode needs from TERMINAL PROFILE (doc/protocol.md §1.12). */
 static void list_missing(const struct card_cat_profile *tp, char *buf, size_t cap)
 {
 	static const struct {
@@ -464,7 +464,7 @@ static void receive_result(struct card_bip *bip, unsigned c, const struct card_c
 		return;
 	}
 	struct bytes data = tr->has_data ? tr->data : bytes_make(NULL, 0);
-	/* Result 02 with fewer bytes than asked is normal (protocol.md §1.8);
+	/* Result 02 with fewer bytes than asked is normal (doc/protocol.md §1.8);
 	 * a response without data ends the round whatever B7 says, so a
 	 * confused terminal cannot keep the card asking forever. */
 	ch->rx_left = (tr->has_data_len && data.len) ? tr->data_len : 0;
@@ -600,7 +600,7 @@ static int app_event(void *arg, const struct card_cat_event *ev)
 		break;
 	case CAT_CHST_LISTEN:
 		/* 41 00 (G&D) or 41 05 "link dropped" (SCWSGateway): the client
-		 * left either way (protocol.md §1.7). */
+		 * left either way (doc/protocol.md §1.7). */
 		if (ch->state == CARD_BIP_ST_ESTABLISHED) {
 			LOG(bip, LOG_DEBUG, "channel %u (port %u): client left%s", c, ch->port,
 			    CAT_CHST_INFO(ev->status) == CAT_CHST_INFO_LINK_DROPPED

@@ -1,5 +1,5 @@
 /* bip.h - BIP channels of a UICC in TCP server mode (ETSI TS 102 223 §6.4.27
- * and §7.5.10-11; protocol.md §1.6-§1.10, §1.14), on top of the proactive
+ * and §7.5.10-11; doc/protocol.md §1.6-§1.10, §1.14), on top of the proactive
  * engine of cat.h.
  *
  * Sans-I/O, in the card. After a TERMINAL PROFILE that offers what server

@@ -90,7 +90,7 @@ const char *card_sw_text(uint16_t sw)
 	return "unknown status word";
 }
 
-/* Errors of toolkit callbacks, translated once (style.md §2.5). */
+/* Errors of toolkit callbacks, translated once (doc/style.md §4). */
 static uint16_t errno_to_sw(int rc)
 {
 	switch (rc) {
@@ -167,7 +167,7 @@ static struct card_fs_node *find_fid(const struct card *card, const struct card_
 }
 
 /* A path of FIDs (ISO 7816-4 §7.2.2): every element but the last is a
- * DF. As in real traces (protocol.md §4.1, `A4 08 04 04 7FFF 5031`), 7FFF
+ * DF. As in real traces (doc/protocol.md §4.1, `A4 08 04 04 7FFF 5031`), 7FFF
  * may open a path to stand for the current ADF. */
 static struct card_fs_node *find_path(struct card_chan *ch, struct card_fs_node *start,
 				      const uint8_t *p, size_t len)

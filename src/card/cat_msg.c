@@ -1,5 +1,5 @@
 /* cat_msg.c - CAT / BIP message codec (ETSI TS 102 223 §6-§8 and Annex C,
- * TS 101 220 §7; byte layouts of protocol.md §1.3-§1.13). */
+ * TS 101 220 §7; byte layouts of doc/protocol.md §1.3-§1.13). */
 #include "card/cat_msg.h"
 
 #include <errno.h>

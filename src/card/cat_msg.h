@@ -1,5 +1,5 @@
 /* cat_msg.h - CAT / BIP messages, both directions (ETSI TS 102 223 §6-§8,
- * Annex C; UICC server mode per TS 102 223 §6.4.27; bytes per protocol.md §1).
+ * Annex C; UICC server mode per TS 102 223 §6.4.27; bytes per doc/protocol.md §1).
  *
  * Encoders and decoders for proactive commands (BER-TLV D0), TERMINAL
  * RESPONSE (a C-TLV list without outer tag), ENVELOPE event download
@@ -18,8 +18,8 @@
  * more Channel status objects than channels) or -ENOTSUP (a well-formed
  * ENVELOPE that is not an event download).
  *
- * Encoding: every C-TLV is written with the CR bit (as in protocol.md
- * §1.13), lengths >= 80 as 81 xx. Encoders return 0 and *out_len,
+ * Encoding: every C-TLV is written with the CR bit (as in
+ * doc/protocol.md §1.13), lengths >= 80 as 81 xx. Encoders return 0 and *out_len,
  * -EMSGSIZE when the message does not fit `cap` or its APDU limit,
  * -EINVAL for values that cannot be coded. */
 #ifndef SCWS_CARD_CAT_MSG_H
@@ -44,7 +44,7 @@
 #define CAT_BER_SMS_PP 0xD1
 #define CAT_BER_EVENT_DOWNLOAD 0xD6
 
-/* COMPREHENSION-TLV tags without the CR bit (TS 101 220 §7.2, protocol.md §1.3). */
+/* COMPREHENSION-TLV tags without the CR bit (TS 101 220 §7.2, doc/protocol.md §1.3). */
 #define CAT_TAG_COMMAND_DETAILS 0x01
 #define CAT_TAG_DEVICE_IDENTITIES 0x02
 #define CAT_TAG_RESULT 0x03
@@ -72,7 +72,7 @@
 #define CAT_CMD_SEND_DATA 0x43
 #define CAT_CMD_GET_CHANNEL_STATUS 0x44
 
-/* Command qualifiers (TS 102 223 §8.6, protocol.md §1.5). */
+/* Command qualifiers (TS 102 223 §8.6, doc/protocol.md §1.5). */
 #define CAT_QUAL_CLOSE_TO_LISTEN 0x01   /* CLOSE CHANNEL, server mode: back to TCP LISTEN */
 #define CAT_QUAL_SEND_IMMEDIATELY 0x01  /* SEND DATA b1 */
 
@@ -132,7 +132,7 @@
 #define CAT_TRANSPORT_DIRECT 0x06
 
 /* Channel status, 2 bytes as one big-endian number (TS 102 223 §8.56,
- * protocol.md §1.7): byte 1 = state (b8-b7) | channel id (b3-b1),
+ * doc/protocol.md §1.7): byte 1 = state (b8-b7) | channel id (b3-b1),
  * byte 2 = further info. */
 #define CAT_CHST_CLOSED 0x00
 #define CAT_CHST_LISTEN 0x40
@@ -216,7 +216,7 @@ struct card_cat_event {
 };
 
 /* What a TERMINAL PROFILE says about BIP server mode (TS 102 223 §5.2,
- * protocol.md §1.12). Bytes the terminal did not send count as zero. */
+ * doc/protocol.md §1.12). Bytes the terminal did not send count as zero. */
 struct card_cat_profile {
 	bool set_up_event_list;        /* byte 5 b1 */
 	bool ev_data_available;        /* byte 6 b3 */
@@ -260,7 +260,7 @@ __attribute__((warn_unused_result))
 int card_cat_msg_profile_decode(const uint8_t *p, size_t len, struct card_cat_profile *out);
 /* The bits of `tp` as a CAT_PROFILE_LEN byte profile (byte 1 = 01, profile
  * download; every other bit 0). With every flag set and 1 channel this is
- * the profile of protocol.md §1.12. -EINVAL for channels > 7. */
+ * the profile of doc/protocol.md §1.12. -EINVAL for channels > 7. */
 __attribute__((warn_unused_result))
 int card_cat_msg_profile_encode(const struct card_cat_profile *tp, uint8_t *out, size_t cap,
 				size_t *out_len);

@@ -1,6 +1,6 @@
 /* layout.c - a card's file system from a declarative spec: MF, EF.ICCID,
  * EF.DIR, the PKCS#15 application (ODF, TokenInfo, DODF) and the DM
- * bootstrap EF (PKCS #15 v1.1, ETSI TS 102 221 §13, protocol.md §4.3),
+ * bootstrap EF (PKCS #15 v1.1, ETSI TS 102 221 §13, doc/protocol.md §4.3),
  * then extra files and byte-for-byte overrides. */
 #include "card/layout.h"
 
@@ -95,7 +95,7 @@ static void rel_path(struct card_pkcs15_path *p, uint16_t fid)
 	p->len = 2;
 }
 
-/* The DODF entry that leads to the bootstrap EF (protocol.md §4.3 with the
+/* The DODF entry that leads to the bootstrap EF (doc/protocol.md §4.3 with the
  * defaults; the OID where spec->oid_place says). */
 static int encode_dodf(const struct card_spec *spec, struct wr *w)
 {
@@ -133,9 +133,9 @@ static int build_pkcs15(const struct card_spec *spec, struct card_fs *fs, char *
 	int rc;
 
 	/* EF.DIR: one application template; the record is exactly as long as
-	 * the template. Its path is where the ADF really is (3F00/ADF FID),
-	 * not protocol.md's example 3F00 5015, so that a reader following
-	 * the path (OpenSC) finds the application too. */
+	 * the template. Its path is where the ADF really is (3F00/ADF FID,
+	 * doc/protocol.md §4.3), not the example 3F00 5015, so that a reader
+	 * following the path (OpenSC) finds the application too. */
 	struct card_pkcs15_dir_app app;
 	memset(&app, 0, sizeof(app));
 	if (spec->pkcs15_aid_len == 0 || spec->pkcs15_aid_len > CARD_AID_MAX)

@@ -4,7 +4,7 @@
  * then extra files and byte-for-byte overrides.
  *
  * The spec is plain data; config/profile.c fills it from a card profile.
- * The generated structures are those of protocol.md §4.3. */
+ * The generated structures are those of doc/protocol.md §4.3. */
 #ifndef SCWS_CARD_LAYOUT_H
 #define SCWS_CARD_LAYOUT_H
 
@@ -14,7 +14,7 @@
 
 #include "card/fs.h"
 
-/* Where the DODF entry carries the OID 2.23.43.7.1 (protocol.md §4.2). */
+/* Where the DODF entry carries the OID 2.23.43.7.1 (doc/protocol.md §4.2). */
 enum card_oid_place {
 	CARD_OID_TYPE_ATTRIBUTES, /* oidDO typeAttributes [1] { id, value Path } (default) */
 	CARD_OID_APPLICATION_OID, /* CommonDataObjectAttributes.applicationOID */

@@ -1,6 +1,6 @@
 /* pkcs15.c - PKCS#15 objects of the DM bootstrap and the handset's walk to it
  * (PKCS #15 v1.1, ISO/IEC 7816-4/-15, ETSI TS 102 221, OMA DM Bootstrap and
- * LwM2M Appendix G smartcard bootstrap; protocol.md §4). */
+ * LwM2M Appendix G smartcard bootstrap; doc/protocol.md §4). */
 #include "card/pkcs15.h"
 
 #include <errno.h>
@@ -115,7 +115,7 @@ int card_pkcs15_do_encode(struct wr *w, const struct card_pkcs15_do *obj)
 		codec_tlv_put(w, 0x06, obj->app_oid, obj->app_oid_len);
 	codec_tlv_end(w, c);
 	/* typeAttributes [1] is written explicitly, as the nRF card and
-	 * OpenSC do (protocol.md §4.2). */
+	 * OpenSC do (doc/protocol.md §4.2). */
 	size_t t = codec_tlv_begin(w, 0xA1);
 	size_t s = 0;
 	if (obj->kind == CARD_PKCS15_DO_OID) {

@@ -1,5 +1,5 @@
 /* pkcs15.h - PKCS#15 objects of the DM bootstrap (PKCS #15 v1.1, ISO/IEC 7816-15,
- * OMA DM Bootstrap smartcard appendix, protocol.md §4): EF.DIR application
+ * OMA DM Bootstrap smartcard appendix, doc/protocol.md §4): EF.DIR application
  * template, ODF, TokenInfo, DODF, and the walk a handset does over APDUs
  * to find the bootstrap (EF.DIR -> PKCS#15 ADF -> ODF -> DODF -> EF).
  *
@@ -24,7 +24,7 @@ extern const uint8_t card_pkcs15_aid[12];
 /* OID 2.23.43.7.1 (OMA DM bootstrap) as DER contents: 67 2B 07 01. */
 extern const uint8_t card_pkcs15_oid_dm_bootstrap[4];
 /* The value some cards put in the OID's contents instead: a whole DER OID
- * 06 04 67 2B 09 01 (2.23.43.9.1, LwM2M bootstrap; protocol.md §4.1). */
+ * 06 04 67 2B 09 01 (2.23.43.9.1, LwM2M bootstrap; doc/protocol.md §4.1). */
 extern const uint8_t card_pkcs15_oid_misencoded[6];
 
 /* ODF choices (PKCS15Objects, context tags [0]..[8], constructed). */

@@ -1,4 +1,4 @@
-/* cli.h - the scwsemu command line (design.md "scwsemu — the emulator").
+/* cli.h - the scwsemu command line (doc/design.md §4.1).
  *
  * cli_parse() only parses and validates syntax; it opens nothing. The
  * result is immutable after parsing; cli_options_cleanup() frees it. */

@@ -21,7 +21,7 @@
 #define CARD_FCP_MAX 64u             /* FCP template body (62 LL excluded) */
 #define CARD_ATR_MAX 33u             /* ISO 7816-3 §8.2.1: TS + 32 */
 
-/* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, protocol.md §4). */
+/* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, doc/protocol.md §4). */
 #define CODEC_OID_ARCS_MAX 32u       /* arcs of one OBJECT IDENTIFIER */
 #define CODEC_OID_TEXT_MAX 128u      /* dotted text of one OID, with the NUL */
 #define PKCS15_LABEL_MAX 64u         /* label bytes kept by decoders (longer: cut) */
@@ -74,7 +74,7 @@
 #define TLS_PSK_IDENTITY_MAX 128u        /* RFC 4279 allows 2^16-1; ours are short */
 #define TLS_PSK_KEY_MAX 64u              /* RFC 4279 §5.3: at least 64 octets */
 
-/* Traces (protocol.md §7) and the vpcd link (vsmartcard). */
+/* Traces (doc/protocol.md §7) and the vpcd link (vsmartcard). */
 #define TRACE_IPV4_MAX 65535u        /* IPv4 total length field */
 #define TRACE_IPV4_UDP_HDR 28u       /* IPv4 header (no options) + UDP header */
 #define TRACE_GSMTAP_MAX (TRACE_IPV4_MAX - TRACE_IPV4_UDP_HDR) /* GSMTAP header + APDU */

@@ -1,7 +1,7 @@
 /* log.h - one line per event to stderr, as text or JSON.
  *
  * Lower layers return error codes and do not log; the layer that takes the
- * decision logs once (style.md §2.5). Never pass a secret to these calls. */
+ * decision logs once (doc/style.md §4). Never pass a secret to these calls. */
 #ifndef SCWS_CORE_LOG_H
 #define SCWS_CORE_LOG_H
 

@@ -353,7 +353,7 @@ static int send_response(struct answer *a, int status, const char *ctype, const 
 	return scws_http_response_write(a->out, &r);
 }
 
-/* A one-line text/plain error body (design.md: "body says which"). */
+/* A one-line text/plain error body (doc/design.md §5: the body says which rule refused). */
 __attribute__((format(printf, 4, 5)))
 static int send_error(struct answer *a, int status, const char *allow, const char *fmt, ...)
 {

@@ -1,7 +1,7 @@
 /* bootstrap.h - the SCWS request handlers: router, the DM bootstrap
  * endpoint /OMA/DM/Bootstrap.xml (OMA DM Bootstrap over an SCWS, GET and
- * the multipart/form-data POST of RFC 7578; design.md "The bootstrap
- * endpoint") and the card's index page "/".
+ * the multipart/form-data POST of RFC 7578;
+ * doc/design.md §5) and the card's index page "/".
  *
  * Sans-I/O. A connection (scws/conn.c) drives one request at a time:
  *
@@ -14,7 +14,7 @@
  * The answer is taken at scws_bootstrap_answer() time against the server's
  * card at that moment (a reload between head and answer applies at once).
  *
- * Decisions (design.md leaves them open):
+ * Decisions (doc/design.md §5 leaves them open):
  * - Routing: the path is the request-target up to '?' (absolute-form
  *   targets are reduced to their path). On a plain-HTTP port the bootstrap
  *   is 403 whatever the method; then 405 (Allow), then 415/400 from the

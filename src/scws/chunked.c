@@ -3,7 +3,7 @@
  *
  * The framing goes through a byte-level state machine; chunk-data is
  * handed on in the largest pieces the input allows. Chunk sizes are
- * checked for overflow before they are added (style.md 2.7). */
+ * checked for overflow before they are added (doc/style.md §6). */
 #include "config.h"
 
 #include "scws/chunked.h"

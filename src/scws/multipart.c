@@ -107,7 +107,7 @@ struct param {
 };
 
 /* Next `LWSP ";" LWSP name LWSP "=" LWSP value` from *pos, with LWSP
- * allowed around ";" and "=" (protocol.md §6). 1 with *out, 0 at the end
+ * allowed around ";" and "=" (doc/protocol.md §6). 1 with *out, 0 at the end
  * (a trailing ";" is tolerated), -EPROTO on a syntax error. */
 static int next_param(struct bytes v, size_t *pos, struct param *out)
 {

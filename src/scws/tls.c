@@ -448,7 +448,7 @@ struct scws_tls *scws_tls_new(struct scws_tls_ctx *ctx)
 		ERR_clear_error();
 		return NULL;
 	}
-	/* An empty rbio must read as "want read", not as EOF (style.md §2.6). */
+	/* An empty rbio must read as "want read", not as EOF (doc/style.md §5). */
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
 	SSL_set_app_data(t->ssl, t);
@@ -471,7 +471,7 @@ void scws_tls_free(struct scws_tls *t)
 }
 
 /* Moves everything OpenSSL wrote into the output buffer: after every SSL_*
- * call (style.md §2.6). -EMSGSIZE when the caller let it pass TLS_OUT_MAX. */
+ * call (doc/style.md §5). -EMSGSIZE when the caller let it pass TLS_OUT_MAX. */
 static int drain(struct scws_tls *t)
 {
 	size_t n;

@@ -1,6 +1,6 @@
 /* fetch_main.c - scwsemu-fetch: the reference handset client for the OMA DM
  * bootstrap fallback over a Smart Card Web Server (https://{SCWS@}/OMA/DM/
- * Bootstrap.xml, protocol.md §2.1; the form of RFC 7578, §6), and the load
+ * Bootstrap.xml, doc/protocol.md §2.1; the form of RFC 7578, §6), and the load
  * generator of the benchmarks.
  *
  * One request per connection, as a handset fetches a bootstrap: TCP, a
@@ -58,8 +58,8 @@
 #define WBXML_TYPE "application/vnd.syncml.dm+wbxml"
 #define XML_TYPE "application/vnd.syncml.dm+xml"
 
-/* The order a DM client tries the SCWS (OMA DM Bootstrap, protocol.md
- * §2.1): BIP over IPv4, BIP over IPv6, then TCP/IP (ETSI TS 102 483). */
+/* The order a DM client tries the SCWS (OMA DM Bootstrap,
+ * doc/protocol.md §2.1): BIP over IPv4, BIP over IPv6, then TCP/IP (ETSI TS 102 483). */
 static const char *const auto_urls[] = {
 	"https://127.0.0.1:4116/OMA/DM/Bootstrap.xml",
 	"https://[::1]:4116/OMA/DM/Bootstrap.xml",

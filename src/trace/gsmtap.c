@@ -1,4 +1,4 @@
-/* gsmtap.c - GSMTAP v2 SIM APDU packets inside IPv4/UDP (protocol.md §7,
+/* gsmtap.c - GSMTAP v2 SIM APDU packets inside IPv4/UDP (doc/protocol.md §7,
  * libosmocore gsmtap.h, RFC 791, RFC 768). */
 #include "trace/gsmtap.h"
 

@@ -1,5 +1,5 @@
 /* gsmtap.h - GSMTAP v2 encapsulation of SIM APDU exchanges (libosmocore
- * gsmtap.h, GSMTAP_TYPE_SIM / GSMTAP_SIM_APDU; protocol.md §7).
+ * gsmtap.h, GSMTAP_TYPE_SIM / GSMTAP_SIM_APDU; doc/protocol.md §7).
  *
  * Sans-I/O: these functions only write bytes into the caller's buffer. The
  * pcap writer (trace/pcap.h) and the live UDP sender (transport/gsmtap_udp.h)

@@ -1,4 +1,4 @@
-/* pcap.c - classic libpcap file writer (pcap-savefile(5), protocol.md §7.3). */
+/* pcap.c - classic libpcap file writer (pcap-savefile(5), doc/protocol.md §7.3). */
 #include "trace/pcap.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* pcap.h - classic libpcap capture files of APDU exchanges (pcap-savefile(5);
- * protocol.md §7.3): little-endian, version 2.4, LINKTYPE_IPV4 (228), each
+ * doc/protocol.md §7.3): little-endian, version 2.4, LINKTYPE_IPV4 (228), each
  * record one GSMTAP SIM APDU packet in IPv4/UDP (trace/gsmtap.h).
  *
  * Every record reaches the kernel at once (one write(2) on a regular file

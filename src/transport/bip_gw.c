@@ -1,5 +1,5 @@
 /* bip_gw.c - the terminal-side BIP gateway's socket shell on libevent
- * (ETSI TS 102 223 UICC server mode; protocol.md §1.6, §1.14, §10). */
+ * (ETSI TS 102 223 UICC server mode; doc/protocol.md §1.6, §1.14, §10). */
 #include "transport/bip_gw.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* bip_gw.h - the terminal-side BIP gateway on libevent: TCP clients on
  * loopback <-> BIP channels of a card in UICC server mode (ETSI TS 102 223
- * §6.4.27-31, §7.5.10-11; design.md "The picture"; protocol.md §1, §10).
+ * §6.4.27-31, §7.5.10-11; doc/design.md "The picture"; doc/protocol.md §1, §10).
  *
  * The protocol lives in bip_term.[ch] (sans-I/O); this is its socket
  * shell. For every card port that an OPEN CHANNEL asks for, the gateway

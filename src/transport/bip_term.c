@@ -1,6 +1,6 @@
 /* bip_term.c - the terminal side of BIP in UICC server mode, sans-I/O
  * (ETSI TS 102 223 §6.4.27-31, §6.6.16, §6.10, §7.5.10-11; TS 102 221 §7.4.2;
- * protocol.md §1). */
+ * doc/protocol.md §1). */
 #include "transport/bip_term.h"
 
 #include <errno.h>
@@ -246,7 +246,7 @@ static void do_event_list(struct bip_term *t, const struct card_cat_command *c, 
 	tr->r.result = CAT_RES_OK;
 }
 
-/* OPEN CHANNEL related to UICC server mode (§6.4.27.5, protocol.md §1.6).
+/* OPEN CHANNEL related to UICC server mode (§6.4.27.5, doc/protocol.md §1.6).
  * The response carries Buffer size also when a BIP error refuses the
  * channel, as the Android/G&D terminals do, so the card learns our limit. */
 static void do_open(struct bip_term *t, const struct card_cat_command *c, struct tr *tr)
@@ -862,7 +862,7 @@ int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsig
 		link_fail(t, "reset", rc);
 		return -EIO;
 	}
-	/* The minimal profile of protocol.md §1.12: BIP commands, both events,
+	/* The minimal profile of doc/protocol.md §1.12: BIP commands, both events,
 	 * UICC server mode, and how many channels we keep. */
 	struct card_cat_profile prof = {
 		.set_up_event_list = true,

@@ -1,5 +1,5 @@
 /* bip_term.h - the terminal side of BIP, UICC server mode, without sockets
- * (ETSI TS 102 223 §6.4.27-31, §7.5.10-11; protocol.md §1.6-§1.14, §10).
+ * (ETSI TS 102 223 §6.4.27-31, §7.5.10-11; doc/protocol.md §1.6-§1.14, §10).
  *
  * The engine plays the handset: it resets the card, sends TERMINAL
  * PROFILE, FETCHes every proactive command the card announces with 91 xx

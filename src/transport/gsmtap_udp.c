@@ -1,4 +1,4 @@
-/* gsmtap_udp.c - live GSMTAP over UDP (protocol.md §7; as libosmocore's
+/* gsmtap_udp.c - live GSMTAP over UDP (doc/protocol.md §7; as libosmocore's
  * gsmtap_source_init() and SIMtrace2's osmo_st2_gsmtap_send_apdu()). */
 #include "transport/gsmtap_udp.h"
 

@@ -1,6 +1,6 @@
 /* gsmtap_udp.h - live GSMTAP: each APDU exchange as one UDP datagram (GSMTAP
  * header + APDU, trace/gsmtap.h) to HOST:PORT, as SIMtrace2 sends them
- * (protocol.md §7.3); Wireshark listening on that interface decodes them.
+ * (doc/protocol.md §7.3); Wireshark listening on that interface decodes them.
  *
  * Fire and forget: the socket is non-blocking and unconnected, so a
  * datagram the kernel cannot take now is dropped and counted, and nobody

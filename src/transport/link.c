@@ -1,5 +1,5 @@
 /* link.c - the APDU link wrapper: one place that traces every exchange
- * (ETSI TS 102 221 §10; trace records per protocol.md §7). */
+ * (ETSI TS 102 221 §10; trace records per doc/protocol.md §7). */
 #include "transport/link.h"
 
 #include <errno.h>

@@ -1,10 +1,11 @@
-/* link.h - the APDU link between the terminal side and a card (style.md §2.1;
+/* link.h - the APDU link between the terminal side and a card (doc/design.md §3;
  * APDUs per ETSI TS 102 221 §10, ISO/IEC 7816-4 §5).
  *
  * The BIP gateway reaches a card only through this small operations table,
  * in the style of OpenSC's reader drivers. Implementations: the in-process
- * emulator (link_emu.c); later PC/SC and a fuzz link. The table is
- * synchronous: transmit() returns with the whole R-APDU.
+ * emulator (link_emu.c) and PC/SC (link_pcsc.c); the BIP gateway's tests
+ * and fuzz target script their own tables. The table is synchronous:
+ * transmit() returns with the whole R-APDU.
  *
  * struct card_link bundles a table, its context and the trace hook, so
  * that every exchange is reported from one place whatever the link. */
@@ -31,7 +32,7 @@ struct card_link_ops {
 };
 
 /* Called once per exchange after it completed: the C-APDU and the whole
- * R-APDU (data + SW), as in one GSMTAP SIM APDU record (protocol.md §7).
+ * R-APDU (data + SW), as in one GSMTAP SIM APDU record (doc/protocol.md §7).
  * After a reset: capdu NULL, clen 0, rapdu = the ATR. The views are valid
  * during the call only; the hook must not use the link. */
 typedef void card_link_trace_fn(void *arg, const uint8_t *capdu, size_t clen,

@@ -1,5 +1,5 @@
 /* link_emu.c - the in-process APDU link: the gateway and the emulated UICC in
- * one process (design.md "The picture", link 1; ETSI TS 102 221 §10). */
+ * one process (doc/design.md §3, link 1; ETSI TS 102 221 §10). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* link_pcsc.h - the APDU link over PC/SC (libpcsclite, pcscd), for the gateway alone
- * (`scwsemu --reader NAME`; design.md "APDU link" 2; T=0 per ISO/IEC 7816-3 §12.2,
+ * (`scwsemu --reader NAME`; doc/design.md §3, link 2; T=0 per ISO/IEC 7816-3 §12.2,
  * PC/SC part 5 for the calls).
  *
  * transport_link_pcsc_ops is a struct card_link_ops like the in-process link: the

@@ -36,7 +36,7 @@ for f in 5031 5032 6430; do
 		openssl asn1parse -inform DER -in "$T_TMP/$f.der" -noout
 done
 odf=$(od -An -tx1 "$T_TMP/5031.der" | tr -d ' \n')
-expect_eq "ODF bytes are protocol.md 4.3's" a70630040402643000 "${odf}00"
+expect_eq "ODF bytes as in doc/protocol.md §4.3" a70630040402643000 "${odf}00"
 dodf=$(openssl asn1parse -inform DER -in "$T_TMP/6430.der")
 expect_match "DODF holds OID 2.23.43.7.1" 'OBJECT +:2\.23\.43\.7\.1' "$dodf"
 

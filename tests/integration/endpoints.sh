@@ -1,4 +1,4 @@
-# endpoints.sh - every row of the endpoint table (design.md) against one
+# endpoints.sh - every row of the endpoint table (doc/design.md §5) against one
 # listening SCWS, with curl. Sourced by tcpip.sh and bip.sh after lib.sh.
 
 WBXML='application/vnd\.syncml\.dm\+wbxml'

@@ -1,6 +1,6 @@
 #!/bin/bash
 # trace_tshark.sh - the APDU traces as Wireshark sees them: the pcap writer's
-# file (the BIP session of protocol.md §1.13) decodes with tshark down to the
+# file (the BIP session of doc/protocol.md §1.13) decodes with tshark down to the
 # CAT objects (OPEN CHANNEL port 4116, TERMINAL RESPONSE, FETCH after 91 xx),
 # with good IPv4 checksums; and live GSMTAP datagrams captured on loopback
 # decode the same (skipped when this user cannot capture).

@@ -616,7 +616,7 @@ static void test_channels_full(void)
 	CU_ASSERT_FALSE(card_channel_is_open(card, CARD_LOGICAL_CHANNELS));
 }
 
-/* protocol.md §4.1: the nRF LwM2M bootstrap trace, on channel 1. */
+/* doc/protocol.md §4.1: the nRF LwM2M bootstrap trace, on channel 1. */
 static void test_trace_4_1(void)
 {
 	static const struct step steps[] = {

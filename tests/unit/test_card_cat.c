@@ -1,7 +1,7 @@
 /* test_card_cat.c - unit tests for src/card/cat.c and src/card/bip.c: a real
  * struct card with the BIP server attached, driven through card_transmit()
  * by a scripted terminal, with a fake sink (ETSI TS 102 223, TS 102 221;
- * protocol.md §1.13-§1.14). */
+ * doc/protocol.md §1.13-§1.14). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static bool refuse_open;
 
 static uint8_t canned_byte(size_t i)
 {
-	/* protocol.md §1.13: the SEND DATA shows 16 03 03 00 8B, then … */
+	/* doc/protocol.md §1.13: the SEND DATA shows 16 03 03 00 8B, then … */
 	static const uint8_t head[] = { 0x16, 0x03, 0x03, 0x00, 0x8B };
 	return i < sizeof(head) ? head[i] : (uint8_t)(i * 13 + 5);
 }
@@ -500,7 +500,7 @@ static uint8_t pattern(size_t i)
 static const struct card_bip_port port_4116[] = { { 4116, 1 } };
 static const struct card_bip_port ports_7[] = { { 4116, 5 }, { 3516, 2 } };
 
-/* protocol.md §1.13 byte for byte, up to the TERMINAL RESPONSE of SEND DATA. */
+/* doc/protocol.md §1.13 byte for byte, up to the TERMINAL RESPONSE of SEND DATA. */
 static void test_example_exchange(void)
 {
 	struct card_cat_command c;

@@ -1,5 +1,5 @@
 /* test_card_cat_msg.c - unit tests for src/card/cat_msg.c: every frame of
- * protocol.md §1.13 decoded and re-encoded byte for byte, CR and non-CR
+ * doc/protocol.md §1.13 decoded and re-encoded byte for byte, CR and non-CR
  * tags, 81 lengths, every truncation, malformed and oversized frames
  * (ETSI TS 102 223). */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include "core/hex.h"
 #include "runner.h"
 
-/* protocol.md §1.13, verbatim. */
+/* doc/protocol.md §1.13, verbatim. */
 static const char *const example[] = {
 	"TERMINAL PROFILE                       80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04 | 91 0F",
 	"FETCH → SET UP EVENT LIST              80 12 00 00 0F | D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A | 90 00",

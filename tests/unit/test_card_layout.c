@@ -1,5 +1,5 @@
 /* test_card_layout.c - unit tests for src/card/layout.c: the generated files
- * byte for byte (protocol.md §4.3), overrides and extra files with their
+ * byte for byte (doc/protocol.md §4.3), overrides and extra files with their
  * errors, and end to end: the PKCS#15 walk over card_transmit() on the
  * built tree returns exactly spec->bootstrap. */
 #include <errno.h>

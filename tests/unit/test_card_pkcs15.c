@@ -1,5 +1,5 @@
 /* test_card_pkcs15.c - unit tests for src/card/pkcs15.c: the PKCS#15 objects of
- * protocol.md §4.3 byte for byte, decoders (nRF vector of §4.1, padding,
+ * doc/protocol.md §4.3 byte for byte, decoders (nRF vector of §4.1, padding,
  * truncation at every length, malformed input) and the walk against a
  * scripted transmit and a small fake card (T=0 61 xx, 6C xx, errors at each
  * step, path forms, OID placements). */
@@ -21,7 +21,7 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* protocol.md §4.3, verbatim. */
+/* doc/protocol.md §4.3, verbatim. */
 #define DIR_43 "61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 50 07 50 4B 43 53 23 31 35 " \
 	       "51 04 3F 00 50 15"
 #define ODF_43 "A7 06 30 04 04 02 64 30"
@@ -29,7 +29,7 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
 		     "55 80 12 44 4D 20 62 6F 6F 74 73 74 72 61 70 20 74 6F 6B 65 6E 03 01 00"
 #define DODF_43 "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C " \
 		"06 04 67 2B 07 01 30 04 04 02 64 32"
-/* protocol.md §4.1: the nRF card's DODF, OID mis-encoded as 06 04 67 2B 09 01. */
+/* doc/protocol.md §4.1: the nRF card's DODF, OID mis-encoded as 06 04 67 2B 09 01. */
 #define DODF_NRF "A1 27 30 00 30 11 0C 0F 4C 77 4D 32 4D 20 42 6F 6F 74 73 74 72 61 70 " \
 		 "A1 10 30 0E 06 06 06 04 67 2B 09 01 30 04 04 02 64 32"
 
@@ -499,7 +499,7 @@ static void test_dodf_limit(void)
 	free(d);
 }
 
-/* ---- the walk: a strict script (the nRF trace of protocol.md §4.1) ---- */
+/* ---- the walk: a strict script (the nRF trace of doc/protocol.md §4.1) ---- */
 
 struct script_step {
 	const char *cmd;

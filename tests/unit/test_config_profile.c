@@ -150,7 +150,7 @@ static void test_shipped(void)
 			CU_ASSERT_PTR_NULL(p->bootstrap_source);
 			CU_ASSERT_PTR_NULL(p->card.bootstrap);
 		}
-		/* PKCS#15: the shipped cards keep the defaults (protocol.md §4.3). */
+		/* PKCS#15: the shipped cards keep the defaults (doc/protocol.md §4.3). */
 		static const uint8_t aid[] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
 					       0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35 };
 		CU_ASSERT_EQUAL(p->card.pkcs15_fid, 0x7F50);

@@ -1,5 +1,5 @@
 /* test_scws_bootstrap.c - unit tests for src/scws/{conn,server,bootstrap}:
- * every row of the bootstrap endpoint table (design.md) through a whole
+ * every row of the bootstrap endpoint table (doc/design.md §5) through a whole
  * connection, bytes in and response bytes out, fed whole and in pieces;
  * a few rows over TLS with an in-memory OpenSSL client (certificate and
  * PSK); reloads, the push-address store, the log line, the limits. */

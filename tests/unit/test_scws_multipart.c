@@ -1,5 +1,5 @@
 /* test_scws_multipart.c - unit tests for src/scws/multipart.c: Content-Type
- * boundaries, and a table of bodies (protocol.md §6 edge cases) run whole,
+ * boundaries, and a table of bodies (doc/protocol.md §6 edge cases) run whole,
  * split at every point, one byte per feed and as every prefix. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* test_trace.c - unit tests for src/trace (GSMTAP SIM APDU encapsulation,
- * pcap writer; protocol.md §7) and the live GSMTAP sender
+ * pcap writer; doc/protocol.md §7) and the live GSMTAP sender
  * (src/transport/gsmtap_udp.c, src/transport/hostport.c). */
 #include <arpa/inet.h>
 #include <errno.h>

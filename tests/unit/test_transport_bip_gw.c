@@ -1,6 +1,6 @@
 /* test_transport_bip_gw.c - unit tests for the terminal-side BIP gateway
  * (ETSI TS 102 223 UICC server mode): transport/bip_term.c against a
- * scripted card (the exact frames of protocol.md §1.13) and a reactive
+ * scripted card (the exact frames of doc/protocol.md §1.13) and a reactive
  * card (result codes of §6.4.27-31 and §6.10, events, hostile cards),
  * transport/bip_gw.c over loopback sockets, transport/link_emu.c. */
 #include <arpa/inet.h>
@@ -476,7 +476,7 @@ static void rig_with_channel(struct rig *r, unsigned channels, uint16_t port, ui
 	CU_ASSERT_EQUAL(mc_count(&r->m, 0x14), 2);
 }
 
-/* ---- protocol.md §1.13, byte for byte --------------------------------- */
+/* ---- doc/protocol.md §1.13, byte for byte --------------------------------- */
 
 static void pattern(uint8_t *p, size_t n, const uint8_t *head, size_t hn)
 {
