@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,9 +19,11 @@
 #include "config/profile.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "lab/control.h"
 #include "scws/conn.h"
 #include "scws/server.h"
 #include "transport/bip_gw.h"
+#include "transport/control.h"
 #include "transport/link.h"
 #include "transport/link_pcsc.h"
 #include "transport/gsmtap_udp.h"
@@ -65,35 +68,45 @@ struct daemon {
 	struct transport_gsmtap_udp *gsmtap;
 	struct endpoint endpoints[ENDPOINTS_MAX];
 	size_t n_endpoints;
+	/* The control socket (--control) and what its commands changed. */
+	struct lab_control lc;
+	struct transport_control *ctl;
+	bool card_out; /* `card remove`: until `card insert` */
 };
 
-/* Loads and builds the card; 0, or EXIT_USAGE after saying why. */
-static int load_card(struct daemon *d, bool initial)
+/* Loads and builds the card; 0, or EXIT_USAGE after saying why (also in
+ * why, when given). */
+static int load_card(struct daemon *d, bool initial, char *why, size_t whycap)
 {
 	struct profile *p = NULL;
 	struct profile_error perr;
-	char msg[1024];
+	char msg[1024], line[PATH_MAX + 1200];
 	int rc = profile_load(d->card_dir, &p, &perr);
 	if (rc) {
-		log_err("card", "%s", profile_error_str(&perr, msg, sizeof(msg)));
-		return EXIT_USAGE;
+		snprintf(line, sizeof(line), "%s", profile_error_str(&perr, msg, sizeof(msg)));
+		goto fail;
 	}
 	struct card_fs *fs = NULL;
 	rc = card_layout_build(&p->card, &fs, msg, sizeof(msg));
 	if (rc) {
-		log_err("card", "%s: %s", p->conf_path, msg);
+		snprintf(line, sizeof(line), "%s: %s", p->conf_path, msg);
 		profile_free(p);
-		return EXIT_USAGE;
+		goto fail;
 	}
 	char name[256];
 	snprintf(name, sizeof(name), "%.200s", p->name ? p->name : d->card_dir);
 	rc = scws_server_load(d->srv, p, fs, msg, sizeof(msg));
 	if (rc) {
-		log_err("card", "%s: %s", d->card_dir, msg);
-		return EXIT_USAGE;
+		snprintf(line, sizeof(line), "%s: %s", d->card_dir, msg);
+		goto fail;
 	}
 	log_info("card", "%s card '%s' from %s", initial ? "loaded" : "reloaded", name, d->card_dir);
 	return 0;
+fail:
+	log_err("card", "%s", line);
+	if (why)
+		snprintf(why, whycap, "%s", line);
+	return EXIT_USAGE;
 }
 
 static void add_endpoint(struct daemon *d, const char *transport, const char *scheme,
@@ -116,16 +129,28 @@ static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 		 v6 ? "]" : "", e->port);
 }
 
+/* s as the characters of a JSON string (no quotes). */
+static int append_json_chars(struct buf *b, const char *s)
+{
+	int rc = 0;
+	for (; *s && !rc; s++)
+		rc = (*s == '"' || *s == '\\') ? buf_printf(b, "\\%c", *s)
+		     : (unsigned char)*s < 0x20 ? buf_printf(b, "\\u%04x", *s)
+						 : buf_append_u8(b, (uint8_t)*s);
+	return rc;
+}
+
 /* Written to PATH.tmp then renamed, so a reader never sees half a file. */
 static int write_ready_file(const struct daemon *d)
 {
 	struct buf b;
 	buf_init(&b, 65536);
 	int rc = buf_printf(&b, "{\"pid\": %ld, \"card\": \"", (long)getpid());
-	for (const char *s = d->card_dir; *s && !rc; s++)
-		rc = (*s == '"' || *s == '\\') ? buf_printf(&b, "\\%c", *s)
-		     : (unsigned char)*s < 0x20 ? buf_printf(&b, "\\u%04x", *s)
-						 : buf_append_u8(&b, (uint8_t)*s);
+	rc = rc ? rc : append_json_chars(&b, d->card_dir);
+	if (!rc && d->ctl) {
+		rc = buf_append_str(&b, "\", \"control\": \"");
+		rc = rc ? rc : append_json_chars(&b, transport_control_path(d->ctl));
+	}
 	rc = rc ? rc : buf_append_str(&b, "\", \"endpoints\": [");
 	for (size_t i = 0; i < d->n_endpoints && !rc; i++) {
 		const struct endpoint *e = &d->endpoints[i];
@@ -167,7 +192,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("main", "SIGHUP: reloading %s", d->card_dir);
-	if (load_card(d, false) != 0)
+	if (load_card(d, false, NULL, 0) != 0)
 		log_warn("main", "reload failed; still serving the previous card");
 }
 
@@ -499,6 +524,248 @@ static void close_bip(struct daemon *d)
 	card_fs_free(d->card_fs);
 }
 
+/* ---- the control socket's commands (lab/control.h) */
+
+/* The BIP entries of the endpoint list again (after the card came back),
+ * the TCP/IP ones kept; the ready file follows. */
+static void refresh_endpoints(struct daemon *d)
+{
+	struct endpoint keep[ENDPOINTS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_endpoints; i++)
+		if (strcmp(d->endpoints[i].transport, "bip"))
+			keep[n++] = d->endpoints[i];
+	d->n_endpoints = 0;
+	if (d->gw && d->gw_started && !d->card_out)
+		add_bip_endpoints(d);
+	for (size_t i = 0; i < n && d->n_endpoints < ENDPOINTS_MAX; i++)
+		d->endpoints[d->n_endpoints++] = keep[i];
+	for (size_t i = 0; i < d->n_endpoints && !d->card_out; i++) {
+		char url[256];
+		endpoint_url(&d->endpoints[i], url, sizeof(url));
+		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
+	}
+	if (d->opt.ready_file)
+		(void)write_ready_file(d);
+}
+
+static int set_json(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) ? -ENOMEM : 0;
+}
+
+static int ctl_status(void *ctx, json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	const char *mode = d->opt.reader ? "reader" : d->vpcd ? "vpcd" : d->card ? "in-process"
+										  : "none";
+	json_t *card = json_pack("{s:b, s:s}", "present",
+				 !d->card_out && (d->card || (d->gw && d->gw_started)), "mode", mode);
+	if (card && d->card)
+		json_object_set_new(card, "apdus", json_integer((json_int_t)card_apdu_count(d->card)));
+	if (card && d->vpcd)
+		json_object_set_new(card, "vpcd_connected",
+				    json_boolean(transport_vpcd_is_connected(d->vpcd)));
+	const struct profile *p = scws_server_profile(d->srv);
+	if (card && p && p->name)
+		json_object_set_new(card, "name", json_string(p->name));
+	int rc = card ? set_json(reply, "card", card) : -ENOMEM;
+	if (!rc)
+		rc = set_json(reply, "bootstrap",
+			      json_string(scws_server_bootstrap_enabled(d->srv) ? "on" : "off"));
+	json_t *chs = json_array();
+	struct bip_term *t = d->gw ? transport_bip_gw_term(d->gw) : NULL;
+	for (unsigned i = 1; !rc && chs && t && i <= transport_bip_term_channels(t); i++) {
+		struct bip_term_channel_info ci;
+		if (transport_bip_term_channel(t, i, &ci) != 0 || ci.state == BIP_TERM_CH_CLOSED)
+			continue;
+		json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:I}", "channel", (json_int_t)i,
+				      "card_port", (json_int_t)ci.card_port, "state",
+				      transport_bip_term_state_name(ci.state), "bytes_in",
+				      (json_int_t)ci.bytes_in, "bytes_out", (json_int_t)ci.bytes_out);
+		rc = o && !json_array_append_new(chs, o) ? 0 : -ENOMEM;
+	}
+	rc = rc ? rc : chs ? set_json(reply, "channels", chs) : -ENOMEM;
+	if (rc && chs && !json_object_get(reply, "channels"))
+		json_decref(chs);
+	json_t *conns = json_pack("{s:I, s:I, s:I}", "tcpip",
+				  (json_int_t)(d->tcpip ? transport_tcpip_clients(d->tcpip) : 0), "bip",
+				  (json_int_t)(d->gw ? transport_bip_gw_clients(d->gw) : 0), "control",
+				  (json_int_t)transport_control_clients(d->ctl));
+	rc = rc ? rc : conns ? set_json(reply, "connections", conns) : -ENOMEM;
+	json_t *resp = json_object();
+	for (int s = SCWS_STATUS_MIN; !rc && resp && s <= SCWS_STATUS_MAX; s++) {
+		unsigned long n = scws_server_responses(d->srv, s);
+		char key[8];
+		snprintf(key, sizeof(key), "%d", s);
+		if (n && json_object_set_new(resp, key, json_integer((json_int_t)n)))
+			rc = -ENOMEM;
+	}
+	if (!rc && resp)
+		rc = json_object_set_new(resp, "total",
+					 json_integer((json_int_t)scws_server_responses(d->srv, 0)))
+			     ? -ENOMEM
+			     : 0;
+	rc = rc ? rc : resp ? set_json(reply, "responses", resp) : -ENOMEM;
+	if (rc)
+		snprintf(err, errcap, "out of memory");
+	return rc;
+}
+
+static int ctl_card(void *ctx, enum lab_card_action a, json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	char why[512];
+	if (d->opt.reader) {
+		snprintf(err, errcap, "the card is in PC/SC reader '%s' (--reader): remove, insert or "
+				      "reset it there", d->opt.reader);
+		return -ENOTSUP;
+	}
+	if (!d->card) {
+		snprintf(err, errcap, "this process runs no card (--no-bip without --vpcd)");
+		return -ENOTSUP;
+	}
+	if (a == LAB_CARD_REMOVE) {
+		if (d->card_out) {
+			snprintf(err, errcap, "the card is already out");
+			return -EALREADY;
+		}
+		d->card_out = true;
+		if (d->gw && d->gw_started)
+			transport_bip_gw_stop(d->gw);
+		if (d->vpcd)
+			transport_vpcd_stop(d->vpcd);
+		transport_tcpip_suspend(d->tcpip);
+		log_warn("control", "card removed: BIP and TCP/IP listeners closed");
+		refresh_endpoints(d);
+		return set_json(reply, "card", json_string("removed"));
+	}
+	if (a == LAB_CARD_RESET && d->card_out) {
+		snprintf(err, errcap, "the card is out: 'card insert' first");
+		return -EALREADY;
+	}
+	if (a == LAB_CARD_INSERT && !d->card_out) {
+		snprintf(err, errcap, "the card is already in (use 'card reset')");
+		return -EALREADY;
+	}
+	int rc = 0;
+	if (d->gw) {
+		rc = a == LAB_CARD_RESET && d->gw_started
+			     ? transport_bip_gw_restart(d->gw, why, sizeof(why))
+			     : transport_bip_gw_start(d->gw, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errcap, "the card did not start: %s", why);
+			log_err("control", "%s", err);
+		} else {
+			d->gw_started = true;
+		}
+	}
+	if (d->vpcd) {
+		/* vpcd has no card-initiated reset: pcscd sees a removal and an
+		 * insertion, and powers the card up again. */
+		if (a == LAB_CARD_RESET)
+			transport_vpcd_stop(d->vpcd);
+		transport_vpcd_set_card(d->vpcd, d->card);
+		transport_vpcd_start(d->vpcd);
+	}
+	if (a == LAB_CARD_INSERT) {
+		d->card_out = false;
+		if (transport_tcpip_resume(d->tcpip, why, sizeof(why)) != 0 && !rc) {
+			snprintf(err, errcap, "TCP/IP listeners: %s", why);
+			rc = -EADDRINUSE;
+		}
+	}
+	log_info("control", "card %s", a == LAB_CARD_INSERT ? "inserted" : "reset");
+	refresh_endpoints(d);
+	if (rc)
+		return rc;
+	return set_json(reply, "card", json_string(a == LAB_CARD_INSERT ? "inserted" : "reset"));
+}
+
+static int ctl_bootstrap_enable(void *ctx, bool on, json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	(void)err;
+	(void)errcap;
+	scws_server_set_bootstrap_enabled(d->srv, on);
+	log_info("control", "bootstrap %s", on ? "on" : "off (404 not available)");
+	return set_json(reply, "bootstrap", json_string(on ? "on" : "off"));
+}
+
+static int ctl_bootstrap_set(void *ctx, const char *path, json_t *reply, char *err,
+			     size_t errcap)
+{
+	struct daemon *d = ctx;
+	const struct profile *p = scws_server_profile(d->srv);
+	if (!p) {
+		snprintf(err, errcap, "no card profile in this process (--reader)");
+		return -ENOTSUP;
+	}
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = profile_bootstrap_read(p, path, &data, &len, err, errcap);
+	if (rc)
+		return rc;
+	rc = scws_server_set_bootstrap(d->srv, data, len, err, errcap);
+	/* The terminal's card (BIP gateway, --vpcd readers) reads the same bytes. */
+	if (!rc && d->card_fs)
+		rc = card_layout_set_bootstrap(&p->card, d->card_fs, data, len, err, errcap);
+	free(data);
+	if (rc)
+		return rc;
+	log_info("control", "bootstrap set from %s (%zu bytes, %s)", path, len,
+		 p->store == PROFILE_STORE_WBXML ? "WBXML" : "XML");
+	rc = set_json(reply, "bytes", json_integer((json_int_t)len));
+	return rc ? rc : set_json(reply, "store", json_string(p->store == PROFILE_STORE_WBXML
+								      ? "wbxml"
+								      : "xml"));
+}
+
+static int ctl_reload(void *ctx, json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	if (d->opt.reader) {
+		snprintf(err, errcap, "the gateway alone (--reader) has no card profile to reload");
+		return -ENOTSUP;
+	}
+	log_info("control", "reload: %s", d->card_dir);
+	if (load_card(d, false, err, errcap) != 0)
+		return -EINVAL;
+	/* The terminal's card gets the profile's bootstrap back too (after a
+	 * `bootstrap set`), when its layout still has the EF. */
+	const struct profile *p = scws_server_profile(d->srv);
+	char why[256];
+	if (d->card_fs && p->card.has_bootstrap &&
+	    card_layout_set_bootstrap(&p->card, d->card_fs, p->card.bootstrap,
+				      p->card.bootstrap_len, why, sizeof(why)) != 0)
+		log_warn("control", "the terminal's card keeps its bootstrap: %s", why);
+	return set_json(reply, "reloaded", json_string(d->card_dir));
+}
+
+static const struct lab_control_ops control_ops = {
+	.status = ctl_status,
+	.card = ctl_card,
+	.bootstrap_enable = ctl_bootstrap_enable,
+	.bootstrap_set = ctl_bootstrap_set,
+	.reload = ctl_reload,
+};
+
+static int open_control(struct daemon *d)
+{
+	if (!d->opt.control)
+		return 0;
+	char err[512];
+	d->lc.ops = &control_ops;
+	d->lc.ctx = d;
+	int rc = transport_control_new(d->base, d->opt.control, &d->lc, &d->ctl, err, sizeof(err));
+	if (rc) {
+		log_err("control", "--control %s", err);
+		return rc == -EADDRINUSE || rc == -EEXIST || rc == -EINVAL ? EXIT_USAGE : 1;
+	}
+	log_info("control", "control socket %s", d->opt.control);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -533,7 +800,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!d.opt.reader) {
-		rc = load_card(&d, true);
+		rc = load_card(&d, true, NULL, 0);
 		if (rc)
 			goto out;
 	}
@@ -552,6 +819,9 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = open_tcpip(&d);
+	if (rc)
+		goto out;
+	rc = open_control(&d);
 	if (rc)
 		goto out;
 	if (d.n_endpoints == 0 && !d.vpcd && !(d.watch && !d.gw_started)) {
@@ -575,6 +845,7 @@ int main(int argc, char **argv)
 out:
 	if (d.opt.ready_file && rc == 0)
 		unlink(d.opt.ready_file);
+	transport_control_free(d.ctl);
 	transport_tcpip_free(d.tcpip);
 	close_bip(&d);
 	if (ev_term)

@@ -6,6 +6,7 @@ TESTS += tests/banned.sh tests/doc_refs.sh
 EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/fuzz/corpus tests/data tests/tools/exchanges.h \
 	tests/integration/bip.sh \
 	tests/integration/card_cli.sh \
+	tests/integration/control.sh \
 	tests/integration/endpoints.sh \
 	tests/integration/fetch.sh \
 	tests/integration/hostile.sh \
@@ -18,4 +19,5 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/fuzz/corpus tests/data tes
 # End-to-end tests: real binaries, real clients, loopback only.
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
-	tests/integration/hostile.sh
+	tests/integration/hostile.sh \
+	tests/integration/control.sh

@@ -19,6 +19,7 @@ struct card_chan {
 
 struct card {
 	const struct card_fs *fs;
+	unsigned long apdus; /* C-APDUs processed since card_new() */
 	uint8_t atr[CARD_ATR_MAX];
 	size_t atr_len;
 	struct card_chan ch[CARD_LOGICAL_CHANNELS];
@@ -691,6 +692,7 @@ int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *
 	if (!card || !out || !out_len || (len && !capdu))
 		return -EINVAL;
 	uint16_t sw = process(card, capdu, len, &n);
+	card->apdus++;
 	if (cap < 2 || n > cap - 2)
 		return -EMSGSIZE;
 	if (n)
@@ -783,4 +785,9 @@ const struct card_fs_node *card_current_adf(const struct card *card, unsigned ch
 {
 	const struct card_chan *ch = chan_at(card, channel);
 	return ch ? ch->adf : NULL;
+}
+
+unsigned long card_apdu_count(const struct card *card)
+{
+	return card ? card->apdus : 0;
 }

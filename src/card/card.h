@@ -32,6 +32,9 @@ void card_reset(struct card *card);
 
 const uint8_t *card_atr(const struct card *card, size_t *len);
 
+/* C-APDUs card_transmit() processed since card_new() (resets included). */
+unsigned long card_apdu_count(const struct card *card);
+
 /* Processes one C-APDU and writes the R-APDU (response data then SW1 SW2)
  * into out. Every input, however malformed, gets a status word. Returns 0,
  * or -EMSGSIZE when cap < 2 + the response (cap >= APDU_RESP_MAX always

@@ -379,3 +379,21 @@ err:
 	card_fs_free(fs);
 	return rc;
 }
+
+int card_layout_set_bootstrap(const struct card_spec *spec, struct card_fs *fs,
+			      const uint8_t *data, size_t len, char *err, size_t errcap)
+{
+	struct card_fs_node *adf = card_fs_find_aid(fs, spec->pkcs15_aid, spec->pkcs15_aid_len);
+	struct card_fs_node *ef = adf && spec->has_bootstrap
+					  ? card_fs_child(adf, spec->bootstrap_fid)
+					  : NULL;
+	if (!ef || card_fs_is_df(ef)) {
+		snprintf(err, errcap, "the card has no bootstrap EF");
+		return -ENOENT;
+	}
+	int rc = card_fs_set_data(ef, data, len);
+	if (rc)
+		snprintf(err, errcap, "EF.DM_Bootstrap %04X (%zu bytes): %s", spec->bootstrap_fid,
+			 len, strerror(-rc));
+	return rc;
+}

@@ -78,4 +78,12 @@ void card_spec_cleanup(struct card_spec *spec);
 __attribute__((warn_unused_result))
 int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *err, size_t errcap);
 
+/* Replaces the contents of the bootstrap EF that card_layout_build() made
+ * from spec in fs (PKCS#15 ADF, bootstrap_fid): the PKCS#15 walk reads the
+ * new bytes at once. 0; -ENOENT when fs has no such EF (spec without a
+ * bootstrap); -EMSGSIZE over CARD_EF_SIZE_MAX; -ENOMEM; with a reason. */
+__attribute__((warn_unused_result))
+int card_layout_set_bootstrap(const struct card_spec *spec, struct card_fs *fs,
+			      const uint8_t *data, size_t len, char *err, size_t errcap);
+
 #endif

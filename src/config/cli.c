@@ -31,6 +31,8 @@ const char *cli_usage(void)
 	       "  --gsmtap HOST[:PORT]    send the same GSMTAP datagrams live (port 4729)\n"
 	       "  --vpcd HOST:PORT        the card only, attached to vsmartcard's vpcd (pcscd)\n"
 	       "  --reader NAME           the gateway only, driving the card in PC/SC reader NAME\n"
+	       "  --control PATH          steer the running emulator through a UNIX socket\n"
+	       "                          (mode 0600; see scwsemu-ctl(1))\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
 	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
 	       "  --log-format text|json  log line format on stderr (default text)\n"
@@ -152,7 +154,7 @@ static void add_default(struct cli_addr *list, size_t *n, const char *host, uint
 
 enum {
 	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
-	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
+	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_CONTROL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
@@ -169,6 +171,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "gsmtap", required_argument, NULL, OPT_GSMTAP },
 		{ "vpcd", required_argument, NULL, OPT_VPCD },
 		{ "reader", required_argument, NULL, OPT_READER },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -247,11 +250,13 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		case OPT_TRACE:
 		case OPT_GSMTAP:
 		case OPT_VPCD:
+		case OPT_CONTROL:
 		case OPT_READER: {
 			char **dst = c == OPT_READY    ? &opt->ready_file
 				     : c == OPT_TRACE  ? &opt->trace_file
 				     : c == OPT_GSMTAP ? &opt->gsmtap
 				     : c == OPT_VPCD   ? &opt->vpcd
+				     : c == OPT_CONTROL ? &opt->control
 						       : &opt->reader;
 			free(*dst);
 			*dst = strdup(optarg);
@@ -348,5 +353,6 @@ void cli_options_cleanup(struct cli_options *opt)
 	free(opt->gsmtap);
 	free(opt->vpcd);
 	free(opt->reader);
+	free(opt->control);
 	memset(opt, 0, sizeof(*opt));
 }

@@ -38,6 +38,7 @@ struct cli_options {
 	char *gsmtap;      /* --gsmtap HOST[:PORT] */
 	char *vpcd;        /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
 	char *reader;      /* --reader NAME: the gateway only, over PC/SC */
+	char *control;     /* --control PATH: the control socket */
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;

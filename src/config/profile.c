@@ -1388,3 +1388,118 @@ const char *profile_error_str(const struct profile_error *err, char *out, size_t
 		snprintf(out, cap, "%s: %s", err->file, err->msg);
 	return out;
 }
+
+/* ---- bootstrap set (control) ---------------------------------------------- */
+
+static int read_small_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct buf b;
+	buf_init(&b, max);
+	int rc = 0;
+	for (;;) {
+		uint8_t tmp[8192];
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = buf_append(&b, tmp, (size_t)n)) != 0)
+			break;
+	}
+	close(fd);
+	if (rc) {
+		buf_cleanup(&b);
+		return rc;
+	}
+	*out = buf_take(&b, len);
+	if (!*out)
+		*out = calloc(1, 1);
+	return *out ? 0 : -ENOMEM;
+}
+
+int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **out,
+			   size_t *out_len, char *err, size_t errcap)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (!p->card.has_bootstrap) {
+		snprintf(err, errcap, "card '%s' has no bootstrap EF (bootstrap.store = \"none\"): "
+				      "give it a bootstrap in %s", p->name ? p->name : "?", p->conf_path);
+		return -ENOENT;
+	}
+	uint8_t *in = NULL;
+	size_t len = 0;
+	int rc = read_small_file(path, PROFILE_FILE_MAX, &in, &len);
+	if (rc) {
+		snprintf(err, errcap, "%s: %s", path,
+			 rc == -EMSGSIZE ? "over 1 MiB" : strerror(-rc));
+		return rc;
+	}
+	size_t i = 0;
+	if (len >= 3 && in[0] == 0xEF && in[1] == 0xBB && in[2] == 0xBF)
+		i = 3; /* UTF-8 byte order mark */
+	while (i < len && (in[i] == ' ' || in[i] == '\t' || in[i] == '\r' || in[i] == '\n'))
+		i++;
+	bool is_xml = i < len && in[i] == '<';
+	struct buf xml, res;
+	buf_init(&xml, SCWS_CONVERT_MAX);
+	buf_init(&res, CARD_EF_SIZE_MAX);
+	char why[256];
+	int line = 0;
+	if (is_xml) {
+		rc = buf_append(&xml, in, len);
+	} else {
+		rc = codec_wbxml_decode(in, len, &xml, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errcap, "%s: neither XML (no '<' first) nor WBXML: %s", path, why);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if (rc) {
+		snprintf(err, errcap, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	rc = codec_xml_check(xml.p, xml.len, &line, why, sizeof(why));
+	if (rc) {
+		if (line)
+			snprintf(err, errcap, "%s:%d: %s", path, line, why);
+		else
+			snprintf(err, errcap, "%s: %s", path, why);
+		goto out;
+	}
+	if (p->store == PROFILE_STORE_WBXML && !is_xml)
+		rc = buf_append(&res, in, len);
+	else if (p->store == PROFILE_STORE_WBXML)
+		rc = codec_wbxml_encode(xml.p, xml.len, &res, why, sizeof(why));
+	else
+		rc = buf_append(&res, xml.p, xml.len);
+	if (rc == -EMSGSIZE)
+		snprintf(err, errcap, "%s: the %s form is over %u bytes, the largest EF", path,
+			 p->store == PROFILE_STORE_WBXML ? "WBXML" : "XML", CARD_EF_SIZE_MAX);
+	else if (rc && p->store == PROFILE_STORE_WBXML && is_xml)
+		snprintf(err, errcap, "%s: %s (the card stores WBXML)", path, why);
+	else if (rc)
+		snprintf(err, errcap, "%s: %s", path, strerror(-rc));
+	if (!rc) {
+		*out = buf_take(&res, out_len);
+		if (!*out)
+			*out = calloc(1, 1);
+		if (!*out) {
+			rc = -ENOMEM;
+			snprintf(err, errcap, "out of memory");
+		}
+	}
+out:
+	free(in);
+	buf_cleanup(&xml);
+	buf_cleanup(&res);
+	return rc;
+}

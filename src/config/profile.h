@@ -74,6 +74,17 @@ __attribute__((warn_unused_result))
 int profile_load(const char *dir, struct profile **out, struct profile_error *err);
 void profile_free(struct profile *p);
 
+/* A new bootstrap document for p's card (`scwsemu-ctl bootstrap set FILE`),
+ * checked as profile_load() checks bootstrap.source: XML (first non-blank
+ * byte '<') must be well-formed, WBXML must decode; the result is in p's
+ * store form (WBXML encoded, or XML text; a WBXML file for an XML card is
+ * decoded) and fits an EF. 0 and *out (malloc'd) / *out_len; or -EINVAL,
+ * -ENOENT (p's card has no bootstrap EF: store = "none"), -EMSGSIZE, or an
+ * errno of reading the file, with "file[:line]: reason" in err. */
+__attribute__((warn_unused_result))
+int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **out,
+			   size_t *out_len, char *err, size_t errcap);
+
 /* "file:line: msg" (or "file: msg" without a line) into out. */
 const char *profile_error_str(const struct profile_error *err, char *out, size_t cap);
 

@@ -133,4 +133,13 @@
 #define LAB_FAULT_RATE_MAX 100000000u /* http-drip, bip-rate: bytes per second */
 #define LAB_FAULT_TRUNCATE_MAX HTTP_RESP_BODY_MAX /* http-truncate bytes */
 
+/* The control socket and scenarios (lab/control.c, lab/scenario.c, transport/control.c). */
+#define CONTROL_LINE_MAX 65536u      /* one request line without its newline: over is an error */
+#define CONTROL_ARGS_MAX 16u         /* words after the command */
+#define CONTROL_WORD_MAX 1024u       /* the command or one argument, with the NUL */
+#define CONTROL_CLIENTS_MAX 64u      /* control connections at once; more wait in the backlog */
+#define CONTROL_OUT_HIGH (1024u * 1024u) /* unread replies of one client: reading pauses */
+#define SCENARIO_STEPS_MAX 1024u     /* lines with a command in a --scenario file */
+#define SCENARIO_AT_MAX 86400u       /* at=SECONDS: one day */
+
 #endif

@@ -1,10 +1,22 @@
-## src/lab: the instrument's sans-I/O pieces (fault registry).
+## src/lab: the instrument, sans-I/O, between transport and scws: the fault
+## registry, the control protocol and its command table, scenarios.
 noinst_LIBRARIES += src/lab/liblab.a
 src_lab_liblab_a_SOURCES = \
-	src/lab/fault.c src/lab/fault.h
+	src/lab/fault.c src/lab/fault.h \
+	src/lab/control.c src/lab/control.h
 
 check_PROGRAMS += tests/unit/test_lab_fault
 TESTS += tests/unit/test_lab_fault
 tests_unit_test_lab_fault_SOURCES = tests/unit/test_lab_fault.c
 tests_unit_test_lab_fault_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lab_fault_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_lab_control
+TESTS += tests/unit/test_lab_control
+tests_unit_test_lab_control_SOURCES = tests/unit/test_lab_control.c
+tests_unit_test_lab_control_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lab_control_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_control
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c
+tests_fuzz_fuzz_control_LDADD = $(FUZZ_MAIN) $(LIB_LAB) $(DEP_LIBS)

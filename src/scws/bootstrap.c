@@ -501,6 +501,13 @@ static int answer_bootstrap(struct scws_bootstrap_req *r, struct scws_server *sr
 
 	buf_init(&boot, CARD_EF_SIZE_MAX);
 	buf_init(&conv, SCWS_CONVERT_MAX);
+	if (!scws_server_bootstrap_enabled(srv)) {
+		/* `bootstrap off` on the control socket: as a card whose
+		 * bootstrap is not (yet) there; the files are untouched. */
+		snprintf(r->detail, sizeof(r->detail), "bootstrap off (control)");
+		rc = send_error(a, 404, NULL, "not available");
+		goto out;
+	}
 	rc = scws_server_read_bootstrap(srv, &boot, err, sizeof(err));
 	if (rc) {
 		if (rc != -ENOENT) {

@@ -193,6 +193,7 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		{ "detail", routed && c->req.detail[0] ? c->req.detail : NULL, false },
 	};
 	log_kv(LOG_INFO, "scws", "request", kv, sizeof(kv) / sizeof(kv[0]));
+	scws_server_count_response(c->srv, status);
 }
 
 /* An error the conn decides itself (HTTP framing, 503): always closes.

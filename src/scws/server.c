@@ -36,6 +36,11 @@ struct scws_server {
 	struct push_entry push[SCWS_PUSH_DEVIDS_MAX];
 	size_t n_push;            /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
 	uint64_t push_clock;
+	bool bootstrap_off;
+	unsigned long responses[SCWS_STATUS_MAX - SCWS_STATUS_MIN + 1];
+	unsigned long responses_total;
+	scws_server_response_fn *on_response;
+	void *on_response_arg;
 };
 
 struct scws_server *scws_server_new(void)
@@ -201,4 +206,49 @@ int scws_server_set_push_address(struct scws_server *srv, const char *devid, con
 	e->addr = a;
 	e->stamp = ++srv->push_clock;
 	return 0;
+}
+
+void scws_server_set_bootstrap_enabled(struct scws_server *srv, bool on)
+{
+	srv->bootstrap_off = !on;
+}
+
+bool scws_server_bootstrap_enabled(const struct scws_server *srv)
+{
+	return !srv->bootstrap_off;
+}
+
+int scws_server_set_bootstrap(struct scws_server *srv, const uint8_t *data, size_t len,
+			      char *err, size_t errcap)
+{
+	if (!srv->p || !srv->fs) {
+		snprintf(err, errcap, "no card loaded");
+		return -ENOENT;
+	}
+	return card_layout_set_bootstrap(&srv->p->card, srv->fs, data, len, err, errcap);
+}
+
+void scws_server_count_response(struct scws_server *srv, int status)
+{
+	if (status >= SCWS_STATUS_MIN && status <= SCWS_STATUS_MAX)
+		srv->responses[status - SCWS_STATUS_MIN]++;
+	srv->responses_total++;
+	if (srv->on_response)
+		srv->on_response(srv->on_response_arg, status);
+}
+
+unsigned long scws_server_responses(const struct scws_server *srv, int status)
+{
+	if (status == 0)
+		return srv->responses_total;
+	if (status < SCWS_STATUS_MIN || status > SCWS_STATUS_MAX)
+		return 0;
+	return srv->responses[status - SCWS_STATUS_MIN];
+}
+
+void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn,
+				   void *arg)
+{
+	srv->on_response = fn;
+	srv->on_response_arg = arg;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct profile;
 struct card_fs;
@@ -33,6 +34,32 @@ const struct profile *scws_server_profile(const struct scws_server *srv);
  * The server keeps the SCWS_PUSH_DEVIDS_MAX devids updated most recently. */
 const char *scws_server_push_address(const struct scws_server *srv, const char *devid);
 
+/* ---- steering and counting (the control socket, lab/control.h) */
+
+/* Off: the bootstrap endpoint answers 404 "not available" (the files are
+ * untouched); on again: served as before. On after scws_server_new(). */
+void scws_server_set_bootstrap_enabled(struct scws_server *srv, bool on);
+bool scws_server_bootstrap_enabled(const struct scws_server *srv);
+
+/* Replaces the bytes of the current card's bootstrap EF in the server's
+ * file system (data already in the profile's store form: see
+ * profile_bootstrap_read()); the next request reads them. A reload brings
+ * the profile's own back. 0 or a negative errno with a reason in err. */
+__attribute__((warn_unused_result))
+int scws_server_set_bootstrap(struct scws_server *srv, const uint8_t *data, size_t len,
+			      char *err, size_t errcap);
+
+/* Responses sent, counted as each is logged: with status (100..599), or
+ * all of them with status 0. */
+#define SCWS_STATUS_MIN 100
+#define SCWS_STATUS_MAX 599
+unsigned long scws_server_responses(const struct scws_server *srv, int status);
+/* Called after each response is counted (NULL: none). The hook runs inside
+ * a connection's processing: it must not free connections (defer). */
+typedef void scws_server_response_fn(void *arg, int status);
+void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn,
+				   void *arg);
+
 /* ---- for the connections and their handlers (scws/conn.c, scws/bootstrap.c) */
 
 struct buf;
@@ -51,6 +78,9 @@ struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv);
 __attribute__((warn_unused_result))
 int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
 			       size_t errcap);
+
+/* Counts one response (conn.c, as it logs it) and calls the hook. */
+void scws_server_count_response(struct scws_server *srv, int status);
 
 /* Records addr as devid's last push-address (both copied; the devid
  * updated longest ago is forgotten when the store is full). 0 or -ENOMEM. */

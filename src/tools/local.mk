@@ -22,3 +22,9 @@ tests_unit_test_tools_fetch_url_LDADD = $(UNIT_LIBS) src/tools/libfetch.a $(LIB_
 
 dist_man_MANS += doc/scwsemu-fetch.1
 TESTS += tests/integration/fetch.sh
+
+# scwsemu-ctl: one command to a running scwsemu's control socket.
+bin_PROGRAMS += src/scwsemu-ctl
+src_scwsemu_ctl_SOURCES = src/tools/ctl_main.c
+src_scwsemu_ctl_LDADD = $(LIB_LAB) $(DEP_LIBS)
+dist_man_MANS += doc/scwsemu-ctl.1

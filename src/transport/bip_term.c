@@ -37,6 +37,8 @@ struct term_ch {
 	uint8_t drop_info;   /* further info of the LISTEN event: 00 FIN, 05 link dropped */
 	bool closed_event;   /* CLOSE CHANNEL q=00: one CLOSED event owed */
 	bool da_owed;        /* a Data available event owed */
+	uint64_t bytes_in;   /* from clients to the card since OPEN CHANNEL */
+	uint64_t bytes_out;  /* from the card to clients since OPEN CHANNEL */
 };
 
 struct bip_term {
@@ -194,6 +196,7 @@ static int flush_tx(struct bip_term *t, unsigned id)
 		size_t n = (size_t)w > c->tx_flush ? c->tx_flush : (size_t)w;
 		buf_consume(&c->tx, n);
 		c->tx_flush -= n;
+		c->bytes_out += n;
 	}
 	return 0;
 }
@@ -1028,6 +1031,7 @@ int transport_bip_term_rx(struct bip_term *t, unsigned ch, const uint8_t *p, siz
 	int rc = buf_append(&c->rx, p, len);
 	if (rc)
 		return rc;
+	c->bytes_in += len;
 	if (was_empty)
 		c->da_owed = true;
 	return 0;
@@ -1061,6 +1065,8 @@ int transport_bip_term_channel(const struct bip_term *t, unsigned ch,
 	out->rx_len = c->rx.len;
 	out->tx_len = c->tx.len;
 	out->conn = c->conn;
+	out->bytes_in = c->bytes_in;
+	out->bytes_out = c->bytes_out;
 	return 0;
 }
 

@@ -148,6 +148,8 @@ struct bip_term_channel_info {
 	size_t buffer_size;
 	size_t rx_len, tx_len;
 	void *conn;
+	uint64_t bytes_in;  /* taken from clients (rx) since the channel was opened */
+	uint64_t bytes_out; /* written to clients since the channel was opened */
 };
 /* 0, or -EINVAL for a channel id outside 1..channels. */
 int transport_bip_term_channel(const struct bip_term *t, unsigned ch,

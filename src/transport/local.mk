@@ -3,6 +3,9 @@ noinst_LIBRARIES += src/transport/libtransport.a
 src_transport_libtransport_a_SOURCES = \
 	src/transport/tcpip.c src/transport/tcpip.h \
 	src/transport/sock.c src/transport/sock.h
+# The control socket (--control PATH; the protocol is src/lab/control.c).
+src_transport_libtransport_a_SOURCES += \
+	src/transport/control.c src/transport/control.h
 # Traces and the vpcd card link (tests in src/trace/local.mk).
 src_transport_libtransport_a_SOURCES += \
 	src/transport/hostport.c src/transport/hostport.h \

@@ -24,9 +24,10 @@
 #define TCPIP_LINGER_READ_MS 2000u
 
 struct tcpip_listener {
-	struct evconnlistener *lev;
+	struct evconnlistener *lev; /* NULL while suspended */
 	bool tls;
 	uint16_t port;
+	char host[64];
 };
 
 struct tcpip_client {
@@ -50,6 +51,7 @@ struct tcpip_server {
 	struct tcpip_client *clients;
 	size_t n_clients;
 	bool paused;
+	bool suspended; /* the card is out: no listener */
 };
 
 static void set_listening(struct tcpip_server *t, bool on)
@@ -58,6 +60,8 @@ static void set_listening(struct tcpip_server *t, bool on)
 		return;
 	t->paused = !on;
 	for (size_t i = 0; i < t->n_listeners; i++) {
+		if (!t->listeners[i].lev)
+			continue;
 		if (on)
 			evconnlistener_enable(t->listeners[i].lev);
 		else
@@ -312,7 +316,8 @@ void transport_tcpip_free(struct tcpip_server *t)
 	while (t->clients)
 		client_free(t->clients);
 	for (size_t i = 0; i < t->n_listeners; i++)
-		evconnlistener_free(t->listeners[i].lev);
+		if (t->listeners[i].lev)
+			evconnlistener_free(t->listeners[i].lev);
 	free(t);
 }
 
@@ -342,9 +347,68 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 	}
 	l->tls = tls;
 	l->port = p;
+	snprintf(l->host, sizeof(l->host), "%s", host);
 	t->n_listeners++;
 	if (t->paused)
 		evconnlistener_disable(l->lev);
 	*bound = p;
 	return 0;
+}
+
+void transport_tcpip_suspend(struct tcpip_server *t)
+{
+	if (!t || t->suspended)
+		return;
+	t->suspended = true;
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		if (t->listeners[i].lev)
+			evconnlistener_free(t->listeners[i].lev);
+		t->listeners[i].lev = NULL;
+	}
+	struct tcpip_client *next;
+	for (struct tcpip_client *cl = t->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->closing)
+			continue;
+		cl->closing = true;
+		bufferevent_disable(cl->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+			(void)half_close(cl);
+	}
+}
+
+int transport_tcpip_resume(struct tcpip_server *t, char *err, size_t errcap)
+{
+	if (!t || !t->suspended)
+		return 0;
+	t->suspended = false;
+	int first = 0;
+	for (size_t i = 0; i < t->n_listeners; i++) {
+		struct tcpip_listener *l = &t->listeners[i];
+		evutil_socket_t fd;
+		uint16_t p;
+		char why[256];
+		int rc = transport_sock_listen(l->host, l->port, 0, &fd, &p, why, sizeof(why));
+		if (!rc) {
+			l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, -1,
+						    fd);
+			if (!l->lev) {
+				evutil_closesocket(fd);
+				rc = -ENOMEM;
+				snprintf(why, sizeof(why), "evconnlistener_new failed");
+			} else if (t->paused) {
+				evconnlistener_disable(l->lev);
+			}
+		}
+		if (rc && !first) {
+			first = rc;
+			snprintf(err, errcap, "%s", why);
+		}
+	}
+	return first;
+}
+
+bool transport_tcpip_suspended(const struct tcpip_server *t)
+{
+	return t && t->suspended;
 }

@@ -1,0 +1,458 @@
+/* control.c - the control protocol: request parsing and the command table. */
+#include "lab/control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- requests ------------------------------------------------------------ */
+
+void lab_request_cleanup(struct lab_request *r)
+{
+	if (!r)
+		return;
+	json_decref(r->id);
+	free(r->mem);
+	memset(r, 0, sizeof(*r));
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errcap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errcap, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A word the protocol accepts: 1..CONTROL_WORD_MAX-1 bytes, no control
+ * character (and so no NUL, no newline). */
+static int word_ok(const char *w, size_t len, const char *what, char *err, size_t errcap)
+{
+	if (len == 0)
+		return fail(err, errcap, "%s is empty", what);
+	if (len >= CONTROL_WORD_MAX)
+		return fail(err, errcap, "%s is over %u bytes", what, CONTROL_WORD_MAX - 1);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7F)
+			return fail(err, errcap, "%s holds a control character (byte %zu)", what, i);
+	return 0;
+}
+
+/* Copies n words (lens given) into r->mem; they were checked. */
+static int store_words(struct lab_request *r, size_t n, const char *const *w, const size_t *lens,
+		       char *err, size_t errcap)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += lens[i] + 1;
+	r->mem = malloc(total ? total : 1);
+	if (!r->mem) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	char *p = r->mem;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, w[i], lens[i]);
+		p[lens[i]] = '\0';
+		r->argv[i] = p;
+		p += lens[i] + 1;
+	}
+	r->argc = n;
+	return 0;
+}
+
+static int too_many(char *err, size_t errcap)
+{
+	return fail(err, errcap, "more than %u arguments", CONTROL_ARGS_MAX);
+}
+
+int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, char *err,
+			   size_t errcap)
+{
+	memset(r, 0, sizeof(*r));
+	if (len > CONTROL_LINE_MAX)
+		return fail(err, errcap, "request over %u bytes", CONTROL_LINE_MAX);
+	json_error_t jerr;
+	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errcap, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	int rc = 0;
+	const char *w[CONTROL_ARGS_MAX + 1];
+	size_t lens[CONTROL_ARGS_MAX + 1];
+	size_t n = 0;
+	if (!json_is_object(root)) {
+		rc = fail(err, errcap, "a request is a JSON object: {\"cmd\": \"status\"}");
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "cmd") && strcmp(key, "args") && strcmp(key, "id")) {
+			rc = fail(err, errcap, "unknown key \"%.64s\" (cmd, args, id)", key);
+			goto out;
+		}
+	}
+	json_t *cmd = json_object_get(root, "cmd");
+	if (!cmd) {
+		rc = fail(err, errcap, "no \"cmd\": {\"cmd\": \"status\"}");
+		goto out;
+	}
+	if (!json_is_string(cmd)) {
+		rc = fail(err, errcap, "\"cmd\" is not a string");
+		goto out;
+	}
+	w[0] = json_string_value(cmd);
+	lens[0] = json_string_length(cmd);
+	if ((rc = word_ok(w[0], lens[0], "\"cmd\"", err, errcap)))
+		goto out;
+	n = 1;
+	json_t *args = json_object_get(root, "args");
+	if (args && !json_is_array(args)) {
+		rc = fail(err, errcap, "\"args\" is not an array of strings");
+		goto out;
+	}
+	size_t i;
+	json_array_foreach(args, i, v) {
+		char what[32];
+		snprintf(what, sizeof(what), "args[%zu]", i);
+		if (i >= CONTROL_ARGS_MAX) {
+			rc = too_many(err, errcap);
+			goto out;
+		}
+		if (!json_is_string(v)) {
+			rc = fail(err, errcap, "%s is not a string", what);
+			goto out;
+		}
+		w[n] = json_string_value(v);
+		lens[n] = json_string_length(v);
+		if ((rc = word_ok(w[n], lens[n], what, err, errcap)))
+			goto out;
+		n++;
+	}
+	if ((rc = store_words(r, n, w, lens, err, errcap)))
+		goto out;
+	r->id = json_incref(json_object_get(root, "id"));
+out:
+	json_decref(root);
+	if (rc)
+		lab_request_cleanup(r);
+	return rc;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+int lab_request_parse_words(struct lab_request *r, const char *text, size_t len, char *err,
+			    size_t errcap)
+{
+	memset(r, 0, sizeof(*r));
+	if (len > CONTROL_LINE_MAX)
+		return fail(err, errcap, "request over %u bytes", CONTROL_LINE_MAX);
+	const char *w[CONTROL_ARGS_MAX + 1];
+	size_t lens[CONTROL_ARGS_MAX + 1];
+	size_t n = 0, i = 0;
+	while (i < len) {
+		while (i < len && blank(text[i]))
+			i++;
+		if (i == len)
+			break;
+		size_t start = i;
+		while (i < len && !blank(text[i]))
+			i++;
+		if (n == CONTROL_ARGS_MAX + 1)
+			return too_many(err, errcap);
+		char what[32];
+		if (n)
+			snprintf(what, sizeof(what), "word %zu", n + 1);
+		else
+			snprintf(what, sizeof(what), "the command");
+		int rc = word_ok(text + start, i - start, what, err, errcap);
+		if (rc)
+			return rc;
+		w[n] = text + start;
+		lens[n++] = i - start;
+	}
+	if (n == 0) {
+		snprintf(err, errcap, "no command");
+		return -ENOMSG;
+	}
+	return store_words(r, n, w, lens, err, errcap);
+}
+
+int lab_request_from_argv(struct lab_request *r, size_t argc, const char *const *argv,
+			  char *err, size_t errcap)
+{
+	memset(r, 0, sizeof(*r));
+	if (argc == 0) {
+		snprintf(err, errcap, "no command");
+		return -ENOMSG;
+	}
+	if (argc > CONTROL_ARGS_MAX + 1)
+		return too_many(err, errcap);
+	size_t lens[CONTROL_ARGS_MAX + 1];
+	for (size_t i = 0; i < argc; i++) {
+		char what[32];
+		if (i)
+			snprintf(what, sizeof(what), "argument %zu", i);
+		else
+			snprintf(what, sizeof(what), "the command");
+		lens[i] = strlen(argv[i]);
+		int rc = word_ok(argv[i], lens[i], what, err, errcap);
+		if (rc)
+			return rc;
+	}
+	return store_words(r, argc, argv, lens, err, errcap);
+}
+
+/* Appends a JSON value and a newline (compact, one line). */
+static int append_json(struct buf *out, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!s)
+		return -ENOMEM;
+	size_t before = out->len;
+	int rc = buf_append_str(out, s);
+	rc = rc ? rc : buf_append_u8(out, '\n');
+	free(s);
+	if (rc)
+		out->len = before;
+	return rc;
+}
+
+int lab_request_to_line(const struct lab_request *r, struct buf *out)
+{
+	if (!r->argc)
+		return -EINVAL;
+	json_t *o = json_object();
+	json_t *args = json_array();
+	int rc = !o || !args ? -ENOMEM : 0;
+	if (!rc)
+		rc = json_object_set_new(o, "cmd", json_string(r->argv[0])) ? -ENOMEM : 0;
+	for (size_t i = 1; i < r->argc && !rc; i++)
+		rc = json_array_append_new(args, json_string(r->argv[i])) ? -ENOMEM : 0;
+	if (!rc && r->argc > 1) {
+		rc = json_object_set(o, "args", args) ? -ENOMEM : 0;
+	}
+	if (!rc && r->id)
+		rc = json_object_set(o, "id", r->id) ? -ENOMEM : 0;
+	if (!rc)
+		rc = append_json(out, o);
+	json_decref(args);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- the command table --------------------------------------------------- */
+
+struct lab_command {
+	const char *name;
+	const char *usage;
+	size_t min_args, max_args; /* words after the command */
+	/* The first word must be one of these (NULL-terminated); NULL: any. */
+	const char *const *words;
+	/* Further checks of the words, or NULL. 0 or -EINVAL with a reason. */
+	int (*check)(const struct lab_request *r, char *err, size_t errcap);
+	int (*run)(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		   size_t errcap);
+};
+
+static int not_available(const char *what, char *err, size_t errcap)
+{
+	snprintf(err, errcap, "'%s' is not available in this process", what);
+	return -ENOTSUP;
+}
+
+static int run_status(struct lab_control *c, const struct lab_request *r, json_t *reply,
+		      char *err, size_t errcap)
+{
+	(void)r;
+	if (!c->ops || !c->ops->status)
+		return not_available("status", err, errcap);
+	return c->ops->status(c->ctx, reply, err, errcap);
+}
+
+static const char *const card_words[] = { "remove", "insert", "reset", NULL };
+
+static int run_card(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		    size_t errcap)
+{
+	if (!c->ops || !c->ops->card)
+		return not_available("card", err, errcap);
+	enum lab_card_action a = !strcmp(r->argv[1], "remove")   ? LAB_CARD_REMOVE
+				 : !strcmp(r->argv[1], "insert") ? LAB_CARD_INSERT
+								 : LAB_CARD_RESET;
+	return c->ops->card(c->ctx, a, reply, err, errcap);
+}
+
+static const char *const bootstrap_words[] = { "off", "on", "set", NULL };
+
+static int check_bootstrap(const struct lab_request *r, char *err, size_t errcap)
+{
+	bool set = !strcmp(r->argv[1], "set");
+	if (set && r->argc != 3)
+		return fail(err, errcap, "usage: bootstrap set FILE (an XML or WBXML file)");
+	if (!set && r->argc != 2)
+		return fail(err, errcap, "usage: bootstrap %s (no argument)", r->argv[1]);
+	return 0;
+}
+
+static int run_bootstrap(struct lab_control *c, const struct lab_request *r, json_t *reply,
+			 char *err, size_t errcap)
+{
+	if (!strcmp(r->argv[1], "set")) {
+		if (!c->ops || !c->ops->bootstrap_set)
+			return not_available("bootstrap set", err, errcap);
+		return c->ops->bootstrap_set(c->ctx, r->argv[2], reply, err, errcap);
+	}
+	if (!c->ops || !c->ops->bootstrap_enable)
+		return not_available("bootstrap", err, errcap);
+	return c->ops->bootstrap_enable(c->ctx, !strcmp(r->argv[1], "on"), reply, err, errcap);
+}
+
+static int run_reload(struct lab_control *c, const struct lab_request *r, json_t *reply,
+		      char *err, size_t errcap)
+{
+	(void)r;
+	if (!c->ops || !c->ops->reload)
+		return not_available("reload", err, errcap);
+	return c->ops->reload(c->ctx, reply, err, errcap);
+}
+
+/* The commands, in the order the usage lists them. A new command is a new
+ * row (and its section in doc/scwsemu.1). */
+static const struct lab_command commands[] = {
+	{ "status", "status", 0, 0, NULL, NULL, run_status },
+	{ "card", "card remove|insert|reset", 1, 1, card_words, NULL, run_card },
+	{ "bootstrap", "bootstrap off|on|set FILE", 1, 2, bootstrap_words, check_bootstrap,
+	  run_bootstrap },
+	{ "reload", "reload", 0, 0, NULL, NULL, run_reload },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct lab_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+const char *lab_control_usage(void)
+{
+	static char text[1024];
+	if (!text[0]) {
+		size_t off = 0;
+		for (size_t i = 0; i < N_COMMANDS && off < sizeof(text); i++) {
+			int n = snprintf(text + off, sizeof(text) - off, "%s\n", commands[i].usage);
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	return text;
+}
+
+static int check_with(const struct lab_command *cmd, const struct lab_request *r, char *err,
+		      size_t errcap)
+{
+	size_t nargs = r->argc - 1;
+	if (nargs < cmd->min_args || nargs > cmd->max_args)
+		return fail(err, errcap, "usage: %s", cmd->usage);
+	if (cmd->words && nargs) {
+		bool found = false;
+		for (const char *const *w = cmd->words; *w && !found; w++)
+			found = !strcmp(*w, r->argv[1]);
+		if (!found)
+			return fail(err, errcap, "unknown '%s %.64s'; usage: %s", cmd->name,
+				    r->argv[1], cmd->usage);
+	}
+	return cmd->check ? cmd->check(r, err, errcap) : 0;
+}
+
+int lab_control_check(const struct lab_request *r, char *err, size_t errcap)
+{
+	if (!r || r->argc == 0)
+		return fail(err, errcap, "no command");
+	const struct lab_command *cmd = find_command(r->argv[0]);
+	if (!cmd) {
+		char names[256] = "";
+		size_t off = 0;
+		for (size_t i = 0; i < N_COMMANDS; i++) {
+			int n = snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
+					 commands[i].name);
+			if (n < 0 || (size_t)n >= sizeof(names) - off)
+				break;
+			off += (size_t)n;
+		}
+		return fail(err, errcap, "unknown command '%.64s' (%s)", r->argv[0], names);
+	}
+	return check_with(cmd, r, err, errcap);
+}
+
+static json_t *error_reply(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+json_t *lab_control_run(struct lab_control *c, const struct lab_request *r)
+{
+	char err[512] = "";
+	json_t *reply;
+	int rc = lab_control_check(r, err, sizeof(err));
+	if (rc) {
+		reply = error_reply(err);
+	} else {
+		reply = json_pack("{s:b}", "ok", 1);
+		if (!reply)
+			return NULL;
+		rc = find_command(r->argv[0])->run(c, r, reply, err, sizeof(err));
+		if (rc) {
+			json_decref(reply);
+			if (!err[0])
+				snprintf(err, sizeof(err), "%s", strerror(-rc));
+			reply = error_reply(err);
+		}
+	}
+	if (reply && r && r->id && json_object_set(reply, "id", r->id) != 0) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+int lab_control_line(struct lab_control *c, const char *line, size_t len, struct buf *out)
+{
+	struct lab_request r;
+	char err[512];
+	if (lab_request_parse_json(&r, line, len, err, sizeof(err)) != 0)
+		return lab_control_error_line(out, err);
+	json_t *reply = lab_control_run(c, &r);
+	lab_request_cleanup(&r);
+	if (!reply)
+		return -ENOMEM;
+	size_t before = out->len;
+	int rc = append_json(out, reply);
+	json_decref(reply);
+	if (rc == -EMSGSIZE) {
+		out->len = before;
+		return lab_control_error_line(out, "the reply does not fit the output buffer");
+	}
+	return rc;
+}
+
+int lab_control_error_line(struct buf *out, const char *msg)
+{
+	json_t *reply = error_reply(msg);
+	if (!reply)
+		return -ENOMEM;
+	int rc = append_json(out, reply);
+	json_decref(reply);
+	return rc;
+}

@@ -1,0 +1,311 @@
+/* test_lab_control.c - unit tests for lab/control.c: request lines (JSON
+ * and words) with the exact reasons given for bad ones, the command table's
+ * checks, dispatch through the ops, the reply lines. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab/control.h"
+#include "runner.h"
+
+struct json_case {
+	const char *line;
+	int rc;
+	const char *words; /* argv joined by '|' when rc == 0; else a substring of err */
+};
+
+static const struct json_case json_cases[] = {
+	{ "{\"cmd\":\"status\"}", 0, "status" },
+	{ "  {\"cmd\" : \"card\", \"args\": [\"remove\"]}  ", 0, "card|remove" },
+	{ "{\"args\":[\"set\",\"/tmp/a b.xml\"],\"cmd\":\"bootstrap\"}", 0,
+	  "bootstrap|set|/tmp/a b.xml" },
+	{ "{\"cmd\":\"status\",\"args\":[]}", 0, "status" },
+	{ "{\"cmd\":\"status\",\"id\":{\"x\":[1]}}", 0, "status" },
+	{ "{\"cmd\":\"caf\\u00e9\"}", 0, "caf\xc3\xa9" },
+	{ "", -EINVAL, "not JSON" },
+	{ "status", -EINVAL, "not JSON" },
+	{ "{\"cmd\":\"status\"} {}", -EINVAL, "not JSON" },
+	{ "[\"status\"]", -EINVAL, "a request is a JSON object" },
+	{ "\"status\"", -EINVAL, "not JSON" },
+	{ "{}", -EINVAL, "no \"cmd\"" },
+	{ "{\"cmd\":1}", -EINVAL, "\"cmd\" is not a string" },
+	{ "{\"cmd\":\"\"}", -EINVAL, "\"cmd\" is empty" },
+	{ "{\"cmd\":\"a\\nb\"}", -EINVAL, "\"cmd\" holds a control character (byte 1)" },
+	{ "{\"cmd\":\"a\\u0000b\"}", -EINVAL, "not JSON" },
+	{ "{\"cmd\":\"status\",\"cmd\":\"card\"}", -EINVAL, "not JSON: duplicate" },
+	{ "{\"cmd\":\"status\",\"x\":1}", -EINVAL, "unknown key \"x\" (cmd, args, id)" },
+	{ "{\"cmd\":\"card\",\"args\":\"remove\"}", -EINVAL, "\"args\" is not an array" },
+	{ "{\"cmd\":\"card\",\"args\":[\"remove\",2]}", -EINVAL, "args[1] is not a string" },
+	{ "{\"cmd\":\"card\",\"args\":[\"\"]}", -EINVAL, "args[0] is empty" },
+	{ "{\"cmd\":\"x\",\"args\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\","
+	  "\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]}",
+	  -EINVAL, "more than 16 arguments" },
+};
+
+static void joined(const struct lab_request *r, char *out, size_t cap)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->argc; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s%s", i ? "|" : "", r->argv[i]);
+}
+
+static void test_json_requests(void)
+{
+	for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
+		const struct json_case *c = &json_cases[i];
+		struct lab_request r;
+		char err[256] = "";
+		int rc = lab_request_parse_json(&r, c->line, strlen(c->line), err, sizeof(err));
+		CU_ASSERT_EQUAL(rc, c->rc);
+		if (rc == 0) {
+			char got[512];
+			joined(&r, got, sizeof(got));
+			CU_ASSERT_STRING_EQUAL(got, c->words);
+		} else {
+			CU_ASSERT_EQUAL(r.argc, 0);
+			if (!strstr(err, c->words))
+				fprintf(stderr, "case %zu: '%s' not in '%s'\n", i, c->words, err);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, c->words));
+		}
+		lab_request_cleanup(&r);
+	}
+}
+
+static void test_word_limits(void)
+{
+	/* A word of CONTROL_WORD_MAX - 1 bytes passes, one more fails. */
+	char *line = malloc(CONTROL_WORD_MAX + 64);
+	char err[256];
+	struct lab_request r;
+	for (size_t n = CONTROL_WORD_MAX - 1; n <= CONTROL_WORD_MAX; n++) {
+		int off = snprintf(line, 64, "{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"");
+		memset(line + off, 'a', n);
+		strcpy(line + off + n, "\"]}");
+		int rc = lab_request_parse_json(&r, line, strlen(line), err, sizeof(err));
+		CU_ASSERT_EQUAL(rc, n < CONTROL_WORD_MAX ? 0 : -EINVAL);
+		if (rc)
+			CU_ASSERT_STRING_EQUAL(err, "args[1] is over 1023 bytes");
+		lab_request_cleanup(&r);
+	}
+	free(line);
+	/* A line over CONTROL_LINE_MAX is refused before parsing. */
+	CU_ASSERT_EQUAL(lab_request_parse_json(&r, "{}", CONTROL_LINE_MAX + 1, err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "request over 65536 bytes");
+}
+
+static void test_words(void)
+{
+	struct lab_request r;
+	char err[256], got[512];
+	const char *t = " \tfault add  http-status 503\r";
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, t, strlen(t), err, sizeof(err)), 0);
+	joined(&r, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "fault|add|http-status|503");
+	lab_request_cleanup(&r);
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, "  \t", 3, err, sizeof(err)), -ENOMSG);
+	CU_ASSERT_STRING_EQUAL(err, "no command");
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, "card\x01 x", 8, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "the command holds a control character (byte 4)");
+	const char *many = "a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16";
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, many, strlen(many), err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(r.argc, 17);
+	lab_request_cleanup(&r);
+	const char *more = "a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17";
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, more, strlen(more), err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "more than 16 arguments");
+	/* argv form and back to a JSON line */
+	const char *argv[] = { "bootstrap", "set", "x\"y.xml" };
+	CU_ASSERT_EQUAL(lab_request_from_argv(&r, 3, argv, err, sizeof(err)), 0);
+	struct buf b;
+	buf_init(&b, 4096);
+	CU_ASSERT_EQUAL(lab_request_to_line(&r, &b), 0);
+	CU_ASSERT_EQUAL(b.len, strlen("{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n"));
+	CU_ASSERT_EQUAL(memcmp(b.p, "{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n", b.len),
+			0);
+	lab_request_cleanup(&r);
+	struct lab_request back;
+	CU_ASSERT_EQUAL(lab_request_parse_json(&back, (const char *)b.p, b.len - 1, err,
+					       sizeof(err)),
+			0);
+	joined(&back, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "bootstrap|set|x\"y.xml");
+	lab_request_cleanup(&back);
+	buf_cleanup(&b);
+	const char *empty[] = { "" };
+	CU_ASSERT_EQUAL(lab_request_from_argv(&r, 1, empty, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "the command is empty");
+}
+
+struct check_case {
+	const char *words;
+	const char *err; /* NULL: accepted */
+};
+
+static const struct check_case check_cases[] = {
+	{ "status", NULL },
+	{ "status now", "usage: status" },
+	{ "card remove", NULL },
+	{ "card insert", NULL },
+	{ "card reset", NULL },
+	{ "card", "usage: card remove|insert|reset" },
+	{ "card pull", "unknown 'card pull'; usage: card remove|insert|reset" },
+	{ "card remove now", "usage: card remove|insert|reset" },
+	{ "bootstrap off", NULL },
+	{ "bootstrap on", NULL },
+	{ "bootstrap set f.xml", NULL },
+	{ "bootstrap set", "usage: bootstrap set FILE (an XML or WBXML file)" },
+	{ "bootstrap on f.xml", "usage: bootstrap on (no argument)" },
+	{ "bootstrap toggle", "unknown 'bootstrap toggle'; usage: bootstrap off|on|set FILE" },
+	{ "reload", NULL },
+	{ "reload now", "usage: reload" },
+	{ "eject", "unknown command 'eject' (status, card, bootstrap, reload" },
+};
+
+static void test_check(void)
+{
+	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
+		const struct check_case *c = &check_cases[i];
+		struct lab_request r;
+		char err[256] = "";
+		CU_ASSERT_EQUAL_FATAL(
+			lab_request_parse_words(&r, c->words, strlen(c->words), err, sizeof(err)), 0);
+		int rc = lab_control_check(&r, err, sizeof(err));
+		if (!c->err) {
+			CU_ASSERT_EQUAL(rc, 0);
+		} else {
+			CU_ASSERT_EQUAL(rc, -EINVAL);
+			if (!strstr(err, c->err))
+				fprintf(stderr, "'%s': '%s' not in '%s'\n", c->words, c->err, err);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err, c->err));
+		}
+		lab_request_cleanup(&r);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(lab_control_usage(), "card remove|insert|reset\n"));
+}
+
+/* ---- dispatch through fake ops */
+
+struct fake {
+	char calls[512];
+	int fail; /* the next op fails with this */
+};
+
+static void note(struct fake *f, const char *s)
+{
+	size_t off = strlen(f->calls);
+	snprintf(f->calls + off, sizeof(f->calls) - off, "%s;", s);
+}
+
+static int fake_status(void *ctx, json_t *reply, char *err, size_t errcap)
+{
+	struct fake *f = ctx;
+	note(f, "status");
+	json_object_set_new(reply, "card", json_pack("{s:b}", "present", 1));
+	return 0;
+}
+
+static int fake_card(void *ctx, enum lab_card_action a, json_t *reply, char *err, size_t errcap)
+{
+	struct fake *f = ctx;
+	note(f, a == LAB_CARD_REMOVE ? "remove" : a == LAB_CARD_INSERT ? "insert" : "reset");
+	if (f->fail) {
+		snprintf(err, errcap, "the card is already out");
+		return f->fail;
+	}
+	json_object_set_new(reply, "card", json_string("removed"));
+	return 0;
+}
+
+static int fake_enable(void *ctx, bool on, json_t *reply, char *err, size_t errcap)
+{
+	note(ctx, on ? "on" : "off");
+	return 0;
+}
+
+static int fake_set(void *ctx, const char *path, json_t *reply, char *err, size_t errcap)
+{
+	note(ctx, path);
+	return 0;
+}
+
+static int fake_reload(void *ctx, json_t *reply, char *err, size_t errcap)
+{
+	note(ctx, "reload");
+	return -EIO; /* no reason given: strerror */
+}
+
+static const struct lab_control_ops fake_ops = {
+	.status = fake_status, .card = fake_card, .bootstrap_enable = fake_enable,
+	.bootstrap_set = fake_set, .reload = fake_reload,
+};
+
+static void line_is(struct lab_control *c, const char *in, const char *want)
+{
+	struct buf out;
+	buf_init(&out, 65536);
+	CU_ASSERT_EQUAL(lab_control_line(c, in, strlen(in), &out), 0);
+	CU_ASSERT_EQUAL(out.len, strlen(want));
+	if (out.len != strlen(want) || memcmp(out.p, want, out.len))
+		fprintf(stderr, "got %.*s want %s", (int)out.len, (const char *)out.p, want);
+	else
+		CU_ASSERT_EQUAL(memcmp(out.p, want, out.len), 0);
+	buf_cleanup(&out);
+}
+
+static void test_dispatch(void)
+{
+	struct fake f = { "", 0 };
+	struct lab_control c = { &fake_ops, &f, NULL };
+	line_is(&c, "{\"cmd\":\"status\",\"id\":3}",
+		"{\"ok\":true,\"card\":{\"present\":true},\"id\":3}\n");
+	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"remove\"]}", "{\"ok\":true,\"card\":\"removed\"}\n");
+	f.fail = -EALREADY;
+	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"insert\"],\"id\":\"a\"}",
+		"{\"ok\":false,\"error\":\"the card is already out\",\"id\":\"a\"}\n");
+	line_is(&c, "{\"cmd\":\"bootstrap\",\"args\":[\"off\"]}", "{\"ok\":true}\n");
+	line_is(&c, "{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"b.wbxml\"]}", "{\"ok\":true}\n");
+	line_is(&c, "{\"cmd\":\"reload\"}", "{\"ok\":false,\"error\":\"Input/output error\"}\n");
+	/* refused before any op runs */
+	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"pull\"],\"id\":1}",
+		"{\"ok\":false,\"error\":\"unknown 'card pull'; usage: card remove|insert|reset\","
+		"\"id\":1}\n");
+	line_is(&c, "nonsense", "{\"ok\":false,\"error\":\"not JSON: '[' or '{' expected near "
+				"'nonsense' (column 8)\"}\n");
+	CU_ASSERT_STRING_EQUAL(f.calls, "status;remove;insert;off;b.wbxml;reload;");
+	/* no ops: not available */
+	struct lab_control none = { NULL, NULL, NULL };
+	line_is(&none, "{\"cmd\":\"card\",\"args\":[\"reset\"]}",
+		"{\"ok\":false,\"error\":\"'card' is not available in this process\"}\n");
+	/* a reply that does not fit: an error line that does */
+	struct buf small;
+	buf_init(&small, 60);
+	const char *in = "{\"cmd\":\"status\",\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}";
+	CU_ASSERT_EQUAL(lab_control_line(&c, in, strlen(in), &small), -EMSGSIZE);
+	CU_ASSERT_EQUAL(small.len, 0);
+	buf_cleanup(&small);
+	struct buf out;
+	buf_init(&out, 4096);
+	CU_ASSERT_EQUAL(lab_control_error_line(&out, "line over 65536 bytes"), 0);
+	CU_ASSERT_EQUAL(memcmp(out.p, "{\"ok\":false,\"error\":\"line over 65536 bytes\"}\n", out.len),
+			0);
+	buf_cleanup(&out);
+}
+
+int unit_register(void)
+{
+	static CU_TestInfo tests[] = {
+		UNIT_TEST(test_json_requests),
+		UNIT_TEST(test_word_limits),
+		UNIT_TEST(test_words),
+		UNIT_TEST(test_check),
+		UNIT_TEST(test_dispatch),
+		CU_TEST_INFO_NULL,
+	};
+	return unit_add_suite("lab_control", tests);
+}
