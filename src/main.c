@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "lab/control.h"
+#include "lab/fault.h"
 #include "scws/conn.h"
 #include "scws/server.h"
 #include "transport/bip_gw.h"
@@ -71,6 +72,7 @@ struct daemon {
 	/* The control socket (--control) and what its commands changed. */
 	struct lab_control lc;
 	struct transport_control *ctl;
+	struct lab_faults *faults; /* armed by `fault add` */
 	bool card_out; /* `card remove`: until `card insert` */
 };
 
@@ -757,6 +759,7 @@ static int open_control(struct daemon *d)
 	char err[512];
 	d->lc.ops = &control_ops;
 	d->lc.ctx = d;
+	d->lc.faults = d->faults;
 	int rc = transport_control_new(d->base, d->opt.control, &d->lc, &d->ctl, err, sizeof(err));
 	if (rc) {
 		log_err("control", "--control %s", err);
@@ -795,7 +798,8 @@ int main(int argc, char **argv)
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	d.srv = scws_server_new();
 	d.base = event_base_new();
-	if (!d.srv || !d.base) {
+	d.faults = lab_faults_new();
+	if (!d.srv || !d.base || !d.faults) {
 		rc = 1;
 		goto out;
 	}
@@ -846,6 +850,7 @@ out:
 	if (d.opt.ready_file && rc == 0)
 		unlink(d.opt.ready_file);
 	transport_control_free(d.ctl);
+	lab_faults_free(d.faults);
 	transport_tcpip_free(d.tcpip);
 	close_bip(&d);
 	if (ev_term)

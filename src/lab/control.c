@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lab/fault.h"
+
 /* ---- requests ------------------------------------------------------------ */
 
 void lab_request_cleanup(struct lab_request *r)
@@ -274,7 +276,15 @@ static int run_status(struct lab_control *c, const struct lab_request *r, json_t
 	(void)r;
 	if (!c->ops || !c->ops->status)
 		return not_available("status", err, errcap);
-	return c->ops->status(c->ctx, reply, err, errcap);
+	int rc = c->ops->status(c->ctx, reply, err, errcap);
+	if (rc || !c->faults)
+		return rc;
+	json_t *list = lab_faults_list(c->faults);
+	if (!list || json_object_set_new(reply, "faults", list)) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static const char *const card_words[] = { "remove", "insert", "reset", NULL };
@@ -324,6 +334,83 @@ static int run_reload(struct lab_control *c, const struct lab_request *r, json_t
 	return c->ops->reload(c->ctx, reply, err, errcap);
 }
 
+static const char *const fault_words[] = { "add", "list", "clear", NULL };
+
+/* An id for `fault clear`: 1..UINT_MAX in decimal. */
+static int parse_id(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 0xFFFFFFFFul)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int check_fault(const struct lab_request *r, char *err, size_t errcap)
+{
+	const char *sub = r->argv[1];
+	if (!strcmp(sub, "list"))
+		return r->argc == 2 ? 0 : fail(err, errcap, "usage: fault list (no argument)");
+	if (!strcmp(sub, "clear")) {
+		unsigned id;
+		if (r->argc > 3 || (r->argc == 3 && parse_id(r->argv[2], &id)))
+			return fail(err, errcap, "usage: fault clear [ID] (ID as fault list shows it)");
+		return 0;
+	}
+	if (r->argc < 3)
+		return fail(err, errcap, "usage: fault add KIND [ARGS] [count=N] [after=N] [port=P] "
+					 "[target=server|card]");
+	/* The registry's own parser decides, on a scratch registry. */
+	struct lab_faults *scratch = lab_faults_new();
+	if (!scratch) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = lab_faults_add(scratch, r->argc - 2, r->argv + 2, err, errcap);
+	lab_faults_free(scratch);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+static int run_fault(struct lab_control *c, const struct lab_request *r, json_t *reply,
+		     char *err, size_t errcap)
+{
+	if (!c->faults)
+		return not_available("fault", err, errcap);
+	const char *sub = r->argv[1];
+	if (!strcmp(sub, "list")) {
+		json_t *list = lab_faults_list(c->faults);
+		return list && !json_object_set_new(reply, "faults", list) ? 0 : -ENOMEM;
+	}
+	if (!strcmp(sub, "clear")) {
+		unsigned id = 0;
+		if (r->argc == 3 && parse_id(r->argv[2], &id))
+			return fail(err, errcap, "bad fault id '%.32s'", r->argv[2]);
+		int rc = lab_faults_clear(c->faults, id);
+		if (rc == -ENOENT) {
+			snprintf(err, errcap, "no fault %u (see fault list)", id);
+			return rc;
+		}
+		if (rc)
+			return rc;
+		return json_object_set_new(reply, "cleared", id ? json_integer(id) : json_string("all"))
+			       ? -ENOMEM
+			       : 0;
+	}
+	int id = lab_faults_add(c->faults, r->argc - 2, r->argv + 2, err, errcap);
+	if (id < 0)
+		return id;
+	return json_object_set_new(reply, "fault", json_integer(id)) ? -ENOMEM : 0;
+}
+
 /* The commands, in the order the usage lists them. A new command is a new
  * row (and its section in doc/scwsemu.1). */
 static const struct lab_command commands[] = {
@@ -332,6 +419,10 @@ static const struct lab_command commands[] = {
 	{ "bootstrap", "bootstrap off|on|set FILE", 1, 2, bootstrap_words, check_bootstrap,
 	  run_bootstrap },
 	{ "reload", "reload", 0, 0, NULL, NULL, run_reload },
+	{ "fault",
+	  "fault add KIND [ARGS] [count=N] [after=N] [port=P] [target=server|card]\n"
+	  "fault list\nfault clear [ID]",
+	  1, CONTROL_ARGS_MAX, fault_words, check_fault, run_fault },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -8,8 +8,9 @@
  * CONTROL_WORD_MAX and free of control characters; a JSON request survives
  * lab_request_to_line() and parses back to the same words; every reply is
  * exactly one line of a JSON object with a boolean "ok", and "error" a
- * string when ok is false; an op runs only for a request the table
- * accepted. */
+ * string when ok is false; an op runs exactly for a request the table
+ * accepted (fault commands go to a registry instead: an accepted
+ * `fault add` is armed there, the table's check and the registry agree). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "lab/control.h"
+#include "lab/fault.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -128,12 +130,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lab_request_cleanup(&back);
 		buf_cleanup(&b);
 		bool accepted = lab_control_check(&r, err, sizeof(err)) == 0;
-		struct lab_control c = { &ops, NULL, NULL };
+		struct lab_faults *reg = lab_faults_new();
+		struct lab_control c = { &ops, NULL, reg };
 		unsigned before = op_calls;
 		json_t *reply = lab_control_run(&c, &r);
-		if (!reply || (op_calls != before) != accepted)
+		bool fault = !strcmp(r.argv[0], "fault");
+		if (!reply || !reg || (!fault && (op_calls != before) != accepted))
+			abort();
+		if (fault && accepted && r.argc > 2 && !strcmp(r.argv[1], "add") &&
+		    (!json_is_true(json_object_get(reply, "ok")) || lab_faults_count(reg) != 1))
+			abort();
+		if (fault && !accepted && lab_faults_count(reg) != 0)
 			abort();
 		json_decref(reply);
+		lab_faults_free(reg);
 	} else if (r.argc != 0 || !err[0]) {
 		abort();
 	}

@@ -195,6 +195,30 @@ expect_eq "bootstrap set a WBXML file: ok" 0 $?
 curl -sS --cacert "$CA" "$U" -o "$T_TMP/back.wbxml"
 expect_eq "bootstrap set WBXML: served byte for byte" "$(md5sum <"$T_TMP/f1.wbxml")" "$(md5sum <"$T_TMP/back.wbxml")"
 
+# ---- fault add / list / clear (the registry; each kind's effect is in faults.sh)
+out=$("$CTL" --control "$SOCK" fault add http-status 503 count=2 port=1)
+expect_eq "fault add: the new fault's number" 1 "$(jget "$out" 'r["fault"]')"
+out=$("$CTL" --control "$SOCK" fault add apdu-sw B0 6F00 after=3 port=1)
+expect_eq "fault add: a second one" 2 "$(jget "$out" 'r["fault"]')"
+out=$("$CTL" --control "$SOCK" fault list)
+expect_eq "fault list: both, with what is left" "http-status 503 2 | apdu-sw B0 6F00 1" \
+	"$(jget "$out" '" | ".join("%s %s %s" % (f["kind"], f["args"], f["left"]) for f in r["faults"])')"
+out=$("$CTL" --control "$SOCK" status)
+expect_eq "status lists the armed faults" "1 2" "$(jget "$out" '" ".join(str(f["id"]) for f in r["faults"])')"
+text=$("$CTL" --control "$SOCK" --text fault list)
+expect_match "--text: a fault table" 'id +kind +args' "$text"
+expect_eq "fault clear 1" '{"ok":true,"cleared":1}' "$("$CTL" --control "$SOCK" fault clear 1)"
+"$CTL" --control "$SOCK" fault clear 1 >/dev/null 2>"$T_TMP/e7"
+expect_eq "fault clear of an unknown id: exit 1" 1 $?
+expect_match "fault clear of an unknown id: says so" 'no fault 1' "$(cat "$T_TMP/e7")"
+"$CTL" --control "$SOCK" fault add http-status 99 >/dev/null 2>"$T_TMP/e8"
+expect_eq "fault add with a bad argument: exit 2 (nothing sent)" 2 $?
+expect_match "fault add with a bad argument: the registry's reason" 'CODE must be 200-599' "$(cat "$T_TMP/e8")"
+out=$(printf '%s\n' '{"cmd":"fault","args":["add","melt-down"]}' | raw "$SOCK")
+expect_match "fault add of an unknown kind over the socket: error reply" '^\{"ok":false,"error":".*melt-down' "$out"
+expect_eq "fault clear (all)" '{"ok":true,"cleared":"all"}' "$("$CTL" --control "$SOCK" fault clear)"
+expect_eq "fault list: empty" '{"ok":true,"faults":[]}' "$("$CTL" --control "$SOCK" fault list)"
+
 # ---- reload (as SIGHUP): errors come back in the reply
 cp -r "$CARDS/default" "$T_TMP/card"
 sed -i "s|\"\.\./\.\./pki/|\"$top_srcdir/pki/|" "$T_TMP/card/card.conf"

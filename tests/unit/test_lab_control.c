@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lab/control.h"
+#include "lab/fault.h"
 #include "runner.h"
 
 struct json_case {
@@ -164,7 +165,20 @@ static const struct check_case check_cases[] = {
 	{ "bootstrap toggle", "unknown 'bootstrap toggle'; usage: bootstrap off|on|set FILE" },
 	{ "reload", NULL },
 	{ "reload now", "usage: reload" },
-	{ "eject", "unknown command 'eject' (status, card, bootstrap, reload" },
+	{ "eject", "unknown command 'eject' (status, card, bootstrap, reload, fault)" },
+	{ "fault list", NULL },
+	{ "fault list all", "usage: fault list (no argument)" },
+	{ "fault clear", NULL },
+	{ "fault clear 3", NULL },
+	{ "fault clear 0", "usage: fault clear [ID]" },
+	{ "fault clear x", "usage: fault clear [ID]" },
+	{ "fault clear 1 2", "usage: fault clear [ID]" },
+	{ "fault add", "usage: fault add KIND" },
+	{ "fault add http-status 503 count=2", NULL },
+	{ "fault add apdu-sw B0 6F00 after=1", NULL },
+	{ "fault add http-status 99", "http-status: CODE must be 200-599, not '99'" },
+	{ "fault add melt", "melt" },
+	{ "fault break", "unknown 'fault break'; usage: fault add KIND" },
 };
 
 static void test_check(void)
@@ -297,6 +311,49 @@ static void test_dispatch(void)
 	buf_cleanup(&out);
 }
 
+static void test_faults(void)
+{
+	struct fake f = { "", 0 };
+	struct lab_faults *reg = lab_faults_new();
+	struct lab_control c = { &fake_ops, &f, reg };
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"http-status\",\"503\",\"count=2\"],\"id\":9}",
+		"{\"ok\":true,\"fault\":1,\"id\":9}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"bip-drop\"]}", "{\"ok\":true,\"fault\":2}\n");
+	struct buf out;
+	buf_init(&out, 65536);
+	const char *in = "{\"cmd\":\"status\"}";
+	CU_ASSERT_EQUAL(lab_control_line(&c, in, strlen(in), &out), 0);
+	json_t *v = json_loadb((const char *)out.p, out.len, 0, NULL);
+	json_t *faults = json_object_get(v, "faults");
+	CU_ASSERT_EQUAL(json_array_size(faults), 2);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(faults, 0), "kind")),
+			       "http-status");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(faults, 0), "left")), 2);
+	json_decref(v);
+	buf_reset(&out);
+	in = "{\"cmd\":\"fault\",\"args\":[\"list\"]}";
+	CU_ASSERT_EQUAL(lab_control_line(&c, in, strlen(in), &out), 0);
+	v = json_loadb((const char *)out.p, out.len, 0, NULL);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(v, "faults")), 2);
+	json_decref(v);
+	buf_cleanup(&out);
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\",\"1\"]}", "{\"ok\":true,\"cleared\":1}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\",\"1\"]}",
+		"{\"ok\":false,\"error\":\"no fault 1 (see fault list)\"}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\"]}", "{\"ok\":true,\"cleared\":\"all\"}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"list\"]}", "{\"ok\":true,\"faults\":[]}\n");
+	CU_ASSERT_EQUAL(lab_faults_count(reg), 0);
+	/* a bad fault is refused by the table, before the registry sees it */
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"http-status\",\"700\"]}",
+		"{\"ok\":false,\"error\":\"http-status: CODE must be 200-599, not '700'\"}\n");
+	CU_ASSERT_EQUAL(lab_faults_count(reg), 0);
+	lab_faults_free(reg);
+	/* without a registry: not available */
+	struct lab_control none = { &fake_ops, &f, NULL };
+	line_is(&none, "{\"cmd\":\"fault\",\"args\":[\"list\"]}",
+		"{\"ok\":false,\"error\":\"'fault' is not available in this process\"}\n");
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
@@ -305,6 +362,7 @@ int unit_register(void)
 		UNIT_TEST(test_words),
 		UNIT_TEST(test_check),
 		UNIT_TEST(test_dispatch),
+		UNIT_TEST(test_faults),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("lab_control", tests);
