@@ -9,6 +9,7 @@ nobase_dist_pkgdata_DATA += \
 	cards/empty/card.conf \
 	cards/psk-only/card.conf \
 	cards/legacy/card.conf \
-	cards/xml/card.conf
+	cards/xml/card.conf \
+	cards/pin/card.conf
 
 dist_man_MANS += doc/scwsemu-profile.5

@@ -363,6 +363,10 @@ static int setup_card(struct daemon *d)
 		log_err("card", "cannot power the card");
 		return 1;
 	}
+	if (card_configure(d->card, &p->card.opts) != 0) {
+		log_err("card", "%s: the card's options do not apply", p->conf_path);
+		return EXIT_USAGE;
+	}
 	if (p->n_ports == 0) {
 		log_warn("bip", "the card opens no SCWS port: no BIP channel");
 		return 0;

@@ -21,6 +21,8 @@
 #define SW_SECURE_MESSAGING_NOT_SUPPORTED 0x6882
 #define SW_INCOMPATIBLE_FILE 0x6981   /* command incompatible with file structure */
 #define SW_SECURITY_STATUS 0x6982     /* security status not satisfied */
+#define SW_PIN_BLOCKED 0x6983         /* authentication/PIN method blocked */
+#define SW_PIN_DISABLED 0x6984        /* referenced data invalidated: the PIN is disabled */
 #define SW_CONDITIONS_NOT_SATISFIED 0x6985 /* e.g. GET RESPONSE with nothing pending */
 #define SW_NO_CURRENT_EF 0x6986       /* command not allowed (no EF selected) */
 #define SW_WRONG_DATA 0x6A80
@@ -34,6 +36,11 @@
 #define SW_CLA_NOT_SUPPORTED 0x6E00
 #define SW_TECHNICAL_PROBLEM 0x6F00
 #define SW_TOOLKIT_BUSY 0x9300
+/* GSM class (3GPP TS 51.011 §9.4). */
+#define SW_GSM_NO_CHV 0x9802            /* no CHV initialised */
+#define SW_GSM_ACCESS 0x9804            /* access condition not fulfilled / wrong CHV */
+#define SW_GSM_CHV_CONTRADICTION 0x9808 /* in contradiction with CHV status */
+#define SW_GSM_CHV_BLOCKED 0x9840       /* unsuccessful CHV verification, no attempt left */
 
 struct card_apdu {
 	uint8_t cla, ins, p1, p2;

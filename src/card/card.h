@@ -17,6 +17,32 @@
 
 struct card;
 
+/* A PIN or ADM key (ETSI TS 102 221 §9): its key reference, its value and
+ * that of its PUK as PIN blocks (ASCII digits padded with FF to 8 bytes,
+ * §9.5.2), the retry limits and whether it starts enabled. A key without
+ * a PUK (puk_len 0) cannot be unblocked. */
+struct card_pin_config {
+	uint8_t ref;                      /* CARD_KEY_PIN1, CARD_KEY_PIN2, CARD_KEY_ADM1, ... */
+	uint8_t pin[CARD_PIN_LEN];
+	uint8_t puk[CARD_PIN_LEN];
+	size_t puk_len;                   /* 0: no PUK */
+	uint8_t tries;                    /* 1..CARD_PIN_TRIES_MAX */
+	uint8_t puk_tries;                /* 1..CARD_PIN_TRIES_MAX */
+	bool enabled;
+};
+
+/* What a profile decides about the card beyond its files. */
+struct card_options {
+	unsigned channels;                /* logical channels, basic one included: 1..20 */
+	bool gsm_class;                   /* CLA A0 (3GPP TS 51.011) answered */
+	struct card_pin_config pins[CARD_PINS_MAX];
+	size_t n_pins;
+};
+
+/* 20 channels, the GSM class on, no PINs (every READ condition naming a
+ * key is then never satisfied). */
+void card_options_init(struct card_options *o);
+
 /* A card over `fs` (borrowed: it must outlive the card) with the given ATR
  * (copied, 1 to CARD_ATR_MAX bytes). NULL on allocation failure or a bad
  * ATR. The card only reads the tree, except that UPDATE BINARY / UPDATE
@@ -25,9 +51,19 @@ struct card;
 struct card *card_new(const struct card_fs *fs, const uint8_t *atr, size_t atr_len);
 void card_free(struct card *card);
 
+/* Applies options (copied): the channel count, the GSM class, the PINs
+ * with full retry counters, their enabled state, nothing verified; then
+ * resets the card. 0, or -EINVAL for channels out of 1..20, more than
+ * CARD_PINS_MAX PINs, a key reference used twice or 00/FF, or tries out
+ * of 1..15. A card never configured has card_options_init()'s options. */
+__attribute__((warn_unused_result))
+int card_configure(struct card *card, const struct card_options *o);
+
 /* Power-on / reset: every logical channel closed, the basic channel's
  * current DF back to the MF, pending response data and proactive session
- * state dropped (TS 102 221 §6.2.1). */
+ * state dropped (TS 102 221 §6.2.1), every PIN's verification status
+ * cleared. Retry counters, enabled states and changed PIN values are
+ * non-volatile: they survive. */
 void card_reset(struct card *card);
 
 const uint8_t *card_atr(const struct card *card, size_t *len);
@@ -51,9 +87,20 @@ unsigned long card_apdu_count(const struct card *card);
  *   GET RESPONSE with nothing pending: 69 85; Le longer than what is
  *   pending: 6C xx; shorter: that much and 61 xx for the rest.
  * - Commands: SELECT (P1 00/03/04/08/09; P2 00/04 FCP, 0C none), READ and
- *   UPDATE BINARY (offset or SFI), READ and UPDATE RECORD (absolute,
- *   current, next, previous; SFI), GET RESPONSE, STATUS (8X F2),
- *   MANAGE CHANNEL (channels 1-19), and the toolkit INS below. */
+ *   UPDATE BINARY (offset or SFI; READ BINARY B1 with an offset DO 54
+ *   up to FFFF), READ and UPDATE RECORD (absolute, current, next,
+ *   previous; SFI), GET RESPONSE, STATUS (8X F2), MANAGE CHANNEL (the
+ *   configured channels), VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK
+ *   PIN (status words in card.c, "PINs"), and the toolkit INS below.
+ * - The FCP of the MF, DFs and ADFs carries the PIN status template C6
+ *   (TS 102 221 §11.1.1.4.10) listing the configured keys.
+ * - READ BINARY / READ RECORD of a file whose read_key names a key that
+ *   is enabled and not verified: 69 82; a key the card does not have:
+ *   69 82 always. UPDATE of a file not update_always needs ADM1 verified.
+ * - GSM class (CLA A0, 3GPP TS 51.011 §9), when on: SELECT by FID
+ *   answering 9F xx with the GSM response for GET RESPONSE, STATUS, READ
+ *   BINARY, READ RECORD, UPDATE BINARY/RECORD, VERIFY CHV; status words
+ *   translated to the 9x xx of TS 51.011 §9.4. */
 __attribute__((warn_unused_result))
 int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out,
 		  size_t cap, size_t *out_len);

@@ -347,17 +347,24 @@ static void put_security(struct wr *w, const struct card_fs_node *n)
 		static const uint8_t df[] = { 0x8C, 0x03, 0x06, 0x90, 0x90 };
 		wr_mem(w, df, sizeof(df));
 	} else {
-		/* b2 UPDATE: ALW or ADM; b1 READ: ALW. */
-		const uint8_t ef[] = { 0x8C, 0x03, 0x03, n->update_always ? 0x00 : 0x90, 0x00 };
+		/* b2 UPDATE: ALW or ADM; b1 READ: ALW or the PIN of read_key. */
+		uint8_t rd = n->read_key == CARD_AC_ALW ? 0x00 : (uint8_t)(0x90 | (n->read_key & 0x0F));
+		const uint8_t ef[] = { 0x8C, 0x03, 0x03, n->update_always ? 0x00 : 0x90, rd };
 		wr_mem(w, ef, sizeof(ef));
 	}
 }
 
 int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_t *out_len)
 {
+	return card_fs_fcp_with(node, NULL, 0, out, cap, out_len);
+}
+
+int card_fs_fcp_with(const struct card_fs_node *node, const uint8_t *extra, size_t extra_len,
+		     uint8_t *out, size_t cap, size_t *out_len)
+{
 	uint8_t body[CARD_FCP_MAX];
 	struct wr w;
-	if (!node || !out || !out_len)
+	if (!node || !out || !out_len || (extra_len && !extra))
 		return -EINVAL;
 	wr_init(&w, body, sizeof(body));
 
@@ -403,6 +410,8 @@ int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_
 			wr_u8(&w, 0x00);
 		}
 	}
+	if (extra_len)
+		wr_mem(&w, extra, extra_len);
 	if (w.failed)
 		return -EMSGSIZE;
 

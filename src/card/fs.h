@@ -18,6 +18,14 @@
 #define CARD_FID_MF 0x3F00
 #define CARD_FID_CURRENT_ADF 0x7FFF /* TS 102 221 §8.4.1: "current application" */
 
+/* Access conditions of READ (card_fs_node.read_key): always, or a key
+ * reference of TS 102 221 §9.5.1 Table 9.3. */
+#define CARD_AC_ALW 0x00
+#define CARD_KEY_PIN1 0x01  /* PIN Appl 1 */
+#define CARD_KEY_ADM1 0x0A
+#define CARD_KEY_UPIN 0x11  /* universal PIN */
+#define CARD_KEY_PIN2 0x81  /* second PIN Appl 1 */
+
 enum card_fs_type {
 	CARD_FS_MF,
 	CARD_FS_DF,               /* also ADF when aid_len > 0 */
@@ -33,6 +41,8 @@ struct card_fs_node {
 	size_t aid_len;           /* ADF only */
 	char label[64];           /* for listings; may be empty */
 	bool update_always;       /* UPDATE access condition ALW, else ADM (69 82) */
+	uint8_t read_key;         /* READ access condition: CARD_AC_ALW or the key reference
+				   * (TS 102 221 §9.5.1) that must be verified or disabled */
 	struct buf data;          /* transparent: contents; linear fixed: records back to back */
 	uint8_t rec_len;          /* linear fixed only; data.len == rec_len * record count */
 	struct card_fs_node *parent;
@@ -109,17 +119,23 @@ int card_fs_walk(const struct card_fs *fs, card_fs_visit_fn *fn, void *arg);
 const char *card_fs_type_name(enum card_fs_type type);
 
 /* FCP template for SELECT and STATUS (TS 102 221 §11.1.1.3), at most
- * 2 + CARD_FCP_MAX bytes:
+ * 2 + CARD_FCP_MAX bytes (card_fs_fcp_with() appends `extra`, whole data
+ * objects such as the PIN status template C6 the card builds, inside the
+ * template; card_fs_fcp() is that without extra):
  *   MF/DF/ADF: 62 LL  82 02 78 21  83 02 fid  [84 LL aid]  8A 01 05
  *              8C 03 06 90 90
  *   EF:        62 LL  82 02 41 21 (transparent) | 82 05 42 21 00 rl nr
  *              83 02 fid  8A 01 05  8C 03 03 uu 00  80 02 size
  *              88 01 sfi<<3 | 88 00 (no SFI)
  * 8C is the compact security attribute (ISO 7816-4 §9.3.3): AM 03 = UPDATE
- * and READ, SC 00 = always, 90 = ADM (uu = 00 when update_always); for a
- * DF AM 06 = CREATE DF / CREATE EF, both ADM. 0 and *out_len, -EMSGSIZE
- * when cap is short. */
+ * and READ, SC 00 = always, 90 = ADM (uu = 00 when update_always); the
+ * READ SC is 00, or 90 | (read_key & 0F) for a file whose READ needs a
+ * PIN; for a DF AM 06 = CREATE DF / CREATE EF, both ADM. 0 and *out_len,
+ * -EMSGSIZE when cap is short or the template would exceed CARD_FCP_MAX. */
 __attribute__((warn_unused_result))
 int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_t *out_len);
+__attribute__((warn_unused_result))
+int card_fs_fcp_with(const struct card_fs_node *node, const uint8_t *extra, size_t extra_len,
+		     uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

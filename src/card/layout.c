@@ -42,6 +42,29 @@ void card_spec_init(struct card_spec *spec)
 	spec->serial_len = sizeof(serial);
 	snprintf(spec->dodf_label, sizeof(spec->dodf_label), "DM Bootstrap");
 	spec->oid_place = CARD_OID_TYPE_ATTRIBUTES;
+	card_options_init(&spec->opts);
+	spec->opts.channels = 4; /* default_atr's card capabilities: 1B */
+	spec->opts.n_pins = 2;
+	for (size_t i = 0; i < 2; i++) {
+		struct card_pin_config *c = &spec->opts.pins[i];
+		c->ref = i == 0 ? CARD_KEY_PIN1 : CARD_KEY_PIN2;
+		(void)!card_pin_block("0000", c->pin);
+		memcpy(c->puk, "12345678", 8);
+		c->puk_len = 8;
+		c->tries = 3;
+		c->puk_tries = 10;
+		c->enabled = i == 1;
+	}
+}
+
+int card_pin_block(const char *digits, uint8_t out[CARD_PIN_LEN])
+{
+	size_t n = strlen(digits);
+	if (n < 4 || n > CARD_PIN_LEN || strspn(digits, "0123456789") != n)
+		return -EINVAL;
+	memset(out, 0xFF, CARD_PIN_LEN);
+	memcpy(out, digits, n);
+	return 0;
 }
 
 void card_spec_cleanup(struct card_spec *spec)
@@ -50,6 +73,9 @@ void card_spec_cleanup(struct card_spec *spec)
 	for (size_t i = 0; i < spec->n_files; i++)
 		free(spec->files[i].data);
 	free(spec->files);
+	free(spec->access);
+	spec->access = NULL;
+	spec->n_access = 0;
 	spec->bootstrap = NULL;
 	spec->bootstrap_len = 0;
 	spec->has_bootstrap = false;
@@ -330,6 +356,25 @@ static int add_file(const struct card_file_spec *f, struct card_fs *fs, char *er
 	return 0;
 }
 
+static int apply_access(const struct card_access_spec *a, struct card_fs *fs, char *err,
+			size_t errcap)
+{
+	char ps[8 * CARD_FS_DEPTH_MAX];
+	const char *origin = a->origin[0] ? a->origin : "access";
+	if (a->path_len == 0 || a->path_len > CARD_FS_DEPTH_MAX)
+		return fail(err, errcap, -EINVAL, "%s: a path of %zu FIDs (1..%u)", origin,
+			    a->path_len, CARD_FS_DEPTH_MAX);
+	fid_path_str(a->path, a->path_len, ps, sizeof(ps));
+	struct card_fs_node *n = card_fs_lookup(fs, a->path, a->path_len);
+	if (!n)
+		return fail(err, errcap, -ENOENT, "%s: %s: no such file", origin, ps);
+	if (card_fs_is_df(n))
+		return fail(err, errcap, -EINVAL, "%s: %s is %s; READ conditions are for EFs",
+			    origin, ps, type_name(n->type));
+	n->read_key = a->read_key;
+	return 0;
+}
+
 int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *err,
 		      size_t errcap)
 {
@@ -370,6 +415,11 @@ int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *
 		goto err;
 	for (size_t i = 0; i < spec->n_files; i++) {
 		rc = add_file(&spec->files[i], fs, err, errcap);
+		if (rc)
+			goto err;
+	}
+	for (size_t i = 0; i < spec->n_access; i++) {
+		rc = apply_access(&spec->access[i], fs, err, errcap);
 		if (rc)
 			goto err;
 	}

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "card/card.h"
 #include "card/fs.h"
 
 /* Where the DODF entry carries the OID 2.23.43.7.1 (doc/protocol.md §4.2). */
@@ -33,6 +34,14 @@ struct card_file_spec {
 	char label[64];
 	/* Where it was declared, for error messages ("card.conf:42"). */
 	char origin[128];
+};
+
+/* A READ access condition (from the profile's access list). */
+struct card_access_spec {
+	uint16_t path[CARD_FS_DEPTH_MAX]; /* absolute, path[0] == 3F00 */
+	size_t path_len;
+	uint8_t read_key;       /* CARD_AC_ALW or a key reference */
+	char origin[128];       /* "card.conf:42", for error messages */
 };
 
 struct card_spec {
@@ -65,14 +74,29 @@ struct card_spec {
 	/* Extra files and overrides, applied in order after generation. */
 	struct card_file_spec *files;
 	size_t n_files;
+
+	/* READ conditions, applied after the files; owned. */
+	struct card_access_spec *access;
+	size_t n_access;
+
+	/* What card_configure() gets: logical channels, GSM class, PINs.
+	 * Defaults: the channels the default ATR announces (4), GSM on, PIN1
+	 * 0000 (PUK 12345678) disabled and PIN2 0000 (PUK 12345678) enabled,
+	 * 3 and 10 tries. */
+	struct card_options opts;
 };
+
+/* A PIN block (TS 102 221 §9.5.2) from 4 to 8 ASCII digits; -EINVAL
+ * otherwise. */
+__attribute__((warn_unused_result))
+int card_pin_block(const char *digits, uint8_t out[CARD_PIN_LEN]);
 
 /* Fills a spec with the defaults above (no bootstrap, no files). */
 void card_spec_init(struct card_spec *spec);
 /* Frees what the spec owns; the struct itself is the caller's. */
 void card_spec_cleanup(struct card_spec *spec);
 
-/* Builds the tree. 0 and *out (the caller frees it with card_fs_free);
+/* Builds the tree (files, then access conditions). 0 and *out (the caller frees it with card_fs_free);
  * on failure a negative errno and a one-line reason in err (naming the
  * file's origin for extra files and overrides). */
 __attribute__((warn_unused_result))

@@ -499,7 +499,34 @@ struct fcp {
 	size_t rec_count;
 	bool has_size;
 	size_t size;       /* tag 80 */
+	int pin1_enabled;  /* C6 (TS 102 221 §11.1.1.4.10): 1, 0; -1 not listed */
 };
+
+/* PIN status template C6: PS_DO 90 (b8 of its first byte for the first
+ * key reference listed), then usage qualifiers 95 and key references 83. */
+static int parse_c6(const uint8_t *p, size_t len, struct fcp *out)
+{
+	struct rd r;
+	struct codec_tlv f;
+	const uint8_t *ps = NULL;
+	size_t ps_len = 0, k = 0;
+	rd_init(&r, p, len);
+	while (rd_left(&r)) {
+		if (codec_tlv_read(&r, 0, &f))
+			return -EPROTO;
+		if (f.tag == 0x90) {
+			ps = f.value.ptr;
+			ps_len = f.value.len;
+		} else if (f.tag == 0x83) {
+			if (f.value.len != 1)
+				return -EPROTO;
+			if (f.value.ptr[0] == 0x01 && ps && k / 8 < ps_len)
+				out->pin1_enabled = (ps[k / 8] & (0x80 >> (k % 8))) != 0;
+			k++;
+		}
+	}
+	return 0;
+}
 
 __attribute__((format(printf, 2, 3)))
 static void report(struct walk *wk, const char *fmt, ...)
@@ -613,6 +640,7 @@ static int parse_fcp(const uint8_t *p, size_t len, struct fcp *out)
 {
 	struct codec_tlv t, f;
 	memset(out, 0, sizeof(*out));
+	out->pin1_enabled = -1;
 	if (len == 0)
 		return 0; /* no FCP at all: nothing known */
 	struct rd r;
@@ -644,6 +672,9 @@ static int parse_fcp(const uint8_t *p, size_t len, struct fcp *out)
 				v = (v << 8) | f.value.ptr[i];
 			out->has_size = true;
 			out->size = v;
+		} else if (f.tag == 0xC6) {
+			if (parse_c6(f.value.ptr, f.value.len, out))
+				return -EPROTO;
 		}
 	}
 	return 0;
@@ -798,20 +829,49 @@ static int read_binary(struct walk *wk, const char *name, const struct fcp *fcp,
 		size_t n = known ? want - got : APDU_SHORT_RESP_MAX;
 		if (n > APDU_SHORT_RESP_MAX)
 			n = APDU_SHORT_RESP_MAX;
-		if (off > 0x7FFF)
-			return fail(wk, -EMSGSIZE, "%s: offset %zu beyond READ BINARY's 7FFF", name,
+		if (off > 0xFFFF)
+			return fail(wk, -EMSGSIZE, "%s: offset %zu beyond READ BINARY's FFFF", name,
 				    off);
-		uint8_t c[5] = { wk->cla, 0xB0, (uint8_t)(off >> 8), (uint8_t)off,
-				 (uint8_t)(n == 256 ? 0 : n) };
-		snprintf(what, sizeof(what), "READ BINARY %s offset %zu length %zu", name, off, n);
-		int rc = xfer(wk, what, c, sizeof(c), true);
+		bool odd = off > 0x7FFF;
+		/* B1 (ISO 7816-4 §11.2.3): the offset in DO 54, the data in DO
+		 * 53, whose header takes 2 to 3 of Le's bytes. */
+		uint8_t c[10] = { wk->cla, 0xB0, (uint8_t)(off >> 8), (uint8_t)off,
+				  (uint8_t)(n == 256 ? 0 : n) };
+		size_t clen = 5;
+		if (odd) {
+			n = n > 0x7F ? (n > 0xFD ? 0xFD : n) : n;
+			size_t le = n + (n < 0x80 ? 2 : 3);
+			uint8_t oc[10] = { wk->cla, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02,
+					   (uint8_t)(off >> 8), (uint8_t)off,
+					   (uint8_t)(le == 256 ? 0 : le) };
+			memcpy(c, oc, sizeof(oc));
+			clen = sizeof(oc);
+		}
+		snprintf(what, sizeof(what), "READ BINARY%s %s offset %zu length %zu",
+			 odd ? " (B1)" : "", name, off, n);
+		int rc = xfer(wk, what, c, clen, true);
 		if (rc)
 			return rc;
+		if (odd && sw_ok(wk->sw)) {
+			/* Unwrap 53 LL: what follows is the file's data. */
+			struct rd r;
+			struct codec_tlv t;
+			rd_init(&r, wk->resp.p, wk->resp.len);
+			if (codec_tlv_read(&r, 0, &t) || t.tag != 0x53 || rd_left(&r))
+				return fail(wk, -EPROTO, "%s: %zu bytes, not one data object 53", what,
+					    wk->resp.len);
+			memmove(wk->resp.p, t.value.ptr, t.value.len);
+			wk->resp.len = t.value.len;
+		}
 		bool eof = false;
 		if (wk->sw == 0x6282) {
 			eof = true; /* end of file reached before Le bytes */
 		} else if (!known && off > 0 && wk->sw == 0x6B00) {
 			eof = true; /* the previous chunk ended exactly at the end */
+		} else if (wk->sw == 0x6982) {
+			return fail(wk, -EACCES, "%s: %s: the file needs a PIN%s", what,
+				    sw_str(wk->sw, sw, sizeof(sw)),
+				    wk->ops->pin1 ? "" : " (none was given)");
 		} else if (!sw_ok(wk->sw)) {
 			return fail(wk, -EPROTO, "%s: %s", what, sw_str(wk->sw, sw, sizeof(sw)));
 		}
@@ -881,6 +941,36 @@ static const char *do_kind(uint32_t kind)
 	}
 }
 
+/* VERIFY PIN1 (TS 102 221 §11.1.9) with ops->pin1; without one, only
+ * said: files that need it will answer 69 82. */
+static int verify_pin1(struct walk *wk)
+{
+	char sw[64];
+	if (!wk->ops->pin1) {
+		report(wk, "PIN1 is enabled and no PIN was given: files that need it answer 69 82");
+		return 0;
+	}
+	uint8_t c[5 + 8] = { 0x00, 0x20, 0x00, 0x01, 0x08 };
+	memcpy(c + 5, wk->ops->pin1, 8);
+	int rc = xfer(wk, "VERIFY PIN1", c, sizeof(c), false);
+	memset(c + 5, 0, 8);
+	if (rc)
+		return rc;
+	if (wk->sw == 0x9000) {
+		report(wk, "VERIFY PIN1: 90 00");
+		if (wk->info)
+			wk->info->pin1_verified = true;
+		return 0;
+	}
+	if ((wk->sw & 0xFFF0) == 0x63C0)
+		return fail(wk, -EACCES, "VERIFY PIN1: %s: wrong PIN, %u tries left",
+			    sw_str(wk->sw, sw, sizeof(sw)), wk->sw & 0x0F);
+	if (wk->sw == 0x6983)
+		return fail(wk, -EACCES, "VERIFY PIN1: %s: PIN1 is blocked (UNBLOCK PIN with the PUK)",
+			    sw_str(wk->sw, sw, sizeof(sw)));
+	return fail(wk, -EPROTO, "VERIFY PIN1: %s", sw_str(wk->sw, sw, sizeof(sw)));
+}
+
 /* EF.DIR: the first application template with the PKCS#15 AID. */
 static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 {
@@ -892,7 +982,16 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 		return rc;
 	if (rc == 1)
 		return fail(wk, -EPROTO, "SELECT 3F00 (MF): %s", sw_str(wk->sw, sw, sizeof(sw)));
-	report(wk, "SELECT 3F00 (MF): %s", sw_str(wk->sw, sw, sizeof(sw)));
+	report(wk, "SELECT 3F00 (MF): %s%s", sw_str(wk->sw, sw, sizeof(sw)),
+	       fcp.pin1_enabled == 1 ? ", PIN1 enabled" :
+	       fcp.pin1_enabled == 0 ? ", PIN1 disabled" : "");
+	if (wk->info)
+		wk->info->pin1_enabled = fcp.pin1_enabled;
+	if (fcp.pin1_enabled == 1) {
+		rc = verify_pin1(wk);
+		if (rc)
+			return rc;
+	}
 	rc = do_select(wk, "SELECT 2F00 (EF.DIR)", 0x00, dir, 2, &fcp);
 	if (rc < 0)
 		return rc;
@@ -1099,6 +1198,7 @@ int card_pkcs15_walk(const struct card_pkcs15_walk_ops *ops, struct buf *out,
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->channel = -1;
+		info->pin1_enabled = -1;
 	}
 	buf_reset(out);
 	buf_init(&wk.resp, PKCS15_WALK_RESP_MAX);

@@ -169,6 +169,11 @@ struct card_pkcs15_walk_ops {
 	const uint8_t *oid;            /* NULL: 2.23.43.7.1 */
 	size_t oid_len;
 	bool strict_oid;               /* refuse mis-encoded OIDs */
+	/* PIN1 as a PIN block (digits padded with FF, TS 102 221 §9.5.2),
+	 * or NULL: presented with VERIFY PIN after SELECT MF when the MF's
+	 * PIN status template (C6) says PIN1 is enabled, as a handset does
+	 * at power-on. */
+	const uint8_t *pin1;
 };
 
 /* What the walk found, for listings and logs (filled as far as it got). */
@@ -182,18 +187,23 @@ struct card_pkcs15_walk_info {
 	size_t ef_path_len;
 	bool misencoded_oid;
 	unsigned apdus;                /* C-APDUs sent */
+	int pin1_enabled;              /* from the MF's C6: 1, 0, or -1 when not said */
+	bool pin1_verified;            /* the walk presented PIN1 and the card took it */
 };
 
 /* Finds the DM bootstrap as a handset would (LwM2M/OMA DM smartcard
  * bootstrap): SELECT MF, SELECT 2F00, READ RECORD until 6A 83 -> PKCS#15
  * AID -> MANAGE CHANNEL open -> SELECT by AID (P2 04) -> SELECT 7FFF/5031
  * -> READ BINARY (size from FCP 80, chunks <= 256, 61 xx -> GET RESPONSE,
- * 6C xx -> re-send) -> ODF -> DODF(s) -> the bootstrap EF -> MANAGE CHANNEL
- * close. The bytes are appended to `out` (its max applies; emptied on
+ * 6C xx -> re-send; beyond offset 7FFF the odd INS B1 with an offset DO
+ * 54) -> ODF -> DODF(s) -> the bootstrap EF -> MANAGE CHANNEL close. With
+ * ops->pin1 and PIN1 enabled, VERIFY PIN1 follows SELECT MF. The bytes are appended to `out` (its max applies; emptied on
  * failure). `info` may be NULL.
  * Returns 0; -ENOENT when the card is well formed but holds no bootstrap
  * (no EF.DIR, no PKCS#15 application, no DODF, no entry with the OID, an
- * empty or all-padding bootstrap EF); -EPROTO for a broken card (an
+ * empty or all-padding bootstrap EF); -EACCES when a file needs a PIN
+ * not presented (69 82), PIN1 is refused (63 Cx) or blocked (69 83);
+ * -EPROTO for a broken card (an
  * unexpected status word, a malformed object, a path that does not
  * select); -EIO when transmit failed; -EMSGSIZE over a limit; -ENOMEM.
  * err gets one line naming the step and the reason ("DODF 6430 has no

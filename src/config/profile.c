@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "card/atr.h"
 #include "codec/wbxml.h"
 #include "core/buf.h"
 #include "core/hex.h"
@@ -42,8 +43,13 @@ struct ctx {
 
 static const char *const root_keys[] = {
 	"name", "description", "iccid", "atr", "scws", "tls", "credentials",
-	"devid_allow", "bootstrap", "pkcs15", "files", NULL,
+	"devid_allow", "bootstrap", "pkcs15", "files", "logical_channels", "gsm_class", "pins",
+	"access", NULL,
 };
+static const char *const pin_keys[] = {
+	"key", "value", "puk", "tries", "puk_tries", "enabled", NULL,
+};
+static const char *const access_keys[] = { "path", "read", NULL };
 static const char *const scws_keys[] = { "ports", "index", NULL };
 static const char *const port_keys[] = { "port", "scheme", "channels", NULL };
 static const char *const tls_keys[] = {
@@ -499,34 +505,13 @@ static int read_payload(struct ctx *c, const config_setting_t *s, const char *re
  * bytes. A reader driver (pcsc-lite, vpcd) refuses anything else. */
 static int check_atr(struct ctx *c, const config_setting_t *s, const uint8_t *atr, size_t len)
 {
-	if (atr[0] != 0x3B && atr[0] != 0x3F)
-		return fail(c, s, "TS is %02X; an ATR starts with 3B or 3F", atr[0]);
-	size_t pos = 1, k = atr[1] & 0x0F;
-	uint8_t y = atr[1] >> 4;
-	bool tck = false;
-	for (;;) {
-		pos += 1; /* past T0 or TDi */
-		pos += (size_t)((y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1));
-		if (!(y & 8))
-			break;
-		if (pos >= len)
-			return fail(c, s, "%zu bytes end inside the interface bytes", len);
-		uint8_t td = atr[pos];
-		if ((td & 0x0F) != 0)
-			tck = true;
-		y = td >> 4;
-	}
-	size_t want = pos + k + (tck ? 1 : 0);
-	if (want != len)
-		return fail(c, s, "%zu bytes, but T0 and the TDi bytes announce %zu", len, want);
-	if (tck) {
-		uint8_t x = 0;
-		for (size_t i = 1; i < len; i++)
-			x ^= atr[i];
-		if (x != 0)
-			return fail(c, s, "TCK is %02X but should be %02X (XOR of T0 .. TCK is 00)",
-				    atr[len - 1], (uint8_t)(x ^ atr[len - 1]));
-	}
+	struct card_atr a;
+	char why[160];
+	if (card_atr_parse(atr, len, &a, why, sizeof(why)))
+		return fail(c, s, "%s", why);
+	if (a.has_tck && a.tck != a.tck_want)
+		return fail(c, s, "TCK is %02X but should be %02X (XOR of T0 .. TCK is 00)", a.tck,
+			    a.tck_want);
 	return 0;
 }
 
@@ -950,24 +935,30 @@ static int parse_bootstrap(struct ctx *c, const config_setting_t *root)
 		return report(c->err, shown, line, "%s", why);
 	}
 
+	/* Encoded into a larger buffer than an EF so that the message can
+	 * say how large the result is. */
 	struct buf out;
-	buf_init(&out, CARD_EF_SIZE_MAX);
+	buf_init(&out, SCWS_CONVERT_MAX);
 	if (p->store == PROFILE_STORE_WBXML) {
 		rc = codec_wbxml_encode(xml, len, &out, why, sizeof(why));
 		if (rc == -EMSGSIZE)
-			rc = fail(c, src_s, "%s: the WBXML form is over %u bytes, the largest EF",
-				  shown, CARD_EF_SIZE_MAX);
+			rc = fail(c, src_s, "%s: the WBXML form is over %u bytes; an EF holds at "
+				  "most %u", shown, SCWS_CONVERT_MAX, CARD_EF_SIZE_MAX);
 		else if (rc == -ENOMEM)
 			rc = fail_errno(c, rc, shown);
 		else if (rc)
 			rc = fail(c, src_s, "%s: %s (store = \"xml\" keeps it as text)", shown,
 				  why);
+		else if (out.len > CARD_EF_SIZE_MAX)
+			rc = fail(c, src_s, "%s: the WBXML form is %zu bytes; an EF holds at most "
+				  "%u (its FCP file size has 2 bytes)", shown, out.len,
+				  CARD_EF_SIZE_MAX);
+	} else if (len > CARD_EF_SIZE_MAX) {
+		rc = fail(c, src_s, "%s: %zu bytes; an EF holds at most %u (its FCP file size "
+			  "has 2 bytes)", shown, len, CARD_EF_SIZE_MAX);
 	} else {
 		rc = buf_append(&out, xml, len);
-		if (rc == -EMSGSIZE)
-			rc = fail(c, src_s, "%s: over %u bytes, the largest EF", shown,
-				  CARD_EF_SIZE_MAX);
-		else if (rc)
+		if (rc)
 			rc = fail_errno(c, rc, shown);
 	}
 	free(xml);
@@ -1194,6 +1185,172 @@ static int parse_files(struct ctx *c, const config_setting_t *root)
 	return 0;
 }
 
+/* ---- logical channels, GSM class, PINs, access --------------------------- */
+
+/* Key names of TS 102 221 §9.5.1 Table 9.3 as profiles write them. */
+static const struct {
+	const char *name;
+	uint8_t ref;
+} key_names[] = {
+	{ "PIN1", CARD_KEY_PIN1 }, { "PIN2", CARD_KEY_PIN2 }, { "UPIN", CARD_KEY_UPIN },
+	{ "ADM1", 0x0A },          { "ADM2", 0x0B },          { "ADM3", 0x0C },
+	{ "ADM4", 0x0D },          { "ADM5", 0x0E },
+};
+#define KEY_NAMES "\"PIN1\" (01), \"PIN2\" (81), \"UPIN\" (11), \"ADM1\" .. \"ADM5\" (0A-0E)"
+
+static const char *key_name(uint8_t ref)
+{
+	for (size_t i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++)
+		if (key_names[i].ref == ref)
+			return key_names[i].name;
+	return "?";
+}
+
+static int parse_key(struct ctx *c, const config_setting_t *s, const char *v, uint8_t *ref)
+{
+	for (size_t i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++)
+		if (strcmp(key_names[i].name, v) == 0) {
+			*ref = key_names[i].ref;
+			return 0;
+		}
+	return fail(c, s, "\"%s\" is not a key: " KEY_NAMES, v);
+}
+
+static int parse_pin(struct ctx *c, const config_setting_t *g, struct card_pin_config *pc)
+{
+	int rc = want_type(c, g, CONFIG_TYPE_GROUP);
+	if (!rc)
+		rc = check_keys(c, g, pin_keys);
+	if (rc)
+		return rc;
+	const char *v;
+	config_setting_t *s;
+	if ((rc = get_str(c, g, "key", true, 16, &v, &s)) || (rc = parse_key(c, s, v, &pc->ref)))
+		return rc;
+	if ((rc = get_str(c, g, "value", true, 16, &v, &s)))
+		return rc;
+	if (card_pin_block(v, pc->pin))
+		return fail(c, s, "4 to 8 decimal digits (TS 102 221 §9.5.2)");
+	if ((rc = get_str(c, g, "puk", false, 16, &v, &s)))
+		return rc;
+	if (v) {
+		if (strlen(v) != 8 || strspn(v, "0123456789") != 8)
+			return fail(c, s, "a PUK is 8 decimal digits");
+		memcpy(pc->puk, v, 8);
+		pc->puk_len = 8;
+	}
+	bool has;
+	long long n = 3;
+	if ((rc = get_int(c, g, "tries", 1, CARD_PIN_TRIES_MAX, &has, &n)))
+		return rc;
+	pc->tries = (uint8_t)n;
+	n = 10;
+	if ((rc = get_int(c, g, "puk_tries", 1, CARD_PIN_TRIES_MAX, &has, &n)))
+		return rc;
+	if (has && !pc->puk_len)
+		return fail(c, member(g, "puk_tries"), "set, but there is no puk");
+	pc->puk_tries = (uint8_t)n;
+	pc->enabled = true;
+	return get_bool(c, g, "enabled", &pc->enabled);
+}
+
+static int parse_card_options(struct ctx *c, const config_setting_t *root)
+{
+	struct card_options *o = &c->p->card.opts;
+	int rc;
+	bool has;
+	long long n = 0;
+	if ((rc = get_int(c, root, "logical_channels", 1, CARD_LOGICAL_CHANNELS, &has, &n)))
+		return rc;
+	if (has) {
+		o->channels = (unsigned)n;
+	} else {
+		/* The ATR's card capabilities say it; without them, TS 102
+		 * 221's 20. */
+		struct card_atr a;
+		char why[8];
+		if (card_atr_parse(c->p->card.atr, c->p->card.atr_len, &a, why, sizeof(why)) == 0)
+			o->channels = a.channels > 0 ? (unsigned)a.channels : CARD_LOGICAL_CHANNELS;
+	}
+	c->p->channels_set = has;
+	if ((rc = get_bool(c, root, "gsm_class", &o->gsm_class)))
+		return rc;
+
+	config_setting_t *l = member(root, "pins");
+	if (!l)
+		return 0;
+	if ((rc = want_type(c, l, CONFIG_TYPE_LIST)))
+		return rc;
+	int count = config_setting_length(l);
+	if (count > (int)CARD_PINS_MAX)
+		return fail(c, l, "%d keys, at most %u", count, CARD_PINS_MAX);
+	o->n_pins = 0;
+	memset(o->pins, 0, sizeof(o->pins));
+	for (int i = 0; i < count; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		if ((rc = parse_pin(c, g, &o->pins[i])))
+			return rc;
+		for (int j = 0; j < i; j++)
+			if (o->pins[j].ref == o->pins[i].ref)
+				return fail(c, member(g, "key"), "%s is declared twice",
+					    key_name(o->pins[i].ref));
+		o->n_pins++;
+	}
+	return 0;
+}
+
+static int parse_access(struct ctx *c, const config_setting_t *root)
+{
+	struct card_spec *cs = &c->p->card;
+	config_setting_t *l = member(root, "access");
+	if (!l)
+		return 0;
+	int rc = want_type(c, l, CONFIG_TYPE_LIST);
+	if (rc)
+		return rc;
+	int n = config_setting_length(l);
+	if (n > (int)PROFILE_FILES_MAX)
+		return fail(c, l, "%d entries, at most %u", n, PROFILE_FILES_MAX);
+	if (n == 0)
+		return 0;
+	cs->access = calloc((size_t)n, sizeof(*cs->access));
+	if (!cs->access)
+		return fail_errno(c, -ENOMEM, "profile");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		struct card_access_spec *a = &cs->access[i];
+		if ((rc = want_type(c, g, CONFIG_TYPE_GROUP)) || (rc = check_keys(c, g, access_keys)))
+			return rc;
+		int line = (int)config_setting_source_line(g);
+		int w = snprintf(a->origin, sizeof(a->origin), "%s:%d", c->conf, line);
+		if (w < 0 || (size_t)w >= sizeof(a->origin))
+			snprintf(a->origin, sizeof(a->origin), "%s:%d", PROFILE_CONF_NAME, line);
+		const char *v;
+		config_setting_t *s;
+		struct card_file_spec f;
+		memset(&f, 0, sizeof(f));
+		if ((rc = get_str(c, g, "path", true, 64, &v, &s)) || (rc = parse_path(c, s, v, &f)))
+			return rc;
+		memcpy(a->path, f.path, sizeof(a->path));
+		a->path_len = f.path_len;
+		if ((rc = get_str(c, g, "read", true, 16, &v, &s)))
+			return rc;
+		if (strcmp(v, "always") == 0) {
+			a->read_key = CARD_AC_ALW;
+		} else {
+			if ((rc = parse_key(c, s, v, &a->read_key)))
+				return rc;
+			bool known = false;
+			for (size_t k = 0; k < cs->opts.n_pins; k++)
+				known = known || cs->opts.pins[k].ref == a->read_key;
+			if (!known)
+				return fail(c, s, "%s is not among the card's pins", v);
+		}
+		cs->n_access++;
+	}
+	return 0;
+}
+
 /* ---- card.conf ---------------------------------------------------------------- */
 
 /* libconfig would follow @include to any file on the machine (and report
@@ -1236,15 +1393,22 @@ static int validate_layout(struct ctx *c)
 		return fail_errno(c, rc, "card layout");
 	if (!rc)
 		return 0;
-	/* Layout errors about a files entry start with its origin,
-	 * "<conf>:<line>: ": report them at that line. */
+	/* Layout errors about a files or access entry start with its
+	 * origin, "<conf>:<line>: ": report them at that line. */
 	size_t n = strlen(c->conf);
 	if (strncmp(why, c->conf, n) == 0 && why[n] == ':') {
 		char *end;
 		long line = strtol(why + n + 1, &end, 10);
 		if (end != why + n + 1 && line > 0 && line <= 65535 && end[0] == ':' &&
-		    end[1] == ' ')
-			return report(c->err, c->conf, (int)line, "files: %s", end + 2);
+		    end[1] == ' ') {
+			const char *group = "files";
+			for (size_t i = 0; i < c->p->card.n_access; i++)
+				if (strncmp(c->p->card.access[i].origin, why,
+					    (size_t)(end - why)) == 0 &&
+				    c->p->card.access[i].origin[end - why] == '\0')
+					group = "access";
+			return report(c->err, c->conf, (int)line, "%s: %s", group, end + 2);
+		}
 	}
 	return report(c->err, c->conf, 0, "the card cannot be built: %s", why);
 }
@@ -1281,7 +1445,8 @@ static int load(struct ctx *c)
 	    !(rc = parse_scws(c, root)) && !(rc = parse_tls(c, root)) &&
 	    !(rc = parse_credentials(c, root)) && !(rc = parse_devids(c, root)) &&
 	    !(rc = parse_pkcs15(c, root)) && !(rc = parse_bootstrap(c, root)) &&
-	    !(rc = parse_files(c, root)))
+	    !(rc = parse_files(c, root)) && !(rc = parse_card_options(c, root)) &&
+	    !(rc = parse_access(c, root)))
 		rc = validate_layout(c);
 	config_destroy(&cfg);
 	return rc;

@@ -43,7 +43,9 @@ struct profile {
 	char *name;        /* "default" */
 	char *description;
 
-	struct card_spec card; /* identity, PKCS#15, bootstrap bytes, files */
+	struct card_spec card; /* identity, PKCS#15, bootstrap bytes, files, access, PINs,
+				* channels and GSM class (card.opts) */
+	bool channels_set;     /* logical_channels given (else from the ATR) */
 	enum profile_store store;
 	char *bootstrap_source; /* absolute (realpath) of the XML source, or NULL */
 

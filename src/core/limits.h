@@ -18,7 +18,10 @@
 #define CARD_AID_MAX 16u             /* ISO 7816-4: 5..16 bytes */
 #define CARD_LOGICAL_CHANNELS 20u    /* basic + 19 (TS 102 221 §11.1.17) */
 #define CARD_SFI_MAX 30u             /* SFI 1..30 (ISO 7816-4 §7.2.2) */
-#define CARD_FCP_MAX 64u             /* FCP template body (62 LL excluded) */
+#define CARD_FCP_MAX 96u             /* FCP template body (62 LL excluded), C6 included */
+#define CARD_PINS_MAX 4u             /* PINs/ADM keys of one card (TS 102 221 §9.5.1) */
+#define CARD_PIN_LEN 8u              /* PIN block: digits padded with FF (§9.5.2) */
+#define CARD_PIN_TRIES_MAX 15u       /* retry counter fits SW2 of 63 Cx */
 #define CARD_ATR_MAX 33u             /* ISO 7816-3 §8.2.1: TS + 32 */
 
 /* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, doc/protocol.md §4). */

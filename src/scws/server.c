@@ -112,6 +112,12 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (card_configure(card, &p->card.opts) != 0) {
+		card_free(card);
+		snprintf(err, errcap, "the card's options (channels, PINs) do not apply");
+		rc = -EINVAL;
+		goto fail;
+	}
 	/* Open connections hold their own reference to the old context. */
 	card_free(srv->card);
 	card_fs_free(srv->fs);
@@ -156,6 +162,12 @@ int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *e
 		.transmit = transmit,
 		.ctx = srv->card,
 	};
+	/* The SCWS is an application of the card: it knows PIN1 and opens
+	 * its own files as a handset whose user typed it would. */
+	const struct card_options *o = &srv->p->card.opts;
+	for (size_t i = 0; i < o->n_pins; i++)
+		if (o->pins[i].ref == CARD_KEY_PIN1)
+			ops.pin1 = o->pins[i].pin;
 	/* Every request walks from a powered-up card, as a handset does after
 	 * it opens its own session: no channel or current file of the last
 	 * walk leaks into this one. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "card/atr.h"
 #include "card/card.h"
 #include "card/layout.h"
 #include "card/pkcs15.h"
@@ -33,7 +34,9 @@ static const char usage_text[] =
 	"Usage:\n"
 	"  scwsemu-card new DIR --bootstrap FILE.xml [--auth USER:PASSPHRASE]\n"
 	"                   [--psk IDENTITY:HEXKEY] [--store wbxml|xml] [--no-bootstrap]\n"
-	"  scwsemu-card check DIR          walk EF.DIR -> PKCS#15 -> ODF -> DODF -> EF over APDUs\n"
+	"  scwsemu-card check DIR [--pin DIGITS]\n"
+	"                                  walk EF.DIR -> PKCS#15 -> ODF -> DODF -> EF over APDUs\n"
+	"                                  (VERIFY PIN1 first when it is enabled), check the ATR\n"
 	"  scwsemu-card ls DIR             the file tree with decoded PKCS#15 objects\n"
 	"  scwsemu-card cat DIR PATH       raw bytes of one EF (PATH as FIDs, e.g. 3F00/7F50/6432)\n"
 	"  scwsemu-card bootstrap DIR [--xml]   the bootstrap as stored, or decoded to XML\n"
@@ -80,8 +83,9 @@ static int load(const char *dir, struct loaded *l)
 		return EXIT_USAGE;
 	}
 	l->card = card_new(l->fs, l->p->card.atr, l->p->card.atr_len);
-	if (!l->card) {
-		fprintf(stderr, "scwsemu-card: %s: cannot power the card (ATR)\n", l->p->conf_path);
+	if (!l->card || card_configure(l->card, &l->p->card.opts) != 0) {
+		fprintf(stderr, "scwsemu-card: %s: cannot power the card (ATR or options)\n",
+			l->p->conf_path);
 		loaded_free(l);
 		return EXIT_USAGE;
 	}
@@ -100,13 +104,14 @@ static void report(void *arg, const char *line)
 }
 
 /* The walk a handset does; 0, -ENOENT (no bootstrap) or another error. */
-static int walk(struct loaded *l, bool verbose, struct buf *out,
+static int walk(struct loaded *l, bool verbose, const uint8_t *pin1, struct buf *out,
 		struct card_pkcs15_walk_info *info, char *err, size_t errcap)
 {
 	struct card_pkcs15_walk_ops ops = {
 		.transmit = transmit,
 		.ctx = l->card,
 		.report = verbose ? report : NULL,
+		.pin1 = pin1,
 	};
 	card_reset(l->card);
 	return card_pkcs15_walk(&ops, out, info, err, errcap);
@@ -117,8 +122,96 @@ static bool is_wbxml(const struct profile *p)
 	return p->store == PROFILE_STORE_WBXML;
 }
 
-static int cmd_check(const char *dir)
+/* The profile's PIN1 block, or NULL: what the card itself (its SCWS)
+ * presents. */
+static const uint8_t *profile_pin1(const struct profile *p)
 {
+	for (size_t i = 0; i < p->card.opts.n_pins; i++)
+		if (p->card.opts.pins[i].ref == CARD_KEY_PIN1)
+			return p->card.opts.pins[i].pin;
+	return NULL;
+}
+
+/* The ATR against the card: TCK, historical bytes, the logical channels
+ * the card capabilities announce against those MANAGE CHANNEL opens,
+ * extended lengths and chaining against what the card does. Prints one
+ * line per finding; returns the number of disagreements. */
+static int check_atr(const struct profile *p)
+{
+	struct card_atr a;
+	char why[160];
+	int bad = 0;
+	if (card_atr_parse(p->card.atr, p->card.atr_len, &a, why, sizeof(why)) != 0) {
+		printf("  ATR: %s\n", why);
+		return 1;
+	}
+	if (a.has_tck) {
+		bool ok = a.tck == a.tck_want;
+		printf("  TCK %02X: %s\n", a.tck, ok ? "correct" : "WRONG");
+		if (!ok) {
+			printf("  DISAGREE: TCK is %02X, the XOR of T0 .. TCK needs %02X\n", a.tck,
+			       a.tck_want);
+			bad++;
+		}
+	} else {
+		printf("  TCK: absent (only T=0 indicated)\n");
+	}
+	char h[64];
+	printf("  historical bytes (%zu): %s%s\n", a.hist_len,
+	       hex_encode(a.hist, a.hist_len, ' ', h, sizeof(h)),
+	       a.hist_len && !a.hist_ok ? "  (not compact-TLV as ISO 7816-4 §8.1.1 codes it)" : "");
+	if (a.hist_len && !a.hist_ok) {
+		printf("  DISAGREE: the historical bytes do not decode\n");
+		bad++;
+	}
+	unsigned ch = p->card.opts.channels;
+	if (a.channels < 0) {
+		printf("  logical channels: the ATR does not say; the card opens %u\n", ch);
+	} else {
+		bool agree = a.channels == 8 ? ch >= 8 : (unsigned)a.channels == ch;
+		printf("  logical channels: ATR %d%s, card %u%s\n", a.channels,
+		       a.channels == 8 ? " or more" : "", ch,
+		       p->channels_set ? " (logical_channels)" : " (from the ATR)");
+		if (!agree) {
+			printf("  DISAGREE: the ATR announces %d logical channel%s, the profile's "
+			       "card opens %u (set logical_channels = %d, or fix byte 3 of the card "
+			       "capabilities: %02X)\n", a.channels, a.channels == 1 ? "" : "s", ch,
+			       a.channels, (uint8_t)((a.caps[2] & 0xF8) | card_atr_channel_bits(ch)));
+			bad++;
+		}
+	}
+	if (a.has_caps && a.caps_len >= 3 && a.chaining) {
+		printf("  DISAGREE: the ATR announces command chaining, which the card does not do\n");
+		bad++;
+	}
+	if (a.has_status && a.sw != 0x9000 && a.sw != 0x0000) {
+		printf("  DISAGREE: the status indicator says %04X, the card answers 90 00\n", a.sw);
+		bad++;
+	}
+	return bad;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *pin = NULL;
+	int c;
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'p')
+			return usage_error("check: bad option '%s'", argv[optind - 1]);
+		pin = optarg;
+	}
+	if (optind != argc - 1)
+		return usage_error("check: expected one DIR");
+	const char *dir = argv[optind];
+	uint8_t pin1[CARD_PIN_LEN];
+	if (pin && card_pin_block(pin, pin1) != 0)
+		return usage_error("check: --pin: 4 to 8 decimal digits");
 	struct loaded l;
 	int rc = load(dir, &l);
 	if (rc)
@@ -126,12 +219,15 @@ static int cmd_check(const char *dir)
 	char atr[128];
 	printf("profile %s: card '%s', ATR %s\n", l.p->conf_path, l.p->name ? l.p->name : "?",
 	       hex_encode(l.p->card.atr, l.p->card.atr_len, ' ', atr, sizeof(atr)));
+	printf("ATR against the card:\n");
+	int atr_bad = check_atr(l.p);
 	printf("walk (APDUs as a handset sends them):\n");
 	struct buf b;
 	buf_init(&b, CARD_EF_SIZE_MAX);
 	struct card_pkcs15_walk_info info;
 	char err[512] = "";
-	rc = walk(&l, true, &b, &info, err, sizeof(err));
+	rc = walk(&l, true, pin ? pin1 : NULL, &b, &info, err, sizeof(err));
+	memset(pin1, 0, sizeof(pin1));
 	char path[64];
 	if (rc == 0) {
 		card_pkcs15_path_str(info.ef_path, info.ef_path_len, path, sizeof(path));
@@ -151,6 +247,14 @@ static int cmd_check(const char *dir)
 		rc = 0;
 	} else {
 		printf("FAIL: %s\n", err[0] ? err : strerror(-rc));
+		if (rc == -EACCES && !pin && info.pin1_enabled == 1)
+			printf("hint: PIN1 is enabled on this card; run scwsemu-card check --pin DIGITS "
+			       "%s\n", dir);
+		rc = EXIT_FAIL;
+	}
+	if (atr_bad) {
+		printf("FAIL: the ATR disagrees with the card in %d point%s (see above)\n", atr_bad,
+		       atr_bad == 1 ? "" : "s");
 		rc = EXIT_FAIL;
 	}
 	buf_cleanup(&b);
@@ -168,7 +272,7 @@ static int cmd_bootstrap(const char *dir, bool want_xml)
 	buf_init(&b, CARD_EF_SIZE_MAX);
 	buf_init(&x, 16 * CARD_EF_SIZE_MAX);
 	char err[512] = "";
-	rc = walk(&l, false, &b, NULL, err, sizeof(err));
+	rc = walk(&l, false, profile_pin1(l.p), &b, NULL, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "scwsemu-card: %s: %s\n", dir,
 			rc == -ENOENT ? "no bootstrap on this card" : err);
@@ -535,6 +639,31 @@ static int cmd_new(int argc, char **argv)
 			buf_cleanup(&xml);
 			return EXIT_USAGE;
 		}
+		/* What the EF will hold must fit its 2-byte FCP file size:
+		 * refused before anything is written. */
+		size_t stored = xml.len;
+		if (!strcmp(store, "wbxml")) {
+			struct buf w;
+			buf_init(&w, SCWS_CONVERT_MAX);
+			int erc = codec_wbxml_encode(xml.p, xml.len, &w, err, sizeof(err));
+			stored = erc == -EMSGSIZE ? SCWS_CONVERT_MAX + 1u : w.len;
+			buf_cleanup(&w);
+			if (erc && erc != -EMSGSIZE) {
+				fprintf(stderr, "scwsemu-card: %s: WBXML encoding: %s (--store xml "
+					"keeps it as text)\n", bootstrap, err);
+				buf_cleanup(&xml);
+				return EXIT_USAGE;
+			}
+		}
+		if (stored > CARD_EF_SIZE_MAX) {
+			fprintf(stderr, "scwsemu-card: %s: the bootstrap as stored (%s) is %s%zu "
+				"bytes; an EF holds at most %u (its FCP file size has 2 bytes)\n",
+				bootstrap, store, stored > SCWS_CONVERT_MAX ? "over " : "",
+				stored > SCWS_CONVERT_MAX ? (size_t)SCWS_CONVERT_MAX : stored,
+				CARD_EF_SIZE_MAX);
+			buf_cleanup(&xml);
+			return EXIT_USAGE;
+		}
 	}
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "scwsemu-card: %s: %s\n", dir, strerror(errno));
@@ -609,10 +738,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "new"))
 		return cmd_new(argc, argv);
-	if (!strcmp(cmd, "check") || !strcmp(cmd, "ls")) {
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "ls")) {
 		if (argc != 3)
 			return usage_error("%s: expected one DIR", cmd);
-		return !strcmp(cmd, "check") ? cmd_check(argv[2]) : cmd_ls(argv[2]);
+		return cmd_ls(argv[2]);
 	}
 	if (!strcmp(cmd, "cat")) {
 		if (argc != 4)

@@ -6,8 +6,10 @@
 need openssl wbxml2xml
 C=$SCWSEMU_CARD
 
-for card in default auth empty psk-only legacy xml; do
-	out=$("$C" check "$CARDS/$card" 2>&1)
+for card in default auth empty psk-only legacy xml pin; do
+	pin=
+	[ "$card" = pin ] && pin="--pin 0000"
+	out=$("$C" check "$CARDS/$card" $pin 2>&1)
 	rc=$?
 	expect_eq "check $card exits 0" 0 "$rc"
 	expect_match "check $card walks EF.DIR first" 'SELECT 2F00 \(EF.DIR\): 90 00' "$out"
@@ -21,6 +23,38 @@ out=$("$C" check "$CARDS/empty")
 expect_match "empty: no bootstrap, the 404 path" 'no bootstrap on this card.*404' "$out"
 out=$("$C" check "$CARDS/xml")
 expect_match "xml: stores plain XML" '^ok: bootstrap of [0-9]+ bytes \(XML\)' "$out"
+expect_match "default: the ATR's 4 channels are the card's" \
+	'logical channels: ATR 4, card 4' "$("$C" check "$CARDS/default")"
+
+# pin: PIN1 enabled, the bootstrap EF needs it (TS 102 221 §9).
+out=$("$C" check "$CARDS/pin" 2>&1)
+expect_eq "pin: check without --pin exits 1" 1 $?
+expect_match "pin: the MF's C6 says PIN1 is enabled" 'SELECT 3F00 \(MF\): 90 00, PIN1 enabled' "$out"
+expect_match "pin: READ BINARY of the bootstrap is 69 82" \
+	'READ BINARY bootstrap EF 6432 offset 0 length 256: 69 82 security status not satisfied' "$out"
+expect_match "pin: the hint names --pin" 'check --pin DIGITS' "$out"
+out=$("$C" check "$CARDS/pin" --pin 0000 2>&1)
+expect_eq "pin: check --pin 0000 exits 0" 0 $?
+expect_match "pin: VERIFY comes right after SELECT MF" \
+	'PIN1 enabled.*VERIFY PIN1: 90 00.*SELECT 2F00' "$(echo "$out" | tr '\n' ' ')"
+out=$("$C" check "$CARDS/pin" --pin 9999 2>&1)
+expect_eq "pin: a wrong PIN exits 1" 1 $?
+expect_match "pin: a wrong PIN gets 63 C2" 'VERIFY PIN1: 63 C2 .*2 tries left' "$out"
+"$C" check "$CARDS/pin" --pin 12 >/dev/null 2>"$T_TMP/err"
+expect_eq "pin: --pin 12 is bad usage" 2 $?
+expect_match "pin: --pin 12 says why" '4 to 8 decimal digits' "$(cat "$T_TMP/err")"
+out=$("$C" bootstrap "$CARDS/pin" | wc -c)
+expect_eq "pin: bootstrap (the card's own view) reads it" "$("$C" bootstrap "$CARDS/default" | wc -c)" "$out"
+
+# An ATR that announces 4 channels on a card that opens 2: check says so.
+mkdir -p "$T_TMP/lying"
+sed 's/^logical_channels = 4;/logical_channels = 2;/' "$CARDS/default/card.conf" \
+	| sed "s|\"bootstrap.xml\"|\"$CARDS/default/bootstrap.xml\"|; s|\"index.html\"|\"$CARDS/default/index.html\"|; s|\.\./\.\./pki|$CARDS/../pki|g" \
+	> "$T_TMP/lying/card.conf"
+out=$("$C" check "$T_TMP/lying" 2>&1)
+expect_eq "lying ATR: check exits 1" 1 $?
+expect_match "lying ATR: the channel disagreement is named" \
+	'DISAGREE: the ATR announces 4 logical channels, the profile.s card opens 2 .*73 FE 21|capabilities: 19' "$out"
 
 # ls names every EF by its path from the MF; cat takes those paths.
 ls_out=$("$C" ls "$CARDS/default")
@@ -91,5 +125,34 @@ expect_eq "new with malformed XML exits 2" 2 $?
 expect_match "... with the XML line" 'broken\.xml:3: ' "$(cat "$T_TMP/err")"
 "$C" new "$T_TMP/mine" --bootstrap "$CARDS/default/bootstrap.xml" >/dev/null 2>&1
 expect_eq "new refuses to overwrite a profile" 1 $?
+
+# Bootstrap sizes: up to the 2-byte FCP size (65535), read with B1 past
+# offset 7FFF; larger is refused by new and by the profile loader.
+big_xml() { # $1 = padding bytes, $2 = output
+	{ head -n 1 "$CARDS/default/bootstrap.xml"
+	  printf '<!-- '; head -c "$1" /dev/zero | tr '\0' x; printf ' -->\n'
+	  tail -n +2 "$CARDS/default/bootstrap.xml"; } >"$2"
+}
+big_xml 54000 "$T_TMP/60k.xml"
+"$C" new "$T_TMP/big" --bootstrap "$T_TMP/60k.xml" --store xml >/dev/null
+expect_eq "new: a 60 KB XML bootstrap is accepted" 0 $?
+out=$("$C" check "$T_TMP/big" 2>&1)
+expect_eq "60 KB card checks" 0 $?
+expect_match "60 KB card: B1 past 7FFF" 'READ BINARY \(B1\) bootstrap EF 6432 offset 32768 length 253: 90 00' "$out"
+expect_eq "60 KB card: the bytes are the file's" "$(cksum <"$T_TMP/60k.xml")" \
+	"$("$C" bootstrap "$T_TMP/big" | cksum)"
+big_xml 60000 "$T_TMP/66k.xml"
+"$C" new "$T_TMP/huge" --bootstrap "$T_TMP/66k.xml" --store xml >/dev/null 2>"$T_TMP/err"
+expect_eq "new: a 67 KB bootstrap exits 2" 2 $?
+expect_match "... naming size and limit" \
+	"66k\.xml: the bootstrap as stored \(xml\) is $(wc -c <"$T_TMP/66k.xml") bytes; an EF holds at most 65535" \
+	"$(cat "$T_TMP/err")"
+expect_eq "... and writes nothing" no "$([ -e "$T_TMP/huge/card.conf" ] && echo yes || echo no)"
+cp "$T_TMP/66k.xml" "$T_TMP/big/bootstrap.xml"
+"$C" check "$T_TMP/big" >/dev/null 2>"$T_TMP/err"
+expect_eq "profile with a 67 KB bootstrap exits 2" 2 $?
+expect_match "... at the source line, with size and limit" \
+	"card\.conf:[0-9]+: bootstrap\.source: .*bootstrap\.xml: $(wc -c <"$T_TMP/66k.xml") bytes; an EF holds at most 65535" \
+	"$(cat "$T_TMP/err")"
 
 finish

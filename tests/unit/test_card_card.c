@@ -157,7 +157,11 @@ static void test_dispatch(void)
 		{ "00A400", "6700" },
 		/* Classes without a channel coding, or with no command here. */
 		{ "10A4000C023F00", "6E00" },
-		{ "A0A4000C023F00", "6E00" },
+		/* The GSM class (on by default) is A0 alone: P2 0C is wrong
+		 * there, A1-AF are not GSM. */
+		{ "A0A4000C023F00", "6B00" },
+		{ "A1A4000C023F00", "6E00" },
+		{ "A4A4000C023F00", "6E00" },
 		{ "F0A4000C023F00", "6E00" },
 		{ "90F2000000", "6E00" },
 		/* Known class, unknown instruction. */
@@ -895,6 +899,406 @@ static void test_sw_text(void)
 		CU_ASSERT_STRING_NOT_EQUAL(card_sw_text(answered[i]), "unknown status word");
 }
 
+/* ---- PINs (TS 102 221 §9, §11.1.9-13) ---- */
+
+#define PIN1 "31323334FFFFFFFF"  /* "1234" */
+#define PIN1_NEW "39383736FFFFFFFF" /* "9876" */
+#define PUK1 "3132333435363738"  /* "12345678" */
+#define PIN2 "35363738FFFFFFFF"  /* "5678" */
+#define ADM1 "3838383838383838"  /* "88888888" */
+#define WRONG "30303030FFFFFFFF" /* "0000" */
+/* C6: PS_DO 90 01 A0 (PIN1 and ADM1 enabled, PIN2 not; 20 with PIN1
+ * disabled), then 95 01 08
+ * 83 01 ref for 01, 81, 0A. */
+#define C6_ON "C6159001A0950108830101950108830181950108830" "10A"
+#define C6_PIN1_OFF "C615900120950108830101950108830181950108830" "10A"
+#define MF_FCP_PINS "62278202782183023F008A01058C03069090" C6_ON
+
+static void pin_block(uint8_t *b, const char *digits)
+{
+	memset(b, 0xFF, CARD_PIN_LEN);
+	memcpy(b, digits, strlen(digits));
+}
+
+/* PIN1 1234 enabled (3 tries, PUK 12345678 with 10), PIN2 5678 disabled
+ * (3 tries, no PUK), ADM1 88888888 enabled; the bootstrap EF 6432 needs
+ * PIN1 to be read, 2FE2 needs PIN2. */
+static void configure_pins(unsigned channels, bool gsm)
+{
+	struct card_options o;
+	card_options_init(&o);
+	o.channels = channels;
+	o.gsm_class = gsm;
+	o.n_pins = 3;
+	o.pins[0].ref = CARD_KEY_PIN1;
+	pin_block(o.pins[0].pin, "1234");
+	memcpy(o.pins[0].puk, "12345678", 8);
+	o.pins[0].puk_len = 8;
+	o.pins[0].tries = 3;
+	o.pins[0].puk_tries = 10;
+	o.pins[0].enabled = true;
+	o.pins[1].ref = CARD_KEY_PIN2;
+	pin_block(o.pins[1].pin, "5678");
+	o.pins[1].tries = 3;
+	o.pins[2].ref = CARD_KEY_ADM1;
+	pin_block(o.pins[2].pin, "88888888");
+	o.pins[2].tries = 10;
+	o.pins[2].enabled = true;
+	CU_ASSERT_EQUAL_FATAL(card_configure(card, &o), 0);
+	uint16_t p[] = { 0x3F00, 0x7F50, 0x6432 };
+	card_fs_lookup(fs, p, 3)->read_key = CARD_KEY_PIN1;
+	uint16_t q[] = { 0x3F00, 0x2FE2 };
+	card_fs_lookup(fs, q, 2)->read_key = CARD_KEY_PIN2;
+}
+
+static void test_configure(void)
+{
+	struct card_options o;
+	fresh();
+	card_options_init(&o);
+	CU_ASSERT_EQUAL(o.channels, CARD_LOGICAL_CHANNELS);
+	CU_ASSERT_TRUE(o.gsm_class);
+	CU_ASSERT_EQUAL(o.n_pins, 0);
+	CU_ASSERT_EQUAL(card_configure(NULL, &o), -EINVAL);
+	CU_ASSERT_EQUAL(card_configure(card, NULL), -EINVAL);
+	o.channels = 0;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.channels = CARD_LOGICAL_CHANNELS + 1;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.channels = 4;
+	o.n_pins = CARD_PINS_MAX + 1;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.n_pins = 2;
+	o.pins[0].ref = 0x01;
+	o.pins[0].tries = 3;
+	o.pins[1] = o.pins[0];
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL); /* ref twice */
+	o.pins[1].ref = 0x00;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.pins[1].ref = 0x81;
+	o.pins[1].tries = 16;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.pins[1].tries = 0;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.pins[1].tries = 1;
+	o.pins[1].puk_len = 8;
+	o.pins[1].puk_tries = 0;
+	CU_ASSERT_EQUAL(card_configure(card, &o), -EINVAL);
+	o.pins[1].puk_tries = 15;
+	CU_ASSERT_EQUAL(card_configure(card, &o), 0);
+}
+
+/* VERIFY PIN with every retry count, the empty form, blocking at 0, the
+ * block surviving a reset, UNBLOCK. */
+static void test_pin_verify(void)
+{
+	static const struct step steps[] = {
+		/* The FCP of the MF and the ADF carries C6; an EF's does not. */
+		{ "00A40004023F0000", MF_FCP_PINS "9000" },
+		/* Bootstrap EF needs PIN1: 69 82 until verified. */
+		{ "00A40804047F50643200", "#24:9000" },
+		{ "00B0000010", "6982" },
+		{ "00B1000003540100" "10", "6982" },
+		/* Empty VERIFY (case 1): tries left; with Le it is no VERIFY. */
+		{ "00200001", "63C3" },
+		{ "0020000100", "6700" },
+		/* Bad P1, unknown key, wrong lengths. */
+		{ "00200101", "6A86" },
+		{ "00200002", "6A88" },
+		{ "0020008208" PIN1, "6A88" },
+		{ "0020000104" "31323334", "6700" },
+		{ "0020000108" PIN1 "00", "6700" },
+		/* Wrong, wrong, right: the counter is back to 3. */
+		{ "0020000108" WRONG, "63C2" },
+		{ "00200001", "63C2" },
+		{ "0020000108" WRONG, "63C1" },
+		{ "0020000108" PIN1, "9000" },
+		{ "00200001", "9000" },
+		{ "00B0000004", "01080F16" "9000" },
+		{ "00B1000003540101" "04", "5302080F" "9000" },
+		/* A reset forgets the verification, not the counter. */
+		{ "RESET", "" },
+		{ "00200001", "63C3" },
+		{ "00A4080C047F506432", "9000" },
+		{ "00B0000004", "6982" },
+		/* Three wrong: 63 C2, 63 C1, 63 C0, then blocked. */
+		{ "0020000108" WRONG, "63C2" },
+		{ "0020000108" WRONG, "63C1" },
+		{ "0020000108" WRONG, "63C0" },
+		{ "0020000108" PIN1, "6983" },
+		{ "00200001", "6983" },
+		{ "0024000110" PIN1 PIN1_NEW, "6983" },
+		{ "0026000108" PIN1, "6983" },
+		/* Blocked across a reset. */
+		{ "RESET", "" },
+		{ "0020000108" PIN1, "6983" },
+		{ "00B0000004", "6986" },
+		/* UNBLOCK: the empty form gives the PUK's tries. */
+		{ "002C0001", "63CA" },
+		{ "002C000110" WRONG "31FFFFFFFFFFFFFF", "6A80" },
+		{ "002C000110" WRONG PIN1_NEW, "63C9" },
+		{ "002C0001", "63C9" },
+		{ "002C000108" PUK1, "6700" },
+		{ "002C000210" PUK1 PIN1_NEW, "6A88" },
+		{ "002C008110" PUK1 PIN1_NEW, "6985" }, /* PIN2 has no PUK */
+		{ "002C000110" PUK1 PIN1_NEW, "9000" },
+		/* The new PIN, counters full, verified. */
+		{ "002C0001", "63CA" },
+		{ "00200001", "9000" },
+		{ "00A4080C047F506432", "9000" },
+		{ "00B0000004", "01080F16" "9000" },
+		{ "RESET", "" },
+		{ "00200001", "63C3" },
+		{ "0020000108" PIN1, "63C2" },
+		{ "0020000108" PIN1_NEW, "9000" },
+	};
+	fresh();
+	configure_pins(CARD_LOGICAL_CHANNELS, true);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (strcmp(steps[i].capdu, "RESET") == 0) {
+			card_reset(card);
+			continue;
+		}
+		run_steps("pin_verify", &steps[i], 1);
+	}
+}
+
+/* The PUK blocks for good after its tries. */
+static void test_pin_puk_blocked(void)
+{
+	static const struct step steps[] = {
+		{ "0020000108" WRONG, "63C2" },
+		{ "0020000108" WRONG, "63C1" },
+		{ "0020000108" WRONG, "63C0" },
+	};
+	fresh();
+	configure_pins(CARD_LOGICAL_CHANNELS, true);
+	RUN(steps);
+	char capdu[64];
+	static uint8_t out[APDU_RESP_MAX];
+	for (unsigned left = 9;; left--) {
+		snprintf(capdu, sizeof(capdu), "002C000110%s%s", WRONG, PIN1_NEW);
+		size_t len = transmit(capdu, out, sizeof(out));
+		CU_ASSERT_EQUAL(len, 2);
+		CU_ASSERT_EQUAL(out[0], 0x63);
+		CU_ASSERT_EQUAL(out[1], 0xC0 | left);
+		if (left == 0)
+			break;
+	}
+	static const struct step blocked[] = {
+		{ "002C000110" PUK1 PIN1_NEW, "6983" },
+		{ "002C0001", "6983" },
+		{ "0020000108" PIN1, "6983" },
+	};
+	RUN(blocked);
+	card_reset(card);
+	RUN(blocked);
+}
+
+/* CHANGE, DISABLE, ENABLE. */
+static void test_pin_change_enable(void)
+{
+	static const struct step steps[] = {
+		/* CHANGE: old then new. */
+		{ "0024000108" PIN1, "6700" },
+		{ "0024000110" PIN1 "31FFFFFFFFFFFFFF", "6A80" },
+		{ "0024000110" PIN1 "3132333435363738FF", "6700" },
+		{ "0024000110" PIN1 "31323334FF353637", "6A80" },
+		{ "0024000110" WRONG PIN1_NEW, "63C2" },
+		{ "0024000110" PIN1 PIN1_NEW, "9000" },
+		{ "00200001", "9000" },
+		{ "RESET", "" },
+		{ "0020000108" PIN1, "63C2" },
+		{ "0020000108" PIN1_NEW, "9000" },
+		/* DISABLE: the PIN, then READ needs nothing; C6 says so. */
+		{ "0028000108" PIN1_NEW, "6985" }, /* already enabled */
+		{ "0026010108" PIN1_NEW, "6A86" },
+		{ "0026000108" WRONG, "63C2" },
+		{ "0026000108" PIN1_NEW, "9000" },
+		{ "0026000108" PIN1_NEW, "6985" },
+		{ "RESET", "" },
+		{ "00A40004023F0000", "62278202782183023F008A01058C03069090" C6_PIN1_OFF "9000" },
+		{ "00200001", "9000" },
+		{ "0020000108" PIN1_NEW, "6984" },
+		{ "0024000110" PIN1_NEW PIN1, "6984" },
+		{ "00A4080C047F506432", "9000" },
+		{ "00B0000004", "01080F16" "9000" },
+		/* ENABLE again: READ needs it again after a reset. */
+		{ "0028000108" WRONG, "63C2" },
+		{ "0028000108" PIN1_NEW, "9000" },
+		{ "00B0000004", "01080F16" "9000" },
+		{ "RESET", "" },
+		{ "00A4080C047F506432", "9000" },
+		{ "00B0000004", "6982" },
+		/* PIN2 is disabled: 2FE2 reads; ADM1 lets UPDATE through. */
+		{ "00A4000C023F00", "9000" },
+		{ "00A4000C022FE2", "9000" },
+		{ "00B0000002", "98109000" },
+		{ "00D6000001AA", "6982" },
+		{ "0020000A08" ADM1, "9000" },
+		{ "00D6000001AA", "9000" },
+		{ "00B0000002", "AA109000" },
+		{ "RESET", "" },
+		{ "00A4000C022FE2", "9000" },
+		{ "00D6000001BB", "6982" },
+		/* GSM VERIFY CHV. */
+		{ "A020000108" WRONG, "9804" },
+		{ "A020000108" WRONG, "9804" },
+		{ "A020000108" WRONG, "9840" },
+		{ "A020000108" PIN1, "9840" },
+		{ "A020000208" PIN2, "9808" },
+		{ "A020000308" PIN2, "6B00" },
+		{ "A020000104" "31323334", "6700" },
+	};
+	fresh();
+	configure_pins(CARD_LOGICAL_CHANNELS, true);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (strcmp(steps[i].capdu, "RESET") == 0) {
+			card_reset(card);
+			continue;
+		}
+		run_steps("pin_change_enable", &steps[i], 1);
+	}
+}
+
+/* MANAGE CHANNEL at the configured limit (the ATR's 4: basic + 3). */
+static void test_channel_limit(void)
+{
+	static const struct step steps[] = {
+		{ "0070000001", "019000" },
+		{ "0070000001", "029000" },
+		{ "0070000001", "039000" },
+		{ "0070000001", "6A81" },
+		{ "00700004", "6881" },
+		{ "00700013", "6881" },
+		{ "40A4000C023F00", "6881" },
+		{ "00708004", "6881" },
+		{ "00708002", "9000" },
+		{ "00700002", "9000" },
+		{ "0070000001", "6A81" },
+		{ "83F2000C", "9000" },
+	};
+	fresh();
+	configure_pins(4, true);
+	RUN(steps);
+	CU_ASSERT_FALSE(card_channel_is_open(card, 4));
+}
+
+/* READ BINARY B1: offset DO 54 beyond 7FFF, answer in DO 53. */
+static void test_read_binary_odd(void)
+{
+	static uint8_t big[CARD_EF_SIZE_MAX];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i ^ (i >> 8));
+	fresh();
+	struct card_fs_node *n;
+	CU_ASSERT_EQUAL_FATAL(card_fs_add_ef(fs->mf, 0x6F40, big, sizeof(big), &n), 0);
+	static const struct step real[] = {
+		{ "00A4000C026F40", "9000" },
+		/* Le 256: 53 81 FD and 253 bytes. */
+		{ "00B1000004" "54028000" "00", "#256:9000" },
+		{ "00B1000004" "54028000" "04", "53028081" "9000" },
+		{ "00B1000004" "5402FFFE" "00", "530101" "9000" },
+		{ "00B1000004" "54027FFF" "04", "53028080" "9000" },
+		{ "00B1000005" "540300FFFD" "00", "53020201" "9000" },
+		/* Le 130: 53 7F and 127 bytes; Le 2: no room for data. */
+		{ "00B1000004" "54020000" "82", "#129:9000" },
+		{ "00B1000004" "54020000" "02", "6700" },
+		/* FFFF is past the last byte (FFFE). */
+		{ "00B1000004" "5402FFFF" "00", "6B00" },
+		{ "00B1000005" "540301FFFF" "00", "6B00" },
+		/* Bad data objects and lengths. */
+		{ "00B1000004" "53028000" "00", "6A80" },
+		{ "00B1000003" "540200" "00", "6A80" },
+		{ "00B1000006" "540400000000" "00", "6A80" },
+		{ "00B1000002" "5400" "00", "6700" },
+		{ "00B1000003" "540100", "6700" },
+		{ "00B1000004" "54028000" "02", "6700" },
+		/* P1-P2: an SFI, a FID; errors. */
+		{ "00B10002" "03" "540100" "04", "6A82" },
+		{ "00B12FE2" "03" "540100" "0C", "530A98101400000000000000" "9000" },
+		{ "00B1001E" "03" "540100" "04", "6981" },
+		{ "00B16F10" "03" "540100" "0A", "6981" },
+		{ "00B19999" "03" "540100" "04", "6A82" },
+		/* The UICC B0 stops at 7FFF: P1 b8 is the SFI flag. */
+		{ "00A4000C026F40", "9000" },
+		{ "00B07FFF01", "80" "9000" },
+	};
+	RUN(real);
+}
+
+/* The GSM class: SELECT 9F xx + GET RESPONSE, READ BINARY/RECORD, STATUS;
+ * and off. */
+static void test_gsm(void)
+{
+	static const struct step steps[] = {
+		{ "A0A40000023F00", "9F17" },
+		{ "A0C0000017", "0000" "0000" "3F00" "01" "0000000000" "0A" "01" "0303" "00" "00"
+				"00000000" "00" "9000" },
+		{ "A0A40000022FE2", "9F0F" },
+		{ "A0C000000F", "0000" "000A" "2FE2" "04" "00" "0A" "FF" "AA" "01" "02" "00" "00"
+				"9000" },
+		{ "A0C000000F", "9400" },
+		{ "A0B000000A", "98101400000000000000" "9000" },
+		{ "A0B000000B", "670A" },
+		{ "A0B0000A01", "9402" },
+		{ "A0B0820001", "6B00" },
+		{ "A0A40000026F10", "9F0F" },
+		{ "A0C000000F", "0000" "000C" "6F10" "04" "00" "00" "FF" "AA" "01" "02" "01" "04"
+				"9000" },
+		{ "A0B2010404", "11111111" "9000" },
+		{ "A0B2020404", "22222222" "9000" },
+		{ "A0B2050404", "9402" },
+		{ "A0B2000A04", "6B00" },
+		{ "A0B0000001", "9408" },
+		{ "A0A40000026F99", "9404" },
+		{ "A0A40400026F10", "6B00" },
+		{ "A0A4000003123456", "6700" },
+		{ "A0A40000027F10", "9F17" },
+		{ "A0F2000017", "0000" "0000" "7F10" "02" "0000000000" "0A" "01" "0001" "00" "00"
+				"00000000" "00" "9000" },
+		{ "A0F2000004", "00000000" "9000" },
+		{ "A0F2010017", "6B00" },
+		{ "A0B0000001", "9400" },
+		{ "A0C0000001", "9400" },
+		{ "A0CA000000", "6D00" },
+	};
+	fresh();
+	RUN(steps);
+	/* Off: every A0 command is 6E 00, the UICC class still works. */
+	struct card_options o;
+	card_options_init(&o);
+	o.gsm_class = false;
+	CU_ASSERT_EQUAL_FATAL(card_configure(card, &o), 0);
+	static const struct step off[] = {
+		{ "A0A40000023F00", "6E00" },
+		{ "A0F2000017", "6E00" },
+		{ "00A4000C023F00", "9000" },
+	};
+	RUN(off);
+}
+
+/* With PINs, the GSM response tells the CHV states. */
+static void test_gsm_chv(void)
+{
+	static const struct step steps[] = {
+		{ "A0A40000023F00", "9F17" },
+		/* CHV1 enabled (b8 of 14 clear), 4 codes, CHV1 83, UNBLOCK 8A,
+		 * CHV2 83, no UNBLOCK CHV2. */
+		{ "A0C0000017", "0000" "0000" "3F00" "01" "0000000000" "0A" "01" "0303" "04" "00"
+				"838A8300" "00" "9000" },
+		{ "A0A40000022FE2", "9F0F" },
+		{ "A0C000000F", "0000" "000A" "2FE2" "04" "00" "2A" "FF" "AA" "01" "02" "00" "00"
+				"9000" },
+		{ "A020000108" WRONG, "9804" },
+		{ "A0A40000023F00", "9F17" },
+		{ "A0C0000017", "#23:9000" },
+	};
+	fresh();
+	configure_pins(CARD_LOGICAL_CHANNELS, true);
+	RUN(steps);
+}
+
 static void test_cleanup(void)
 {
 	card_free(card);
@@ -914,6 +1318,10 @@ int unit_register(void)
 		UNIT_TEST(test_current_files), UNIT_TEST(test_reset),
 		UNIT_TEST(test_toolkit),      UNIT_TEST(test_transmit_cap),
 		UNIT_TEST(test_new_free),     UNIT_TEST(test_sw_text),
+		UNIT_TEST(test_configure),    UNIT_TEST(test_pin_verify),
+		UNIT_TEST(test_pin_puk_blocked), UNIT_TEST(test_pin_change_enable),
+		UNIT_TEST(test_channel_limit), UNIT_TEST(test_read_binary_odd),
+		UNIT_TEST(test_gsm),          UNIT_TEST(test_gsm_chv),
 		UNIT_TEST(test_cleanup),      CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("card_card", cmds);

@@ -165,7 +165,11 @@ static void collect(void *arg, const char *line)
 		CU_FAIL("report buffer");
 }
 
-/* Builds the spec's tree, walks it through a card; 0 or the walk's error. */
+/* The PIN block walk_spec() gives the walk (NULL: none). */
+static const uint8_t *walk_pin1;
+
+/* Builds the spec's tree, walks it through a card configured with the
+ * spec's options; 0 or the walk's error. */
 static int walk_spec(const struct card_spec *s, struct buf *out, char *err, size_t errcap,
 		     struct buf *lines, struct card_pkcs15_walk_info *info)
 {
@@ -174,8 +178,10 @@ static int walk_spec(const struct card_spec *s, struct buf *out, char *err, size
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	struct card *card = card_new(fs, s->atr, s->atr_len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+	CU_ASSERT_EQUAL_FATAL(card_configure(card, &s->opts), 0);
 	struct card_pkcs15_walk_ops ops = { .transmit = transmit, .ctx = card,
-					    .report = lines ? collect : NULL, .report_arg = lines };
+					    .report = lines ? collect : NULL, .report_arg = lines,
+					    .pin1 = walk_pin1 };
 	rc = card_pkcs15_walk(&ops, out, info, err, errcap);
 	/* The walk closed its channel: only the basic channel is open. */
 	for (unsigned ch = 1; ch < CARD_LOGICAL_CHANNELS; ch++)
@@ -236,7 +242,9 @@ static void test_e2e_default(void)
 
 static void test_e2e_variants(void)
 {
-	static const size_t sizes[] = { 1, 255, 256, 257, 4096, 5003, 32767 };
+	/* Past 7FFF the walk reads with B1 (offset DO 54). */
+	static const size_t sizes[] = { 1, 255, 256, 257, 4096, 5003, 32767, 32768, 32769,
+					40000, 61440, 65535 };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct card_spec s;
 		card_spec_init(&s);
@@ -461,6 +469,97 @@ static void test_file_errors(void)
 	}
 }
 
+/* PIN1 enabled and the bootstrap EF needing it: 69 82 without the PIN,
+ * 63 Cx with a wrong one, the bytes with the right one. */
+static void test_e2e_pin(void)
+{
+	struct card_spec s;
+	card_spec_init(&s);
+	set_bootstrap(&s, 40000);
+	s.opts.pins[0].enabled = true;
+	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6432 }, .path_len = 3,
+					.read_key = CARD_KEY_PIN1 };
+	s.access = &acc;
+	s.n_access = 1;
+	struct buf out, lines;
+	buf_init(&out, CARD_EF_SIZE_MAX);
+	buf_init(&lines, 1 << 20);
+	char err[256];
+	struct card_pkcs15_walk_info info;
+	walk_pin1 = NULL;
+	CU_ASSERT_EQUAL(walk_spec(&s, &out, err, sizeof(err), &lines, &info), -EACCES);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "READ BINARY bootstrap EF 6432 offset 0 length 256: "
+					   "69 82 security status not satisfied: the file needs a "
+					   "PIN (none was given)"));
+	CU_ASSERT_EQUAL(info.pin1_enabled, 1);
+	CU_ASSERT_FALSE(info.pin1_verified);
+	uint8_t wrong[CARD_PIN_LEN], right[CARD_PIN_LEN];
+	CU_ASSERT_EQUAL(card_pin_block("1234", wrong), 0);
+	CU_ASSERT_EQUAL(card_pin_block("0000", right), 0);
+	walk_pin1 = wrong;
+	CU_ASSERT_EQUAL(walk_spec(&s, &out, err, sizeof(err), NULL, &info), -EACCES);
+	CU_ASSERT_STRING_EQUAL(err, "VERIFY PIN1: 63 C2 verification failed, SW2 b4-b1 tries "
+				    "left: wrong PIN, 2 tries left");
+	walk_pin1 = right;
+	buf_reset(&lines);
+	CU_ASSERT_EQUAL(walk_spec(&s, &out, err, sizeof(err), &lines, &info), 0);
+	CU_ASSERT_TRUE(info.pin1_verified);
+	CU_ASSERT_EQUAL(out.len, 40000);
+	CU_ASSERT_EQUAL(memcmp(out.p, s.bootstrap, 40000), 0);
+	CU_ASSERT_TRUE(buf_append_u8(&lines, 0) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr((const char *)lines.p,
+				      "SELECT 3F00 (MF): 90 00, PIN1 enabled\nVERIFY PIN1: 90 00\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr((const char *)lines.p,
+				      "READ BINARY (B1) bootstrap EF 6432 offset 32768 length 253: "
+				      "90 00, 253 bytes"));
+	/* PIN1 disabled: no VERIFY even with a PIN at hand. */
+	s.opts.pins[0].enabled = false;
+	buf_reset(&lines);
+	CU_ASSERT_EQUAL(walk_spec(&s, &out, err, sizeof(err), &lines, &info), 0);
+	CU_ASSERT_EQUAL(info.pin1_enabled, 0);
+	CU_ASSERT_FALSE(info.pin1_verified);
+	walk_pin1 = NULL;
+	s.access = NULL;
+	s.n_access = 0;
+	buf_cleanup(&lines);
+	buf_cleanup(&out);
+	card_spec_cleanup(&s);
+}
+
+static void test_access_errors(void)
+{
+	struct card_spec s;
+	card_spec_init(&s);
+	struct card_fs *fs = NULL;
+	char err[256];
+	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6499 }, .path_len = 3,
+					.read_key = CARD_KEY_PIN1, .origin = "x.conf:7" };
+	s.access = &acc;
+	s.n_access = 1;
+	CU_ASSERT_EQUAL(card_layout_build(&s, &fs, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "x.conf:7: 3F00/7F50/6499: no such file");
+	acc.path_len = 2;
+	CU_ASSERT_EQUAL(card_layout_build(&s, &fs, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "x.conf:7: 3F00/7F50 is a DF; READ conditions are for EFs");
+	acc.path_len = 0;
+	CU_ASSERT_EQUAL(card_layout_build(&s, &fs, err, sizeof(err)), -EINVAL);
+	/* The default options: 4 channels, GSM on, PIN1 off, PIN2 on. */
+	CU_ASSERT_EQUAL(s.opts.channels, 4);
+	CU_ASSERT_TRUE(s.opts.gsm_class);
+	CU_ASSERT_EQUAL(s.opts.n_pins, 2);
+	CU_ASSERT_FALSE(s.opts.pins[0].enabled);
+	CU_ASSERT_TRUE(s.opts.pins[1].enabled);
+	uint8_t b[CARD_PIN_LEN];
+	CU_ASSERT_EQUAL(card_pin_block("123", b), -EINVAL);
+	CU_ASSERT_EQUAL(card_pin_block("123456789", b), -EINVAL);
+	CU_ASSERT_EQUAL(card_pin_block("12a4", b), -EINVAL);
+	CU_ASSERT_EQUAL(card_pin_block("12345678", b), 0);
+	CU_ASSERT_EQUAL(memcmp(b, "12345678", 8), 0);
+	s.access = NULL;
+	s.n_access = 0;
+	card_spec_cleanup(&s);
+}
+
 static void test_spec_errors(void)
 {
 	struct card_spec s;
@@ -502,6 +601,7 @@ int unit_register(void)
 		UNIT_TEST(test_extra_files),
 		UNIT_TEST(test_file_errors),
 		UNIT_TEST(test_spec_errors),
+		UNIT_TEST(test_access_errors),
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo e2e[] = {
@@ -509,6 +609,7 @@ int unit_register(void)
 		UNIT_TEST(test_e2e_variants),
 		UNIT_TEST(test_e2e_no_bootstrap),
 		UNIT_TEST(test_e2e_overrides),
+		UNIT_TEST(test_e2e_pin),
 		CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("card_layout", layout);

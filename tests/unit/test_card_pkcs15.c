@@ -1060,7 +1060,7 @@ static const struct err_case err_cases[] = {
 	{ "01 B0", 1, 0x6A82, -EPROTO, "READ BINARY EF.ODF offset 0 length 8: 6A 82" },
 	{ "01 A4 08 04 04 7F FF 64 30", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6430 (DODF 6430): "
 							    "6A 82" },
-	{ "01 B0", 2, 0x6982, -EPROTO, "READ BINARY DODF 6430 offset 0 length 36: 69 82" },
+	{ "01 B0", 2, 0x6982, -EACCES, "READ BINARY DODF 6430 offset 0 length 36: 69 82" },
 	{ "01 A4 08 04 04 7F FF 64 32", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6432 (bootstrap EF "
 							    "6432): 6A 82" },
 	{ "01 B0", 3, 0x6F00, -EPROTO, "READ BINARY bootstrap EF 6432 offset 0 length 15: "
