@@ -18,6 +18,7 @@
 #include "config/paths.h"
 #include "config/profile.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "lab/control.h"
 #include "lab/fault.h"
@@ -131,27 +132,16 @@ static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 		 v6 ? "]" : "", e->port);
 }
 
-/* s as the characters of a JSON string (no quotes). */
-static int append_json_chars(struct buf *b, const char *s)
-{
-	int rc = 0;
-	for (; *s && !rc; s++)
-		rc = (*s == '"' || *s == '\\') ? buf_printf(b, "\\%c", *s)
-		     : (unsigned char)*s < 0x20 ? buf_printf(b, "\\u%04x", *s)
-						 : buf_append_u8(b, (uint8_t)*s);
-	return rc;
-}
-
 /* Written to PATH.tmp then renamed, so a reader never sees half a file. */
 static int write_ready_file(const struct daemon *d)
 {
 	struct buf b;
 	buf_init(&b, 65536);
 	int rc = buf_printf(&b, "{\"pid\": %ld, \"card\": \"", (long)getpid());
-	rc = rc ? rc : append_json_chars(&b, d->card_dir);
+	rc = rc ? rc : json_put_escaped(&b, d->card_dir);
 	if (!rc && d->ctl) {
 		rc = buf_append_str(&b, "\", \"control\": \"");
-		rc = rc ? rc : append_json_chars(&b, transport_control_path(d->ctl));
+		rc = rc ? rc : json_put_escaped(&b, transport_control_path(d->ctl));
 	}
 	rc = rc ? rc : buf_append_str(&b, "\", \"endpoints\": [");
 	for (size_t i = 0; i < d->n_endpoints && !rc; i++) {

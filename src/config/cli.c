@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strparse.h"
+
 #define IDLE_TIMEOUT_MS_DEFAULT 10000u
 #define REQUEST_TIMEOUT_MS_DEFAULT 30000u
 
@@ -45,47 +47,23 @@ const char *cli_usage(void)
 	       "1 for other failures. SIGHUP reloads the card profile.\n";
 }
 
+/* 0..65535 (0: ephemeral), digits only. */
 static int parse_port(const char *s, uint16_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > 65535 || *s == '-' || *s == '+')
-		return -EINVAL;
-	*out = (uint16_t)v;
-	return 0;
+	return strparse_port(s, strlen(s), 0, out);
 }
 
 int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *err, size_t errcap)
 {
 	char host[64];
-	const char *port = NULL;
+	struct bytes h, p;
+	bool has_port;
 	memset(out, 0, sizeof(*out));
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || (size_t)(close - s - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = 0;
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1])
-			goto bad;
-	} else {
-		const char *colon = strrchr(s, ':');
-		/* A bare IPv6 address has several colons and no port. */
-		if (colon && strchr(s, ':') == colon) {
-			if ((size_t)(colon - s) >= sizeof(host))
-				goto bad;
-			memcpy(host, s, (size_t)(colon - s));
-			host[colon - s] = 0;
-			port = colon + 1;
-		} else {
-			if (strlen(s) >= sizeof(host))
-				goto bad;
-			snprintf(host, sizeof(host), "%s", s);
-		}
-	}
+	if (strparse_hostport(s, &h, &p, &has_port) || h.len >= sizeof(host))
+		goto bad;
+	memcpy(host, h.ptr, h.len);
+	host[h.len] = 0;
+	const char *port = has_port ? (const char *)p.ptr : NULL;
 	unsigned char tmp[16];
 	if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1) {
 		snprintf(err, errcap, "'%s': not a numeric IPv4 or IPv6 address", s);

@@ -314,17 +314,6 @@ static int get_hex(struct ctx *c, const config_setting_t *g, const char *name, b
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Exactly four hex digits. */
 static bool parse_fid(const char *s, size_t n, uint16_t *fid)
 {
@@ -332,7 +321,7 @@ static bool parse_fid(const char *s, size_t n, uint16_t *fid)
 		return false;
 	unsigned v = 0;
 	for (size_t i = 0; i < 4; i++) {
-		int d = hexval(s[i]);
+		int d = hex_digit((unsigned char)s[i]);
 		if (d < 0)
 			return false;
 		v = v << 4 | (unsigned)d;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/json.h"
 
 /* Appends whose failure only shortens a log line: the line is cut at the
  * cap, which is the best a logger can do. */
@@ -66,22 +67,9 @@ static void put_timestamp(struct buf *b)
 	PUT(buf_printf(b, "%s.%03ldZ", s, ts.tv_nsec / 1000000L));
 }
 
-/* JSON string body with escapes (RFC 8259 §7); bytes >= 0x80 pass through. */
 static void put_json_str(struct buf *b, const char *s)
 {
-	PUT(buf_append_u8(b, '"'));
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			PUT(buf_append_u8(b, '\\'));
-			PUT(buf_append_u8(b, c));
-		} else if (c < 0x20) {
-			PUT(buf_printf(b, "\\u%04x", c));
-		} else {
-			PUT(buf_append_u8(b, c));
-		}
-	}
-	PUT(buf_append_u8(b, '"'));
+	PUT(json_put_str(b, s));
 }
 
 /* Text values with spaces or quotes are quoted so a line stays parseable. */

@@ -11,6 +11,8 @@
 
 #include "scws/http.h"
 
+#include "core/strparse.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,20 +63,9 @@ bool scws_http_is_tchar(uint8_t c)
 	return is_tchar(c);
 }
 
-static uint8_t lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 bool scws_http_bytes_eq_ci(struct bytes v, const char *s)
 {
-	size_t n = strlen(s);
-	if (v.len != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(v.ptr[i]) != lower((uint8_t)s[i]))
-			return false;
-	return true;
+	return ascii_eq_ci(v, s);
 }
 
 const struct bytes *scws_http_req_header(const struct scws_http_req *req, const char *name)

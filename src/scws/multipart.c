@@ -10,6 +10,9 @@
  * and no KMP table. */
 #include "scws/multipart.h"
 
+#include "core/strparse.h"
+#include "scws/http.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,13 +39,6 @@ const char *scws_multipart_state_name(enum scws_multipart_state st)
 
 /* ---------------------------------------------------------------- characters */
 
-static bool is_tchar(uint8_t c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool is_lwsp(uint8_t c)
 {
 	return c == ' ' || c == '\t';
@@ -56,22 +52,6 @@ static bool is_bchar_nospace(uint8_t c)
 	return c != 0 && strchr("'()+_,-./:=?", c) != NULL;
 }
 
-static uint8_t lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-static bool eq_ci(struct bytes v, const char *s)
-{
-	size_t n = strlen(s);
-	if (v.len != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(v.ptr[i]) != lower((uint8_t)s[i]))
-			return false;
-	return true;
-}
-
 static void skip_lwsp(struct bytes v, size_t *pos)
 {
 	while (*pos < v.len && is_lwsp(v.ptr[*pos]))
@@ -81,7 +61,7 @@ static void skip_lwsp(struct bytes v, size_t *pos)
 static struct bytes token_at(struct bytes v, size_t *pos)
 {
 	size_t s = *pos;
-	while (*pos < v.len && is_tchar(v.ptr[*pos]))
+	while (*pos < v.len && scws_http_is_tchar(v.ptr[*pos]))
 		(*pos)++;
 	return bytes_make(v.ptr + s, *pos - s);
 }
@@ -223,7 +203,7 @@ int scws_multipart_init(struct scws_multipart *m, struct bytes content_type,
 	char shown[48];
 	if (v.len == 0)
 		return fail(m, -EMEDIUMTYPE, 415, "no Content-Type, multipart/form-data expected");
-	if (media_type_at(v, &pos, &type) || !eq_ci(type, "multipart/form-data"))
+	if (media_type_at(v, &pos, &type) || !ascii_eq_ci(type, "multipart/form-data"))
 		return fail(m, -EMEDIUMTYPE, 415, "Content-Type \"%s\" is not multipart/form-data",
 			    printable(v, shown, sizeof(shown)));
 
@@ -233,7 +213,7 @@ int scws_multipart_init(struct scws_multipart *m, struct bytes content_type,
 	struct param prm;
 	int rc;
 	while ((rc = next_param(v, &pos, &prm)) == 1) {
-		if (!eq_ci(prm.name, "boundary"))
+		if (!ascii_eq_ci(prm.name, "boundary"))
 			continue;
 		if (has_boundary)
 			return fail(m, -EPROTO, 400, "Content-Type has two boundary parameters");
@@ -303,19 +283,19 @@ static int parse_disposition(struct scws_multipart *m, struct bytes v, bool *has
 {
 	size_t pos = 0;
 	skip_lwsp(v, &pos);
-	if (!eq_ci(token_at(v, &pos), "form-data"))
+	if (!ascii_eq_ci(token_at(v, &pos), "form-data"))
 		return no_name(m);
 	struct param prm;
 	int rc;
 	bool has_filename = false;
 	while ((rc = next_param(v, &pos, &prm)) == 1) {
-		if (eq_ci(prm.name, "name")) {
+		if (ascii_eq_ci(prm.name, "name")) {
 			if (*has_name)
 				return fail(m, -EPROTO, 400, "part %u has two name parameters",
 					    m->parts);
 			*has_name = true;
 			m->part.name = unquote_in_place(m, &prm);
-		} else if (eq_ci(prm.name, "filename")) {
+		} else if (ascii_eq_ci(prm.name, "filename")) {
 			if (has_filename)
 				return fail(m, -EPROTO, 400, "part %u has two filename parameters",
 					    m->parts);
@@ -338,7 +318,7 @@ static int parse_part_type(struct scws_multipart *m, struct bytes v)
 	if (media_type_at(v, &pos, &m->part.content_type))
 		return fail(m, -EPROTO, 400, "part %u has a malformed Content-Type", m->parts);
 	while ((rc = next_param(v, &pos, &prm)) == 1)
-		if (eq_ci(prm.name, "charset"))
+		if (ascii_eq_ci(prm.name, "charset"))
 			m->part.charset = unquote_in_place(m, &prm);
 	if (rc < 0)
 		return fail(m, -EPROTO, 400, "part %u has a malformed Content-Type", m->parts);
@@ -378,13 +358,13 @@ static int parse_part_head(struct scws_multipart *m)
 		}
 		while (v.len && is_lwsp(v.ptr[v.len - 1]))
 			v.len--;
-		if (eq_ci(name, "Content-Disposition")) {
+		if (ascii_eq_ci(name, "Content-Disposition")) {
 			if (has_disposition)
 				return fail(m, -EPROTO, 400, "part %u has two Content-Disposition "
 					    "headers", m->parts);
 			has_disposition = true;
 			rc = parse_disposition(m, v, &has_name);
-		} else if (eq_ci(name, "Content-Type")) {
+		} else if (ascii_eq_ci(name, "Content-Type")) {
 			if (has_type)
 				return fail(m, -EPROTO, 400, "part %u has two Content-Type headers",
 					    m->parts);

@@ -41,10 +41,12 @@
 #include "config/paths.h"
 #include "core/buf.h"
 #include "core/hex.h"
+#include "core/json.h"
 #include "core/limits.h"
 #include "scws/http.h"
 #include "scws/http_resp.h"
 #include "tools/fetch_url.h"
+#include "transport/sock.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -369,19 +371,12 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* "127.0.0.1 port 4116", as curl says it. */
 static void addr_text(const struct sockaddr *sa, char *out, size_t cap)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in->sin6_port);
-	}
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	(void)transport_sock_addr(sa, ip, &port);
 	snprintf(out, cap, "%s port %u", ip, port);
 }
 
@@ -1035,20 +1030,6 @@ static void count(struct tally *t, size_t *nt, size_t cap, const char *name)
 	}
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static int run_load(const struct opts *o)
 {
 	struct tools_fetch_url u;
@@ -1111,7 +1092,7 @@ static int run_load(const struct opts *o)
 	const char *mode = !u.is_https ? "no TLS" : o->has_psk ? "PSK TLS" : "certificate TLS";
 	if (o->want_json) {
 		printf("{\"url\": ");
-		json_string(u.text);
+		json_fput_str(stdout, u.text);
 		printf(", \"tls\": \"%s\", \"requests\": %lu, \"concurrency\": %u, \"ok\": %lu, "
 		       "\"answered\": %zu, \"seconds\": %.3f, \"requests_per_second\": %.1f, "
 		       "\"latency_ms\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
@@ -1120,7 +1101,7 @@ static int run_load(const struct opts *o)
 		       o->concurrency, ok, nms, elapsed, rps, p50, p90, p99, max);
 		for (size_t i = 0; i < nerr; i++) {
 			printf("%s", i ? ", " : "");
-			json_string(errs[i].name);
+			json_fput_str(stdout, errs[i].name);
 			printf(": %lu", errs[i].n);
 		}
 		printf("}}\n");

@@ -16,24 +16,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/strparse.h"
+
 /* 1..65535 in full, or 0 for an empty field when allow_empty. */
 static int parse_port(const char *s, size_t len, bool allow_empty, unsigned *port)
 {
-	char tmp[8];
+	uint16_t v;
 	if (len == 0 && allow_empty) {
 		*port = 0;
 		return 0;
 	}
-	if (len == 0 || len >= sizeof(tmp))
+	if (strparse_port(s, len, 1, &v))
 		return -EINVAL;
-	memcpy(tmp, s, len);
-	tmp[len] = 0;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(tmp, &end, 10);
-	if (errno || *end || tmp[0] < '0' || tmp[0] > '9' || v == 0 || v > 65535)
-		return -EINVAL;
-	*port = (unsigned)v;
+	*port = v;
 	return 0;
 }
 

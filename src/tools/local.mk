@@ -12,7 +12,7 @@ bin_PROGRAMS += src/scwsemu-fetch
 src_scwsemu_fetch_SOURCES = src/tools/fetch_main.c
 src_scwsemu_fetch_CFLAGS = $(AM_CFLAGS) -pthread
 src_scwsemu_fetch_LDFLAGS = $(AM_LDFLAGS) -pthread
-src_scwsemu_fetch_LDADD = src/tools/libfetch.a src/config/libcli.a $(LIB_SCWS) $(DEP_LIBS)
+src_scwsemu_fetch_LDADD = src/tools/libfetch.a src/config/libcli.a $(LIB_TRANSPORT) $(DEP_LIBS)
 
 check_PROGRAMS += tests/unit/test_tools_fetch_url
 TESTS += tests/unit/test_tools_fetch_url

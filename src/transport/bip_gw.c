@@ -18,6 +18,7 @@
 #include "card/cat_msg.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/timeval.h"
 #include "transport/sock.h"
 
 #define SUB "bip"
@@ -141,7 +142,7 @@ static void conn_free(struct gw_conn *c)
  * the client reads it: the "lingering close" of HTTP servers. */
 static void half_close(struct gw_conn *c)
 {
-	struct timeval tv = { BIP_GW_LINGER_READ_MS / 1000, (BIP_GW_LINGER_READ_MS % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(BIP_GW_LINGER_READ_MS);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
 		conn_free(c);
@@ -164,7 +165,7 @@ static void linger_or_free(struct gw_conn *c)
 		half_close(c);
 		return;
 	}
-	struct timeval tv = { BIP_GW_LINGER_MS / 1000, (BIP_GW_LINGER_MS % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(BIP_GW_LINGER_MS);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -205,8 +206,7 @@ static void arm_idle(struct gw_conn *c)
 {
 	if (!c->gw->idle_timeout_ms)
 		return;
-	struct timeval tv = { c->gw->idle_timeout_ms / 1000,
-			      (c->gw->idle_timeout_ms % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(c->gw->idle_timeout_ms);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
@@ -288,7 +288,7 @@ static void run_engine(struct bip_gw *gw)
 		kick(gw);
 		break;
 	case BIP_TERM_WAIT: {
-		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
+		struct timeval tv = tv_from_ms(wait_ms);
 		evtimer_add(gw->retry, &tv);
 		break;
 	}
@@ -659,7 +659,7 @@ int transport_bip_gw_start(struct bip_gw *gw, char *err, size_t errcap)
 	if (rc)
 		return rc;
 	if (next == BIP_TERM_WAIT) {
-		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
+		struct timeval tv = tv_from_ms(wait_ms);
 		evtimer_add(gw->retry, &tv);
 	} else {
 		kick(gw);

@@ -14,6 +14,7 @@
 #include "core/hex.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/timeval.h"
 
 #define SUB "pcsc"
 
@@ -708,7 +709,7 @@ struct transport_pcsc_watch {
 
 static void arm(struct transport_pcsc_watch *w, unsigned ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(ms);
 	if (evtimer_add(w->timer, &tv) != 0)
 		log_err(SUB, "cannot arm the reader watch timer: reader '%s' is not watched",
 			w->l->reader);
@@ -775,7 +776,7 @@ int transport_pcsc_watch_start(struct transport_pcsc_watch *w)
 	unsigned next = step(w);
 	if (!w->running)
 		return 0;
-	struct timeval tv = { .tv_sec = next / 1000, .tv_usec = (suseconds_t)(next % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(next);
 	return evtimer_add(w->timer, &tv) == 0 ? 0 : -ENOMEM;
 }
 

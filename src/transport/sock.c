@@ -11,20 +11,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap)
+int transport_sock_addr(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], uint16_t *port)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	snprintf(host, INET6_ADDRSTRLEN, "?");
+	*port = 0;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(out, cap, "?");
+		inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
+		*port = ntohs(in->sin_port);
+		return 0;
 	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
+		*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port;
+	if (transport_sock_addr(sa, host, &port))
+		snprintf(out, cap, "?");
+	else
+		snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *fd,

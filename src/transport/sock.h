@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 struct sockaddr;
 
@@ -31,5 +32,10 @@ int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *
 /* "127.0.0.1:4116", "[::1]:4116", or "?" for another family, into out
  * (truncated to cap, cap >= 1). */
 void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap);
+
+/* The address of an IPv4 or IPv6 sockaddr as text (no brackets) into
+ * host and its port into *port: 0. Another family: host "?", port 0,
+ * -EAFNOSUPPORT. */
+int transport_sock_addr(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], uint16_t *port);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "core/log.h"
+#include "core/timeval.h"
 #include "scws/conn.h"
 #include "transport/sock.h"
 
@@ -98,8 +99,7 @@ static void arm_deadline(struct tcpip_client *cl)
 	if (want == cl->deadline_armed)
 		return;
 	if (want) {
-		struct timeval tv = { cl->t->lim.request_timeout_ms / 1000,
-				      (cl->t->lim.request_timeout_ms % 1000) * 1000 };
+		struct timeval tv = tv_from_ms(cl->t->lim.request_timeout_ms);
 		event_add(cl->deadline, &tv);
 	} else {
 		event_del(cl->deadline);
@@ -114,7 +114,7 @@ static void arm_deadline(struct tcpip_client *cl)
  * can destroy our answer before the client reads it ("lingering close"). */
 static bool half_close(struct tcpip_client *cl)
 {
-	struct timeval tv = { TCPIP_LINGER_READ_MS / 1000, (TCPIP_LINGER_READ_MS % 1000) * 1000 };
+	struct timeval tv = tv_from_ms(TCPIP_LINGER_READ_MS);
 	evutil_socket_t fd = bufferevent_getfd(cl->bev);
 	if (cl->deadline_armed) {
 		event_del(cl->deadline);
@@ -285,7 +285,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		client_free(cl);
 		return;
 	}
-	struct timeval idle = { t->lim.idle_timeout_ms / 1000, (t->lim.idle_timeout_ms % 1000) * 1000 };
+	struct timeval idle = tv_from_ms(t->lim.idle_timeout_ms);
 	bufferevent_set_timeouts(cl->bev, &idle, &idle);
 	bufferevent_setcb(cl->bev, read_cb, write_cb, event_cb, cl);
 	bufferevent_setwatermark(cl->bev, EV_WRITE, TCPIP_OUT_HIGH / 2, 0);

@@ -15,6 +15,7 @@
 
 #include "card/card.h"
 #include "core/log.h"
+#include "core/timeval.h"
 #include "transport/hostport.h"
 
 #define VPCD_ADDRS_MAX 8
@@ -112,10 +113,8 @@ static void close_conn(struct transport_vpcd *v)
 
 static void schedule_retry(struct transport_vpcd *v)
 {
-	struct timeval tv;
+	struct timeval tv = tv_from_ms(v->backoff_ms);
 	v->state = ST_WAIT;
-	tv.tv_sec = v->backoff_ms / 1000;
-	tv.tv_usec = (suseconds_t)(v->backoff_ms % 1000) * 1000;
 	evtimer_add(v->ev_timer, &tv);
 	v->backoff_ms *= 2;
 	if (v->backoff_ms > v->opts.backoff_max_ms)

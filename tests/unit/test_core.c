@@ -1,4 +1,5 @@
-/* test_core.c - unit tests for src/core: cursors, buf, hex, log. */
+/* test_core.c - unit tests for src/core: cursors, buf, hex, log, json,
+ * strparse, timeval. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,7 +12,10 @@
 #include "core/file.h"
 #include "core/bytes.h"
 #include "core/hex.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/strparse.h"
+#include "core/timeval.h"
 #include "runner.h"
 
 static void test_rd_sticky(void)
@@ -241,6 +245,138 @@ static void test_file_private(void)
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
+/* ---- core/json: the one JSON string escaper ---- */
+static void test_json_escape(void)
+{
+	static const struct {
+		const char *in, *out;
+	} t[] = {
+		{ "", "\"\"" },
+		{ "plain", "\"plain\"" },
+		{ "a\"b", "\"a\\\"b\"" },
+		{ "back\\slash", "\"back\\\\slash\"" },
+		{ "\n\r\t\x01\x1f", "\"\\u000a\\u000d\\u0009\\u0001\\u001f\"" },
+		{ " \x7f", "\" \x7f\"" },                   /* DEL and space pass */
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },       /* UTF-8 passes */
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct buf b;
+		buf_init(&b, 256);
+		CU_ASSERT_EQUAL(json_put_str(&b, t[i].in), 0);
+		CU_ASSERT_EQUAL(buf_append_u8(&b, 0), 0);
+		CU_ASSERT_STRING_EQUAL((const char *)b.p, t[i].out);
+		buf_cleanup(&b);
+		/* The FILE writer gives the same bytes. */
+		char mem[256] = { 0 };
+		FILE *f = fmemopen(mem, sizeof(mem) - 1, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		json_fput_str(f, t[i].in);
+		fclose(f);
+		CU_ASSERT_STRING_EQUAL(mem, t[i].out);
+	}
+	/* Without quotes, and the cap of the buffer is honoured. */
+	struct buf b;
+	buf_init(&b, 4);
+	CU_ASSERT_EQUAL(json_put_escaped(&b, "ab"), 0);
+	CU_ASSERT_EQUAL(b.len, 2);
+	CU_ASSERT_EQUAL(json_put_escaped(&b, "\x01"), -EMSGSIZE);
+	buf_cleanup(&b);
+	char e[7];
+	CU_ASSERT_EQUAL(json_escape_byte('"', e), 2);
+	CU_ASSERT_EQUAL(json_escape_byte(0x00, e), 6);
+	CU_ASSERT_STRING_EQUAL(e, "\\u0000");
+	CU_ASSERT_EQUAL(json_escape_byte('x', e), 1);
+}
+
+/* ---- core/strparse ---- */
+static void test_strparse_port(void)
+{
+	static const struct {
+		const char *in;
+		unsigned min;
+		int rc;
+		unsigned port;
+	} t[] = {
+		{ "80", 1, 0, 80 },       { "65535", 1, 0, 65535 }, { "0", 0, 0, 0 },
+		{ "0", 1, -EINVAL, 0 },   { "65536", 0, -EINVAL, 0 }, { "", 0, -EINVAL, 0 },
+		{ "-1", 0, -EINVAL, 0 },  { "+1", 0, -EINVAL, 0 },   { " 1", 0, -EINVAL, 0 },
+		{ "1 ", 0, -EINVAL, 0 },  { "8o", 0, -EINVAL, 0 },   { "0000080", 1, 0, 80 },
+		{ "99999999999999999999", 0, -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint16_t p = 7;
+		int rc = strparse_port(t[i].in, strlen(t[i].in), t[i].min, &p);
+		CU_ASSERT_EQUAL(rc, t[i].rc);
+		/* the port is written only on success */
+		CU_ASSERT_EQUAL(p, rc == 0 ? t[i].port : 7);
+	}
+	uint16_t p;
+	CU_ASSERT_EQUAL(strparse_port("4116x", 4, 1, &p), 0); /* only len bytes count */
+	CU_ASSERT_EQUAL(p, 4116);
+}
+
+static void test_strparse_hostport(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *host;
+		bool has_port;
+		const char *port;
+	} t[] = {
+		{ "127.0.0.1:443", 0, "127.0.0.1", true, "443" },
+		{ "localhost", 0, "localhost", false, "" },
+		{ "[::1]:4116", 0, "::1", true, "4116" },
+		{ "[::1]", 0, "::1", false, "" },
+		{ "::1", 0, "::1", false, "" },          /* bare IPv6: no port */
+		{ "fe80::1:80", 0, "fe80::1:80", false, "" },
+		{ "host:", 0, "host", true, "" },
+		{ ":80", 0, "", true, "80" },
+		{ "[]:1", 0, "", true, "1" },
+		{ "[::1", -EINVAL, NULL, false, NULL },
+		{ "[::1]80", -EINVAL, NULL, false, NULL },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct bytes h, p;
+		bool has;
+		int rc = strparse_hostport(t[i].in, &h, &p, &has);
+		CU_ASSERT_EQUAL(rc, t[i].rc);
+		if (rc)
+			continue;
+		CU_ASSERT(bytes_eq(h, t[i].host, strlen(t[i].host)));
+		CU_ASSERT_EQUAL(has, t[i].has_port);
+		CU_ASSERT(bytes_eq(p, t[i].port, strlen(t[i].port)));
+	}
+}
+
+static void test_ascii(void)
+{
+	CU_ASSERT_EQUAL(ascii_lower('A'), 'a');
+	CU_ASSERT_EQUAL(ascii_lower('Z'), 'z');
+	CU_ASSERT_EQUAL(ascii_lower('a'), 'a');
+	CU_ASSERT_EQUAL(ascii_lower('@'), '@');
+	CU_ASSERT_EQUAL(ascii_lower('['), '[');
+	CU_ASSERT_EQUAL(ascii_lower(0xC9), 0xC9); /* no locale */
+	CU_ASSERT_TRUE(ascii_eq_ci(bytes_make("Content-Type", 12), "content-type"));
+	CU_ASSERT_FALSE(ascii_eq_ci(bytes_make("Content-Typ", 11), "content-type"));
+	CU_ASSERT_FALSE(ascii_eq_ci(bytes_make("Content-Typf", 12), "content-type"));
+	CU_ASSERT_TRUE(ascii_eq_ci(bytes_make("", 0), ""));
+}
+
+static void test_tv_from_ms(void)
+{
+	static const struct {
+		uint64_t ms;
+		long sec, usec;
+	} t[] = { { 0, 0, 0 }, { 1, 0, 1000 }, { 999, 0, 999000 }, { 1000, 1, 0 },
+		  { 2500, 2, 500000 }, { 86400001, 86400, 1000 } };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct timeval tv = tv_from_ms(t[i].ms);
+		CU_ASSERT_EQUAL((long)tv.tv_sec, t[i].sec);
+		CU_ASSERT_EQUAL((long)tv.tv_usec, t[i].usec);
+	}
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo cursors[] = {
@@ -253,6 +389,11 @@ int unit_register(void)
 	static CU_TestInfo misc[] = {
 		UNIT_TEST(test_hex), UNIT_TEST(test_log_json_escape), CU_TEST_INFO_NULL,
 	};
+	static CU_TestInfo text[] = {
+		UNIT_TEST(test_json_escape), UNIT_TEST(test_strparse_port),
+		UNIT_TEST(test_strparse_hostport), UNIT_TEST(test_ascii), UNIT_TEST(test_tv_from_ms),
+		CU_TEST_INFO_NULL,
+	};
 	static CU_TestInfo files[] = {
 		UNIT_TEST(test_file_atomic_link_and_mode), UNIT_TEST(test_file_private),
 		CU_TEST_INFO_NULL,
@@ -264,5 +405,7 @@ int unit_register(void)
 		rc = unit_add_suite("core_buf", bufs);
 	if (!rc)
 		rc = unit_add_suite("core_misc", misc);
+	if (!rc)
+		rc = unit_add_suite("core_text", text);
 	return rc;
 }

@@ -39,6 +39,19 @@ static void test_peer_names(void)
 	/* truncated, still terminated */
 	transport_sock_peer((const struct sockaddr *)&in, out, 6);
 	CU_ASSERT_STRING_EQUAL(out, "127.0");
+	/* the parts, for callers that format them otherwise (scwsemu-fetch) */
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port = 1;
+	CU_ASSERT_EQUAL(transport_sock_addr((const struct sockaddr *)&in, host, &port), 0);
+	CU_ASSERT_STRING_EQUAL(host, "127.0.0.1");
+	CU_ASSERT_EQUAL(port, 4116);
+	CU_ASSERT_EQUAL(transport_sock_addr((const struct sockaddr *)&in6, host, &port), 0);
+	CU_ASSERT_STRING_EQUAL(host, "::1");
+	CU_ASSERT_EQUAL(port, 65535);
+	CU_ASSERT_EQUAL(transport_sock_addr((const struct sockaddr *)&other, host, &port),
+			-EAFNOSUPPORT);
+	CU_ASSERT_STRING_EQUAL(host, "?");
+	CU_ASSERT_EQUAL(port, 0);
 }
 
 static void test_not_numeric(void)
