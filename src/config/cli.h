@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLI_ADDRS_MAX 16
+#include "core/limits.h"
 
 /* A listen address: host is a numeric IPv4 or IPv6 literal (no brackets). */
 struct cli_addr {

@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
+
 #include "card/layout.h"
 
 #define PROFILE_CONF_NAME "card.conf"
-#define PROFILE_PORTS_MAX 4
-#define PROFILE_PSK_KEY_MAX 64
 
 enum profile_store { PROFILE_STORE_WBXML, PROFILE_STORE_XML };
 
@@ -28,7 +28,7 @@ struct profile_tls {
 	char *cert_file;   /* absolute paths, or NULL */
 	char *key_file;
 	char *psk_identity; /* NULL when no PSK */
-	uint8_t psk_key[PROFILE_PSK_KEY_MAX];
+	uint8_t psk_key[TLS_PSK_KEY_MAX];
 	size_t psk_key_len;
 	int min_version;   /* OpenSSL TLS1_VERSION .. TLS1_3_VERSION */
 	int max_version;

@@ -48,6 +48,8 @@
 #define CAT_CTLV_VALUE_MAX 255u      /* a C-TLV value: length 00-7F or 81 xx */
 #define CAT_PROFILE_LEN 17u          /* TERMINAL PROFILE written by our encoder (to byte 17) */
 #define CAT_PORTS_MAX CAT_BIP_CHANNELS_MAX /* {port, count} entries of a BIP server config */
+#define CAT_CMD_OBJECTS_MAX 32u      /* objects of one proactive command besides details and
+				      * devices; more is data not understood */
 
 /* SCWS HTTP. */
 #define HTTP_HEAD_MAX 8192u          /* request line + headers: over is 431 */
@@ -83,6 +85,10 @@
 #define TRACE_GSMTAP_MAX (TRACE_IPV4_MAX - TRACE_IPV4_UDP_HDR) /* GSMTAP header + APDU */
 #define TRACE_PCAP_SNAPLEN 65535u    /* pcap global header snaplen */
 #define VPCD_MSG_MAX 65535u          /* one message after the 2-byte length */
+#define VPCD_ADDRS_MAX 8u            /* addresses of --vpcd HOST tried in turn */
+#define VPCD_IN_CAP 16384u           /* bytes read from vpcd at a time */
+#define VPCD_BACKOFF_MIN_MS 50u      /* vpcd away: reconnect after, doubling... */
+#define VPCD_BACKOFF_MAX_MS 1000u    /* ...up to this */
 
 /* scwsemu-fetch, the reference handset client. */
 #define FETCH_HOST_MAX 256u          /* a host name or address literal, with the NUL */
@@ -91,6 +97,14 @@
 #define FETCH_ADDRS_MAX 8u           /* addresses tried per connection */
 #define FETCH_CONCURRENCY_MAX 1024u  /* load generator workers */
 #define FETCH_REQUESTS_MAX 10000000u /* load generator requests in one run */
+
+/* The daemon's command line and its TCP/IP listeners (transport/tcpip.c). */
+#define CLI_ADDRS_MAX 16u            /* --tcpip and --bip-listen addresses */
+#define TRANSPORT_HOST_MAX 256u      /* a HOST of --gsmtap/--vpcd, with the NUL */
+#define TCPIP_LISTENERS_MAX 16u
+#define TCPIP_OUT_HIGH (64u * 1024u) /* output beyond this stops reading from that client */
+#define TCPIP_READ_CHUNK 16384u      /* bytes fed to the SCWS at a time */
+#define TCPIP_LINGER_READ_MS 2000u   /* after our FIN: the client's rest is read and dropped */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */
@@ -102,6 +116,7 @@
 #define PROFILE_DEVID_MAX 128u       /* one devid_allow entry */
 #define PROFILE_DEVIDS_MAX 64u       /* devid_allow entries */
 #define PROFILE_FILES_MAX 64u        /* files = ( ... ) entries */
+#define PROFILE_PORTS_MAX 4u         /* scws.ports entries */
 #define PROFILE_CIPHERS_MAX 512u     /* tls.cipher_list / tls.ciphersuites */
 
 /* Terminal-side BIP gateway (transport/bip_term.c, transport/bip_gw.c). */
@@ -115,6 +130,8 @@
 #define BIP_GW_BUSY_MAX_MS 1000u     /* ...up to this */
 #define BIP_GW_GETRESP_MAX 4u        /* GET RESPONSE rounds after a FETCH answered 61 xx */
 #define BIP_GW_ADDRS_MAX 16u         /* --bip-listen addresses */
+#define BIP_GW_HOST_MAX 64u          /* a numeric listen address, with the NUL */
+#define BIP_GW_PEER_MAX 64u          /* a peer's "[addr]:port" text, with the NUL */
 #define BIP_GW_PORT_MAP_MAX 16u      /* --port-map entries */
 #define BIP_GW_PARKED_MAX 16u        /* accepted clients waiting for a channel, per port */
 #define BIP_GW_LINGER_READ_MS 2000u  /* after our FIN: the client's rest is read and dropped */

@@ -22,7 +22,6 @@
 #include "transport/sock.h"
 
 #define SUB "bip"
-#define PEER_MAX 64u
 
 struct bip_gw;
 struct gw_port;
@@ -62,7 +61,7 @@ struct gw_conn {
 	struct gw_port *port; /* CONN_PARKED */
 	unsigned ch;          /* CONN_BOUND */
 	size_t rx_max;        /* CONN_BOUND: the channel's buffer size */
-	char peer[PEER_MAX];
+	char peer[BIP_GW_PEER_MAX];
 	struct gw_conn *prev, *next;
 	struct gw_conn *park_next;
 };

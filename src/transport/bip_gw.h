@@ -28,13 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
+
 #include "transport/bip_term.h"
 #include "transport/link.h"
 
 struct event_base;
 struct bip_gw;
-
-#define BIP_GW_HOST_MAX 64u /* a numeric address with the NUL */
 
 struct bip_gw_addr {
 	char host[BIP_GW_HOST_MAX]; /* numeric IPv4 or IPv6, no brackets */

@@ -17,10 +17,6 @@
 #include "core/log.h"
 
 #define SUB "bip"
-/* Objects one proactive command may carry besides details and devices;
- * more is not a command we can act on (data not understood). */
-#define CMD_OBJECTS_MAX 32u
-
 struct term_ch {
 	enum bip_term_ch_state state;
 	uint16_t card_port;
@@ -518,7 +514,7 @@ static bool handle_command(struct bip_term *t, const uint8_t *p, size_t len, str
 
 	/* Command details and device identities, then every other object. */
 	bool has_det = false, has_dev = false;
-	struct cmd_obj objs[CMD_OBJECTS_MAX];
+	struct cmd_obj objs[CAT_CMD_OBJECTS_MAX];
 	size_t n_objs = 0;
 	struct rd r;
 	rd_init(&r, p + hdr, vlen);
@@ -539,7 +535,7 @@ static bool handle_command(struct bip_term *t, const uint8_t *p, size_t len, str
 		} else if (!o.long_tag && o.tag == CAT_TAG_DEVICE_IDENTITIES) {
 			has_dev = true;
 			malformed |= o.value.len != 2;
-		} else if (n_objs < CMD_OBJECTS_MAX) {
+		} else if (n_objs < CAT_CMD_OBJECTS_MAX) {
 			objs[n_objs].tag = o.long_tag ? 0xFFFF : o.tag;
 			objs[n_objs].cr = o.cr;
 			n_objs++;

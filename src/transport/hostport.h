@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRANSPORT_HOST_MAX 256u
+#include "core/limits.h"
 
 /* Splits spec into host and port: "HOST", "HOST:PORT", "[V6]", "[V6]:PORT",
  * or a bare IPv6 literal (two colons or more: no port). A missing port

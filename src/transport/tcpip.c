@@ -13,16 +13,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/limits.h"
+
 #include "core/log.h"
 #include "core/timeval.h"
 #include "scws/conn.h"
 #include "transport/sock.h"
-
-/* Output beyond this stops reading from that client until it drains. */
-#define TCPIP_OUT_HIGH (64u * 1024u)
-#define TCPIP_LISTENERS_MAX 16
-#define TCPIP_READ_CHUNK 16384u
-#define TCPIP_LINGER_READ_MS 2000u
 
 struct tcpip_listener {
 	struct evconnlistener *lev; /* NULL while suspended */
@@ -154,8 +150,9 @@ static bool flush_output(struct tcpip_client *cl)
 	return true;
 }
 
-/* Feeds what has arrived while the socket can take our answers. */
-static void pump(struct tcpip_client *cl)
+/* Feeds what has arrived while the socket can take our answers. Returns
+ * false when cl was freed (by flush_output): the caller must not touch it. */
+static bool pump(struct tcpip_client *cl)
 {
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
@@ -163,20 +160,21 @@ static void pump(struct tcpip_client *cl)
 	while (!cl->closing && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(out) >= TCPIP_OUT_HIGH) {
 			bufferevent_disable(cl->bev, EV_READ);
-			return;
+			return true;
 		}
 		int n = evbuffer_remove(in, tmp, sizeof(tmp));
 		if (n <= 0)
 			break;
 		scws_conn_feed(cl->conn, tmp, (size_t)n);
 		if (!flush_output(cl))
-			return;
+			return false;
 	}
 	if (!cl->closing) {
 		arm_deadline(cl);
 		if (evbuffer_get_length(out) < TCPIP_OUT_HIGH)
 			bufferevent_enable(cl->bev, EV_READ);
 	}
+	return true;
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -187,7 +185,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	pump(cl);
+	(void)pump(cl);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -198,7 +196,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 			half_close(cl);
 		return;
 	}
-	pump(cl);
+	(void)pump(cl);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -222,12 +220,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		/* Whatever arrived before the FIN is still worth answering. */
-		pump(cl);
-		struct tcpip_client *c;
-		for (c = cl->t->clients; c && c != cl; c = c->next)
-			;
-		if (!c)
-			return; /* freed by pump */
+		if (!pump(cl))
+			return; /* freed by pump: cl is gone */
 		/* The client sends no more: no lingering needed once our
 		 * answer is out. */
 		scws_conn_peer_closed(cl->conn);

@@ -13,15 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/limits.h"
+
 #include "card/card.h"
 #include "core/log.h"
 #include "core/timeval.h"
 #include "transport/hostport.h"
-
-#define VPCD_ADDRS_MAX 8
-#define VPCD_IN_CAP 16384u
-#define BACKOFF_MIN_MS 50u
-#define BACKOFF_MAX_MS 1000u
 
 enum vpcd_state {
 	ST_IDLE,       /* stopped: no socket, no timer */
@@ -394,9 +391,9 @@ struct transport_vpcd *transport_vpcd_new(struct event_base *base, struct card *
 	if (opts)
 		v->opts = *opts;
 	if (!v->opts.backoff_min_ms)
-		v->opts.backoff_min_ms = BACKOFF_MIN_MS;
+		v->opts.backoff_min_ms = VPCD_BACKOFF_MIN_MS;
 	if (!v->opts.backoff_max_ms)
-		v->opts.backoff_max_ms = BACKOFF_MAX_MS;
+		v->opts.backoff_max_ms = VPCD_BACKOFF_MAX_MS;
 	if (v->opts.backoff_max_ms < v->opts.backoff_min_ms)
 		v->opts.backoff_max_ms = v->opts.backoff_min_ms;
 	v->backoff_ms = v->opts.backoff_min_ms;

@@ -9,21 +9,27 @@ need curl tshark python3
 expect_eq "--gsmtap with port 0 exits 2" 2 $?
 expect_match "... saying why" 'gsmtap 127\.0\.0\.1:0: .*port must be 1-65535' "$(cat "$T_TMP/g.err")"
 # A live GSMTAP receiver on an ephemeral UDP port.
-python3 - "$T_TMP/udp.port" "$T_TMP/udp.count" <<'PY' &
-import socket, sys
+# Counts GSMTAP SIM datagrams until the daemon has stopped (udp.stop
+# appears), then drains what is still queued: no silence-based timeout,
+# which a loaded machine outlasts between start-up and the fetch.
+python3 - "$T_TMP/udp.port" "$T_TMP/udp.count" "$T_TMP/udp.stop" <<'PY' &
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-s.settimeout(3)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(0.1)
 n = 0
-try:
-    while True:
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
         d = s.recv(65535)
-        if d[0] == 2 and d[2] == 4:  # GSMTAP v2, type SIM
-            n += 1
-except socket.timeout:
-    pass
+    except socket.timeout:
+        if os.path.exists(sys.argv[3]):
+            break
+        continue
+    if d[0] == 2 and d[2] == 4:  # GSMTAP v2, type SIM
+        n += 1
 open(sys.argv[2], "w").write(str(n))
 PY
 udp_pid=$!
@@ -38,6 +44,7 @@ sleep 0.2
 # The pcap is flushed per record: readable while the daemon still runs.
 n_live=$(tshark -r "$T_TMP/t.pcap" 2>/dev/null | wc -l)
 stop_pid "$PID_tr"
+: >"$T_TMP/udp.stop"
 n=$(tshark -r "$T_TMP/t.pcap" 2>/dev/null | wc -l)
 expect_eq "the pcap was complete before the daemon stopped (flushed per record)" "$n" "$n_live"
 ports=$(tshark -r "$T_TMP/t.pcap" -Y 'etsi_cat.comp_tlv.cmd_type == 0x40 && gsm_sim.apdu.ins == 0x12' \
