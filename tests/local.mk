@@ -12,6 +12,8 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/fuzz/corpus tests/data tes
 	tests/integration/hostile.sh \
 	tests/integration/lib.sh \
 	tests/integration/pcsc.sh \
+	tests/integration/pcsc_card.sh \
+	tests/integration/pcsc_lib.sh \
 	tests/integration/tcpip.sh \
 	tests/integration/trace_fetch.sh \
 	tests/integration/trace_tshark.sh

@@ -396,8 +396,16 @@ int card_fs_fcp_with(const struct card_fs_node *node, const uint8_t *extra, size
 	wr_mem(&w, "\x8A\x01\x05", 3);
 	put_security(&w, node);
 	if (!card_fs_is_df(node)) {
+		/* File size, 2 bytes or more (§11.1.1.4.1): from 8000 on, a
+		 * leading 00, so that readers decoding it as an ASN.1 INTEGER
+		 * (OpenSC) do not see a negative size. */
 		wr_u8(&w, 0x80);
-		wr_u8(&w, 0x02);
+		if (node->data.len >= 0x8000) {
+			wr_u8(&w, 0x03);
+			wr_u8(&w, 0x00);
+		} else {
+			wr_u8(&w, 0x02);
+		}
 		wr_u16be(&w, (uint16_t)node->data.len);
 		/* §11.1.1.4.8: without tag 88 the SFI would default to the low
 		 * five bits of the FID; an empty 88 says "no SFI", which is what

@@ -125,7 +125,8 @@ const char *card_fs_type_name(enum card_fs_type type);
  *   MF/DF/ADF: 62 LL  82 02 78 21  83 02 fid  [84 LL aid]  8A 01 05
  *              8C 03 06 90 90
  *   EF:        62 LL  82 02 41 21 (transparent) | 82 05 42 21 00 rl nr
- *              83 02 fid  8A 01 05  8C 03 03 uu 00  80 02 size
+ *              83 02 fid  8A 01 05  8C 03 03 uu rr  80 02 size (80 03 00 size
+ *              from 8000 on, never a negative INTEGER)
  *              88 01 sfi<<3 | 88 00 (no SFI)
  * 8C is the compact security attribute (ISO 7816-4 §9.3.3): AM 03 = UPDATE
  * and READ, SC 00 = always, 90 = ADM (uu = 00 when update_always); the

@@ -31,7 +31,7 @@ tests_unit_test_transport_link_pcsc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_link_pcsc_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) \
 	$(CUNIT_LIBS)
 # End to end over a private pcscd with vpcd and OpenSC (--vpcd, --reader).
-TESTS += tests/integration/pcsc.sh
+TESTS += tests/integration/pcsc.sh tests/integration/pcsc_card.sh
 FUZZ_TARGETS += tests/fuzz/fuzz_link_pcsc
 tests_fuzz_fuzz_link_pcsc_SOURCES = tests/fuzz/fuzz_link_pcsc.c
 tests_fuzz_fuzz_link_pcsc_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)

@@ -1194,7 +1194,10 @@ static void test_read_binary_odd(void)
 	struct card_fs_node *n;
 	CU_ASSERT_EQUAL_FATAL(card_fs_add_ef(fs->mf, 0x6F40, big, sizeof(big), &n), 0);
 	static const struct step real[] = {
-		{ "00A4000C026F40", "9000" },
+		/* 65535 bytes: the size on 3 bytes (80 03 00 FF FF), not a
+		 * negative INTEGER. */
+		{ "00A40004026F4000", "6217820241218302" "6F40" "8A01058C0303900080030" "0FFFF8800"
+				      "9000" },
 		/* Le 256: 53 81 FD and 253 bytes. */
 		{ "00B1000004" "54028000" "00", "#256:9000" },
 		{ "00B1000004" "54028000" "04", "53028081" "9000" },
