@@ -5,7 +5,7 @@ Started by `make bench` (bench/local.mk); python3 standard library only.
 
 Fetches: nginx (Debian nginx-light, generated configuration: one worker, the
 same certificate, key, bootstrap bytes and TLS versions, no session cache, no
-tickets), scwsemu in TCP/IP mode, scwsemu in BIP mode (in-process card and
+tickets; scwsemu's card likewise with tls.resumption = false), scwsemu in TCP/IP mode, scwsemu in BIP mode (in-process card and
 gateway) and, when pcscd and vpcd are there, scwsemu BIP with the gateway and
 the card in two processes through pcscd (--reader and --vpcd). Every fetch is
 scwsemu-fetch's POST on a new connection with a full TLS handshake. Per round
@@ -418,6 +418,11 @@ class Bench:
             "apdu_loop": os.path.join(self.builddir, "bench", "apdu_loop"),
         }
         self.tmp = tempfile.mkdtemp(prefix="scwsemu-bench-")
+        # Full handshakes on both sides: nginx has no session cache and no
+        # tickets, so the card runs with tls.resumption = false (tickets
+        # would cost the server work on every connection that no client
+        # here ever uses).
+        self.card = self.full_handshake_card()
         self.procs = []
         self.notes = []
         self.servers = []
@@ -428,6 +433,23 @@ class Bench:
         self.results = {}
 
     # -- helpers
+
+    def full_handshake_card(self):
+        """cards/default with tls.resumption = false, in self.tmp."""
+        src = os.path.join(self.srcdir, "cards", "default")
+        d = os.path.join(self.tmp, "card")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(src, "card.conf")) as f:
+            conf = f.read()
+        conf = conf.replace("../../pki", os.path.join(self.srcdir, "pki"))
+        for name in ("bootstrap.xml", "index.html"):
+            conf = conf.replace('"%s"' % name, '"%s"' % os.path.join(src, name))
+        if "resumption = true;" not in conf:
+            raise BenchError("cards/default/card.conf: no 'resumption = true;' to turn off")
+        conf = conf.replace("resumption = true;", "resumption = false;")
+        with open(os.path.join(d, "card.conf"), "w") as f:
+            f.write(conf)
+        return d
 
     def start(self, name, argv, env=None):
         p = Proc(name, argv, self.tmp, env)

@@ -80,10 +80,21 @@ openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$t
 	-extensions v3_server -startdate "$start" -enddate "$server_end" \
 	-in "$tmp/server.csr" -out "$tmp/server.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
 
+# SCWS server, RSA 2048 beside it (for TLS 1.2 clients that offer only RSA
+# suites): the same CA, names and validity.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/server-rsa.key"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/server-rsa.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/server-rsa.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
+	-extensions v3_server -startdate "$start" -enddate "$server_end" \
+	-in "$tmp/server-rsa.csr" -out "$tmp/server-rsa.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+
 for check in "-verify_hostname localuicc" "-verify_hostname localhost" \
 	"-verify_ip 127.0.0.1" "-verify_ip ::1"; do
-	# shellcheck disable=SC2086
-	openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver $check "$tmp/server.crt" >/dev/null
+	for crt in server server-rsa; do
+		# shellcheck disable=SC2086
+		openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver $check "$tmp/$crt.crt" >/dev/null
+	done
 done
 
 mkdir -p "$out"
@@ -91,6 +102,10 @@ cp "$tmp/ca.crt" "$out/scws-ca.crt"
 cp "$tmp/ca.key" "$out/scws-ca.key"
 cp "$tmp/server.crt" "$out/scws-server.crt"
 cp "$tmp/server.key" "$out/scws-server.key"
+cp "$tmp/server-rsa.crt" "$out/scws-server-rsa.crt"
+cp "$tmp/server-rsa.key" "$out/scws-server-rsa.key"
+chmod 644 "$out/scws-server-rsa.crt" "$out/scws-server-rsa.key"
 # World-readable on purpose: test keys that ship with the sources.
 chmod 644 "$out/scws-ca.crt" "$out/scws-ca.key" "$out/scws-server.crt" "$out/scws-server.key"
-echo "wrote $out/scws-ca.crt $out/scws-ca.key $out/scws-server.crt $out/scws-server.key"
+echo "wrote $out/scws-ca.crt $out/scws-ca.key $out/scws-server.crt $out/scws-server.key" \
+	"$out/scws-server-rsa.crt $out/scws-server-rsa.key"

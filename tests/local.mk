@@ -15,11 +15,12 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/fuzz/corpus tests/data tes
 	tests/integration/pcsc_card.sh \
 	tests/integration/pcsc_lib.sh \
 	tests/integration/tcpip.sh \
+	tests/integration/tls_resume.sh \
 	tests/integration/trace_fetch.sh \
 	tests/integration/trace_tshark.sh
 
 # End-to-end tests: real binaries, real clients, loopback only.
-TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh \
+TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \
 	tests/integration/control.sh

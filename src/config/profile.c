@@ -39,6 +39,7 @@ struct ctx {
 	const char *dir;   /* the directory as given, for messages */
 	char *base;        /* its realpath: payload paths are resolved against it */
 	bool has_cert;     /* tls.certificate and tls.key loaded */
+	bool first_is_rsa; /* ... with an RSA key */
 };
 
 static const char *const root_keys[] = {
@@ -54,7 +55,8 @@ static const char *const scws_keys[] = { "ports", "index", NULL };
 static const char *const port_keys[] = { "port", "scheme", "channels", NULL };
 static const char *const tls_keys[] = {
 	"certificate", "key", "psk_identity", "psk_key", "min_version", "max_version",
-	"cipher_list", "ciphersuites", "security_level", NULL,
+	"cipher_list", "ciphersuites", "security_level", "rsa_certificate", "rsa_key",
+	"resumption", NULL,
 };
 static const char *const cred_keys[] = { "required", "username", "passphrase", NULL };
 static const char *const boot_keys[] = { "source", "store", NULL };
@@ -643,16 +645,16 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 }
 
 static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_rel,
-			 config_setting_t *ks, const char *key_rel)
+			 config_setting_t *ks, const char *key_rel, char **cert_out, char **key_out,
+			 bool want_rsa)
 {
-	struct profile_tls *t = &c->p->tls;
 	uint8_t *cert = NULL, *key = NULL;
 	size_t cert_len, key_len;
 	char shown[PATH_MAX];
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
 	BIO *bio = NULL;
-	int rc = read_payload(c, cs, cert_rel, PROFILE_FILE_MAX, &cert, &cert_len, &t->cert_file,
+	int rc = read_payload(c, cs, cert_rel, PROFILE_FILE_MAX, &cert, &cert_len, cert_out,
 			      shown, sizeof(shown));
 	if (rc)
 		goto out;
@@ -663,7 +665,11 @@ static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_r
 		rc = fail(c, cs, "%s: no PEM certificate in it", shown);
 		goto out;
 	}
-	if ((rc = read_payload(c, ks, key_rel, PROFILE_FILE_MAX, &key, &key_len, &t->key_file,
+	if (want_rsa && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) != EVP_PKEY_RSA) {
+		rc = fail(c, cs, "%s: not an RSA certificate", shown);
+		goto out;
+	}
+	if ((rc = read_payload(c, ks, key_rel, PROFILE_FILE_MAX, &key, &key_len, key_out,
 			       shown, sizeof(shown))))
 		goto out;
 	bio = BIO_new_mem_buf(key, (int)key_len);
@@ -678,6 +684,8 @@ static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_r
 		goto out;
 	}
 	c->has_cert = true;
+	if (!want_rsa)
+		c->first_is_rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA;
 out:
 	X509_free(x);
 	EVP_PKEY_free(k);
@@ -743,7 +751,25 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 		return fail_missing(c, g, "key", "needed with tls.certificate");
 	if (key && !cert)
 		return fail_missing(c, g, "certificate", "needed with tls.key");
-	if (cert && (rc = load_cert_key(c, cs, cert, ks, key)))
+	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->cert_file, &t->key_file, false)))
+		return rc;
+	if ((rc = get_str(c, g, "rsa_certificate", false, PATH_MAX, &cert, &cs)) ||
+	    (rc = get_str(c, g, "rsa_key", false, PATH_MAX, &key, &ks)))
+		return rc;
+	if (cert && !key)
+		return fail_missing(c, g, "rsa_key", "needed with tls.rsa_certificate");
+	if (key && !cert)
+		return fail_missing(c, g, "rsa_certificate", "needed with tls.rsa_key");
+	if (cert && !t->cert_file)
+		return fail(c, cs, "needs tls.certificate (the ECDSA one) beside it");
+	if (cert && c->first_is_rsa)
+		return fail(c, cs, "tls.certificate is RSA already; the second must be ECDSA "
+			    "there and RSA here");
+	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->rsa_cert_file,
+					&t->rsa_key_file, true)))
+		return rc;
+	t->resumption = true;
+	if ((rc = get_bool(c, g, "resumption", &t->resumption)))
 		return rc;
 
 	const char *id;
@@ -1519,6 +1545,8 @@ void profile_free(struct profile *p)
 	free(p->bootstrap_source);
 	free(p->tls.cert_file);
 	free(p->tls.key_file);
+	free(p->tls.rsa_cert_file);
+	free(p->tls.rsa_key_file);
 	free(p->tls.psk_identity);
 	OPENSSL_cleanse(p->tls.psk_key, sizeof(p->tls.psk_key));
 	free(p->tls.cipher_list);

@@ -27,6 +27,9 @@ struct profile_port {
 struct profile_tls {
 	char *cert_file;   /* absolute paths, or NULL */
 	char *key_file;
+	char *rsa_cert_file; /* the RSA certificate beside it, or NULL */
+	char *rsa_key_file;
+	bool resumption;   /* TLS session IDs and tickets (default true) */
 	char *psk_identity; /* NULL when no PSK */
 	uint8_t psk_key[TLS_PSK_KEY_MAX];
 	size_t psk_key_len;

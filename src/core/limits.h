@@ -78,6 +78,8 @@
 #define TLS_OUT_MAX (4u * (TLS_RECORD_HEADER + TLS_RECORD_MAX))
 #define TLS_PSK_IDENTITY_MAX 128u        /* RFC 4279 allows 2^16-1; ours are short */
 #define TLS_PSK_KEY_MAX 64u              /* RFC 4279 §5.3: at least 64 octets */
+#define SCWS_TLS_SESSIONS_MAX 256u       /* TLS <= 1.2 session cache (session IDs) */
+#define SCWS_TLS_TICKETS 2u              /* TLS 1.3 NewSessionTickets per full handshake */
 
 /* Traces (doc/protocol.md §7) and the vpcd link (vsmartcard). */
 #define TRACE_IPV4_MAX 65535u        /* IPv4 total length field */

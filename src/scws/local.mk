@@ -51,5 +51,6 @@ tests_fuzz_fuzz_http_resp_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 
 # pki/: the published test CA and SCWS server certificate (pki/README.md).
 # Installed beside cards/, whose profiles name ../../pki/scws-server.crt.
-nobase_dist_pkgdata_DATA += pki/scws-ca.crt pki/scws-server.crt pki/scws-server.key
+nobase_dist_pkgdata_DATA += pki/scws-ca.crt pki/scws-server.crt pki/scws-server.key \
+	pki/scws-server-rsa.crt pki/scws-server-rsa.key
 EXTRA_DIST += pki/README.md pki/make-pki.sh pki/scws-ca.key

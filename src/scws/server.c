@@ -73,6 +73,9 @@ static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *er
 	scws_tls_config_init(&cfg);
 	cfg.cert_file = t->cert_file;
 	cfg.key_file = t->key_file;
+	cfg.cert2_file = t->rsa_cert_file;
+	cfg.key2_file = t->rsa_key_file;
+	cfg.resumption = t->resumption;
 	if (t->psk_identity) {
 		cfg.psk_identity = t->psk_identity;
 		cfg.psk_key = t->psk_key;

@@ -30,6 +30,7 @@ struct scws_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	unsigned refs;  /* the creator's plus one per connection */
 	bool has_cert;
+	bool has_rsa;         /* an RSA certificate: RSA key exchange suites too */
 	size_t psk_identity_len; /* 0 = no PSK */
 	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
 	uint8_t psk_key[TLS_PSK_KEY_MAX];
@@ -94,6 +95,7 @@ void scws_tls_config_init(struct scws_tls_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->security_level = -1;
+	cfg->resumption = true;
 }
 
 /* ------------------------------------------------------------------ PSK */
@@ -295,6 +297,15 @@ static bool version_ok(int v)
 	       v == TLS1_3_VERSION;
 }
 
+/* True when the first certificate (cert_file) has an RSA key. */
+static bool first_cert_is_rsa(SSL_CTX *c, const struct scws_tls_config *cfg)
+{
+	if (!cfg->cert_file || cfg->cert2_file)
+		return false;
+	X509 *x = SSL_CTX_get0_certificate(c);
+	return x && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA;
+}
+
 static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg, char *err,
 		     size_t err_cap)
 {
@@ -315,14 +326,27 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 
 	if (!SSL_CTX_set_min_proto_version(c, min) || !SSL_CTX_set_max_proto_version(c, max))
 		return ctx_error(err, err_cap, "TLS versions", NULL);
-	/* No resumption: a handset fetch is one full handshake, and the card
-	 * keeps nothing between connections. No renegotiation either: it buys
-	 * a peer CPU time on the card and nothing else. */
-	SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-				       SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
-	if (!SSL_CTX_set_num_tickets(c, 0))
-		return ctx_error(err, err_cap, "TLS tickets", NULL);
+	/* No renegotiation: it buys a peer CPU time on the card and nothing
+	 * else. */
+	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (cfg->resumption) {
+		/* Session IDs (TLS <= 1.2) from a bounded cache; tickets for
+		 * both versions, sealed with keys OpenSSL makes per context (a
+		 * reload, a restart: full handshakes again). */
+		static const unsigned char sid_ctx[] = "scwsemu";
+		SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+		SSL_CTX_sess_set_cache_size(c, SCWS_TLS_SESSIONS_MAX);
+		if (!SSL_CTX_set_session_id_context(c, sid_ctx, sizeof(sid_ctx) - 1) ||
+		    !SSL_CTX_set_num_tickets(c, SCWS_TLS_TICKETS))
+			return ctx_error(err, err_cap, "TLS session resumption", NULL);
+	} else {
+		/* A handset fetch is one full handshake, and the card keeps
+		 * nothing between connections. */
+		SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+		if (!SSL_CTX_set_num_tickets(c, 0))
+			return ctx_error(err, err_cap, "TLS tickets", NULL);
+	}
 	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_info_callback(c, info_cb);
 	/* Before the cipher list: an "@SECLEVEL=n" there must win. */
@@ -339,6 +363,35 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 		if (SSL_CTX_check_private_key(c) != 1)
 			return ctx_error(err, err_cap, key, "does not match the certificate");
 		ctx->has_cert = true;
+	}
+	if (cfg->cert2_file) {
+		/* OpenSSL keeps one certificate per key type: the second must be
+		 * of another type, or it would replace the first. */
+		const char *key = cfg->key2_file ? cfg->key2_file : cfg->cert2_file;
+		X509 *first = cfg->cert_file ? SSL_CTX_get0_certificate(c) : NULL;
+		int first_type = first ? EVP_PKEY_get_base_id(X509_get0_pubkey(first)) : NID_undef;
+		if (!cfg->cert_file)
+			return ctx_error(err, err_cap, cfg->cert2_file,
+					 "a second certificate without a first");
+		if (SSL_CTX_use_certificate_chain_file(c, cfg->cert2_file) != 1)
+			return ctx_error(err, err_cap, cfg->cert2_file,
+					 "cannot load the certificate chain");
+		X509 *second = SSL_CTX_get0_certificate(c);
+		if (!second || EVP_PKEY_get_base_id(X509_get0_pubkey(second)) == first_type)
+			return ctx_error(err, err_cap, cfg->cert2_file,
+					 "has the same key type as the first certificate");
+		if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1)
+			return ctx_error(err, err_cap, key, "cannot load the private key");
+		/* OpenSSL files a key under its own type: a key of the first
+		 * certificate's type would load and leave the second keyless. */
+		EVP_PKEY *pk = SSL_CTX_get0_privatekey(c);
+		if (!pk || X509_check_private_key(second, pk) != 1)
+			return ctx_error(err, err_cap, key, "does not match the second certificate");
+		if (first_type == EVP_PKEY_RSA ||
+		    EVP_PKEY_get_base_id(X509_get0_pubkey(second)) == EVP_PKEY_RSA)
+			ctx->has_rsa = true;
+	} else if (first_cert_is_rsa(c, cfg)) {
+		ctx->has_rsa = true;
 	}
 
 	if (has_psk) {
@@ -361,8 +414,10 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 		if (!cl) {
 			/* Without a certificate only PSK suites can complete, and
 			 * without a PSK none of them may be offered. */
-			snprintf(list, sizeof(list), "%s%s%s",
+			snprintf(list, sizeof(list), "%s%s%s%s%s",
 				 ctx->has_cert ? SCWS_TLS_CIPHERS_CERT : "",
+				 ctx->has_rsa ? ":" : "",
+				 ctx->has_rsa ? SCWS_TLS_CIPHERS_RSA : "",
 				 ctx->has_cert && has_psk ? ":" : "",
 				 has_psk ? SCWS_TLS_CIPHERS_PSK : "");
 			cl = list;

@@ -20,9 +20,13 @@
  * also when the context has a certificate and the client prefers
  * TLS_AES_256_GCM_SHA384. TLS_PSK_WITH_3DES_EDE_CBC_SHA (00 8B), which old
  * SCWS profiles list, cannot be offered: OpenSSL 3 as shipped by Debian has
- * no 3DES suite at all. Session resumption is off (no tickets, no session
- * cache): every handset fetch is a full handshake, and the card keeps no
- * state between connections.
+ * no 3DES suite at all. Two certificates may serve side by side (an ECDSA
+ * and an RSA one): OpenSSL picks by the client's signature algorithms and
+ * suites. Session resumption (config.resumption, on by default): TLS <= 1.2
+ * session IDs (an internal cache of SCWS_TLS_SESSIONS_MAX sessions) and
+ * tickets, TLS 1.3 tickets (two after each full handshake); off, every
+ * handset fetch is a full handshake and the card keeps no state between
+ * connections.
  *
  * Single-threaded: a context and its connections belong to one thread. */
 #ifndef SCWS_SCWS_TLS_H
@@ -40,6 +44,11 @@
 struct scws_tls_config {
 	const char *cert_file;    /* PEM certificate chain, server first; NULL = none */
 	const char *key_file;     /* PEM private key; NULL = the key is in cert_file */
+	/* A second certificate of another key type (RSA beside ECDSA); both
+	 * NULL = none. Needs cert_file. */
+	const char *cert2_file;
+	const char *key2_file;
+	bool resumption;          /* session IDs and tickets; true after _init() */
 	const char *psk_identity; /* NULL = no PSK; 1..TLS_PSK_IDENTITY_MAX bytes */
 	const uint8_t *psk_key;   /* 1..TLS_PSK_KEY_MAX bytes */
 	size_t psk_key_len;
@@ -64,11 +73,15 @@ struct scws_tls_config {
 	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:"             \
 	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:"                   \
 	"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA"
+/* Added when an RSA certificate is loaded: RSA key exchange, for TLS 1.2
+ * clients that offer nothing else. */
+#define SCWS_TLS_CIPHERS_RSA "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA"
 #define SCWS_TLS_CIPHERS_PSK                                                   \
 	"ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:"                   \
 	"ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-CBC-SHA"
 
-/* Fills the defaults: nothing configured, versions 0, security_level -1.
+/* Fills the defaults: nothing configured, versions 0, security_level -1,
+ * resumption on.
  * Use it: a zeroed struct means security level 0. */
 void scws_tls_config_init(struct scws_tls_config *cfg);
 

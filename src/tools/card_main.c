@@ -687,8 +687,10 @@ static int cmd_new(int argc, char **argv)
 			    "\n"
 			    "tls = {\n"
 			    "  certificate = \"%s/scws-server.crt\";  # test keys, see pki/README.md\n"
-			    "  key = \"%s/scws-server.key\";\n",
-			    name, name, pki, pki);
+			    "  key = \"%s/scws-server.key\";\n"
+			    "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
+			    "  rsa_key = \"%s/scws-server-rsa.key\";\n",
+			    name, name, pki, pki, pki, pki);
 	if (psk && !rc)
 		rc = buf_printf(&t, "  psk_identity = \"%.*s\";\n  psk_key = \"%s\";\n",
 				(int)(colon_p - psk), psk, colon_p + 1);

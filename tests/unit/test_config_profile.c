@@ -114,6 +114,12 @@ static void test_shipped(void)
 				  ends_with(p->tls.cert_file, "/pki/scws-server.crt"));
 			CU_ASSERT(p->tls.key_file && p->tls.key_file[0] == '/' &&
 				  ends_with(p->tls.key_file, "/pki/scws-server.key"));
+			/* Every shipped card with a certificate has the RSA one too. */
+			CU_ASSERT(p->tls.rsa_cert_file &&
+				  ends_with(p->tls.rsa_cert_file, "/pki/scws-server-rsa.crt"));
+			CU_ASSERT(p->tls.rsa_key_file &&
+				  ends_with(p->tls.rsa_key_file, "/pki/scws-server-rsa.key"));
+			CU_ASSERT_TRUE(p->tls.resumption);
 		} else {
 			CU_ASSERT_PTR_NULL(p->tls.cert_file);
 			CU_ASSERT_PTR_NULL(p->tls.key_file);
@@ -365,6 +371,9 @@ static const struct {
 	{ "atr-length", "card.conf", 4,
 	  "atr: 3 bytes, but T0 and the TDi bytes announce 4", -EINVAL },
 	{ "atr-ts", "card.conf", 4, "atr: TS is 3C", -EINVAL },
+	{ "rsa-ecdsa", "card.conf", 7, "scws-server.crt: not an RSA certificate", -EINVAL },
+	{ "rsa-alone", "card.conf", 6,
+	  "tls.rsa_certificate: needs tls.certificate (the ECDSA one) beside it", -EINVAL },
 	{ "pin-value", "card.conf", 6,
 	  "pins[0].value: 4 to 8 decimal digits (TS 102 221 §9.5.2)", -EINVAL },
 	{ "pin-key", "card.conf", 6, "pins[0].key: \"PIN9\" is not a key: \"PIN1\" (01)", -EINVAL },

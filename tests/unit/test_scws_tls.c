@@ -1004,6 +1004,58 @@ static void test_config(void)
 	}
 }
 
+/* A second certificate: RSA beside ECDSA loads, the same type twice, a
+ * second without a first, a mismatched key are refused. */
+static void test_config_two_certs(void)
+{
+	static const struct {
+		const char *cert, *key, *cert2, *key2;
+		int rc;
+		const char *err;
+	} cases[] = {
+		{ "pki/scws-server.crt", "pki/scws-server.key", "pki/scws-server-rsa.crt",
+		  "pki/scws-server-rsa.key", 0, "" },
+		{ "pki/scws-server-rsa.crt", "pki/scws-server-rsa.key", "pki/scws-server.crt",
+		  "pki/scws-server.key", 0, "" },
+		{ "pki/scws-server.crt", "pki/scws-server.key", "pki/scws-server.crt",
+		  "pki/scws-server.key", -EINVAL, "same key type as the first" },
+		{ NULL, NULL, "pki/scws-server-rsa.crt", "pki/scws-server-rsa.key", -EINVAL,
+		  "a second certificate without a first" },
+		{ "pki/scws-server.crt", "pki/scws-server.key", "pki/scws-server-rsa.crt",
+		  "pki/scws-server.key", -EINVAL, "scws-server.key: does not match the second" },
+	};
+	uint8_t psk[16] = { 0 };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scws_tls_config cfg;
+		struct scws_tls_ctx *ctx = NULL;
+		char c1[4096] = "", k1[4096] = "", c2[4096], k2[4096], err[256];
+		scws_tls_config_init(&cfg);
+		CU_ASSERT_TRUE(cfg.resumption);
+		if (cases[i].cert) {
+			snprintf(c1, sizeof(c1), "%s", unit_srcpath(cases[i].cert));
+			snprintf(k1, sizeof(k1), "%s", unit_srcpath(cases[i].key));
+			cfg.cert_file = c1;
+			cfg.key_file = k1;
+		} else {
+			cfg.psk_identity = "id";
+			cfg.psk_key = psk;
+			cfg.psk_key_len = sizeof(psk);
+		}
+		snprintf(c2, sizeof(c2), "%s", unit_srcpath(cases[i].cert2));
+		snprintf(k2, sizeof(k2), "%s", unit_srcpath(cases[i].key2));
+		cfg.cert2_file = c2;
+		cfg.key2_file = k2;
+		cfg.resumption = i % 2 == 0;
+		int rc = scws_tls_ctx_new(&cfg, &ctx, err, sizeof(err));
+		if (rc != cases[i].rc || !strstr(err, cases[i].err))
+			fprintf(stderr, "\n  two certs %zu: rc %d \"%s\"\n", i, rc, err);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, cases[i].err));
+		CU_ASSERT_EQUAL(ERR_peek_error(), 0);
+		scws_tls_ctx_free(ctx);
+	}
+}
+
 /* A zeroed config with a NULL err buffer still reports. */
 static void test_config_null_err(void)
 {
@@ -1030,6 +1082,7 @@ int unit_register(void)
 	};
 	static CU_TestInfo api[] = {
 		UNIT_TEST(test_api_states), UNIT_TEST(test_config), UNIT_TEST(test_config_null_err),
+		UNIT_TEST(test_config_two_certs),
 		CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("scws_tls_handshake", handshakes);
