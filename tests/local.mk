@@ -3,7 +3,7 @@ TESTS += tests/banned.sh tests/doc_refs.sh
 # Files, not build directories: a directory that also exists in the build
 # tree (tests/integration holds the logs, tests/tools the objects) would be
 # copied from there too, and VPATH would then find stale objects in the dist.
-EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/fuzz/corpus tests/data tests/tools/exchanges.h \
+EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fuzz/corpus tests/data tests/tools/exchanges.h \
 	tests/integration/bip.sh \
 	tests/integration/card_cli.sh \
 	tests/integration/control.sh \

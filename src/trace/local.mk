@@ -4,20 +4,12 @@ src_trace_libtrace_a_SOURCES = \
 	src/trace/gsmtap.c src/trace/gsmtap.h \
 	src/trace/pcap.c src/trace/pcap.h
 
-# test_trace also covers the live sender (src/transport/gsmtap_udp.c);
-# test_vpcd and fuzz_vpcd the vpcd link (src/transport/vpcd*.c).
-check_PROGRAMS += tests/unit/test_trace tests/unit/test_vpcd
-TESTS += tests/unit/test_trace tests/unit/test_vpcd
+# test_trace also covers the live sender (src/transport/gsmtap_udp.c).
+check_PROGRAMS += tests/unit/test_trace
+TESTS += tests/unit/test_trace
 tests_unit_test_trace_SOURCES = tests/unit/test_trace.c
 tests_unit_test_trace_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_trace_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
-tests_unit_test_vpcd_SOURCES = tests/unit/test_vpcd.c
-tests_unit_test_vpcd_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_vpcd_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
-
-FUZZ_TARGETS += tests/fuzz/fuzz_vpcd
-tests_fuzz_fuzz_vpcd_SOURCES = tests/fuzz/fuzz_vpcd.c
-tests_fuzz_fuzz_vpcd_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
 
 # Helpers for the integration test and for measurements (not tests):
 # trace_apdus writes a pcap (or live GSMTAP) from a text list of exchanges;

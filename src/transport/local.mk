@@ -57,3 +57,14 @@ bin_PROGRAMS += src/scwsemu
 src_scwsemu_SOURCES = src/main.c
 src_scwsemu_LDADD = src/config/libcli.a $(LIBSCWS) $(DEP_LIBS)
 dist_man_MANS += doc/scwsemu.1
+
+# The vpcd link (vpcd_frame.c, vpcd.c).
+check_PROGRAMS += tests/unit/test_vpcd
+TESTS += tests/unit/test_vpcd
+tests_unit_test_vpcd_SOURCES = tests/unit/test_vpcd.c
+tests_unit_test_vpcd_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vpcd_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_vpcd
+tests_fuzz_fuzz_vpcd_SOURCES = tests/fuzz/fuzz_vpcd.c
+tests_fuzz_fuzz_vpcd_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)

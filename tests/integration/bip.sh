@@ -58,6 +58,7 @@ expect_eq "... and nobody was reset" 0 "$(grep -c 'reset' "$T_TMP"/c*.st | awk -
 
 # A client killed mid-request and one killed mid-handshake leave the channel
 # back in LISTEN; the next fetch works. 7 of each, so every channel is hit.
+n_left0=$(grep -cE 'channel [0-9]+: client (closed|connection dropped)' "$LOG_seven")
 CA=$CA python3 - "$P" >"$T_TMP/kill.out" 2>&1 <<'PY'
 import socket, ssl, sys, os
 port = int(sys.argv[1])
@@ -76,7 +77,10 @@ for i in range(7):
 print("done")
 PY
 expect_eq "kill script ran" done "$(tail -1 "$T_TMP/kill.out")"
-sleep 0.5
+# Every one of the 14 killed clients has been seen leaving (its channel is
+# back in LISTEN) before the next round starts.
+wait_for 10 log_grown "$LOG_seven" 'channel [0-9]+: client (closed|connection dropped)' \
+	$((n_left0 + 13))
 curl_pids=""
 for i in $(seq 7); do
 	curl -sS --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_code}\n' \

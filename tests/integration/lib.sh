@@ -120,6 +120,23 @@ for e in json.load(open(f))["endpoints"]:
 PY
 }
 
+# wait_for SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
+# SECONDS pass (1). A wait on a condition, never a fixed sleep.
+wait_for() {
+	local n=$(($1 * 20))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# log_grown FILE REGEX N: FILE has more than N lines matching REGEX.
+log_grown() {
+	[ "$(grep -cE "$2" "$1")" -gt "$3" ]
+}
+
 stop_pid() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null

@@ -118,13 +118,15 @@ expect_eq "allow-list: listed devid 200" 200 "$st"
 req l2 $P 127.0.0.1 -F devid=IMEI:222 "$U"
 expect_eq "allow-list: other devid 404" 404 "$st"
 sed -i 's|"IMEI:111"|"IMEI:222"|' "$T_TMP/allow/card.conf"
+n0=$(grep -cE 'reloaded card|reload failed' "$LOG_allow")
 kill -HUP "$PID_allow"
-sleep 0.3
+wait_for 10 log_grown "$LOG_allow" 'reloaded card|reload failed' "$n0"
 req l3 $P 127.0.0.1 -F devid=IMEI:222 "$U"
 expect_eq "SIGHUP: the reloaded allow-list applies at once" 200 "$st"
 echo 'this is not = libconfig' >>"$T_TMP/allow/card.conf"
+n0=$(grep -cE 'reloaded card|reload failed' "$LOG_allow")
 kill -HUP "$PID_allow"
-sleep 0.3
+wait_for 10 log_grown "$LOG_allow" 'reloaded card|reload failed' "$n0"
 req l4 $P 127.0.0.1 -F devid=IMEI:222 "$U"
 expect_eq "SIGHUP with a broken profile keeps serving the previous card" 200 "$st"
 expect_match "... and the log names file and line" 'card\.conf:[0-9]+' "$(cat "$LOG_allow")"

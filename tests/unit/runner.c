@@ -5,13 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int unit_add_suite(const char *name, CU_TestInfo *tests)
+int unit_add_suite_cleanup(const char *name, CU_CleanupFunc cleanup, CU_TestInfo *tests)
 {
 	CU_SuiteInfo suites[] = {
-		{ name, NULL, NULL, NULL, NULL, tests },
+		{ name, NULL, cleanup, NULL, NULL, tests },
 		CU_SUITE_INFO_NULL,
 	};
 	return CU_register_suites(suites);
+}
+
+int unit_add_suite(const char *name, CU_TestInfo *tests)
+{
+	return unit_add_suite_cleanup(name, NULL, tests);
 }
 
 const char *unit_srcpath(const char *rel)

@@ -16,6 +16,10 @@ int unit_register(void);
 /* Adds a suite with the given tests (NULL-terminated CU_TestInfo array). */
 int unit_add_suite(const char *name, CU_TestInfo *tests);
 
+/* The same with a suite teardown: cleanup runs once after the suite's last
+ * test (0 = ok), whatever the tests did. */
+int unit_add_suite_cleanup(const char *name, CU_CleanupFunc cleanup, CU_TestInfo *tests);
+
 /* A path below $top_srcdir (or "." when unset) in a static buffer. */
 const char *unit_srcpath(const char *rel);
 

@@ -1302,12 +1302,14 @@ static void test_gsm_chv(void)
 	RUN(steps);
 }
 
-static void test_cleanup(void)
+/* Suite teardown: the card and file system the tests left behind. */
+static int suite_cleanup(void)
 {
 	card_free(card);
 	card_fs_free(fs);
 	card = NULL;
 	fs = NULL;
+	return 0;
 }
 
 int unit_register(void)
@@ -1325,7 +1327,7 @@ int unit_register(void)
 		UNIT_TEST(test_pin_puk_blocked), UNIT_TEST(test_pin_change_enable),
 		UNIT_TEST(test_channel_limit), UNIT_TEST(test_read_binary_odd),
 		UNIT_TEST(test_gsm),          UNIT_TEST(test_gsm_chv),
-		UNIT_TEST(test_cleanup),      CU_TEST_INFO_NULL,
+		CU_TEST_INFO_NULL,
 	};
-	return unit_add_suite("card_card", cmds);
+	return unit_add_suite_cleanup("card_card", suite_cleanup, cmds);
 }
