@@ -48,6 +48,14 @@ basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[ v3_bootsrv ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+# scwsemu --bootstrap-server: the DM Bootstrap Server outside the card.
+subjectAltName = DNS:bootsrv.test,DNS:localhost,IP:127.0.0.1,IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 [ v3_server ]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -97,6 +105,16 @@ for check in "-verify_hostname localuicc" "-verify_hostname localhost" \
 	done
 done
 
+# Bootstrap Server (scwsemu --bootstrap-server): ECDSA P-256, signed by the CA.
+newkey "$tmp/bootsrv.key"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/bootsrv.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=bootsrv.test" -out "$tmp/bootsrv.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
+	-extensions v3_bootsrv -startdate "$start" -enddate "$server_end" \
+	-in "$tmp/bootsrv.csr" -out "$tmp/bootsrv.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver -verify_hostname bootsrv.test \
+	"$tmp/bootsrv.crt" >/dev/null
+
 mkdir -p "$out"
 cp "$tmp/ca.crt" "$out/scws-ca.crt"
 cp "$tmp/ca.key" "$out/scws-ca.key"
@@ -105,7 +123,10 @@ cp "$tmp/server.key" "$out/scws-server.key"
 cp "$tmp/server-rsa.crt" "$out/scws-server-rsa.crt"
 cp "$tmp/server-rsa.key" "$out/scws-server-rsa.key"
 chmod 644 "$out/scws-server-rsa.crt" "$out/scws-server-rsa.key"
+cp "$tmp/bootsrv.crt" "$out/bootsrv.crt"
+cp "$tmp/bootsrv.key" "$out/bootsrv.key"
+chmod 644 "$out/bootsrv.crt" "$out/bootsrv.key"
 # World-readable on purpose: test keys that ship with the sources.
 chmod 644 "$out/scws-ca.crt" "$out/scws-ca.key" "$out/scws-server.crt" "$out/scws-server.key"
 echo "wrote $out/scws-ca.crt $out/scws-ca.key $out/scws-server.crt $out/scws-server.key" \
-	"$out/scws-server-rsa.crt $out/scws-server-rsa.key"
+	"$out/scws-server-rsa.crt $out/scws-server-rsa.key $out/bootsrv.crt $out/bootsrv.key"

@@ -17,13 +17,19 @@
 #include "config/cli.h"
 #include "config/paths.h"
 #include "config/profile.h"
+#include "codec/wbxml.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/file.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "lab/control.h"
 #include "lab/fault.h"
+#include "lab/journal.h"
+#include "lab/verdict.h"
 #include "scws/conn.h"
 #include "scws/server.h"
+#include "scws/tls.h"
 #include "transport/bip_gw.h"
 #include "transport/control.h"
 #include "transport/link.h"
@@ -44,6 +50,13 @@ struct endpoint {
 	char host[64];
 	uint16_t port;
 	uint16_t card_port;
+	const char *path; /* NULL: the SCWS's /OMA/DM/Bootstrap.xml */
+};
+
+/* --bootstrap-server: the endpoint outside the card, one per address. */
+struct bootsrv {
+	struct scws_server *srv;
+	struct tcpip_server *tcpip;
 };
 
 struct daemon {
@@ -75,11 +88,35 @@ struct daemon {
 	struct transport_control *ctl;
 	struct lab_faults *faults; /* armed by `fault add` */
 	bool card_out; /* `card remove`: until `card insert` */
+	/* The client under test: the journal of every transport, --journal,
+	 * the Bootstrap Servers and --until-fetched. */
+	struct lab_journal *journal;
+	int journal_fd; /* -1: no --journal */
+	struct bootsrv bootsrv[CLI_ADDRS_MAX];
+	size_t n_bootsrv;
+	struct event *until_ev; /* --until-fetched: time is up, or the grace after a fetch */
+	bool fetched;
 };
 
-/* Loads and builds the card; 0, or EXIT_USAGE after saying why (also in
- * why, when given). */
+static int load_into(struct daemon *d, struct scws_server *srv, char *name, size_t namecap,
+		     char *why, size_t whycap);
+
+/* Loads and builds the card (and the Bootstrap Servers' copies); 0, or
+ * EXIT_USAGE after saying why (also in why, when given). */
 static int load_card(struct daemon *d, bool initial, char *why, size_t whycap)
+{
+	char name[256];
+	int rc = load_into(d, d->srv, name, sizeof(name), why, whycap);
+	for (size_t i = 0; i < d->n_bootsrv && !rc; i++)
+		rc = load_into(d, d->bootsrv[i].srv, NULL, 0, why, whycap);
+	if (rc)
+		return rc;
+	log_info("card", "%s card '%s' from %s", initial ? "loaded" : "reloaded", name, d->card_dir);
+	return 0;
+}
+
+static int load_into(struct daemon *d, struct scws_server *srv, char *name, size_t namecap,
+		     char *why, size_t whycap)
 {
 	struct profile *p = NULL;
 	struct profile_error perr;
@@ -96,14 +133,13 @@ static int load_card(struct daemon *d, bool initial, char *why, size_t whycap)
 		profile_free(p);
 		goto fail;
 	}
-	char name[256];
-	snprintf(name, sizeof(name), "%.200s", p->name ? p->name : d->card_dir);
-	rc = scws_server_load(d->srv, p, fs, msg, sizeof(msg));
+	if (name)
+		snprintf(name, namecap, "%.200s", p->name ? p->name : d->card_dir);
+	rc = scws_server_load(srv, p, fs, msg, sizeof(msg));
 	if (rc) {
 		snprintf(line, sizeof(line), "%s: %s", d->card_dir, msg);
 		goto fail;
 	}
-	log_info("card", "%s card '%s' from %s", initial ? "loaded" : "reloaded", name, d->card_dir);
 	return 0;
 fail:
 	log_err("card", "%s", line);
@@ -112,24 +148,26 @@ fail:
 	return EXIT_USAGE;
 }
 
-static void add_endpoint(struct daemon *d, const char *transport, const char *scheme,
-			 const char *host, uint16_t port, uint16_t card_port)
+static struct endpoint *add_endpoint(struct daemon *d, const char *transport, const char *scheme,
+				     const char *host, uint16_t port, uint16_t card_port)
 {
 	if (d->n_endpoints >= ENDPOINTS_MAX)
-		return;
+		return NULL;
 	struct endpoint *e = &d->endpoints[d->n_endpoints++];
+	e->path = NULL;
 	e->transport = transport;
 	e->scheme = scheme;
 	snprintf(e->host, sizeof(e->host), "%s", host);
 	e->port = port;
 	e->card_port = card_port;
+	return e;
 }
 
 static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 {
 	bool v6 = strchr(e->host, ':') != NULL;
-	snprintf(out, cap, "%s://%s%s%s:%u/OMA/DM/Bootstrap.xml", e->scheme, v6 ? "[" : "", e->host,
-		 v6 ? "]" : "", e->port);
+	snprintf(out, cap, "%s://%s%s%s:%u%s", e->scheme, v6 ? "[" : "", e->host, v6 ? "]" : "",
+		 e->port, e->path ? e->path : "/OMA/DM/Bootstrap.xml");
 }
 
 /* Written to PATH.tmp then renamed, so a reader never sees half a file. */
@@ -684,6 +722,8 @@ static int ctl_bootstrap_enable(void *ctx, bool on, json_t *reply, char *err, si
 	(void)err;
 	(void)errcap;
 	scws_server_set_bootstrap_enabled(d->srv, on);
+	for (size_t i = 0; i < d->n_bootsrv; i++) /* no target=: both */
+		scws_server_set_bootstrap_enabled(d->bootsrv[i].srv, on);
 	log_info("control", "bootstrap %s", on ? "on" : "off (404 not available)");
 	return set_json(reply, "bootstrap", json_string(on ? "on" : "off"));
 }
@@ -738,12 +778,95 @@ static int ctl_reload(void *ctx, json_t *reply, char *err, size_t errcap)
 	return set_json(reply, "reloaded", json_string(d->card_dir));
 }
 
+static bool looks_xml(const uint8_t *p, size_t n);
+static int read_doc(const char *path, struct buf *out);
+
+/* bootstrap off|on|set FILE target=card|server|both */
+static int ctl_bootstrap_at(void *ctx, enum lab_fault_target t, const char *action, const char *path,
+			    json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	bool card = t != LAB_TARGET_SERVER, server = t != LAB_TARGET_CARD;
+	int rc = 0;
+	if (t == LAB_TARGET_SERVER && !d->n_bootsrv) {
+		snprintf(err, errcap, "no Bootstrap Server in this process (--bootstrap-server)");
+		return -ENOTSUP;
+	}
+	if (strcmp(action, "set") == 0) {
+		struct buf doc;
+		if (card && (rc = ctl_bootstrap_set(ctx, path, reply, err, errcap)) != 0)
+			return rc;
+		buf_init(&doc, PROFILE_FILE_MAX);
+		if (server && d->n_bootsrv) {
+			rc = read_doc(path, &doc);
+			if (rc)
+				snprintf(err, errcap, "%s: %s", path, strerror(-rc));
+		}
+		for (size_t i = 0; server && !rc && i < d->n_bootsrv; i++)
+			rc = scws_server_set_document(d->bootsrv[i].srv, doc.len ? doc.p : (const uint8_t *)"",
+						      doc.len, !looks_xml(doc.p, doc.len));
+		if (!rc && server && d->n_bootsrv)
+			log_info("control", "Bootstrap Server document set from %s (%zu bytes)", path,
+				 doc.len);
+		buf_cleanup(&doc);
+		return rc;
+	}
+	bool on = strcmp(action, "on") == 0;
+	if (card)
+		scws_server_set_bootstrap_enabled(d->srv, on);
+	for (size_t i = 0; server && i < d->n_bootsrv; i++)
+		scws_server_set_bootstrap_enabled(d->bootsrv[i].srv, on);
+	log_info("control", "bootstrap %s on %s", on ? "on" : "off (404 not available)",
+		 t == LAB_TARGET_CARD ? "the card" : t == LAB_TARGET_SERVER ? "the Bootstrap Server"
+									  : "card and server");
+	rc = set_json(reply, "bootstrap", json_string(on ? "on" : "off"));
+	return rc ? rc : set_json(reply, "target", json_string(t == LAB_TARGET_CARD ? "card"
+							     : t == LAB_TARGET_SERVER ? "server"
+										     : "both"));
+}
+
+static int report(struct daemon *d, bool at_exit);
+static json_t *verdicts_json(struct daemon *d);
+
+static int ctl_requests(void *ctx, unsigned long long since, json_t *reply, char *err,
+			size_t errcap)
+{
+	struct daemon *d = ctx;
+	json_t *j = lab_journal_json(d->journal, (uint64_t)since);
+	(void)err;
+	(void)errcap;
+	if (!j || json_object_update(reply, j) != 0) {
+		json_decref(j);
+		return -ENOMEM;
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int ctl_report(void *ctx, json_t *reply, char *err, size_t errcap)
+{
+	struct daemon *d = ctx;
+	json_t *v = verdicts_json(d);
+	(void)err;
+	(void)errcap;
+	if (!v || json_object_update(reply, v) != 0) {
+		json_decref(v);
+		return -ENOMEM;
+	}
+	json_decref(v);
+	(void)report(d, false); /* the --report files, as at exit */
+	return 0;
+}
+
 static const struct lab_control_ops control_ops = {
 	.status = ctl_status,
 	.card = ctl_card,
 	.bootstrap_enable = ctl_bootstrap_enable,
 	.bootstrap_set = ctl_bootstrap_set,
 	.reload = ctl_reload,
+	.bootstrap_at = ctl_bootstrap_at,
+	.requests = ctl_requests,
+	.report = ctl_report,
 };
 
 static int open_control(struct daemon *d)
@@ -763,10 +886,266 @@ static int open_control(struct daemon *d)
 	return 0;
 }
 
+/* ---- the client under test: journal, Bootstrap Servers, verdicts */
+
+static bool is_fetch(const struct lab_journal_entry *e)
+{
+	return e->kind == SCWS_OBS_REQUEST && e->bootstrap && e->status == 200 && e->bytes > 0 &&
+	       strcmp(e->method, "HEAD") != 0;
+}
+
+static void on_until(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (d->fetched)
+		log_info("main", "--until-fetched: a client has the bootstrap: stopping");
+	else
+		log_warn("main", "--until-fetched: %.1f s are up and no client has the bootstrap",
+			 d->opt.until_fetched_ms / 1000.0);
+	event_base_loopexit(d->base, NULL);
+}
+
+/* Every connection and request of every transport (scws/observe.h). */
+static void on_observe(void *arg, const struct scws_obs *rec)
+{
+	struct daemon *d = arg;
+	const struct lab_journal_entry *e = lab_journal_add(d->journal, rec);
+	if (!e)
+		return;
+	if (d->journal_fd >= 0) {
+		json_t *x = lab_journal_entry_json(e);
+		char *line = x ? json_dumps(x, JSON_COMPACT) : NULL;
+		int rc = line ? 0 : -ENOMEM;
+		if (line) {
+			size_t n = strlen(line);
+			line[n] = '\n'; /* json_dumps leaves room: its NUL */
+			rc = file_write_all(d->journal_fd, line, n + 1);
+		}
+		free(line);
+		json_decref(x);
+		if (rc) {
+			log_err("main", "--journal %s: %s; the journal stays in memory only",
+				d->opt.journal_file, strerror(-rc));
+			close(d->journal_fd);
+			d->journal_fd = -1;
+		}
+	}
+	if (d->until_ev && !d->fetched && is_fetch(e)) {
+		/* A short grace: the client may still close, or fetch again. */
+		struct timeval tv = { LAB_FETCHED_GRACE_MS / 1000, (LAB_FETCHED_GRACE_MS % 1000) * 1000 };
+		d->fetched = true;
+		event_del(d->until_ev);
+		event_add(d->until_ev, &tv);
+	}
+}
+
+static int open_journal(struct daemon *d)
+{
+	d->journal_fd = -1;
+	d->journal = lab_journal_new(0);
+	if (!d->journal)
+		return 1;
+	scws_server_set_observer(d->srv, on_observe, d);
+	if (d->opt.journal_file) {
+		d->journal_fd = file_open_private(d->opt.journal_file, false, 0600);
+		if (d->journal_fd < 0) {
+			log_err("main", "--journal %s: %s", d->opt.journal_file,
+				strerror(-d->journal_fd));
+			d->journal_fd = -1;
+			return EXIT_USAGE;
+		}
+	}
+	if (d->opt.until_fetched_ms) {
+		struct timeval tv = { d->opt.until_fetched_ms / 1000,
+				      (d->opt.until_fetched_ms % 1000) * 1000 };
+		d->until_ev = evtimer_new(d->base, on_until, d);
+		if (!d->until_ev || evtimer_add(d->until_ev, &tv) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* XML when the document starts (after a BOM and blanks) with '<'. */
+static bool looks_xml(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i < n && p[i] == '<';
+}
+
+static int read_doc(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t tmp[4096];
+	size_t n;
+	int rc = 0;
+	if (!f)
+		return -errno;
+	while (!rc && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		rc = buf_append(out, tmp, n);
+	if (!rc && ferror(f))
+		rc = -EIO;
+	fclose(f);
+	return rc;
+}
+
+/* --bootstrap-server: the same endpoint over HTTPS outside the card, with
+ * its own certificate (pki/bootsrv.crt) and path. */
+static int open_bootstrap_servers(struct daemon *d)
+{
+	struct buf doc;
+	char cert[PATH_MAX], key[PATH_MAX], err[512];
+	int rc = 0;
+	if (!d->opt.n_bootstrap_server)
+		return 0;
+	buf_init(&doc, PROFILE_FILE_MAX);
+	if (d->opt.bootstrap_server_doc) {
+		rc = read_doc(d->opt.bootstrap_server_doc, &doc);
+		if (rc) {
+			log_err("main", "--bootstrap-server-doc %s: %s", d->opt.bootstrap_server_doc,
+				rc == -EMSGSIZE ? "larger than the profile file limit"
+						: strerror(-rc));
+			buf_cleanup(&doc);
+			return EXIT_USAGE;
+		}
+		if (doc.len) {
+			/* Checked as a card's bootstrap is: it must convert. */
+			struct buf conv;
+			buf_init(&conv, SCWS_CONVERT_MAX);
+			rc = looks_xml(doc.p, doc.len)
+				     ? codec_wbxml_encode(doc.p, doc.len, &conv, err, sizeof(err))
+				     : codec_wbxml_decode(doc.p, doc.len, &conv, err, sizeof(err));
+			buf_cleanup(&conv);
+			if (rc) {
+				log_err("main", "--bootstrap-server-doc %s: not a DM bootstrap in XML "
+					"or WBXML: %s", d->opt.bootstrap_server_doc, err);
+				buf_cleanup(&doc);
+				return EXIT_USAGE;
+			}
+		}
+		if (!doc.len)
+			log_info("main", "--bootstrap-server-doc %s is empty: the Bootstrap Server "
+				 "answers 404 (not available)", d->opt.bootstrap_server_doc);
+	}
+	config_data_path("pki/bootsrv.crt", cert, sizeof(cert));
+	config_data_path("pki/bootsrv.key", key, sizeof(key));
+	struct tcpip_limits lim = {
+		.idle_timeout_ms = d->opt.idle_timeout_ms,
+		.request_timeout_ms = d->opt.request_timeout_ms,
+		.max_clients = 256,
+	};
+	for (size_t i = 0; i < d->opt.n_bootstrap_server && !rc; i++) {
+		const struct cli_bootstrap_server *o = &d->opt.bootstrap_server[i];
+		struct bootsrv *b = &d->bootsrv[d->n_bootsrv];
+		struct scws_tls_config cfg;
+		uint16_t port;
+		b->srv = scws_server_new();
+		if (!b->srv) {
+			rc = 1;
+			break;
+		}
+		d->n_bootsrv++;
+		scws_server_set_observer(b->srv, on_observe, d);
+		if ((rc = load_into(d, b->srv, NULL, 0, NULL, 0)) != 0)
+			break;
+		scws_tls_config_init(&cfg);
+		cfg.cert_file = cert;
+		cfg.key_file = key;
+		if (scws_server_set_tls(b->srv, &cfg, err, sizeof(err)) != 0) {
+			log_err("main", "--bootstrap-server: %s", err);
+			rc = 1;
+			break;
+		}
+		static const uint8_t none[1];
+		if (scws_server_set_bootstrap_path(b->srv, o->path) != 0 ||
+		    (d->opt.bootstrap_server_doc &&
+		     scws_server_set_document(b->srv, doc.len ? doc.p : none, doc.len,
+					      !looks_xml(doc.p, doc.len)) != 0)) {
+			rc = 1;
+			break;
+		}
+		b->tcpip = transport_tcpip_new(d->base, b->srv, &lim);
+		if (!b->tcpip) {
+			rc = 1;
+			break;
+		}
+		transport_tcpip_set_name(b->tcpip, "server");
+		if (transport_tcpip_listen(b->tcpip, o->addr.host, o->addr.port, true, &port, err,
+					   sizeof(err)) != 0) {
+			log_err("main", "--bootstrap-server: %s", err);
+			rc = 1;
+			break;
+		}
+		struct endpoint *e = add_endpoint(d, "server", "https", o->addr.host, port, 0);
+		if (e)
+			e->path = o->path;
+	}
+	buf_cleanup(&doc);
+	return rc;
+}
+
+static json_t *verdicts_json(struct daemon *d)
+{
+	struct lab_verdict_ctx ctx = { .has_server = d->n_bootsrv > 0 };
+	struct lab_verdicts *v = NULL;
+	if (lab_verdict_judge(d->journal, &ctx, &v) != 0)
+		return NULL;
+	json_t *x = lab_verdict_json(v);
+	lab_verdicts_free(v);
+	return x;
+}
+
+/* The verdicts to the report files; at exit also a summary to stderr. The
+ * --until-fetched exit status, or -1 when not asked. */
+static int report(struct daemon *d, bool at_exit)
+{
+	struct lab_verdict_ctx ctx = { .has_server = d->n_bootsrv > 0 };
+	struct lab_verdicts *v = NULL;
+	struct buf b;
+	int status = -1;
+	if (!d->journal || (!d->opt.report_file && !d->opt.report_json && !d->opt.until_fetched_ms))
+		return -1;
+	if (lab_verdict_judge(d->journal, &ctx, &v) != 0) {
+		log_err("main", "verdicts: out of memory");
+		return d->opt.until_fetched_ms ? 1 : -1;
+	}
+	buf_init(&b, 64u * 1024u * 1024u);
+	if (d->opt.report_file) {
+		int rc = lab_verdict_junit(v, &b);
+		rc = rc ? rc : file_write_atomic(d->opt.report_file, b.p, b.len, 0644);
+		if (rc)
+			log_err("main", "--report %s: %s", d->opt.report_file, strerror(-rc));
+		buf_reset(&b);
+	}
+	if (d->opt.report_json) {
+		json_t *x = lab_verdict_json(v);
+		char *s = x ? json_dumps(x, JSON_INDENT(2)) : NULL;
+		int rc = s ? buf_append_str(&b, s) : -ENOMEM;
+		rc = rc ? rc : buf_append_u8(&b, '\n');
+		rc = rc ? rc : file_write_atomic(d->opt.report_json, b.p, b.len, 0644);
+		if (rc)
+			log_err("main", "--report-json %s: %s", d->opt.report_json, strerror(-rc));
+		free(s);
+		json_decref(x);
+		buf_reset(&b);
+	}
+	if (at_exit && lab_verdict_text(v, &b) == 0)
+		fwrite(b.p, 1, b.len, stderr);
+	if (d->opt.until_fetched_ms)
+		status = lab_verdict_exit_status(v);
+	buf_cleanup(&b);
+	lab_verdicts_free(v);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
+	d.journal_fd = -1;
 	char err[512];
 	int rc = cli_parse(argc, argv, &d.opt, err, sizeof(err));
 	if (rc) {
@@ -802,6 +1181,9 @@ int main(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
+	rc = open_journal(&d);
+	if (rc)
+		goto out;
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -817,6 +1199,9 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = open_tcpip(&d);
+	if (rc)
+		goto out;
+	rc = open_bootstrap_servers(&d);
 	if (rc)
 		goto out;
 	rc = open_control(&d);
@@ -846,7 +1231,21 @@ out:
 	transport_control_free(d.ctl);
 	lab_faults_free(d.faults);
 	transport_tcpip_free(d.tcpip);
-	close_bip(&d);
+	for (size_t i = 0; i < d.n_bootsrv; i++)
+		transport_tcpip_free(d.bootsrv[i].tcpip);
+	close_bip(&d); /* the last connections go into the journal */
+	if (d.running) {
+		int status = report(&d, true);
+		if (status >= 0)
+			rc = status;
+	}
+	for (size_t i = 0; i < d.n_bootsrv; i++)
+		scws_server_free(d.bootsrv[i].srv);
+	if (d.until_ev)
+		event_free(d.until_ev);
+	if (d.journal_fd >= 0)
+		close(d.journal_fd);
+	lab_journal_free(d.journal);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

@@ -17,10 +17,14 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/tcpip.sh \
 	tests/integration/tls_resume.sh \
 	tests/integration/trace_fetch.sh \
-	tests/integration/trace_tshark.sh
+	tests/integration/trace_tshark.sh \
+	tests/integration/verdicts.sh
 
 # End-to-end tests: real binaries, real clients, loopback only.
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \
 	tests/integration/control.sh
+# The client under test judged: journal, verdicts, reports, --until-fetched,
+# the Bootstrap Server.
+TESTS += tests/integration/verdicts.sh

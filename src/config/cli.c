@@ -35,6 +35,17 @@ const char *cli_usage(void)
 	       "  --reader NAME           the gateway only, driving the card in PC/SC reader NAME\n"
 	       "  --control PATH          steer the running emulator through a UNIX socket\n"
 	       "                          (mode 0600; see scwsemu-ctl(1))\n"
+	       "  --bootstrap-server ADDR:PORT[/PATH]\n"
+	       "                          serve the bootstrap as a Bootstrap Server over HTTPS\n"
+	       "                          (repeatable; PATH default /bootstrap)\n"
+	       "  --bootstrap-server-doc FILE\n"
+	       "                          the Bootstrap Server's document (XML or WBXML; default:\n"
+	       "                          the card's bootstrap)\n"
+	       "  --journal FILE          append every connection and request as JSON lines\n"
+	       "  --report FILE.xml       write the verdicts as JUnit XML at exit\n"
+	       "  --report-json FILE      write the verdicts as JSON at exit\n"
+	       "  --until-fetched SEC     exit once a client has the bootstrap, or after SEC:\n"
+	       "                          0 every verdict passed, 3 one failed, 4 no client\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
 	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
 	       "  --log-format text|json  log line format on stderr (default text)\n"
@@ -122,6 +133,36 @@ static int parse_seconds(const char *opt, const char *s, unsigned *ms, char *err
 	return 0;
 }
 
+static int parse_bootstrap_server(const char *s, struct cli_bootstrap_server *out, char *err,
+				  size_t errcap)
+{
+	char addr[96];
+	const char *slash = s[0] == '[' ? strchr(s, ']') : s;
+	slash = slash ? strchr(slash, '/') : NULL;
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	memset(out, 0, sizeof(*out));
+	if (alen >= sizeof(addr)) {
+		snprintf(err, errcap, "--bootstrap-server '%s': address too long", s);
+		return -EINVAL;
+	}
+	memcpy(addr, s, alen);
+	addr[alen] = 0;
+	if (cli_parse_addr(addr, true, &out->addr, err, errcap)) {
+		char m[256];
+		snprintf(m, sizeof(m), "--bootstrap-server %s (expected ADDR:PORT[/PATH])", err);
+		snprintf(err, errcap, "%s", m);
+		return -EINVAL;
+	}
+	const char *path = slash ? slash : "/bootstrap";
+	if (strlen(path) >= sizeof(out->path) || strpbrk(path, " ?#\t\r\n")) {
+		snprintf(err, errcap, "--bootstrap-server '%s': PATH must be an absolute path of "
+			 "at most %zu bytes, without spaces, '?' or '#'", s, sizeof(out->path) - 1);
+		return -EINVAL;
+	}
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	return 0;
+}
+
 static void add_default(struct cli_addr *list, size_t *n, const char *host, uint16_t port)
 {
 	snprintf(list[*n].host, sizeof(list[*n].host), "%s", host);
@@ -133,6 +174,8 @@ static void add_default(struct cli_addr *list, size_t *n, const char *host, uint
 enum {
 	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
 	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_CONTROL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
+	OPT_JOURNAL, OPT_REPORT, OPT_REPORT_JSON, OPT_UNTIL_FETCHED, OPT_BOOTSTRAP_SERVER,
+	OPT_BOOTSTRAP_SERVER_DOC,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
@@ -153,6 +196,12 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "journal", required_argument, NULL, OPT_JOURNAL },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "report-json", required_argument, NULL, OPT_REPORT_JSON },
+		{ "until-fetched", required_argument, NULL, OPT_UNTIL_FETCHED },
+		{ "bootstrap-server", required_argument, NULL, OPT_BOOTSTRAP_SERVER },
+		{ "bootstrap-server-doc", required_argument, NULL, OPT_BOOTSTRAP_SERVER_DOC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -224,17 +273,41 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 			}
 			opt->n_port_map++;
 			break;
+		case OPT_BOOTSTRAP_SERVER:
+			if (opt->n_bootstrap_server >= CLI_ADDRS_MAX) {
+				snprintf(err, errcap, "--bootstrap-server: at most %d", CLI_ADDRS_MAX);
+				return -EINVAL;
+			}
+			if (parse_bootstrap_server(optarg,
+						   &opt->bootstrap_server[opt->n_bootstrap_server],
+						   err, errcap))
+				return -EINVAL;
+			opt->n_bootstrap_server++;
+			break;
+		case OPT_UNTIL_FETCHED:
+			if (parse_seconds("--until-fetched", optarg, &opt->until_fetched_ms, err,
+					  errcap))
+				return -EINVAL;
+			break;
 		case OPT_READY:
 		case OPT_TRACE:
 		case OPT_GSMTAP:
 		case OPT_VPCD:
 		case OPT_CONTROL:
+		case OPT_JOURNAL:
+		case OPT_REPORT:
+		case OPT_REPORT_JSON:
+		case OPT_BOOTSTRAP_SERVER_DOC:
 		case OPT_READER: {
-			char **dst = c == OPT_READY    ? &opt->ready_file
-				     : c == OPT_TRACE  ? &opt->trace_file
-				     : c == OPT_GSMTAP ? &opt->gsmtap
-				     : c == OPT_VPCD   ? &opt->vpcd
-				     : c == OPT_CONTROL ? &opt->control
+			char **dst = c == OPT_READY	   ? &opt->ready_file
+				     : c == OPT_TRACE	   ? &opt->trace_file
+				     : c == OPT_GSMTAP	   ? &opt->gsmtap
+				     : c == OPT_VPCD	   ? &opt->vpcd
+				     : c == OPT_CONTROL	   ? &opt->control
+				     : c == OPT_JOURNAL	   ? &opt->journal_file
+				     : c == OPT_REPORT	   ? &opt->report_file
+				     : c == OPT_REPORT_JSON ? &opt->report_json
+				     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
 						       : &opt->reader;
 			free(*dst);
 			*dst = strdup(optarg);
@@ -308,6 +381,14 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 				      "--reader process");
 		return -EINVAL;
 	}
+	if (opt->bootstrap_server_doc && !opt->n_bootstrap_server) {
+		snprintf(err, errcap, "--bootstrap-server-doc needs a --bootstrap-server to serve it");
+		return -EINVAL;
+	}
+	if (opt->n_bootstrap_server && opt->reader) {
+		snprintf(err, errcap, "--bootstrap-server needs a card profile: not with --reader");
+		return -EINVAL;
+	}
 	if (opt->no_tcpip && opt->n_tcpip) {
 		snprintf(err, errcap, "--no-tcpip and --tcpip contradict each other");
 		return -EINVAL;
@@ -332,5 +413,9 @@ void cli_options_cleanup(struct cli_options *opt)
 	free(opt->vpcd);
 	free(opt->reader);
 	free(opt->control);
+	free(opt->journal_file);
+	free(opt->report_file);
+	free(opt->report_json);
+	free(opt->bootstrap_server_doc);
 	memset(opt, 0, sizeof(*opt));
 }

@@ -23,6 +23,12 @@ struct cli_port_map {
 	uint16_t host_port; /* 0 = ephemeral */
 };
 
+/* --bootstrap-server ADDR:PORT[/PATH] */
+struct cli_bootstrap_server {
+	struct cli_addr addr;
+	char path[128];    /* "/bootstrap" when not given */
+};
+
 struct cli_options {
 	char *card_dir;            /* NULL = the default card */
 	struct cli_addr tcpip[CLI_ADDRS_MAX];
@@ -39,6 +45,14 @@ struct cli_options {
 	char *vpcd;        /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
 	char *reader;      /* --reader NAME: the gateway only, over PC/SC */
 	char *control;     /* --control PATH: the control socket */
+	/* The client under test (journal, verdicts, the Bootstrap Server). */
+	char *journal_file;        /* --journal FILE: JSON lines, appended */
+	char *report_file;         /* --report FILE.xml: JUnit */
+	char *report_json;         /* --report-json FILE */
+	unsigned until_fetched_ms; /* --until-fetched SECONDS; 0 = off */
+	struct cli_bootstrap_server bootstrap_server[CLI_ADDRS_MAX];
+	size_t n_bootstrap_server;
+	char *bootstrap_server_doc; /* --bootstrap-server-doc FILE */
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;

@@ -163,5 +163,10 @@
 #define CONTROL_OUT_HIGH (1024u * 1024u) /* unread replies of one client: reading pauses */
 #define SCENARIO_STEPS_MAX 1024u     /* lines with a command in a --scenario file */
 #define SCENARIO_AT_MAX 86400u       /* at=SECONDS: one day */
+/* The client under test (lab/journal.c, lab/verdict.c, --until-fetched). */
+#define LAB_JOURNAL_MAX 4096u        /* journal entries kept; the oldest go first (counted) */
+#define LAB_CLIENTS_MAX 256u         /* clients judged in one report */
+#define LAB_RETRIES_MAX 3u           /* retries after a 404/503 before the retry rule warns */
+#define LAB_FETCHED_GRACE_MS 500u    /* --until-fetched: wait after the first 200 for the rest */
 
 #endif

@@ -302,19 +302,52 @@ static int run_card(struct lab_control *c, const struct lab_request *r, json_t *
 
 static const char *const bootstrap_words[] = { "off", "on", "set", NULL };
 
+/* A last word target=card|server|both: its target (and the words before
+ * it in *argc), else LAB_TARGET_ANY with *argc unchanged; -1 for a bad
+ * target= value. */
+static int bootstrap_target(const struct lab_request *r, size_t *argc, bool *given)
+{
+	const char *w = r->argv[r->argc - 1];
+	*argc = r->argc;
+	*given = false;
+	if (r->argc < 3 || strncmp(w, "target=", 7) != 0)
+		return LAB_TARGET_ANY;
+	*argc = r->argc - 1;
+	*given = true;
+	return !strcmp(w + 7, "card")	  ? LAB_TARGET_CARD
+	       : !strcmp(w + 7, "server") ? LAB_TARGET_SERVER
+	       : !strcmp(w + 7, "both")	  ? LAB_TARGET_ANY
+					  : -1;
+}
+
 static int check_bootstrap(const struct lab_request *r, char *err, size_t errcap)
 {
-	bool set = !strcmp(r->argv[1], "set");
-	if (set && r->argc != 3)
-		return fail(err, errcap, "usage: bootstrap set FILE (an XML or WBXML file)");
-	if (!set && r->argc != 2)
-		return fail(err, errcap, "usage: bootstrap %s (no argument)", r->argv[1]);
+	bool set = !strcmp(r->argv[1], "set"), given;
+	size_t argc;
+	if (bootstrap_target(r, &argc, &given) < 0)
+		return fail(err, errcap, "bootstrap: '%.64s': target= is card, server or both",
+			    r->argv[r->argc - 1]);
+	if (set && argc != 3)
+		return fail(err, errcap, "usage: bootstrap set FILE [target=card|server|both] "
+			    "(an XML or WBXML file)");
+	if (!set && argc != 2)
+		return fail(err, errcap, "usage: bootstrap %s [target=card|server|both]",
+			    r->argv[1]);
 	return 0;
 }
 
 static int run_bootstrap(struct lab_control *c, const struct lab_request *r, json_t *reply,
 			 char *err, size_t errcap)
 {
+	bool given;
+	size_t argc;
+	int t = bootstrap_target(r, &argc, &given);
+	if (given) {
+		if (!c->ops || !c->ops->bootstrap_at)
+			return not_available("bootstrap ... target=", err, errcap);
+		return c->ops->bootstrap_at(c->ctx, (enum lab_fault_target)t, r->argv[1],
+					    argc == 3 ? r->argv[2] : NULL, reply, err, errcap);
+	}
 	if (!strcmp(r->argv[1], "set")) {
 		if (!c->ops || !c->ops->bootstrap_set)
 			return not_available("bootstrap set", err, errcap);
@@ -411,18 +444,54 @@ static int run_fault(struct lab_control *c, const struct lab_request *r, json_t 
 	return json_object_set_new(reply, "fault", json_integer(id)) ? -ENOMEM : 0;
 }
 
+/* requests [--since N] */
+static int check_requests(const struct lab_request *r, char *err, size_t errcap)
+{
+	char *end;
+	if (r->argc == 1)
+		return 0;
+	if (r->argc != 3 || strcmp(r->argv[1], "--since") != 0)
+		return fail(err, errcap, "usage: requests [--since N]");
+	errno = 0;
+	(void)strtoull(r->argv[2], &end, 10);
+	if (errno || end == r->argv[2] || *end || r->argv[2][0] == '-')
+		return fail(err, errcap, "requests --since '%.64s': a journal entry number",
+			    r->argv[2]);
+	return 0;
+}
+
+static int run_requests(struct lab_control *c, const struct lab_request *r, json_t *reply,
+			char *err, size_t errcap)
+{
+	if (!c->ops || !c->ops->requests)
+		return not_available("requests", err, errcap);
+	return c->ops->requests(c->ctx, r->argc == 3 ? strtoull(r->argv[2], NULL, 10) : 0, reply,
+				err, errcap);
+}
+
+static int run_report(struct lab_control *c, const struct lab_request *r, json_t *reply,
+		      char *err, size_t errcap)
+{
+	(void)r;
+	if (!c->ops || !c->ops->report)
+		return not_available("report", err, errcap);
+	return c->ops->report(c->ctx, reply, err, errcap);
+}
+
 /* The commands, in the order the usage lists them. A new command is a new
  * row (and its section in doc/scwsemu.1). */
 static const struct lab_command commands[] = {
 	{ "status", "status", 0, 0, NULL, NULL, run_status },
 	{ "card", "card remove|insert|reset", 1, 1, card_words, NULL, run_card },
-	{ "bootstrap", "bootstrap off|on|set FILE", 1, 2, bootstrap_words, check_bootstrap,
-	  run_bootstrap },
+	{ "bootstrap", "bootstrap off|on|set FILE [target=card|server|both]", 1, 3,
+	  bootstrap_words, check_bootstrap, run_bootstrap },
 	{ "reload", "reload", 0, 0, NULL, NULL, run_reload },
 	{ "fault",
 	  "fault add KIND [ARGS] [count=N] [after=N] [port=P] [target=server|card]\n"
 	  "fault list\nfault clear [ID]",
 	  1, CONTROL_ARGS_MAX, fault_words, check_fault, run_fault },
+	{ "requests", "requests [--since N]", 0, 2, NULL, check_requests, run_requests },
+	{ "report", "report", 0, 0, NULL, NULL, run_report },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

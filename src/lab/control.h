@@ -31,6 +31,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "lab/fault.h"
 
 struct lab_faults;
 
@@ -64,6 +65,9 @@ void lab_request_cleanup(struct lab_request *r);
 
 enum lab_card_action { LAB_CARD_REMOVE, LAB_CARD_INSERT, LAB_CARD_RESET };
 
+/* A bootstrap command's target= (lab/fault.h's enum): the card's SCWS, the
+ * Bootstrap Servers (--bootstrap-server), or both (ANY, the default). */
+
 /* What the daemon does for the commands. Each returns 0 after adding what
  * it reports to reply (an object that already holds "ok": true), or a
  * negative errno with a one-line reason in err (the reply is then
@@ -79,6 +83,16 @@ struct lab_control_ops {
 			     size_t errcap);
 	/* reload: as SIGHUP. */
 	int (*reload)(void *ctx, json_t *reply, char *err, size_t errcap);
+	/* bootstrap off|on|set FILE target=card|server|both: action is "off",
+	 * "on" or "set" (path the FILE, NULL otherwise). When NULL, a target=
+	 * word is "not available" and the two ops above serve "both". */
+	int (*bootstrap_at)(void *ctx, enum lab_fault_target t, const char *action, const char *path,
+			    json_t *reply, char *err, size_t errcap);
+	/* requests [--since N]: the journal entries numbered above since. */
+	int (*requests)(void *ctx, unsigned long long since, json_t *reply, char *err,
+			size_t errcap);
+	/* report: the verdicts as they stand (the --report files rewritten). */
+	int (*report)(void *ctx, json_t *reply, char *err, size_t errcap);
 };
 
 /* A command processor: what the handlers reach. All borrowed. */

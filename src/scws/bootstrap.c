@@ -65,6 +65,7 @@ void scws_bootstrap_req_init(struct scws_bootstrap_req *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->cur = -1;
+	r->part = -1;
 }
 
 void scws_bootstrap_req_cleanup(struct scws_bootstrap_req *r)
@@ -124,6 +125,13 @@ static int part_data(void *arg, const struct scws_multipart_part *part, const ui
 enum scws_bootstrap_next scws_bootstrap_head(struct scws_bootstrap_req *r,
 					     const struct scws_http_req *req, bool https)
 {
+	return scws_bootstrap_head_at(r, req, https, SCWS_BOOTSTRAP_PATH);
+}
+
+enum scws_bootstrap_next scws_bootstrap_head_at(struct scws_bootstrap_req *r,
+						const struct scws_http_req *req, bool https,
+						const char *bootstrap_path)
+{
 	static const struct scws_multipart_callbacks cb = {
 		.on_part_begin = part_begin,
 		.on_part_data = part_data,
@@ -133,8 +141,9 @@ enum scws_bootstrap_next scws_bootstrap_head(struct scws_bootstrap_req *r,
 	struct bytes path = target_path(req->target);
 	printable(path.ptr, path.len, r->path, sizeof(r->path));
 	printable(req->method_name.ptr, req->method_name.len, method, sizeof(method));
+	r->has_query = req->target.len && memchr(req->target.ptr, '?', req->target.len);
 
-	if (bytes_eq(path, SCWS_BOOTSTRAP_PATH, strlen(SCWS_BOOTSTRAP_PATH))) {
+	if (bytes_eq(path, bootstrap_path, strlen(bootstrap_path))) {
 		r->route = SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP;
 		/* The bootstrap carries the DM account's credentials. */
 		if (!https)
@@ -143,7 +152,7 @@ enum scws_bootstrap_next scws_bootstrap_head(struct scws_bootstrap_req *r,
 		if (!is_get_or_head(req) && req->method != SCWS_HTTP_POST)
 			return decide(r, 405, "GET, HEAD, POST",
 				      "method %s is not allowed on %s: use GET, HEAD or POST",
-				      method, SCWS_BOOTSTRAP_PATH);
+				      method, bootstrap_path);
 		if (req->method != SCWS_HTTP_POST)
 			return SCWS_BOOTSTRAP_DECIDED;
 		if (scws_multipart_init(&r->mp, req->content_type, &cb, r) != 0) {
@@ -181,6 +190,15 @@ static int part_begin(void *arg, const struct scws_multipart_part *part)
 {
 	struct scws_bootstrap_req *r = arg;
 	r->cur = -1;
+	r->part = -1;
+	if (r->n_parts < MULTIPART_PARTS_MAX) {
+		r->part = (int)r->n_parts++;
+		printable(part->name.ptr, part->name.len, r->parts[r->part].name,
+			  sizeof(r->parts[r->part].name));
+		printable(part->content_type.ptr, part->content_type.len,
+			  r->parts[r->part].content_type, sizeof(r->parts[r->part].content_type));
+		r->parts[r->part].size = 0;
+	}
 	for (int i = 0; i < SCWS_BOOTSTRAP_F_COUNT; i++) {
 		if (!bytes_eq(part->name, field_names[i], strlen(field_names[i])))
 			continue;
@@ -203,6 +221,8 @@ static int part_data(void *arg, const struct scws_multipart_part *part, const ui
 		     size_t len)
 {
 	struct scws_bootstrap_req *r = arg;
+	if (r->part >= 0)
+		r->parts[r->part].size += len;
 	if (r->cur < 0)
 		return 0;
 	struct scws_bootstrap_field *f = &r->f[r->cur];
@@ -317,6 +337,44 @@ int scws_bootstrap_base64_decode(const uint8_t *in, size_t len, uint8_t *out, si
 	}
 	*out_len = n;
 	return 0;
+}
+
+const char *scws_bootstrap_base64_problem(const uint8_t *in, size_t len, char *why, size_t cap)
+{
+	size_t pads = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '=') {
+			pads++;
+			continue;
+		}
+		if (b64_value(in[i]) < 0) {
+			snprintf(why, cap, "character %zu is outside the base64 alphabet "
+				 "(RFC 4648 §4)", i + 1);
+			return why;
+		}
+		if (pads) {
+			snprintf(why, cap, "data after the padding '='");
+			return why;
+		}
+	}
+	if (len % 4) {
+		snprintf(why, cap, "not padded: %zu characters, not a multiple of 4 "
+			 "(RFC 4648 §3.2)", len);
+		return why;
+	}
+	if (pads > 2) {
+		snprintf(why, cap, "%zu padding characters", pads);
+		return why;
+	}
+	if (len) {
+		int v1 = b64_value(in[len - 3]), v2 = pads == 1 ? b64_value(in[len - 2]) : 0;
+		if ((pads == 2 && v1 >= 0 && (v1 & 0x0F)) || (pads == 1 && v2 >= 0 && (v2 & 0x03))) {
+			snprintf(why, cap, "non-zero bits after the last byte: not the canonical "
+				 "encoding (RFC 4648 §3.5)");
+			return why;
+		}
+	}
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -492,7 +550,7 @@ static int accept_q(const struct scws_http_req *req, const char *type, bool *val
 static int answer_bootstrap(struct scws_bootstrap_req *r, struct scws_server *srv,
 			    const struct profile *p, struct answer *a)
 {
-	bool stored_wbxml = p->store == PROFILE_STORE_WBXML;
+	bool stored_wbxml = scws_server_stores_wbxml(srv);
 	const char *stored = stored_wbxml ? SCWS_BOOTSTRAP_TYPE_WBXML : SCWS_BOOTSTRAP_TYPE_XML;
 	const char *other = stored_wbxml ? SCWS_BOOTSTRAP_TYPE_XML : SCWS_BOOTSTRAP_TYPE_WBXML;
 	struct buf boot, conv;

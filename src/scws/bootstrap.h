@@ -91,8 +91,18 @@ struct scws_bootstrap_req {
 	bool form_failed;
 	char form_reason[160];
 
+	/* Every part of the form as it came, for the journal (no values). */
+	struct {
+		char name[40];
+		char content_type[64]; /* "" when the part had none */
+		size_t size;
+	} parts[MULTIPART_PARTS_MAX];
+	size_t n_parts;        /* n_parts <= MULTIPART_PARTS_MAX */
+	int part;              /* index in parts of the current part, -1: none */
+
 	/* For the request log line: printable, cut to size. */
 	char path[128];
+	bool has_query;
 	char devid[96];         /* "" when no devid came */
 	char fields[48];        /* optional fields that came, "username,passphrase" */
 	char ignored[128];      /* names of unknown fields, comma-separated */
@@ -121,6 +131,11 @@ void scws_bootstrap_req_cleanup(struct scws_bootstrap_req *r);
  * for the call only. */
 enum scws_bootstrap_next scws_bootstrap_head(struct scws_bootstrap_req *r,
 					     const struct scws_http_req *req, bool https);
+/* The same with the endpoint at bootstrap_path instead of
+ * SCWS_BOOTSTRAP_PATH (a Bootstrap Server's "/bootstrap"). */
+enum scws_bootstrap_next scws_bootstrap_head_at(struct scws_bootstrap_req *r,
+						const struct scws_http_req *req, bool https,
+						const char *bootstrap_path);
 
 /* A piece of the request body (decoded, in order). Errors are kept for
  * the answer; the rest of the body is then ignored. */
@@ -141,6 +156,12 @@ int scws_bootstrap_answer(struct scws_bootstrap_req *r, struct scws_server *srv,
 __attribute__((warn_unused_result))
 int scws_bootstrap_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 				 size_t *out_len);
+
+/* NULL when in[0..len) is canonical base64 (what
+ * scws_bootstrap_base64_decode() accepts), else what is wrong with it, e.g.
+ * "not padded: 22 characters, not a multiple of 4" (never quotes the
+ * input: it is a passphrase). */
+const char *scws_bootstrap_base64_problem(const uint8_t *in, size_t len, char *why, size_t cap);
 
 /* "scheme:value": scheme ALPHA *(ALPHA / DIGIT / "+" / "-" / "."), value
  * non-empty printable ASCII without spaces. */

@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "scws/bootstrap.h"
 #include "scws/http.h"
+#include "scws/observe.h"
 #include "scws/server.h"
 #include "scws/tls.h"
 
@@ -42,7 +43,16 @@ struct scws_conn {
 	struct scws_server *srv;
 	char transport[16];
 	char peer[64];
+	char local[64];
 	uint16_t local_port;
+	uint64_t id;                 /* scws_server_next_conn_id() */
+	struct timespec opened;      /* monotonic, at scws_conn_new() */
+	int64_t opened_ms;           /* wall clock, at scws_conn_new() */
+	int64_t t0_ms;               /* wall clock of t0 */
+	unsigned requests;           /* answered */
+	uint64_t bytes_in, bytes_out;
+	bool tls_opened;             /* the handshake completed */
+	bool live;                   /* scws_conn_new() succeeded: observed at free */
 	bool https;                  /* TLS engine, or TLS offloaded in front */
 	struct scws_tls *tls;        /* NULL on a plain-HTTP port */
 	struct scws_http_parser http;
@@ -141,6 +151,120 @@ static void finish(struct scws_conn *c)
 	c->done = true;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double dt = (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+	return dt < 0 ? 0 : (uint64_t)dt;
+}
+
+/* Peer bytes as a printable C string ('?' for the rest), cut to cap. */
+static const char *shown(struct bytes b, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b.len && n + 1 < cap; i++)
+		out[n++] = b.ptr[i] >= 0x20 && b.ptr[i] < 0x7F ? (char)b.ptr[i] : '?';
+	out[n] = 0;
+	return out;
+}
+
+static void obs_common(struct scws_conn *c, struct scws_obs *o)
+{
+	o->conn_id = c->id;
+	o->transport = c->transport;
+	o->local = c->local;
+	o->peer = c->peer;
+	o->https = c->https;
+	if (c->tls) {
+		o->tls_version = scws_tls_version(c->tls);
+		o->cipher = scws_tls_cipher(c->tls);
+		o->sni = scws_tls_sni(c->tls);
+		o->psk_identity = scws_tls_psk_identity(c->tls);
+		o->cert = scws_tls_cert_subject(c->tls);
+		o->handshake_done = c->tls_opened;
+	}
+}
+
+/* The request just answered, to the observer: no passphrase value goes
+ * out, only its size and whether it is canonical base64. */
+static void observe_request(struct scws_conn *c, const struct scws_http_req *req, int status,
+			    size_t body_len, const char *reason, const char *method,
+			    const char *path, uint64_t dt_ms)
+{
+	void *arg;
+	scws_observe_fn *fn = scws_server_observer(c->srv, &arg);
+	if (!fn)
+		return;
+	struct scws_obs o = { .kind = SCWS_OBS_REQUEST };
+	struct scws_obs_part parts[MULTIPART_PARTS_MAX];
+	char host[128], ctype[128], devid[SCWS_FIELD_MAX + 1], user[SCWS_FIELD_MAX + 1];
+	char push[SCWS_FIELD_MAX + 1], b64why[128];
+	const struct scws_bootstrap_req *r = &c->req;
+	bool routed = c->have_head;
+
+	obs_common(c, &o);
+	o.start_ms = c->t0_ms;
+	o.duration_ms = dt_ms;
+	o.method = method[0] ? method : NULL;
+	o.path = path[0] ? path : NULL;
+	o.has_query = routed && r->has_query;
+	if (req && req->host.len)
+		o.host = shown(req->host, host, sizeof(host));
+	if (req && req->has_content_type)
+		o.content_type = shown(req->content_type, ctype, sizeof(ctype));
+	o.bootstrap = routed && r->route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP;
+	if (routed) {
+		for (size_t i = 0; i < r->n_parts; i++) {
+			parts[i].name = r->parts[i].name;
+			parts[i].size = r->parts[i].size;
+			parts[i].content_type =
+				r->parts[i].content_type[0] ? r->parts[i].content_type : NULL;
+		}
+		o.parts = parts;
+		o.n_parts = r->n_parts;
+		if (r->form_failed)
+			o.form_error = r->form_reason;
+		else if (r->is_form && status == 400 && reason && !r->f[0].seen && !r->n_parts)
+			o.form_error = reason;
+		else if (!r->is_form && r->route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP &&
+			 (status == 400 || status == 415))
+			o.form_error = reason;
+		const struct scws_bootstrap_field *f = r->f;
+		if (f[SCWS_BOOTSTRAP_F_DEVID].seen)
+			o.devid = shown(bytes_make(f[SCWS_BOOTSTRAP_F_DEVID].v,
+						   f[SCWS_BOOTSTRAP_F_DEVID].len), devid,
+					sizeof(devid));
+		if (f[SCWS_BOOTSTRAP_F_USERNAME].seen)
+			o.username = shown(bytes_make(f[SCWS_BOOTSTRAP_F_USERNAME].v,
+						      f[SCWS_BOOTSTRAP_F_USERNAME].len), user,
+					   sizeof(user));
+		if (f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].seen)
+			o.push_address = shown(bytes_make(f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].v,
+							  f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].len),
+					       push, sizeof(push));
+		if (f[SCWS_BOOTSTRAP_F_PASSPHRASE].seen) {
+			const struct scws_bootstrap_field *pf = &f[SCWS_BOOTSTRAP_F_PASSPHRASE];
+			const char *why = scws_bootstrap_base64_problem(pf->v, pf->len, b64why,
+									sizeof(b64why));
+			o.has_passphrase = true;
+			o.passphrase_size = pf->len;
+			o.passphrase_base64 = why ? why : "ok";
+		}
+	}
+	o.status = status;
+	o.bytes = body_len;
+	o.reason = reason && reason[0] ? reason : NULL;
+	fn(arg, &o);
+}
+
 static void log_request(struct scws_conn *c, const struct scws_http_req *req, int status,
 			size_t body_len, const char *reason)
 {
@@ -193,6 +317,9 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		{ "detail", routed && c->req.detail[0] ? c->req.detail : NULL, false },
 	};
 	log_kv(LOG_INFO, "scws", "request", kv, sizeof(kv) / sizeof(kv[0]));
+	c->requests++;
+	observe_request(c, req, status, body_len, reason, method, path,
+			dt < 0 ? 0 : (uint64_t)dt);
 	scws_server_count_response(c->srv, status);
 }
 
@@ -236,7 +363,8 @@ static int on_head(void *arg, const struct scws_http_req *req)
 		return -ECANCELED;
 	}
 	c->have_head = true;
-	if (scws_bootstrap_head(&c->req, req, c->https) == SCWS_BOOTSTRAP_DECIDED) {
+	if (scws_bootstrap_head_at(&c->req, req, c->https, scws_server_bootstrap_path(c->srv)) ==
+	    SCWS_BOOTSTRAP_DECIDED) {
 		if (req->expect_continue) {
 			answer(c, req, true);
 			return -ECANCELED; /* answered and closing: stop parsing */
@@ -285,8 +413,10 @@ static void parse_failed(struct scws_conn *c)
 static void http_input(struct scws_conn *c, const uint8_t *in, size_t len)
 {
 	while (len && !c->done) {
-		if (!scws_http_parser_in_request(&c->http))
+		if (!scws_http_parser_in_request(&c->http)) {
 			clock_gettime(CLOCK_MONOTONIC, &c->t0);
+			c->t0_ms = wall_ms();
+		}
 		size_t used = 0;
 		int rc = scws_http_parser_feed(&c->http, in, len, &used);
 		in += used;
@@ -324,6 +454,8 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 			c->done = true;
 			return;
 		}
+		if (scws_tls_state(c->tls) == SCWS_TLS_ST_OPEN)
+			c->tls_opened = true;
 		for (;;) {
 			size_t n = 0;
 			handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
@@ -365,7 +497,15 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 	c->srv = srv;
 	snprintf(c->transport, sizeof(c->transport), "%s", info->transport ? info->transport : "?");
 	snprintf(c->peer, sizeof(c->peer), "%s", info->peer ? info->peer : "?");
+	if (info->local)
+		snprintf(c->local, sizeof(c->local), "%s", info->local);
+	else
+		snprintf(c->local, sizeof(c->local), "port %u", info->local_port);
 	c->local_port = info->local_port;
+	c->id = scws_server_next_conn_id(srv);
+	clock_gettime(CLOCK_MONOTONIC, &c->opened);
+	c->opened_ms = wall_ms();
+	c->t0_ms = c->opened_ms;
 	c->https = info->tls || info->tls_offloaded;
 	buf_init(&c->out, SCWS_CONN_OUT_MAX);
 	buf_init(&c->plain, SCWS_CONN_OUT_MAX);
@@ -386,13 +526,40 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 			return NULL;
 		}
 	}
+	c->live = true;
 	return c;
+}
+
+/* The connection as a whole, to the observer, once. */
+static void observe_close(struct scws_conn *c)
+{
+	void *arg;
+	scws_observe_fn *fn = scws_server_observer(c->srv, &arg);
+	if (!fn || !c->live)
+		return;
+	struct scws_obs o = { .kind = SCWS_OBS_CONNECTION };
+	obs_common(c, &o);
+	o.start_ms = c->opened_ms;
+	o.duration_ms = ms_since(&c->opened);
+	if (c->tls && !c->tls_opened) {
+		const char *why = scws_tls_reason(c->tls);
+		o.alert = why && why[0] ? why
+			  : c->tls_started ? "the client closed during the handshake"
+					   : "the client sent nothing";
+	} else if (c->tls && scws_tls_state(c->tls) == SCWS_TLS_ST_FAILED) {
+		o.alert = scws_tls_reason(c->tls);
+	}
+	o.requests = c->requests;
+	o.bytes_in = c->bytes_in;
+	o.bytes_out = c->bytes_out;
+	fn(arg, &o);
 }
 
 void scws_conn_free(struct scws_conn *c)
 {
 	if (!c)
 		return;
+	observe_close(c);
 	scws_tls_free(c->tls);
 	scws_http_parser_cleanup(&c->http);
 	scws_bootstrap_req_cleanup(&c->req);
@@ -405,6 +572,7 @@ int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len)
 {
 	if (c->done || !len)
 		return 0;
+	c->bytes_in += len;
 	if (c->tls)
 		tls_input(c, in, len);
 	else
@@ -431,6 +599,7 @@ struct bytes scws_conn_output(const struct scws_conn *c)
 void scws_conn_consume(struct scws_conn *c, size_t n)
 {
 	size_t left = c->out.len - c->out_off;
+	c->bytes_out += n < left ? n : left;
 	c->out_off += n < left ? n : left;
 	if (c->out_off == c->out.len) {
 		buf_reset(&c->out);

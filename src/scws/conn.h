@@ -21,6 +21,8 @@ struct scws_conn;
 struct scws_conn_info {
 	const char *transport; /* "tcpip" or "bip"; copied */
 	const char *peer;      /* "127.0.0.1:50000" or "[::1]:50000"; copied */
+	const char *local;     /* the address the client reached; copied; NULL:
+				* "port N" from local_port */
 	uint16_t local_port;   /* the port the client connected to */
 	bool tls;              /* HTTPS (TLS engine first) or plain HTTP */
 	/* With tls false: TLS was already removed in front of the conn (a
@@ -29,7 +31,9 @@ struct scws_conn_info {
 	bool tls_offloaded;
 };
 
-/* A new connection on srv (borrowed: it must outlive the conn). NULL on
+/* A new connection on srv (borrowed: it must outlive the conn). The
+ * server's observer (scws/observe.h) hears of every request the conn
+ * answers and, from scws_conn_free(), of the connection itself. NULL on
  * allocation failure or when the server has no TLS context for a TLS
  * port (logged). */
 struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_info *info);

@@ -9,7 +9,8 @@ src_scws_libscws_a_SOURCES = \
 	src/scws/tls.c src/scws/tls.h \
 	src/scws/bootstrap.c src/scws/bootstrap.h \
 	src/scws/server.c src/scws/server.h \
-	src/scws/conn.c src/scws/conn.h
+	src/scws/conn.c src/scws/conn.h \
+	src/scws/observe.h
 
 check_PROGRAMS += tests/unit/test_scws_http tests/unit/test_scws_multipart \
 	tests/unit/test_scws_tls tests/unit/test_scws_bootstrap
@@ -52,5 +53,6 @@ tests_fuzz_fuzz_http_resp_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 # pki/: the published test CA and SCWS server certificate (pki/README.md).
 # Installed beside cards/, whose profiles name ../../pki/scws-server.crt.
 nobase_dist_pkgdata_DATA += pki/scws-ca.crt pki/scws-server.crt pki/scws-server.key \
-	pki/scws-server-rsa.crt pki/scws-server-rsa.key
+	pki/scws-server-rsa.crt pki/scws-server-rsa.key \
+	pki/bootsrv.crt pki/bootsrv.key
 EXTRA_DIST += pki/README.md pki/make-pki.sh pki/scws-ca.key

@@ -17,6 +17,7 @@
 #include "config/profile.h"
 #include "core/buf.h"
 #include "core/limits.h"
+#include "scws/bootstrap.h"
 #include "scws/tls.h"
 
 struct push_entry {
@@ -41,11 +42,23 @@ struct scws_server {
 	unsigned long responses_total;
 	scws_server_response_fn *on_response;
 	void *on_response_arg;
+	/* A Bootstrap Server: its path, document and TLS context. */
+	char path[128];
+	uint8_t *doc;             /* NULL: the card's bootstrap */
+	size_t doc_len;
+	bool doc_wbxml;
+	struct scws_tls_ctx *own_tls; /* NULL: the card's */
+	scws_observe_fn *observe;
+	void *observe_arg;
+	uint64_t conn_ids;
 };
 
 struct scws_server *scws_server_new(void)
 {
-	return calloc(1, sizeof(struct scws_server));
+	struct scws_server *srv = calloc(1, sizeof(struct scws_server));
+	if (srv)
+		snprintf(srv->path, sizeof(srv->path), "%s", SCWS_BOOTSTRAP_PATH);
+	return srv;
 }
 
 void scws_server_free(struct scws_server *srv)
@@ -56,6 +69,8 @@ void scws_server_free(struct scws_server *srv)
 	card_fs_free(srv->fs);
 	profile_free(srv->p);
 	scws_tls_ctx_free(srv->tls);
+	scws_tls_ctx_free(srv->own_tls);
+	free(srv->doc);
 	for (size_t i = 0; i < srv->n_push; i++) {
 		free(srv->push[i].devid);
 		free(srv->push[i].addr);
@@ -145,7 +160,76 @@ const struct profile *scws_server_profile(const struct scws_server *srv)
 
 struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv)
 {
-	return srv->tls;
+	return srv->own_tls ? srv->own_tls : srv->tls;
+}
+
+int scws_server_set_bootstrap_path(struct scws_server *srv, const char *path)
+{
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(srv->path))
+		return -EINVAL;
+	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	return 0;
+}
+
+const char *scws_server_bootstrap_path(const struct scws_server *srv)
+{
+	return srv->path;
+}
+
+int scws_server_set_document(struct scws_server *srv, const uint8_t *doc, size_t len,
+			     bool is_wbxml)
+{
+	uint8_t *copy = NULL;
+	if (doc) {
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, doc, len);
+	}
+	free(srv->doc);
+	srv->doc = copy;
+	srv->doc_len = doc ? len : 0;
+	srv->doc_wbxml = is_wbxml;
+	return 0;
+}
+
+bool scws_server_stores_wbxml(const struct scws_server *srv)
+{
+	if (srv->doc)
+		return srv->doc_wbxml;
+	return srv->p && srv->p->store == PROFILE_STORE_WBXML;
+}
+
+int scws_server_set_tls(struct scws_server *srv, const struct scws_tls_config *cfg, char *err,
+			size_t errcap)
+{
+	struct scws_tls_ctx *ctx = NULL;
+	char why[256] = "";
+	int rc = scws_tls_ctx_new(cfg, &ctx, why, sizeof(why));
+	if (rc) {
+		snprintf(err, errcap, "TLS: %s", why[0] ? why : strerror(-rc));
+		return rc;
+	}
+	scws_tls_ctx_free(srv->own_tls);
+	srv->own_tls = ctx;
+	return 0;
+}
+
+void scws_server_set_observer(struct scws_server *srv, scws_observe_fn *fn, void *arg)
+{
+	srv->observe = fn;
+	srv->observe_arg = arg;
+}
+
+scws_observe_fn *scws_server_observer(const struct scws_server *srv, void **arg)
+{
+	*arg = srv->observe_arg;
+	return srv->observe;
+}
+
+uint64_t scws_server_next_conn_id(struct scws_server *srv)
+{
+	return ++srv->conn_ids;
 }
 
 static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,
@@ -157,6 +241,12 @@ static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
 int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
 			       size_t errcap)
 {
+	if (srv->doc && !srv->doc_len) {
+		snprintf(err, errcap, "the Bootstrap Server's document is empty: not available");
+		return -ENOENT;
+	}
+	if (srv->doc)
+		return buf_append(out, srv->doc, srv->doc_len);
 	if (!srv->card) {
 		snprintf(err, errcap, "no card loaded");
 		return -ENOENT;

@@ -12,9 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scws/observe.h"
+
 struct profile;
 struct card_fs;
 struct scws_server;
+struct scws_tls_config;
 
 struct scws_server *scws_server_new(void);
 void scws_server_free(struct scws_server *srv);
@@ -59,11 +62,43 @@ unsigned long scws_server_responses(const struct scws_server *srv, int status);
 typedef void scws_server_response_fn(void *arg, int status);
 void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn,
 				   void *arg);
+/* ---- a Bootstrap Server (the same endpoint outside the card) */
+
+/* Where the endpoint answers; default SCWS_BOOTSTRAP_PATH. path is copied
+ * (at most 127 bytes, starting with '/'). 0 or -EINVAL. */
+__attribute__((warn_unused_result))
+int scws_server_set_bootstrap_path(struct scws_server *srv, const char *path);
+const char *scws_server_bootstrap_path(const struct scws_server *srv);
+
+/* Serve doc (copied; WBXML when is_wbxml, else XML) instead of the card's
+ * bootstrap; len 0: no bootstrap at all (answered 404, not available);
+ * NULL clears it. 0 or -ENOMEM. */
+__attribute__((warn_unused_result))
+int scws_server_set_document(struct scws_server *srv, const uint8_t *doc, size_t len,
+			     bool is_wbxml);
+
+/* TLS settings of the server's own that win over the card profile's, also
+ * across reloads. 0, or a negative errno with the reason in err. */
+__attribute__((warn_unused_result))
+int scws_server_set_tls(struct scws_server *srv, const struct scws_tls_config *cfg, char *err,
+			size_t errcap);
+
+/* ---- the observer of every connection (scws/observe.h); fn NULL: none */
+
+void scws_server_set_observer(struct scws_server *srv, scws_observe_fn *fn, void *arg);
 
 /* ---- for the connections and their handlers (scws/conn.c, scws/bootstrap.c) */
 
 struct buf;
 struct scws_tls_ctx;
+
+/* The observer (NULL when none) and a new connection's id (from 1). */
+scws_observe_fn *scws_server_observer(const struct scws_server *srv, void **arg);
+uint64_t scws_server_next_conn_id(struct scws_server *srv);
+
+/* True when the bootstrap served is WBXML (the document set, else the
+ * card profile's store). */
+bool scws_server_stores_wbxml(const struct scws_server *srv);
 
 /* The current card's TLS context (borrowed), or NULL when the card has no
  * TLS settings. A connection takes its own reference (scws_tls_new()). */

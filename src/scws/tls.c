@@ -59,6 +59,7 @@ struct scws_tls {
 	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
 	char alert[80];    /* the last fatal alert, as text */
 	char reason[200];
+	char cert[128];    /* subject of the certificate presented, "" for PSK */
 };
 
 static const char *const state_names[] = {
@@ -628,6 +629,9 @@ static void on_open(struct scws_tls *t)
 	} else if (!c || SSL_CIPHER_get_auth_nid(c) != NID_auth_psk) {
 		t->has_psk_identity = false;
 	}
+	X509 *x = t->has_psk_identity ? NULL : SSL_get_certificate(t->ssl);
+	if (x)
+		X509_NAME_oneline(X509_get_subject_name(x), t->cert, sizeof(t->cert));
 	set_state(t, SCWS_TLS_ST_OPEN);
 }
 
@@ -805,4 +809,19 @@ const char *scws_tls_cipher(const struct scws_tls *t)
 const char *scws_tls_psk_identity(const struct scws_tls *t)
 {
 	return t->version && t->has_psk_identity ? t->psk_identity : NULL;
+}
+
+const char *scws_tls_sni(const struct scws_tls *t)
+{
+	return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+const char *scws_tls_alert(const struct scws_tls *t)
+{
+	return t->alert;
+}
+
+const char *scws_tls_cert_subject(const struct scws_tls *t)
+{
+	return t->version && t->cert[0] ? t->cert : NULL;
 }

@@ -166,5 +166,15 @@ const char *scws_tls_cipher(const struct scws_tls *t);
 /* The PSK identity the handshake used (NUL-terminated; an identity with a
  * NUL byte never matches); NULL for a certificate handshake or before OPEN. */
 const char *scws_tls_psk_identity(const struct scws_tls *t);
+/* The server name the client asked for (SNI, RFC 6066 §3), NULL when it
+ * sent none; known once the ClientHello is in (also after a failure).
+ * Valid until t is freed. */
+const char *scws_tls_sni(const struct scws_tls *t);
+/* The first fatal alert sent or received, e.g. "received fatal alert: bad
+ * certificate"; "" when none. Valid until t is freed. */
+const char *scws_tls_alert(const struct scws_tls *t);
+/* The subject of the certificate the handshake presented ("/CN=localuicc");
+ * NULL before OPEN and for a PSK handshake. Valid until t is freed. */
+const char *scws_tls_cert_subject(const struct scws_tls *t);
 
 #endif

@@ -310,9 +310,9 @@ int main(int argc, char **argv)
 		      stderr);
 		return EXIT_USAGE;
 	}
-	/* bootstrap set FILE: the daemon may run in another directory. */
+	/* bootstrap set FILE [target=...]: the daemon may run in another directory. */
 	char abs[4096];
-	if (argc - optind == 3 && !strcmp(argv[optind], "bootstrap") &&
+	if (argc - optind >= 3 && !strcmp(argv[optind], "bootstrap") &&
 	    !strcmp(argv[optind + 1], "set") && argv[optind + 2][0] != '/') {
 		char cwd[2048];
 		if (getcwd(cwd, sizeof(cwd)) &&

@@ -91,6 +91,15 @@ static const char usage_text[] =
 	"  --xml                   decode a WBXML bootstrap to XML\n"
 	"  --timeout SEC           per request, connect to last byte (default 10)\n"
 	"  -v, --verbose           request and response heads on stderr\n"
+	"\nMisbehaving on purpose (to see a verdict rule of scwsemu fail):\n"
+	"  --no-devid              send the form without devid\n"
+	"  --unpadded-passphrase   send the passphrase's base64 without '=' padding\n"
+	"                          (--username without --passphrase: no passphrase at all)\n"
+	"  --plain                 HTTP without TLS, also to an https:// URL's port\n"
+	"  --insecure              do not check the server's certificate\n"
+	"  --loop N                do the whole fetch N times, whatever the answer\n"
+	"  --loop-interval MS      wait MS between two rounds of --loop (default 0)\n"
+	"\n"
 	"  --concurrency N --requests M  load generator: M requests over N workers,\n"
 	"                          each on a new TLS connection; --json for machine output\n"
 	"\n"
@@ -126,6 +135,13 @@ struct opts {
 	unsigned long requests;
 	bool is_load;
 	bool want_json;
+	/* Misbehaviour on purpose, to show the verdict rules failing. */
+	bool no_devid;           /* --no-devid */
+	bool unpadded;           /* --unpadded-passphrase */
+	bool plain;              /* --plain: HTTP without TLS, whatever the URL says */
+	bool insecure;           /* --insecure: no certificate check */
+	unsigned loop;           /* --loop N: the whole fetch N times */
+	unsigned loop_ms;        /* --loop-interval MS */
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -315,7 +331,7 @@ static int client_init(struct client *c, const struct opts *o, bool https)
 	SSL_CTX_set_ex_data(c->ctx, psk_ex_index, (void *)o);
 	/* In PSK mode no CA is loaded: a server that answers the PSK with a
 	 * certificate fails verification instead of being trusted. */
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(c->ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
 	if (o->has_psk) {
 		const char *list = legacy ? "PSK:ECDHE-PSK:DHE-PSK:@SECLEVEL=0"
 					  : "PSK:ECDHE-PSK:DHE-PSK";
@@ -515,7 +531,7 @@ static int tls_handshake(struct conn *c, const struct client *cl, const struct t
 	c->ssl = SSL_new(cl->ctx);
 	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
 		return set_fail(r, FAIL_LOCAL, "cannot create a TLS connection");
-	if (!o->has_psk) {
+	if (!o->has_psk && !o->insecure) {
 		/* The name checked is the URL's, wherever --resolve or
 		 * --connect-to sent the socket; SNI carries names only (RFC
 		 * 6066 §3). */
@@ -722,7 +738,9 @@ static int build_request(const struct opts *o, const struct tools_fetch_url *u, 
 	struct scws_http_form_field f[4];
 	size_t nf = 0;
 	if (!o->is_get) {
-		f[nf++] = (struct scws_http_form_field){ "devid", o->devid, strlen(o->devid) };
+		if (!o->no_devid)
+			f[nf++] = (struct scws_http_form_field){ "devid", o->devid,
+								 strlen(o->devid) };
 		if (o->username)
 			f[nf++] = (struct scws_http_form_field){ "username", o->username,
 								 strlen(o->username) };
@@ -736,6 +754,8 @@ static int build_request(const struct opts *o, const struct tools_fetch_url *u, 
 			}
 			int n = EVP_EncodeBlock((unsigned char *)pass64,
 						(const unsigned char *)o->passphrase, (int)plen);
+			while (o->unpadded && n > 0 && pass64[n - 1] == '=')
+				pass64[--n] = 0; /* misbehaving on purpose */
 			f[nf++] = (struct scws_http_form_field){ "passphrase", pass64, (size_t)n };
 		}
 		if (o->push_address)
@@ -934,6 +954,8 @@ static int run_single(const struct opts *o)
 	for (size_t i = 0; i < nurls; i++) {
 		if (tools_fetch_url_parse(urls[i], &u[i]))
 			return usage_error("not an http:// or https:// URL: %s", urls[i]);
+		if (o->plain)
+			u[i].is_https = false;
 		https = https || u[i].is_https;
 	}
 	struct client cl;
@@ -946,6 +968,13 @@ static int run_single(const struct opts *o)
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body, HTTP_RESP_BODY_MAX);
 	rc = EXIT_FAIL;
+	for (unsigned round = 0; round < (o->loop ? o->loop : 1); round++) {
+	if (round) {
+		struct timespec ts = { o->loop_ms / 1000, (long)(o->loop_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		buf_reset(&r.body);
+		rc = EXIT_FAIL;
+	}
 	for (size_t i = 0; i < nurls; i++) {
 		if (fetch_once(&cl, &u[i], &r, o->verbose) == 0) {
 			if (o->is_auto)
@@ -957,6 +986,7 @@ static int run_single(const struct opts *o)
 		fprintf(stderr, PROG ": %s: %s\n", u[i].text, r.msg);
 		if (o->is_auto && i + 1 == nurls)
 			fprintf(stderr, PROG ": no SCWS answered\n");
+	}
 	}
 	buf_cleanup(&r.body);
 	client_cleanup(&cl);
@@ -1150,6 +1180,12 @@ enum {
 	OPT_JSON,
 	OPT_TLS_MIN,
 	OPT_TLS_MAX,
+	OPT_NO_DEVID,
+	OPT_UNPADDED,
+	OPT_PLAIN,
+	OPT_INSECURE,
+	OPT_LOOP,
+	OPT_LOOP_INTERVAL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -1174,6 +1210,12 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
 	{ "tls-max", required_argument, NULL, OPT_TLS_MAX },
+	{ "no-devid", no_argument, NULL, OPT_NO_DEVID },
+	{ "unpadded-passphrase", no_argument, NULL, OPT_UNPADDED },
+	{ "plain", no_argument, NULL, OPT_PLAIN },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "loop", required_argument, NULL, OPT_LOOP },
+	{ "loop-interval", required_argument, NULL, OPT_LOOP_INTERVAL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -1266,6 +1308,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_tls_version(optarg, c == OPT_TLS_MIN ? &o->tls_min : &o->tls_max))
 				return usage_error("TLS versions are 1.0, 1.1, 1.2 and 1.3");
 			break;
+		case OPT_NO_DEVID: o->no_devid = true; break;
+		case OPT_UNPADDED: o->unpadded = true; break;
+		case OPT_PLAIN: o->plain = true; break;
+		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_LOOP:
+		case OPT_LOOP_INTERVAL: {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    n > (c == OPT_LOOP ? 10000ul : 600000ul) || (c == OPT_LOOP && n == 0))
+				return usage_error("%s %s: expected %s", argv[optind - 2], optarg,
+						   c == OPT_LOOP ? "1..10000" : "0..600000 ms");
+			if (c == OPT_LOOP)
+				o->loop = (unsigned)n;
+			else
+				o->loop_ms = (unsigned)n;
+			break;
+		}
 		case OPT_HELP: fputs(usage_text, stdout); return -1;
 		case OPT_VERSION: puts(PROG " " PACKAGE_VERSION); return -1;
 		case ':': return usage_error("%s needs a value", argv[optind - 1]);
@@ -1289,6 +1350,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return usage_error("the load generator wants one URL, not --auto");
 	if (o->is_load && (o->output || o->want_xml || o->verbose))
 		return usage_error("-o, --xml and -v do not go with --concurrency/--requests");
+	if (o->is_load && (o->loop || o->plain || o->insecure))
+		return usage_error("--loop, --plain and --insecure do not go with the load generator");
 	if (o->want_json && !o->is_load)
 		return usage_error("--json goes with --concurrency/--requests");
 	if (o->is_get && (o->username || o->passphrase || o->push_address))

@@ -49,6 +49,7 @@ struct tcpip_server {
 	size_t n_clients;
 	bool paused;
 	bool suspended; /* the card is out: no listener */
+	char name[16]; /* the transport's name in logs and the journal */
 };
 
 static void set_listening(struct tcpip_server *t, bool on)
@@ -262,8 +263,14 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	transport_sock_peer(sa, cl->peer, sizeof(cl->peer));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct sockaddr_storage here;
+	socklen_t here_len = sizeof(here);
+	char local[64] = "";
+	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
+		transport_sock_peer((struct sockaddr *)&here, local, sizeof(local));
 	struct scws_conn_info info = {
-		.transport = "tcpip", .peer = cl->peer, .local_port = l->port, .tls = l->tls,
+		.transport = t->name, .peer = cl->peer, .local = local[0] ? local : NULL,
+		.local_port = l->port, .tls = l->tls,
 	};
 	cl->conn = scws_conn_new(t->srv, &info);
 	cl->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -298,6 +305,7 @@ struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_se
 	t->base = base;
 	t->srv = srv;
 	t->lim = *lim;
+	snprintf(t->name, sizeof(t->name), "tcpip");
 	if (!t->lim.max_clients)
 		t->lim.max_clients = 256;
 	return t;
@@ -313,6 +321,11 @@ void transport_tcpip_free(struct tcpip_server *t)
 		if (t->listeners[i].lev)
 			evconnlistener_free(t->listeners[i].lev);
 	free(t);
+}
+
+void transport_tcpip_set_name(struct tcpip_server *t, const char *name)
+{
+	snprintf(t->name, sizeof(t->name), "%s", name);
 }
 
 size_t transport_tcpip_clients(const struct tcpip_server *t)

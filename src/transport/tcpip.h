@@ -25,6 +25,10 @@ struct tcpip_limits {
 /* srv and base are borrowed and must outlive the tcpip server. */
 struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_server *srv,
 					 const struct tcpip_limits *lim);
+/* The transport's name given to its connections ("tcpip" by default;
+ * "server" for a Bootstrap Server). name is copied (15 bytes at most). */
+void transport_tcpip_set_name(struct tcpip_server *t, const char *name);
+
 /* Frees listeners and every open connection. */
 void transport_tcpip_free(struct tcpip_server *t);
 
