@@ -267,10 +267,16 @@ static void *sink_open(void *arg, uint16_t port, unsigned channel)
 	for (size_t i = 0; p && i < p->n_ports; i++)
 		if (p->ports[i].port == port)
 			tls = p->ports[i].tls;
-	char peer[32];
+	char peer[32], local[48];
+	const char *gw_peer = NULL, *gw_local = NULL;
 	snprintf(peer, sizeof(peer), "channel %u", channel);
+	snprintf(local, sizeof(local), "card port %u", port);
+	/* The client the gateway bound to this channel (in-process card). */
+	if (d->gw)
+		(void)transport_bip_gw_channel_client(d->gw, channel, &gw_peer, &gw_local);
 	struct scws_conn_info info = {
-		.transport = "bip", .peer = peer, .local_port = port, .tls = tls,
+		.transport = "bip", .peer = gw_peer ? gw_peer : peer,
+		.local = gw_local ? gw_local : local, .local_port = port, .tls = tls,
 	};
 	return scws_conn_new(d->srv, &info);
 }

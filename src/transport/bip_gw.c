@@ -62,6 +62,7 @@ struct gw_conn {
 	unsigned ch;          /* CONN_BOUND */
 	size_t rx_max;        /* CONN_BOUND: the channel's buffer size */
 	char peer[BIP_GW_PEER_MAX];
+	char local[BIP_GW_PEER_MAX]; /* the address the client reached */
 	struct gw_conn *prev, *next;
 	struct gw_conn *park_next;
 };
@@ -377,6 +378,10 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	c->gw = gw;
 	c->bev = bev;
 	transport_sock_peer(sa, c->peer, sizeof(c->peer));
+	struct sockaddr_storage here;
+	socklen_t here_len = sizeof(here);
+	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
+		transport_sock_peer((struct sockaddr *)&here, c->local, sizeof(c->local));
 	c->next = gw->conns;
 	if (gw->conns)
 		gw->conns->prev = c;
@@ -726,4 +731,17 @@ size_t transport_bip_gw_clients(const struct bip_gw *gw)
 struct bip_term *transport_bip_gw_term(const struct bip_gw *gw)
 {
 	return gw ? gw->term : NULL;
+}
+
+bool transport_bip_gw_channel_client(const struct bip_gw *gw, unsigned ch, const char **peer,
+				     const char **local)
+{
+	for (const struct gw_conn *c = gw ? gw->conns : NULL; c; c = c->next) {
+		if (c->st != CONN_BOUND || c->ch != ch)
+			continue;
+		*peer = c->peer;
+		*local = c->local[0] ? c->local : NULL;
+		return true;
+	}
+	return false;
 }

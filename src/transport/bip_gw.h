@@ -107,6 +107,11 @@ size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoin
 				  size_t cap);
 /* Connected clients, bound to a channel or waiting for one. */
 size_t transport_bip_gw_clients(const struct bip_gw *gw);
+/* The TCP client bound to channel ch: its address and the address it
+ * reached ("127.0.0.1:4116"; NULL when unknown). False when no client is
+ * on ch. The strings live as long as that client. */
+bool transport_bip_gw_channel_client(const struct bip_gw *gw, unsigned ch, const char **peer,
+				     const char **local);
 /* The engine, for listings and tests (borrowed). */
 struct bip_term *transport_bip_gw_term(const struct bip_gw *gw);
 

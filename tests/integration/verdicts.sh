@@ -212,7 +212,7 @@ expect_eq "... then the SCWS serves it" 0 "$?"
 verdict fb
 expect_eq "fallback after a 404: exit 0" 0 "$rc"
 expect_match "... fallback-order passes" "fallback-order" "$(rules fb pass)"
-expect_match "... the order is in the reason" 'server 127.0.0.1:[0-9]+ -> 404, bip port 4116 -> 200' \
+expect_match "... the order is in the reason" 'server 127.0.0.1:[0-9]+ -> 404, bip 127.0.0.1:[0-9]+ -> 200' \
 	"$(cat "$T_TMP/fb.json")"
 
 # The reverse: the server has it, the client goes to the card first.
