@@ -572,7 +572,8 @@ json_t *lab_control_run(struct lab_control *c, const struct lab_request *r)
 		reply = json_pack("{s:b}", "ok", 1);
 		if (!reply)
 			return NULL;
-		rc = find_command(r->argv[0])->run(c, r, reply, err, sizeof(err));
+		const struct lab_command *cmd = find_command(r->argv[0]);
+		rc = cmd ? cmd->run(c, r, reply, err, sizeof(err)) : -EINVAL; /* checked above */
 		if (rc) {
 			json_decref(reply);
 			if (!err[0])
