@@ -646,7 +646,7 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 
 static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_rel,
 			 config_setting_t *ks, const char *key_rel, char **cert_out, char **key_out,
-			 bool want_rsa)
+			 struct profile_pem *cert_pem, struct profile_pem *key_pem, bool want_rsa)
 {
 	uint8_t *cert = NULL, *key = NULL;
 	size_t cert_len, key_len;
@@ -686,6 +686,11 @@ static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_r
 	c->has_cert = true;
 	if (!want_rsa)
 		c->first_is_rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA;
+	cert_pem->p = cert;
+	cert_pem->len = cert_len;
+	key_pem->p = key;
+	key_pem->len = key_len;
+	cert = key = NULL;
 out:
 	X509_free(x);
 	EVP_PKEY_free(k);
@@ -751,7 +756,8 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 		return fail_missing(c, g, "key", "needed with tls.certificate");
 	if (key && !cert)
 		return fail_missing(c, g, "certificate", "needed with tls.key");
-	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->cert_file, &t->key_file, false)))
+	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->cert_file, &t->key_file,
+					&t->cert_pem, &t->key_pem, false)))
 		return rc;
 	if ((rc = get_str(c, g, "rsa_certificate", false, PATH_MAX, &cert, &cs)) ||
 	    (rc = get_str(c, g, "rsa_key", false, PATH_MAX, &key, &ks)))
@@ -766,7 +772,7 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 		return fail(c, cs, "tls.certificate is RSA already; the second must be ECDSA "
 			    "there and RSA here");
 	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->rsa_cert_file,
-					&t->rsa_key_file, true)))
+					&t->rsa_key_file, &t->rsa_cert_pem, &t->rsa_key_pem, true)))
 		return rc;
 	t->resumption = true;
 	if ((rc = get_bool(c, g, "resumption", &t->resumption)))
@@ -1547,6 +1553,14 @@ void profile_free(struct profile *p)
 	free(p->tls.key_file);
 	free(p->tls.rsa_cert_file);
 	free(p->tls.rsa_key_file);
+	struct profile_pem *pems[] = { &p->tls.cert_pem, &p->tls.key_pem, &p->tls.rsa_cert_pem,
+				       &p->tls.rsa_key_pem };
+	for (size_t i = 0; i < sizeof(pems) / sizeof(pems[0]); i++) {
+		if (pems[i]->p)
+			OPENSSL_cleanse(pems[i]->p, pems[i]->len);
+		free(pems[i]->p);
+		pems[i]->p = NULL;
+	}
 	free(p->tls.psk_identity);
 	OPENSSL_cleanse(p->tls.psk_key, sizeof(p->tls.psk_key));
 	free(p->tls.cipher_list);

@@ -29,6 +29,14 @@ struct profile_tls {
 	char *key_file;
 	char *rsa_cert_file; /* the RSA certificate beside it, or NULL */
 	char *rsa_key_file;
+	/* The PEM bytes of those four files, read and checked at load: the TLS
+	 * context is built from these, so nothing is read twice and a file
+	 * changed after the check is not what is used. Owned; keys are wiped
+	 * when freed. */
+	struct profile_pem {
+		uint8_t *p;
+		size_t len;
+	} cert_pem, key_pem, rsa_cert_pem, rsa_key_pem;
 	bool resumption;   /* TLS session IDs and tickets (default true) */
 	char *psk_identity; /* NULL when no PSK */
 	uint8_t psk_key[TLS_PSK_KEY_MAX];

@@ -90,6 +90,14 @@ static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *er
 	cfg.key_file = t->key_file;
 	cfg.cert2_file = t->rsa_cert_file;
 	cfg.key2_file = t->rsa_key_file;
+	cfg.cert_pem = t->cert_pem.p;
+	cfg.cert_pem_len = t->cert_pem.len;
+	cfg.key_pem = t->key_pem.p;
+	cfg.key_pem_len = t->key_pem.len;
+	cfg.cert2_pem = t->rsa_cert_pem.p;
+	cfg.cert2_pem_len = t->rsa_cert_pem.len;
+	cfg.key2_pem = t->rsa_key_pem.p;
+	cfg.key2_pem_len = t->rsa_key_pem.len;
 	cfg.resumption = t->resumption;
 	if (t->psk_identity) {
 		cfg.psk_identity = t->psk_identity;

@@ -11,6 +11,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "core/buf.h"
@@ -298,6 +299,61 @@ static bool version_ok(int v)
 	       v == TLS1_3_VERSION;
 }
 
+/* Never prompt for a pass phrase: the profile refused encrypted keys. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return 0;
+}
+
+/* A certificate chain (server first) from PEM bytes, as
+ * SSL_CTX_use_certificate_chain_file() reads one from a file. */
+static int use_chain_mem(SSL_CTX *c, const uint8_t *pem, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = bio ? PEM_read_bio_X509_AUX(bio, NULL, no_password, NULL) : NULL;
+	int ok = x && SSL_CTX_use_certificate(c, x) == 1 && SSL_CTX_clear_chain_certs(c) == 1;
+	X509_free(x);
+	while (ok) {
+		X509 *ca = PEM_read_bio_X509(bio, NULL, no_password, NULL);
+		if (!ca) {
+			/* The end of the PEM stream is not an error. */
+			unsigned long e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+				ERR_clear_error();
+			else
+				ok = 0;
+			break;
+		}
+		if (SSL_CTX_add0_chain_cert(c, ca) != 1) {
+			X509_free(ca);
+			ok = 0;
+		}
+	}
+	BIO_free(bio);
+	return ok;
+}
+
+/* The chain from pem when given (no second read of a file the profile
+ * already checked: no window between the check and this use), else from
+ * file. 1 on success, 0 with OpenSSL's error queue set. */
+static int load_chain(SSL_CTX *c, const char *file, const uint8_t *pem, size_t len)
+{
+	return pem ? use_chain_mem(c, pem, len) : SSL_CTX_use_certificate_chain_file(c, file) == 1;
+}
+
+static int load_key(SSL_CTX *c, const char *file, const uint8_t *pem, size_t len)
+{
+	if (!pem)
+		return SSL_CTX_use_PrivateKey_file(c, file, SSL_FILETYPE_PEM) == 1;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL) : NULL;
+	int ok = k && SSL_CTX_use_PrivateKey(c, k) == 1;
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	return ok;
+}
+
 /* True when the first certificate (cert_file) has an RSA key. */
 static bool first_cert_is_rsa(SSL_CTX *c, const struct scws_tls_config *cfg)
 {
@@ -356,10 +412,12 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 
 	if (cfg->cert_file) {
 		const char *key = cfg->key_file ? cfg->key_file : cfg->cert_file;
-		if (SSL_CTX_use_certificate_chain_file(c, cfg->cert_file) != 1)
+		const uint8_t *kp = cfg->key_file ? cfg->key_pem : cfg->cert_pem;
+		size_t kl = cfg->key_file ? cfg->key_pem_len : cfg->cert_pem_len;
+		if (!load_chain(c, cfg->cert_file, cfg->cert_pem, cfg->cert_pem_len))
 			return ctx_error(err, err_cap, cfg->cert_file,
 					 "cannot load the certificate chain");
-		if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1)
+		if (!load_key(c, key, kp, kl))
 			return ctx_error(err, err_cap, key, "cannot load the private key");
 		if (SSL_CTX_check_private_key(c) != 1)
 			return ctx_error(err, err_cap, key, "does not match the certificate");
@@ -369,19 +427,21 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 		/* OpenSSL keeps one certificate per key type: the second must be
 		 * of another type, or it would replace the first. */
 		const char *key = cfg->key2_file ? cfg->key2_file : cfg->cert2_file;
+		const uint8_t *kp = cfg->key2_file ? cfg->key2_pem : cfg->cert2_pem;
+		size_t kl = cfg->key2_file ? cfg->key2_pem_len : cfg->cert2_pem_len;
 		X509 *first = cfg->cert_file ? SSL_CTX_get0_certificate(c) : NULL;
 		int first_type = first ? EVP_PKEY_get_base_id(X509_get0_pubkey(first)) : NID_undef;
 		if (!cfg->cert_file)
 			return ctx_error(err, err_cap, cfg->cert2_file,
 					 "a second certificate without a first");
-		if (SSL_CTX_use_certificate_chain_file(c, cfg->cert2_file) != 1)
+		if (!load_chain(c, cfg->cert2_file, cfg->cert2_pem, cfg->cert2_pem_len))
 			return ctx_error(err, err_cap, cfg->cert2_file,
 					 "cannot load the certificate chain");
 		X509 *second = SSL_CTX_get0_certificate(c);
 		if (!second || EVP_PKEY_get_base_id(X509_get0_pubkey(second)) == first_type)
 			return ctx_error(err, err_cap, cfg->cert2_file,
 					 "has the same key type as the first certificate");
-		if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1)
+		if (!load_key(c, key, kp, kl))
 			return ctx_error(err, err_cap, key, "cannot load the private key");
 		/* OpenSSL files a key under its own type: a key of the first
 		 * certificate's type would load and leave the second keyless. */

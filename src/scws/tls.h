@@ -48,6 +48,12 @@ struct scws_tls_config {
 	 * NULL = none. Needs cert_file. */
 	const char *cert2_file;
 	const char *key2_file;
+	/* The same four as bytes already in memory (what the card profile read
+	 * and checked). Each, when set, is used instead of reading its file;
+	 * the file name must still be set: it says the file is configured and
+	 * names it in errors. */
+	const uint8_t *cert_pem, *key_pem, *cert2_pem, *key2_pem;
+	size_t cert_pem_len, key_pem_len, cert2_pem_len, key2_pem_len;
 	bool resumption;          /* session IDs and tickets; true after _init() */
 	const char *psk_identity; /* NULL = no PSK; 1..TLS_PSK_IDENTITY_MAX bytes */
 	const uint8_t *psk_key;   /* 1..TLS_PSK_KEY_MAX bytes */

@@ -25,7 +25,9 @@ static const char http_resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel
 
 /* ---------------------------------------------------------------- server */
 
-enum srv_kind { SRV_CERT, SRV_PSK, SRV_BOTH, SRV_LEGACY };
+/* SRV_CERT_MEM: the certificate and key as bytes, as the card profile hands
+ * them over, under file names that do not exist: a read would fail. */
+enum srv_kind { SRV_CERT, SRV_PSK, SRV_BOTH, SRV_LEGACY, SRV_CERT_MEM };
 
 static struct scws_tls_ctx *make_server(enum srv_kind kind)
 {
@@ -40,7 +42,18 @@ static struct scws_tls_ctx *make_server(enum srv_kind kind)
 		cfg.cert_file = cert;
 		cfg.key_file = key;
 	}
-	if (kind != SRV_CERT) {
+	uint8_t *cert_pem = NULL, *key_pem = NULL;
+	if (kind == SRV_CERT_MEM) {
+		cert_pem = unit_read_file(cert, &cfg.cert_pem_len);
+		key_pem = unit_read_file(key, &cfg.key_pem_len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cert_pem);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(key_pem);
+		cfg.cert_pem = cert_pem;
+		cfg.key_pem = key_pem;
+		cfg.cert_file = "/nonexistent/scws-server.crt";
+		cfg.key_file = "/nonexistent/scws-server.key";
+	}
+	if (kind != SRV_CERT && kind != SRV_CERT_MEM) {
 		cfg.psk_identity = PSK_ID;
 		cfg.psk_key = psk_key;
 		cfg.psk_key_len = sizeof(psk_key);
@@ -55,6 +68,8 @@ static struct scws_tls_ctx *make_server(enum srv_kind kind)
 	CU_ASSERT_EQUAL(rc, 0);
 	if (rc)
 		fprintf(stderr, "ctx: %s\n", err);
+	free(cert_pem);
+	free(key_pem);
 	return ctx;
 }
 
@@ -312,6 +327,10 @@ struct hs_case {
 static const struct hs_case ok_cases[] = {
 	/* (a) certificate */
 	{ "cert tls1.3", SRV_CERT, { CLI_CERT }, "TLSv1.3", "TLS_AES_256_GCM_SHA384", NULL },
+	{ "cert from memory tls1.3", SRV_CERT_MEM, { CLI_CERT }, "TLSv1.3",
+	  "TLS_AES_256_GCM_SHA384", NULL },
+	{ "cert from memory tls1.2", SRV_CERT_MEM, { CLI_CERT, .max_version = TLS1_2_VERSION },
+	  "TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384", NULL },
 	{ "cert tls1.3 aes128", SRV_CERT,
 	  { CLI_CERT, .ciphersuites = "TLS_AES_128_GCM_SHA256" }, "TLSv1.3",
 	  "TLS_AES_128_GCM_SHA256", NULL },
