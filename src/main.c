@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "config/profile.h"
 #include "codec/wbxml.h"
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/file.h"
 #include "core/limits.h"
@@ -35,6 +37,7 @@
 #include "transport/link.h"
 #include "transport/link_pcsc.h"
 #include "transport/gsmtap_udp.h"
+#include "transport/setup_check.h"
 #include "transport/tcpip.h"
 #include "transport/vpcd.h"
 #include "trace/pcap.h"
@@ -78,6 +81,9 @@ struct daemon {
 	struct transport_pcsc_watch *watch; /* --reader */
 	bool gw_started;
 	bool running; /* the event loop runs: start-up has logged and written its own */
+	bool ready_written; /* the ready file is ours to remove at exit */
+	int exit_rc;        /* set before event_base_loopexit on a fatal event */
+	char ca_file[PATH_MAX]; /* the test CA that signed the card's certificate */
 	/* Trace sinks: every APDU exchange, whichever link carries it. */
 	struct trace_pcap *pcap;
 	struct transport_gsmtap_udp *gsmtap;
@@ -170,18 +176,33 @@ static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 		 e->port, e->path ? e->path : "/OMA/DM/Bootstrap.xml");
 }
 
-/* Written to PATH.tmp then renamed, so a reader never sees half a file. */
-static int write_ready_file(const struct daemon *d)
+/* s as a JSON string, quotes included. */
+static int json_str(struct buf *b, const char *s)
 {
+	int rc = buf_append_u8(b, '"');
+	rc = rc ? rc : json_put_escaped(b, s);
+	return rc ? rc : buf_append_u8(b, '"');
+}
+
+/* Written whole through core/file (mkstemp + rename, mode 0644), so a
+ * reader never sees half a file; systemd hears READY=1 at the same moment. */
+static int write_ready_file(struct daemon *d)
+{
+	if (!d->opt.ready_file) {
+		(void)sd_notify(0, "READY=1");
+		return 0;
+	}
 	struct buf b;
 	buf_init(&b, 65536);
-	int rc = buf_printf(&b, "{\"pid\": %ld, \"card\": \"", (long)getpid());
-	rc = rc ? rc : json_put_escaped(&b, d->card_dir);
+	int rc = buf_printf(&b, "{\"pid\": %ld, \"card\": ", (long)getpid());
+	rc = rc ? rc : json_str(&b, d->card_dir);
+	rc = rc ? rc : buf_append_str(&b, ", \"ca\": ");
+	rc = rc ? rc : json_str(&b, d->ca_file);
 	if (!rc && d->ctl) {
-		rc = buf_append_str(&b, "\", \"control\": \"");
-		rc = rc ? rc : json_put_escaped(&b, transport_control_path(d->ctl));
+		rc = buf_append_str(&b, ", \"control\": ");
+		rc = rc ? rc : json_str(&b, transport_control_path(d->ctl));
 	}
-	rc = rc ? rc : buf_append_str(&b, "\", \"endpoints\": [");
+	rc = rc ? rc : buf_append_str(&b, ", \"endpoints\": [");
 	for (size_t i = 0; i < d->n_endpoints && !rc; i++) {
 		const struct endpoint *e = &d->endpoints[i];
 		char url[256];
@@ -193,17 +214,60 @@ static int write_ready_file(const struct daemon *d)
 				url);
 	}
 	rc = rc ? rc : buf_append_str(&b, "]}\n");
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->opt.ready_file);
-	FILE *f = rc ? NULL : fopen(tmp, "w");
-	if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f) != 0 ||
-	    rename(tmp, d->opt.ready_file) != 0) {
-		log_err("main", "cannot write ready file %s: %s", d->opt.ready_file,
-			rc ? strerror(-rc) : strerror(errno));
-		buf_cleanup(&b);
+	rc = rc ? rc : file_write_atomic(d->opt.ready_file, b.p, b.len, 0644);
+	buf_cleanup(&b);
+	if (rc) {
+		log_err("main", "cannot write ready file %s: %s", d->opt.ready_file, strerror(-rc));
 		return -1;
 	}
-	buf_cleanup(&b);
+	d->ready_written = true;
+	(void)sd_notify(0, "READY=1");
+	return 0;
+}
+
+/* Is pid a running scwsemu? Alive but unreadable counts as one: a file
+ * that may be another instance's is never taken over. */
+static bool scwsemu_alive(long pid)
+{
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return false;
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool got = fgets(comm, sizeof(comm), f) != NULL;
+	fclose(f);
+	return !got || strncmp(comm, "scwsemu", 7) == 0;
+}
+
+/* First thing at start: a ready file of an earlier run goes, so whoever
+ * polls for it never reads a stale one; one naming a live scwsemu is
+ * another instance's (EXIT_USAGE, naming the pid). */
+static int claim_ready_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f) {
+		char text[512];
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = 0;
+		const char *p = strstr(text, "\"pid\"");
+		long pid = p && (p = strchr(p, ':')) ? strtol(p + 1, NULL, 10) : 0;
+		if (pid > 0 && pid != (long)getpid() && scwsemu_alive(pid)) {
+			log_err("main", "ready file %s belongs to scwsemu pid %ld, which is still "
+				"running (stop it, or give this instance another --ready-file)",
+				path, pid);
+			return EXIT_USAGE;
+		}
+		if (pid > 0)
+			log_info("main", "removed the stale ready file %s (pid %ld is gone)", path,
+				 pid);
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_err("main", "cannot remove the old ready file %s: %s", path, strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -222,8 +286,25 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("main", "SIGHUP: reloading %s", d->card_dir);
-	if (load_card(d, false, NULL, 0) != 0)
+	/* The card's BIP ports and channels were opened at start-up, by the
+	 * card as terminals saw it then: only a restart changes them. */
+	struct profile_port before[PROFILE_PORTS_MAX];
+	const struct profile *p = scws_server_profile(d->srv);
+	size_t n_before = p ? p->n_ports : 0;
+	if (n_before)
+		memcpy(before, p->ports, n_before * sizeof(before[0]));
+	if (load_card(d, false, NULL, 0) != 0) {
 		log_warn("main", "reload failed; still serving the previous card");
+		return;
+	}
+	p = scws_server_profile(d->srv);
+	bool same = p && p->n_ports == n_before;
+	for (size_t i = 0; same && i < n_before; i++)
+		same = before[i].port == p->ports[i].port &&
+		       before[i].channels == p->ports[i].channels && before[i].tls == p->ports[i].tls;
+	if (!same && !d->opt.no_bip)
+		log_warn("main", "SIGHUP: the card's ports or channel counts changed; they wait "
+			 "for a restart (the BIP listeners keep the old ones)");
 }
 
 static int open_tcpip(struct daemon *d)
@@ -242,11 +323,20 @@ static int open_tcpip(struct daemon *d)
 		const struct cli_addr *a = &d->opt.tcpip[i];
 		char err[256];
 		uint16_t port;
-		if (transport_tcpip_listen(d->tcpip, a->host, a->port, true, &port, err,
-					   sizeof(err)) != 0) {
+		int rc = transport_tcpip_listen(d->tcpip, a->host, a->port, true, &port, err,
+						sizeof(err));
+		if (rc == -EADDRINUSE) {
+			bool v6 = strchr(a->host, ':') != NULL;
+			log_err("tcpip", "%s: another process holds port %u (stop it, or give "
+				"--tcpip %s%s%s:0 for an ephemeral port)", err, a->port,
+				v6 ? "[" : "", a->host, v6 ? "]" : "");
+			return 1;
+		}
+		if (rc) {
 			if (a->is_default) {
-				log_warn("tcpip", "%s; skipping this default address (give --tcpip "
-					 "ADDR:PORT, e.g. 127.0.0.1:0, to choose another)", err);
+				log_warn("tcpip", "%s; skipping this default address (scwsemu "
+					 "--check-setup says how to enable it, or give --tcpip "
+					 "127.0.0.1:0)", err);
 				continue;
 			}
 			log_err("tcpip", "%s", err);
@@ -456,10 +546,26 @@ static int open_gateway(struct daemon *d)
 		return 1;
 	}
 	d->gw_started = true;
+	if (transport_bip_gw_port_in_use(d->gw)) {
+		log_err("bip", "%s", transport_bip_gw_port_in_use(d->gw));
+		return 1;
+	}
 	const char *why = d->bip ? card_bip_reason(d->bip) : NULL;
 	if (why && *why)
 		log_warn("bip", "%s", why);
 	add_bip_endpoints(d);
+	/* The ready file promises every port the card asked for. */
+	const struct profile *p = scws_server_profile(d->srv);
+	for (size_t i = 0; p && i < p->n_ports; i++) {
+		bool found = false;
+		for (size_t j = 0; j < d->n_endpoints && !found; j++)
+			found = d->endpoints[j].card_port == p->ports[i].port;
+		if (!found) {
+			log_err("bip", "card port %u: no listener could be opened (see above)",
+				p->ports[i].port);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -481,6 +587,12 @@ static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t 
 		return;
 	}
 	d->gw_started = true;
+	if (transport_bip_gw_port_in_use(d->gw)) {
+		log_err("bip", "%s", transport_bip_gw_port_in_use(d->gw));
+		d->exit_rc = 1;
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
 	log_info("pcsc", "card %s in '%s': proactive session started",
 		 ev == TRANSPORT_PCSC_CARD_RESET ? "reset" : "inserted", d->opt.reader);
 	d->n_endpoints = 0;
@@ -492,7 +604,7 @@ static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t 
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
 	}
-	if (d->opt.ready_file && d->n_endpoints)
+	if (d->n_endpoints)
 		(void)write_ready_file(d);
 }
 
@@ -1147,6 +1259,37 @@ static int report(struct daemon *d, bool at_exit)
 	return status;
 }
 
+/* The CA of the card --card names (the shipped one when the profile has
+ * no certificate or does not load). */
+static void find_ca_file(struct daemon *d)
+{
+	struct profile *p = NULL;
+	struct profile_error perr;
+	if (!d->opt.reader && profile_load(d->card_dir, &p, &perr) == 0) {
+		config_ca_path(p->tls.cert_file, d->ca_file, sizeof(d->ca_file));
+		profile_free(p);
+		return;
+	}
+	config_ca_path(NULL, d->ca_file, sizeof(d->ca_file));
+}
+
+/* --check-setup: 0 when every requirement is met, else 1. */
+static int check_setup(struct daemon *d)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	snprintf(exe + (n > 0 ? n : 0), sizeof(exe) - (size_t)(n > 0 ? n : 0), "%s",
+		 n > 0 ? "" : "scwsemu");
+	find_ca_file(d);
+	unsigned fixes = transport_check_setup(&d->opt, exe, d->ca_file, stdout);
+	if (fixes)
+		printf("%u requirement%s to fix (doc: scwsemu(1), SERVING A REAL CLIENT)\n", fixes,
+		       fixes == 1 ? "" : "s");
+	else
+		printf("everything https://localuicc:443 needs is in place\n");
+	return fixes ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -1166,12 +1309,27 @@ int main(int argc, char **argv)
 	}
 	log_setup(d.opt.verbosity < 0 ? LOG_WARN : d.opt.verbosity > 1 ? LOG_DEBUG : LOG_INFO,
 		  d.opt.log_json);
+	if (d.opt.ready_file && !d.opt.check_setup && !d.opt.print_paths) {
+		rc = claim_ready_file(d.opt.ready_file);
+		if (rc) {
+			cli_options_cleanup(&d.opt);
+			return rc;
+		}
+	}
 	if (d.opt.reader)
 		snprintf(d.card_dir, sizeof(d.card_dir), "pcsc:%s", d.opt.reader);
-	else if (d.opt.card_dir)
-		snprintf(d.card_dir, sizeof(d.card_dir), "%s", d.opt.card_dir);
 	else
-		config_data_path("cards/default", d.card_dir, sizeof(d.card_dir));
+		config_card_path(d.opt.card_dir ? d.opt.card_dir : "default", d.card_dir,
+				 sizeof(d.card_dir));
+	if (d.opt.print_paths || d.opt.check_setup) {
+		if (d.opt.print_paths) {
+			find_ca_file(&d);
+			config_print_paths(stdout, d.card_dir, d.ca_file);
+		}
+		rc = d.opt.check_setup ? check_setup(&d) : 0;
+		cli_options_cleanup(&d.opt);
+		return rc;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
@@ -1190,6 +1348,10 @@ int main(int argc, char **argv)
 	rc = open_journal(&d);
 	if (rc)
 		goto out;
+	{
+		const struct profile *p = scws_server_profile(d.srv);
+		config_ca_path(p ? p->tls.cert_file : NULL, d.ca_file, sizeof(d.ca_file));
+	}
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -1201,6 +1363,13 @@ int main(int argc, char **argv)
 	rc = open_trace(&d);
 	if (rc)
 		goto out;
+	if (d.opt.no_bip && d.opt.no_tcpip && !d.opt.vpcd && !d.opt.reader &&
+	    !d.opt.n_bootstrap_server) {
+		log_err("main", "--no-bip and --no-tcpip leave nothing to serve (keep one of them, "
+			"or give --vpcd or --bootstrap-server)");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	rc = d.opt.reader ? open_reader(&d) : open_bip(&d);
 	if (rc)
 		goto out;
@@ -1224,15 +1393,17 @@ int main(int argc, char **argv)
 		log_info("main", "serving %s (%s)", url, d.endpoints[i].transport);
 	}
 	/* Over PC/SC without a card yet, the ready file waits for its channels. */
-	if (d.opt.ready_file && d.n_endpoints && write_ready_file(&d) != 0) {
+	if (d.n_endpoints && write_ready_file(&d) != 0) {
 		rc = 1;
 		goto out;
 	}
+	if (d.vpcd)
+		(void)sd_notify(0, "READY=1");
 	d.running = true;
 	event_base_dispatch(d.base);
-	rc = 0;
+	rc = d.exit_rc;
 out:
-	if (d.opt.ready_file && rc == 0)
+	if (d.ready_written)
 		unlink(d.opt.ready_file);
 	transport_control_free(d.ctl);
 	lab_faults_free(d.faults);

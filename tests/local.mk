@@ -9,6 +9,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/control.sh \
 	tests/integration/endpoints.sh \
 	tests/integration/fetch.sh \
+	tests/integration/fixture.sh \
 	tests/integration/hostile.sh \
 	tests/integration/lib.sh \
 	tests/integration/pcsc.sh \
@@ -24,7 +25,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \
-	tests/integration/control.sh
+	tests/integration/control.sh tests/integration/fixture.sh
 # The client under test judged: journal, verdicts, reports, --until-fetched,
 # the Bootstrap Server.
 TESTS += tests/integration/verdicts.sh

@@ -348,10 +348,15 @@ static bool app_next(void *arg, struct card_cat_command *cmd)
 
 static void open_failed(struct card_bip *bip, size_t idx, const char *why)
 {
+	/* Said once per port: its other channels fail for the same reason. */
+	bool again = false;
+	for (size_t i = 0; i < bip->n_opens; i++)
+		again = again || (i != idx && bip->opens[i].st == OPEN_FAILED &&
+				  bip->opens[i].port == bip->opens[idx].port);
 	bip->opens[idx].st = OPEN_FAILED;
 	snprintf(bip->reason, sizeof(bip->reason), "OPEN CHANNEL for port %u failed: %s",
 		 bip->opens[idx].port, why);
-	LOG(bip, LOG_WARN, "%s", bip->reason);
+	LOG(bip, again ? LOG_DEBUG : LOG_WARN, "%s", bip->reason);
 }
 
 static void open_result(struct card_bip *bip, size_t idx, const struct card_cat_response *tr)

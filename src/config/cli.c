@@ -19,7 +19,9 @@ const char *cli_usage(void)
 	return "Usage: scwsemu [OPTION]...\n"
 	       "Emulate a UICC with an OMA Smart Card Web Server and serve its DM bootstrap.\n"
 	       "\n"
-	       "  --card DIR              card profile (default: cards/default)\n"
+	       "  --card DIR|NAME         card profile: a directory, or the name of a shipped\n"
+	       "                          card (default, auth, empty, psk-only, legacy, xml);\n"
+	       "                          default: default\n"
 	       "  --tcpip ADDR:PORT       serve the SCWS over TCP/IP here (repeatable; port 0 =\n"
 	       "                          ephemeral; default 127.0.0.1:443 and [::1]:443)\n"
 	       "  --no-tcpip              no TCP/IP (localuicc) listeners\n"
@@ -51,11 +53,15 @@ const char *cli_usage(void)
 	       "  --log-format text|json  log line format on stderr (default text)\n"
 	       "  -v, --verbose           more logging (repeat for debug)\n"
 	       "  -q, --quiet             errors and warnings only\n"
-	       "  --help                  this text\n"
+	       "  --check-setup           check what serving a real client needs (localuicc,\n"
+	       "                          port 443, IPv6, the test CA) and print each fix\n"
+	       "  --print-paths           print the data directory, the cards and the CA file\n"
+	       "  -h, --help              this text\n"
 	       "  --version               version\n"
 	       "\n"
-	       "Exit status: 0 after SIGTERM/SIGINT, 2 for bad usage or a bad card profile,\n"
-	       "1 for other failures. SIGHUP reloads the card profile.\n";
+	       "Exit status: 0 after SIGTERM/SIGINT, 2 for bad usage, a bad card profile or a\n"
+	       "ready file of a running scwsemu, 1 for other failures (a port already in use).\n"
+	       "SIGHUP reloads the card profile.\n";
 }
 
 /* 0..65535 (0: ephemeral), digits only. */
@@ -176,6 +182,7 @@ enum {
 	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_CONTROL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
 	OPT_JOURNAL, OPT_REPORT, OPT_REPORT_JSON, OPT_UNTIL_FETCHED, OPT_BOOTSTRAP_SERVER,
 	OPT_BOOTSTRAP_SERVER_DOC,
+	OPT_CHECK_SETUP, OPT_PRINT_PATHS,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
@@ -206,6 +213,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "check-setup", no_argument, NULL, OPT_CHECK_SETUP },
+		{ "print-paths", no_argument, NULL, OPT_PRINT_PATHS },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(opt, 0, sizeof(*opt));
@@ -215,7 +224,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":vq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CARD:
 			free(opt->card_dir);
@@ -346,7 +355,14 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 			opt->verbosity = -1;
 			break;
 		case OPT_HELP:
+		case 'h':
 			opt->show_help = true;
+			break;
+		case OPT_CHECK_SETUP:
+			opt->check_setup = true;
+			break;
+		case OPT_PRINT_PATHS:
+			opt->print_paths = true;
 			break;
 		case OPT_VERSION:
 			opt->show_version = true;

@@ -59,6 +59,8 @@ struct cli_options {
 	unsigned request_timeout_ms;
 	bool show_help;
 	bool show_version;
+	bool check_setup;  /* --check-setup: report what serving a real client needs */
+	bool print_paths;  /* --print-paths: data directory, cards, CA file */
 };
 
 /* 0 on success (check show_help/show_version); -EINVAL with a one-line

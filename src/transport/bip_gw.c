@@ -82,6 +82,10 @@ struct bip_gw {
 	struct event *kick;  /* run the engine from the loop */
 	struct event *retry; /* the engine asked to wait */
 	bool restarting;     /* released ports turn stale instead of closing */
+	/* The first listener another process held (EADDRINUSE): said once by
+	 * transport_bip_gw_port_in_use(), not by every OPEN CHANNEL. */
+	char in_use[400];
+	bool warned[BIP_GW_ADDRS_MAX]; /* a default address that failed: said once */
 };
 
 static void kick(struct bip_gw *gw)
@@ -489,10 +493,22 @@ static int net_listen(void *arg, uint16_t card_port)
 		int rc = open_listener(p, gw->addrs[i].host, want, err, sizeof(err));
 		if (rc && !host_port && want)
 			rc = open_listener(p, gw->addrs[i].host, 0, err, sizeof(err));
+		if (rc == -EADDRINUSE) {
+			/* Fatal even on a default address: said once, by the caller. */
+			if (!gw->in_use[0])
+				snprintf(gw->in_use, sizeof(gw->in_use),
+					 "%s: another process holds port %u (stop it, or give "
+					 "--port-map %u=0 for an ephemeral port)",
+					 err, want, card_port);
+			close_port(p);
+			return rc;
+		}
 		if (rc) {
 			if (gw->addrs[i].is_default) {
-				log_warn(SUB, "%s; skipping this default address for card port %u",
-					 err, card_port);
+				if (!gw->warned[i])
+					log_warn(SUB, "%s; skipping this default address (scwsemu "
+						 "--check-setup says how to enable it)", err);
+				gw->warned[i] = true;
 				continue;
 			}
 			log_err(SUB, "%s (card port %u)", err, card_port);
@@ -698,6 +714,11 @@ int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap)
 		}
 	}
 	return rc;
+}
+
+const char *transport_bip_gw_port_in_use(const struct bip_gw *gw)
+{
+	return gw && gw->in_use[0] ? gw->in_use : NULL;
 }
 
 size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,

@@ -105,6 +105,11 @@ int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap);
  * cap entries and returns how many there are. */
 size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,
 				  size_t cap);
+/* A card port's host port was held by another process (EADDRINUSE) since
+ * the gateway was made: that OPEN CHANNEL failed (3A 10) and nothing was
+ * logged; the returned line names the address, the port, and --port-map
+ * CARD=0 as the way out. NULL when it never happened. */
+const char *transport_bip_gw_port_in_use(const struct bip_gw *gw);
 /* Connected clients, bound to a channel or waiting for one. */
 size_t transport_bip_gw_clients(const struct bip_gw *gw);
 /* The TCP client bound to channel ch: its address and the address it

@@ -287,8 +287,9 @@ static void do_open(struct bip_term *t, const struct card_cat_command *c, struct
 	if (!port_in_use(t, c->port)) {
 		int rc = t->net && t->net->listen ? t->net->listen(t->net_arg, c->port) : -ENOSYS;
 		if (rc) {
-			log_warn(SUB, "OPEN CHANNEL port %u: cannot listen (%s)", c->port,
-				 strerror(-rc));
+			/* A port another process holds: the gateway says it once. */
+			log_msg(rc == -EADDRINUSE ? LOG_DEBUG : LOG_WARN, SUB,
+				"OPEN CHANNEL port %u: cannot listen (%s)", c->port, strerror(-rc));
 			bip_error(tr, CAT_BIP_PORT_UNAVAILABLE);
 			return;
 		}

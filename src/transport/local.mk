@@ -2,7 +2,8 @@
 noinst_LIBRARIES += src/transport/libtransport.a
 src_transport_libtransport_a_SOURCES = \
 	src/transport/tcpip.c src/transport/tcpip.h \
-	src/transport/sock.c src/transport/sock.h
+	src/transport/sock.c src/transport/sock.h \
+	src/transport/setup_check.c src/transport/setup_check.h
 # The control socket (--control PATH; the protocol is src/lab/control.c).
 src_transport_libtransport_a_SOURCES += \
 	src/transport/control.c src/transport/control.h

@@ -4,7 +4,14 @@
 /* test_config_cli.c - unit tests for the scwsemu command line. */
 #include <string.h>
 
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "config/cli.h"
+#include "config/paths.h"
 #include "runner.h"
 
 static int parse(struct cli_options *o, char *err, size_t cap, const char *a0, ...)
@@ -125,11 +132,66 @@ static void test_errors(void)
 	cli_options_cleanup(&o);
 }
 
+static void test_commands(void)
+{
+	static const struct {
+		const char *arg;
+		size_t off;
+	} flags[] = {
+		{ "-h", offsetof(struct cli_options, show_help) },
+		{ "--help", offsetof(struct cli_options, show_help) },
+		{ "--check-setup", offsetof(struct cli_options, check_setup) },
+		{ "--print-paths", offsetof(struct cli_options, print_paths) },
+		{ "--version", offsetof(struct cli_options, show_version) },
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		struct cli_options o;
+		char err[256];
+		CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), flags[i].arg, NULL), 0);
+		CU_ASSERT_TRUE(*(bool *)((char *)&o + flags[i].off));
+		cli_options_cleanup(&o);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_usage(), "-h, --help"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_usage(), "--check-setup"));
+}
+
+/* --card NAME: a directory wins; else the shipped card; else as given. */
+static void test_card_path(void)
+{
+	char out[PATH_MAX], dir[] = "/tmp/test_cli.XXXXXX";
+	CU_ASSERT_EQUAL(strcmp(config_card_path("./x", out, sizeof(out)), "./x"), 0);
+	CU_ASSERT_STRING_EQUAL(config_card_path("a/b", out, sizeof(out)), "a/b");
+	CU_ASSERT_STRING_EQUAL(config_card_path("no-such-card", out, sizeof(out)), "no-such-card");
+	config_card_path("auth", out, sizeof(out));
+	size_t n = strlen(out);
+	CU_ASSERT_TRUE(n > 11 && strcmp(out + n - 11, "/cards/auth") == 0 && out[0] == '/');
+	/* A directory named like a shipped card, here, is that directory. */
+	char cwd[PATH_MAX];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+	CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
+	CU_ASSERT_EQUAL(mkdir("auth", 0700), 0);
+	CU_ASSERT_STRING_EQUAL(config_card_path("auth", out, sizeof(out)), "auth");
+	CU_ASSERT_EQUAL(rmdir("auth"), 0);
+	CU_ASSERT_EQUAL(chdir(cwd), 0);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	/* The CA: beside the certificate, else the shipped one. */
+	config_ca_path(NULL, out, sizeof(out));
+	n = strlen(out);
+	CU_ASSERT_TRUE(n > 15 && strcmp(out + n - 16, "/pki/scws-ca.crt") == 0);
+	char cert[PATH_MAX];
+	snprintf(cert, sizeof(cert), "%s", out);
+	snprintf(cert + strlen(cert) - strlen("scws-ca.crt"), 32, "scws-server.crt");
+	char ca2[PATH_MAX];
+	CU_ASSERT_STRING_EQUAL(config_ca_path(cert, ca2, sizeof(ca2)), out);
+	CU_ASSERT_STRING_EQUAL(config_ca_path("/nonexistent/x.crt", ca2, sizeof(ca2)), out);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_bip),
-		UNIT_TEST(test_errors),
+		UNIT_TEST(test_errors), UNIT_TEST(test_commands), UNIT_TEST(test_card_path),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("config_cli", tests);
