@@ -80,6 +80,9 @@
 #define TLS_PSK_KEY_MAX 64u              /* RFC 4279 §5.3: at least 64 octets */
 #define SCWS_TLS_SESSIONS_MAX 256u       /* TLS <= 1.2 session cache (session IDs) */
 #define SCWS_TLS_TICKETS 2u              /* TLS 1.3 NewSessionTickets per full handshake */
+#define TLS_REASON_MAX 1024u            /* a TLS failure in words, for the log */
+#define TLS_REASON_LIST_MAX 384u        /* a cipher list inside it (cut with ...) */
+#define SCWS_WRONG_PROTO_HOST_MAX 128u  /* Host echoed in the 400 to plain HTTP on a TLS port */
 
 /* Traces (doc/protocol.md §7) and the vpcd link (vsmartcard). */
 #define TRACE_IPV4_MAX 65535u        /* IPv4 total length field */

@@ -24,10 +24,12 @@
 
 #include "scws/conn.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -64,6 +66,7 @@ struct scws_conn {
 	bool have_head;              /* on_head ran for the current request */
 	bool answered;               /* the current request has its response */
 	bool tls_started;            /* TLS bytes came (the handshake runs) */
+	bool fed;                    /* the first bytes came (the wrong-protocol check ran) */
 	struct timespec t0;          /* first byte of the current request */
 	uint8_t rd[TLS_PLAINTEXT_MAX]; /* plaintext out of the TLS engine */
 };
@@ -488,6 +491,65 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 	}
 }
 
+/* Copies the value of header `name` from a request head in p (the first
+ * bytes only), keeping [A-Za-z0-9.:[]-] characters; "" when absent. */
+static void head_value(const uint8_t *p, size_t len, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name), o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i + 2 + nl < len; i++) {
+		if (p[i] != '\n' || strncasecmp((const char *)p + i + 1, name, nl) != 0 ||
+		    p[i + 1 + nl] != ':')
+			continue;
+		for (size_t j = i + 2 + nl; j < len && p[j] != '\r' && p[j] != '\n'; j++) {
+			char ch = (char)p[j];
+			if (o + 1 < cap && (isalnum((unsigned char)ch) || strchr(".:[]-", ch)))
+				out[o++] = ch;
+		}
+		out[o] = '\0';
+		return;
+	}
+}
+
+/* Plain HTTP on a TLS port: a plain-text 400 that names the https:// URL
+ * to use (as nginx does), then close. The bytes never reach OpenSSL. */
+static void plain_on_tls_port(struct scws_conn *c, const uint8_t *in, size_t len)
+{
+	char host[SCWS_WRONG_PROTO_HOST_MAX], url[SCWS_WRONG_PROTO_HOST_MAX + 64], body[512];
+	head_value(in, len, "Host", host, sizeof(host));
+	if (!host[0])
+		snprintf(host, sizeof(host), "127.0.0.1:%u", c->local_port);
+	snprintf(url, sizeof(url), "https://%s/OMA/DM/Bootstrap.xml", host);
+	int n = snprintf(body, sizeof(body),
+			 "400 Bad Request: this port speaks HTTPS (TLS), and a plain HTTP "
+			 "request came.\nUse %s\n", url);
+	struct buf *o = &c->out;
+	if (buf_printf(o, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			  "Content-Length: %d\r\nConnection: close\r\n\r\n%s", n, body) != 0)
+		fatal(c, "output over its limit");
+	log_conn(c, LOG_WARN, "plain HTTP on an HTTPS port", url);
+	c->done = true;
+}
+
+/* The first bytes of a connection: the other protocol than the port's? A
+ * TLS record starts with 0x14..0x17 (a ClientHello with 0x16), an HTTP
+ * request with a method in capitals. True when answered and done. */
+static bool wrong_protocol(struct scws_conn *c, const uint8_t *in, size_t len)
+{
+	if (c->tls && in[0] >= 'A' && in[0] <= 'Z') {
+		plain_on_tls_port(c, in, len);
+		return true;
+	}
+	if (!c->https && in[0] == 0x16) {
+		log_conn(c, LOG_WARN, "TLS on a plain-HTTP port",
+			 "a TLS ClientHello came to a port that speaks plain HTTP: closed (use "
+			 "http:// here, or https:// on the card's HTTPS port)");
+		c->done = true;
+		return true;
+	}
+	return false;
+}
+
 struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_info *info)
 {
 	static const struct scws_http_callbacks cb = { .on_head = on_head, .on_body = on_body };
@@ -573,6 +635,11 @@ int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len)
 	if (c->done || !len)
 		return 0;
 	c->bytes_in += len;
+	if (!c->fed) {
+		c->fed = true;
+		if (wrong_protocol(c, in, len))
+			return 0;
+	}
 	if (c->tls)
 		tls_input(c, in, len);
 	else

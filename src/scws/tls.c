@@ -59,7 +59,13 @@ struct scws_tls {
 	bool has_psk_identity;
 	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
 	char alert[80];    /* the last fatal alert, as text */
-	char reason[200];
+	/* What the ClientHello offered, to say a failure in words. */
+	bool hello_seen;
+	bool offered_psk;  /* a PSK suite (TLS <= 1.2) or a pre_shared_key (1.3) */
+	char offered_identity[TLS_PSK_IDENTITY_MAX + 1]; /* printable; "" = none */
+	char hello_ciphers[TLS_REASON_LIST_MAX];
+	char hello_versions[32];
+	char reason[TLS_REASON_MAX];
 	char cert[128];    /* subject of the certificate presented, "" for PSK */
 };
 
@@ -117,6 +123,17 @@ static void note_identity(struct scws_tls *t, const void *id, size_t len)
 	t->has_psk_identity = true;
 }
 
+/* The identity the client named, printable (others as '?'), for the log:
+ * an identity is no secret. */
+static void note_offered_identity(struct scws_tls *t, const uint8_t *id, size_t len)
+{
+	if (len > TLS_PSK_IDENTITY_MAX)
+		len = TLS_PSK_IDENTITY_MAX;
+	for (size_t i = 0; i < len; i++)
+		t->offered_identity[i] = id[i] >= 0x20 && id[i] < 0x7f ? (char)id[i] : '?';
+	t->offered_identity[len] = '\0';
+}
+
 /* TLS <= 1.2 PSK key exchange (RFC 4279 §2); OpenSSL also falls back to it
  * in TLS 1.3 when psk_find_session() found nothing. 0 refuses the identity
  * (OpenSSL sends unknown_psk_identity). */
@@ -129,6 +146,7 @@ static unsigned int psk_server_cb(SSL *ssl, const char *identity, unsigned char 
 	if (!identity)
 		return 0;
 	size_t len = strnlen(identity, TLS_PSK_IDENTITY_MAX + 1);
+	note_offered_identity(t, (const uint8_t *)identity, len);
 	if (!identity_matches(ctx, identity, len) || ctx->psk_key_len > max_psk_len)
 		return 0;
 	memcpy(psk, ctx->psk_key, ctx->psk_key_len);
@@ -207,12 +225,88 @@ static bool offers_psk_suite(const struct scws_tls_ctx *ctx, SSL *ssl)
  * client would get the certificate. Only PSK-only contexts get OpenSSL's
  * own SHA-256 preference. So when the client offers our identity and a
  * suite this PSK can use, keep only those suites for this handshake. */
+static const char *version_name(unsigned v)
+{
+	switch (v) {
+	case SSL3_VERSION: return "SSL 3.0";
+	case TLS1_VERSION: return "TLS 1.0";
+	case TLS1_1_VERSION: return "TLS 1.1";
+	case TLS1_2_VERSION: return "TLS 1.2";
+	case TLS1_3_VERSION: return "TLS 1.3";
+	default: return "?";
+	}
+}
+
+static void version_range(char *out, size_t cap, unsigned lo, unsigned hi)
+{
+	if (lo == hi)
+		snprintf(out, cap, "%s", version_name(lo));
+	else
+		snprintf(out, cap, "%s to %s", version_name(lo), version_name(hi));
+}
+
+/* Remembers the versions, suites and PSK the client offered. */
+static void note_hello(struct scws_tls *t, SSL *ssl)
+{
+	const unsigned char *list, *ext;
+	size_t len = SSL_client_hello_get0_ciphers(ssl, &list), elen;
+	struct wr w;
+	t->hello_seen = true;
+	wr_init(&w, t->hello_ciphers, sizeof(t->hello_ciphers) - 1);
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		uint16_t id = (uint16_t)(list[i] << 8 | list[i + 1]);
+		if (id == 0x00FF || id == 0x5600 || (id & 0x0F0F) == 0x0A0A)
+			continue; /* renegotiation and fallback SCSVs, GREASE */
+		const SSL_CIPHER *c = SSL_CIPHER_find(ssl, list + i);
+		const char *name = c ? SSL_CIPHER_get_name(c) : NULL;
+		char hex[8];
+		snprintf(hex, sizeof(hex), "0x%04X", id);
+		if (name && strstr(name, "PSK"))
+			t->offered_psk = true;
+		if (w.len)
+			wr_mem(&w, ":", 1);
+		wr_mem(&w, name ? name : hex, strlen(name ? name : hex));
+	}
+	size_t hl = w.len && t->hello_ciphers[w.len - 1] == ':' ? w.len - 1 : w.len;
+	t->hello_ciphers[hl] = '\0';
+	if (w.failed && hl + 4 < sizeof(t->hello_ciphers))
+		memcpy(t->hello_ciphers + hl, ":...", 5);
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &elen)) {
+		struct rd r, ids;
+		t->offered_psk = true;
+		rd_init(&r, ext, elen);
+		struct bytes l = rd_bytes(&r, rd_u16be(&r));
+		rd_init(&ids, l.ptr, l.len);
+		struct bytes id = rd_bytes(&ids, rd_u16be(&ids));
+		if (!r.failed && !ids.failed)
+			note_offered_identity(t, id.ptr, id.len);
+	}
+	unsigned lo = SSL_client_hello_get0_legacy_version(ssl), hi = lo;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &ext, &elen)) {
+		struct rd r;
+		rd_init(&r, ext, elen);
+		struct bytes vs = rd_bytes(&r, rd_u8(&r));
+		lo = 0xFFFF, hi = 0;
+		for (size_t i = 0; !r.failed && i + 1 < vs.len; i += 2) {
+			unsigned v = (unsigned)(vs.ptr[i] << 8 | vs.ptr[i + 1]);
+			if (v < SSL3_VERSION || v > TLS1_3_VERSION)
+				continue; /* GREASE, drafts */
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		if (hi == 0)
+			lo = hi = SSL_client_hello_get0_legacy_version(ssl);
+	}
+	version_range(t->hello_versions, sizeof(t->hello_versions), lo, hi);
+}
+
 static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
 	const struct scws_tls_ctx *ctx = arg;
 	const unsigned char *ext;
 	size_t len;
 
+	note_hello(SSL_get_app_data(ssl), ssl);
 	if (!ctx->n_tls13_psk_ids ||
 	    !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len))
 		return SSL_CLIENT_HELLO_SUCCESS;
@@ -488,10 +582,10 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 	}
 	if (cfg->ciphersuites && SSL_CTX_set_ciphersuites(c, cfg->ciphersuites) != 1)
 		return ctx_error(err, err_cap, "TLS 1.3 ciphersuites", NULL);
-	if (has_psk && max >= TLS1_3_VERSION) {
+	/* Every handshake: what the client offered says why one fails. */
+	SSL_CTX_set_client_hello_cb(c, client_hello_cb, ctx);
+	if (has_psk && max >= TLS1_3_VERSION)
 		find_psk_suites(ctx);
-		SSL_CTX_set_client_hello_cb(c, client_hello_cb, ctx);
-	}
 	return 0;
 }
 
@@ -641,6 +735,65 @@ static void queue_own_alert(struct scws_tls *t, unsigned long e)
 	}
 }
 
+/* The card's suites for this handshake, ":"-joined (cut at cap). */
+static void card_ciphers(SSL *ssl, char *out, size_t cap)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_get_ciphers(ssl);
+	struct wr w;
+	wr_init(&w, out, cap - 1);
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++) {
+		const char *name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i));
+		if (w.len)
+			wr_mem(&w, ":", 1);
+		wr_mem(&w, name, strlen(name));
+	}
+	size_t ol = w.len && out[w.len - 1] == ':' ? w.len - 1 : w.len;
+	out[ol] = '\0';
+	if (w.failed && ol + 4 < cap)
+		memcpy(out + ol, ":...", 5);
+}
+
+/* A handshake failure in words, from OpenSSL's reason and what the
+ * ClientHello offered; "" when there is nothing to add. */
+static void explain(const struct scws_tls *t, unsigned long e, char *out, size_t cap)
+{
+	const struct scws_tls_ctx *ctx = t->ctx;
+	int r = e ? ERR_GET_REASON(e) : 0;
+	out[0] = '\0';
+	if (!t->hello_seen || t->state != SCWS_TLS_ST_HANDSHAKING)
+		return;
+	bool bad_mac = r == SSL_R_BINDER_DOES_NOT_VERIFY ||
+		       r == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC ||
+		       r == SSL_R_DIGEST_CHECK_FAILED ||
+		       strstr(t->alert, "bad record mac") || strstr(t->alert, "decrypt");
+	if (t->has_psk_identity && bad_mac) {
+		snprintf(out, cap, "wrong PSK key for identity '%s': the client's key is not the "
+			 "card's", t->psk_identity);
+	} else if (t->offered_identity[0] && ctx->psk_identity_len &&
+		   !identity_matches(ctx, t->offered_identity, strlen(t->offered_identity))) {
+		snprintf(out, cap, "the client's PSK identity '%s' is not the card's ('%s')",
+			 t->offered_identity, ctx->psk_identity);
+	} else if (!ctx->has_cert && !t->offered_psk) {
+		snprintf(out, cap, "the client offered no PSK, and this card has only PSK (no "
+			 "certificate): give the client the card's identity '%s' and key",
+			 ctx->psk_identity);
+	} else if (r == SSL_R_UNSUPPORTED_PROTOCOL || r == SSL_R_VERSION_TOO_LOW ||
+		   r == SSL_R_WRONG_VERSION_NUMBER || r == SSL_R_UNKNOWN_PROTOCOL ||
+		   r == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
+		char card[32];
+		version_range(card, sizeof(card),
+			      (unsigned)SSL_get_min_proto_version(t->ssl),
+			      (unsigned)SSL_get_max_proto_version(t->ssl));
+		snprintf(out, cap, "protocol version refused: the client offers %s, the card "
+			 "accepts %s", t->hello_versions, card);
+	} else if (r == SSL_R_NO_SHARED_CIPHER) {
+		char card[TLS_REASON_LIST_MAX];
+		card_ciphers(t->ssl, card, sizeof(card));
+		snprintf(out, cap, "no cipher in common: the client offers %s; the card accepts %s",
+			 t->hello_ciphers[0] ? t->hello_ciphers : "none", card);
+	}
+}
+
 /* Moves to FAILED and builds the reason. `what` is used when OpenSSL left
  * no error. Clears OpenSSL's (per-thread) error queue so that the next
  * connection does not inherit this one's errors. Returns -EPROTO. */
@@ -659,7 +812,12 @@ static int fail(struct scws_tls *t, const char *what)
 	if (t->state == SCWS_TLS_ST_HANDSHAKING && !t->alert_sent && !t->alert_rcvd &&
 	    !t->has_output)
 		queue_own_alert(t, e);
-	if (t->alert[0])
+	char words[TLS_REASON_MAX];
+	explain(t, e, words, sizeof(words));
+	if (words[0])
+		snprintf(t->reason, sizeof(t->reason), "%s (%s%s%s)", words, why,
+			 t->alert[0] ? "; " : "", t->alert);
+	else if (t->alert[0])
 		snprintf(t->reason, sizeof(t->reason), "%s (%s)", why, t->alert);
 	else
 		snprintf(t->reason, sizeof(t->reason), "%s", why);

@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "config/paths.h"
 #include "config/profile.h"
 #include "core/buf.h"
+#include "core/bytes.h"
 #include "core/hex.h"
 #include "core/limits.h"
 
@@ -34,6 +36,7 @@ static const char usage_text[] =
 	"Usage:\n"
 	"  scwsemu-card new DIR --bootstrap FILE.xml [--auth USER:PASSPHRASE]\n"
 	"                   [--psk IDENTITY:HEXKEY] [--store wbxml|xml] [--no-bootstrap]\n"
+	"                   [--pki DIR]\n"
 	"  scwsemu-card check DIR [--pin DIGITS]\n"
 	"                                  walk EF.DIR -> PKCS#15 -> ODF -> DODF -> EF over APDUs\n"
 	"                                  (VERIFY PIN1 first when it is enabled), check the ATR\n"
@@ -556,14 +559,117 @@ static int cmd_ls(const char *dir)
 
 /* ---------------------------------------------------------------- new */
 
-static int write_file(const char *path, const void *p, size_t len)
+/* The files `new` may write, in this order; a failure removes them all. */
+static const char *const new_files[] = {
+	"card.conf", "bootstrap.xml", "scws-server.crt", "scws-server.key", "scws-ca.crt",
+	"scws-server-rsa.crt", "scws-server-rsa.key",
+};
+
+static int write_file(const char *dir, const char *name, const void *p, size_t len)
 {
+	char path[PATH_MAX + NAME_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "wx");
 	if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
 		fprintf(stderr, "scwsemu-card: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static int read_file(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t tmp[4096];
+	size_t n;
+	if (!f) {
+		fprintf(stderr, "scwsemu-card: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (buf_append(b, tmp, n) != 0) {
+			fprintf(stderr, "scwsemu-card: %s: larger than %u bytes\n", path,
+				PROFILE_FILE_MAX);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int copy_file(const char *from_dir, const char *name, const char *to_dir)
+{
+	char path[PATH_MAX + NAME_MAX + 32];
+	struct buf b;
+	buf_init(&b, PROFILE_FILE_MAX);
+	snprintf(path, sizeof(path), "%s/%s", from_dir, name);
+	int rc = read_file(path, &b) || write_file(to_dir, name, b.p, b.len) ? -1 : 0;
+	buf_cleanup(&b);
+	return rc;
+}
+
+static void remove_tree(const char *dir)
+{
+	char path[PATH_MAX + NAME_MAX + 32];
+	for (size_t i = 0; i < sizeof(new_files) / sizeof(new_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, new_files[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(dir);
+}
+
+/* The path from directory `from` to `to` (both absolute, no "." or ".."
+ * components), "../../pki" style, into out. */
+static void relative_path(const char *from, const char *to, char *out, size_t cap)
+{
+	size_t common = 0;
+	for (size_t i = 0;; i++) {
+		bool end_f = !from[i] || from[i] == '/', end_t = !to[i] || to[i] == '/';
+		if (end_f && end_t)
+			common = i;
+		if (!from[i] || !to[i] || from[i] != to[i])
+			break;
+	}
+	struct wr w;
+	wr_init(&w, out, cap - 1);
+	for (const char *p = from + common; *p; p++)
+		if (*p == '/')
+			wr_mem(&w, w.len ? "/.." : "..", w.len ? 3 : 2);
+	const char *rest = to + common + (to[common] == '/');
+	if (*rest) {
+		if (w.len)
+			wr_mem(&w, "/", 1);
+		wr_mem(&w, rest, strlen(rest));
+	}
+	if (!w.len)
+		wr_mem(&w, ".", 1);
+	out[w.failed ? 0 : w.len] = '\0';
+}
+
+/* The first element of well-formed XML is <SyncML ...>: a DM message. */
+static bool root_is_syncml(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] != '<')
+			continue;
+		if (p[i + 1] == '?' || p[i + 1] == '!')
+			continue; /* declaration, comment, DOCTYPE */
+		static const char tag[] = "SyncML";
+		size_t n = sizeof(tag) - 1;
+		return len - i - 1 > n && memcmp(p + i + 1, tag, n) == 0 &&
+		       (p[i + 1 + n] == '>' || p[i + 1 + n] == ' ' || p[i + 1 + n] == '\t' ||
+			p[i + 1 + n] == '\r' || p[i + 1 + n] == '\n' || p[i + 1 + n] == '/');
+	}
+	return false;
+}
+
+static bool quoted_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20)
+			return false;
+	return true;
 }
 
 static int cmd_new(int argc, char **argv)
@@ -574,9 +680,10 @@ static int cmd_new(int argc, char **argv)
 		{ "psk", required_argument, NULL, 'p' },
 		{ "store", required_argument, NULL, 's' },
 		{ "no-bootstrap", no_argument, NULL, 'n' },
+		{ "pki", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *bootstrap = NULL, *auth = NULL, *psk = NULL, *store = "wbxml";
+	const char *bootstrap = NULL, *auth = NULL, *psk = NULL, *store = "wbxml", *pki_arg = NULL;
 	bool none = false;
 	int c;
 	optind = 2;
@@ -588,6 +695,7 @@ static int cmd_new(int argc, char **argv)
 		case 'p': psk = optarg; break;
 		case 's': store = optarg; break;
 		case 'n': none = true; break;
+		case 'k': pki_arg = optarg; break;
 		default: return usage_error("new: bad option '%s'", argv[optind - 1]);
 		}
 	}
@@ -598,44 +706,87 @@ static int cmd_new(int argc, char **argv)
 		return usage_error("new: give --bootstrap FILE.xml or --no-bootstrap");
 	if (strcmp(store, "wbxml") && strcmp(store, "xml"))
 		return usage_error("new: --store '%s': expected wbxml or xml", store);
+
+	/* Everything is validated before anything is written. */
 	const char *colon_a = auth ? strchr(auth, ':') : NULL;
 	if (auth && (!colon_a || colon_a == auth || !colon_a[1]))
 		return usage_error("new: --auth: expected USER:PASSPHRASE");
+	if (auth && !quoted_ok(auth, strlen(auth)))
+		return usage_error("new: --auth: no quotes, backslashes or controls");
 	const char *colon_p = psk ? strchr(psk, ':') : NULL;
 	if (psk && (!colon_p || colon_p == psk || !colon_p[1]))
 		return usage_error("new: --psk '%s': expected IDENTITY:HEXKEY", psk);
-	for (const char *s = auth; s && *s; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return usage_error("new: --auth: no quotes, backslashes or controls");
-	for (const char *s = psk; s && *s; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return usage_error("new: --psk '%s': no quotes, backslashes or controls",
-					   psk);
-
+	if (psk && (!quoted_ok(psk, (size_t)(colon_p - psk)) ||
+		    (size_t)(colon_p - psk) > TLS_PSK_IDENTITY_MAX))
+		return usage_error("new: --psk: the identity must be 1..%u characters without "
+				   "quotes, backslashes or controls", TLS_PSK_IDENTITY_MAX);
+	if (psk) {
+		uint8_t key[TLS_PSK_KEY_MAX];
+		size_t klen = 0;
+		if (hex_decode(colon_p + 1, key, sizeof(key), &klen) != 0 || klen == 0)
+			return usage_error("new: --psk: the key '%s' must be 1..%u bytes of hex "
+					   "(an even number of 0-9A-F digits)", colon_p + 1,
+					   TLS_PSK_KEY_MAX);
+	}
+	char parent[PATH_MAX], base[NAME_MAX + 1];
+	{
+		char a[PATH_MAX], b[PATH_MAX];
+		snprintf(a, sizeof(a), "%s", dir);
+		snprintf(b, sizeof(b), "%s", dir);
+		snprintf(parent, sizeof(parent), "%s", dirname(a));
+		snprintf(base, sizeof(base), "%s", basename(b));
+	}
+	if (!base[0] || base[0] == '.' || base[0] == '-' || !strcmp(base, "/"))
+		return usage_error("new: '%s': the card's name (the last part of DIR) must not "
+				   "start with '.' or '-'", dir);
+	for (const char *s = base; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("._-", *s)))
+			return usage_error("new: '%s': the card's name may hold only letters, "
+					   "digits, '.', '_' and '-'", base);
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		fprintf(stderr, "scwsemu-card: %s already exists: choose a new directory\n", dir);
+		return EXIT_FAIL;
+	}
+	char pki[PATH_MAX], real[PATH_MAX];
+	if (pki_arg) {
+		if (!realpath(pki_arg, pki)) {
+			fprintf(stderr, "scwsemu-card: --pki %s: %s\n", pki_arg, strerror(errno));
+			return EXIT_USAGE;
+		}
+	} else {
+		config_data_path("pki", pki, sizeof(pki));
+		if (realpath(pki, real))
+			snprintf(pki, sizeof(pki), "%s", real);
+	}
+	for (size_t i = 2; i < 4; i++) {
+		char f[PATH_MAX + 32];
+		snprintf(f, sizeof(f), "%s/%s", pki, new_files[i]);
+		if (access(f, R_OK) != 0) {
+			fprintf(stderr, "scwsemu-card: %s: %s (the test certificate and key%s)\n", f,
+				strerror(errno), pki_arg ? "" : "; see scwsemu --print-paths");
+			return EXIT_USAGE;
+		}
+	}
 	struct buf xml;
 	buf_init(&xml, PROFILE_FILE_MAX);
 	if (bootstrap) {
-		FILE *f = fopen(bootstrap, "rb");
-		uint8_t tmp[4096];
-		size_t n;
-		if (!f) {
-			fprintf(stderr, "scwsemu-card: %s: %s\n", bootstrap, strerror(errno));
+		if (read_file(bootstrap, &xml) != 0) {
+			buf_cleanup(&xml);
 			return EXIT_USAGE;
 		}
-		while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-			if (buf_append(&xml, tmp, n) != 0) {
-				fprintf(stderr, "scwsemu-card: %s: larger than %u bytes\n", bootstrap,
-					PROFILE_FILE_MAX);
-				fclose(f);
-				buf_cleanup(&xml);
-				return EXIT_USAGE;
-			}
-		}
-		fclose(f);
 		int line;
 		char err[256];
 		if (codec_xml_check(xml.p, xml.len, &line, err, sizeof(err)) != 0) {
 			fprintf(stderr, "scwsemu-card: %s:%d: %s\n", bootstrap, line, err);
+			buf_cleanup(&xml);
+			return EXIT_USAGE;
+		}
+		if (!root_is_syncml(xml.p, xml.len)) {
+			fprintf(stderr, "scwsemu-card: %s: not a DM bootstrap: the root element must "
+				"be <SyncML> (an OMA DM 1.2 message, as cards/default/bootstrap.xml)\n",
+				bootstrap);
 			buf_cleanup(&xml);
 			return EXIT_USAGE;
 		}
@@ -665,32 +816,48 @@ static int cmd_new(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "scwsemu-card: %s: %s\n", dir, strerror(errno));
+
+	/* Written into a temporary directory beside DIR, loaded from there as
+	 * scwsemu would, then renamed into place: a failure leaves nothing. */
+	char tmp[PATH_MAX + NAME_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s/.%s.new.XXXXXX", parent, base);
+	if (!mkdtemp(tmp)) {
+		fprintf(stderr, "scwsemu-card: %s: %s\n", parent, strerror(errno));
 		buf_cleanup(&xml);
 		return EXIT_FAIL;
 	}
-	char pki[PATH_MAX], real[PATH_MAX], conf[PATH_MAX], bpath[PATH_MAX];
-	config_data_path("pki", pki, sizeof(pki));
-	if (realpath(pki, real))
-		snprintf(pki, sizeof(pki), "%s", real);
-	char *dircopy = strdup(dir);
-	const char *name = dircopy ? basename(dircopy) : "card";
+	/* Paths in the profile are relative to the card directory: the pki
+	 * copied beside card.conf, or --pki DIR seen from DIR. */
+	char pki_rel[PATH_MAX] = ".";
+	if (pki_arg) {
+		char real_parent[PATH_MAX], card_abs[PATH_MAX + NAME_MAX + 2];
+		if (!realpath(parent, real_parent))
+			snprintf(real_parent, sizeof(real_parent), "%s", parent);
+		snprintf(card_abs, sizeof(card_abs), "%s/%s", real_parent, base);
+		relative_path(card_abs, pki, pki_rel, sizeof(pki_rel));
+	}
 	struct buf t;
 	buf_init(&t, 65536);
 	int rc = buf_printf(&t,
 			    "# %s/card.conf - made by scwsemu-card new; see scwsemu-profile(5).\n"
+			    "# Paths are relative to this directory.\n"
 			    "name = \"%s\";\n"
 			    "description = \"made by scwsemu-card new\";\n"
 			    "iccid = \"8988200000000000006\";\n"
 			    "atr = \"3B 9F 96 80 1F C7 80 31 E0 73 FE 21 1B 63 3A 20 4E 83 00 90 00 93\";\n"
 			    "\n"
 			    "tls = {\n"
-			    "  certificate = \"%s/scws-server.crt\";  # test keys, see pki/README.md\n"
-			    "  key = \"%s/scws-server.key\";\n"
-			    "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
-			    "  rsa_key = \"%s/scws-server-rsa.key\";\n",
-			    name, name, pki, pki, pki, pki);
+			    "  # TEST keys published with scwsemu (not secrets; never for anything real)\n"
+			    "  certificate = \"%s/scws-server.crt\";\n"
+			    "  key = \"%s/scws-server.key\";\n",
+			    base, base, pki_rel, pki_rel);
+	/* The RSA pair too when the pki has one (both server certificates). */
+	char rsa_probe[PATH_MAX + 32];
+	snprintf(rsa_probe, sizeof(rsa_probe), "%s/scws-server-rsa.crt", pki);
+	bool rsa = access(rsa_probe, R_OK) == 0;
+	if (rsa && !rc)
+		rc = buf_printf(&t, "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
+				    "  rsa_key = \"%s/scws-server-rsa.key\";\n", pki_rel, pki_rel);
 	if (psk && !rc)
 		rc = buf_printf(&t, "  psk_identity = \"%.*s\";\n  psk_key = \"%s\";\n",
 				(int)(colon_p - psk), psk, colon_p + 1);
@@ -704,24 +871,46 @@ static int cmd_new(int argc, char **argv)
 		rc = none ? buf_append_str(&t, "};\n\nbootstrap = {\n  store = \"none\";\n};\n")
 			  : buf_printf(&t, "};\n\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
 					   "  store = \"%s\";\n};\n", store);
-	free(dircopy);
-	snprintf(conf, sizeof(conf), "%s/card.conf", dir);
-	snprintf(bpath, sizeof(bpath), "%s/bootstrap.xml", dir);
-	if (rc || write_file(conf, t.p, t.len) != 0 ||
-	    (bootstrap && write_file(bpath, xml.p, xml.len) != 0)) {
+	if (rc || write_file(tmp, "card.conf", t.p, t.len) != 0 ||
+	    (bootstrap && write_file(tmp, "bootstrap.xml", xml.p, xml.len) != 0) ||
+	    (!pki_arg && (copy_file(pki, "scws-server.crt", tmp) != 0 ||
+			  copy_file(pki, "scws-server.key", tmp) != 0 ||
+			  copy_file(pki, "scws-ca.crt", tmp) != 0 ||
+			  (rsa && (copy_file(pki, "scws-server-rsa.crt", tmp) != 0 ||
+				   copy_file(pki, "scws-server-rsa.key", tmp) != 0))))) {
 		buf_cleanup(&t);
 		buf_cleanup(&xml);
+		remove_tree(tmp);
 		return EXIT_FAIL;
 	}
 	buf_cleanup(&t);
 	buf_cleanup(&xml);
-	/* What was written must load: the same check as `check` starts with. */
+	/* What was written must load (a DM bootstrap that encodes, TLS that
+	 * sets up): the same check as `check` starts with. --pki's relative
+	 * path is seen from DIR, so that profile loads once in place. */
 	struct loaded l;
-	rc = load(dir, &l);
-	if (rc)
-		return rc;
-	loaded_free(&l);
-	printf("created %s (run: scwsemu-card check %s)\n", conf, dir);
+	if (!pki_arg) {
+		rc = load(tmp, &l);
+		if (rc) {
+			remove_tree(tmp);
+			return rc;
+		}
+		loaded_free(&l);
+	}
+	if (rename(tmp, dir) != 0) {
+		fprintf(stderr, "scwsemu-card: %s: %s\n", dir, strerror(errno));
+		remove_tree(tmp);
+		return EXIT_FAIL;
+	}
+	if (pki_arg) {
+		rc = load(dir, &l);
+		if (rc) {
+			remove_tree(dir);
+			return rc;
+		}
+		loaded_free(&l);
+	}
+	printf("created %s/card.conf (run: scwsemu-card check %s)\n", dir, dir);
 	return 0;
 }
 

@@ -1410,16 +1410,54 @@ static void test_tls_failure(void)
 	scws_conn_free(c);
 	client_cleanup(&cl);
 
-	/* Plain HTTP on the TLS port: an alert, done. */
-	c = tls_conn(f->srv);
+	/* Plain HTTP on the TLS port: a plain-text 400 naming the https://
+	 * URL (Host kept, nothing else echoed), done; OpenSSL never sees it. */
+	static const char plain_req[] = "GET /x HTTP/1.1\r\nHost: localuicc:4116<b>\r\n\r\n";
+	static const char want400[] =
+		"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Content-Length: 127\r\nConnection: close\r\n\r\n"
+		"400 Bad Request: this port speaks HTTPS (TLS), and a plain HTTP request came.\n"
+		"Use https://localuicc:4116b/OMA/DM/Bootstrap.xml\n";
+	for (size_t split = 1; split <= 2; split++) {
+		c = tls_conn(f->srv);
+		log_capture();
+		/* The first byte decides: a split anywhere later changes nothing
+		 * but the Host the answer can see (the first chunk's). */
+		size_t first = split == 1 ? strlen(plain_req) : 5;
+		CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)plain_req, first), 0);
+		log_set_sink(sink, NULL);
+		CU_ASSERT_TRUE(scws_conn_done(c));
+		struct bytes o = scws_conn_output(c);
+		if (split == 1) {
+			CU_ASSERT_EQUAL(o.len, strlen(want400));
+			CU_ASSERT_TRUE(o.len == strlen(want400) && memcmp(o.ptr, want400, o.len) == 0);
+		} else {
+			CU_ASSERT_TRUE(o.len > 24 && memcmp(o.ptr, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+			CU_ASSERT_PTR_NOT_NULL(strstr(g_log, "https://127.0.0.1:4116/OMA/DM/Bootstrap.xml"));
+		}
+		CU_ASSERT_PTR_NOT_NULL(strstr(g_log, "warn  scws: plain HTTP on an HTTPS port transport=bip"));
+		CU_ASSERT_PTR_NULL(strstr(g_log, "TLS handshake failed"));
+		CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)"GET", 3), 0); /* ignored */
+		scws_conn_free(c);
+	}
+
+	/* A TLS ClientHello on the plain port: done at once, no answer. */
+	c = new_conn(f->srv, false);
+	client_init(&cl, CLI_CERT, psk_key);
+	SSL_do_handshake(cl.ssl);
+	ERR_clear_error();
+	uint8_t hello[4096];
+	int hn = BIO_read(cl.wbio, hello, sizeof(hello));
+	CU_ASSERT_TRUE_FATAL(hn > 5 && hello[0] == 0x16);
 	log_capture();
-	CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)GET(BOOT), strlen(GET(BOOT))), 0);
+	CU_ASSERT_EQUAL(scws_conn_feed(c, hello, (size_t)hn), 0);
 	log_set_sink(sink, NULL);
 	CU_ASSERT_TRUE(scws_conn_done(c));
-	struct bytes o = scws_conn_output(c);
-	CU_ASSERT(o.len == 0 || o.ptr[0] == 0x15); /* nothing or an alert record */
-	CU_ASSERT_PTR_NOT_NULL(strstr(g_log, "TLS handshake failed"));
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_log, "warn  scws: TLS on a plain-HTTP port transport=test"));
+	CU_ASSERT_FALSE(scws_conn_in_request(c));
 	scws_conn_free(c);
+	client_cleanup(&cl);
 
 	/* A handshake under way counts as a request (for the deadline). */
 	c = tls_conn(f->srv);

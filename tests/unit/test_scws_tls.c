@@ -496,6 +496,7 @@ struct fail_case {
 	struct client_cfg cli;
 	uint8_t alert[7];  /* the engine's exact output; alert[0] == 0: not checked */
 	const char *reason; /* substring of scws_tls_reason() */
+	const char *words;  /* the failure in words, at the start of the reason; NULL: none */
 };
 
 static const struct fail_case fail_cases[] = {
@@ -504,48 +505,60 @@ static const struct fail_case fail_cases[] = {
 	{ "psk tls1.2 wrong key", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-CBC-SHA",
 	    .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac",
+	  "wrong PSK key for identity '" PSK_ID "': the client's key is not the card's" },
 	{ "psk tls1.2 gcm wrong key", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-GCM-SHA256",
 	    .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac",
+	  "wrong PSK key for identity '" PSK_ID "'" },
 	/* TLS 1.3: the binder does not verify (RFC 8446 §4.2.11.2); OpenSSL 3.0
 	 * answers illegal_parameter (47). */
 	{ "psk tls1.3 wrong key", SRV_PSK, { CLI_PSK13, .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify",
+	  "wrong PSK key for identity '" PSK_ID "'" },
 	{ "both: psk tls1.3 wrong key", SRV_BOTH, { CLI_PSK13, .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify",
+	  "wrong PSK key for identity '" PSK_ID "'" },
 	/* Wrong identity: RFC 4279 §2 unknown_psk_identity (115). */
 	{ "psk tls1.2 wrong identity", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity",
+	  "the client's PSK identity 'nobody' is not the card's ('" PSK_ID "')" },
 	{ "legacy tls1.0 wrong identity", SRV_LEGACY,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
 	    .cipher_list = "PSK-AES128-CBC-SHA:@SECLEVEL=0", .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity" },
+	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity",
+	  "the client's PSK identity 'nobody' is not the card's" },
 	/* TLS 1.3, no certificate to fall back on. */
 	{ "psk tls1.3 wrong identity", SRV_PSK,
 	  { CLI_PSK13, .min_version = TLS1_3_VERSION, .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure",
+	  "the client's PSK identity 'nobody' is not the card's" },
 	/* Modes the context does not have. */
 	{ "psk-only context, certificate client", SRV_PSK, { CLI_CERT },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure",
+	  "the client offered no PSK, and this card has only PSK (no certificate)" },
 	{ "cert-only context, psk tls1.2 client", SRV_CERT,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher",
+	  "no cipher in common: the client offers RSA-PSK-AES256-GCM-SHA384:" },
 	/* (j) TLS 1.0 on the default context: protocol_version (70). */
 	{ "tls1.0 refused by default", SRV_BOTH,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
 	    .cipher_list = "ALL:@SECLEVEL=0", .seclevel0 = true },
-	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46 }, "protocol version" },
+	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46 }, "protocol version",
+	  "protocol version refused: the client offers TLS 1.0, the card accepts TLS 1.2 to TLS 1.3" },
 	{ "tls1.1 refused by default", SRV_CERT,
 	  { CLI_CERT, .min_version = TLS1_1_VERSION, .max_version = TLS1_1_VERSION,
 	    .cipher_list = "ALL:@SECLEVEL=0" },
-	  { 0x15, 0x03, 0x02, 0x00, 0x02, 0x02, 0x46 }, "protocol version" },
+	  { 0x15, 0x03, 0x02, 0x00, 0x02, 0x02, 0x46 }, "protocol version",
+	  "protocol version refused: the client offers TLS 1.1, the card accepts TLS 1.2 to TLS 1.3" },
 	/* Legacy offers only its PSK suite. */
 	{ "legacy, certificate client", SRV_LEGACY,
 	  { CLI_CERT, .max_version = TLS1_2_VERSION },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher" },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher",
+	  "the client offered no PSK, and this card has only PSK (no certificate)" },
 };
 
 static void run_fail_case(const struct fail_case *tc, size_t chunk)
@@ -586,6 +599,11 @@ static void run_fail_case(const struct fail_case *tc, size_t chunk)
 	CU_ASSERT_FALSE(c.done);
 	CU_ASSERT_PTR_NOT_NULL(strstr(scws_tls_reason(t), tc->reason));
 	CU_ASSERT_PTR_NOT_NULL(strstr(scws_tls_reason(t), "sent fatal alert"));
+	if (tc->words && strncmp(scws_tls_reason(t), tc->words, strlen(tc->words)) != 0)
+		fprintf(stderr, "\n%s: \"%s\" does not start with \"%s\"\n", tc->name,
+			scws_tls_reason(t), tc->words);
+	CU_ASSERT_TRUE(!tc->words ||
+		       strncmp(scws_tls_reason(t), tc->words, strlen(tc->words)) == 0);
 	CU_ASSERT_EQUAL(out_len, 7);
 	if (out_len != 7 || memcmp(out, tc->alert, 7)) {
 		fprintf(stderr, "\n%s: output", tc->name);
