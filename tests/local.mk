@@ -8,10 +8,12 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/card_cli.sh \
 	tests/integration/control.sh \
 	tests/integration/endpoints.sh \
+	tests/integration/examples.sh \
 	tests/integration/fetch.sh \
 	tests/integration/fixture.sh \
 	tests/integration/hostile.sh \
 	tests/integration/lib.sh \
+	tests/integration/mistakes.sh \
 	tests/integration/pcsc.sh \
 	tests/integration/pcsc_card.sh \
 	tests/integration/pcsc_lib.sh \
@@ -25,7 +27,16 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \
-	tests/integration/control.sh tests/integration/fixture.sh
+	tests/integration/control.sh tests/integration/fixture.sh \
+	tests/integration/examples.sh tests/integration/mistakes.sh
+
+# examples/: fixtures for other projects' tests (run by examples.sh), and
+# debian/: dpkg-buildpackage -b -us -uc builds scwsemu_*.deb.
+EXTRA_DIST += examples/README.md examples/fixture.sh examples/pytest/conftest.py \
+	examples/pytest/test_bootstrap.py examples/ci/github-actions.yml \
+	examples/ci/gitlab-ci.yml \
+	debian/changelog debian/control debian/copyright debian/rules \
+	debian/scwsemu.service debian/scwsemu.lintian-overrides debian/source/format
 # The client under test judged: journal, verdicts, reports, --until-fetched,
 # the Bootstrap Server.
 TESTS += tests/integration/verdicts.sh

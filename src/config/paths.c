@@ -1,4 +1,6 @@
 /* paths.c - where the shipped data (cards/, pki/) is found at run time. */
+#include "config.h"
+
 #include "config/paths.h"
 
 #include <dirent.h>
@@ -25,6 +27,11 @@ const char *config_data_path(const char *rel, char *out, size_t cap)
 		exe[n] = 0;
 		const char *dir = dirname(exe);
 		snprintf(out, cap, "%s/../%s", dir, rel);
+		if (exists(out))
+			return out;
+		/* An installed tree moved elsewhere (DESTDIR, a relocated
+		 * prefix): PREFIX/bin/scwsemu beside PREFIX/share/scwsemu. */
+		snprintf(out, cap, "%s/../share/" PACKAGE "/%s", dir, rel);
 		if (exists(out))
 			return out;
 		size_t bl = strlen(SCWS_ABS_BUILDDIR);

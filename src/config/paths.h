@@ -6,9 +6,10 @@
 #include <stdio.h>
 
 /* The path of `rel` ("cards/default", "pki") in the first place it exists:
- * beside the binary's directory (a build in the source tree), the source
- * tree of the build the binary belongs to (an out-of-tree build), then the
- * installed data directory. Returns out; out names the installed location
+ * beside the binary's directory (a build in the source tree), BINDIR/../
+ * share/scwsemu (an installed tree, wherever it was put: DESTDIR, any
+ * prefix), the source tree of the build the binary belongs to (an
+ * out-of-tree build), then the installed data directory. Returns out; out names the installed location
  * when none exists. */
 const char *config_data_path(const char *rel, char *out, size_t cap);
 
