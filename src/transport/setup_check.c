@@ -55,14 +55,17 @@ static bool resolves_to_loopback(const char *name, int family, char *out, size_t
 		return false;
 	bool found = false;
 	for (struct addrinfo *a = res; a && !found; a = a->ai_next) {
-		if (a->ai_family == AF_INET) {
-			const struct in_addr *in = &((struct sockaddr_in *)a->ai_addr)->sin_addr;
-			found = (ntohl(in->s_addr) >> 24) == 127;
-			inet_ntop(AF_INET, in, out, (socklen_t)cap);
-		} else if (a->ai_family == AF_INET6) {
-			const struct in6_addr *in6 = &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-			found = IN6_IS_ADDR_LOOPBACK(in6);
-			inet_ntop(AF_INET6, in6, out, (socklen_t)cap);
+		/* Copied out: the sockaddr has no alignment promise. */
+		if (a->ai_family == AF_INET && a->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			struct sockaddr_in in;
+			memcpy(&in, a->ai_addr, sizeof(in));
+			found = (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+			inet_ntop(AF_INET, &in.sin_addr, out, (socklen_t)cap);
+		} else if (a->ai_family == AF_INET6 && a->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			struct sockaddr_in6 in6;
+			memcpy(&in6, a->ai_addr, sizeof(in6));
+			found = IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr);
+			inet_ntop(AF_INET6, &in6.sin6_addr, out, (socklen_t)cap);
 		}
 	}
 	freeaddrinfo(res);
