@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "card/cat_msg.h"
 #include "core/limits.h"
@@ -56,6 +57,13 @@ enum conn_state {
 
 struct gw_conn {
 	struct bip_gw *gw;
+	uint16_t card_port;   /* CONN_BOUND */
+	bool dropped;         /* bip-drop: the close is an RST */
+	/* bip-rate: bytes per second each way (0: no cap); token buckets in
+	 * thousandths of a byte, and the timer that waits for them. */
+	unsigned rate_bps;
+	uint64_t rx_tokens, tx_tokens, rx_at_ms, tx_at_ms;
+	struct event *rate_ev;
 	struct bufferevent *bev;
 	enum conn_state st;
 	struct gw_port *port; /* CONN_PARKED */
@@ -82,6 +90,7 @@ struct bip_gw {
 	struct event *kick;  /* run the engine from the loop */
 	struct event *retry; /* the engine asked to wait */
 	bool restarting;     /* released ports turn stale instead of closing */
+	struct bip_gw_fault_hooks faults;
 };
 
 static void kick(struct bip_gw *gw)
@@ -130,9 +139,62 @@ static void conn_free(struct gw_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	gw->n_conns--;
-	if (c->bev)
+	if (c->rate_ev)
+		event_free(c->rate_ev);
+	if (c->bev) {
+		if (c->dropped) { /* the link is lost: RST, not FIN */
+			struct linger lg = { 1, 0 };
+			evutil_socket_t fd = bufferevent_getfd(c->bev);
+			if (fd >= 0)
+				(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
 		bufferevent_free(c->bev);
+	}
 	free(c);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The bucket holds at most BIP_GW_RATE_TICK_MS worth of bytes (one at
+ * least), in thousandths of a byte. */
+static uint64_t bucket_cap(unsigned rate)
+{
+	uint64_t b = (uint64_t)rate * BIP_GW_RATE_TICK_MS;
+	return b < 1000u ? 1000u : b;
+}
+
+/* Takes up to want bytes from a bucket; when it gives fewer, *wait_ms says
+ * when the next byte is there. */
+static size_t bucket_take(unsigned rate, uint64_t *tokens, uint64_t *at_ms, size_t want,
+			  unsigned *wait_ms)
+{
+	uint64_t now = now_ms();
+	*tokens += (now - *at_ms) * rate;
+	if (*tokens > bucket_cap(rate))
+		*tokens = bucket_cap(rate);
+	*at_ms = now;
+	size_t n = (size_t)(*tokens / 1000u);
+	if (n > want)
+		n = want;
+	*tokens -= (uint64_t)n * 1000u;
+	if (n < want) {
+		uint64_t ms = (1000u - *tokens % 1000u + rate - 1) / rate;
+		*wait_ms = ms < BIP_GW_RATE_TICK_MS ? BIP_GW_RATE_TICK_MS : (unsigned)ms;
+	}
+	return n;
+}
+
+static void rate_wait(struct gw_conn *c, unsigned ms)
+{
+	if (!evtimer_pending(c->rate_ev, NULL)) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		evtimer_add(c->rate_ev, &tv);
+	}
 }
 
 /* The last bytes are out: send our FIN and read (and drop) whatever the
@@ -185,6 +247,13 @@ static void move_rx(struct gw_conn *c)
 	size_t avail = evbuffer_get_length(in);
 	size_t room = transport_bip_term_rx_room(c->gw->term, c->ch);
 	size_t n = avail < room ? avail : room;
+	if (n && c->rate_bps) {
+		unsigned wait = 0;
+		size_t want = n;
+		n = bucket_take(c->rate_bps, &c->rx_tokens, &c->rx_at_ms, n, &wait);
+		if (n < want)
+			rate_wait(c, wait);
+	}
 	if (n) {
 		const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
 		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
@@ -229,13 +298,38 @@ static void update_accepting(struct gw_port *p)
 			 p->card_port);
 }
 
+/* bip-rate: the wait is over; both ways go on. */
+static void rate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	if (c->st != CONN_BOUND)
+		return;
+	transport_bip_term_tx_drained(c->gw->term, c->ch);
+	move_rx(c);
+	kick(c->gw);
+}
+
 static void bind_conn(struct gw_conn *c, unsigned ch)
 {
 	struct bip_term_channel_info info;
+	struct bip_gw *gw = c->gw;
 	c->st = CONN_BOUND;
 	c->ch = ch;
-	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0)
+	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0) {
 		info.buffer_size = BIP_GW_BUFFER_MAX;
+		info.card_port = 0;
+	}
+	c->card_port = info.card_port;
+	unsigned rate = gw->faults.rate ? gw->faults.rate(gw->faults.arg, c->card_port) : 0;
+	if (rate && !c->rate_ev)
+		c->rate_ev = evtimer_new(gw->base, rate_cb, c);
+	if (rate && c->rate_ev) {
+		c->rate_bps = rate;
+		c->rx_tokens = c->tx_tokens = bucket_cap(rate);
+		c->rx_at_ms = c->tx_at_ms = now_ms();
+		log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)", c->peer, ch,
+			 rate);
+	}
 	c->rx_max = info.buffer_size ? info.buffer_size : 1;
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BIP_GW_SOCK_OUT_MAX / 2, 0);
@@ -540,9 +634,22 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 	struct gw_conn *c = conn;
 	if (!c || c->st != CONN_BOUND)
 		return -EPIPE;
+	struct bip_gw *gw = c->gw;
+	if (len && gw->faults.drop && gw->faults.drop(gw->faults.arg, c->card_port)) {
+		log_info(SUB, "%s: channel %u link dropped (fault)", c->peer, c->ch);
+		c->dropped = true;
+		return -ECONNRESET;
+	}
 	size_t have = evbuffer_get_length(bufferevent_get_output(c->bev));
 	size_t room = have < BIP_GW_SOCK_OUT_MAX ? BIP_GW_SOCK_OUT_MAX - have : 0;
 	size_t n = len < room ? len : room;
+	if (n && c->rate_bps) {
+		unsigned wait = 0;
+		size_t want = n;
+		n = bucket_take(c->rate_bps, &c->tx_tokens, &c->tx_at_ms, n, &wait);
+		if (n < want)
+			rate_wait(c, wait);
+	}
 	if (n && bufferevent_write(c->bev, p, n) != 0)
 		return -ENOMEM;
 	if (n)
@@ -558,7 +665,9 @@ static void net_want_read(void *arg, void *conn)
 static void net_close(void *arg, void *conn)
 {
 	struct gw_conn *c = conn;
-	if (c && c->st == CONN_BOUND) {
+	if (c && c->st == CONN_BOUND && c->dropped) {
+		conn_free(c);
+	} else if (c && c->st == CONN_BOUND) {
 		log_info(SUB, "%s: channel %u closed by the card", c->peer, c->ch);
 		linger_or_free(c);
 	}
@@ -577,6 +686,21 @@ static bool numeric_addr(const char *host)
 {
 	uint8_t tmp[16];
 	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+void transport_bip_gw_poll(struct bip_gw *gw)
+{
+	transport_bip_term_poll(gw->term);
+	kick(gw);
+}
+
+void transport_bip_gw_set_faults(struct bip_gw *gw, const struct bip_gw_fault_hooks *h)
+{
+	if (h)
+		gw->faults = *h;
+	else
+		memset(&gw->faults, 0, sizeof(gw->faults));
+	transport_bip_term_set_open_fault(gw->term, gw->faults.open_fail, gw->faults.arg);
 }
 
 struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_link_ops *ops,
