@@ -59,6 +59,7 @@ struct gw_conn {
 	struct bip_gw *gw;
 	uint16_t card_port;   /* CONN_BOUND */
 	bool dropped;         /* bip-drop: the close is an RST */
+	bool fin_pending;     /* the client's FIN came with bytes not yet in Rx */
 	/* bip-rate: bytes per second each way (0: no cap); token buckets in
 	 * thousandths of a byte, and the timer that waits for them. */
 	unsigned rate_bps;
@@ -259,7 +260,7 @@ static void move_rx(struct gw_conn *c)
 		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
 			evbuffer_drain(in, n);
 	}
-	bool want = evbuffer_get_length(in) < c->rx_max;
+	bool want = evbuffer_get_length(in) < c->rx_max && !c->fin_pending;
 	/* Enabling re-arms the idle timeout: only on a change. */
 	if (want != !!(bufferevent_get_enabled(c->bev) & EV_READ)) {
 		if (want)
@@ -298,15 +299,31 @@ static void update_accepting(struct gw_port *p)
 			 p->card_port);
 }
 
+/* move_rx(), then the client's FIN once every byte before it is in the
+ * channel (a FIN reported earlier would drop them: a slow or rate-capped
+ * channel, a client that half-closes after its request). May free c. */
+static void move_rx_fin(struct gw_conn *c)
+{
+	move_rx(c);
+	if (c->fin_pending && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		struct bip_gw *gw = c->gw;
+		c->fin_pending = false;
+		transport_bip_term_peer_closed(gw->term, c->ch, false);
+		linger_or_free(c);
+		kick(gw);
+	}
+}
+
 /* bip-rate: the wait is over; both ways go on. */
 static void rate_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_conn *c = arg;
 	if (c->st != CONN_BOUND)
 		return;
-	transport_bip_term_tx_drained(c->gw->term, c->ch);
-	move_rx(c);
-	kick(c->gw);
+	struct bip_gw *gw = c->gw;
+	transport_bip_term_tx_drained(gw->term, c->ch);
+	move_rx_fin(c);
+	kick(gw);
 }
 
 static void bind_conn(struct gw_conn *c, unsigned ch)
@@ -373,9 +390,11 @@ static void run_engine(struct bip_gw *gw)
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
 		if (gw->ports[i].in_use)
 			settle_port(&gw->ports[i]);
-	for (struct gw_conn *c = gw->conns; c; c = c->next)
+	for (struct gw_conn *c = gw->conns, *next; c; c = next) {
+		next = c->next;
 		if (c->st == CONN_BOUND)
-			move_rx(c);
+			move_rx_fin(c);
+	}
 	unsigned wait_ms = 0;
 	switch (transport_bip_term_pump(gw->term, &wait_ms)) {
 	case BIP_TERM_AGAIN:
@@ -445,6 +464,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (!fin)
 		log_dbg(SUB, "%s: %s", c->peer,
 			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (fin && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		c->fin_pending = true;
+		bufferevent_disable(bev, EV_READ);
+		kick(gw);
+		return;
+	}
 	transport_bip_term_peer_closed(gw->term, c->ch, !fin);
 	if (fin)
 		linger_or_free(c);

@@ -692,6 +692,48 @@ static void test_open_no_channel_and_port_busy(void)
 	rig_free(&r);
 }
 
+
+/* bip-open-fail: the hook's result answers OPEN CHANNEL, nothing opens;
+ * OPEN CHANNELs it lets by open as usual. */
+static unsigned open_fault_calls;
+static bool open_fault(void *arg, uint16_t port, uint8_t *result, size_t *len)
+{
+	const char *hex = arg;
+	open_fault_calls++;
+	if (port != 4116)
+		return false;
+	CU_ASSERT_EQUAL(hex_decode(hex, result, 4, len), 0);
+	return true;
+}
+
+static void test_open_fault(void)
+{
+	static const struct {
+		const char *result;
+		const char *tr;
+	} cases[] = {
+		{ "20", "81 03 01 40 00 82 02 82 81 83 01 20" },
+		{ "3A10", "81 03 01 40 00 82 02 82 81 83 02 3A 10" },
+		{ "3A1011", "81 03 01 40 00 82 02 82 81 83 03 3A 10 11" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rig r;
+		quiet();
+		rig_new(&r, 0, 0);
+		open_fault_calls = 0;
+		transport_bip_term_set_open_fault(r.t, open_fault, (void *)cases[i].result);
+		mc_open(&r.m, 4116, 1400);
+		mc_open(&r.m, 3516, 1400);
+		rig_start(&r);
+		CU_ASSERT_EQUAL(open_fault_calls, 2);
+		CU_ASSERT_STRING_EQUAL(frame_hex(mc_nth_last(&r.m, 0x14, 1)), norm(cases[i].tr));
+		/* 3516 opened on channel 1: the failed one took no channel. */
+		ASSERT_LAST_TR(&r, "81 03 02 40 00 82 02 82 81 83 01 00 38 02 41 00 B9 02 05 78");
+		CU_ASSERT_EQUAL(r.net.n_listen, 1);
+		rig_free(&r);
+	}
+}
+
 /* Lowest free id: after channel 1 closes, the next OPEN gets 1 again. */
 static void test_open_lowest_free_id(void)
 {
@@ -1988,6 +2030,7 @@ int unit_register(void)
 		UNIT_TEST(test_start_failures),
 		UNIT_TEST(test_open_buffer_sizes),
 		UNIT_TEST(test_open_no_channel_and_port_busy),
+		UNIT_TEST(test_open_fault),
 		UNIT_TEST(test_open_lowest_free_id),
 		UNIT_TEST(test_receive_chunking),
 		UNIT_TEST(test_send_buffering),
