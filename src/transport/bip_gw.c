@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "card/cat_msg.h"
 #include "core/limits.h"
@@ -60,11 +59,9 @@ struct gw_conn {
 	uint16_t card_port;   /* CONN_BOUND */
 	bool dropped;         /* bip-drop: the close is an RST */
 	bool fin_pending;     /* the client's FIN came with bytes not yet in Rx */
-	/* bip-rate: bytes per second each way (0: no cap); token buckets in
-	 * thousandths of a byte, and the timer that waits for them. */
-	unsigned rate_bps;
-	uint64_t rx_tokens, tx_tokens, rx_at_ms, tx_at_ms;
-	struct event *rate_ev;
+	/* bip-rate: libevent's token buckets on the client's socket, both
+	 * ways (NULL: no cap). */
+	struct ev_token_bucket_cfg *rate;
 	struct bufferevent *bev;
 	enum conn_state st;
 	struct gw_port *port; /* CONN_PARKED */
@@ -140,8 +137,6 @@ static void conn_free(struct gw_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	gw->n_conns--;
-	if (c->rate_ev)
-		event_free(c->rate_ev);
 	if (c->bev) {
 		if (c->dropped) { /* the link is lost: RST, not FIN */
 			struct linger lg = { 1, 0 };
@@ -151,51 +146,9 @@ static void conn_free(struct gw_conn *c)
 		}
 		bufferevent_free(c->bev);
 	}
+	if (c->rate)
+		ev_token_bucket_cfg_free(c->rate);
 	free(c);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* The bucket holds at most BIP_GW_RATE_TICK_MS worth of bytes (one at
- * least), in thousandths of a byte. */
-static uint64_t bucket_cap(unsigned rate)
-{
-	uint64_t b = (uint64_t)rate * BIP_GW_RATE_TICK_MS;
-	return b < 1000u ? 1000u : b;
-}
-
-/* Takes up to want bytes from a bucket; when it gives fewer, *wait_ms says
- * when the next byte is there. */
-static size_t bucket_take(unsigned rate, uint64_t *tokens, uint64_t *at_ms, size_t want,
-			  unsigned *wait_ms)
-{
-	uint64_t now = now_ms();
-	*tokens += (now - *at_ms) * rate;
-	if (*tokens > bucket_cap(rate))
-		*tokens = bucket_cap(rate);
-	*at_ms = now;
-	size_t n = (size_t)(*tokens / 1000u);
-	if (n > want)
-		n = want;
-	*tokens -= (uint64_t)n * 1000u;
-	if (n < want) {
-		uint64_t ms = (1000u - *tokens % 1000u + rate - 1) / rate;
-		*wait_ms = ms < BIP_GW_RATE_TICK_MS ? BIP_GW_RATE_TICK_MS : (unsigned)ms;
-	}
-	return n;
-}
-
-static void rate_wait(struct gw_conn *c, unsigned ms)
-{
-	if (!evtimer_pending(c->rate_ev, NULL)) {
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-		evtimer_add(c->rate_ev, &tv);
-	}
 }
 
 /* The last bytes are out: send our FIN and read (and drop) whatever the
@@ -248,13 +201,6 @@ static void move_rx(struct gw_conn *c)
 	size_t avail = evbuffer_get_length(in);
 	size_t room = transport_bip_term_rx_room(c->gw->term, c->ch);
 	size_t n = avail < room ? avail : room;
-	if (n && c->rate_bps) {
-		unsigned wait = 0;
-		size_t want = n;
-		n = bucket_take(c->rate_bps, &c->rx_tokens, &c->rx_at_ms, n, &wait);
-		if (n < want)
-			rate_wait(c, wait);
-	}
 	if (n) {
 		const uint8_t *p = evbuffer_pullup(in, (ssize_t)n);
 		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
@@ -314,18 +260,6 @@ static void move_rx_fin(struct gw_conn *c)
 	}
 }
 
-/* bip-rate: the wait is over; both ways go on. */
-static void rate_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gw_conn *c = arg;
-	if (c->st != CONN_BOUND)
-		return;
-	struct bip_gw *gw = c->gw;
-	transport_bip_term_tx_drained(gw->term, c->ch);
-	move_rx_fin(c);
-	kick(gw);
-}
-
 static void bind_conn(struct gw_conn *c, unsigned ch)
 {
 	struct bip_term_channel_info info;
@@ -338,14 +272,16 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 	}
 	c->card_port = info.card_port;
 	unsigned rate = gw->faults.rate ? gw->faults.rate(gw->faults.arg, c->card_port) : 0;
-	if (rate && !c->rate_ev)
-		c->rate_ev = evtimer_new(gw->base, rate_cb, c);
-	if (rate && c->rate_ev) {
-		c->rate_bps = rate;
-		c->rx_tokens = c->tx_tokens = bucket_cap(rate);
-		c->rx_at_ms = c->tx_at_ms = now_ms();
-		log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)", c->peer, ch,
-			 rate);
+	if (rate && !c->rate) {
+		/* Per tick of BIP_GW_RATE_TICK_MS, at least a byte. */
+		static const struct timeval tick = { 0, BIP_GW_RATE_TICK_MS * 1000 };
+		size_t per_tick = (size_t)rate * BIP_GW_RATE_TICK_MS / 1000u;
+		if (per_tick == 0)
+			per_tick = 1;
+		c->rate = ev_token_bucket_cfg_new(per_tick, per_tick, per_tick, per_tick, &tick);
+		if (c->rate && bufferevent_set_rate_limit(c->bev, c->rate) == 0)
+			log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)", c->peer,
+				 ch, rate);
 	}
 	c->rx_max = info.buffer_size ? info.buffer_size : 1;
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
@@ -668,13 +604,7 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 	size_t have = evbuffer_get_length(bufferevent_get_output(c->bev));
 	size_t room = have < BIP_GW_SOCK_OUT_MAX ? BIP_GW_SOCK_OUT_MAX - have : 0;
 	size_t n = len < room ? len : room;
-	if (n && c->rate_bps) {
-		unsigned wait = 0;
-		size_t want = n;
-		n = bucket_take(c->rate_bps, &c->tx_tokens, &c->tx_at_ms, n, &wait);
-		if (n < want)
-			rate_wait(c, wait);
-	}
+
 	if (n && bufferevent_write(c->bev, p, n) != 0)
 		return -ENOMEM;
 	if (n)

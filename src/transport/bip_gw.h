@@ -120,9 +120,10 @@ void transport_bip_gw_poll(struct bip_gw *gw);
 /* Fault injection (main.c wires these to lab/fault.h):
  * - rate: asked when a client is bound to a channel of card_port; > 0
  *   caps that connection at so many bytes per second each way (bip-rate):
- *   a token bucket of BIP_GW_RATE_TICK_MS worth of bytes, refilled as
- *   time passes, gates the client's bytes into the Rx buffer and the
- *   channel's bytes to the client, with a timer when it runs dry;
+ *   libevent's rate limit on the client's socket, refilled every
+ *   BIP_GW_RATE_TICK_MS, gates what is read from the client (so the card
+ *   sees its request trickle in) and what is written to it (the card's
+ *   SEND DATA fills the socket queue, which drains at the rate);
  * - drop: asked before channel data goes to a client of card_port (each
  *   flush of SEND DATA); true loses the link there (bip-drop): the
  *   client gets an RST, the card a Channel status event "link dropped";

@@ -1649,7 +1649,7 @@ static void test_fault_pace(void)
 	CU_ASSERT_EQUAL(scws_conn_pace(c, 100000), -1);
 	CU_ASSERT_FALSE(scws_conn_held(c));
 	struct bytes o = scws_conn_output(c);
-	CU_ASSERT(o.len > 1000);
+	CU_ASSERT(o.len > 500); /* the rest of the answer at once */
 	scws_conn_consume(c, o.len);
 	/* A later answer is not paced. */
 	memset(&g_fr, 0, sizeof(g_fr));

@@ -728,7 +728,7 @@ static void test_open_fault(void)
 		CU_ASSERT_EQUAL(open_fault_calls, 2);
 		CU_ASSERT_STRING_EQUAL(frame_hex(mc_nth_last(&r.m, 0x14, 1)), norm(cases[i].tr));
 		/* 3516 opened on channel 1: the failed one took no channel. */
-		ASSERT_LAST_TR(&r, "81 03 02 40 00 82 02 82 81 83 01 00 38 02 41 00 B9 02 05 78");
+		ASSERT_LAST_TR(&r, "81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78");
 		CU_ASSERT_EQUAL(r.net.n_listen, 1);
 		rig_free(&r);
 	}
