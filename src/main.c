@@ -87,7 +87,6 @@ struct daemon {
 	/* The control socket (--control) and what its commands changed. */
 	struct lab_control lc;
 	struct transport_control *ctl;
-	struct lab_faults *faults; /* armed by `fault add` */
 	bool card_out; /* `card remove`: until `card insert` */
 	/* The client under test: the journal of every transport, --journal,
 	 * the Bootstrap Servers and --until-fetched. */
@@ -97,8 +96,8 @@ struct daemon {
 	size_t n_bootsrv;
 	struct event *until_ev; /* --until-fetched: time is up, or the grace after a fetch */
 	bool fetched;
-	/* Faults armed through the control socket; the layers that own each
-	 * fact ask through their hooks (wired below). */
+	/* Armed by `fault add`; the layers that own each fact ask through
+	 * their hooks (wired below). */
 	struct lab_faults *faults;
 };
 
@@ -359,34 +358,6 @@ static bool fault_bip_open(void *arg, uint16_t card_port, uint8_t *result, size_
 	memcpy(result, f->result, f->result_len);
 	*len = f->result_len;
 	return true;
-}
-
-/* Test-only, until the control socket arms faults: SCWSEMU_TEST_FAULTS
- * holds "fault add" argument lists separated by ';'. */
-static int arm_test_faults(struct daemon *d)
-{
-	const char *env = getenv("SCWSEMU_TEST_FAULTS");
-	if (!env || !*env)
-		return 0;
-	char copy[1024];
-	snprintf(copy, sizeof(copy), "%s", env);
-	char *save1 = NULL;
-	for (char *one = strtok_r(copy, ";", &save1); one; one = strtok_r(NULL, ";", &save1)) {
-		const char *argv[16];
-		size_t argc = 0;
-		char *save2 = NULL;
-		for (char *t = strtok_r(one, " ", &save2); t && argc < 16;
-		     t = strtok_r(NULL, " ", &save2))
-			argv[argc++] = t;
-		char err[256];
-		int id = lab_faults_add(d->faults, argc, argv, err, sizeof(err));
-		if (id < 0) {
-			log_err("fault", "SCWSEMU_TEST_FAULTS: %s", err);
-			return EXIT_USAGE;
-		}
-		log_info("fault", "armed fault %d: %s", id, argv[0]);
-	}
-	return 0;
 }
 
 /* ---- the card's BIP channels carry SCWS connections (card/bip.h sink) */
@@ -1381,9 +1352,6 @@ int main(int argc, char **argv)
 		.apdu_sw = fault_apdu_sw, .arg = &d,
 	};
 	scws_server_set_fault_hooks(d.srv, &hooks);
-	rc = arm_test_faults(&d);
-	if (rc)
-		goto out;
 	if (!d.opt.reader) {
 		rc = load_card(&d, true, NULL, 0);
 		if (rc)
@@ -1437,7 +1405,6 @@ out:
 	if (d.opt.ready_file && rc == 0)
 		unlink(d.opt.ready_file);
 	transport_control_free(d.ctl);
-	lab_faults_free(d.faults);
 	transport_tcpip_free(d.tcpip);
 	for (size_t i = 0; i < d.n_bootsrv; i++)
 		transport_tcpip_free(d.bootsrv[i].tcpip);
