@@ -54,6 +54,12 @@ struct endpoint {
 	const char *path; /* NULL: the SCWS's /OMA/DM/Bootstrap.xml */
 };
 
+/* Which side a server's fault hooks speak for (target=card|server). */
+struct fault_side {
+	struct daemon *d;
+	enum lab_fault_target target;
+};
+
 /* --bootstrap-server: the endpoint outside the card, one per address. */
 struct bootsrv {
 	struct scws_server *srv;
@@ -99,6 +105,7 @@ struct daemon {
 	/* Armed by `fault add`; the layers that own each fact ask through
 	 * their hooks (wired below). */
 	struct lab_faults *faults;
+	struct fault_side side_card, side_server;
 };
 
 static int load_into(struct daemon *d, struct scws_server *srv, char *name, size_t namecap,
@@ -262,10 +269,10 @@ static int open_tcpip(struct daemon *d)
 
 /* ---- fault injection: each layer's hook asks the registry */
 
-static const struct lab_fault *fire(struct daemon *d, enum lab_fault_kind kind, uint16_t port,
-				    uint8_t ins)
+static const struct lab_fault *fire_at(struct daemon *d, enum lab_fault_target target,
+				       enum lab_fault_kind kind, uint16_t port, uint8_t ins)
 {
-	struct lab_fault_event ev = { LAB_TARGET_CARD, port, ins };
+	struct lab_fault_event ev = { target, port, ins };
 	const struct lab_fault *f = lab_faults_fire(d->faults, kind, &ev);
 	if (f) {
 		char id[16], left[16], p[8];
@@ -284,36 +291,45 @@ static const struct lab_fault *fire(struct daemon *d, enum lab_fault_kind kind, 
 	return f;
 }
 
+/* The card's own facts (APDUs, channels). */
+static const struct lab_fault *fire(struct daemon *d, enum lab_fault_kind kind, uint16_t port,
+				    uint8_t ins)
+{
+	return fire_at(d, LAB_TARGET_CARD, kind, port, ins);
+}
+
 static void fault_response(void *arg, const char *transport, uint16_t port,
 			   struct scws_fault_response *out)
 {
-	struct daemon *d = arg;
+	const struct fault_side *side = arg;
+	struct daemon *d = side->d;
 	const struct lab_fault *f;
 	(void)transport;
-	if ((f = fire(d, LAB_FAULT_HTTP_STATUS, port, 0)))
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_STATUS, port, 0)))
 		out->status = (int)f->value;
-	if ((f = fire(d, LAB_FAULT_HTTP_BODY, port, 0)))
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_BODY, port, 0)))
 		out->body = f->body == LAB_BODY_WRONG_TYPE ? SCWS_FAULT_BODY_WRONG_TYPE
 							   : SCWS_FAULT_BODY_WBXML_GARBAGE;
-	if ((f = fire(d, LAB_FAULT_HTTP_TRUNCATE, port, 0))) {
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_TRUNCATE, port, 0))) {
 		out->truncate = true;
 		out->truncate_len = f->value;
 	}
-	if ((f = fire(d, LAB_FAULT_HTTP_DELAY, port, 0)))
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_DELAY, port, 0)))
 		out->delay_ms = f->value;
-	if ((f = fire(d, LAB_FAULT_HTTP_DRIP, port, 0)))
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_DRIP, port, 0)))
 		out->drip_bps = f->value;
 }
 
 static void fault_handshake(void *arg, const char *transport, uint16_t port,
 			    struct scws_fault_handshake *out)
 {
-	struct daemon *d = arg;
+	const struct fault_side *side = arg;
+	struct daemon *d = side->d;
 	const struct lab_fault *f;
 	(void)transport;
-	if ((f = fire(d, LAB_FAULT_TLS_ALERT, port, 0))) {
+	if ((f = fire_at(d, side->target, LAB_FAULT_TLS_ALERT, port, 0))) {
 		out->kind = SCWS_FAULT_TLS_ALERT;
-	} else if ((f = fire(d, LAB_FAULT_TLS_CERT, port, 0))) {
+	} else if ((f = fire_at(d, side->target, LAB_FAULT_TLS_CERT, port, 0))) {
 		static const enum scws_fault_cert certs[LAB_CERT_VARIANTS] = {
 			[LAB_CERT_WRONG_NAME] = SCWS_FAULT_CERT_WRONG_NAME,
 			[LAB_CERT_EXPIRED] = SCWS_FAULT_CERT_EXPIRED,
@@ -325,9 +341,11 @@ static void fault_handshake(void *arg, const char *transport, uint16_t port,
 	}
 }
 
+/* arg: the card's fault_side (the terminal's card and the SCWS's own). */
 static bool fault_apdu_sw(void *arg, uint8_t ins, uint16_t *sw)
 {
-	const struct lab_fault *f = fire(arg, LAB_FAULT_APDU_SW, 0, ins);
+	const struct fault_side *side = arg;
+	const struct lab_fault *f = fire(side->d, LAB_FAULT_APDU_SW, 0, ins);
 	if (f)
 		*sw = f->sw;
 	return f != NULL;
@@ -544,7 +562,7 @@ static int setup_card(struct daemon *d)
 	}
 	d->card = card_new(d->card_fs, p->card.atr, p->card.atr_len);
 	if (d->card)
-		card_set_sw_fault(d->card, fault_apdu_sw, d);
+		card_set_sw_fault(d->card, fault_apdu_sw, &d->side_card);
 	struct card_bip_port ports[PROFILE_PORTS_MAX];
 	for (size_t i = 0; i < p->n_ports; i++) {
 		ports[i].port = p->ports[i].port;
@@ -1220,6 +1238,11 @@ static int open_bootstrap_servers(struct daemon *d)
 		}
 		d->n_bootsrv++;
 		scws_server_set_observer(b->srv, on_observe, d);
+		struct scws_fault_hooks fh = {
+			.response = fault_response, .handshake = fault_handshake,
+			.arg = &d->side_server,
+		};
+		scws_server_set_fault_hooks(b->srv, &fh);
 		if ((rc = load_into(d, b->srv, NULL, 0, NULL, 0)) != 0)
 			break;
 		scws_tls_config_init(&cfg);
@@ -1347,9 +1370,11 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	d.side_card = (struct fault_side){ &d, LAB_TARGET_CARD };
+	d.side_server = (struct fault_side){ &d, LAB_TARGET_SERVER };
 	struct scws_fault_hooks hooks = {
 		.response = fault_response, .handshake = fault_handshake,
-		.apdu_sw = fault_apdu_sw, .arg = &d,
+		.apdu_sw = fault_apdu_sw, .arg = &d.side_card,
 	};
 	scws_server_set_fault_hooks(d.srv, &hooks);
 	if (!d.opt.reader) {

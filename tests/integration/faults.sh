@@ -143,6 +143,22 @@ r=$(get "$U" "$T_TMP/c3")
 expect_eq "port=: a fault for another port leaves this one alone" 200 "${r% *}"
 stop_pid "$PID_h"
 
+# ---- target=server|card: the emulated Bootstrap Server and the card apart ------
+
+daemon v --no-bip --tcpip 127.0.0.1:0 --bootstrap-server 127.0.0.1:0 || exit 1
+UC=https://127.0.0.1:$(ready_port "$READY_v" tcpip 127.0.0.1)$BOOT
+US=https://127.0.0.1:$(ready_port "$READY_v" server 127.0.0.1)/bootstrap
+arm "http-status 503 target=server count=0" "http-status 404 target=card count=0"
+expect_eq "target=server: the Bootstrap Server answers 503" 503 \
+	"$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "$US")"
+expect_eq "target=card: the card's SCWS answers 404" 404 \
+	"$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "$UC")"
+disarm
+arm "tls-alert"
+curl -sS --cacert "$CA" -o /dev/null "$US" 2>/dev/null
+expect_eq "no target: the next handshake, the Bootstrap Server's here, is aborted (exit 35)" 35 $?
+stop_pid "$PID_v"
+
 # ---- BIP: the gateway's hooks and the card's ------------------------------------
 
 bip_fetch() { # NAME URL: scwsemu-fetch over BIP; "EXIT SECONDS"
