@@ -5,17 +5,26 @@
 # exist so that every user of scwsemu trusts the same test CA. Never use them
 # for anything real. See README.md beside this script.
 #
-# Usage: pki/make-pki.sh [OUTDIR]   (default: the directory of this script)
+# Usage: pki/make-pki.sh [--fault-certs] [OUTDIR]   (default: this script's directory)
+#   --fault-certs: only the fault-injection certificates (scws-fault-*.crt),
+#   signed by the CA already in OUTDIR; without it, everything is new.
 # Needs: openssl 3 (Debian 12 ships 3.0).
 #
 # Validity is fixed, not "from now": a machine whose clock is behind the one
 # that generated the files must still accept them.
 set -eu
 
+faults_only=false
+if [ "${1:-}" = --fault-certs ]; then
+	faults_only=true
+	shift
+fi
 out=${1:-$(dirname "$0")}
 start=20250101000000Z
 ca_end=20450101000000Z     # CA: 20 years
 server_end=20360101000000Z # server: about 10 years
+expired_start=20200101000000Z # the "expired" fault certificate:
+expired_end=20210101000000Z   # over long ago
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -56,6 +65,19 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:bootsrv.test,DNS:localhost,IP:127.0.0.1,IP:::1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[ v3_wrong_name ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:wrong-name.invalid
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_self ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localuicc,DNS:localhost,IP:127.0.0.1,IP:::1
+subjectKeyIdentifier = hash
 [ v3_server ]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -72,6 +94,10 @@ newkey() {
 		-pkeyopt ec_param_enc:named_curve -out "$1"
 }
 
+if $faults_only; then
+	cp "$out/scws-ca.crt" "$tmp/ca.crt"
+	cp "$out/scws-ca.key" "$tmp/ca.key"
+else
 # CA: ECDSA P-256, self-signed.
 newkey "$tmp/ca.key"
 openssl req -config "$tmp/ca.cnf" -new -key "$tmp/ca.key" \
@@ -114,8 +140,59 @@ openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$t
 	-in "$tmp/bootsrv.csr" -out "$tmp/bootsrv.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
 openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver -verify_hostname bootsrv.test \
 	"$tmp/bootsrv.crt" >/dev/null
+fi
+
+# Fault injection (scwsemu "fault add tls-cert ..."): certificates a client
+# must refuse, all for one key. wrong-name: signed by the CA for another
+# name; expired: the right names, over in 2021; untrusted: the right names,
+# signed by a CA nobody is given (its key is thrown away); self-signed: the
+# right names, signed by its own key.
+newkey "$tmp/fault.key"
+sign() { # NAME SUBJECT-CN EXTENSIONS CA-CRT CA-KEY START END
+	openssl req -config "$tmp/ca.cnf" -new -key "$tmp/fault.key" \
+		-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=$2" -out "$tmp/$1.csr"
+	openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$4" -keyfile "$5" \
+		-extensions "$3" -startdate "$6" -enddate "$7" \
+		-in "$tmp/$1.csr" -out "$tmp/scws-fault-$1.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+}
+sign wrong-name wrong-name.invalid v3_wrong_name "$tmp/ca.crt" "$tmp/ca.key" "$start" "$server_end"
+sign expired localuicc v3_server "$tmp/ca.crt" "$tmp/ca.key" "$expired_start" "$expired_end"
+newkey "$tmp/other-ca.key"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/other-ca.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=scwsemu untrusted CA" -out "$tmp/other-ca.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/other-ca.key" \
+	-extensions v3_ca -startdate "$start" -enddate "$ca_end" \
+	-in "$tmp/other-ca.csr" -out "$tmp/other-ca.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+sign untrusted localuicc v3_server "$tmp/other-ca.crt" "$tmp/other-ca.key" "$start" "$server_end"
+openssl req -config "$tmp/ca.cnf" -new -key "$tmp/fault.key" \
+	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/self.csr"
+openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/fault.key" \
+	-extensions v3_self -startdate "$start" -enddate "$server_end" \
+	-in "$tmp/self.csr" -out "$tmp/scws-fault-self-signed.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+# Each one must fail verification, and for its own reason.
+refused() { # CERT REASON [VERIFY-OPTIONS...]
+	c=$1 why=$2
+	shift 2
+	if openssl verify -CAfile "$tmp/ca.crt" "$@" "$c" >"$tmp/v" 2>&1; then
+		echo "$c: verified, but must not"
+		exit 1
+	fi
+	grep -q "$why" "$tmp/v" || { cat "$tmp/v"; exit 1; }
+}
+refused "$tmp/scws-fault-wrong-name.crt" "hostname mismatch" -verify_hostname localuicc
+refused "$tmp/scws-fault-expired.crt" "certificate has expired"
+refused "$tmp/scws-fault-untrusted.crt" "unable to get local issuer certificate"
+refused "$tmp/scws-fault-self-signed.crt" "self-signed certificate"
 
 mkdir -p "$out"
+for v in wrong-name expired untrusted self-signed; do
+	cp "$tmp/scws-fault-$v.crt" "$out/scws-fault-$v.crt"
+done
+cp "$tmp/fault.key" "$out/scws-fault.key"
+chmod 644 "$out"/scws-fault-*.crt "$out/scws-fault.key"
+echo "wrote $out/scws-fault-{wrong-name,expired,untrusted,self-signed}.crt $out/scws-fault.key"
+$faults_only && exit 0
+
 cp "$tmp/ca.crt" "$out/scws-ca.crt"
 cp "$tmp/ca.key" "$out/scws-ca.key"
 cp "$tmp/server.crt" "$out/scws-server.crt"

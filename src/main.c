@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "card/bip.h"
@@ -56,6 +57,12 @@ struct endpoint {
 	const char *path; /* NULL: the SCWS's /OMA/DM/Bootstrap.xml */
 };
 
+/* Which side a server's fault hooks speak for (target=card|server). */
+struct fault_side {
+	struct daemon *d;
+	enum lab_fault_target target;
+};
+
 /* --bootstrap-server: the endpoint outside the card, one per address. */
 struct bootsrv {
 	struct scws_server *srv;
@@ -92,7 +99,6 @@ struct daemon {
 	/* The control socket (--control) and what its commands changed. */
 	struct lab_control lc;
 	struct transport_control *ctl;
-	struct lab_faults *faults; /* armed by `fault add` */
 	bool card_out; /* `card remove`: until `card insert` */
 	/* The client under test: the journal of every transport, --journal,
 	 * the Bootstrap Servers and --until-fetched. */
@@ -102,6 +108,10 @@ struct daemon {
 	size_t n_bootsrv;
 	struct event *until_ev; /* --until-fetched: time is up, or the grace after a fetch */
 	bool fetched;
+	/* Armed by `fault add`; the layers that own each fact ask through
+	 * their hooks (wired below). */
+	struct lab_faults *faults;
+	struct fault_side side_card, side_server;
 };
 
 static int load_into(struct daemon *d, struct scws_server *srv, char *name, size_t namecap,
@@ -347,7 +357,151 @@ static int open_tcpip(struct daemon *d)
 	return 0;
 }
 
+/* ---- fault injection: each layer's hook asks the registry */
+
+static const struct lab_fault *fire_at(struct daemon *d, enum lab_fault_target target,
+				       enum lab_fault_kind kind, uint16_t port, uint8_t ins)
+{
+	struct lab_fault_event ev = { target, port, ins };
+	const struct lab_fault *f = lab_faults_fire(d->faults, kind, &ev);
+	if (f) {
+		char id[16], left[16], p[8];
+		snprintf(id, sizeof(id), "%u", f->id);
+		snprintf(left, sizeof(left), "%u", f->left);
+		snprintf(p, sizeof(p), "%u", port);
+		struct log_kv kv[] = {
+			{ "id", id, true },
+			{ "kind", lab_fault_kind_name(f->kind), false },
+			{ "args", f->args[0] ? f->args : NULL, false },
+			{ "port", port ? p : NULL, true },
+			{ "left", f->count ? left : NULL, true },
+		};
+		log_kv(LOG_INFO, "fault", "fault fired", kv, sizeof(kv) / sizeof(kv[0]));
+	}
+	return f;
+}
+
+/* The card's own facts (APDUs, channels). */
+static const struct lab_fault *fire(struct daemon *d, enum lab_fault_kind kind, uint16_t port,
+				    uint8_t ins)
+{
+	return fire_at(d, LAB_TARGET_CARD, kind, port, ins);
+}
+
+static void fault_response(void *arg, const char *transport, uint16_t port,
+			   struct scws_fault_response *out)
+{
+	const struct fault_side *side = arg;
+	struct daemon *d = side->d;
+	const struct lab_fault *f;
+	(void)transport;
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_STATUS, port, 0)))
+		out->status = (int)f->value;
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_BODY, port, 0)))
+		out->body = f->body == LAB_BODY_WRONG_TYPE ? SCWS_FAULT_BODY_WRONG_TYPE
+							   : SCWS_FAULT_BODY_WBXML_GARBAGE;
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_TRUNCATE, port, 0))) {
+		out->truncate = true;
+		out->truncate_len = f->value;
+	}
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_DELAY, port, 0)))
+		out->delay_ms = f->value;
+	if ((f = fire_at(d, side->target, LAB_FAULT_HTTP_DRIP, port, 0)))
+		out->drip_bps = f->value;
+}
+
+static void fault_handshake(void *arg, const char *transport, uint16_t port,
+			    struct scws_fault_handshake *out)
+{
+	const struct fault_side *side = arg;
+	struct daemon *d = side->d;
+	const struct lab_fault *f;
+	(void)transport;
+	if ((f = fire_at(d, side->target, LAB_FAULT_TLS_ALERT, port, 0))) {
+		out->kind = SCWS_FAULT_TLS_ALERT;
+	} else if ((f = fire_at(d, side->target, LAB_FAULT_TLS_CERT, port, 0))) {
+		static const enum scws_fault_cert certs[LAB_CERT_VARIANTS] = {
+			[LAB_CERT_WRONG_NAME] = SCWS_FAULT_CERT_WRONG_NAME,
+			[LAB_CERT_EXPIRED] = SCWS_FAULT_CERT_EXPIRED,
+			[LAB_CERT_UNTRUSTED] = SCWS_FAULT_CERT_UNTRUSTED,
+			[LAB_CERT_SELF_SIGNED] = SCWS_FAULT_CERT_SELF_SIGNED,
+		};
+		out->kind = SCWS_FAULT_TLS_CERT;
+		out->cert = certs[f->cert];
+	}
+}
+
+/* arg: the card's fault_side (the terminal's card and the SCWS's own). */
+static bool fault_apdu_sw(void *arg, uint8_t ins, uint16_t *sw)
+{
+	const struct fault_side *side = arg;
+	const struct lab_fault *f = fire(side->d, LAB_FAULT_APDU_SW, 0, ins);
+	if (f)
+		*sw = f->sw;
+	return f != NULL;
+}
+
+static unsigned fault_apdu_delay(void *arg, const uint8_t *capdu, size_t clen)
+{
+	const struct lab_fault *f = clen >= 2 ? fire(arg, LAB_FAULT_APDU_DELAY, 0, capdu[1]) : NULL;
+	return f ? f->value : 0;
+}
+
+static unsigned fault_bip_rate(void *arg, uint16_t card_port)
+{
+	const struct lab_fault *f = fire(arg, LAB_FAULT_BIP_RATE, card_port, 0);
+	return f ? f->value : 0;
+}
+
+static bool fault_bip_drop(void *arg, uint16_t card_port)
+{
+	return fire(arg, LAB_FAULT_BIP_DROP, card_port, 0) != NULL;
+}
+
+static bool fault_bip_open(void *arg, uint16_t card_port, uint8_t *result, size_t *len)
+{
+	const struct lab_fault *f = fire(arg, LAB_FAULT_BIP_OPEN_FAIL, card_port, 0);
+	if (!f)
+		return false;
+	memcpy(result, f->result, f->result_len);
+	*len = f->result_len;
+	return true;
+}
+
 /* ---- the card's BIP channels carry SCWS connections (card/bip.h sink) */
+
+/* An SCWS connection on a channel, with the timer that releases a held
+ * answer (http-delay, http-drip: scws_conn_pace) and then polls the card
+ * through the gateway, since the card cannot speak unasked. */
+struct sink_conn {
+	struct daemon *d;
+	struct scws_conn *conn;
+	struct event *pace;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sink_pace(struct sink_conn *sc)
+{
+	int ms = scws_conn_pace(sc->conn, mono_ms());
+	if (ms >= 0 && !evtimer_pending(sc->pace, NULL)) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		evtimer_add(sc->pace, &tv);
+	}
+}
+
+static void sink_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink_conn *sc = arg;
+	sink_pace(sc);
+	if (sc->d->gw)
+		transport_bip_gw_poll(sc->d->gw);
+}
 
 static void *sink_open(void *arg, uint16_t port, unsigned channel)
 {
@@ -368,37 +522,59 @@ static void *sink_open(void *arg, uint16_t port, unsigned channel)
 		.transport = "bip", .peer = gw_peer ? gw_peer : peer,
 		.local = gw_local ? gw_local : local, .local_port = port, .tls = tls,
 	};
-	return scws_conn_new(d->srv, &info);
+	struct sink_conn *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return NULL;
+	sc->d = d;
+	sc->conn = scws_conn_new(d->srv, &info);
+	sc->pace = evtimer_new(d->base, sink_pace_cb, sc);
+	if (!sc->conn || !sc->pace) {
+		scws_conn_free(sc->conn);
+		if (sc->pace)
+			event_free(sc->pace);
+		free(sc);
+		return NULL;
+	}
+	return sc;
 }
 
 static int sink_feed(void *conn, const uint8_t *p, size_t len)
 {
-	return scws_conn_feed(conn, p, len);
+	struct sink_conn *sc = conn;
+	return scws_conn_feed(sc->conn, p, len);
 }
 
 static struct bytes sink_output(void *conn)
 {
-	return scws_conn_output(conn);
+	struct sink_conn *sc = conn;
+	sink_pace(sc);
+	return scws_conn_output(sc->conn);
 }
 
 static void sink_consume(void *conn, size_t n)
 {
-	scws_conn_consume(conn, n);
+	struct sink_conn *sc = conn;
+	scws_conn_consume(sc->conn, n);
 }
 
 static bool sink_output_full(void *conn)
 {
-	return scws_conn_output_full(conn);
+	struct sink_conn *sc = conn;
+	return scws_conn_output_full(sc->conn);
 }
 
 static bool sink_done(void *conn)
 {
-	return scws_conn_done(conn);
+	struct sink_conn *sc = conn;
+	return scws_conn_done(sc->conn) && !scws_conn_held(sc->conn);
 }
 
 static void sink_close(void *conn)
 {
-	scws_conn_free(conn);
+	struct sink_conn *sc = conn;
+	scws_conn_free(sc->conn);
+	event_free(sc->pace);
+	free(sc);
 }
 
 static const struct card_bip_sink_ops scws_sink = {
@@ -475,6 +651,8 @@ static int setup_card(struct daemon *d)
 		return EXIT_USAGE;
 	}
 	d->card = card_new(d->card_fs, p->card.atr, p->card.atr_len);
+	if (d->card)
+		card_set_sw_fault(d->card, fault_apdu_sw, &d->side_card);
 	struct card_bip_port ports[PROFILE_PORTS_MAX];
 	for (size_t i = 0; i < p->n_ports; i++) {
 		ports[i].port = p->ports[i].port;
@@ -539,6 +717,10 @@ static int open_gateway(struct daemon *d)
 		log_err("bip", "%s", err);
 		return 1;
 	}
+	struct bip_gw_fault_hooks fh = {
+		.rate = fault_bip_rate, .drop = fault_bip_drop, .open_fail = fault_bip_open, .arg = d,
+	};
+	transport_bip_gw_set_faults(d->gw, &fh);
 	if (d->watch)
 		return 0; /* over PC/SC, the card's arrival starts the session */
 	if (transport_bip_gw_start(d->gw, err, sizeof(err)) != 0) {
@@ -648,6 +830,7 @@ static int open_bip(struct daemon *d)
 		}
 		if (tracing(d))
 			transport_vpcd_set_trace(d->vpcd, trace_apdu, d);
+		transport_vpcd_set_delay(d->vpcd, fault_apdu_delay, d);
 		transport_vpcd_start(d->vpcd);
 		return 0;
 	}
@@ -1167,6 +1350,11 @@ static int open_bootstrap_servers(struct daemon *d)
 		}
 		d->n_bootsrv++;
 		scws_server_set_observer(b->srv, on_observe, d);
+		struct scws_fault_hooks fh = {
+			.response = fault_response, .handshake = fault_handshake,
+			.arg = &d->side_server,
+		};
+		scws_server_set_fault_hooks(b->srv, &fh);
 		if ((rc = load_into(d, b->srv, NULL, 0, NULL, 0)) != 0)
 			break;
 		scws_tls_config_init(&cfg);
@@ -1340,6 +1528,13 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	d.side_card = (struct fault_side){ &d, LAB_TARGET_CARD };
+	d.side_server = (struct fault_side){ &d, LAB_TARGET_SERVER };
+	struct scws_fault_hooks hooks = {
+		.response = fault_response, .handshake = fault_handshake,
+		.apdu_sw = fault_apdu_sw, .arg = &d.side_card,
+	};
+	scws_server_set_fault_hooks(d.srv, &hooks);
 	if (!d.opt.reader) {
 		rc = load_card(&d, true, NULL, 0);
 		if (rc)
@@ -1406,7 +1601,6 @@ out:
 	if (d.ready_written)
 		unlink(d.opt.ready_file);
 	transport_control_free(d.ctl);
-	lab_faults_free(d.faults);
 	transport_tcpip_free(d.tcpip);
 	for (size_t i = 0; i < d.n_bootsrv; i++)
 		transport_tcpip_free(d.bootsrv[i].tcpip);
@@ -1430,6 +1624,7 @@ out:
 	if (ev_hup)
 		event_free(ev_hup);
 	scws_server_free(d.srv);
+	lab_faults_free(d.faults);
 	trace_pcap_free(d.pcap);
 	transport_gsmtap_udp_free(d.gsmtap);
 	if (d.base)

@@ -9,6 +9,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/control.sh \
 	tests/integration/endpoints.sh \
 	tests/integration/examples.sh \
+	tests/integration/faults.sh \
 	tests/integration/fetch.sh \
 	tests/integration/fixture.sh \
 	tests/integration/hostile.sh \
@@ -24,6 +25,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/verdicts.sh
 
 # End-to-end tests: real binaries, real clients, loopback only.
+TESTS += tests/integration/faults.sh
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \

@@ -46,6 +46,9 @@ struct card {
 
 	const struct card_toolkit_ops *tk;
 	void *tk_arg;
+
+	card_sw_fault_fn *sw_fault;
+	void *sw_fault_arg;
 };
 
 /* A command handler returns the status word; response data goes to resp. */
@@ -1248,7 +1251,11 @@ int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *
 	size_t n = 0;
 	if (!card || !out || !out_len || (len && !capdu))
 		return -EINVAL;
-	uint16_t sw = process(card, capdu, len, &n);
+	uint16_t sw;
+	if (card->sw_fault && len >= 2 && card->sw_fault(card->sw_fault_arg, capdu[1], &sw))
+		buf_reset(&card->pending);
+	else
+		sw = process(card, capdu, len, &n);
 	card->apdus++;
 	if (cap < 2 || n > cap - 2)
 		return -EMSGSIZE;
@@ -1258,6 +1265,12 @@ int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *
 	out[n + 1] = (uint8_t)sw;
 	*out_len = n + 2;
 	return 0;
+}
+
+void card_set_sw_fault(struct card *card, card_sw_fault_fn *fn, void *arg)
+{
+	card->sw_fault = fn;
+	card->sw_fault_arg = arg;
 }
 
 void card_reset(struct card *card)

@@ -145,6 +145,14 @@ struct card_toolkit_ops {
  * arg are borrowed and must outlive the card or the next call. */
 void card_set_toolkit(struct card *card, const struct card_toolkit_ops *ops, void *arg);
 
+/* Fault injection (apdu-sw): consulted with the INS of every C-APDU of
+ * two bytes or more before the card processes it; returning true with *sw
+ * set answers that status word alone, and the command has no effect (the
+ * pending GET RESPONSE data is dropped, as by any other command). The
+ * hook runs inside card_transmit() and must not call it. fn NULL: none. */
+typedef bool card_sw_fault_fn(void *arg, uint8_t ins, uint16_t *sw);
+void card_set_sw_fault(struct card *card, card_sw_fault_fn *fn, void *arg);
+
 /* Status word as a short English reason ("file not found"), for listings
  * and logs; never NULL. */
 const char *card_sw_text(uint16_t sw);

@@ -157,6 +157,8 @@
 #define LAB_FAULT_MS_MAX 600000u     /* http-delay, apdu-delay: 10 minutes */
 #define LAB_FAULT_RATE_MAX 100000000u /* http-drip, bip-rate: bytes per second */
 #define LAB_FAULT_TRUNCATE_MAX HTTP_RESP_BODY_MAX /* http-truncate bytes */
+#define BIP_GW_RATE_TICK_MS 20u      /* bip-rate: the refill period of the rate limit */
+#define SCWS_PACE_TICK_MS 10u        /* a paced answer (http-drip) is released at most this often */
 
 /* The control socket and scenarios (lab/control.c, lab/scenario.c, transport/control.c). */
 #define CONTROL_LINE_MAX 65536u      /* one request line without its newline: over is an error */

@@ -416,22 +416,24 @@ static bool matches(const struct lab_fault *ft, const struct lab_fault_event *ev
 const struct lab_fault *lab_faults_fire(struct lab_faults *f, enum lab_fault_kind kind,
 					const struct lab_fault_event *ev)
 {
+	struct lab_fault *hit = NULL;
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < f->n; i++) {
 		struct lab_fault *ft = &f->slot[i];
 		if (ft->kind != kind || !matches(ft, ev))
 			continue;
-		if (ft->skipped < ft->after) {
+		if (ft->skipped < ft->after)
 			ft->skipped++;
-			continue;
-		}
-		if (ft->count)
-			ft->left--;
-		ft->fired++;
-		return ft;
+		else if (!hit)
+			hit = ft;
 	}
-	return NULL;
+	if (hit) {
+		if (hit->count)
+			hit->left--;
+		hit->fired++;
+	}
+	return hit;
 }
 
 json_t *lab_faults_list(const struct lab_faults *f)

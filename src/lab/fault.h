@@ -6,10 +6,10 @@
  * A fault matches an event of its kind when its port (if given) equals the
  * event's port and its target (if given) equals the event's target; an
  * apdu-sw fault also needs the event's INS. A matching fault first skips
- * `after` events, then fires `count` times (count=0: until cleared). Faults
- * are consulted in id order and an event fires at most one fault: the
- * first one past its `after`; faults before it that are still skipping
- * count the event. A spent fault stays listed (left 0) until cleared; its
+ * `after` events, then fires `count` times (count=0: until cleared). Every
+ * matching fault counts every event towards its `after`; an event fires at
+ * most one fault: the first in id order that is past its `after`. A spent
+ * fault stays listed (left 0) until cleared; its
  * slot is reused by a later add when the table is full. */
 #ifndef SCWS_LAB_FAULT_H
 #define SCWS_LAB_FAULT_H

@@ -602,6 +602,20 @@ static int answer_bootstrap(struct scws_bootstrap_req *r, struct scws_server *sr
 		type = other;
 		body = &conv;
 	}
+	if (r->fault_body == SCWS_FAULT_BODY_WRONG_TYPE) {
+		type = "text/html; charset=utf-8";
+		snprintf(r->detail, sizeof(r->detail), "fault injected: http-body wrong-type");
+	} else if (r->fault_body == SCWS_FAULT_BODY_WBXML_GARBAGE) {
+		/* WBXML 1.3, public id unknown, UTF-8, no string table, then
+		 * SyncML with content and an OPAQUE whose length runs past the
+		 * end: no decoder gets through it. */
+		static const uint8_t garbage[] = { 0x03, 0x01, 0x6A, 0x00, 0x6D, 0x6C,
+						   0xC3, 0x7F, 0xFF, 0x00, 0xFF, 0x01 };
+		snprintf(r->detail, sizeof(r->detail), "fault injected: http-body wbxml-garbage");
+		rc = send_response(a, 200, SCWS_BOOTSTRAP_TYPE_WBXML, NULL, true, true, garbage,
+				   sizeof(garbage));
+		goto out;
+	}
 	rc = send_response(a, 200, type, NULL, true, true, body->p, body->len);
 out:
 	buf_cleanup(&boot);

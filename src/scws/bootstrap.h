@@ -107,6 +107,7 @@ struct scws_bootstrap_req {
 	char fields[48];        /* optional fields that came, "username,passphrase" */
 	char ignored[128];      /* names of unknown fields, comma-separated */
 	char detail[192];       /* why a bootstrap was not served, "" otherwise */
+	int fault_body;         /* enum scws_fault_body for the 200 (set by the conn) */
 };
 
 /* What the answer was, for the log line. */

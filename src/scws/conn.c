@@ -19,7 +19,14 @@
  *   conn's own output, so the transport always sees everything there is to
  *   send after each call.
  * - The peer's FIN ends the conn, mid-request or not: there is nothing to
- *   answer that the peer could still read. */
+ *   answer that the peer could still read.
+ * - Faults (server.h hooks): a tls-alert answers the first TLS bytes with
+ *   a fatal handshake_failure alert record, before OpenSSL sees them; a
+ *   truncated answer is cut in its HTTP bytes, the cut part encrypted, and
+ *   the conn ends without close_notify (the client sees the stream end
+ *   mid-answer); a paced answer is held from the first byte of its
+ *   (encrypted) output: with several paced answers in flight the first
+ *   schedule runs on over the later ones. */
 #include "config.h"
 
 #include "scws/conn.h"
@@ -68,6 +75,15 @@ struct scws_conn {
 	bool tls_started;            /* TLS bytes came (the handshake runs) */
 	bool fed;                    /* the first bytes came (the wrong-protocol check ran) */
 	struct timespec t0;          /* first byte of the current request */
+	uint64_t sent;               /* bytes consumed from out, ever */
+	bool tls_alert;              /* fault: abort the handshake with an alert */
+	/* Fault pacing (scws_conn_pace): out bytes from stream offset
+	 * pace_start to pace_end are released pace_delay_ms after pace_t0,
+	 * then at pace_bps. gate: stream offset shown up to. */
+	bool pacing;
+	bool pace_t0_set;
+	uint64_t pace_start, pace_end, pace_t0, gate;
+	unsigned pace_delay_ms, pace_bps;
 	uint8_t rd[TLS_PLAINTEXT_MAX]; /* plaintext out of the TLS engine */
 };
 
@@ -343,19 +359,76 @@ static void answer_error(struct scws_conn *c, const struct scws_http_req *req, b
 	finish(c);
 }
 
+/* An injected status: a one-line text body, Retry-After with 503. */
+static int answer_fault_status(struct scws_conn *c, const struct scws_http_req *req, int status,
+			       bool close, struct scws_bootstrap_result *res)
+{
+	static const struct scws_http_field retry = { "Retry-After", SCWS_FAULT_RETRY_AFTER };
+	struct scws_http_response r;
+	memset(res, 0, sizeof(*res));
+	snprintf(res->reason, sizeof(res->reason), "fault injected: http-status %d", status);
+	char body[sizeof(res->reason) + 1];
+	int n = snprintf(body, sizeof(body), "%s\n", res->reason);
+	scws_http_response_init(&r, req, status);
+	if (close) {
+		r.close = true;
+		r.keep_alive_10 = false;
+	}
+	r.content_type = "text/plain; charset=utf-8";
+	r.cache_control = "no-store";
+	if (status == 503) {
+		r.extra = &retry;
+		r.num_extra = 1;
+	}
+	r.body = body;
+	r.body_len = (size_t)n;
+	res->status = status;
+	res->body_len = r.is_head ? 0 : (size_t)n;
+	res->close = r.close;
+	return scws_http_response_write(resp_buf(c), &r);
+}
+
 static void answer(struct scws_conn *c, const struct scws_http_req *req, bool close)
 {
 	struct scws_bootstrap_result res;
+	struct scws_fault_response fr = { 0 };
 	c->answered = true;
-	int rc = scws_bootstrap_answer(&c->req, c->srv, req, close, resp_buf(c), &res);
+	if (c->req.route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP)
+		scws_server_fault_response(c->srv, c->transport, c->local_port, &fr);
+	size_t start = resp_buf(c)->len;
+	uint64_t stream_start = c->sent + (c->out.len - c->out_off);
+	int rc;
+	if (fr.status) {
+		rc = answer_fault_status(c, req, fr.status, close, &res);
+	} else {
+		c->req.fault_body = fr.body;
+		rc = scws_bootstrap_answer(&c->req, c->srv, req, close, resp_buf(c), &res);
+	}
 	if (rc) {
 		fatal(c, rc == -EMSGSIZE ? "response over the output limit" : strerror(-rc));
 		return;
 	}
 	log_request(c, req, res.status, res.body_len, res.reason);
-	flush_plain(c);
-	if (res.close)
-		finish(c);
+	if (fr.truncate && resp_buf(c)->len - start > fr.truncate_len) {
+		resp_buf(c)->len = start + fr.truncate_len;
+		log_conn(c, LOG_INFO, "answer truncated", "fault injected: http-truncate");
+		flush_plain(c);
+		c->done = true; /* no close_notify: the stream just ends */
+	} else {
+		flush_plain(c);
+		if (res.close)
+			finish(c);
+	}
+	if ((fr.delay_ms || fr.drip_bps) && !c->pacing) {
+		c->pacing = true;
+		c->pace_t0_set = false;
+		c->pace_start = stream_start;
+		c->gate = stream_start;
+		c->pace_delay_ms = fr.delay_ms;
+		c->pace_bps = fr.drip_bps;
+	}
+	if (c->pacing)
+		c->pace_end = c->sent + (c->out.len - c->out_off);
 }
 
 static int on_head(void *arg, const struct scws_http_req *req)
@@ -443,6 +516,16 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 	unsigned stalls = 0;
 	size_t off = 0;
 	c->tls_started = true;
+	if (c->tls_alert) {
+		/* A fatal handshake_failure (RFC 8446 §6, RFC 5246 §7.2) in a
+		 * TLS 1.2 record, which every version's client reads. */
+		static const uint8_t alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 };
+		if (buf_append(&c->out, alert, sizeof(alert)) != 0)
+			fatal(c, "output over its limit");
+		log_conn(c, LOG_INFO, "TLS handshake aborted", "fault injected: tls-alert");
+		c->done = true;
+		return;
+	}
 	while (!c->done) {
 		bool handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
 		size_t used = 0;
@@ -582,6 +665,22 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 			scws_conn_free(c);
 			return NULL;
 		}
+		struct scws_fault_handshake fh;
+		scws_server_fault_handshake(srv, c->transport, c->local_port, &fh);
+		if (fh.kind == SCWS_FAULT_TLS_ALERT) {
+			c->tls_alert = true;
+		} else if (fh.kind == SCWS_FAULT_TLS_CERT) {
+			struct scws_tls_ctx *fctx = scws_server_fault_tls_ctx(srv, fh.cert);
+			if (fctx) {
+				ctx = fctx;
+				log_conn(c, LOG_INFO, "TLS with a fault certificate",
+					 "fault injected: tls-cert");
+			} else {
+				log_conn(c, LOG_WARN, "tls-cert fault not applied",
+					 "no fault certificates beside the card's certificate "
+					 "(pki/make-pki.sh makes them)");
+			}
+		}
 		c->tls = scws_tls_new(ctx);
 		if (!c->tls) {
 			scws_conn_free(c);
@@ -660,14 +759,55 @@ struct bytes scws_conn_output(const struct scws_conn *c)
 {
 	if (!c->out.p)
 		return bytes_make(NULL, 0);
-	return bytes_make(c->out.p + c->out_off, c->out.len - c->out_off);
+	size_t len = c->out.len - c->out_off;
+	if (c->pacing && c->gate - c->sent < len)
+		len = (size_t)(c->gate - c->sent);
+	return bytes_make(c->out.p + c->out_off, len);
+}
+
+int scws_conn_pace(struct scws_conn *c, uint64_t now_ms)
+{
+	if (!c->pacing)
+		return -1;
+	if (!c->pace_t0_set) {
+		c->pace_t0 = now_ms;
+		c->pace_t0_set = true;
+	}
+	uint64_t open_at = c->pace_t0 + c->pace_delay_ms;
+	if (now_ms < open_at) {
+		c->gate = c->pace_start;
+		return (int)(open_at - now_ms);
+	}
+	uint64_t released = c->pace_end;
+	if (c->pace_bps)
+		released = c->pace_start + (now_ms - open_at) * c->pace_bps / 1000u;
+	if (released >= c->pace_end) {
+		c->pacing = false;
+		c->gate = UINT64_MAX;
+		return -1;
+	}
+	c->gate = released;
+	/* The next byte's time, at least SCWS_PACE_TICK_MS away. */
+	uint64_t next = open_at + ((released - c->pace_start + 1) * 1000u + c->pace_bps - 1) /
+					  c->pace_bps;
+	uint64_t wait = next > now_ms ? next - now_ms : 0;
+	return (int)(wait < SCWS_PACE_TICK_MS ? SCWS_PACE_TICK_MS : wait);
+}
+
+bool scws_conn_held(const struct scws_conn *c)
+{
+	return c->pacing;
 }
 
 void scws_conn_consume(struct scws_conn *c, size_t n)
 {
 	size_t left = c->out.len - c->out_off;
-	c->bytes_out += n < left ? n : left;
-	c->out_off += n < left ? n : left;
+	if (c->pacing && c->gate - c->sent < left)
+		left = (size_t)(c->gate - c->sent);
+	n = n < left ? n : left;
+	c->sent += n;
+	c->bytes_out += n;
+	c->out_off += n;
 	if (c->out_off == c->out.len) {
 		buf_reset(&c->out);
 		c->out_off = 0;

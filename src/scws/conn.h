@@ -51,6 +51,18 @@ void scws_conn_peer_closed(struct scws_conn *c);
 struct bytes scws_conn_output(const struct scws_conn *c);
 void scws_conn_consume(struct scws_conn *c, size_t n);
 
+/* Pacing (faults http-delay and http-drip, server.h): an answer may be
+ * held and released over time. The conn has no clock; the transport
+ * calls scws_conn_pace() with its monotonic time in ms after every feed
+ * and whenever the wait it returned is over: it moves the release point
+ * and returns the ms until more output is released (at least
+ * SCWS_PACE_TICK_MS), or -1 when nothing is held (no timer needed).
+ * scws_conn_output() shows only released bytes. While scws_conn_held()
+ * is true the conn is not finished even when scws_conn_done() says so:
+ * close only once done, not held, and the output sent. */
+int scws_conn_pace(struct scws_conn *c, uint64_t now_ms);
+bool scws_conn_held(const struct scws_conn *c);
+
 /* True when the conn wants no more input for now (its output is above its
  * high-water mark): stop reading until the output drains. */
 bool scws_conn_output_full(const struct scws_conn *c);

@@ -54,5 +54,7 @@ tests_fuzz_fuzz_http_resp_LDADD = $(FUZZ_MAIN) $(LIB_SCWS) $(DEP_LIBS)
 # Installed beside cards/, whose profiles name ../../pki/scws-server.crt.
 nobase_dist_pkgdata_DATA += pki/scws-ca.crt pki/scws-server.crt pki/scws-server.key \
 	pki/scws-server-rsa.crt pki/scws-server-rsa.key \
-	pki/bootsrv.crt pki/bootsrv.key
+	pki/bootsrv.crt pki/bootsrv.key \
+	pki/scws-fault-wrong-name.crt pki/scws-fault-expired.crt \
+	pki/scws-fault-untrusted.crt pki/scws-fault-self-signed.crt pki/scws-fault.key
 EXTRA_DIST += pki/README.md pki/make-pki.sh pki/scws-ca.key

@@ -34,6 +34,9 @@ struct scws_server {
 	 * trace, so its walk stays inside the card. */
 	struct card *card;
 	struct scws_tls_ctx *tls; /* NULL: no TLS settings */
+	/* The same settings with a fault certificate each; NULL: not loaded. */
+	struct scws_tls_ctx *fault_tls[SCWS_FAULT_CERTS];
+	struct scws_fault_hooks hooks;
 	struct push_entry push[SCWS_PUSH_DEVIDS_MAX];
 	size_t n_push;            /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
 	uint64_t push_clock;
@@ -71,6 +74,8 @@ void scws_server_free(struct scws_server *srv)
 	scws_tls_ctx_free(srv->tls);
 	scws_tls_ctx_free(srv->own_tls);
 	free(srv->doc);
+	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
+		scws_tls_ctx_free(srv->fault_tls[i]);
 	for (size_t i = 0; i < srv->n_push; i++) {
 		free(srv->push[i].devid);
 		free(srv->push[i].addr);
@@ -78,7 +83,13 @@ void scws_server_free(struct scws_server *srv)
 	free(srv);
 }
 
-static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *err, size_t errcap)
+static const char *const fault_cert_names[SCWS_FAULT_CERTS] = {
+	"wrong-name", "expired", "untrusted", "self-signed",
+};
+
+/* cert_file/key_file NULL: the card's own. */
+static int make_tls(const struct profile *p, const char *cert_file, const char *key_file,
+		    struct scws_tls_ctx **out, char *err, size_t errcap)
 {
 	const struct profile_tls *t = &p->tls;
 	struct scws_tls_config cfg;
@@ -86,18 +97,25 @@ static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *er
 	if (!t->cert_file && !t->psk_identity)
 		return 0;
 	scws_tls_config_init(&cfg);
-	cfg.cert_file = t->cert_file;
-	cfg.key_file = t->key_file;
-	cfg.cert2_file = t->rsa_cert_file;
-	cfg.key2_file = t->rsa_key_file;
-	cfg.cert_pem = t->cert_pem.p;
-	cfg.cert_pem_len = t->cert_pem.len;
-	cfg.key_pem = t->key_pem.p;
-	cfg.key_pem_len = t->key_pem.len;
-	cfg.cert2_pem = t->rsa_cert_pem.p;
-	cfg.cert2_pem_len = t->rsa_cert_pem.len;
-	cfg.key2_pem = t->rsa_key_pem.p;
-	cfg.key2_pem_len = t->rsa_key_pem.len;
+	if (cert_file) {
+		/* A fault certificate comes alone, from its file: no RSA one
+		 * beside it to fall back on. */
+		cfg.cert_file = cert_file;
+		cfg.key_file = key_file;
+	} else {
+		cfg.cert_file = t->cert_file;
+		cfg.key_file = t->key_file;
+		cfg.cert2_file = t->rsa_cert_file;
+		cfg.key2_file = t->rsa_key_file;
+		cfg.cert_pem = t->cert_pem.p;
+		cfg.cert_pem_len = t->cert_pem.len;
+		cfg.key_pem = t->key_pem.p;
+		cfg.key_pem_len = t->key_pem.len;
+		cfg.cert2_pem = t->rsa_cert_pem.p;
+		cfg.cert2_pem_len = t->rsa_cert_pem.len;
+		cfg.key2_pem = t->rsa_key_pem.p;
+		cfg.key2_pem_len = t->rsa_key_pem.len;
+	}
 	cfg.resumption = t->resumption;
 	if (t->psk_identity) {
 		cfg.psk_identity = t->psk_identity;
@@ -116,10 +134,29 @@ static int make_tls(const struct profile *p, struct scws_tls_ctx **out, char *er
 	return rc;
 }
 
+/* The fault certificates beside the card's certificate: each that loads
+ * gets a context, the others stay NULL (the fault then says so). */
+static void make_fault_tls(const struct profile *p, struct scws_tls_ctx **out)
+{
+	const char *own = p->tls.cert_file;
+	if (!own)
+		return;
+	const char *slash = strrchr(own, '/');
+	int dir = slash ? (int)(slash - own) + 1 : 0;
+	char cert[4096], key[4096], why[256];
+	snprintf(key, sizeof(key), "%.*sscws-fault.key", dir, own);
+	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++) {
+		snprintf(cert, sizeof(cert), "%.*sscws-fault-%s.crt", dir, own, fault_cert_names[i]);
+		if (make_tls(p, cert, key, &out[i], why, sizeof(why)) != 0)
+			out[i] = NULL;
+	}
+}
+
 int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs *fs, char *err,
 		     size_t errcap)
 {
 	struct scws_tls_ctx *tls = NULL;
+	struct scws_tls_ctx *fault_tls[SCWS_FAULT_CERTS] = { NULL };
 	struct card *card = NULL;
 	int rc;
 	if (errcap)
@@ -129,9 +166,10 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = make_tls(p, &tls, err, errcap);
+	rc = make_tls(p, NULL, NULL, &tls, err, errcap);
 	if (rc)
 		goto fail;
+	make_fault_tls(p, fault_tls);
 	card = card_new(fs, p->card.atr, p->card.atr_len);
 	if (!card) {
 		snprintf(err, errcap, "cannot power the SCWS's card (ATR, or out of memory)");
@@ -149,12 +187,19 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 	card_fs_free(srv->fs);
 	profile_free(srv->p);
 	scws_tls_ctx_free(srv->tls);
+	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++) {
+		scws_tls_ctx_free(srv->fault_tls[i]);
+		srv->fault_tls[i] = fault_tls[i];
+	}
+	card_set_sw_fault(card, srv->hooks.apdu_sw, srv->hooks.arg);
 	srv->card = card;
 	srv->fs = fs;
 	srv->p = p;
 	srv->tls = tls;
 	return 0;
 fail:
+	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
+		scws_tls_ctx_free(fault_tls[i]);
 	scws_tls_ctx_free(tls);
 	card_fs_free(fs);
 	profile_free(p);
@@ -238,6 +283,38 @@ scws_observe_fn *scws_server_observer(const struct scws_server *srv, void **arg)
 uint64_t scws_server_next_conn_id(struct scws_server *srv)
 {
 	return ++srv->conn_ids;
+}
+
+void scws_server_set_fault_hooks(struct scws_server *srv, const struct scws_fault_hooks *h)
+{
+	if (h)
+		srv->hooks = *h;
+	else
+		memset(&srv->hooks, 0, sizeof(srv->hooks));
+	if (srv->card)
+		card_set_sw_fault(srv->card, srv->hooks.apdu_sw, srv->hooks.arg);
+}
+
+void scws_server_fault_response(const struct scws_server *srv, const char *transport,
+				uint16_t port, struct scws_fault_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (srv->hooks.response)
+		srv->hooks.response(srv->hooks.arg, transport, port, out);
+}
+
+void scws_server_fault_handshake(const struct scws_server *srv, const char *transport,
+				 uint16_t port, struct scws_fault_handshake *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (srv->hooks.handshake)
+		srv->hooks.handshake(srv->hooks.arg, transport, port, out);
+}
+
+struct scws_tls_ctx *scws_server_fault_tls_ctx(const struct scws_server *srv,
+					       enum scws_fault_cert c)
+{
+	return (unsigned)c < SCWS_FAULT_CERTS ? srv->fault_tls[c] : NULL;
 }
 
 static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,

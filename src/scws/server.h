@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "scws/observe.h"
+#include "card/card.h"
 
 struct profile;
 struct card_fs;
@@ -86,6 +87,59 @@ int scws_server_set_tls(struct scws_server *srv, const struct scws_tls_config *c
 /* ---- the observer of every connection (scws/observe.h); fn NULL: none */
 
 void scws_server_set_observer(struct scws_server *srv, scws_observe_fn *fn, void *arg);
+/* ---- fault hooks (the instrument's fault injection; main.c wires them to
+ * lab/fault.h, so scws/ never includes lab/). Each hook is consulted at
+ * the moment its fact happens and fills an answer zeroed by the caller;
+ * it runs inside scws_conn_new() or scws_conn_feed() and must not call
+ * back into the conn. */
+
+/* Retry-After of an injected 503, in seconds. */
+#define SCWS_FAULT_RETRY_AFTER "2"
+
+enum scws_fault_body {
+	SCWS_FAULT_BODY_NONE,
+	SCWS_FAULT_BODY_WBXML_GARBAGE, /* a malformed WBXML body under the WBXML type */
+	SCWS_FAULT_BODY_WRONG_TYPE,    /* the bootstrap under Content-Type text/html */
+};
+
+/* What to do to the answer of one bootstrap request (its path routed to
+ * the endpoint, whatever the method). */
+struct scws_fault_response {
+	int status;            /* != 0: answered with this status (503: Retry-After) */
+	enum scws_fault_body body; /* applies to a 200 */
+	bool truncate;         /* close after truncate_len bytes of the answer */
+	size_t truncate_len;   /* HTTP bytes (before TLS), head included */
+	unsigned delay_ms;     /* release the answer this late (scws_conn_pace) */
+	unsigned drip_bps;     /* then at most this many bytes per second; 0: at once */
+};
+
+/* The fault certificates, in this order: the files scws-fault-<name>.crt
+ * beside the card's own certificate, all with the key scws-fault.key
+ * (pki/make-pki.sh makes them). */
+enum scws_fault_cert { SCWS_FAULT_CERT_WRONG_NAME, SCWS_FAULT_CERT_EXPIRED,
+	SCWS_FAULT_CERT_UNTRUSTED, SCWS_FAULT_CERT_SELF_SIGNED, SCWS_FAULT_CERTS };
+
+enum scws_fault_tls { SCWS_FAULT_TLS_NONE, SCWS_FAULT_TLS_CERT, SCWS_FAULT_TLS_ALERT };
+
+/* What to do to the handshake of a new TLS connection. */
+struct scws_fault_handshake {
+	enum scws_fault_tls kind;
+	enum scws_fault_cert cert; /* SCWS_FAULT_TLS_CERT: present this one */
+};
+
+struct scws_fault_hooks {
+	/* transport "tcpip" or "bip"; port: the local port of the conn. */
+	void (*response)(void *arg, const char *transport, uint16_t port,
+			 struct scws_fault_response *out);
+	void (*handshake)(void *arg, const char *transport, uint16_t port,
+			  struct scws_fault_handshake *out);
+	/* apdu-sw on the SCWS's own card (its PKCS#15 walk), card/card.h. */
+	card_sw_fault_fn *apdu_sw;
+	void *arg;
+};
+
+/* Copies h (NULL: no hooks; either function may be NULL). */
+void scws_server_set_fault_hooks(struct scws_server *srv, const struct scws_fault_hooks *h);
 
 /* ---- for the connections and their handlers (scws/conn.c, scws/bootstrap.c) */
 
@@ -103,6 +157,16 @@ bool scws_server_stores_wbxml(const struct scws_server *srv);
 /* The current card's TLS context (borrowed), or NULL when the card has no
  * TLS settings. A connection takes its own reference (scws_tls_new()). */
 struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv);
+
+/* The hooks' answers (zeroed when no hook is set). */
+void scws_server_fault_response(const struct scws_server *srv, const char *transport,
+				uint16_t port, struct scws_fault_response *out);
+void scws_server_fault_handshake(const struct scws_server *srv, const char *transport,
+				 uint16_t port, struct scws_fault_handshake *out);
+/* The TLS context presenting fault certificate c (borrowed), or NULL when
+ * the card has no certificate or the files were not found beside it. */
+struct scws_tls_ctx *scws_server_fault_tls_ctx(const struct scws_server *srv,
+					       enum scws_fault_cert c);
 
 /* Reads the DM bootstrap as a handset would (card_pkcs15_walk: EF.DIR ->
  * PKCS#15 -> ODF -> DODF -> EF), inside the card: over the server's own

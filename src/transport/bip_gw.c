@@ -56,6 +56,12 @@ enum conn_state {
 
 struct gw_conn {
 	struct bip_gw *gw;
+	uint16_t card_port;   /* CONN_BOUND */
+	bool dropped;         /* bip-drop: the close is an RST */
+	bool fin_pending;     /* the client's FIN came with bytes not yet in Rx */
+	/* bip-rate: libevent's token buckets on the client's socket, both
+	 * ways (NULL: no cap). */
+	struct ev_token_bucket_cfg *rate;
 	struct bufferevent *bev;
 	enum conn_state st;
 	struct gw_port *port; /* CONN_PARKED */
@@ -86,6 +92,7 @@ struct bip_gw {
 	 * transport_bip_gw_port_in_use(), not by every OPEN CHANNEL. */
 	char in_use[400];
 	bool warned[BIP_GW_ADDRS_MAX]; /* a default address that failed: said once */
+	struct bip_gw_fault_hooks faults;
 };
 
 static void kick(struct bip_gw *gw)
@@ -134,8 +141,17 @@ static void conn_free(struct gw_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	gw->n_conns--;
-	if (c->bev)
+	if (c->bev) {
+		if (c->dropped) { /* the link is lost: RST, not FIN */
+			struct linger lg = { 1, 0 };
+			evutil_socket_t fd = bufferevent_getfd(c->bev);
+			if (fd >= 0)
+				(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
 		bufferevent_free(c->bev);
+	}
+	if (c->rate)
+		ev_token_bucket_cfg_free(c->rate);
 	free(c);
 }
 
@@ -194,7 +210,7 @@ static void move_rx(struct gw_conn *c)
 		if (p && transport_bip_term_rx(c->gw->term, c->ch, p, n) == 0)
 			evbuffer_drain(in, n);
 	}
-	bool want = evbuffer_get_length(in) < c->rx_max;
+	bool want = evbuffer_get_length(in) < c->rx_max && !c->fin_pending;
 	/* Enabling re-arms the idle timeout: only on a change. */
 	if (want != !!(bufferevent_get_enabled(c->bev) & EV_READ)) {
 		if (want)
@@ -233,13 +249,44 @@ static void update_accepting(struct gw_port *p)
 			 p->card_port);
 }
 
+/* move_rx(), then the client's FIN once every byte before it is in the
+ * channel (a FIN reported earlier would drop them: a slow or rate-capped
+ * channel, a client that half-closes after its request). May free c. */
+static void move_rx_fin(struct gw_conn *c)
+{
+	move_rx(c);
+	if (c->fin_pending && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		struct bip_gw *gw = c->gw;
+		c->fin_pending = false;
+		transport_bip_term_peer_closed(gw->term, c->ch, false);
+		linger_or_free(c);
+		kick(gw);
+	}
+}
+
 static void bind_conn(struct gw_conn *c, unsigned ch)
 {
 	struct bip_term_channel_info info;
+	struct bip_gw *gw = c->gw;
 	c->st = CONN_BOUND;
 	c->ch = ch;
-	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0)
+	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0) {
 		info.buffer_size = BIP_GW_BUFFER_MAX;
+		info.card_port = 0;
+	}
+	c->card_port = info.card_port;
+	unsigned rate = gw->faults.rate ? gw->faults.rate(gw->faults.arg, c->card_port) : 0;
+	if (rate && !c->rate) {
+		/* Per tick of BIP_GW_RATE_TICK_MS, at least a byte. */
+		static const struct timeval tick = { 0, BIP_GW_RATE_TICK_MS * 1000 };
+		size_t per_tick = (size_t)rate * BIP_GW_RATE_TICK_MS / 1000u;
+		if (per_tick == 0)
+			per_tick = 1;
+		c->rate = ev_token_bucket_cfg_new(per_tick, per_tick, per_tick, per_tick, &tick);
+		if (c->rate && bufferevent_set_rate_limit(c->bev, c->rate) == 0)
+			log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)", c->peer,
+				 ch, rate);
+	}
 	c->rx_max = info.buffer_size ? info.buffer_size : 1;
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BIP_GW_SOCK_OUT_MAX / 2, 0);
@@ -283,9 +330,11 @@ static void run_engine(struct bip_gw *gw)
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
 		if (gw->ports[i].in_use)
 			settle_port(&gw->ports[i]);
-	for (struct gw_conn *c = gw->conns; c; c = c->next)
+	for (struct gw_conn *c = gw->conns, *next; c; c = next) {
+		next = c->next;
 		if (c->st == CONN_BOUND)
-			move_rx(c);
+			move_rx_fin(c);
+	}
 	unsigned wait_ms = 0;
 	switch (transport_bip_term_pump(gw->term, &wait_ms)) {
 	case BIP_TERM_AGAIN:
@@ -355,6 +404,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (!fin)
 		log_dbg(SUB, "%s: %s", c->peer,
 			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (fin && evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		c->fin_pending = true;
+		bufferevent_disable(bev, EV_READ);
+		kick(gw);
+		return;
+	}
 	transport_bip_term_peer_closed(gw->term, c->ch, !fin);
 	if (fin)
 		linger_or_free(c);
@@ -556,9 +611,16 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 	struct gw_conn *c = conn;
 	if (!c || c->st != CONN_BOUND)
 		return -EPIPE;
+	struct bip_gw *gw = c->gw;
+	if (len && gw->faults.drop && gw->faults.drop(gw->faults.arg, c->card_port)) {
+		log_info(SUB, "%s: channel %u link dropped (fault)", c->peer, c->ch);
+		c->dropped = true;
+		return -ECONNRESET;
+	}
 	size_t have = evbuffer_get_length(bufferevent_get_output(c->bev));
 	size_t room = have < BIP_GW_SOCK_OUT_MAX ? BIP_GW_SOCK_OUT_MAX - have : 0;
 	size_t n = len < room ? len : room;
+
 	if (n && bufferevent_write(c->bev, p, n) != 0)
 		return -ENOMEM;
 	if (n)
@@ -574,7 +636,9 @@ static void net_want_read(void *arg, void *conn)
 static void net_close(void *arg, void *conn)
 {
 	struct gw_conn *c = conn;
-	if (c && c->st == CONN_BOUND) {
+	if (c && c->st == CONN_BOUND && c->dropped) {
+		conn_free(c);
+	} else if (c && c->st == CONN_BOUND) {
 		log_info(SUB, "%s: channel %u closed by the card", c->peer, c->ch);
 		linger_or_free(c);
 	}
@@ -593,6 +657,21 @@ static bool numeric_addr(const char *host)
 {
 	uint8_t tmp[16];
 	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+void transport_bip_gw_poll(struct bip_gw *gw)
+{
+	transport_bip_term_poll(gw->term);
+	kick(gw);
+}
+
+void transport_bip_gw_set_faults(struct bip_gw *gw, const struct bip_gw_fault_hooks *h)
+{
+	if (h)
+		gw->faults = *h;
+	else
+		memset(&gw->faults, 0, sizeof(gw->faults));
+	transport_bip_term_set_open_fault(gw->term, gw->faults.open_fail, gw->faults.arg);
 }
 
 struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_link_ops *ops,

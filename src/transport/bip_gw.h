@@ -117,6 +117,31 @@ size_t transport_bip_gw_clients(const struct bip_gw *gw);
  * on ch. The strings live as long as that client. */
 bool transport_bip_gw_channel_client(const struct bip_gw *gw, unsigned ch, const char **peer,
 				     const char **local);
+
+/* Polls the card from the loop (transport_bip_term_poll): for a card
+ * whose SCWS releases a held answer on its own time. */
+void transport_bip_gw_poll(struct bip_gw *gw);
+
+/* Fault injection (main.c wires these to lab/fault.h):
+ * - rate: asked when a client is bound to a channel of card_port; > 0
+ *   caps that connection at so many bytes per second each way (bip-rate):
+ *   libevent's rate limit on the client's socket, refilled every
+ *   BIP_GW_RATE_TICK_MS, gates what is read from the client (so the card
+ *   sees its request trickle in) and what is written to it (the card's
+ *   SEND DATA fills the socket queue, which drains at the rate);
+ * - drop: asked before channel data goes to a client of card_port (each
+ *   flush of SEND DATA); true loses the link there (bip-drop): the
+ *   client gets an RST, the card a Channel status event "link dropped";
+ * - open_fail: the engine's OPEN CHANNEL hook (bip_term.h).
+ * Any member may be NULL; h NULL removes them. Copied. */
+struct bip_gw_fault_hooks {
+	unsigned (*rate)(void *arg, uint16_t card_port);
+	bool (*drop)(void *arg, uint16_t card_port);
+	bip_term_open_fault_fn *open_fail;
+	void *arg;
+};
+void transport_bip_gw_set_faults(struct bip_gw *gw, const struct bip_gw_fault_hooks *h);
+
 /* The engine, for listings and tests (borrowed). */
 struct bip_term *transport_bip_gw_term(const struct bip_gw *gw);
 

@@ -52,6 +52,9 @@ struct bip_term {
 	bool streak_warned;
 	bool link_down;
 	bool in_pump;
+	bip_term_open_fault_fn *open_fault;
+	void *open_fault_arg;
+	bool want_poll;      /* send STATUS at the next pump */
 	uint8_t cmd[CAT_PROACTIVE_MAX]; /* the fetched command */
 	uint8_t capdu[5 + APDU_SHORT_DATA_MAX + 1];
 	uint8_t rapdu[APDU_SHORT_RESP_MAX + 2];
@@ -69,6 +72,13 @@ static const char *const state_names[] = {
 	[BIP_TERM_CH_LISTEN] = "LISTEN",
 	[BIP_TERM_CH_ESTABLISHED] = "ESTABLISHED",
 };
+
+void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn,
+				       void *arg)
+{
+	t->open_fault = fn;
+	t->open_fault_arg = arg;
+}
 
 const char *transport_bip_term_state_name(enum bip_term_ch_state st)
 {
@@ -255,6 +265,19 @@ static void do_open(struct bip_term *t, const struct card_cat_command *c, struct
 		 * (TERMINAL PROFILE byte 17 says server mode only). */
 		log_info(SUB, "OPEN CHANNEL without a transport level (client mode): refused");
 		tr->r.result = CAT_RES_BEYOND_CAPABILITIES;
+		return;
+	}
+	uint8_t res[4];
+	size_t res_len = 0;
+	if (c->transport == CAT_TRANSPORT_TCP_SERVER && t->open_fault &&
+	    t->open_fault(t->open_fault_arg, c->port, res, &res_len) && res_len >= 1 &&
+	    res_len <= sizeof(res)) {
+		log_info(SUB, "OPEN CHANNEL port %u: answered %02X%s by a fault", c->port, res[0],
+			 res_len > 1 ? " with additional information" : "");
+		tr->r.result = res[0];
+		memcpy(tr->data, res + 1, res_len - 1);
+		tr->addl = res_len > 1 ? res[1] : 0; /* for the log line */
+		tr->r.result_info = bytes_make(tr->data, res_len - 1);
 		return;
 	}
 	size_t grant = c->buffer_size < t->buffer_max ? c->buffer_size : t->buffer_max;
@@ -791,6 +814,15 @@ enum bip_term_next transport_bip_term_pump(struct bip_term *t, unsigned *wait_ms
 	flush_all(t);
 	if (t->link_down || t->waiting)
 		goto out;
+	if (t->want_poll && !t->pending) {
+		size_t dlen = 0;
+		uint16_t sw = 0;
+		static const uint8_t status[] = { 0x80, 0xF2, 0x00, 0x0C, 0x00 };
+		memcpy(t->capdu, status, sizeof(status));
+		if (exchange(t, sizeof(status), "STATUS", &dlen, &sw) == 0)
+			note_sw(t, sw, "STATUS");
+	}
+	t->want_poll = false;
 	for (unsigned n = 0; n < BIP_GW_PUMP_STEPS_MAX; n++) {
 		if (t->link_down)
 			goto out;
@@ -837,6 +869,12 @@ enum bip_term_next transport_bip_term_pump(struct bip_term *t, unsigned *wait_ms
 out:
 	t->in_pump = false;
 	return next;
+}
+
+void transport_bip_term_poll(struct bip_term *t)
+{
+	if (t)
+		t->want_poll = true;
 }
 
 void transport_bip_term_wake(struct bip_term *t)

@@ -112,11 +112,26 @@ int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsig
  * failed link is trusted again. start() next. */
 void transport_bip_term_reset(struct bip_term *t);
 
+/* Fault injection (bip-open-fail): consulted for each OPEN CHANNEL in
+ * TCP server mode with its card port; returning true with a result (the
+ * general result then additional information, *len 1..4 bytes) answers
+ * the command with it, nothing opened. Runs inside pump() and start().
+ * fn NULL: none. */
+typedef bool bip_term_open_fault_fn(void *arg, uint16_t card_port, uint8_t *result,
+				     size_t *len);
+void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn,
+				       void *arg);
+
 /* Runs the card: Tx flushes first (no APDU; also while waiting), then the
  * pending proactive commands, then the events owed; at most
  * BIP_GW_PUMP_STEPS_MAX steps (a step: one command with its FETCH and
  * TERMINAL RESPONSE, or one ENVELOPE). *wait_ms is set for BIP_TERM_WAIT. */
 enum bip_term_next transport_bip_term_pump(struct bip_term *t, unsigned *wait_ms);
+/* The card may have a proactive command without having said so (an
+ * answer it held was released): the next pump() sends STATUS (80 F2 00
+ * 0C 00), as a handset's periodic poll, when no 91 xx is pending. */
+void transport_bip_term_poll(struct bip_term *t);
+
 /* The wait asked for by BIP_TERM_WAIT is over; pump() next. */
 void transport_bip_term_wake(struct bip_term *t);
 

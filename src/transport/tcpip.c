@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "core/limits.h"
 
@@ -33,6 +34,7 @@ struct tcpip_client {
 	struct scws_conn *conn;
 	struct event *deadline;
 	bool deadline_armed;
+	struct event *pace;  /* a held answer's next release (scws_conn_pace) */
 	bool closing;     /* the conn is done: flush, then half_close() */
 	bool half_closed; /* our FIN is out: reading until the client's */
 	char peer[64];
@@ -82,6 +84,8 @@ static void client_free(struct tcpip_client *cl)
 	t->n_clients--;
 	if (cl->deadline)
 		event_free(cl->deadline);
+	if (cl->pace)
+		event_free(cl->pace);
 	if (cl->bev)
 		bufferevent_free(cl->bev);
 	scws_conn_free(cl->conn);
@@ -134,6 +138,14 @@ static bool half_close(struct tcpip_client *cl)
  * everything is flushed, half-closes. Returns false when cl was freed. */
 static bool flush_output(struct tcpip_client *cl)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int wait_ms = scws_conn_pace(cl->conn, (uint64_t)now.tv_sec * 1000u +
+						       (uint64_t)now.tv_nsec / 1000000u);
+	if (wait_ms >= 0 && !evtimer_pending(cl->pace, NULL)) {
+		struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
+		evtimer_add(cl->pace, &tv);
+	}
 	struct bytes out = scws_conn_output(cl->conn);
 	if (out.len) {
 		if (bufferevent_write(cl->bev, out.ptr, out.len) != 0) {
@@ -142,7 +154,7 @@ static bool flush_output(struct tcpip_client *cl)
 		}
 		scws_conn_consume(cl->conn, out.len);
 	}
-	if (scws_conn_done(cl->conn) && !cl->closing) {
+	if (scws_conn_done(cl->conn) && !scws_conn_held(cl->conn) && !cl->closing) {
 		cl->closing = true;
 		bufferevent_disable(cl->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
@@ -227,6 +239,11 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		 * answer is out. */
 		scws_conn_peer_closed(cl->conn);
 		if (flush_output(cl)) {
+			if (scws_conn_held(cl->conn)) {
+				/* A held answer goes out first (pace_cb). */
+				bufferevent_disable(bev, EV_READ);
+				return;
+			}
 			cl->closing = true;
 			if (cl->half_closed ||
 			    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -235,6 +252,13 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 				bufferevent_disable(bev, EV_READ);
 		}
 	}
+}
+
+static void pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcpip_client *cl = arg;
+	if (!cl->half_closed)
+		flush_output(cl);
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -275,12 +299,13 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	cl->conn = scws_conn_new(t->srv, &info);
 	cl->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	cl->deadline = event_new(t->base, -1, 0, deadline_cb, cl);
+	cl->pace = evtimer_new(t->base, pace_cb, cl);
 	cl->next = t->clients;
 	if (t->clients)
 		t->clients->prev = cl;
 	t->clients = cl;
 	t->n_clients++;
-	if (!cl->conn || !cl->bev || !cl->deadline) {
+	if (!cl->conn || !cl->bev || !cl->deadline || !cl->pace) {
 		if (!cl->bev)
 			evutil_closesocket(fd);
 		client_free(cl);

@@ -51,6 +51,10 @@ struct transport_vpcd {
 
 	transport_vpcd_trace_fn *trace;
 	void *trace_arg;
+	transport_vpcd_delay_fn *delay;
+	void *delay_arg;
+	unsigned hold_ms;     /* the answer just made waits this long */
+	struct event *ev_hold;
 	struct transport_vpcd_stats stats;
 };
 
@@ -100,6 +104,9 @@ static void close_conn(struct transport_vpcd *v)
 	if (v->ev_write)
 		event_free(v->ev_write);
 	v->ev_read = v->ev_write = NULL;
+	if (v->ev_hold)
+		evtimer_del(v->ev_hold);
+	v->hold_ms = 0;
 	if (v->fd >= 0)
 		close(v->fd);
 	v->fd = -1;
@@ -183,6 +190,8 @@ static int handle_message(struct transport_vpcd *v)
 		v->stats.apdus++;
 		if (v->trace)
 			v->trace(v->trace_arg, msg, len, v->out + 2, v->out_len - 2);
+		if (v->delay)
+			v->hold_ms = v->delay(v->delay_arg, msg, len);
 	} else {
 		v->stats.controls++;
 		if (kind == VPCD_KIND_UNKNOWN)
@@ -195,6 +204,7 @@ static int handle_message(struct transport_vpcd *v)
 
 /* Works through the buffered input. Returns 0 when it is all used,
  * -EAGAIN when an answer waits for room in the socket (reading pauses),
+ * -EINPROGRESS when an answer is held (apdu-delay: ev_hold goes on),
  * another negative errno when the connection must go (*why says why). */
 static int process_input(struct transport_vpcd *v, const char **why)
 {
@@ -214,6 +224,12 @@ static int process_input(struct transport_vpcd *v, const char **why)
 		if (rc) {
 			*why = "cannot answer";
 			return rc;
+		}
+		if (v->hold_ms) {
+			struct timeval tv = { v->hold_ms / 1000, (v->hold_ms % 1000) * 1000 };
+			v->hold_ms = 0;
+			evtimer_add(v->ev_hold, &tv);
+			return -EINPROGRESS;
 		}
 		rc = flush_out(v);
 		if (rc == -EAGAIN)
@@ -261,8 +277,30 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	rc = process_input(v, &why);
 	if (rc == -EAGAIN)
 		pause_reading(v);
+	else if (rc == -EINPROGRESS)
+		event_del(v->ev_read);
 	else if (rc)
 		drop(v, why);
+}
+
+/* A held answer's time is up: send it, then go on with the input. */
+static void on_hold(evutil_socket_t fd, short what, void *arg)
+{
+	struct transport_vpcd *v = arg;
+	const char *why = "send failed";
+	int rc = flush_out(v);
+	if (rc == 0)
+		rc = process_input(v, &why);
+	if (rc == -EAGAIN) {
+		v->stats.stalls++;
+		pause_reading(v);
+	} else if (rc == -EINPROGRESS) {
+		return;
+	} else if (rc) {
+		drop(v, why);
+	} else {
+		event_add(v->ev_read, NULL);
+	}
 }
 
 /* Called from ev_write's callback: ev_write stays, for answers that the
@@ -322,6 +360,8 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 		event_add(v->ev_write, NULL);
 		return;
 	}
+	if (rc == -EINPROGRESS)
+		return;
 	if (rc) {
 		drop(v, why);
 		return;
@@ -403,11 +443,14 @@ struct transport_vpcd *transport_vpcd_new(struct event_base *base, struct card *
 	}
 	v->out = malloc(VPCD_FRAME_MAX);
 	v->ev_timer = evtimer_new(base, on_timer, v);
-	if (!v->out || !v->ev_timer ||
+	v->ev_hold = evtimer_new(base, on_hold, v);
+	if (!v->out || !v->ev_timer || !v->ev_hold ||
 	    transport_vpcd_frame_init(&v->frame, VPCD_MSG_MAX) != 0) {
 		snprintf(err, errcap, "vpcd: out of memory");
 		if (v->ev_timer)
 			event_free(v->ev_timer);
+		if (v->ev_hold)
+			event_free(v->ev_hold);
 		free(v->out);
 		free(v);
 		return NULL;
@@ -421,6 +464,7 @@ void transport_vpcd_free(struct transport_vpcd *v)
 		return;
 	close_conn(v);
 	event_free(v->ev_timer);
+	event_free(v->ev_hold);
 	transport_vpcd_frame_cleanup(&v->frame);
 	free(v->out);
 	free(v);
@@ -456,6 +500,12 @@ void transport_vpcd_set_card(struct transport_vpcd *v, struct card *card)
 		return;
 	v->card = card;
 	card_reset(card);
+}
+
+void transport_vpcd_set_delay(struct transport_vpcd *v, transport_vpcd_delay_fn *fn, void *arg)
+{
+	v->delay = fn;
+	v->delay_arg = arg;
 }
 
 void transport_vpcd_set_trace(struct transport_vpcd *v, transport_vpcd_trace_fn *fn, void *arg)

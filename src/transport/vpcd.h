@@ -36,6 +36,11 @@ struct transport_vpcd;
 typedef void transport_vpcd_trace_fn(void *arg, const uint8_t *capdu, size_t clen,
 				     const uint8_t *rapdu, size_t rlen);
 
+/* Fault injection (apdu-delay): called with each C-APDU once the card has
+ * answered it; a result > 0 holds the answer that many ms (reading pauses
+ * meanwhile, so later commands wait behind it, as behind a slow card). */
+typedef unsigned transport_vpcd_delay_fn(void *arg, const uint8_t *capdu, size_t clen);
+
 struct transport_vpcd_opts {
 	unsigned backoff_min_ms; /* 0: 50 */
 	unsigned backoff_max_ms; /* 0: 1000 */
@@ -68,6 +73,8 @@ void transport_vpcd_set_card(struct transport_vpcd *v, struct card *card);
 
 /* fn NULL removes the hook. */
 void transport_vpcd_set_trace(struct transport_vpcd *v, transport_vpcd_trace_fn *fn, void *arg);
+/* fn NULL: no delay. */
+void transport_vpcd_set_delay(struct transport_vpcd *v, transport_vpcd_delay_fn *fn, void *arg);
 
 bool transport_vpcd_is_connected(const struct transport_vpcd *v);
 /* "127.0.0.1:35963": where it connects. */

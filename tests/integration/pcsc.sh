@@ -271,6 +271,46 @@ check "... and the port no longer serves" wait_for 5 eval '! fetch_ok'
 start_card card "$CARDS/default" "$VPORT" || exit 1
 check "card inserted again: the next fetch works" wait_for 10 fetch_ok
 
+# ---- faults on the PC/SC path (scwsemu-ctl fault add apdu-sw / apdu-delay) --------
+
+# The card on the second slot with a control socket and a trace; scriptor
+# (pcsc-tools) sends exactly the APDUs given, through pcscd and vpcd.
+if command -v scriptor >/dev/null 2>&1; then
+	CTL=$top_builddir/src/scwsemu-ctl
+	FSOCK=$T_TMP/fcard.sock
+	"$SCWSEMU" --card "$CARDS/default" --vpcd "127.0.0.1:$((VPORT + 1))" --no-tcpip \
+		--no-bip --control "$FSOCK" --trace "$T_TMP/fcard.pcap" 2>>"$T_TMP/fcard.log" &
+	FPID=$!
+	T_PIDS="$T_PIDS $FPID"
+	check "a card with a control socket on '$R1'" \
+		wait_for 10 grep -q 'connected to vpcd' "$T_TMP/fcard.log"
+	apdus() { printf '%s\n' "$@" | timeout 30 scriptor -r "$R1" 2>&1; }
+	"$CTL" --control "$FSOCK" fault add apdu-sw B0 6F00 >/dev/null
+	out=$(apdus "00 A4 00 0C 02 2F E2" "00 B0 00 00 04")
+	expect_match "apdu-sw B0 6F00: scriptor's READ BINARY gets 6F 00 through pcscd" \
+		'< 6F 00' "$out"
+	out=$(apdus "00 A4 00 0C 02 2F E2" "00 B0 00 00 04")
+	expect_match "... once (count=1): the next READ BINARY gets data and 90 00" \
+		'< ([0-9A-F]{2} ){4}90 00' "$(tr '\n' ' ' <<<"$out")"
+	"$CTL" --control "$FSOCK" fault add apdu-delay 800 >/dev/null
+	t0=$(date +%s.%N)
+	out=$(apdus "00 A4 00 0C 02 2F E2")
+	t1=$(date +%s.%N)
+	expect_match "apdu-delay 800: the SELECT is answered" '< 90 00' "$out"
+	expect_eq "... 0.8 s late at least" 1 "$(python3 -c "print(int($t1 - $t0 >= 0.8))")"
+	stop_pid "$FPID"
+	if command -v tshark >/dev/null 2>&1; then
+		# tshark takes a short READ BINARY answer for data, not a status
+		# word: the exchange is matched on its bytes (C-APDU then R-APDU).
+		expect_eq "tshark: the trace holds the READ BINARY answered 6F 00" 1 \
+			"$(tshark -r "$T_TMP/fcard.pcap" \
+				-Y 'gsm_sim.apdu.ins == 0xb0 && frame contains 00:b0:00:00:04:6f:00' \
+				2>/dev/null | wc -l)"
+	fi
+else
+	echo "# scriptor not installed: PC/SC fault checks skipped"
+fi
+
 # ---- start-up errors -------------------------------------------------------------
 
 out=$("${GW[@]}" --reader "No Such Reader" 2>&1)

@@ -839,6 +839,43 @@ static void test_toolkit(void)
 	RUN(off);
 }
 
+
+/* apdu-sw: the hook answers commands of its INS with its status word,
+ * before the card processes them (nothing happens), and drops pending
+ * GET RESPONSE data like any other command. */
+static unsigned sw_calls;
+static bool sw_hook(void *arg, uint8_t ins, uint16_t *sw)
+{
+	sw_calls++;
+	if (ins != *(const uint8_t *)arg)
+		return false;
+	*sw = 0x6F00;
+	return true;
+}
+
+static void test_sw_fault(void)
+{
+	static uint8_t ins = 0xB0;
+	static const struct step steps[] = {
+		{ "00A4000C023F00", "9000" },
+		{ "00B0000001", "6F00" },
+		/* Other INS go through. */
+		{ "80F2000010", "62108202782183023F008A01058C0306" "6102" },
+		/* The faulted command drops what GET RESPONSE would have read. */
+		{ "00B0000001", "6F00" },
+		{ "00C0000002", "6985" },
+	};
+	fresh();
+	sw_calls = 0;
+	card_set_sw_fault(card, sw_hook, &ins);
+	RUN(steps);
+	CU_ASSERT_EQUAL(sw_calls, 5); /* every APDU */
+	card_set_sw_fault(card, NULL, NULL);
+	uint8_t out[300];
+	size_t n = transmit("00A4000C023F00", out, sizeof(out));
+	CU_ASSERT(n == 2 && out[0] == 0x90);
+}
+
 static void test_transmit_cap(void)
 {
 	uint8_t out[40];
@@ -1322,6 +1359,7 @@ int unit_register(void)
 		UNIT_TEST(test_channels_full), UNIT_TEST(test_trace_4_1),
 		UNIT_TEST(test_current_files), UNIT_TEST(test_reset),
 		UNIT_TEST(test_toolkit),      UNIT_TEST(test_transmit_cap),
+		UNIT_TEST(test_sw_fault),
 		UNIT_TEST(test_new_free),     UNIT_TEST(test_sw_text),
 		UNIT_TEST(test_configure),    UNIT_TEST(test_pin_verify),
 		UNIT_TEST(test_pin_puk_blocked), UNIT_TEST(test_pin_change_enable),

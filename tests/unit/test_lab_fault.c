@@ -210,6 +210,15 @@ static void test_after(void)
 	ft = lab_faults_fire(f, LAB_FAULT_HTTP_STATUS, &card_ev);
 	CU_ASSERT_EQUAL(ft->id, (unsigned)a);
 	CU_ASSERT_PTR_NULL(lab_faults_fire(f, LAB_FAULT_HTTP_STATUS, &card_ev));
+
+	/* after counts every matching event, also those another fault
+	 * fires for. */
+	CU_ASSERT_EQUAL(lab_faults_clear(f, 0), 0);
+	a = ADD(f, "http-body", "wrong-type", "after=1");
+	b = ADD(f, "http-body", "wbxml-garbage", "after=2");
+	CU_ASSERT_PTR_NULL(lab_faults_fire(f, LAB_FAULT_HTTP_BODY, &card_ev));
+	CU_ASSERT_EQUAL(lab_faults_fire(f, LAB_FAULT_HTTP_BODY, &card_ev)->id, (unsigned)a);
+	CU_ASSERT_EQUAL(lab_faults_fire(f, LAB_FAULT_HTTP_BODY, &card_ev)->id, (unsigned)b);
 	lab_faults_free(f);
 }
 

@@ -1509,6 +1509,268 @@ static void test_tls_reload(void)
 	scws_server_free(srv);
 }
 
+
+/* ---------------------------------------------------------------- fault hooks */
+
+static struct scws_fault_response g_fr;
+static struct scws_fault_handshake g_fh;
+static unsigned g_resp_calls;
+static uint8_t g_sw_ins;
+
+static void hook_response(void *arg, const char *transport, uint16_t port,
+			  struct scws_fault_response *out)
+{
+	(void)arg;
+	CU_ASSERT_STRING_EQUAL(transport, "test");
+	CU_ASSERT_EQUAL(port, 4116);
+	g_resp_calls++;
+	*out = g_fr;
+}
+
+static void hook_handshake(void *arg, const char *transport, uint16_t port,
+			   struct scws_fault_handshake *out)
+{
+	(void)arg, (void)transport, (void)port;
+	*out = g_fh;
+}
+
+static bool hook_sw(void *arg, uint8_t ins, uint16_t *sw)
+{
+	(void)arg;
+	if (ins != g_sw_ins)
+		return false;
+	*sw = 0x6F00;
+	return true;
+}
+
+static struct scws_server *hooked(void)
+{
+	static const struct scws_fault_hooks h = {
+		.response = hook_response, .handshake = hook_handshake, .apdu_sw = hook_sw,
+	};
+	struct scws_server *srv = fixture(C_DEFAULT)->srv;
+	memset(&g_fr, 0, sizeof(g_fr));
+	memset(&g_fh, 0, sizeof(g_fh));
+	g_resp_calls = 0;
+	g_sw_ins = 0;
+	scws_server_set_fault_hooks(srv, &h);
+	return srv;
+}
+
+static void test_fault_status(void)
+{
+	struct scws_server *srv = hooked();
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	struct scws_conn *c = new_conn(srv, true);
+	g_fr.status = 503;
+	feed_str(c, GET(BOOT), &out);
+	struct resp r;
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 503);
+	char v[64];
+	CU_ASSERT_STRING_EQUAL(hdr(&r, "Retry-After", v, sizeof(v)), SCWS_FAULT_RETRY_AFTER);
+	CU_ASSERT_FALSE(scws_conn_done(c)); /* keep-alive as usual */
+	/* The index is not a bootstrap request: no hook, no fault. */
+	buf_reset(&out);
+	g_fr.status = 500;
+	feed_str(c, GET("/"), &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_EQUAL(g_resp_calls, 1);
+	/* Another status has no Retry-After. */
+	buf_reset(&out);
+	feed_str(c, GET(BOOT), &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 500);
+	CU_ASSERT_PTR_NULL(hdr(&r, "Retry-After", v, sizeof(v)));
+	scws_conn_free(c);
+	buf_cleanup(&out);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
+static void test_fault_body(void)
+{
+	struct fixture *f = fixture(C_DEFAULT);
+	struct scws_server *srv = hooked();
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	struct scws_conn *c = new_conn(srv, true);
+	struct resp r;
+	char v[96];
+	g_fr.body = SCWS_FAULT_BODY_WRONG_TYPE;
+	feed_str(c, GET(BOOT), &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_STRING_EQUAL(hdr(&r, "Content-Type", v, sizeof(v)), "text/html; charset=utf-8");
+	CU_ASSERT(r.body_len == f->boot.len && !memcmp(r.body, f->boot.p, r.body_len));
+	buf_reset(&out);
+	g_fr.body = SCWS_FAULT_BODY_WBXML_GARBAGE;
+	feed_str(c, GET(BOOT), &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_STRING_EQUAL(hdr(&r, "Content-Type", v, sizeof(v)), SCWS_BOOTSTRAP_TYPE_WBXML);
+	CU_ASSERT_EQUAL(r.body_len, 12);
+	struct buf xml;
+	buf_init(&xml, SCWS_CONVERT_MAX);
+	char err[256];
+	CU_ASSERT_NOT_EQUAL(codec_wbxml_decode(r.body, r.body_len, &xml, err, sizeof(err)), 0);
+	buf_cleanup(&xml);
+	/* Not for an error answer: the body fault applies to a 200. */
+	buf_reset(&out);
+	feed_str(c, "DELETE " BOOT " HTTP/1.1\r\nHost: x\r\n\r\n", &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 405);
+	scws_conn_free(c);
+	buf_cleanup(&out);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
+static void test_fault_truncate(void)
+{
+	static const size_t cuts[] = { 0, 1, 100, 300 };
+	struct scws_server *srv = hooked();
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		struct buf out;
+		buf_init(&out, 1 << 20);
+		struct scws_conn *c = new_conn(srv, true);
+		g_fr.truncate = true;
+		g_fr.truncate_len = cuts[i];
+		feed_str(c, GET(BOOT), &out);
+		CU_ASSERT_EQUAL(out.len, cuts[i]);
+		CU_ASSERT_TRUE(scws_conn_done(c));
+		if (cuts[i])
+			CU_ASSERT_EQUAL(memcmp(out.p, "HTTP/1.1 200 OK\r\n", cuts[i] < 17 ? cuts[i] : 17), 0);
+		scws_conn_free(c);
+		buf_cleanup(&out);
+	}
+	/* Longer than the answer: the whole answer, the conn goes on. */
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	struct scws_conn *c = new_conn(srv, true);
+	g_fr.truncate_len = 1 << 20;
+	feed_str(c, GET(BOOT), &out);
+	struct resp r;
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_FALSE(scws_conn_done(c));
+	scws_conn_free(c);
+	buf_cleanup(&out);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
+/* The release schedule: nothing before the delay, then bps. */
+static void test_fault_pace(void)
+{
+	struct scws_server *srv = hooked();
+	struct scws_conn *c = new_conn(srv, true);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 0), -1);
+	CU_ASSERT_FALSE(scws_conn_held(c));
+	g_fr.delay_ms = 1000;
+	g_fr.drip_bps = 1000;
+	CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)GET(BOOT), strlen(GET(BOOT))), 0);
+	CU_ASSERT_TRUE(scws_conn_held(c));
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 5000), 1000); /* the clock starts at the first call */
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 5999), 1);
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	int w = scws_conn_pace(c, 6000);
+	CU_ASSERT(w >= (int)SCWS_PACE_TICK_MS);
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	CU_ASSERT(scws_conn_pace(c, 6250) > 0);
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 250);
+	scws_conn_consume(c, 1000); /* no further than released */
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 0);
+	CU_ASSERT(scws_conn_pace(c, 6400) > 0);
+	CU_ASSERT_EQUAL(scws_conn_output(c).len, 150);
+	scws_conn_consume(c, 150);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 100000), -1);
+	CU_ASSERT_FALSE(scws_conn_held(c));
+	struct bytes o = scws_conn_output(c);
+	CU_ASSERT(o.len > 500); /* the rest of the answer at once */
+	scws_conn_consume(c, o.len);
+	/* A later answer is not paced. */
+	memset(&g_fr, 0, sizeof(g_fr));
+	CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)GET(BOOT), strlen(GET(BOOT))), 0);
+	CU_ASSERT(scws_conn_output(c).len > 1000);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 100001), -1);
+	scws_conn_free(c);
+
+	/* Done (Connection: close) but held: not finished yet. */
+	c = new_conn(srv, true);
+	g_fr.delay_ms = 10;
+	const char *req = "GET " BOOT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)req, strlen(req)), 0);
+	CU_ASSERT_TRUE(scws_conn_done(c));
+	CU_ASSERT_TRUE(scws_conn_held(c));
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 0), 10);
+	CU_ASSERT_EQUAL(scws_conn_pace(c, 10), -1);
+	CU_ASSERT(scws_conn_output(c).len > 1000);
+	scws_conn_free(c);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
+static void test_fault_apdu_sw(void)
+{
+	struct scws_server *srv = hooked();
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	struct scws_conn *c = new_conn(srv, true);
+	g_sw_ins = 0xB0;
+	feed_str(c, GET(BOOT), &out);
+	struct resp r;
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 404);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_log, "6F 00"));
+	buf_reset(&out);
+	g_sw_ins = 0x12; /* not in the walk */
+	feed_str(c, GET(BOOT), &out);
+	parse_resp(out.p, out.len, false, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	scws_conn_free(c);
+	buf_cleanup(&out);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
+static void test_fault_tls(void)
+{
+	struct scws_server *srv = hooked();
+	/* tls-alert: whatever the client sends first, one fatal alert. */
+	g_fh.kind = SCWS_FAULT_TLS_ALERT;
+	struct scws_conn *c = tls_conn(srv);
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00 };
+	CU_ASSERT_EQUAL(scws_conn_feed(c, hello, sizeof(hello)), 0);
+	struct bytes o = scws_conn_output(c);
+	static const uint8_t alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 };
+	CU_ASSERT(o.len == sizeof(alert) && !memcmp(o.ptr, alert, sizeof(alert)));
+	CU_ASSERT_TRUE(scws_conn_done(c));
+	scws_conn_free(c);
+	/* tls-cert: a real client sees the fault certificate. */
+	g_fh.kind = SCWS_FAULT_TLS_CERT;
+	g_fh.cert = SCWS_FAULT_CERT_EXPIRED;
+	CU_ASSERT_PTR_NOT_NULL(scws_server_fault_tls_ctx(srv, SCWS_FAULT_CERT_EXPIRED));
+	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
+		CU_ASSERT_PTR_NOT_NULL(scws_server_fault_tls_ctx(srv, (enum scws_fault_cert)i));
+	CU_ASSERT_PTR_NULL(scws_server_fault_tls_ctx(srv, SCWS_FAULT_CERTS));
+	c = tls_conn(srv);
+	struct client cl;
+	client_init(&cl, CLI_CERT, NULL);
+	SSL_set_verify(cl.ssl, SSL_VERIFY_NONE, NULL); /* verified, not enforced */
+	struct buf got;
+	buf_init(&got, 1 << 20);
+	pump(&cl, c, 4096, &got);
+	CU_ASSERT_TRUE(SSL_is_init_finished(cl.ssl));
+	CU_ASSERT_EQUAL(SSL_get_verify_result(cl.ssl), X509_V_ERR_CERT_HAS_EXPIRED);
+	X509 *peer = SSL_get1_peer_certificate(cl.ssl);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notAfter(peer), 1609459200), 0); /* 2021-01-01 */
+	X509_free(peer);
+	client_cleanup(&cl);
+	buf_cleanup(&got);
+	scws_conn_free(c);
+	scws_server_set_fault_hooks(srv, NULL);
+}
+
 int unit_register(void)
 {
 	/* Every line goes to the capture buffer: the tests read it, and the
@@ -1530,6 +1792,12 @@ int unit_register(void)
 		UNIT_TEST(test_tls),
 		UNIT_TEST(test_tls_failure),
 		UNIT_TEST(test_tls_reload),
+		UNIT_TEST(test_fault_status),
+		UNIT_TEST(test_fault_body),
+		UNIT_TEST(test_fault_truncate),
+		UNIT_TEST(test_fault_pace),
+		UNIT_TEST(test_fault_apdu_sw),
+		UNIT_TEST(test_fault_tls),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_bootstrap", tests);

@@ -692,6 +692,48 @@ static void test_open_no_channel_and_port_busy(void)
 	rig_free(&r);
 }
 
+
+/* bip-open-fail: the hook's result answers OPEN CHANNEL, nothing opens;
+ * OPEN CHANNELs it lets by open as usual. */
+static unsigned open_fault_calls;
+static bool open_fault(void *arg, uint16_t port, uint8_t *result, size_t *len)
+{
+	const char *hex = arg;
+	open_fault_calls++;
+	if (port != 4116)
+		return false;
+	CU_ASSERT_EQUAL(hex_decode(hex, result, 4, len), 0);
+	return true;
+}
+
+static void test_open_fault(void)
+{
+	static const struct {
+		const char *result;
+		const char *tr;
+	} cases[] = {
+		{ "20", "81 03 01 40 00 82 02 82 81 83 01 20" },
+		{ "3A10", "81 03 01 40 00 82 02 82 81 83 02 3A 10" },
+		{ "3A1011", "81 03 01 40 00 82 02 82 81 83 03 3A 10 11" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rig r;
+		quiet();
+		rig_new(&r, 0, 0);
+		open_fault_calls = 0;
+		transport_bip_term_set_open_fault(r.t, open_fault, (void *)cases[i].result);
+		mc_open(&r.m, 4116, 1400);
+		mc_open(&r.m, 3516, 1400);
+		rig_start(&r);
+		CU_ASSERT_EQUAL(open_fault_calls, 2);
+		CU_ASSERT_STRING_EQUAL(frame_hex(mc_nth_last(&r.m, 0x14, 1)), norm(cases[i].tr));
+		/* 3516 opened on channel 1: the failed one took no channel. */
+		ASSERT_LAST_TR(&r, "81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78");
+		CU_ASSERT_EQUAL(r.net.n_listen, 1);
+		rig_free(&r);
+	}
+}
+
 /* Lowest free id: after channel 1 closes, the next OPEN gets 1 again. */
 static void test_open_lowest_free_id(void)
 {
@@ -1479,6 +1521,107 @@ static void test_gw_echo_flow(void)
 	net_rig_free(&n);
 }
 
+
+static bool last_env_established(struct net_rig *n, void *arg)
+{
+	const struct mc_frame *f = mc_last(&n->m, 0xC2);
+	char hex[3 * 64];
+	if (!f)
+		return false;
+	snprintf(hex, sizeof(hex), "%s", frame_hex(f)); /* frame_hex and norm share a buffer */
+	return strstr(hex, norm("B8 02 81 00")) != NULL;
+}
+
+struct reset_want {
+	int fd;
+	int *err;
+};
+
+/* The client's socket was reset (nothing but ECONNRESET comes). */
+static bool client_reset(struct net_rig *n, void *arg)
+{
+	struct reset_want *w = arg;
+	char b[64];
+	ssize_t k = recv(w->fd, b, sizeof(b), MSG_DONTWAIT);
+	if (k < 0 && errno != EAGAIN)
+		*w->err = errno;
+	return k == 0 || (k < 0 && errno != EAGAIN);
+}
+
+/* bip-rate and bip-drop through the gateway's hooks, on the echo card. */
+static unsigned g_rate;
+static bool g_drop;
+static uint16_t g_fault_port;
+static unsigned gw_rate(void *arg, uint16_t card_port)
+{
+	g_fault_port = card_port;
+	return g_rate;
+}
+static bool gw_drop(void *arg, uint16_t card_port)
+{
+	return g_drop;
+}
+
+static void test_gw_faults(void)
+{
+	static const struct bip_gw_fault_hooks h = { .rate = gw_rate, .drop = gw_drop };
+	struct net_rig n;
+	quiet();
+	net_rig_new(&n, 0, NULL);
+	mc_events(&n.m, "09 0A");
+	mc_open(&n.m, 4116, 1400);
+	n.m.react = echo_react;
+	transport_bip_gw_set_faults(n.gw, &h);
+	net_rig_start(&n);
+
+	/* 1000 B/s: 400 bytes in take 0.4 s (less the first tick's worth); the
+	 * echo flows back as they come, at the same rate. */
+	g_rate = 1000;
+	g_drop = false;
+	int fd = client_connect(n.port);
+	CU_ASSERT(wait_for(&n, envs_at_least, (void *)1));
+	CU_ASSERT_EQUAL(g_fault_port, 4116);
+	char msg[400];
+	memset(msg, 'r', sizeof(msg));
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(send(fd, msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	struct recv_want w = { .fd = fd, .want = sizeof(msg) };
+	CU_ASSERT(wait_for(&n, client_got, &w));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CU_ASSERT_EQUAL(w.len, sizeof(msg));
+	CU_ASSERT(dt >= 0.35);
+	close(fd);
+
+	/* Without the fault the next client is not capped. */
+	g_rate = 0;
+	fd = client_connect(n.port);
+	CU_ASSERT(wait_for(&n, last_env_established, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(send(fd, msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	struct recv_want w2 = { .fd = fd, .want = sizeof(msg) };
+	CU_ASSERT(wait_for(&n, client_got, &w2));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CU_ASSERT(dt < 0.35);
+
+	/* bip-drop: the echo is about to go out: RST to the client, Channel
+	 * status LISTEN 05 (link dropped) to the card. */
+	g_drop = true;
+	size_t envs = mc_count(&n.m, 0xC2);
+	CU_ASSERT_EQUAL(send(fd, "x", 1, 0), 1);
+	CU_ASSERT(wait_for(&n, envs_at_least, (void *)(uintptr_t)(envs + 2)));
+	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&n.m, 0xC2)),
+			       norm("D6 0B 99 01 0A 82 02 82 81 B8 02 41 05"));
+	int err = 0;
+	CU_ASSERT(wait_for(&n, client_reset, &(struct reset_want){ fd, &err }));
+	CU_ASSERT_EQUAL(err, ECONNRESET);
+	close(fd);
+	g_drop = false;
+	net_rig_free(&n);
+}
+
 /* One channel, three clients: the others wait (not reset) and are served
  * in turn as the channel comes back to LISTEN. */
 static void test_gw_backlog(void)
@@ -1988,6 +2131,7 @@ int unit_register(void)
 		UNIT_TEST(test_start_failures),
 		UNIT_TEST(test_open_buffer_sizes),
 		UNIT_TEST(test_open_no_channel_and_port_busy),
+		UNIT_TEST(test_open_fault),
 		UNIT_TEST(test_open_lowest_free_id),
 		UNIT_TEST(test_receive_chunking),
 		UNIT_TEST(test_send_buffering),
@@ -2003,6 +2147,7 @@ int unit_register(void)
 	};
 	static CU_TestInfo gw[] = {
 		UNIT_TEST(test_gw_echo_flow),
+		UNIT_TEST(test_gw_faults),
 		UNIT_TEST(test_gw_backlog),
 		UNIT_TEST(test_gw_close_flushes),
 		UNIT_TEST(test_gw_rx_backpressure),

@@ -623,6 +623,55 @@ static void test_client_exchange(void)
 	transport_vpcd_free(NULL);
 }
 
+
+/* apdu-delay: the hook holds the answer; the command behind it waits. */
+static unsigned delay_calls;
+static unsigned delay_first(void *arg, const uint8_t *capdu, size_t clen)
+{
+	(void)arg;
+	CU_ASSERT(clen >= 4);
+	return delay_calls++ == 0 ? 300 : 0;
+}
+
+static void test_client_delay(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake f;
+	CU_ASSERT_FATAL(base != NULL);
+	fake_open(&f, 0);
+	struct transport_vpcd *v = client_new(base, f.port, 100);
+	delay_calls = 0;
+	transport_vpcd_set_delay(v, delay_first, NULL);
+	transport_vpcd_start(v);
+	CU_ASSERT_FATAL(pump(base, fake_accepted, &f, 3000));
+	exchange(base, &f, "0001 04", "0016" DEFAULT_ATR); /* controls are not delayed */
+	CU_ASSERT_EQUAL(delay_calls, 0);
+	double t0 = now_ms();
+	/* Two APDUs in one segment: the first is held, the second behind it. */
+	f.in_len = 0;
+	fake_send_hex(&f, "0007" SELECT_ICCID "0005" READ_10);
+	CU_ASSERT_FALSE(pump(base, fake_has_frame, &f, 200));
+	CU_ASSERT_EQUAL(f.in_len, 0);
+	CU_ASSERT_FATAL(pump(base, fake_has_frame, &f, 3000));
+	CU_ASSERT(now_ms() - t0 >= 290);
+	CU_ASSERT(f.in_len >= 4 && memcmp(f.in, "\x00\x02\x90\x00", 4) == 0);
+	memmove(f.in, f.in + 4, f.in_len - 4);
+	f.in_len -= 4;
+	CU_ASSERT(pump(base, fake_has_frame, &f, 3000));
+	CU_ASSERT(f.in_len == 14 && f.in[12] == 0x90);
+	CU_ASSERT_EQUAL(delay_calls, 2);
+	/* Stopped while an answer is held: no timer left behind. */
+	delay_calls = 0;
+	f.in_len = 0;
+	fake_send_hex(&f, "0005" READ_10);
+	pump(base, NULL, NULL, 50);
+	transport_vpcd_stop(v);
+	pump(base, NULL, NULL, 400);
+	transport_vpcd_free(v);
+	fake_close(&f);
+	event_base_free(base);
+}
+
 /* vpcd not there yet: one warning however many attempts, then it connects
  * when vpcd comes up; lost again: one more warning, and it reconnects. */
 static void test_client_reconnect(void)
@@ -823,6 +872,7 @@ int unit_register(void)
 		UNIT_TEST(test_frame_encode),
 		UNIT_TEST(test_handle_controls),
 		UNIT_TEST(test_handle_card),
+		UNIT_TEST(test_client_delay),
 		UNIT_TEST(test_handle_errors),
 		UNIT_TEST(test_handle_too_long),
 		CU_TEST_INFO_NULL,
