@@ -170,6 +170,21 @@ static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 		 e->port, e->path ? e->path : "/OMA/DM/Bootstrap.xml");
 }
 
+/* The served URLs to the SCWS, for its index page. */
+static void publish_urls(struct daemon *d)
+{
+	char urls[ENDPOINTS_MAX][256];
+	const char *list[ENDPOINTS_MAX];
+	if (!d->srv)
+		return;
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		endpoint_url(&d->endpoints[i], urls[i], sizeof(urls[i]));
+		list[i] = urls[i];
+	}
+	if (scws_server_set_urls(d->srv, list, d->n_endpoints) != 0)
+		log_warn("main", "the index page lists no URL (%zu endpoints)", d->n_endpoints);
+}
+
 /* Written to PATH.tmp then renamed, so a reader never sees half a file. */
 static int write_ready_file(const struct daemon *d)
 {
@@ -492,6 +507,7 @@ static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t 
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
 	}
+	publish_urls(d);
 	if (d->opt.ready_file && d->n_endpoints)
 		(void)write_ready_file(d);
 }
@@ -585,6 +601,7 @@ static void refresh_endpoints(struct daemon *d)
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
 	}
+	publish_urls(d);
 	if (d->opt.ready_file)
 		(void)write_ready_file(d);
 }
@@ -1223,6 +1240,7 @@ int main(int argc, char **argv)
 		endpoint_url(&d.endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d.endpoints[i].transport);
 	}
+	publish_urls(&d);
 	/* Over PC/SC without a card yet, the ready file waits for its channels. */
 	if (d.opt.ready_file && d.n_endpoints && write_ready_file(&d) != 0) {
 		rc = 1;
