@@ -186,6 +186,26 @@ static void endpoint_url(const struct endpoint *e, char *out, size_t cap)
 		 e->port, e->path ? e->path : "/OMA/DM/Bootstrap.xml");
 }
 
+/* The card's served URLs to its SCWS, for its index page (the emulated
+ * Bootstrap Server is not the card's). */
+static void publish_urls(struct daemon *d)
+{
+	char urls[ENDPOINTS_MAX][256];
+	const char *list[ENDPOINTS_MAX];
+	size_t n = 0;
+	if (!d->srv)
+		return;
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		if (strcmp(d->endpoints[i].transport, "server") == 0)
+			continue;
+		endpoint_url(&d->endpoints[i], urls[n], sizeof(urls[n]));
+		list[n] = urls[n];
+		n++;
+	}
+	if (scws_server_set_urls(d->srv, list, n) != 0)
+		log_warn("main", "the index page lists no URL (%zu endpoints)", n);
+}
+
 /* s as a JSON string, quotes included. */
 static int json_str(struct buf *b, const char *s)
 {
@@ -786,6 +806,7 @@ static void on_pcsc_card(void *arg, enum transport_pcsc_event ev, const uint8_t 
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
 	}
+	publish_urls(d);
 	if (d->n_endpoints)
 		(void)write_ready_file(d);
 }
@@ -880,6 +901,7 @@ static void refresh_endpoints(struct daemon *d)
 		endpoint_url(&d->endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d->endpoints[i].transport);
 	}
+	publish_urls(d);
 	if (d->opt.ready_file)
 		(void)write_ready_file(d);
 }
@@ -1587,6 +1609,7 @@ int main(int argc, char **argv)
 		endpoint_url(&d.endpoints[i], url, sizeof(url));
 		log_info("main", "serving %s (%s)", url, d.endpoints[i].transport);
 	}
+	publish_urls(&d);
 	/* Over PC/SC without a card yet, the ready file waits for its channels. */
 	if (d.n_endpoints && write_ready_file(&d) != 0) {
 		rc = 1;

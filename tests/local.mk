@@ -20,6 +20,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/pcsc_lib.sh \
 	tests/integration/tcpip.sh \
 	tests/integration/tls_resume.sh \
+	tests/integration/http_paths.sh \
 	tests/integration/trace_fetch.sh \
 	tests/integration/trace_tshark.sh \
 	tests/integration/verdicts.sh
@@ -27,6 +28,7 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 # End-to-end tests: real binaries, real clients, loopback only.
 TESTS += tests/integration/faults.sh
 TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integration/tls_resume.sh \
+	tests/integration/http_paths.sh \
 	tests/integration/bip.sh tests/integration/trace_fetch.sh \
 	tests/integration/hostile.sh \
 	tests/integration/control.sh tests/integration/fixture.sh \

@@ -68,6 +68,8 @@
 #define SCWS_CONN_PIPELINE_MAX (1024u * 1024u) /* unsent output at a new request: 503 */
 #define SCWS_CONN_OUT_MAX (2u * 1024u * 1024u) /* hard cap of one conn's unsent output */
 #define SCWS_PUSH_DEVIDS_MAX 256u    /* devids whose last push-address is kept (LRU) */
+#define SCWS_URLS_MAX 64u            /* URLs the index page lists */
+#define SCWS_URL_MAX 256u            /* one of them, with the NUL */
 
 /* TLS. */
 #define TLS_RECORD_MAX (16384u + 2048u)  /* TLSCiphertext.fragment (RFC 5246 §6.2.3) */

@@ -26,12 +26,15 @@ static const char *const field_names[SCWS_BOOTSTRAP_F_COUNT] = {
 	[SCWS_BOOTSTRAP_F_PUSH_ADDRESS] = "push-address",
 };
 
+/* The marker in an index page that the served URLs replace. */
+#define INDEX_URLS_MARK "<!--scwsemu:urls-->"
+
 static const char builtin_index[] =
 	"<!DOCTYPE html>\n"
 	"<html><head><meta charset=\"utf-8\"><title>Smart Card Web Server</title></head>\n"
 	"<body><h1>Smart Card Web Server</h1>\n"
-	"<p>This card (scwsemu) serves its OMA DM bootstrap at\n"
-	"<a href=\"/OMA/DM/Bootstrap.xml\">/OMA/DM/Bootstrap.xml</a>, over HTTPS only.</p>\n"
+	"<p>This card (scwsemu) serves its OMA DM bootstrap over HTTPS only, at:</p>\n"
+	INDEX_URLS_MARK "\n"
 	"</body></html>\n";
 
 /* Peer bytes for a log line or an error body: printable ASCII ('?' for
@@ -100,6 +103,80 @@ static struct bytes target_path(struct bytes t)
 	return bytes_make(p, len);
 }
 
+static bool is_unreserved(uint8_t c)
+{
+	/* RFC 3986 §2.3. */
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The path as routing compares it (RFC 3986 §6.2.2.2): %XX of an
+ * unreserved character decoded, every other %XX kept as sent (upper-case
+ * hex). Refused, with why: a malformed %, an encoded '/' (%2F: it would
+ * change the segments), a NUL (%00), a ".." segment (RFC 3986 §5.2.4:
+ * never above the root here). out holds at least in.len + 1 bytes. */
+static int normalize_path(struct bytes in, char *out, size_t *out_len, const char **why)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < in.len; i++) {
+		uint8_t c = in.ptr[i];
+		if (c == '\0') {
+			*why = "a NUL byte in the path";
+			return -EINVAL;
+		}
+		if (c != '%') {
+			out[n++] = (char)c;
+			continue;
+		}
+		int hi = i + 2 < in.len ? hexval(in.ptr[i + 1]) : -1;
+		int lo = i + 2 < in.len ? hexval(in.ptr[i + 2]) : -1;
+		if (hi < 0 || lo < 0) {
+			*why = "a '%' not followed by two hex digits in the path";
+			return -EINVAL;
+		}
+		uint8_t d = (uint8_t)(hi << 4 | lo);
+		i += 2;
+		if (d == '/') {
+			*why = "an encoded '/' (%2F) in the path";
+			return -EINVAL;
+		}
+		if (d == '\0') {
+			*why = "an encoded NUL (%00) in the path";
+			return -EINVAL;
+		}
+		if (is_unreserved(d)) {
+			out[n++] = (char)d;
+		} else {
+			static const char hex[] = "0123456789ABCDEF";
+			out[n++] = '%';
+			out[n++] = hex[d >> 4];
+			out[n++] = hex[d & 15];
+		}
+	}
+	out[n] = '\0';
+	*out_len = n;
+	/* A ".." segment: between slashes, or at the end. */
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (out[i] == '.' && out[i + 1] == '.' && (i == 0 || out[i - 1] == '/') &&
+		    (i + 2 == n || out[i + 2] == '/')) {
+			*why = "a '..' segment in the path";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 __attribute__((format(printf, 4, 5)))
 static enum scws_bootstrap_next decide(struct scws_bootstrap_req *r, int status, const char *allow,
 				       const char *fmt, ...)
@@ -136,12 +213,17 @@ enum scws_bootstrap_next scws_bootstrap_head_at(struct scws_bootstrap_req *r,
 		.on_part_begin = part_begin,
 		.on_part_data = part_data,
 	};
-	char method[32];
+	char method[32], norm[HTTP_HEAD_MAX + 1];
+	const char *why = NULL;
+	size_t norm_len = 0;
 	scws_bootstrap_req_init(r);
-	struct bytes path = target_path(req->target);
-	printable(path.ptr, path.len, r->path, sizeof(r->path));
+	struct bytes raw = target_path(req->target);
+	printable(raw.ptr, raw.len, r->path, sizeof(r->path));
 	printable(req->method_name.ptr, req->method_name.len, method, sizeof(method));
 	r->has_query = req->target.len && memchr(req->target.ptr, '?', req->target.len);
+	if (raw.len > HTTP_HEAD_MAX || normalize_path(raw, norm, &norm_len, &why))
+		return decide(r, 400, NULL, "%s: %s", why ? why : "path too long", r->path);
+	struct bytes path = bytes_make(norm, norm_len);
 
 	if (bytes_eq(path, bootstrap_path, strlen(bootstrap_path))) {
 		r->route = SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP;
@@ -425,15 +507,47 @@ static int send_error(struct answer *a, int status, const char *allow, const cha
 			     (size_t)n);
 }
 
-static int answer_index(struct answer *a, const struct profile *p)
+/* The URLs the daemon serves this card at, as an HTML list (the
+ * transports' real ports, after --port-map); the bootstrap path alone
+ * when the daemon has said nothing (unit tests, scwsemu-card). */
+static int put_urls(struct buf *b, const struct scws_server *srv)
 {
-	const void *page = builtin_index;
+	const char *const *urls = NULL;
+	size_t n = srv ? scws_server_urls(srv, &urls) : 0;
+	int rc = buf_append_str(b, "<ul>\n");
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = buf_printf(b, "<li><a href=\"%s\">%s</a></li>\n", urls[i], urls[i]);
+	if (!n && !rc)
+		rc = buf_append_str(b, "<li><a href=\"" SCWS_BOOTSTRAP_PATH "\">"
+				       SCWS_BOOTSTRAP_PATH "</a></li>\n");
+	return rc ? rc : buf_append_str(b, "</ul>\n");
+}
+
+static int answer_index(struct answer *a, const struct profile *p, const struct scws_server *srv)
+{
+	const char *page = builtin_index;
 	size_t len = sizeof(builtin_index) - 1;
 	if (p && p->index_html) {
-		page = p->index_html;
+		page = (const char *)p->index_html;
 		len = p->index_html_len;
 	}
-	return send_response(a, 200, "text/html; charset=utf-8", NULL, false, false, page, len);
+	/* The page up to the marker, the list, the rest; a page without the
+	 * marker is served as it is. */
+	const char *mark = memmem(page, len, INDEX_URLS_MARK, strlen(INDEX_URLS_MARK));
+	if (!mark)
+		return send_response(a, 200, "text/html; charset=utf-8", NULL, false, false, page,
+				     len);
+	struct buf b;
+	buf_init(&b, len + 64 * 1024);
+	size_t head = (size_t)(mark - page), skip = head + strlen(INDEX_URLS_MARK);
+	int rc = buf_append(&b, page, head);
+	rc = rc ? rc : put_urls(&b, srv);
+	rc = rc ? rc : buf_append(&b, page + skip, len - skip);
+	if (!rc)
+		rc = send_response(a, 200, "text/html; charset=utf-8", NULL, false, false, b.p,
+				   b.len);
+	buf_cleanup(&b);
+	return rc;
 }
 
 /* q in thousandths (RFC 9110 §12.4.2): "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"].
@@ -768,7 +882,7 @@ int scws_bootstrap_answer(struct scws_bootstrap_req *r, struct scws_server *srv,
 	if (r->status)
 		return send_error(&a, r->status, r->allow, "%s", r->reason);
 	if (r->route == SCWS_BOOTSTRAP_ROUTE_INDEX)
-		return answer_index(&a, p);
+		return answer_index(&a, p, srv);
 	if (!p)
 		return send_error(&a, 503, NULL, "no card loaded");
 	if (r->is_form)

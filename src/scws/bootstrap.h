@@ -16,7 +16,10 @@
  *
  * Decisions (doc/design.md §5 leaves them open):
  * - Routing: the path is the request-target up to '?' (absolute-form
- *   targets are reduced to their path). On a plain-HTTP port the bootstrap
+ *   targets are reduced to their path), percent-decoded for unreserved
+ *   characters (/OMA/DM/Bootstrap%2Exml is the bootstrap; other %XX stay
+ *   encoded). A malformed '%', %2F, %00, a NUL or a ".." segment is 400
+ *   naming which. On a plain-HTTP port the bootstrap
  *   is 403 whatever the method; then 405 (Allow), then 415/400 from the
  *   Content-Type of a POST: all decided from the head.
  * - A form field sent twice is 400 ("field 'devid' sent more than once"):

@@ -37,6 +37,8 @@ struct scws_server {
 	/* The same settings with a fault certificate each; NULL: not loaded. */
 	struct scws_tls_ctx *fault_tls[SCWS_FAULT_CERTS];
 	struct scws_fault_hooks hooks;
+	char *urls[SCWS_URLS_MAX]; /* the index page's list (scws_server_set_urls) */
+	size_t n_urls;
 	struct push_entry push[SCWS_PUSH_DEVIDS_MAX];
 	size_t n_push;            /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
 	uint64_t push_clock;
@@ -80,6 +82,8 @@ void scws_server_free(struct scws_server *srv)
 		free(srv->push[i].devid);
 		free(srv->push[i].addr);
 	}
+	for (size_t i = 0; i < srv->n_urls; i++)
+		free(srv->urls[i]);
 	free(srv);
 }
 
@@ -351,6 +355,35 @@ int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *e
 	 * walk leaks into this one. */
 	card_reset(srv->card);
 	return card_pkcs15_walk(&ops, out, NULL, err, errcap);
+}
+
+int scws_server_set_urls(struct scws_server *srv, const char *const *urls, size_t n)
+{
+	char *copy[SCWS_URLS_MAX];
+	if (n > SCWS_URLS_MAX)
+		return -EMSGSIZE;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(urls[i]) >= SCWS_URL_MAX)
+			return -EMSGSIZE;
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = strdup(urls[i]);
+		if (!copy[i]) {
+			while (i--)
+				free(copy[i]);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < srv->n_urls; i++)
+		free(srv->urls[i]);
+	memcpy(srv->urls, copy, n * sizeof(copy[0]));
+	srv->n_urls = n;
+	return 0;
+}
+
+size_t scws_server_urls(const struct scws_server *srv, const char *const **urls)
+{
+	*urls = (const char *const *)srv->urls;
+	return srv->n_urls;
 }
 
 static struct push_entry *push_find(const struct scws_server *srv, const char *devid)

@@ -181,6 +181,16 @@ int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *e
 /* Counts one response (conn.c, as it logs it) and calls the hook. */
 void scws_server_count_response(struct scws_server *srv, int status);
 
+/* The URLs the daemon serves this card at (its transports' real
+ * endpoints, ports after --port-map), for the index page; copied,
+ * replacing the previous list; at most SCWS_URLS_MAX of at most
+ * SCWS_URL_MAX - 1 bytes each (more: -EMSGSIZE, the list unchanged). 0,
+ * -EMSGSIZE or -ENOMEM. */
+__attribute__((warn_unused_result))
+int scws_server_set_urls(struct scws_server *srv, const char *const *urls, size_t n);
+/* The list (borrowed, valid until the next set); returns the count. */
+size_t scws_server_urls(const struct scws_server *srv, const char *const **urls);
+
 /* Records addr as devid's last push-address (both copied; the devid
  * updated longest ago is forgotten when the store is full). 0 or -ENOMEM. */
 __attribute__((warn_unused_result))

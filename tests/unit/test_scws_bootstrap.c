@@ -131,9 +131,21 @@ static struct fixture *fixture(enum card_id id)
 		CU_ASSERT_EQUAL(rc, 0);
 	}
 	if (p->index_html) {
-		f->index = malloc(p->index_html_len);
-		memcpy(f->index, p->index_html, p->index_html_len);
-		f->index_len = p->index_html_len;
+		/* As served: the URL marker replaced by the list, which without
+		 * a daemon holds the bootstrap path alone. */
+		static const char mark[] = "<!--scwsemu:urls-->";
+		static const char list[] = "<ul>\n<li><a href=\"/OMA/DM/Bootstrap.xml\">"
+					   "/OMA/DM/Bootstrap.xml</a></li>\n</ul>\n";
+		const uint8_t *m = memmem(p->index_html, p->index_html_len, mark, sizeof(mark) - 1);
+		size_t head = m ? (size_t)(m - p->index_html) : p->index_html_len;
+		size_t tail = m ? p->index_html_len - head - (sizeof(mark) - 1) : 0;
+		f->index_len = head + (m ? sizeof(list) - 1 : 0) + tail;
+		f->index = malloc(f->index_len);
+		memcpy(f->index, p->index_html, head);
+		if (m) {
+			memcpy(f->index + head, list, sizeof(list) - 1);
+			memcpy(f->index + head + sizeof(list) - 1, m + sizeof(mark) - 1, tail);
+		}
 	}
 	f->srv = scws_server_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->srv);
@@ -497,6 +509,46 @@ static const struct row rows[] = {
 	{ "plain port index 200", C_DEFAULT, true, GET("/"), NULL, { 200 }, false, B_INDEX,
 	  "text/html; charset=utf-8", NULL, NULL, false },
 
+	/* percent-decoding before routing (RFC 3986 §2.3, §6.2.2.2) */
+	{ "%2E is '.'", C_DEFAULT, false, GET("/OMA/DM/Bootstrap%2Exml"), NULL, { 200 }, false,
+	  B_BOOT, WBXML_T, NULL, NULL, false },
+	{ "%2e lower case", C_DEFAULT, false, GET("/OMA/DM/Bootstrap%2exml"), NULL, { 200 }, false,
+	  B_BOOT, WBXML_T, NULL, NULL, false },
+	{ "every letter encoded", C_DEFAULT, false,
+	  GET("/%4F%4D%41/%44%4D/%42ootstrap.%78%6D%6C"), NULL, { 200 }, false, B_BOOT, WBXML_T,
+	  NULL, NULL, false },
+	{ "%7E and %5F decode", C_DEFAULT, false, GET("/OMA/DM/%7E%5F"), NULL, { 404 }, false,
+	  B_ANY, NULL, "no such resource on this card: /OMA/DM/%7E%5F\n", NULL, false },
+	{ "/index%2Ehtml", C_DEFAULT, false, GET("/index%2Ehtml"), NULL, { 200 }, false, B_INDEX,
+	  NULL, NULL, NULL, false },
+	{ "%20 stays encoded: 404", C_DEFAULT, false, GET("/OMA/DM/Bootstrap%20.xml"), NULL,
+	  { 404 }, false, B_ANY, NULL, "no such resource", NULL, false },
+	{ "%2F 400", C_DEFAULT, false, GET("/OMA%2FDM/Bootstrap.xml"), NULL, { 400 }, false,
+	  B_ANY, "text/plain; charset=utf-8",
+	  "an encoded '/' (%2F) in the path: /OMA%2FDM/Bootstrap.xml\n", NULL, false },
+	{ "%2f 400", C_DEFAULT, false, GET("/OMA%2fDM/Bootstrap.xml"), NULL, { 400 }, false, B_ANY,
+	  NULL, "an encoded '/' (%2F)", NULL, false },
+	{ "%00 400", C_DEFAULT, false, GET("/OMA/DM/Bootstrap.xml%00"), NULL, { 400 }, false,
+	  B_ANY, NULL, "an encoded NUL (%00) in the path", NULL, false },
+	{ ".. 400", C_DEFAULT, false, GET("/OMA/../OMA/DM/Bootstrap.xml"), NULL, { 400 }, false,
+	  B_ANY, NULL, "a '..' segment in the path: /OMA/../OMA/DM/Bootstrap.xml\n", NULL, false },
+	{ "trailing .. 400", C_DEFAULT, false, GET("/OMA/.."), NULL, { 400 }, false, B_ANY, NULL,
+	  "a '..' segment", NULL, false },
+	{ "%2E%2E 400", C_DEFAULT, false, GET("/OMA/DM/%2E%2E/DM/Bootstrap.xml"), NULL, { 400 },
+	  false, B_ANY, NULL, "a '..' segment", NULL, false },
+	{ ".%2e 400", C_DEFAULT, false, GET("/.%2e/OMA/DM/Bootstrap.xml"), NULL, { 400 }, false,
+	  B_ANY, NULL, "a '..' segment", NULL, false },
+	{ "... is a name: 404", C_DEFAULT, false, GET("/.../x..y"), NULL, { 404 }, false, B_ANY,
+	  NULL, "no such resource on this card: /.../x..y\n", NULL, false },
+	{ "bad %2. 400", C_DEFAULT, false, GET("/OMA/DM/Bootstrap%2.xml"), NULL, { 400 }, false,
+	  B_ANY, NULL, "a '%' not followed by two hex digits in the path", NULL, false },
+	{ "% at the end 400", C_DEFAULT, false, GET("/x%"), NULL, { 400 }, false, B_ANY, NULL,
+	  "a '%' not followed by two hex digits", NULL, false },
+	{ "%4 at the end 400", C_DEFAULT, false, GET("/x%4"), NULL, { 400 }, false, B_ANY, NULL,
+	  "a '%' not followed by two hex digits", NULL, false },
+	{ "query not decoded", C_DEFAULT, false, GET("/OMA/DM/Bootstrap.xml?a=%2F%00"), NULL,
+	  { 200 }, false, B_BOOT, WBXML_T, NULL, NULL, false },
+
 	/* the index page */
 	{ "index 200", C_DEFAULT, false, GET("/"), NULL, { 200 }, false, B_INDEX,
 	  "text/html; charset=utf-8", NULL, NULL, false },
@@ -706,6 +758,52 @@ static size_t feed_str(struct scws_conn *c, const char *s, struct buf *out)
 		CU_ASSERT_EQUAL(buf_append(out, o.ptr, o.len), 0);
 	scws_conn_consume(c, o.len);
 	return n;
+}
+
+/* The index page lists the URLs the daemon says it serves. */
+static void test_index_urls(void)
+{
+	struct fixture *f = fixture(C_DEFAULT);
+	struct fixture *b = fixture(C_BROKEN);
+	static const char *const urls[] = {
+		"https://127.0.0.1:40116/OMA/DM/Bootstrap.xml",
+		"http://[::1]:40001/OMA/DM/Bootstrap.xml",
+	};
+	const char *const *got = NULL;
+	CU_ASSERT_EQUAL(scws_server_urls(f->srv, &got), 0);
+	CU_ASSERT_EQUAL(scws_server_set_urls(f->srv, urls, 2), 0);
+	CU_ASSERT_EQUAL(scws_server_urls(f->srv, &got), 2);
+	CU_ASSERT_STRING_EQUAL(got[1], urls[1]);
+	CU_ASSERT_EQUAL(scws_server_set_urls(b->srv, urls, 1), 0);
+	for (int i = 0; i < 2; i++) {
+		struct scws_server *srv = i ? b->srv : f->srv;
+		struct buf out;
+		buf_init(&out, 1 << 20);
+		struct scws_conn *c = new_conn(srv, true);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		feed_str(c, GET("/"), &out);
+		CU_ASSERT_TRUE(buf_append_u8(&out, 0) == 0);
+		const char *body = (const char *)out.p;
+		CU_ASSERT_PTR_NOT_NULL(strstr(body, "HTTP/1.1 200"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(body, "<li><a href=\"https://127.0.0.1:40116/OMA/DM/"
+						    "Bootstrap.xml\">https://127.0.0.1:40116/OMA/DM/"
+						    "Bootstrap.xml</a></li>\n"));
+		CU_ASSERT_EQUAL(strstr(body, "http://[::1]:40001") != NULL, i == 0);
+		CU_ASSERT_PTR_NULL(strstr(body, "<!--scwsemu:urls-->"));
+		CU_ASSERT_PTR_NULL(strstr(body, "4116/OMA"));
+		scws_conn_free(c);
+		buf_cleanup(&out);
+	}
+	/* Over the limits: the list stays as it was. */
+	static char longurl[SCWS_URL_MAX + 1];
+	memset(longurl, 'a', SCWS_URL_MAX);
+	const char *bad[] = { longurl };
+	CU_ASSERT_EQUAL(scws_server_set_urls(f->srv, bad, 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(scws_server_set_urls(f->srv, urls, SCWS_URLS_MAX + 1), -EMSGSIZE);
+	CU_ASSERT_EQUAL(scws_server_urls(f->srv, &got), 2);
+	CU_ASSERT_EQUAL(scws_server_set_urls(f->srv, NULL, 0), 0);
+	CU_ASSERT_EQUAL(scws_server_set_urls(b->srv, NULL, 0), 0);
+	CU_ASSERT_EQUAL(scws_server_urls(f->srv, &got), 0);
 }
 
 static void test_431(void)
@@ -1779,7 +1877,7 @@ int unit_register(void)
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_table),
 		UNIT_TEST(test_table_split),
-		UNIT_TEST(test_431),
+		UNIT_TEST(test_index_urls), UNIT_TEST(test_431),
 		UNIT_TEST(test_413_chunked),
 		UNIT_TEST(test_field_too_long),
 		UNIT_TEST(test_peer_closed),
