@@ -1200,8 +1200,8 @@ static int open_bootstrap_servers(struct daemon *d)
 	config_data_path("pki/bootsrv.key", key, sizeof(key));
 	struct tcpip_limits lim = {
 		.idle_timeout_ms = d->opt.idle_timeout_ms,
-		.request_timeout_ms = d->opt.request_timeout_ms,
-		.max_clients = 256,
+		.deadlines = deadlines(d),
+		.admit = d->admit,
 	};
 	for (size_t i = 0; i < d->opt.n_bootstrap_server && !rc; i++) {
 		const struct cli_bootstrap_server *o = &d->opt.bootstrap_server[i];
