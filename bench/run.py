@@ -591,7 +591,15 @@ class Bench:
         return srv
 
     def scwsemu_argv(self, ready, *extra):
-        return [self.bin["scwsemu"], "--card", self.card, "--ready-file", ready] + list(extra)
+        return ([self.bin["scwsemu"], "--card", self.card, "--ready-file", ready] +
+                self.peer_limit_args() + list(extra))
+
+    def peer_limit_args(self):
+        """Every client of the bench is 127.0.0.1: lift the per-peer limit
+        (64 by default) as nginx has none."""
+        if "--max-clients-per-peer" in self.daemon_help():
+            return ["--max-clients-per-peer", "65536"]
+        return []
 
     def start_scwsemu(self, key, label, extra, transport):
         srv = Server(key, label)
@@ -629,7 +637,7 @@ class Bench:
             gw = self.start("bip_pcsc-gateway",
                             [self.bin["scwsemu"], "--ready-file", ready, "--reader", reader,
                              "--bip-listen", "127.0.0.1", "--port-map", "4116=0",
-                             "--port-map", "3516=0"], self.pcsc_env)
+                             "--port-map", "3516=0"] + self.peer_limit_args(), self.pcsc_env)
             wait_for("bip_pcsc ready file", lambda: os.path.exists(ready), READY_TIMEOUT_S, gw)
             if not card.alive():
                 raise BenchError("the --vpcd card exited:\n" + card.log_tail())

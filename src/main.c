@@ -33,6 +33,7 @@
 #include "scws/conn.h"
 #include "scws/server.h"
 #include "scws/tls.h"
+#include "transport/admit.h"
 #include "transport/bip_gw.h"
 #include "transport/control.h"
 #include "transport/link.h"
@@ -75,6 +76,7 @@ struct daemon {
 	struct event_base *base;
 	struct scws_server *srv;
 	struct tcpip_server *tcpip;
+	struct admit *admit; /* --max-clients, --max-clients-per-peer: every transport */
 	/* The card as terminals see it (BIP): its own file system, built from
 	 * the profile at start-up; the SCWS inside reads the server's copy,
 	 * which SIGHUP replaces. */
@@ -204,6 +206,25 @@ static void publish_urls(struct daemon *d)
 	}
 	if (scws_server_set_urls(d->srv, list, n) != 0)
 		log_warn("main", "the index page lists no URL (%zu endpoints)", n);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One set of deadlines for every transport (scws/conn.h). */
+static struct scws_conn_deadlines deadlines(const struct daemon *d)
+{
+	struct scws_conn_deadlines dl = {
+		.handshake_ms = d->opt.handshake_timeout_ms,
+		.head_ms = d->opt.head_timeout_ms,
+		.request_ms = d->opt.request_timeout_ms,
+		.keepalive_ms = d->opt.keepalive_timeout_ms,
+	};
+	return dl;
 }
 
 /* s as a JSON string, quotes included. */
@@ -343,8 +364,8 @@ static int open_tcpip(struct daemon *d)
 		return 0;
 	struct tcpip_limits lim = {
 		.idle_timeout_ms = d->opt.idle_timeout_ms,
-		.request_timeout_ms = d->opt.request_timeout_ms,
-		.max_clients = 256,
+		.deadlines = deadlines(d),
+		.admit = d->admit,
 	};
 	d->tcpip = transport_tcpip_new(d->base, d->srv, &lim);
 	if (!d->tcpip)
@@ -538,9 +559,11 @@ static void *sink_open(void *arg, uint16_t port, unsigned channel)
 	/* The client the gateway bound to this channel (in-process card). */
 	if (d->gw)
 		(void)transport_bip_gw_channel_client(d->gw, channel, &gw_peer, &gw_local);
+	struct scws_conn_deadlines dl = deadlines(d);
 	struct scws_conn_info info = {
 		.transport = "bip", .peer = gw_peer ? gw_peer : peer,
 		.local = gw_local ? gw_local : local, .local_port = port, .tls = tls,
+		.deadlines = &dl, .now_ms = now_ms(),
 	};
 	struct sink_conn *sc = calloc(1, sizeof(*sc));
 	if (!sc)
@@ -561,7 +584,27 @@ static void *sink_open(void *arg, uint16_t port, unsigned channel)
 static int sink_feed(void *conn, const uint8_t *p, size_t len)
 {
 	struct sink_conn *sc = conn;
+	scws_conn_set_time(sc->conn, now_ms());
 	return scws_conn_feed(sc->conn, p, len);
+}
+
+static bool sink_expire(void *conn)
+{
+	struct sink_conn *sc = conn;
+	return scws_conn_expire(sc->conn, now_ms());
+}
+
+static uint64_t sink_stalled_since(void *conn)
+{
+	struct sink_conn *sc = conn;
+	return scws_conn_stalled_since(sc->conn);
+}
+
+/* The gateway asks the in-process card which client waits on whom. */
+static uint64_t gw_stalled_since(void *arg, unsigned channel)
+{
+	struct daemon *d = arg;
+	return card_bip_channel_stalled_since(d->bip, channel);
 }
 
 static struct bytes sink_output(void *conn)
@@ -574,6 +617,7 @@ static struct bytes sink_output(void *conn)
 static void sink_consume(void *conn, size_t n)
 {
 	struct sink_conn *sc = conn;
+	scws_conn_set_time(sc->conn, now_ms());
 	scws_conn_consume(sc->conn, n);
 }
 
@@ -604,6 +648,8 @@ static const struct card_bip_sink_ops scws_sink = {
 	.consume = sink_consume,
 	.output_full = sink_output_full,
 	.done = sink_done,
+	.expire = sink_expire,
+	.stalled_since = sink_stalled_since,
 	.close = sink_close,
 };
 
@@ -730,6 +776,9 @@ static int open_gateway(struct daemon *d)
 		.listen = listen, .n_listen = d->opt.n_bip_listen,
 		.port_map = map, .n_port_map = d->opt.n_port_map,
 		.idle_timeout_ms = d->opt.idle_timeout_ms,
+		.admit = d->admit,
+		.stalled_since = d->bip && !d->watch ? gw_stalled_since : NULL,
+		.stalled_arg = d,
 		.trace = tracing(d) ? trace_apdu : NULL, .trace_arg = d,
 	};
 	d->gw = transport_bip_gw_new(d->base, d->link_ops, d->link_ctx, &gcfg, err, sizeof(err));
@@ -1357,8 +1406,8 @@ static int open_bootstrap_servers(struct daemon *d)
 	config_data_path("pki/bootsrv.key", key, sizeof(key));
 	struct tcpip_limits lim = {
 		.idle_timeout_ms = d->opt.idle_timeout_ms,
-		.request_timeout_ms = d->opt.request_timeout_ms,
-		.max_clients = 256,
+		.deadlines = deadlines(d),
+		.admit = d->admit,
 	};
 	for (size_t i = 0; i < d->opt.n_bootstrap_server && !rc; i++) {
 		const struct cli_bootstrap_server *o = &d->opt.bootstrap_server[i];
@@ -1546,7 +1595,8 @@ int main(int argc, char **argv)
 	d.srv = scws_server_new();
 	d.base = event_base_new();
 	d.faults = lab_faults_new();
-	if (!d.srv || !d.base || !d.faults) {
+	d.admit = admit_new(d.opt.max_clients, d.opt.max_clients_per_peer);
+	if (!d.srv || !d.base || !d.faults || !d.admit) {
 		rc = 1;
 		goto out;
 	}
@@ -1557,6 +1607,7 @@ int main(int argc, char **argv)
 		.apdu_sw = fault_apdu_sw, .arg = &d.side_card,
 	};
 	scws_server_set_fault_hooks(d.srv, &hooks);
+	scws_server_set_auth_throttle(d.srv, d.opt.auth_fail_limit, d.opt.auth_fail_window_ms);
 	if (!d.opt.reader) {
 		rc = load_card(&d, true, NULL, 0);
 		if (rc)
@@ -1628,6 +1679,7 @@ out:
 	for (size_t i = 0; i < d.n_bootsrv; i++)
 		transport_tcpip_free(d.bootsrv[i].tcpip);
 	close_bip(&d); /* the last connections go into the journal */
+	admit_free(d.admit);
 	if (d.running) {
 		int status = report(&d, true);
 		if (status >= 0)

@@ -277,7 +277,7 @@ static bool chan_next(struct card_bip *bip, unsigned c, struct card_cat_command 
 			put_chunk(bip, c, out, cmd);
 			return true;
 		}
-		if (s->done(ch->conn)) {
+		if (s->done(ch->conn) || (s->expire && s->expire(ch->conn))) {
 			ch->want_close = true;
 		} else if (ch->rx_left && !(s->output_full && s->output_full(ch->conn))) {
 			size_t n = ch->rx_left < CAT_RECEIVE_DATA_MAX ? ch->rx_left
@@ -744,4 +744,16 @@ size_t card_bip_last_status(const struct card_bip *bip, uint16_t *out, size_t ca
 	if (n)
 		memcpy(out, bip->last_status, n * sizeof(out[0]));
 	return bip->n_last_status;
+}
+
+uint64_t card_bip_channel_stalled_since(const struct card_bip *bip, unsigned channel)
+{
+	if (!bip || channel < 1 || channel > CAT_BIP_CHANNELS_MAX)
+		return UINT64_MAX;
+	const struct chan *ch = &bip->ch[channel];
+	const struct card_bip_sink_ops *s = bip->sink;
+	if (!ch->in_use || ch->state != CARD_BIP_ST_ESTABLISHED || !ch->conn || ch->want_close ||
+	    !s->stalled_since || ch->rx_left || s->output(ch->conn).len)
+		return UINT64_MAX;
+	return s->stalled_since(ch->conn);
 }

@@ -63,6 +63,15 @@ struct card_bip_sink_ops {
 	bool (*output_full)(void *conn);
 	/* True: close once the output is sent. */
 	bool (*done)(void *conn);
+	/* May be NULL. Asked whenever the channel has nothing to send: true
+	 * when the connection missed one of its deadlines (scws_conn_expire
+	 * with the sink's clock) and is to be closed now; the channel goes
+	 * back to LISTEN (CLOSE CHANNEL 01). The card has no clock: the
+	 * sink's is the one the deadlines count on. */
+	bool (*expire)(void *conn);
+	/* May be NULL. Since when the connection waits for its client with
+	 * nothing owed to it (scws_conn_stalled_since), UINT64_MAX if not. */
+	uint64_t (*stalled_since)(void *conn);
 	/* The connection is over (client gone, channel closed or reset):
 	 * free it. Called exactly once per conn that open() returned. */
 	void (*close)(void *conn);
@@ -131,6 +140,13 @@ struct card_bip_channel_info {
 __attribute__((warn_unused_result))
 int card_bip_channel(const struct card_bip *bip, unsigned channel,
 		     struct card_bip_channel_info *out);
+
+/* For a gateway in front of this card that must make room: since when the
+ * connection of channel (1..7) waits for its client with nothing owed to
+ * it and nothing left to send (the sink's stalled_since); UINT64_MAX when
+ * it has no connection, is closing, has bytes to send or the sink cannot
+ * say. */
+uint64_t card_bip_channel_stalled_since(const struct card_bip *bip, unsigned channel);
 
 /* Queues GET CHANNEL STATUS (sent when the engine is free). 0; -EBADFD
  * before a usable TERMINAL PROFILE; -ENOTSUP when the terminal does not

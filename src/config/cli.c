@@ -10,9 +10,13 @@
 #include <string.h>
 
 #include "core/strparse.h"
+#include "core/limits.h"
 
 #define IDLE_TIMEOUT_MS_DEFAULT 10000u
 #define REQUEST_TIMEOUT_MS_DEFAULT 30000u
+#define HANDSHAKE_TIMEOUT_MS_DEFAULT 10000u
+#define HEAD_TIMEOUT_MS_DEFAULT 10000u
+#define KEEPALIVE_TIMEOUT_MS_DEFAULT 10000u
 
 const char *cli_usage(void)
 {
@@ -50,6 +54,17 @@ const char *cli_usage(void)
 	       "                          0 every verdict passed, 3 one failed, 4 no client\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
 	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
+	       "  --handshake-timeout SEC close a connection whose TLS handshake takes longer\n"
+	       "                          (default 10)\n"
+	       "  --head-timeout SEC      close a connection whose request head takes longer\n"
+	       "                          (default 10)\n"
+	       "  --keepalive-timeout SEC close a kept-alive connection with no new request this\n"
+	       "                          long (default 10)\n"
+	       "  --max-clients N         connections at once, every transport (default 1024)\n"
+	       "  --max-clients-per-peer N  connections at once from one address (default 64)\n"
+	       "  --auth-fail-limit N     failed credential attempts per peer or devid in a\n"
+	       "                          window, then 429 (default 10; 0: no limit)\n"
+	       "  --auth-fail-window SEC  that window (default 60)\n"
 	       "  --log-format text|json  log line format on stderr (default text)\n"
 	       "  -v, --verbose           more logging (repeat for debug)\n"
 	       "  -q, --quiet             errors and warnings only\n"
@@ -169,6 +184,20 @@ static int parse_bootstrap_server(const char *s, struct cli_bootstrap_server *ou
 	return 0;
 }
 
+static int parse_count(const char *opt, const char *s, unsigned min, unsigned max, unsigned *out,
+		       char *err, size_t errcap)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *s == '+' || v < min || v > max) {
+		snprintf(err, errcap, "%s '%s': expected a whole number %u..%u", opt, s, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 static void add_default(struct cli_addr *list, size_t *n, const char *host, uint16_t port)
 {
 	snprintf(list[*n].host, sizeof(list[*n].host), "%s", host);
@@ -183,6 +212,8 @@ enum {
 	OPT_JOURNAL, OPT_REPORT, OPT_REPORT_JSON, OPT_UNTIL_FETCHED, OPT_BOOTSTRAP_SERVER,
 	OPT_BOOTSTRAP_SERVER_DOC,
 	OPT_CHECK_SETUP, OPT_PRINT_PATHS,
+	OPT_HANDSHAKE, OPT_HEAD, OPT_KEEPALIVE, OPT_MAX_CLIENTS, OPT_MAX_PER_PEER, OPT_AUTH_LIMIT,
+	OPT_AUTH_WINDOW,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
@@ -202,6 +233,13 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
+		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
+		{ "head-timeout", required_argument, NULL, OPT_HEAD },
+		{ "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "max-clients-per-peer", required_argument, NULL, OPT_MAX_PER_PEER },
+		{ "auth-fail-limit", required_argument, NULL, OPT_AUTH_LIMIT },
+		{ "auth-fail-window", required_argument, NULL, OPT_AUTH_WINDOW },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "journal", required_argument, NULL, OPT_JOURNAL },
 		{ "report", required_argument, NULL, OPT_REPORT },
@@ -220,6 +258,13 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 	memset(opt, 0, sizeof(*opt));
 	opt->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
 	opt->request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT;
+	opt->handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS_DEFAULT;
+	opt->head_timeout_ms = HEAD_TIMEOUT_MS_DEFAULT;
+	opt->keepalive_timeout_ms = KEEPALIVE_TIMEOUT_MS_DEFAULT;
+	opt->max_clients = CLIENTS_MAX_DEFAULT;
+	opt->max_clients_per_peer = CLIENTS_PER_PEER_DEFAULT;
+	opt->auth_fail_limit = AUTH_FAIL_LIMIT_DEFAULT;
+	opt->auth_fail_window_ms = AUTH_FAIL_WINDOW_MS_DEFAULT;
 	err[0] = 0;
 	optind = 1;
 	opterr = 0;
@@ -336,6 +381,37 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		case OPT_REQUEST:
 			if (parse_seconds("--request-timeout", optarg, &opt->request_timeout_ms, err,
 					  errcap))
+				return -EINVAL;
+			break;
+		case OPT_HANDSHAKE:
+		case OPT_HEAD:
+		case OPT_KEEPALIVE:
+		case OPT_AUTH_WINDOW: {
+			unsigned *dst = c == OPT_HANDSHAKE   ? &opt->handshake_timeout_ms
+					: c == OPT_HEAD      ? &opt->head_timeout_ms
+					: c == OPT_KEEPALIVE ? &opt->keepalive_timeout_ms
+							     : &opt->auth_fail_window_ms;
+			const char *name = c == OPT_HANDSHAKE   ? "--handshake-timeout"
+					   : c == OPT_HEAD      ? "--head-timeout"
+					   : c == OPT_KEEPALIVE ? "--keepalive-timeout"
+								: "--auth-fail-window";
+			if (parse_seconds(name, optarg, dst, err, errcap))
+				return -EINVAL;
+			break;
+		}
+		case OPT_MAX_CLIENTS:
+			if (parse_count("--max-clients", optarg, 1, CLIENTS_MAX, &opt->max_clients, err,
+					errcap))
+				return -EINVAL;
+			break;
+		case OPT_MAX_PER_PEER:
+			if (parse_count("--max-clients-per-peer", optarg, 1, CLIENTS_MAX,
+					&opt->max_clients_per_peer, err, errcap))
+				return -EINVAL;
+			break;
+		case OPT_AUTH_LIMIT:
+			if (parse_count("--auth-fail-limit", optarg, 0, AUTH_FAIL_LIMIT_MAX,
+					&opt->auth_fail_limit, err, errcap))
 				return -EINVAL;
 			break;
 		case OPT_LOG_FORMAT:

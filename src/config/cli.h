@@ -56,7 +56,14 @@ struct cli_options {
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;
-	unsigned request_timeout_ms;
+	unsigned request_timeout_ms;   /* a request's head and body, from its first byte */
+	unsigned handshake_timeout_ms; /* the TLS handshake, from the connection */
+	unsigned head_timeout_ms;      /* a request's head, from its first byte */
+	unsigned keepalive_timeout_ms; /* between an answer and the next request's first byte */
+	unsigned max_clients;          /* connections at once, every transport */
+	unsigned max_clients_per_peer; /* ... from one peer address */
+	unsigned auth_fail_limit;      /* failed credential attempts per window; 0: no limit */
+	unsigned auth_fail_window_ms;
 	bool show_help;
 	bool show_version;
 	bool check_setup;  /* --check-setup: report what serving a real client needs */

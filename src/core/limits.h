@@ -71,6 +71,18 @@
 #define SCWS_URLS_MAX 64u            /* URLs the index page lists */
 #define SCWS_URL_MAX 256u            /* one of them, with the NUL */
 
+/* Clients and hostile load (every transport). */
+#define CLIENTS_MAX_DEFAULT 1024u     /* --max-clients */
+#define CLIENTS_MAX 65536u            /* --max-clients at most */
+#define CLIENTS_PER_PEER_DEFAULT 64u  /* --max-clients-per-peer */
+#define AUTH_FAIL_LIMIT_DEFAULT 10u   /* --auth-fail-limit: failures per window, then 429 */
+#define AUTH_FAIL_LIMIT_MAX 100000u
+#define AUTH_FAIL_WINDOW_MS_DEFAULT 60000u /* --auth-fail-window */
+#define AUTH_FAIL_KEYS_MAX 1024u      /* peers + devids tracked at once (LRU) */
+#define EVICT_GRACE_MS 250u           /* a connection stalled less than this is not evicted */
+#define SCWS_STALL_QUIET_MS 4000u     /* ...and one whose client is silent mid-handshake: this more */
+#define EVICT_CHECK_MS 50u            /* clients wait: how often the BIP gateway looks again */
+
 /* TLS. */
 #define TLS_RECORD_MAX (16384u + 2048u)  /* TLSCiphertext.fragment (RFC 5246 §6.2.3) */
 #define TLS_PLAINTEXT_MAX 16384u         /* TLSPlaintext.fragment */
@@ -140,7 +152,7 @@
 #define BIP_GW_HOST_MAX 64u          /* a numeric listen address, with the NUL */
 #define BIP_GW_PEER_MAX 64u          /* a peer's "[addr]:port" text, with the NUL */
 #define BIP_GW_PORT_MAP_MAX 16u      /* --port-map entries */
-#define BIP_GW_PARKED_MAX 16u        /* accepted clients waiting for a channel, per port */
+#define BIP_GW_PARKED_MAX 64u        /* accepted clients waiting for a channel, per port */
 #define BIP_GW_LINGER_READ_MS 2000u  /* after our FIN: the client's rest is read and dropped */
 #define BIP_GW_LINGER_MS 5000u       /* a closed channel's client gets its last bytes within */
 

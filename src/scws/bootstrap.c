@@ -18,6 +18,7 @@
 #include "config/profile.h"
 #include "core/log.h"
 #include "scws/server.h"
+#include "scws/throttle.h"
 
 static const char *const field_names[SCWS_BOOTSTRAP_F_COUNT] = {
 	[SCWS_BOOTSTRAP_F_DEVID] = "devid",
@@ -493,6 +494,64 @@ static int send_response(struct answer *a, int status, const char *ctype, const 
 	return scws_http_response_write(a->out, &r);
 }
 
+/* 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) in whole seconds. */
+static int send_429(struct answer *a, uint64_t wait_ms, const char *who)
+{
+	char secs[24], body[sizeof(a->res->reason) + 1];
+	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+	struct scws_http_field retry = { "Retry-After", secs };
+	snprintf(a->res->reason, sizeof(a->res->reason),
+		 "too many failed credential attempts %s: retry after %s s", who, secs);
+	int n = snprintf(body, sizeof(body), "%s\n", a->res->reason);
+	struct scws_http_response r;
+	scws_http_response_init(&r, a->req, 429);
+	if (a->close) {
+		r.close = true;
+		r.keep_alive_10 = false;
+	}
+	r.content_type = "text/plain; charset=utf-8";
+	r.cache_control = "no-store";
+	r.extra = &retry;
+	r.num_extra = 1;
+	r.body = body;
+	r.body_len = (size_t)n;
+	a->res->status = 429;
+	a->res->body_len = r.is_head ? 0 : (size_t)n;
+	a->res->close = r.close;
+	return scws_http_response_write(a->out, &r);
+}
+
+/* The peer's address without its port ("channel 3" as it is). */
+static void peer_key(const char *peer, char *out, size_t cap)
+{
+	size_t n = strlen(peer);
+	const char *colon = strrchr(peer, ':');
+	if (peer[0] == '[') {
+		const char *close = strchr(peer, ']');
+		n = close ? (size_t)(close - peer + 1) : n;
+	} else if (colon && strchr(peer, ':') == colon) {
+		n = (size_t)(colon - peer);
+	}
+	snprintf(out, cap, "peer %.*s", (int)n, peer);
+}
+
+/* A credential attempt that failed: counted for the peer and the devid;
+ * the failure that blocks one is logged, once per window. */
+static void credential_failed(struct scws_bootstrap_req *r, struct scws_throttle *t,
+			      const char *pk, const char *dk)
+{
+	unsigned limit_hit = 0;
+	if (r->peer && scws_throttle_fail(t, pk, r->now_ms))
+		limit_hit |= 1;
+	if (scws_throttle_fail(t, dk, r->now_ms))
+		limit_hit |= 2;
+	if (limit_hit)
+		log_warn("scws", "failed credential attempts: %s%s%s at the limit "
+			 "(--auth-fail-limit): answered 429 until its window is over",
+			 limit_hit & 1 ? pk : "", limit_hit == 3 ? " and " : "",
+			 limit_hit & 2 ? dk : "");
+}
+
 /* A one-line text/plain error body (doc/design.md §5: the body says which rule refused). */
 __attribute__((format(printf, 4, 5)))
 static int send_error(struct answer *a, int status, const char *allow, const char *fmt, ...)
@@ -831,6 +890,21 @@ static bool form_problem(struct scws_bootstrap_req *r, uint8_t *secret, size_t c
 	return true;
 }
 
+/* ms until the peer or the devid may try again (0: now); who says which,
+ * for the 429 body. Fills the throttle keys. */
+static uint64_t throttled(struct scws_bootstrap_req *r, struct scws_server *srv, char *pk,
+			  size_t pkcap, char *dk, size_t dkcap, const char **who)
+{
+	const struct scws_throttle *t = scws_server_throttle(srv);
+	if (r->peer)
+		peer_key(r->peer, pk, pkcap);
+	snprintf(dk, dkcap, "devid %s", r->devid);
+	uint64_t wp = r->peer ? scws_throttle_blocked(t, pk, r->now_ms) : 0;
+	uint64_t wd = scws_throttle_blocked(t, dk, r->now_ms);
+	*who = wp >= wd ? "from this peer" : "for this devid";
+	return wp > wd ? wp : wd;
+}
+
 static int answer_post(struct scws_bootstrap_req *r, struct scws_server *srv,
 		       const struct profile *p, struct answer *a)
 {
@@ -840,7 +914,9 @@ static int answer_post(struct scws_bootstrap_req *r, struct scws_server *srv,
 	const struct scws_bootstrap_field *push = &r->f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS];
 	uint8_t secret[SCWS_FIELD_MAX];
 	size_t secret_len = 0;
-	char msg[200];
+	char msg[200], pk[80] = "", dk[128] = "";
+	const char *who = "";
+	uint64_t wait = 0;
 	int rc;
 
 	memset(secret, 0, sizeof(secret));
@@ -854,10 +930,16 @@ static int answer_post(struct scws_bootstrap_req *r, struct scws_server *srv,
 
 	if (form_problem(r, secret, sizeof(secret), &secret_len, msg, sizeof(msg))) {
 		rc = send_error(a, 400, NULL, "%s", msg);
+	} else if (p->credentials_required &&
+		   (wait = throttled(r, srv, pk, sizeof(pk), dk, sizeof(dk), &who)) != 0) {
+		scws_throttle_refused_one(scws_server_throttle(srv));
+		rc = send_429(a, wait, who);
 	} else if (p->credentials_required && (!user->seen || !pass->seen)) {
+		credential_failed(r, scws_server_throttle(srv), pk, dk);
 		rc = send_error(a, 403, NULL,
 				"credentials required: this card needs username and passphrase");
 	} else if (p->credentials_required && !credentials_match(p, user, secret, secret_len)) {
+		credential_failed(r, scws_server_throttle(srv), pk, dk);
 		rc = send_error(a, 403, NULL, "wrong username or passphrase");
 	} else if (p->devid_allow && !devid_allowed(p, devid)) {
 		rc = send_error(a, 404, NULL, "devid '%s' is not in this card's allow-list",

@@ -111,6 +111,11 @@ struct scws_bootstrap_req {
 	char ignored[128];      /* names of unknown fields, comma-separated */
 	char detail[192];       /* why a bootstrap was not served, "" otherwise */
 	int fault_body;         /* enum scws_fault_body for the 200 (set by the conn) */
+
+	/* Set by the connection before scws_bootstrap_answer(): who asks, and
+	 * when, for throttling failed credential attempts. */
+	const char *peer;       /* "127.0.0.1:50000", "[::1]:1", "channel 3"; NULL: none */
+	uint64_t now_ms;
 };
 
 /* What the answer was, for the log line. */

@@ -74,6 +74,15 @@ struct scws_conn {
 	bool answered;               /* the current request has its response */
 	bool tls_started;            /* TLS bytes came (the handshake runs) */
 	bool fed;                    /* the first bytes came (the wrong-protocol check ran) */
+	bool in_req;                 /* bytes of a request came, its answer is not written */
+	bool handshaken;             /* tls: the handshake completed */
+	struct scws_conn_deadlines dl;
+	uint64_t now;                /* the transport's clock (scws_conn_set_time) */
+	uint64_t t_conn;             /* the connection */
+	uint64_t t_req;              /* first byte of the current request */
+	uint64_t t_idle;             /* last answer written (or the handshake's end) */
+	uint64_t t_drained;          /* the output was last all taken */
+	uint64_t t_in;               /* bytes last came in */
 	struct timespec t0;          /* first byte of the current request */
 	uint64_t sent;               /* bytes consumed from out, ever */
 	bool tls_alert;              /* fault: abort the handshake with an alert */
@@ -84,7 +93,6 @@ struct scws_conn {
 	bool pace_t0_set;
 	uint64_t pace_start, pace_end, pace_t0, gate;
 	unsigned pace_delay_ms, pace_bps;
-	uint8_t rd[TLS_PLAINTEXT_MAX]; /* plaintext out of the TLS engine */
 };
 
 static size_t pending(const struct scws_conn *c)
@@ -393,6 +401,8 @@ static void answer(struct scws_conn *c, const struct scws_http_req *req, bool cl
 	struct scws_bootstrap_result res;
 	struct scws_fault_response fr = { 0 };
 	c->answered = true;
+	c->req.peer = c->peer;
+	c->req.now_ms = c->now;
 	if (c->req.route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP)
 		scws_server_fault_response(c->srv, c->transport, c->local_port, &fr);
 	size_t start = resp_buf(c)->len;
@@ -470,6 +480,17 @@ static void end_request(struct scws_conn *c)
 	scws_bootstrap_req_cleanup(&c->req);
 	c->have_head = false;
 	c->answered = false;
+	c->in_req = false;
+	c->t_idle = c->now;
+}
+
+/* Bytes of a request arrived while none was in progress. */
+static void request_begins(struct scws_conn *c)
+{
+	if (c->in_req)
+		return;
+	c->in_req = true;
+	c->t_req = c->now;
 }
 
 static void parse_failed(struct scws_conn *c)
@@ -492,6 +513,7 @@ static void http_input(struct scws_conn *c, const uint8_t *in, size_t len)
 		if (!scws_http_parser_in_request(&c->http)) {
 			clock_gettime(CLOCK_MONOTONIC, &c->t0);
 			c->t0_ms = wall_ms();
+			request_begins(c);
 		}
 		size_t used = 0;
 		int rc = scws_http_parser_feed(&c->http, in, len, &used);
@@ -511,6 +533,11 @@ static void http_input(struct scws_conn *c, const uint8_t *in, size_t len)
 	}
 }
 
+/* Plaintext out of the TLS engine, handed to http_input() at once: one
+ * buffer for every conn (one event-loop thread; nothing keeps a view of it
+ * past the call), not 16 KB in each. */
+static uint8_t tls_plain[TLS_PLAINTEXT_MAX];
+
 static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 {
 	unsigned stalls = 0;
@@ -526,6 +553,8 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 		c->done = true;
 		return;
 	}
+	if (c->handshaken && len)
+		request_begins(c); /* a record of the next request */
 	while (!c->done) {
 		bool handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
 		size_t used = 0;
@@ -545,12 +574,16 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 		for (;;) {
 			size_t n = 0;
 			handshake = scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING;
-			rc = scws_tls_read(c->tls, c->rd, sizeof(c->rd), &n);
+			rc = scws_tls_read(c->tls, tls_plain, sizeof(tls_plain), &n);
 			tls_drain(c);
+			if (!c->handshaken && scws_tls_state(c->tls) != SCWS_TLS_ST_HANDSHAKING) {
+				c->handshaken = true;
+				c->t_idle = c->now;
+			}
 			if (c->done)
 				return;
 			if (rc == 0) {
-				http_input(c, c->rd, n);
+				http_input(c, tls_plain, n);
 				continue;
 			}
 			if (rc == -EPIPE) { /* close_notify: ours is in the output */
@@ -652,6 +685,9 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 	c->opened_ms = wall_ms();
 	c->t0_ms = c->opened_ms;
 	c->https = info->tls || info->tls_offloaded;
+	if (info->deadlines)
+		c->dl = *info->deadlines;
+	c->now = c->t_conn = c->t_idle = info->now_ms;
 	buf_init(&c->out, SCWS_CONN_OUT_MAX);
 	buf_init(&c->plain, SCWS_CONN_OUT_MAX);
 	scws_http_parser_init(&c->http, &cb, c);
@@ -734,6 +770,7 @@ int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len)
 	if (c->done || !len)
 		return 0;
 	c->bytes_in += len;
+	c->t_in = c->now;
 	if (!c->fed) {
 		c->fed = true;
 		if (wrong_protocol(c, in, len))
@@ -811,6 +848,9 @@ void scws_conn_consume(struct scws_conn *c, size_t n)
 	if (c->out_off == c->out.len) {
 		buf_reset(&c->out);
 		c->out_off = 0;
+		c->t_drained = c->now;
+		if (!c->in_req && !c->plain.len)
+			c->t_idle = c->now; /* keep-alive counts from the last byte out */
 	} else if (c->out_off >= 4096 && c->out_off >= c->out.len / 2) {
 		/* Compacting only past half keeps a BIP transport's small
 		 * consumes linear in the bytes sent. */
@@ -838,4 +878,83 @@ bool scws_conn_in_request(const struct scws_conn *c)
 	if (c->tls && scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING)
 		return c->tls_started;
 	return scws_http_parser_in_request(&c->http);
+}
+
+void scws_conn_set_time(struct scws_conn *c, uint64_t now_ms)
+{
+	c->now = now_ms;
+}
+
+enum phase { PH_NONE, PH_HANDSHAKE, PH_HEAD, PH_BODY, PH_KEEPALIVE };
+
+static const char *const phase_names[] = {
+	[PH_HANDSHAKE] = "TLS handshake", [PH_HEAD] = "request head",
+	[PH_BODY] = "request body", [PH_KEEPALIVE] = "keep-alive (no new request)",
+};
+
+/* The phase, its start and its limit (0: none). */
+static enum phase phase(const struct scws_conn *c, uint64_t *start, unsigned *limit)
+{
+	if (c->done || pending(c))
+		return PH_NONE;
+	if (c->tls && !c->handshaken) {
+		*start = c->t_conn;
+		*limit = c->dl.handshake_ms;
+		return PH_HANDSHAKE;
+	}
+	if (c->in_req) {
+		*start = c->t_req;
+		/* The head has its own, shorter limit; the body the rest. */
+		if (!c->have_head && c->dl.head_ms &&
+		    (!c->dl.request_ms || c->dl.head_ms < c->dl.request_ms)) {
+			*limit = c->dl.head_ms;
+			return PH_HEAD;
+		}
+		*limit = c->dl.request_ms;
+		return c->have_head ? PH_BODY : PH_HEAD;
+	}
+	*start = c->t_idle;
+	*limit = c->dl.keepalive_ms;
+	return PH_KEEPALIVE;
+}
+
+uint64_t scws_conn_deadline(const struct scws_conn *c)
+{
+	uint64_t start = 0;
+	unsigned limit = 0;
+	if (phase(c, &start, &limit) == PH_NONE || !limit)
+		return UINT64_MAX;
+	return start + limit;
+}
+
+bool scws_conn_expire(struct scws_conn *c, uint64_t now_ms)
+{
+	uint64_t start = 0;
+	unsigned limit = 0;
+	enum phase ph = phase(c, &start, &limit);
+	if (ph == PH_NONE || !limit || now_ms < start + limit)
+		return false;
+	char why[96];
+	snprintf(why, sizeof(why), "%s not complete after %u ms", phase_names[ph], limit);
+	log_conn(c, ph == PH_KEEPALIVE ? LOG_DEBUG : LOG_INFO, "connection closed", why);
+	c->done = true;
+	return true;
+}
+
+uint64_t scws_conn_stalled_since(const struct scws_conn *c)
+{
+	uint64_t start = 0;
+	unsigned limit = 0;
+	enum phase ph = phase(c, &start, &limit);
+	if (ph == PH_NONE)
+		return UINT64_MAX;
+	/* Mid-handshake, the wait for the client begins with our last flight. */
+	uint64_t since = start > c->t_drained ? start : c->t_drained;
+	/* Incomplete and silent since then: the client's turn (its next
+	 * flight), which a slow but honest client can take long to come to;
+	 * counted as stalled only SCWS_STALL_QUIET_MS later. Trickling
+	 * (bytes came, still incomplete) and keep-alive count at once. */
+	if (ph != PH_KEEPALIVE && c->t_in <= since)
+		return since + SCWS_STALL_QUIET_MS;
+	return since;
 }

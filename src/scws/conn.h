@@ -18,6 +18,22 @@
 struct scws_server;
 struct scws_conn;
 
+/* The deadlines of a connection, in ms; 0: none. Each phase has one:
+ * - handshake: the TLS handshake complete, counted from the connection;
+ * - head: a request's line and headers, counted from its first byte (on a
+ *   TLS port: the first byte of the record that carries it);
+ * - request: the whole request, body included, from the same byte;
+ * - keepalive: the first byte of the next request, counted from the last
+ *   answer (or from the handshake, or the connection on a plain port).
+ * While an answer waits unsent, the conn has no deadline: the transport's
+ * idle timeout (no byte either way) applies. */
+struct scws_conn_deadlines {
+	unsigned handshake_ms;
+	unsigned head_ms;
+	unsigned request_ms;
+	unsigned keepalive_ms;
+};
+
 struct scws_conn_info {
 	const char *transport; /* "tcpip" or "bip"; copied */
 	const char *peer;      /* "127.0.0.1:50000" or "[::1]:50000"; copied */
@@ -29,6 +45,9 @@ struct scws_conn_info {
 	 * TLS-terminating front end; the unit tests), so plain bytes are
 	 * served as HTTPS, bootstrap included. */
 	bool tls_offloaded;
+	/* NULL: no deadlines. Copied. */
+	const struct scws_conn_deadlines *deadlines;
+	uint64_t now_ms;       /* the transport's clock at the connection */
 };
 
 /* A new connection on srv (borrowed: it must outlive the conn). The
@@ -74,5 +93,29 @@ bool scws_conn_done(const struct scws_conn *c);
 /* True while a request has begun but its response is not yet written
  * (for the transport's per-request deadline). */
 bool scws_conn_in_request(const struct scws_conn *c);
+
+/* The clock (ms, monotonic, any origin the transport keeps to): the conn
+ * never reads one. Set it before scws_conn_feed() so that the phases the
+ * bytes start are stamped with their time. */
+void scws_conn_set_time(struct scws_conn *c, uint64_t now_ms);
+
+/* When the current phase's deadline passes (same clock), or UINT64_MAX
+ * when it has none (done, an answer unsent, no deadline configured). */
+uint64_t scws_conn_deadline(const struct scws_conn *c);
+
+/* With now_ms at or past scws_conn_deadline(): logs which phase was late
+ * and turns the conn to done (no answer: the client was too slow to be
+ * owed one), and returns true. Otherwise false. */
+bool scws_conn_expire(struct scws_conn *c, uint64_t now_ms);
+
+/* Since when (same clock) the conn waits for its client with no request
+ * it owes an answer to: a handshake or a request not complete yet, or
+ * idle between requests (the later of the phase's start and the last time
+ * its output was all taken); UINT64_MAX while an answer is due or unsent,
+ * or once done. A handshake or request that is incomplete with nothing
+ * received since then (the client's turn, not a trickle) counts
+ * SCWS_STALL_QUIET_MS later. The oldest such conn is the one to close when
+ * others wait for room. */
+uint64_t scws_conn_stalled_since(const struct scws_conn *c);
 
 #endif

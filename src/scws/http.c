@@ -80,6 +80,8 @@ static void start_request(struct scws_http_parser *p)
 	memset(&p->req, 0, sizeof(p->req));
 	p->st = SCWS_HTTP_ST_HEAD;
 	scws_http_head_reset(&p->head);
+	p->head_scan = 0;
+	p->line_checked = false;
 	p->remaining = 0;
 	p->skip_body = false;
 	buf_reset(&p->body);
@@ -368,6 +370,34 @@ static int parse_head(struct scws_http_parser *p)
 	return interpret_head(p);
 }
 
+/* What can be refused before the head is complete is refused at once, so a
+ * client that will never end it (an HTTP/0.9 request-line, a head whose
+ * lines end in bare CRs) is not held until a timeout: a CR followed by
+ * anything but LF, and the request-line as soon as its LF came. */
+static int check_early(struct scws_http_parser *p)
+{
+	const struct scws_http_head *h = &p->head;
+	for (size_t k = p->head_scan; k + 1 < h->len; k++)
+		if (h->buf[k] == '\r' && h->buf[k + 1] != '\n')
+			return fail(p, -EPROTO, 400, "bare CR in request head");
+	p->head_scan = h->len ? h->len - 1 : 0;
+	if (!p->line_checked && h->has_line) {
+		size_t pos = 0;
+		struct bytes line;
+		int rc;
+		p->line_checked = true;
+		do {
+			rc = next_line(p, &pos, &line);
+			if (rc)
+				return rc;
+		} while (line.len == 0);
+		rc = parse_request_line(p, line);
+		if (rc)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
 /* Frames the head (RFC 9112 §2.2: empty lines before the request-line are
  * skipped). 0 when it is complete, -EAGAIN, or 431. */
 static int frame_head(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *n)
@@ -375,7 +405,9 @@ static int frame_head(struct scws_http_parser *p, const uint8_t *in, size_t len,
 	int rc = scws_http_head_frame(&p->head, true, in, len, n);
 	if (rc == -EMSGSIZE)
 		return fail(p, rc, 431, "request head over %u bytes", HTTP_HEAD_MAX);
-	return rc;
+	if (rc != -EAGAIN)
+		return rc;
+	return check_early(p);
 }
 
 /* ---------------------------------------------------------------- body */

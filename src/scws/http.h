@@ -139,6 +139,8 @@ struct scws_http_parser {
 	struct scws_http_req req;
 
 	struct scws_http_head head; /* the head being framed, then its views' bytes */
+	size_t head_scan;       /* head bytes before this were checked for bare CRs */
+	bool line_checked;      /* the request-line was checked as soon as it ended */
 
 	uint64_t remaining;     /* Content-Length body bytes left */
 	struct scws_chunked chunked; /* chunked body, at most HTTP_BODY_MAX bytes */

@@ -9,6 +9,7 @@ src_scws_libscws_a_SOURCES = \
 	src/scws/tls.c src/scws/tls.h \
 	src/scws/bootstrap.c src/scws/bootstrap.h \
 	src/scws/server.c src/scws/server.h \
+	src/scws/throttle.c src/scws/throttle.h \
 	src/scws/conn.c src/scws/conn.h \
 	src/scws/observe.h
 
@@ -22,6 +23,11 @@ tests_unit_test_scws_http_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_L
 tests_unit_test_scws_multipart_SOURCES = tests/unit/test_scws_multipart.c
 tests_unit_test_scws_multipart_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_multipart_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
+check_PROGRAMS += tests/unit/test_scws_throttle
+TESTS += tests/unit/test_scws_throttle
+tests_unit_test_scws_throttle_SOURCES = tests/unit/test_scws_throttle.c
+tests_unit_test_scws_throttle_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_throttle_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
 check_PROGRAMS += tests/unit/test_scws_http_resp
 TESTS += tests/unit/test_scws_http_resp
 tests_unit_test_scws_http_resp_SOURCES = tests/unit/test_scws_http_resp.c

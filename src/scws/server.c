@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "scws/bootstrap.h"
+#include "scws/throttle.h"
 #include "scws/tls.h"
 
 struct push_entry {
@@ -56,14 +57,38 @@ struct scws_server {
 	scws_observe_fn *observe;
 	void *observe_arg;
 	uint64_t conn_ids;
+	struct scws_throttle *throttle; /* failed credential attempts */
 };
 
 struct scws_server *scws_server_new(void)
 {
 	struct scws_server *srv = calloc(1, sizeof(struct scws_server));
-	if (srv)
-		snprintf(srv->path, sizeof(srv->path), "%s", SCWS_BOOTSTRAP_PATH);
+	if (!srv)
+		return NULL;
+	snprintf(srv->path, sizeof(srv->path), "%s", SCWS_BOOTSTRAP_PATH);
+	srv->throttle = scws_throttle_new(0, AUTH_FAIL_WINDOW_MS_DEFAULT); /* off until set */
+	if (!srv->throttle) {
+		free(srv);
+		return NULL;
+	}
 	return srv;
+}
+
+void scws_server_set_auth_throttle(struct scws_server *srv, unsigned limit, unsigned window_ms)
+{
+	scws_throttle_configure(srv->throttle, limit, window_ms);
+}
+
+struct scws_throttle *scws_server_throttle(struct scws_server *srv)
+{
+	return srv->throttle;
+}
+
+void scws_server_auth_stats(const struct scws_server *srv, uint64_t now_ms,
+			    struct scws_server_auth_stats *out)
+{
+	out->refused = scws_throttle_refused(srv->throttle);
+	out->blocked = scws_throttle_blocked_keys(srv->throttle, now_ms);
 }
 
 void scws_server_free(struct scws_server *srv)
@@ -78,6 +103,7 @@ void scws_server_free(struct scws_server *srv)
 	free(srv->doc);
 	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
 		scws_tls_ctx_free(srv->fault_tls[i]);
+	scws_throttle_free(srv->throttle);
 	for (size_t i = 0; i < srv->n_push; i++) {
 		free(srv->push[i].devid);
 		free(srv->push[i].addr);

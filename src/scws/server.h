@@ -38,6 +38,22 @@ const struct profile *scws_server_profile(const struct scws_server *srv);
  * The server keeps the SCWS_PUSH_DEVIDS_MAX devids updated most recently. */
 const char *scws_server_push_address(const struct scws_server *srv, const char *devid);
 
+/* ---- failed credential attempts (scws/throttle.h): per peer and devid */
+
+/* limit failures per window_ms, then 429 until the window is over; limit
+ * 0: no limit (the state after scws_server_new; the daemon sets
+ * --auth-fail-limit, default AUTH_FAIL_LIMIT_DEFAULT). */
+void scws_server_set_auth_throttle(struct scws_server *srv, unsigned limit, unsigned window_ms);
+struct scws_throttle *scws_server_throttle(struct scws_server *srv);
+/* For a status: 429 answers so far, peers and devids blocked at now_ms
+ * (the same clock the connections are given). */
+struct scws_server_auth_stats {
+	unsigned long refused;
+	size_t blocked;
+};
+void scws_server_auth_stats(const struct scws_server *srv, uint64_t now_ms,
+			    struct scws_server_auth_stats *out);
+
 /* ---- steering and counting (the control socket, lab/control.h) */
 
 /* Off: the bootstrap endpoint answers 404 "not available" (the files are

@@ -480,6 +480,9 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 	/* No renegotiation: it buys a peer CPU time on the card and nothing
 	 * else. */
 	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	/* An idle connection gives its 16 KB + 16 KB record buffers back;
+	 * OpenSSL allocates them again when a record comes or goes. */
+	SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
 	if (cfg->resumption) {
 		/* Session IDs (TLS <= 1.2) from a bounded cache; tickets for
 		 * both versions, sealed with keys OpenSSL makes per context (a

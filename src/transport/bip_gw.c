@@ -13,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "card/cat_msg.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/timeval.h"
+#include "transport/admit.h"
 #include "transport/sock.h"
 
 #define SUB "bip"
@@ -56,7 +59,6 @@ enum conn_state {
 
 struct gw_conn {
 	struct bip_gw *gw;
-	uint16_t card_port;   /* CONN_BOUND */
 	bool dropped;         /* bip-drop: the close is an RST */
 	bool fin_pending;     /* the client's FIN came with bytes not yet in Rx */
 	/* bip-rate: libevent's token buckets on the client's socket, both
@@ -67,8 +69,15 @@ struct gw_conn {
 	struct gw_port *port; /* CONN_PARKED */
 	unsigned ch;          /* CONN_BOUND */
 	size_t rx_max;        /* CONN_BOUND: the channel's buffer size */
+	uint16_t card_port;   /* CONN_BOUND */
+	/* The eviction clock (ms, monotonic): the card's answers to what the
+	 * client sent tell a stalled client from one being served. */
+	uint64_t t_bound;     /* bound to its channel */
+	uint64_t t_last_tx;   /* last byte from the card to the client */
+	uint64_t t_unanswered; /* first client byte since then; 0: none */
 	char peer[BIP_GW_PEER_MAX];
 	char local[BIP_GW_PEER_MAX]; /* the address the client reached */
+	struct admit_entry admit;
 	struct gw_conn *prev, *next;
 	struct gw_conn *park_next;
 };
@@ -82,11 +91,16 @@ struct bip_gw {
 	struct bip_gw_port_map map[BIP_GW_PORT_MAP_MAX];
 	size_t n_map;
 	unsigned idle_timeout_ms;
+	struct admit *admit;
+	uint64_t (*stalled_cb)(void *arg, unsigned channel);
+	void *stalled_arg;
 	struct gw_port ports[CAT_BIP_CHANNELS_MAX]; /* distinct card ports <= channels */
 	struct gw_conn *conns;
 	size_t n_conns;
 	struct event *kick;  /* run the engine from the loop */
 	struct event *retry; /* the engine asked to wait */
+	struct event *evict; /* clients wait for a channel: look for one to free */
+	unsigned evictions;  /* connections closed to make room, since start */
 	bool restarting;     /* released ports turn stale instead of closing */
 	/* The first listener another process held (EADDRINUSE): said once by
 	 * transport_bip_gw_port_in_use(), not by every OPEN CHANNEL. */
@@ -98,6 +112,13 @@ struct bip_gw {
 static void kick(struct bip_gw *gw)
 {
 	event_active(gw->kick, EV_TIMEOUT, 1);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static struct gw_port *find_port(struct bip_gw *gw, uint16_t card_port)
@@ -152,6 +173,7 @@ static void conn_free(struct gw_conn *c)
 	}
 	if (c->rate)
 		ev_token_bucket_cfg_free(c->rate);
+	admit_leave(gw->admit, &c->admit);
 	free(c);
 }
 
@@ -232,7 +254,10 @@ static void arm_idle(struct gw_conn *c)
 
 static void update_accepting(struct gw_port *p)
 {
-	bool want = p->n_parked == 0 && transport_bip_term_port_free(p->gw->term, p->card_port);
+	/* Clients waiting for a channel are accepted and parked (up to
+	 * BIP_GW_PARKED_MAX), so the gateway sees that they wait and can
+	 * make room (evict_for); beyond, they wait in the backlog. */
+	bool want = p->n_parked < BIP_GW_PARKED_MAX;
 	if (want == p->accepting)
 		return;
 	p->accepting = want;
@@ -243,10 +268,10 @@ static void update_accepting(struct gw_port *p)
 			evconnlistener_disable(p->ls[i].lev);
 	}
 	if (want)
-		log_dbg(SUB, "card port %u: a channel is free, accepting again", p->card_port);
+		log_dbg(SUB, "card port %u: accepting again", p->card_port);
 	else
-		log_info(SUB, "card port %u: every channel busy; new clients wait in the backlog",
-			 p->card_port);
+		log_info(SUB, "card port %u: every channel busy and %u clients wait: new clients "
+			 "wait in the backlog", p->card_port, BIP_GW_PARKED_MAX);
 }
 
 /* move_rx(), then the client's FIN once every byte before it is in the
@@ -270,6 +295,9 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 	struct bip_gw *gw = c->gw;
 	c->st = CONN_BOUND;
 	c->ch = ch;
+	c->t_bound = now_ms();
+	c->t_last_tx = 0;
+	c->t_unanswered = 0;
 	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0) {
 		info.buffer_size = BIP_GW_BUFFER_MAX;
 		info.card_port = 0;
@@ -309,11 +337,32 @@ static void park(struct gw_port *p, struct gw_conn *c)
 	log_info(SUB, "%s: waits for a free channel of card port %u", c->peer, p->card_port);
 }
 
-/* Parked clients first, in arrival order, then the listeners follow. */
+/* The parked client to take first: the one with the most bytes ready
+ * (a client that sent its whole first flight goes before one trickling
+ * it), in arrival order among equals. */
+static struct gw_conn *next_parked(struct gw_port *p)
+{
+	struct gw_conn *best = p->parked;
+	int most = -1;
+	if (!best || !best->park_next)
+		return best;
+	for (struct gw_conn *c = p->parked; c; c = c->park_next) {
+		int n = 0;
+		if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &n) != 0)
+			n = 0;
+		if (n > most) {
+			most = n;
+			best = c;
+		}
+	}
+	return best;
+}
+
+/* Parked clients first, then the listeners follow. */
 static void settle_port(struct gw_port *p)
 {
 	while (p->parked && transport_bip_term_port_free(p->gw->term, p->card_port)) {
-		struct gw_conn *c = p->parked;
+		struct gw_conn *c = next_parked(p);
 		unpark(c);
 		int rc = transport_bip_term_accept(p->gw->term, p->card_port, c);
 		if (rc <= 0) {
@@ -325,8 +374,106 @@ static void settle_port(struct gw_port *p)
 	update_accepting(p);
 }
 
+/* Since when c waits for its client rather than for the card: its bytes
+ * unanswered (a handshake or request not complete: the card answers a
+ * complete one at once), or everything answered (idle in keep-alive, or
+ * nothing sent yet); UINT64_MAX while an answer is on its way out. */
+static uint64_t stalled_since(const struct gw_conn *c)
+{
+	if (c->st != CONN_BOUND || evbuffer_get_length(bufferevent_get_output(c->bev)))
+		return UINT64_MAX;
+	if (c->gw->stalled_cb) {
+		struct bip_term_channel_info info;
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) ||
+		    transport_bip_term_channel(c->gw->term, c->ch, &info) != 0 || info.rx_len ||
+		    info.tx_len)
+			return UINT64_MAX; /* bytes on their way to or from the card */
+		return c->gw->stalled_cb(c->gw->stalled_arg, c->ch);
+	}
+	if (c->t_unanswered)
+		return c->t_unanswered;
+	return c->t_last_tx > c->t_bound ? c->t_last_tx : c->t_bound;
+}
+
+/* Clients wait for a channel of p: the bound connection stalled the
+ * longest (EVICT_GRACE_MS at least) is closed to make room, one per
+ * waiting client, so slow or idle clients cannot starve the others. */
+static void evict_for(struct gw_port *p, uint64_t now)
+{
+	struct bip_gw *gw = p->gw;
+	for (size_t k = 0; k < p->n_parked; k++) {
+		struct gw_conn *victim = NULL;
+		uint64_t oldest = UINT64_MAX;
+		for (struct gw_conn *c = gw->conns; c; c = c->next) {
+			if (c->st != CONN_BOUND || c->card_port != p->card_port)
+				continue;
+			uint64_t t = stalled_since(c);
+			if (t < oldest && t + EVICT_GRACE_MS <= now) {
+				oldest = t;
+				victim = c;
+			}
+		}
+		if (!victim)
+			return;
+		log_info(SUB, "%s: channel %u closed to make room for a waiting client "
+			 "(stalled %llu ms)", victim->peer, victim->ch,
+			 (unsigned long long)(now - oldest));
+		gw->evictions++;
+		transport_bip_term_peer_closed(gw->term, victim->ch, true);
+		conn_free(victim);
+	}
+}
+
+static uint64_t admit_stalled(void *arg)
+{
+	return stalled_since(arg);
+}
+
+static void admit_evict(void *arg, const char *why)
+{
+	struct gw_conn *c = arg;
+	struct bip_gw *gw = c->gw;
+	log_info(SUB, "%s: closed: %s", c->peer, why);
+	if (c->st == CONN_BOUND)
+		transport_bip_term_peer_closed(gw->term, c->ch, true);
+	conn_free(c);
+	kick(gw);
+}
+
+static const struct admit_ops gw_admit_ops = {
+	.stalled_since = admit_stalled,
+	.evict = admit_evict,
+};
+
+static void check_waiting(struct bip_gw *gw)
+{
+	bool waiting = false;
+	uint64_t now = 0;
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++) {
+		struct gw_port *p = &gw->ports[i];
+		if (!p->in_use || !p->n_parked)
+			continue;
+		if (!waiting)
+			now = now_ms();
+		waiting = true;
+		evict_for(p, now);
+	}
+	if (waiting && !evtimer_pending(gw->evict, NULL)) {
+		struct timeval tv = tv_from_ms(EVICT_CHECK_MS);
+		evtimer_add(gw->evict, &tv);
+	}
+}
+
+static void evict_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bip_gw *gw = arg;
+	check_waiting(gw);
+	kick(gw);
+}
+
 static void run_engine(struct bip_gw *gw)
 {
+	check_waiting(gw);
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
 		if (gw->ports[i].in_use)
 			settle_port(&gw->ports[i]);
@@ -372,6 +519,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (c->st != CONN_BOUND)
 		return;
+	if (!c->t_unanswered && evbuffer_get_length(bufferevent_get_input(bev)))
+		c->t_unanswered = now_ms();
 	move_rx(c);
 	kick(c->gw);
 }
@@ -441,6 +590,12 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	socklen_t here_len = sizeof(here);
 	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
 		transport_sock_peer((struct sockaddr *)&here, c->local, sizeof(c->local));
+	if (gw->admit && admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, now_ms()) < 0) {
+		log_dbg(SUB, "%s: refused (--max-clients-per-peer)", c->peer);
+		bufferevent_free(bev);
+		free(c);
+		return;
+	}
 	c->next = gw->conns;
 	if (gw->conns)
 		gw->conns->prev = c;
@@ -623,8 +778,11 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 
 	if (n && bufferevent_write(c->bev, p, n) != 0)
 		return -ENOMEM;
-	if (n)
+	if (n) {
 		arm_idle(c);
+		c->t_last_tx = now_ms();
+		c->t_unanswered = 0;
+	}
 	return (ssize_t)n;
 }
 
@@ -716,6 +874,9 @@ struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_l
 		memcpy(gw->map, cfg->port_map, cfg->n_port_map * sizeof(gw->map[0]));
 	gw->n_map = cfg->n_port_map;
 	gw->idle_timeout_ms = cfg->idle_timeout_ms;
+	gw->admit = cfg->admit;
+	gw->stalled_cb = cfg->stalled_since;
+	gw->stalled_arg = cfg->stalled_arg;
 	gw->link.ops = ops;
 	gw->link.ctx = link_ctx;
 	gw->link.trace = cfg->trace;
@@ -724,7 +885,8 @@ struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_l
 	gw->term = transport_bip_term_new(&gw->link, &gw_net_ops, gw, &tc);
 	gw->kick = event_new(base, -1, 0, kick_cb, gw);
 	gw->retry = evtimer_new(base, retry_cb, gw);
-	if (!gw->term || !gw->kick || !gw->retry) {
+	gw->evict = evtimer_new(base, evict_cb, gw);
+	if (!gw->term || !gw->kick || !gw->retry || !gw->evict) {
 		snprintf(err, errcap, "BIP gateway: bad channel count or buffer size, "
 			 "or no memory");
 		transport_bip_gw_free(gw);
@@ -746,6 +908,8 @@ void transport_bip_gw_free(struct bip_gw *gw)
 		event_free(gw->kick);
 	if (gw->retry)
 		event_free(gw->retry);
+	if (gw->evict)
+		event_free(gw->evict);
 	transport_bip_term_free(gw->term);
 	free(gw);
 }

@@ -11,7 +11,15 @@
  * channel of that port in LISTEN. When every channel of the port is busy
  * the listeners pause, so further clients wait in the kernel's backlog
  * (no reset), as Qualcomm's and VIA's handsets do; they are taken as
- * channels return to LISTEN.
+ * channels return to LISTEN. While clients wait, the bound client stalled
+ * the longest (for EVICT_GRACE_MS at least) is closed to make room, one per
+ * waiting client: stalled is a client whose bytes the card has left
+ * unanswered (a TLS handshake or an HTTP request not complete yet: the card
+ * answers a complete one at once) or that has everything answered (idle in
+ * keep-alive); a client whose answer is on its way out is never chosen.
+ * With the card in the same process the card says it (stalled_since);
+ * otherwise the gateway judges by bytes, as a handset would. The card's own
+ * deadlines (scws/conn.h through the card's sink) apply as the card runs.
  *
  * Bounded: per client, what the card has not read yet is at most twice
  * the channel's buffer size (the Rx buffer plus libevent's input; the
@@ -58,6 +66,14 @@ struct bip_gw_config {
 	unsigned channels;        /* 1..7; 0: 7 (TERMINAL PROFILE byte 13) */
 	size_t buffer_max;        /* 0: BIP_GW_BUFFER_MAX */
 	unsigned idle_timeout_ms; /* a client silent this long is dropped (05); 0: never */
+	/* Client limits shared with the other transports (transport/admit.h;
+	 * borrowed); NULL: none beyond the channels and the parked queue. */
+	struct admit *admit;
+	/* May be NULL. The card's own word (an in-process card: main.c asks
+	 * card_bip_channel_stalled_since) on since when the client of a
+	 * channel keeps it waiting; without it, the gateway judges by bytes. */
+	uint64_t (*stalled_since)(void *arg, unsigned channel);
+	void *stalled_arg;
 	card_link_trace_fn *trace; /* every APDU exchange (and the ATR); NULL: none */
 	void *trace_arg;
 };

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/transport/libtransport.a
 src_transport_libtransport_a_SOURCES = \
 	src/transport/tcpip.c src/transport/tcpip.h \
+	src/transport/admit.c src/transport/admit.h \
 	src/transport/sock.c src/transport/sock.h \
 	src/transport/setup_check.c src/transport/setup_check.h
 # The control socket (--control PATH; the protocol is src/lab/control.c).
@@ -36,6 +37,12 @@ TESTS += tests/integration/pcsc.sh tests/integration/pcsc_card.sh
 FUZZ_TARGETS += tests/fuzz/fuzz_link_pcsc
 tests_fuzz_fuzz_link_pcsc_SOURCES = tests/fuzz/fuzz_link_pcsc.c
 tests_fuzz_fuzz_link_pcsc_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
+
+check_PROGRAMS += tests/unit/test_transport_admit
+TESTS += tests/unit/test_transport_admit
+tests_unit_test_transport_admit_SOURCES = tests/unit/test_transport_admit.c
+tests_unit_test_transport_admit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_admit_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_transport_sock
 TESTS += tests/unit/test_transport_sock

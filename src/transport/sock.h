@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
-struct sockaddr;
-
-#define TRANSPORT_SOCK_BACKLOG 128
+/* The kernel's own cap (net.core.somaxconn, 4096 on Linux >= 5.4): a burst
+ * of clients waits in the backlog rather than being dropped (SYN retried
+ * after 1 s, 3 s). */
+#define TRANSPORT_SOCK_BACKLOG SOMAXCONN
 
 /* Reasons name the address on every failure: "[::1]: socket: ..." rather
  * than "socket: ...". */

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/timeval.h"
 #include "scws/conn.h"
+#include "transport/admit.h"
 #include "transport/sock.h"
 
 struct tcpip_listener {
@@ -33,7 +34,8 @@ struct tcpip_client {
 	struct bufferevent *bev;
 	struct scws_conn *conn;
 	struct event *deadline;
-	bool deadline_armed;
+	uint64_t deadline_at;  /* when the timer fires; UINT64_MAX: not armed */
+	struct admit_entry admit;
 	struct event *pace;  /* a held answer's next release (scws_conn_pace) */
 	bool closing;     /* the conn is done: flush, then half_close() */
 	bool half_closed; /* our FIN is out: reading until the client's */
@@ -49,10 +51,19 @@ struct tcpip_server {
 	size_t n_listeners;
 	struct tcpip_client *clients;
 	size_t n_clients;
+	struct admit *admit;
+	bool own_admit;
 	bool paused;
 	bool suspended; /* the card is out: no listener */
 	char name[16]; /* the transport's name in logs and the journal */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void set_listening(struct tcpip_server *t, bool on)
 {
@@ -68,8 +79,13 @@ static void set_listening(struct tcpip_server *t, bool on)
 			evconnlistener_disable(t->listeners[i].lev);
 	}
 	if (!on)
-		log_warn("tcpip", "%zu connections open: new clients wait in the backlog",
-			 t->n_clients);
+		log_warn("tcpip", "%zu connections open (--max-clients), none to close: new "
+			 "clients wait in the backlog", admit_clients(t->admit));
+}
+
+static void room_cb(void *arg)
+{
+	set_listening(arg, true);
 }
 
 static void client_free(struct tcpip_client *cl)
@@ -89,23 +105,32 @@ static void client_free(struct tcpip_client *cl)
 	if (cl->bev)
 		bufferevent_free(cl->bev);
 	scws_conn_free(cl->conn);
+	admit_leave(t->admit, &cl->admit); /* may resume listening (room_cb) */
 	free(cl);
-	if (t->paused && t->n_clients < t->lim.max_clients)
-		set_listening(t, true);
 }
 
+static void disarm_deadline(struct tcpip_client *cl)
+{
+	if (cl->deadline_at != UINT64_MAX) {
+		event_del(cl->deadline);
+		cl->deadline_at = UINT64_MAX;
+	}
+}
+
+/* The timer follows the conn's deadline; moved only when it changes. */
 static void arm_deadline(struct tcpip_client *cl)
 {
-	bool want = scws_conn_in_request(cl->conn);
-	if (want == cl->deadline_armed)
+	uint64_t at = scws_conn_deadline(cl->conn);
+	if (at == cl->deadline_at)
 		return;
-	if (want) {
-		struct timeval tv = tv_from_ms(cl->t->lim.request_timeout_ms);
-		event_add(cl->deadline, &tv);
-	} else {
-		event_del(cl->deadline);
+	if (at == UINT64_MAX) {
+		disarm_deadline(cl);
+		return;
 	}
-	cl->deadline_armed = want;
+	uint64_t now = now_ms();
+	struct timeval tv = tv_from_ms(at > now ? at - now : 0);
+	event_add(cl->deadline, &tv);
+	cl->deadline_at = at;
 }
 
 /* Everything is sent: our FIN goes out, and what the client still sends is
@@ -117,10 +142,7 @@ static bool half_close(struct tcpip_client *cl)
 {
 	struct timeval tv = tv_from_ms(TCPIP_LINGER_READ_MS);
 	evutil_socket_t fd = bufferevent_getfd(cl->bev);
-	if (cl->deadline_armed) {
-		event_del(cl->deadline);
-		cl->deadline_armed = false;
-	}
+	disarm_deadline(cl);
 	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
 		client_free(cl);
 		return false;
@@ -170,6 +192,8 @@ static bool pump(struct tcpip_client *cl)
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
 	uint8_t tmp[TCPIP_READ_CHUNK];
+	if (!cl->closing && evbuffer_get_length(in) > 0)
+		scws_conn_set_time(cl->conn, now_ms());
 	while (!cl->closing && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(out) >= TCPIP_OUT_HIGH) {
 			bufferevent_disable(cl->bev, EV_READ);
@@ -264,10 +288,33 @@ static void pace_cb(evutil_socket_t fd, short what, void *arg)
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcpip_client *cl = arg;
-	log_info("tcpip", "%s: request not complete after %u ms, closing", cl->peer,
-		 cl->t->lim.request_timeout_ms);
+	cl->deadline_at = UINT64_MAX;
+	if (scws_conn_expire(cl->conn, now_ms())) {
+		client_free(cl); /* too slow to be owed an answer (logged by the conn) */
+		return;
+	}
+	arm_deadline(cl);
+}
+
+static uint64_t client_stalled_since(void *arg)
+{
+	struct tcpip_client *cl = arg;
+	if (cl->closing || evbuffer_get_length(bufferevent_get_output(cl->bev)))
+		return UINT64_MAX;
+	return scws_conn_stalled_since(cl->conn);
+}
+
+static void client_evict(void *arg, const char *why)
+{
+	struct tcpip_client *cl = arg;
+	log_info("tcpip", "%s: closed: %s", cl->peer, why);
 	client_free(cl);
 }
+
+static const struct admit_ops client_admit_ops = {
+	.stalled_since = client_stalled_since,
+	.evict = client_evict,
+};
 
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
@@ -284,7 +331,17 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		return;
 	}
 	cl->t = t;
+	cl->deadline_at = UINT64_MAX;
 	transport_sock_peer(sa, cl->peer, sizeof(cl->peer));
+	uint64_t now = now_ms();
+	int full = admit_enter(t->admit, &cl->admit, sa, &client_admit_ops, cl, now);
+	if (full < 0) {
+		log_dbg("tcpip", "%s: refused (%s)", cl->peer,
+			full == -EUSERS ? "--max-clients-per-peer" : strerror(-full));
+		evutil_closesocket(fd);
+		free(cl);
+		return;
+	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct sockaddr_storage here;
@@ -295,6 +352,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct scws_conn_info info = {
 		.transport = t->name, .peer = cl->peer, .local = local[0] ? local : NULL,
 		.local_port = l->port, .tls = l->tls,
+		.deadlines = &t->lim.deadlines, .now_ms = now,
 	};
 	cl->conn = scws_conn_new(t->srv, &info);
 	cl->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -316,8 +374,9 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	bufferevent_setcb(cl->bev, read_cb, write_cb, event_cb, cl);
 	bufferevent_setwatermark(cl->bev, EV_WRITE, TCPIP_OUT_HIGH / 2, 0);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	arm_deadline(cl);
 	log_dbg("tcpip", "%s: connected to port %u", cl->peer, l->port);
-	if (t->n_clients >= t->lim.max_clients)
+	if (full)
 		set_listening(t, false);
 }
 
@@ -331,8 +390,16 @@ struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_se
 	t->srv = srv;
 	t->lim = *lim;
 	snprintf(t->name, sizeof(t->name), "tcpip");
-	if (!t->lim.max_clients)
-		t->lim.max_clients = 256;
+	t->admit = lim->admit;
+	if (!t->admit) {
+		t->admit = admit_new(lim->max_clients, lim->max_clients_per_peer);
+		t->own_admit = true;
+		if (!t->admit) {
+			free(t);
+			return NULL;
+		}
+	}
+	admit_on_room(t->admit, room_cb, t);
 	return t;
 }
 
@@ -340,11 +407,14 @@ void transport_tcpip_free(struct tcpip_server *t)
 {
 	if (!t)
 		return;
+	admit_off_room(t->admit, t);
 	while (t->clients)
 		client_free(t->clients);
 	for (size_t i = 0; i < t->n_listeners; i++)
 		if (t->listeners[i].lev)
 			evconnlistener_free(t->listeners[i].lev);
+	if (t->own_admit)
+		admit_free(t->admit);
 	free(t);
 }
 

@@ -2,9 +2,11 @@
  *
  * libevent listeners; each accepted connection gets one scws_conn and a
  * bufferevent. Per-connection limits: an idle timeout (no byte either way),
- * a per-request deadline, bounded output (reading pauses while the kernel
- * does not take our bytes), and a cap on simultaneous connections (the
- * listeners pause at the cap, so further clients wait in the backlog). */
+ * the conn's deadlines (TLS handshake, request head, request, keep-alive:
+ * scws/conn.h, on a timer of this transport's clock), bounded output
+ * (reading pauses while the kernel does not take our bytes), and the
+ * client limits of transport/admit.h (at --max-clients with nobody to
+ * evict the listeners pause, so further clients wait in the backlog). */
 #ifndef SCWS_TRANSPORT_TCPIP_H
 #define SCWS_TRANSPORT_TCPIP_H
 
@@ -12,14 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scws/conn.h"
+
 struct event_base;
 struct scws_server;
 struct tcpip_server;
+struct admit;
 
 struct tcpip_limits {
 	unsigned idle_timeout_ms;
-	unsigned request_timeout_ms;
+	struct scws_conn_deadlines deadlines;
+	/* Shared with the other transports (borrowed); NULL: a private one
+	 * with max_clients and max_clients_per_peer (0: the defaults). */
+	struct admit *admit;
 	unsigned max_clients;
+	unsigned max_clients_per_peer;
 };
 
 /* srv and base are borrowed and must outlive the tcpip server. */

@@ -19,4 +19,231 @@ rm -f "$T_TMP/trace.pcap"
 	--trace "$T_TMP/trace.pcap" && stop_pid "$PID_tr")
 expect_eq "a new trace file is 0600 whatever the umask" 600 "$(stat -c %a "$T_TMP/trace.pcap")"
 
+# slowloris PORT N SECONDS GAP [tls|tlsreq]: N clients that each send one
+# byte of a request (tls: of a TLS ClientHello; tlsreq: of a request, each
+# byte in its own TLS record after a full handshake) every GAP seconds and
+# reconnect when closed, for SECONDS. Prints how many connections the
+# server closed.
+slowloris() {
+	python3 - "$@" <<'PY' &
+import socket, ssl, sys, time
+port, n, secs, gap = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+mode = sys.argv[5] if len(sys.argv) > 5 else "plain"
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+if mode == "tls":
+    rd, wr = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        ctx.wrap_bio(rd, wr).do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    msg = wr.read()
+else:
+    msg = b"GET /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: localuicc\r\n" + b"X-Slow: y\r\n" * 500
+end = time.time() + secs
+conns, closed = {}, 0
+def connect():
+    if mode == "tlsreq":
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+        s.settimeout(0.05)
+    else:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+    conns[s] = 0
+for _ in range(n):
+    connect()
+while time.time() < end:
+    for s in list(conns):
+        try:
+            s.send(msg[conns[s]:conns[s] + 1])
+            conns[s] += 1
+            if mode == "tlsreq":
+                try:
+                    if s.recv(1) == b"":
+                        raise ConnectionError
+                except (socket.timeout, ssl.SSLWantReadError):
+                    pass
+            elif s.recv(1, socket.MSG_DONTWAIT) == b"":
+                raise ConnectionError
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+            s.close()
+            del conns[s]
+            connect()
+    time.sleep(gap)
+print(closed)
+PY
+}
+
+# fetch_time URL [curl args...]: milliseconds a fetch took, or FAIL:STATUS.
+fetch_time() {
+	local url=$1
+	shift
+	local t0 t1 st
+	t0=$(date +%s%N)
+	st=$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)
+	t1=$(date +%s%N)
+	if [ "$st" = 200 ]; then echo $(( (t1 - t0) / 1000000 )); else echo "FAIL:$st"; fi
+}
+
+# --- TCP/IP: slow clients are cut at their deadline, a fetch still passes --
+start_scwsemu tcp --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+	--handshake-timeout 1 --head-timeout 1 --idle-timeout 20 || exit 1
+P=$(ready_port "$READY_tcp" tcpip 127.0.0.1)
+slowloris "$P" 30 3 0.3 tls >"$T_TMP/slow-tls.out"
+slow1=$!
+start_scwsemu req --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+	--head-timeout 1 --idle-timeout 20 || exit 1
+slowloris "$(ready_port "$READY_req" tcpip 127.0.0.1)" 10 3 0.3 tlsreq >"$T_TMP/slow-head.out"
+slow2=$!
+sleep 1
+ms=$(fetch_time "https://127.0.0.1:$P$BOOT")
+wait $slow1 $slow2
+expect_match "tcpip: a fetch among 30 slow TLS clients takes < 1 s (${ms} ms)" '^[0-9]{1,3}$' "$ms"
+expect_match "tcpip: slow ClientHellos are cut at --handshake-timeout" '^[1-9][0-9]*$' \
+	"$(cat "$T_TMP/slow-tls.out")"
+expect_match "... logged as such" 'connection closed.*TLS handshake not complete after 1000 ms' \
+	"$(cat "$LOG_tcp")"
+expect_match "tcpip: slow request heads (after the handshake) are cut at --head-timeout" \
+	'^[1-9][0-9]*$' "$(cat "$T_TMP/slow-head.out")"
+expect_match "... logged as such" 'connection closed.*request head not complete after 1000 ms' \
+	"$(cat "$LOG_req")"
+stop_pid "$PID_tcp"
+stop_pid "$PID_req"
+
+# --- Per-peer limit: the peer's oldest stalled connection makes room -------
+start_scwsemu peer --card "$CARDS/default" --port-map 4116=0 --port-map 3516=0 \
+	--tcpip 127.0.0.1:0 --max-clients-per-peer 4 || exit 1
+P=$(ready_port "$READY_peer" tcpip 127.0.0.1)
+PB=$(ready_port "$READY_peer" bip 127.0.0.1 3516)
+out=$(python3 - "$P" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    time.sleep(0.05)
+    return s
+def state(s):
+    s.settimeout(0.3)
+    try:
+        return "closed" if s.recv(1) == b"" else "data"
+    except socket.timeout:
+        return "open"
+    except OSError:
+        return "closed"
+a = [conn("127.0.0.1") for _ in range(4)]
+other = conn("127.0.0.2")
+b = conn("127.0.0.1")
+time.sleep(0.3)
+print(" ".join(state(s) for s in a), state(other), state(b))
+PY
+)
+expect_eq "tcpip: the 5th connection of a peer (limit 4) closes that peer's oldest idle one" \
+	"closed open open open open open" "$out"
+st=$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P$BOOT")
+expect_eq "... and a fetch from that peer still succeeds" 200 "$st"
+out=$(python3 - "$PB" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+a = []
+for _ in range(5):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(0.5)
+    a.append(s)
+    time.sleep(0.1)
+def state(s):
+    try:
+        return "closed" if s.recv(1) == b"" else "data"
+    except socket.timeout:
+        return "open"
+    except OSError:
+        return "closed"
+print(" ".join(state(s) for s in a))
+PY
+)
+expect_match "bip: the limit counts BIP clients of the same peer too" "^closed" "$out"
+expect_match "... logged" 'closed: the peer is at --max-clients-per-peer' "$(cat "$LOG_peer")"
+stop_pid "$PID_peer"
+
+# --- Credential guessing: 10 failures in a window, then 429 until it ends -
+start_scwsemu auth --card "$CARDS/auth" --no-bip --tcpip 127.0.0.1:0 --auth-fail-window 4 || exit 1
+P=$(ready_port "$READY_auth" tcpip 127.0.0.1)
+U=https://localuicc:$P$BOOT
+post() { # DEVID PASSPHRASE [curl args]: status and Retry-After
+	local devid=$1 pass=$2
+	shift 2
+	curl -sS --cacert "$CA" --resolve "localuicc:$P:127.0.0.1" -D - -o /dev/null "$@" \
+		-F "devid=$devid" -F username=dmuser -F "passphrase=$(printf %s "$pass" | base64)" "$U" |
+		awk 'NR == 1 { s = $2 } tolower($1) == "retry-after:" { r = $2 } END { printf "%s%s", s, r ? " " r : "" }' |
+		tr -d '\r'
+}
+t0=$(date +%s%N)
+# Ten guesses on one keep-alive connection, as a guesser would send them.
+urls=()
+for i in $(seq 10); do urls+=(-o /dev/null "$U"); done
+sts=$(curl -sS --cacert "$CA" --resolve "localuicc:$P:127.0.0.1" -w '%{http_code} ' \
+	-F devid=IMEI:1 -F username=dmuser -F "passphrase=$(printf wrong | base64)" "${urls[@]}")
+expect_eq "10 wrong passphrases: 403 each" "403 403 403 403 403 403 403 403 403 403 " "$sts"
+expect_match "the 11th attempt: 429 with Retry-After" '^429 [1-4]$' "$(post IMEI:1 wrong11)"
+expect_match "... even with the right passphrase, within the window" '^429 ' "$(post IMEI:1 s3cret-pass)"
+expect_match "... and for the same devid from another peer" '^429 ' \
+	"$(post IMEI:1 s3cret-pass --interface 127.0.0.2)"
+expect_eq "another devid from another peer is not throttled" 200 \
+	"$(post IMEI:2 s3cret-pass --interface 127.0.0.3)"
+expect_eq "logged once" 1 "$(grep -c 'failed credential attempts: .* at the limit' "$LOG_auth")"
+now=$(date +%s%N)
+left=$(( 4300 - (now - t0) / 1000000 ))
+[ $left -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
+expect_eq "right credentials after the window: 200" 200 "$(post IMEI:1 s3cret-pass)"
+if grep -q 's3cret-pass\|wrong1' "$LOG_auth"; then not_ok "no passphrase in the log"; else ok "no passphrase in the log"; fi
+stop_pid "$PID_auth"
+
+# --- BIP: 50 slow clients on the card's HTTPS port (5 channels) -------------
+start_scwsemu bip --card "$CARDS/default" --no-tcpip --port-map 4116=0 --port-map 3516=0 \
+	--idle-timeout 20 --handshake-timeout 2 || exit 1
+P=$(ready_port "$READY_bip" bip 127.0.0.1 4116)
+slowloris "$P" 50 5 1 tls >"$T_TMP/slow-bip.out"
+slow=$!
+sleep 1.5
+ms=$(fetch_time "https://127.0.0.1:$P$BOOT")
+expect_match "bip: a fetch among 50 slow clients on 5 channels takes < 3 s (${ms} ms)" \
+	'^([0-9]{1,3}|[0-2][0-9]{3})$' "$ms"
+wait $slow
+expect_match "bip: slow clients made room for the waiting ones" \
+	'closed to make room for a waiting client' "$(cat "$LOG_bip")"
+stop_pid "$PID_bip"
+# The card's own deadline over BIP: one slow ClientHello, nobody waiting.
+start_scwsemu bip1 --card "$CARDS/default" --no-tcpip --port-map 4116=0 --port-map 3516=0 \
+	--idle-timeout 20 --handshake-timeout 1 --head-timeout 1 || exit 1
+P=$(ready_port "$READY_bip1" bip 127.0.0.1 4116)
+expect_match "bip: a ClientHello trickled over BIP is cut at --handshake-timeout" '^[1-9][0-9]*$' \
+	"$(slowloris "$P" 1 3 0.3 tls; wait)"
+expect_match "... by the card's conn" 'transport=bip.*TLS handshake not complete after 1000 ms' \
+	"$(cat "$LOG_bip1")"
+P=$(ready_port "$READY_bip1" bip 127.0.0.1 3516)
+expect_match "bip: a request head trickled on the HTTP port is cut at --head-timeout" \
+	'^[1-9][0-9]*$' "$(slowloris "$P" 1 3 0.3; wait)"
+expect_match "... by the card's conn" 'transport=bip.*request head not complete after 1000 ms' \
+	"$(cat "$LOG_bip1")"
+# HTTP/0.9 and bare-CR heads: 400 at once, not held until a timeout.
+for req in 'GET /\r\n' 'GET / HTTP/1.1\rHost: a\r\r'; do
+	out=$(python3 - "$P" "$req" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+s.settimeout(5)
+t = time.time()
+d = s.recv(200)
+print("%s %.1f" % (d.split(b"\r\n")[0].decode(), time.time() - t))
+PY
+)
+	expect_match "bip: '$req' is answered 400 at once" '^HTTP/1.1 400 Bad Request [01]\.[0-9]$' "$out"
+done
+stop_pid "$PID_bip1"
+
 finish

@@ -40,6 +40,33 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(o.tcpip[1].host, "::1");
 	CU_ASSERT_PTR_NULL(o.card_dir);
 	CU_ASSERT_EQUAL(o.idle_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(o.request_timeout_ms, 30000);
+	CU_ASSERT_EQUAL(o.handshake_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(o.head_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(o.keepalive_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(o.max_clients, 1024);
+	CU_ASSERT_EQUAL(o.max_clients_per_peer, 64);
+	CU_ASSERT_EQUAL(o.auth_fail_limit, 10);
+	CU_ASSERT_EQUAL(o.auth_fail_window_ms, 60000);
+	cli_options_cleanup(&o);
+}
+
+static void test_limits(void)
+{
+	struct cli_options o;
+	char err[256];
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--handshake-timeout", "1.5", "--head-timeout",
+			      "2", "--keepalive-timeout", "0.25", "--max-clients", "10",
+			      "--max-clients-per-peer", "3", "--auth-fail-limit", "0",
+			      "--auth-fail-window", "2", NULL),
+			0);
+	CU_ASSERT_EQUAL(o.auth_fail_limit, 0);
+	CU_ASSERT_EQUAL(o.auth_fail_window_ms, 2000);
+	CU_ASSERT_EQUAL(o.handshake_timeout_ms, 1500);
+	CU_ASSERT_EQUAL(o.head_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(o.keepalive_timeout_ms, 250);
+	CU_ASSERT_EQUAL(o.max_clients, 10);
+	CU_ASSERT_EQUAL(o.max_clients_per_peer, 3);
 	cli_options_cleanup(&o);
 }
 
@@ -103,6 +130,15 @@ static void test_errors(void)
 		{ "--tcpip", "[::1:443", "expected ADDR:PORT" },
 		{ "--log-format", "xml", "expected text or json" },
 		{ "--idle-timeout", "0", "expected seconds" },
+		{ "--handshake-timeout", "-1", "--handshake-timeout '-1': expected seconds" },
+		{ "--head-timeout", "x", "--head-timeout 'x': expected seconds" },
+		{ "--keepalive-timeout", "0", "--keepalive-timeout '0': expected seconds" },
+		{ "--max-clients", "0", "--max-clients '0': expected a whole number 1..65536" },
+		{ "--max-clients", "65537", "expected a whole number" },
+		{ "--max-clients-per-peer", "-3", "expected a whole number" },
+		{ "--max-clients-per-peer", "2x", "expected a whole number" },
+		{ "--auth-fail-limit", "-1", "--auth-fail-limit '-1': expected a whole number 0.." },
+		{ "--auth-fail-window", "0", "--auth-fail-window '0': expected seconds" },
 		{ "--bogus", NULL, "unknown option '--bogus'" },
 		{ "--card", NULL, "needs an argument" },
 		{ "stray", NULL, "unexpected argument 'stray'" },
@@ -192,6 +228,7 @@ int unit_register(void)
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_bip),
 		UNIT_TEST(test_errors), UNIT_TEST(test_commands), UNIT_TEST(test_card_path),
+		UNIT_TEST(test_limits),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("config_cli", tests);

@@ -257,6 +257,17 @@ static const struct http_case cases[] = {
 	  "malformed request line (request-target)") },
 	{ "bare CR in request line", IN("GET /\r HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
 	  "bare CR in request head") },
+	/* Refused at once: nothing more comes that could make these a head. */
+	{ "HTTP/0.9 request-line, no head end", IN("GET /\r\n"), ERR(400,
+	  "malformed request line (request-target)") },
+	{ "HTTP/0.9 request-line, bare LF", IN("GET /index.html\n"), ERR(400,
+	  "malformed request line (request-target)") },
+	{ "bare CRs ending the head", IN("GET / HTTP/1.1\rHost: a\r\r"), ERR(400,
+	  "bare CR in request head") },
+	{ "bare CR after a good line", IN("GET / HTTP/1.1\r\nHost: a\rX"), ERR(400,
+	  "bare CR in request head") },
+	{ "bad version, no head end yet", IN("GET / HTTP/9\r\n"), ERR(400,
+	  "malformed request line (HTTP version)") },
 	{ "NUL in request line", IN("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
 	  "NUL in request head") },
 
