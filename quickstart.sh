@@ -148,11 +148,20 @@ test)
 		say "clang build with --enable-werror"
 		build build-clang CC=clang --enable-werror || { rc=1; say "clang build FAILED"; }
 		# Every libFuzzer target for a short run on top of the corpus
-		# replay make check did (make fuzz, FUZZ_SECONDS each).
+		# replay make check did (make fuzz, FUZZ_SECONDS each). A finding
+		# is printed with its input but does not fail the run: a fresh
+		# crash in new code is a bug to file, not a reason to hold back
+		# everyone's work; add the input to the corpus when fixing it, and
+		# make check fails on it from then on.
 		say "libFuzzer: every target for ${CI_FUZZ_SECONDS:-20} s"
 		if build build-fuzz CC=clang --enable-fuzzing; then
-			make -C build-fuzz fuzz FUZZ_SECONDS="${CI_FUZZ_SECONDS:-20}" \
-				>build-fuzz/fuzz.log 2>&1 || { rc=1; tail -40 build-fuzz/fuzz.log; say "fuzzing FAILED"; }
+			if make -C build-fuzz fuzz FUZZ_SECONDS="${CI_FUZZ_SECONDS:-20}" \
+				>build-fuzz/fuzz.log 2>&1; then
+				say "fuzzing: no finding"
+			else
+				grep -E '^== |ERROR|SUMMARY|Test unit written|Base64' build-fuzz/fuzz.log | tail -20
+				say "fuzzing FOUND A CRASH (advisory; input above, log build-fuzz/fuzz.log)"
+			fi
 		else
 			rc=1
 			say "fuzzing build FAILED"

@@ -41,6 +41,12 @@ static int word_ok(const char *w, size_t len, const char *what, char *err, size_
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7F)
 			return fail(err, errcap, "%s holds a control character (byte %zu)", what, i);
+	/* A word goes back out in a JSON line (lab_request_to_line), and JSON
+	 * text is UTF-8 (RFC 8259 §8.1): jansson is the judge. */
+	json_t *s = json_stringn(w, len);
+	if (!s)
+		return fail(err, errcap, "%s is not UTF-8", what);
+	json_decref(s);
 	return 0;
 }
 

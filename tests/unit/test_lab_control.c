@@ -112,6 +112,11 @@ static void test_words(void)
 	CU_ASSERT_STRING_EQUAL(err, "no command");
 	CU_ASSERT_EQUAL(lab_request_parse_words(&r, "card\x01 x", 8, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "the command holds a control character (byte 4)");
+	/* Found by fuzz_control: a word that is not UTF-8 cannot go back out
+	 * as JSON. */
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, "card rem \xE3 x", 12, err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "word 3 is not UTF-8");
 	const char *many = "a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16";
 	CU_ASSERT_EQUAL(lab_request_parse_words(&r, many, strlen(many), err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(r.argc, 17);
