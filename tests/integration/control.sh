@@ -297,7 +297,7 @@ cat >"$T_TMP/story.txt" <<'STORY'
 after-requests=1 card remove
 at=3 card insert        # seconds after ready
 after-requests=2 bootstrap off
-at=5 bootstrap on
+at=8 bootstrap on
 STORY
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 replay() { # NAME: the status codes a client sees along the story, in $seq
@@ -314,7 +314,7 @@ replay() { # NAME: the status codes a client sees along the story, in $seq
 	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
 	sleep 0.2
 	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
-	while [ $(($(now_ms) - t0)) -lt 5400 ]; do sleep 0.05; done
+	while [ $(($(now_ms) - t0)) -lt 8400 ]; do sleep 0.05; done
 	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
 	seq=${seq# }
 	stop_pid "$(eval echo \$PID_$1)"
