@@ -15,7 +15,7 @@ build_pkgs=(build-essential autoconf automake pkg-config libssl-dev libevent-dev
 	libpcsclite-dev libconfig-dev libwbxml2-dev libxml2-dev libcunit1-dev libjansson-dev
 	libsystemd-dev)
 run_pkgs=(openssl curl python3)
-test_pkgs=(libwbxml2-utils gnutls-bin pcscd pcsc-tools vsmartcard-vpcd opensc tshark
+test_pkgs=(libwbxml2-utils gnutls-bin jq pcscd pcsc-tools vsmartcard-vpcd opensc tshark
 	clang clang-format lcov nginx-light wrk vsmartcard-vpicc python3-pycryptodome util-linux
 	python3-pytest)
 # CI only (heavy): the Debian package is built, checked, installed and removed.

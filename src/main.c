@@ -30,6 +30,7 @@
 #include "lab/fault.h"
 #include "lab/journal.h"
 #include "lab/verdict.h"
+#include "lab/scenario.h"
 #include "scws/conn.h"
 #include "scws/server.h"
 #include "scws/tls.h"
@@ -101,6 +102,11 @@ struct daemon {
 	/* The control socket (--control) and what its commands changed. */
 	struct lab_control lc;
 	struct transport_control *ctl;
+	/* --scenario: its steps run from ev_scenario (a timer for at=, made
+	 * active after each response for after-requests=). */
+	struct lab_scenario *scenario;
+	struct event *ev_scenario;
+	struct timespec ready_at;
 	bool card_out; /* `card remove`: until `card insert` */
 	/* The client under test: the journal of every transport, --journal,
 	 * the Bootstrap Servers and --until-fetched. */
@@ -964,9 +970,9 @@ static int ctl_status(void *ctx, json_t *reply, char *err, size_t errcap)
 {
 	struct daemon *d = ctx;
 	const char *mode = d->opt.reader ? "reader" : d->vpcd ? "vpcd" : d->card ? "in-process"
-										  : "none";
-	json_t *card = json_pack("{s:b, s:s}", "present",
-				 !d->card_out && (d->card || (d->gw && d->gw_started)), "mode", mode);
+										  : "tcpip";
+	bool present = d->opt.reader ? d->gw && d->gw_started : !d->card_out;
+	json_t *card = json_pack("{s:b, s:s}", "present", present, "mode", mode);
 	if (card && d->card)
 		json_object_set_new(card, "apdus", json_integer((json_int_t)card_apdu_count(d->card)));
 	if (card && d->vpcd)
@@ -1025,10 +1031,6 @@ static int ctl_card(void *ctx, enum lab_card_action a, json_t *reply, char *err,
 	if (d->opt.reader) {
 		snprintf(err, errcap, "the card is in PC/SC reader '%s' (--reader): remove, insert or "
 				      "reset it there", d->opt.reader);
-		return -ENOTSUP;
-	}
-	if (!d->card) {
-		snprintf(err, errcap, "this process runs no card (--no-bip without --vpcd)");
 		return -ENOTSUP;
 	}
 	if (a == LAB_CARD_REMOVE) {
@@ -1246,9 +1248,6 @@ static int open_control(struct daemon *d)
 	if (!d->opt.control)
 		return 0;
 	char err[512];
-	d->lc.ops = &control_ops;
-	d->lc.ctx = d;
-	d->lc.faults = d->faults;
 	int rc = transport_control_new(d->base, d->opt.control, &d->lc, &d->ctl, err, sizeof(err));
 	if (rc) {
 		log_err("control", "--control %s", err);
@@ -1549,6 +1548,62 @@ static int check_setup(struct daemon *d)
 	return fixes ? 1 : 0;
 }
 
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 +
+		     (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (uint64_t)ms;
+}
+
+/* Runs every step whose condition holds, then waits for the next one. */
+static void on_scenario(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const struct lab_step *st;
+	(void)fd;
+	(void)what;
+	while ((st = lab_scenario_due(d->scenario, ms_since(&d->ready_at),
+				      scws_server_responses(d->srv, 0))) != NULL) {
+		json_t *reply = lab_control_run(&d->lc, &st->req);
+		char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+		char words[256] = "";
+		size_t off = 0;
+		for (size_t i = 0; i < st->req.argc && off < sizeof(words); i++) {
+			int n = snprintf(words + off, sizeof(words) - off, "%s%s", i ? " " : "",
+					 st->req.argv[i]);
+			off += n > 0 ? (size_t)n : 0;
+		}
+		bool ok = reply && json_is_true(json_object_get(reply, "ok"));
+		if (ok)
+			log_info("scenario", "%s:%u: %s: %s", d->scenario->name, st->line, words,
+				 text ? text : "");
+		else
+			log_warn("scenario", "%s:%u: %s: %s", d->scenario->name, st->line, words,
+				 text ? text : "out of memory");
+		free(text);
+		json_decref(reply);
+	}
+	int64_t wait = lab_scenario_wait_ms(d->scenario, ms_since(&d->ready_at));
+	if (wait >= 0) {
+		struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+		evtimer_add(d->ev_scenario, &tv);
+	} else if (lab_scenario_done(d->scenario)) {
+		log_info("scenario", "%s: every step ran", d->scenario->name);
+	}
+}
+
+/* After each response (inside a connection's processing): the steps run
+ * from the loop, never from here. */
+static void on_response(void *arg, int status)
+{
+	struct daemon *d = arg;
+	(void)status;
+	if (!lab_scenario_done(d->scenario) && !evtimer_pending(d->ev_scenario, NULL))
+		event_active(d->ev_scenario, EV_TIMEOUT, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -1574,6 +1629,12 @@ int main(int argc, char **argv)
 			cli_options_cleanup(&d.opt);
 			return rc;
 		}
+	}
+	if (d.opt.scenario &&
+	    lab_scenario_load(d.opt.scenario, &d.scenario, err, sizeof(err)) != 0) {
+		log_err("scenario", "%s", err);
+		cli_options_cleanup(&d.opt);
+		return EXIT_USAGE;
 	}
 	if (d.opt.reader)
 		snprintf(d.card_dir, sizeof(d.card_dir), "pcsc:%s", d.opt.reader);
@@ -1608,6 +1669,10 @@ int main(int argc, char **argv)
 	};
 	scws_server_set_fault_hooks(d.srv, &hooks);
 	scws_server_set_auth_throttle(d.srv, d.opt.auth_fail_limit, d.opt.auth_fail_window_ms);
+	/* Control commands come from the socket and from the scenario. */
+	d.lc.ops = &control_ops;
+	d.lc.ctx = &d;
+	d.lc.faults = d.faults;
 	if (!d.opt.reader) {
 		rc = load_card(&d, true, NULL, 0);
 		if (rc)
@@ -1669,12 +1734,26 @@ int main(int argc, char **argv)
 	if (d.vpcd)
 		(void)sd_notify(0, "READY=1");
 	d.running = true;
+	if (d.scenario) {
+		d.ev_scenario = evtimer_new(d.base, on_scenario, &d);
+		if (!d.ev_scenario) {
+			rc = 1;
+			goto out;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &d.ready_at);
+		scws_server_set_response_hook(d.srv, on_response, &d);
+		log_info("scenario", "%s: %zu steps", d.scenario->name, d.scenario->n_steps);
+		event_active(d.ev_scenario, EV_TIMEOUT, 0);
+	}
 	event_base_dispatch(d.base);
 	rc = d.exit_rc;
 out:
 	if (d.ready_written)
 		unlink(d.opt.ready_file);
 	transport_control_free(d.ctl);
+	if (d.ev_scenario)
+		event_free(d.ev_scenario);
+	lab_scenario_free(d.scenario);
 	transport_tcpip_free(d.tcpip);
 	for (size_t i = 0; i < d.n_bootsrv; i++)
 		transport_tcpip_free(d.bootsrv[i].tcpip);
@@ -1699,7 +1778,7 @@ out:
 	if (ev_hup)
 		event_free(ev_hup);
 	scws_server_free(d.srv);
-	lab_faults_free(d.faults);
+	lab_faults_free(d.faults); /* after every hook that may fire one */
 	trace_pcap_free(d.pcap);
 	transport_gsmtap_udp_free(d.gsmtap);
 	if (d.base)

@@ -52,6 +52,8 @@ const char *cli_usage(void)
 	       "  --report-json FILE      write the verdicts as JSON at exit\n"
 	       "  --until-fetched SEC     exit once a client has the bootstrap, or after SEC:\n"
 	       "                          0 every verdict passed, 3 one failed, 4 no client\n"
+	       "  --scenario FILE         run control commands from FILE, each at=SECONDS after\n"
+	       "                          ready or after-requests=N (see scwsemu(1))\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
 	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
 	       "  --handshake-timeout SEC close a connection whose TLS handshake takes longer\n"
@@ -210,7 +212,7 @@ enum {
 	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
 	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_CONTROL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
 	OPT_JOURNAL, OPT_REPORT, OPT_REPORT_JSON, OPT_UNTIL_FETCHED, OPT_BOOTSTRAP_SERVER,
-	OPT_BOOTSTRAP_SERVER_DOC,
+	OPT_BOOTSTRAP_SERVER_DOC, OPT_SCENARIO,
 	OPT_CHECK_SETUP, OPT_PRINT_PATHS,
 	OPT_HANDSHAKE, OPT_HEAD, OPT_KEEPALIVE, OPT_MAX_CLIENTS, OPT_MAX_PER_PEER, OPT_AUTH_LIMIT,
 	OPT_AUTH_WINDOW,
@@ -231,6 +233,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ "vpcd", required_argument, NULL, OPT_VPCD },
 		{ "reader", required_argument, NULL, OPT_READER },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
 		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
@@ -352,6 +355,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		case OPT_REPORT:
 		case OPT_REPORT_JSON:
 		case OPT_BOOTSTRAP_SERVER_DOC:
+		case OPT_SCENARIO:
 		case OPT_READER: {
 			char **dst = c == OPT_READY	   ? &opt->ready_file
 				     : c == OPT_TRACE	   ? &opt->trace_file
@@ -362,6 +366,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 				     : c == OPT_REPORT	   ? &opt->report_file
 				     : c == OPT_REPORT_JSON ? &opt->report_json
 				     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
+				     : c == OPT_SCENARIO ? &opt->scenario
 						       : &opt->reader;
 			free(*dst);
 			*dst = strdup(optarg);
@@ -509,5 +514,6 @@ void cli_options_cleanup(struct cli_options *opt)
 	free(opt->report_file);
 	free(opt->report_json);
 	free(opt->bootstrap_server_doc);
+	free(opt->scenario);
 	memset(opt, 0, sizeof(*opt));
 }

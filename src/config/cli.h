@@ -53,6 +53,7 @@ struct cli_options {
 	struct cli_bootstrap_server bootstrap_server[CLI_ADDRS_MAX];
 	size_t n_bootstrap_server;
 	char *bootstrap_server_doc; /* --bootstrap-server-doc FILE */
+	char *scenario;    /* --scenario FILE: control commands replayed */
 	bool log_json;
 	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;

@@ -6,7 +6,8 @@ src_lab_liblab_a_SOURCES = \
 	src/lab/fault.c src/lab/fault.h \
 	src/lab/control.c src/lab/control.h \
 	src/lab/journal.c src/lab/journal.h \
-	src/lab/verdict.c src/lab/verdict.h
+	src/lab/verdict.c src/lab/verdict.h \
+	src/lab/scenario.c src/lab/scenario.h
 
 check_PROGRAMS += tests/unit/test_lab_fault
 TESTS += tests/unit/test_lab_fault
@@ -32,3 +33,9 @@ tests_unit_test_lab_journal_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_
 tests_unit_test_lab_verdict_SOURCES = tests/unit/test_lab_verdict.c
 tests_unit_test_lab_verdict_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lab_verdict_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_lab_scenario
+TESTS += tests/unit/test_lab_scenario
+tests_unit_test_lab_scenario_SOURCES = tests/unit/test_lab_scenario.c
+tests_unit_test_lab_scenario_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lab_scenario_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)

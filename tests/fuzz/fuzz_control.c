@@ -1,7 +1,8 @@
 /* fuzz_control.c - fuzz target for the control protocol (src/lab/control.c).
  *
  * Input: byte 0 picks the form (even: a JSON request line, odd: words as
- * in a scenario file), the rest is the line. The request is parsed, checked
+ * in a scenario file; with bit 2 set, the rest is a whole scenario file
+ * for lab/scenario.c), the rest is the line. The request is parsed, checked
  * against the command table and run through ops that record the call and
  * answer from byte 0 (success or an error with a reason). Checks: a parsed
  * request has 1..CONTROL_ARGS_MAX+1 words, each non-empty, shorter than
@@ -19,6 +20,7 @@
 
 #include "lab/control.h"
 #include "lab/fault.h"
+#include "lab/scenario.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -105,6 +107,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
+	if (data[0] & 4) {
+		/* A scenario file: every step is a checked request; the runner
+		 * gives each step once, in order. */
+		struct lab_scenario *sc = NULL;
+		char err[512];
+		if (lab_scenario_parse("f", (const char *)data + 1, size - 1, &sc, err,
+				       sizeof(err)) != 0) {
+			if (sc || strncmp(err, "f:", 2))
+				abort();
+			return 0;
+		}
+		unsigned last = 0;
+		for (size_t i = 0; i < sc->n_steps; i++) {
+			check_words(&sc->steps[i].req);
+			if (lab_control_check(&sc->steps[i].req, err, sizeof(err)) != 0 ||
+			    sc->steps[i].line <= last)
+				abort();
+			last = sc->steps[i].line;
+		}
+		size_t ran = 0;
+		while (lab_scenario_due(sc, UINT64_MAX, UINT64_MAX))
+			ran++;
+		if (ran != sc->n_steps || !lab_scenario_done(sc))
+			abort();
+		lab_scenario_free(sc);
+		return 0;
+	}
 	bool words = data[0] & 1;
 	op_result = (data[0] & 2) ? -EIO : 0;
 	const char *line = (const char *)data + 1;

@@ -6,7 +6,7 @@
 # a 1 MB line, a disconnect mid-request, many at once); scwsemu-ctl's exit
 # codes; scenario files replayed.
 . "$(dirname "$0")/lib.sh"
-need curl python3 tshark
+need curl python3 tshark jq
 
 CTL=$top_builddir/src/scwsemu-ctl
 F=$SCWSEMU_FETCH
@@ -33,9 +33,10 @@ sys.stdout.write(out.decode())
 '
 raw() { python3 -c "$RAW_PY" "$1"; }
 
-# jget JSON EXPR: a value of a reply, by a Python expression on r.
+# jget JSON FILTER: a value of a reply (jq; python3 starts too slowly on a
+# loaded machine for forty checks).
 jget() {
-	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+	jq -r "$2" <<<"$1"
 }
 
 http_code() { # URL [curl args]: the status curl sees, 000 when it cannot connect
@@ -58,12 +59,12 @@ U=https://127.0.0.1:$P$BOOT
 
 out=$("$CTL" --ready-file "$T_TMP/a.ready" status)
 expect_eq "scwsemu-ctl status exits 0" 0 $?
-expect_eq "status: card present" True "$(jget "$out" 'r["ok"] and r["card"]["present"]')"
-expect_eq "status: bootstrap on" on "$(jget "$out" 'r["bootstrap"]')"
+expect_eq "status: card present" true "$(jget "$out" '.ok and .card.present')"
+expect_eq "status: bootstrap on" on "$(jget "$out" '.bootstrap')"
 expect_eq "status: BIP channels of ports 4116 and 3516 in LISTEN" "3516 4116 LISTEN" \
-	"$(jget "$out" '" ".join(sorted({str(c["card_port"]) for c in r["channels"]}) + sorted({c["state"] for c in r["channels"]}))')"
-expect_eq "status: one control connection (this one)" 1 "$(jget "$out" 'r["connections"]["control"]')"
-apdus0=$(jget "$out" 'r["card"]["apdus"]')
+	"$(jget "$out" '[([.channels[].card_port] | unique | .[] | tostring), ([.channels[].state] | unique | .[])] | join(" ")')"
+expect_eq "status: one control connection (this one)" 1 "$(jget "$out" '.connections.control')"
+apdus0=$(jget "$out" '.card.apdus')
 
 expect_eq "curl over TCP/IP: 200" 200 "$(http_code "$U")"
 timeout 30 "$F" "https://127.0.0.1:$B$BOOT" -o "$T_TMP/f1.wbxml" 2>"$T_TMP/f1.err"
@@ -71,11 +72,11 @@ expect_eq "scwsemu-fetch over BIP: exit 0" 0 $?
 expect_eq "curl over TCP/IP: 404 for an unknown path" 404 "$(http_code "https://127.0.0.1:$P/nope")"
 out=$("$CTL" --control "$SOCK" status)
 expect_eq "status: responses per status code" "2 1 3" \
-	"$(jget "$out" '"%d %d %d" % (r["responses"]["200"], r["responses"]["404"], r["responses"]["total"])')"
-expect_eq "status: APDUs counted (the BIP fetch moved some)" True \
-	"$(jget "$out" "r['card']['apdus'] > $apdus0")"
-expect_eq "status: bytes each way on the channel of the fetch" True \
-	"$(jget "$out" 'any(c["bytes_in"] > 100 and c["bytes_out"] > 1000 for c in r["channels"])')"
+	"$(jget "$out" '"\(.responses["200"]) \(.responses["404"]) \(.responses.total)"')"
+expect_eq "status: APDUs counted (the BIP fetch moved some)" true \
+	"$(jget "$out" ".card.apdus > $apdus0")"
+expect_eq "status: bytes each way on the channel of the fetch" true \
+	"$(jget "$out" 'any(.channels[]; .bytes_in > 100 and .bytes_out > 1000)')"
 text=$("$CTL" --control "$SOCK" --text status)
 expect_match "--text: a channel table" 'channel +card_port +state +bytes_in +bytes_out' "$text"
 expect_match "--text: responses" 'responses\.200: 2' "$text"
@@ -163,7 +164,7 @@ expect_eq "40 clients at once, each its own reply" 40 "$n"
 expect_eq "after hostile clients: the daemon still serves curl" 200 "$(http_code "$U")"
 out=$("$CTL" --control "$SOCK" status)
 expect_eq "after hostile clients: status answers, one control connection" 1 \
-	"$(jget "$out" 'r["connections"]["control"]')"
+	"$(jget "$out" '.connections.control')"
 expect_eq "daemon alive" 0 "$(kill -0 $PID_a; echo $?)"
 
 # ---- bootstrap off / on / set
@@ -172,13 +173,13 @@ body=$(curl -sS --cacert "$CA" "$U" -w ' %{http_code}')
 expect_eq "bootstrap off: curl gets 404 not available" "not available 404" "$(echo $body)"
 timeout 30 "$F" "https://127.0.0.1:$B$BOOT" >/dev/null 2>&1
 expect_eq "bootstrap off: scwsemu-fetch over BIP exits 3 (none available)" 3 $?
-expect_eq "bootstrap off: status says off" off "$(jget "$("$CTL" --control "$SOCK" status)" 'r["bootstrap"]')"
+expect_eq "bootstrap off: status says off" off "$(jget "$("$CTL" --control "$SOCK" status)" '.bootstrap')"
 "$CTL" --control "$SOCK" bootstrap on >/dev/null
 expect_eq "bootstrap on: 200 again" 200 "$(http_code "$U")"
 
 sed 's/dm\.example\.com/CHANGED-BY-CONTROL.example/' "$CARDS/default/bootstrap.xml" >"$T_TMP/new.xml"
 out=$(cd "$T_TMP" && "$CTL" --control "$SOCK" bootstrap set new.xml)
-expect_eq "bootstrap set (relative path, made absolute by scwsemu-ctl): ok" True "$(jget "$out" 'r["ok"] and r["store"] == "wbxml"')"
+expect_eq "bootstrap set (relative path, made absolute by scwsemu-ctl): ok" true "$(jget "$out" '.ok and .store == "wbxml"')"
 got=$(curl -sS --cacert "$CA" -H 'Accept: application/vnd.syncml.dm+xml' "$U")
 expect_match "bootstrap set: curl gets the new document" 'CHANGED-BY-CONTROL' "$got"
 timeout 30 "$F" --xml "https://127.0.0.1:$B$BOOT" >"$T_TMP/bip.xml" 2>/dev/null
@@ -197,14 +198,14 @@ expect_eq "bootstrap set WBXML: served byte for byte" "$(md5sum <"$T_TMP/f1.wbxm
 
 # ---- fault add / list / clear (the registry; each kind's effect is in faults.sh)
 out=$("$CTL" --control "$SOCK" fault add http-status 503 count=2 port=1)
-expect_eq "fault add: the new fault's number" 1 "$(jget "$out" 'r["fault"]')"
+expect_eq "fault add: the new fault's number" 1 "$(jget "$out" '.fault')"
 out=$("$CTL" --control "$SOCK" fault add apdu-sw B0 6F00 after=3 port=1)
-expect_eq "fault add: a second one" 2 "$(jget "$out" 'r["fault"]')"
+expect_eq "fault add: a second one" 2 "$(jget "$out" '.fault')"
 out=$("$CTL" --control "$SOCK" fault list)
 expect_eq "fault list: both, with what is left" "http-status 503 2 | apdu-sw B0 6F00 1" \
-	"$(jget "$out" '" | ".join("%s %s %s" % (f["kind"], f["args"], f["left"]) for f in r["faults"])')"
+	"$(jget "$out" '[.faults[] | "\(.kind) \(.args) \(.left)"] | join(" | ")')"
 out=$("$CTL" --control "$SOCK" status)
-expect_eq "status lists the armed faults" "1 2" "$(jget "$out" '" ".join(str(f["id"]) for f in r["faults"])')"
+expect_eq "status lists the armed faults" "1 2" "$(jget "$out" '[.faults[].id | tostring] | join(" ")')"
 text=$("$CTL" --control "$SOCK" --text fault list)
 expect_match "--text: a fault table" 'id +kind +args' "$text"
 expect_eq "fault clear 1" '{"ok":true,"cleared":1}' "$("$CTL" --control "$SOCK" fault clear 1)"
@@ -226,7 +227,7 @@ start_scwsemu r --card "$T_TMP/card" --no-bip --tcpip 127.0.0.1:0 --control "$T_
 PR=$(ready_port "$READY_r" tcpip 127.0.0.1)
 "$CTL" --control "$T_TMP/r.sock" bootstrap set "$T_TMP/new.xml" >/dev/null
 out=$("$CTL" --control "$T_TMP/r.sock" reload)
-expect_eq "reload: ok" True "$(jget "$out" 'r["ok"]')"
+expect_eq "reload: ok" true "$(jget "$out" '.ok')"
 got=$(curl -sS --cacert "$CA" -H 'Accept: application/vnd.syncml.dm+xml' "https://127.0.0.1:$PR$BOOT")
 expect_eq "reload: the profile's bootstrap is back" 0 "$(grep -c CHANGED-BY-CONTROL <<<"$got")"
 sed -i 's/^name = .*/name = "bad name!"/' "$T_TMP/card/card.conf"
@@ -252,5 +253,93 @@ echo data >"$T_TMP/plain"
 expect_eq "a regular file at the path: exit 2" 2 $?
 expect_match "a regular file at the path: left alone and named" 'plain exists and is not a socket' "$(cat "$T_TMP/plain.log")"
 expect_eq "the regular file is untouched" data "$(cat "$T_TMP/plain")"
+
+# ---- card remove during a fetch, as the client and the trace see it
+start_scwsemu tr --no-tcpip --port-map 4116=0 --port-map 3516=0 --trace "$T_TMP/rm.pcap" \
+	--control "$T_TMP/tr.sock" || exit 1
+PH=$(ready_port "$READY_tr" bip 127.0.0.1 3516)
+python3 - "$PH" "$T_TMP/tr.sock" "$CTL" >"$T_TMP/mid.out" <<'PY'
+import socket, subprocess, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"GET /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: localuicc\r\n")  # no end of head
+time.sleep(0.5)  # the card takes these bytes (RECEIVE DATA)
+rc = subprocess.call([sys.argv[3], "--control", sys.argv[2], "card", "remove"], stdout=subprocess.DEVNULL)
+c.settimeout(5)
+try:
+    got = c.recv(4096)
+    print("rc=%d got=%r" % (rc, got))
+except ConnectionResetError:
+    print("rc=%d got=reset" % rc)
+PY
+expect_match "card remove mid-request: the client's connection ends with no answer" \
+	"^rc=0 got=(b''|reset)$" "$(cat "$T_TMP/mid.out")"
+st=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PH$BOOT" 2>/dev/null)
+expect_eq "card out: nobody listens on the BIP port" 000 "$st"
+"$CTL" --control "$T_TMP/tr.sock" card insert >/dev/null
+expect_eq "card insert: ok" 0 $?
+PB=$(ready_port "$READY_tr" bip 127.0.0.1 4116)
+expect_eq "card back: a BIP fetch over the new listeners" 200 "$(http_code "https://127.0.0.1:$PB$BOOT")"
+stop_pid "$PID_tr"
+tp=$(tshark -r "$T_TMP/rm.pcap" -Y 'gsm_sim.apdu.ins == 0x10' -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
+expect_match "tshark: two TERMINAL PROFILEs (start-up, insertion)" '^[0-9]+ [0-9]+ $' "$tp"
+tp2=$(echo $tp | cut -d' ' -f2)
+last_rd=$(tshark -r "$T_TMP/rm.pcap" -Y "etsi_cat.comp_tlv.cmd_type == 0x42 && frame.number < ${tp2:-0}" \
+	-T fields -e frame.number 2>/dev/null | tail -1)
+expect_match "tshark: the card read the partial request (RECEIVE DATA) before it went" '^[0-9]+$' "$last_rd"
+between=$(tshark -r "$T_TMP/rm.pcap" -Y "frame.number > ${last_rd:-0} && frame.number < ${tp2:-0} && etsi_cat.comp_tlv.cmd_type == 0x43" 2>/dev/null | wc -l)
+expect_eq "tshark: no SEND DATA between that read and the removal: no answer left the card" 0 "$between"
+after=$(tshark -r "$T_TMP/rm.pcap" -Y "frame.number > ${tp2:-0} && etsi_cat.comp_tlv.cmd_type == 0x40" 2>/dev/null | wc -l)
+expect_eq "tshark: OPEN CHANNELs again after the insertion" 1 $((after > 0))
+
+# ---- --scenario: the same story twice, the same observed sequence
+cat >"$T_TMP/story.txt" <<'STORY'
+# the handset fetches once, the card is pulled, comes back, the bootstrap goes
+after-requests=1 card remove
+at=3 card insert        # seconds after ready
+after-requests=2 bootstrap off
+at=8 bootstrap on
+STORY
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+replay() { # NAME: the status codes a client sees along the story, in $seq
+	seq=""
+	start_scwsemu "$1" --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+		--scenario "$T_TMP/story.txt" || return 1
+	local t0 port
+	t0=$(now_ms)
+	port=$(jq -r '.endpoints[] | select(.transport == "tcpip") | .port' "$T_TMP/$1.ready")
+	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
+	sleep 0.3
+	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
+	while [ $(($(now_ms) - t0)) -lt 3400 ]; do sleep 0.05; done
+	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
+	sleep 0.2
+	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
+	while [ $(($(now_ms) - t0)) -lt 8400 ]; do sleep 0.05; done
+	seq="$seq $(http_code "https://127.0.0.1:$port$BOOT")"
+	seq=${seq# }
+	stop_pid "$(eval echo \$PID_$1)"
+}
+replay sc1
+s1=$seq
+replay sc2
+s2=$seq
+expect_eq "scenario: what the client sees (200, card out, back, bootstrap off, on)" \
+	"200 000 200 404 200" "$s1"
+expect_eq "scenario replayed: the same sequence" "$s1" "$s2"
+expect_match "scenario: each step logged with file:line and its reply" \
+	'story.txt:3: card insert: \{"ok":true,"card":"inserted"\}' "$(cat "$T_TMP/sc1.log")"
+expect_match "scenario: the end logged" 'every step ran' "$(cat "$T_TMP/sc2.log")"
+
+printf 'status\n\nat=soon card insert\n' >"$T_TMP/bad.txt"
+"$SCWSEMU" --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 --scenario "$T_TMP/bad.txt" 2>"$T_TMP/bad.log"
+expect_eq "scenario with an error: exit 2" 2 $?
+expect_match "scenario with an error: file:line and the reason" \
+	'bad.txt:3: at=soon: at=SECONDS' "$(cat "$T_TMP/bad.log")"
+printf 'card remove\ncard pull\n' >"$T_TMP/bad2.txt"
+"$SCWSEMU" --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 --scenario "$T_TMP/bad2.txt" 2>"$T_TMP/bad2.log"
+expect_match "scenario with an unknown word: file:line and the usage" \
+	"bad2.txt:2: unknown 'card pull'; usage: card remove\\|insert\\|reset" "$(cat "$T_TMP/bad2.log")"
+"$SCWSEMU" --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 --scenario "$T_TMP/none.txt" 2>"$T_TMP/bad3.log"
+expect_eq "scenario file missing: exit 2" 2 $?
 
 finish
