@@ -171,6 +171,9 @@ test)
 			say "skipped under CI (a failure): $(skipped build-asan/test-suite.log | tr '\n' ' ')"
 			rc=1
 		fi
+		# The Debian package: built, lintian-clean, installed, run from /
+		# with no --card and fetched through, removed.
+		deb_check || { rc=1; say "package check FAILED"; }
 	fi
 	summary build-asan/test-suite.log
 	exit $rc

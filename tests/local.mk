@@ -40,7 +40,7 @@ EXTRA_DIST += examples/README.md examples/fixture.sh examples/pytest/conftest.py
 	examples/pytest/test_bootstrap.py examples/ci/github-actions.yml \
 	examples/ci/gitlab-ci.yml \
 	debian/changelog debian/control debian/copyright debian/rules \
-	debian/scwsemu.service debian/scwsemu.lintian-overrides debian/source/format
+	debian/scwsemu.service debian/source/format
 # The client under test judged: journal, verdicts, reports, --until-fetched,
 # the Bootstrap Server.
 TESTS += tests/integration/verdicts.sh
