@@ -285,6 +285,9 @@ if command -v scriptor >/dev/null 2>&1; then
 	check "a card with a control socket on '$R1'" \
 		wait_for 10 grep -q 'connected to vpcd' "$T_TMP/fcard.log"
 	apdus() { printf '%s\n' "$@" | timeout 30 scriptor -r "$R1" 2>&1; }
+	# vpcd is connected; pcscd sees the card at its next poll of the slot.
+	card_answers() { apdus "00 A4 00 0C 02 2F E2" | grep -q '< 90 00'; }
+	check "... pcscd sees the card in '$R1'" wait_for 10 card_answers
 	"$CTL" --control "$FSOCK" fault add apdu-sw B0 6F00 >/dev/null
 	out=$(apdus "00 A4 00 0C 02 2F E2" "00 B0 00 00 04")
 	expect_match "apdu-sw B0 6F00: scriptor's READ BINARY gets 6F 00 through pcscd" \
