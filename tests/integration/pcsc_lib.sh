@@ -125,6 +125,19 @@ start_card() {
 		cat "$log" >&2
 		return 1
 	fi
+	# vpcd connected is not yet a card in the reader: pcscd sees it at
+	# its next poll of the slot (slot 0 at VPORT, slot 1 at VPORT + 1).
+	local reader=$R0
+	[ "$3" = "$VPORT" ] || reader=$R1
+	if ! wait_for 10 card_in_reader "$reader"; then
+		echo "pcscd did not see the card ($1) in '$reader'" >&2
+		return 1
+	fi
+}
+
+# card_in_reader READER: pcscd has a card there that answers a SELECT of the MF.
+card_in_reader() {
+	echo "00 A4 00 0C 02 3F 00" | timeout 10 scriptor -r "$1" 2>&1 | grep -q '^< 90 00'
 }
 
 # log_has FILE REGEX [N]: the file holds more than N lines matching (N: 0).
