@@ -24,6 +24,7 @@
 #include "core/buf.h"
 #include "core/hex.h"
 #include "core/limits.h"
+#include "core/perr.h"
 
 /* The ports an SCWS opens when the profile names none (OMA SCWS:
  * 4116 smartcard-tls, 3516 smartcard-port; IANA). */
@@ -1578,11 +1579,8 @@ const char *profile_error_str(const struct profile_error *err, char *out, size_t
 {
 	if (!cap)
 		return out;
-	if (err->line > 0)
-		snprintf(out, cap, "%s:%d: %s", err->file, err->line, err->msg);
-	else
-		snprintf(out, cap, "%s: %s", err->file, err->msg);
-	return out;
+	return perr_where(out, cap, err->file, err->line > 0 ? (unsigned)err->line : 0, "%s",
+			  err->msg);
 }
 
 /* ---- bootstrap set (control) ---------------------------------------------- */
@@ -1665,10 +1663,7 @@ int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **
 	}
 	rc = codec_xml_check(xml.p, xml.len, &line, why, sizeof(why));
 	if (rc) {
-		if (line)
-			snprintf(err, errcap, "%s:%d: %s", path, line, why);
-		else
-			snprintf(err, errcap, "%s: %s", path, why);
+		perr_where(err, errcap, path, line > 0 ? (unsigned)line : 0, "%s", why);
 		goto out;
 	}
 	if (p->store == PROFILE_STORE_WBXML && !is_xml)

@@ -58,6 +58,7 @@
 #define HTTP_CHUNK_LINE_MAX 256u     /* chunk-size line with extensions: over is 400 */
 #define HTTP_TRAILER_MAX 8192u       /* chunked trailer section: over is 431 */
 #define HTTP_RESP_BODY_MAX (4u * 1024u * 1024u) /* a response body a client buffers */
+#define PERR_REASON_MAX 256u        /* one parser error in words: a 4xx body, a log line */
 #define HTTP_RESP_INTERIM_MAX 8u     /* 1xx responses a client skips before the final one */
 #define MULTIPART_BOUNDARY_MAX 70u   /* RFC 2046 §5.1.1 */
 #define MULTIPART_PART_HEAD_MAX 1024u

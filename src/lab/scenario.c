@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/perr.h"
 
 #define SCENARIO_FILE_MAX (CONTROL_LINE_MAX * 16u)
 
@@ -157,7 +158,7 @@ int lab_scenario_parse(const char *name, const char *text, size_t len,
 		memset(&st, 0, sizeof(st));
 		st.line = line;
 		if (memchr(text + pos, '\0', end - pos)) {
-			snprintf(err, errcap, "%s:%u: a NUL byte: not a text file", name, line);
+			perr_where(err, errcap, name, line, "a NUL byte: not a text file");
 			rc = -EINVAL;
 			break;
 		}
@@ -172,13 +173,12 @@ int lab_scenario_parse(const char *name, const char *text, size_t len,
 			continue;
 		}
 		if (rc) {
-			snprintf(err, errcap, "%s:%u: %s", name, line, why);
+			perr_where(err, errcap, name, line, "%s", why);
 			break;
 		}
 		if (sc->n_steps == SCENARIO_STEPS_MAX) {
 			lab_request_cleanup(&st.req);
-			snprintf(err, errcap, "%s:%u: more than %u steps", name, line,
-				 SCENARIO_STEPS_MAX);
+			perr_where(err, errcap, name, line, "more than %u steps", SCENARIO_STEPS_MAX);
 			rc = -EINVAL;
 			break;
 		}

@@ -184,9 +184,8 @@ static enum scws_bootstrap_next decide(struct scws_bootstrap_req *r, int status,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	perr_vset(&r->decided, -EPROTO, status, fmt, ap);
 	va_end(ap);
-	r->status = status;
 	r->allow = allow;
 	return SCWS_BOOTSTRAP_DECIDED;
 }
@@ -263,9 +262,8 @@ static int form_fail(struct scws_bootstrap_req *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->form_reason, sizeof(r->form_reason), fmt, ap);
+	perr_vset(&r->form, -EPROTO, 400, fmt, ap);
 	va_end(ap);
-	r->form_failed = true;
 	return -EPROTO;
 }
 
@@ -320,14 +318,13 @@ static int part_data(void *arg, const struct scws_multipart_part *part, const ui
 
 void scws_bootstrap_body(struct scws_bootstrap_req *r, const uint8_t *data, size_t len)
 {
-	if (!r->is_form || r->form_failed || !len)
+	if (!r->is_form || r->form.set || !len)
 		return;
 	size_t used;
 	int rc = scws_multipart_feed(&r->mp, data, len, &used);
 	if (rc == 0 || rc == -EAGAIN)
 		return;
-	if (!r->form_failed)
-		form_fail(r, "%s", scws_multipart_reason(&r->mp));
+	form_fail(r, "%s", scws_multipart_reason(&r->mp)); /* unless a field said why first */
 }
 
 static bool is_alpha(uint8_t c)
@@ -868,8 +865,8 @@ static bool form_problem(struct scws_bootstrap_req *r, uint8_t *secret, size_t c
 	const struct scws_bootstrap_field *push = &r->f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS];
 	char shown[64];
 
-	if (r->form_failed)
-		snprintf(msg, msgcap, "%s", r->form_reason);
+	if (r->form.set)
+		snprintf(msg, msgcap, "%s", r->form.reason);
 	else if (!devid->seen)
 		snprintf(msg, msgcap, "devid missing");
 	else if (devid->len == 0)
@@ -914,13 +911,13 @@ static int answer_post(struct scws_bootstrap_req *r, struct scws_server *srv,
 	const struct scws_bootstrap_field *push = &r->f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS];
 	uint8_t secret[SCWS_FIELD_MAX];
 	size_t secret_len = 0;
-	char msg[200], pk[80] = "", dk[128] = "";
+	char msg[PERR_REASON_MAX], pk[80] = "", dk[128] = "";
 	const char *who = "";
 	uint64_t wait = 0;
 	int rc;
 
 	memset(secret, 0, sizeof(secret));
-	if (!r->form_failed && scws_multipart_end(&r->mp) != 0)
+	if (!r->form.set && scws_multipart_end(&r->mp) != 0)
 		form_fail(r, "%s", scws_multipart_reason(&r->mp));
 	if (devid->seen)
 		printable(devid->v, devid->len, r->devid, sizeof(r->devid));
@@ -961,8 +958,8 @@ int scws_bootstrap_answer(struct scws_bootstrap_req *r, struct scws_server *srv,
 	struct answer a = { out, req, close, res };
 	const struct profile *p = scws_server_profile(srv);
 	memset(res, 0, sizeof(*res));
-	if (r->status)
-		return send_error(&a, r->status, r->allow, "%s", r->reason);
+	if (r->decided.set)
+		return send_error(&a, r->decided.status, r->allow, "%s", r->decided.reason);
 	if (r->route == SCWS_BOOTSTRAP_ROUTE_INDEX)
 		return answer_index(&a, p, srv);
 	if (!p)

@@ -50,6 +50,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/perr.h"
 #include "scws/http.h"
 #include "scws/multipart.h"
 
@@ -83,16 +84,14 @@ enum scws_bootstrap_route {
 /* One request's state. Embedded in the connection; no heap. */
 struct scws_bootstrap_req {
 	enum scws_bootstrap_route route;
-	int status;             /* != 0: answer decided from the head */
+	struct perr decided;    /* set: answer decided from the head (status, one-line body) */
 	const char *allow;      /* Allow of that answer (405), or NULL */
-	char reason[256];       /* its one-line body */
 
 	bool is_form;           /* a form POST: the body goes to mp */
 	struct scws_multipart mp;
 	struct scws_bootstrap_field f[SCWS_BOOTSTRAP_F_COUNT];
 	int cur;                /* field of the current part, -1: ignored part */
-	bool form_failed;
-	char form_reason[160];
+	struct perr form;       /* set: the form is refused (reason; the first one) */
 
 	/* Every part of the form as it came, for the journal (no values). */
 	struct {

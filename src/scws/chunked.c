@@ -56,11 +56,9 @@ static int fail(struct scws_chunked *d, int err, int status, const char *fmt, ..
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	err = perr_vset(&d->e, err, status, fmt, ap);
 	va_end(ap);
 	d->st = SCWS_CHUNKED_ST_ERROR;
-	d->err = err;
-	d->status = status;
 	return err;
 }
 
@@ -182,7 +180,7 @@ int scws_chunked_feed(struct scws_chunked *d, const uint8_t *in, size_t len, siz
 	int rc = 0;
 	*used = 0;
 	if (d->st == SCWS_CHUNKED_ST_ERROR)
-		return d->err;
+		return d->e.err;
 	while (rc == 0 && pos < len && d->st != SCWS_CHUNKED_ST_DONE) {
 		if (d->st != SCWS_CHUNKED_ST_DATA) {
 			rc = framing_byte(d, in[pos++]);
@@ -199,10 +197,7 @@ int scws_chunked_feed(struct scws_chunked *d, const uint8_t *in, size_t len, siz
 			rc = on_data(arg, in + pos - n, n);
 			if (rc < 0) {
 				/* The caller's own error: it has the reason. */
-				d->reason[0] = 0;
-				d->st = SCWS_CHUNKED_ST_ERROR;
-				d->err = rc;
-				d->status = 0;
+				rc = fail(d, rc, 0, "%s", "");
 			} else {
 				rc = 0;
 			}

@@ -10,12 +10,12 @@
  *   -EAGAIN  all `len` bytes were taken (used == len); feed more.
  *   0        the last chunk and the trailer section are complete;
  *            in[used..len) comes after the body.
- *   other    the body is rejected: d->status says the HTTP status a server
+ *   other    the body is rejected: d->e.status says the HTTP status a server
  *            answers (400, 413 past max, 431 for the trailer section, 500
- *            for a decoder bug) and d->reason one line for the body; or
- *            on_data returned that value, and then d->status is 0 and the
- *            caller already knows why. The error is sticky: further feeds
- *            return it and take nothing.
+ *            for a decoder bug) and d->e.reason one line for the body; or
+ *            on_data returned that value, and then d->e.status is 0 and the
+ *            caller already knows why. The error is sticky (core/perr.h):
+ *            further feeds return it and take nothing.
  *
  * Errno values: -EPROTO malformed (400), -EMSGSIZE over a limit (413,
  * 431), -EBADFD (500, cannot happen), or on_data's own negative value.
@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "core/limits.h"
+#include "core/perr.h"
 
 enum scws_chunked_state {
 	SCWS_CHUNKED_ST_SIZE,     /* chunk-size [BWS] */
@@ -67,9 +68,7 @@ struct scws_chunked {
 	size_t trailer_line;   /* bytes in the current trailer line */
 	bool cr;               /* previous trailer byte was CR */
 
-	int err;               /* sticky feed result in the error state */
-	int status;            /* HTTP status of the error; 0 for none or on_data's */
-	char reason[128];
+	struct perr e;         /* the error: status 0 and reason "" for on_data's */
 };
 
 /* Starts a body. At most max decoded bytes (chunk sizes are checked before

@@ -257,8 +257,8 @@ static void observe_request(struct scws_conn *c, const struct scws_http_req *req
 		}
 		o.parts = parts;
 		o.n_parts = r->n_parts;
-		if (r->form_failed)
-			o.form_error = r->form_reason;
+		if (r->form.set)
+			o.form_error = r->form.reason;
 		else if (r->is_form && status == 400 && reason && !r->f[0].seen && !r->n_parts)
 			o.form_error = reason;
 		else if (!r->is_form && r->route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP &&

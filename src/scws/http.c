@@ -3,7 +3,7 @@
  *
  * Frame, then interpret (lighttpd): the head is copied until the empty line
  * that ends it, within HTTP_HEAD_MAX, and only then split into views
- * (picohttpparser). Bodies stream; chunked ones through chunked.c. The
+ * (picohttpparser). Bodies stream through the framer (framer.c). The
  * parser is strict where RFC 9112 §11.2 (request smuggling) asks for it:
  * no obs-fold, no whitespace before a colon, no bare CR, one Content-Length
  * value, never Content-Length together with Transfer-Encoding. */
@@ -82,7 +82,6 @@ static void start_request(struct scws_http_parser *p)
 	scws_http_head_reset(&p->head);
 	p->head_scan = 0;
 	p->line_checked = false;
-	p->remaining = 0;
 	p->skip_body = false;
 	buf_reset(&p->body);
 }
@@ -143,12 +142,12 @@ bool scws_http_parser_in_request(const struct scws_http_parser *p)
 
 int scws_http_parser_status(const struct scws_http_parser *p)
 {
-	return p->status;
+	return p->e.status;
 }
 
 const char *scws_http_parser_reason(const struct scws_http_parser *p)
 {
-	return p->reason;
+	return p->e.reason;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -156,11 +155,9 @@ static int fail(struct scws_http_parser *p, int err, int status, const char *fmt
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	err = perr_vset(&p->e, err, status, fmt, ap);
 	va_end(ap);
 	p->st = SCWS_HTTP_ST_ERROR;
-	p->err = err;
-	p->status = status;
 	return err;
 }
 
@@ -427,8 +424,8 @@ static int deliver(struct scws_http_parser *p, const uint8_t *data, size_t len)
 	return rc ? fail(p, rc, 500, "cannot buffer the request body") : 0;
 }
 
-/* on_data of the chunked decoder. */
-static int deliver_chunk(void *arg, const uint8_t *data, size_t len)
+/* on_data of the framer. */
+static int deliver_data(void *arg, const uint8_t *data, size_t len)
 {
 	return deliver(arg, data, len);
 }
@@ -437,10 +434,10 @@ static void head_done(struct scws_http_parser *p)
 {
 	if (p->req.is_chunked) {
 		p->st = SCWS_HTTP_ST_CHUNKED;
-		scws_chunked_init(&p->chunked, HTTP_BODY_MAX, "request body");
+		scws_framer_chunked(&p->framer, HTTP_BODY_MAX, "request body");
 	} else if (p->req.content_length > 0) {
 		p->st = SCWS_HTTP_ST_BODY;
-		p->remaining = p->req.content_length;
+		scws_framer_length(&p->framer, p->req.content_length);
 	} else {
 		p->st = SCWS_HTTP_ST_DONE;
 	}
@@ -453,7 +450,7 @@ int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t 
 	int rc = 0;
 	*used = 0;
 	if (p->st == SCWS_HTTP_ST_ERROR)
-		return p->err;
+		return p->e.err;
 	if (!in || !len) {
 		in = &none; /* no pointer arithmetic on NULL */
 		len = 0;
@@ -486,34 +483,24 @@ int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t 
 			rc = -EAGAIN;
 			break;
 		}
-		if (p->st == SCWS_HTTP_ST_CHUNKED) {
-			size_t n;
-			rc = scws_chunked_feed(&p->chunked, in + pos, len - pos, &n, deliver_chunk, p);
-			pos += n;
-			if (rc == 0) {
-				p->st = SCWS_HTTP_ST_DONE;
-				continue;
-			}
-			/* status 0: on_body failed, and deliver() said so already. */
-			if (rc != -EAGAIN && p->chunked.status)
-				rc = fail(p, rc, p->chunked.status, "%s", p->chunked.reason);
-			break;
-		}
-		if (p->st != SCWS_HTTP_ST_BODY) {
+		if (p->st != SCWS_HTTP_ST_BODY && p->st != SCWS_HTTP_ST_CHUNKED) {
 			rc = fail(p, -EBADFD, 500, "body parser in state %s",
 				  scws_http_state_name(p->st));
 			break;
 		}
-		size_t n = len - pos;
-		if (n > p->remaining)
-			n = (size_t)p->remaining;
-		p->remaining -= n;
+		size_t n;
+		rc = scws_framer_feed(&p->framer, in + pos, len - pos, &n, deliver_data, p);
 		pos += n;
-		rc = deliver(p, in + pos - n, n);
-		if (rc)
-			break;
-		if (p->remaining == 0)
+		if (rc == 0) {
 			p->st = SCWS_HTTP_ST_DONE;
+			continue;
+		}
+		if (rc != -EAGAIN) {
+			/* An on_body stop: deliver() said so already, and it stays. */
+			const struct perr *e = scws_framer_err(&p->framer);
+			rc = fail(p, rc, e->status, "%s", e->reason);
+		}
+		break;
 	}
 	*used = pos;
 	return rc;

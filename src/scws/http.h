@@ -64,7 +64,8 @@
 #include "core/buf.h"
 #include "core/bytes.h"
 #include "core/limits.h"
-#include "scws/chunked.h"
+#include "core/perr.h"
+#include "scws/framer.h"
 #include "scws/http_head.h"
 
 enum scws_http_method {
@@ -125,7 +126,7 @@ struct scws_http_callbacks {
 enum scws_http_state {
 	SCWS_HTTP_ST_HEAD,           /* framing the head */
 	SCWS_HTTP_ST_BODY,           /* Content-Length body */
-	SCWS_HTTP_ST_CHUNKED,        /* chunked body: in `chunked` */
+	SCWS_HTTP_ST_CHUNKED,        /* chunked body (the framer's decoder) */
 	SCWS_HTTP_ST_DONE,           /* request complete; next feed starts a new one */
 	SCWS_HTTP_ST_ERROR,
 };
@@ -142,14 +143,11 @@ struct scws_http_parser {
 	size_t head_scan;       /* head bytes before this were checked for bare CRs */
 	bool line_checked;      /* the request-line was checked as soon as it ended */
 
-	uint64_t remaining;     /* Content-Length body bytes left */
-	struct scws_chunked chunked; /* chunked body, at most HTTP_BODY_MAX bytes */
+	struct scws_framer framer; /* the body: Content-Length, or chunked within HTTP_BODY_MAX */
 	bool skip_body;
 	struct buf body;        /* only when cb.on_body is NULL */
 
-	int err;                /* sticky feed result in the error state */
-	int status;             /* HTTP status of the error, 0 when none */
-	char reason[128];
+	struct perr e;          /* sticky in the error state: err, status, reason */
 };
 
 /* Embedded lifecycle. cb is copied; arg is passed to every callback. */

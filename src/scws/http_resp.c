@@ -3,7 +3,7 @@
  *
  * The parser has the shape of the request parser in http.c: the head is
  * framed within HTTP_HEAD_MAX and only then split into views, bodies
- * stream (chunked ones through the decoder in chunked.c). What differs is what a client
+ * stream through the framer (framer.c, chunked ones its chunked.c). What differs is what a client
  * must handle (RFC 9112 §6.3): bodies delimited by the close, responses
  * without a body whatever their headers say (HEAD, 1xx, 204, 304), interim
  * 1xx heads, and obs-fold, which a user agent must unfold rather than
@@ -60,8 +60,6 @@ static void start_response(struct scws_http_resp_parser *p)
 {
 	start_head(p);
 	p->interim = 0;
-	p->remaining = 0;
-	p->body_total = 0;
 	buf_reset(&p->body);
 }
 
@@ -123,7 +121,7 @@ bool scws_http_resp_parser_in_response(const struct scws_http_resp_parser *p)
 
 const char *scws_http_resp_parser_reason(const struct scws_http_resp_parser *p)
 {
-	return p->reason;
+	return p->e.reason;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -131,10 +129,9 @@ static int fail(struct scws_http_resp_parser *p, int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	err = perr_vset(&p->e, err, 0, fmt, ap);
 	va_end(ap);
 	p->st = SCWS_HTTP_RESP_ST_ERROR;
-	p->err = err;
 	return err;
 }
 
@@ -355,8 +352,8 @@ static int deliver(struct scws_http_resp_parser *p, const uint8_t *data, size_t 
 	return rc ? fail(p, rc, "cannot buffer the response body") : 0;
 }
 
-/* on_data of the chunked decoder. */
-static int deliver_chunk(void *arg, const uint8_t *data, size_t len)
+/* on_data of the framer. */
+static int deliver_data(void *arg, const uint8_t *data, size_t len)
 {
 	return deliver(arg, data, len);
 }
@@ -384,13 +381,13 @@ static int head_done(struct scws_http_resp_parser *p)
 	} else if (r->is_chunked) {
 		p->st = SCWS_HTTP_RESP_ST_CHUNKED;
 		/* No limit when streamed; buffered, deliver() stops at HTTP_RESP_BODY_MAX. */
-		scws_chunked_init(&p->chunked, UINT64_MAX, "response body");
+		scws_framer_chunked(&p->framer, UINT64_MAX, "response body");
 	} else if (r->until_close) {
 		p->st = SCWS_HTTP_RESP_ST_UNTIL_CLOSE;
+		scws_framer_until_close(&p->framer);
 	} else {
 		p->st = SCWS_HTTP_RESP_ST_BODY;
-		p->remaining = r->content_length;
-		p->body_total = r->content_length;
+		scws_framer_length(&p->framer, r->content_length);
 	}
 	return 0;
 }
@@ -403,7 +400,7 @@ int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *i
 	int rc = 0;
 	*used = 0;
 	if (p->st == SCWS_HTTP_RESP_ST_ERROR)
-		return p->err;
+		return p->e.err;
 	if (!in || !len) {
 		in = &none; /* no pointer arithmetic on NULL */
 		len = 0;
@@ -429,47 +426,24 @@ int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *i
 			rc = -EAGAIN;
 			break;
 		}
-		if (p->st == SCWS_HTTP_RESP_ST_UNTIL_CLOSE) {
-			size_t n = len - pos;
-			if (n > UINT64_MAX - p->body_total) {
-				rc = fail(p, -EPROTO, "body length overflow");
-				break;
-			}
-			p->body_total += n;
-			pos += n;
-			rc = deliver(p, in + pos - n, n);
-			if (rc)
-				break;
-			continue;
-		}
-		if (p->st == SCWS_HTTP_RESP_ST_CHUNKED) {
-			size_t n;
-			rc = scws_chunked_feed(&p->chunked, in + pos, len - pos, &n, deliver_chunk, p);
-			pos += n;
-			if (rc == 0) {
-				p->st = SCWS_HTTP_RESP_ST_DONE;
-				continue;
-			}
-			/* status 0: on_body failed, and deliver() said so already. */
-			if (rc != -EAGAIN && p->chunked.status)
-				rc = fail(p, rc, "%s", p->chunked.reason);
-			break;
-		}
-		if (p->st != SCWS_HTTP_RESP_ST_BODY) {
+		if (p->st != SCWS_HTTP_RESP_ST_BODY && p->st != SCWS_HTTP_RESP_ST_CHUNKED &&
+		    p->st != SCWS_HTTP_RESP_ST_UNTIL_CLOSE) {
 			rc = fail(p, -EBADFD, "body parser in state %s",
 				  scws_http_resp_state_name(p->st));
 			break;
 		}
-		size_t n = len - pos;
-		if (n > p->remaining)
-			n = (size_t)p->remaining;
-		p->remaining -= n;
+		size_t n;
+		rc = scws_framer_feed(&p->framer, in + pos, len - pos, &n, deliver_data, p);
 		pos += n;
-		rc = deliver(p, in + pos - n, n);
-		if (rc)
-			break;
-		if (p->remaining == 0)
+		if (rc == 0) {
 			p->st = SCWS_HTTP_RESP_ST_DONE;
+			continue;
+		}
+		if (rc != -EAGAIN) {
+			/* An on_body stop: deliver() said so already, and it stays. */
+			rc = fail(p, rc, "%s", scws_framer_err(&p->framer)->reason);
+		}
+		break;
 	}
 	*used = pos;
 	return rc;
@@ -479,7 +453,7 @@ int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
 {
 	switch (p->st) {
 	case SCWS_HTTP_RESP_ST_ERROR:
-		return p->err;
+		return p->e.err;
 	case SCWS_HTTP_RESP_ST_DONE:
 		return 0;
 	case SCWS_HTTP_RESP_ST_UNTIL_CLOSE:
@@ -491,11 +465,11 @@ int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)
 		return fail(p, -EPROTO, "connection closed in the response head");
 	case SCWS_HTTP_RESP_ST_BODY:
 		return fail(p, -EPROTO, "connection closed after %llu of %llu body bytes",
-			    (unsigned long long)(p->body_total - p->remaining),
-			    (unsigned long long)p->body_total);
+			    (unsigned long long)p->framer.total,
+			    (unsigned long long)p->framer.length);
 	case SCWS_HTTP_RESP_ST_CHUNKED:
 		return fail(p, -EPROTO, "connection closed inside the chunked body (%s)",
-			    scws_chunked_state_name(p->chunked.st));
+			    scws_chunked_state_name(p->framer.chunked.st));
 	default:
 		return fail(p, -EBADFD, "connection closed in parser state %s",
 			    scws_http_resp_state_name(p->st));

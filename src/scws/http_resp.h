@@ -56,7 +56,8 @@
 #include "core/buf.h"
 #include "core/bytes.h"
 #include "core/limits.h"
-#include "scws/chunked.h"
+#include "core/perr.h"
+#include "scws/framer.h"
 #include "scws/http.h"
 
 /* A parsed response head. Views point into the parser (see above). */
@@ -89,7 +90,7 @@ enum scws_http_resp_state {
 	SCWS_HTTP_RESP_ST_HEAD,          /* framing a head */
 	SCWS_HTTP_RESP_ST_BODY,          /* Content-Length body */
 	SCWS_HTTP_RESP_ST_UNTIL_CLOSE,   /* body delimited by the close */
-	SCWS_HTTP_RESP_ST_CHUNKED,       /* chunked body: in `chunked` */
+	SCWS_HTTP_RESP_ST_CHUNKED,       /* chunked body (the framer's decoder) */
 	SCWS_HTTP_RESP_ST_DONE,          /* response complete; next feed starts a new one */
 	SCWS_HTTP_RESP_ST_ERROR,
 };
@@ -106,13 +107,10 @@ struct scws_http_resp_parser {
 
 	struct scws_http_head head; /* the head being framed, then its views' bytes */
 
-	uint64_t remaining;     /* Content-Length bytes left */
-	uint64_t body_total;    /* Content-Length, or body bytes so far until the close */
-	struct scws_chunked chunked; /* chunked body */
+	struct scws_framer framer; /* the body: Content-Length, chunked or until the close */
 	struct buf body;        /* only when cb.on_body is NULL */
 
-	int err;                /* sticky result in the error state */
-	char reason[128];
+	struct perr e;          /* sticky in the error state: err and reason (status 0) */
 };
 
 /* Embedded lifecycle. cb is copied (may be NULL); arg goes to every

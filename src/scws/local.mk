@@ -4,7 +4,7 @@ src_scws_libscws_a_SOURCES = \
 	src/scws/http.c src/scws/http.h \
 	src/scws/http_head.c src/scws/http_head.h \
 	src/scws/http_resp.c src/scws/http_resp.h \
-	src/scws/chunked.c src/scws/chunked.h \
+	src/scws/chunked.c src/scws/chunked.h src/scws/framer.c src/scws/framer.h \
 	src/scws/multipart.c src/scws/multipart.h \
 	src/scws/tls.c src/scws/tls.h \
 	src/scws/bootstrap.c src/scws/bootstrap.h \
@@ -33,8 +33,11 @@ TESTS += tests/unit/test_scws_http_resp
 tests_unit_test_scws_http_resp_SOURCES = tests/unit/test_scws_http_resp.c
 tests_unit_test_scws_http_resp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_http_resp_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
-check_PROGRAMS += tests/unit/test_scws_chunked
-TESTS += tests/unit/test_scws_chunked
+check_PROGRAMS += tests/unit/test_scws_chunked tests/unit/test_scws_framer
+TESTS += tests/unit/test_scws_chunked tests/unit/test_scws_framer
+tests_unit_test_scws_framer_SOURCES = tests/unit/test_scws_framer.c
+tests_unit_test_scws_framer_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_scws_framer_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)
 tests_unit_test_scws_chunked_SOURCES = tests/unit/test_scws_chunked.c
 tests_unit_test_scws_chunked_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scws_chunked_LDADD = $(UNIT_LIBS) $(LIB_SCWS) $(DEP_LIBS) $(CUNIT_LIBS)

@@ -169,11 +169,9 @@ static int fail(struct scws_multipart *m, int err, int status, const char *fmt, 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
+	err = perr_vset(&m->e, err, status, fmt, ap);
 	va_end(ap);
 	m->st = SCWS_MULTIPART_ST_ERROR;
-	m->err = err;
-	m->status = status;
 	return err;
 }
 
@@ -253,12 +251,12 @@ struct bytes scws_multipart_boundary(const struct scws_multipart *m)
 
 int scws_multipart_status(const struct scws_multipart *m)
 {
-	return m->status;
+	return m->e.status;
 }
 
 const char *scws_multipart_reason(const struct scws_multipart *m)
 {
-	return m->reason;
+	return m->e.reason;
 }
 
 /* ---------------------------------------------------------------- part headers */
@@ -557,7 +555,7 @@ int scws_multipart_feed(struct scws_multipart *m, const uint8_t *in, size_t len,
 	int rc = 0;
 	*used = 0;
 	if (m->st == SCWS_MULTIPART_ST_ERROR)
-		return m->err;
+		return m->e.err;
 	while (i < len && rc == 0) {
 		switch (m->st) {
 		case SCWS_MULTIPART_ST_PREAMBLE:
@@ -587,7 +585,7 @@ int scws_multipart_end(struct scws_multipart *m)
 	case SCWS_MULTIPART_ST_EPILOGUE:
 		return 0;
 	case SCWS_MULTIPART_ST_ERROR:
-		return m->err;
+		return m->e.err;
 	case SCWS_MULTIPART_ST_PREAMBLE:
 		if (m->parts == 0)
 			return fail(m, -EPROTO, 400, "no boundary delimiter in the body");

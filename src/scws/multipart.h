@@ -32,6 +32,7 @@
 
 #include "core/bytes.h"
 #include "core/limits.h"
+#include "core/perr.h"
 
 /* One part. Views point into the parser and stay valid from on_part_begin
  * until on_part_end returns. */
@@ -85,9 +86,7 @@ struct scws_multipart {
 	size_t line_start;     /* start of the header line being copied */
 	unsigned parts;        /* parts begun, <= MULTIPART_PARTS_MAX */
 	struct scws_multipart_part part;
-	int err;
-	int status;
-	char reason[128];
+	struct perr e;         /* sticky in the error state */
 };
 
 /* Reads the boundary from a request Content-Type value (the view is

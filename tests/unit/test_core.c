@@ -1,5 +1,5 @@
 /* test_core.c - unit tests for src/core: cursors, buf, hex, log, json,
- * strparse, timeval. */
+ * strparse, timeval, perr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "core/hex.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/perr.h"
 #include "core/strparse.h"
 #include "core/timeval.h"
 #include "runner.h"
@@ -377,6 +378,59 @@ static void test_tv_from_ms(void)
 	}
 }
 
+/* The first error wins; later ones change nothing and get the first err. */
+static void test_perr_sticky(void)
+{
+	struct perr e;
+	perr_clear(&e);
+	CU_ASSERT_FALSE(e.set);
+	CU_ASSERT_STRING_EQUAL(e.reason, "");
+	CU_ASSERT_EQUAL(perr_set(&e, -EPROTO, 400, "bad %s at %d", "byte", 7), -EPROTO);
+	CU_ASSERT_TRUE(e.set);
+	CU_ASSERT_EQUAL(e.err, -EPROTO);
+	CU_ASSERT_EQUAL(e.status, 400);
+	CU_ASSERT_STRING_EQUAL(e.reason, "bad byte at 7");
+	CU_ASSERT_EQUAL(perr_set(&e, -EMSGSIZE, 413, "second"), -EPROTO);
+	CU_ASSERT_EQUAL(e.err, -EPROTO);
+	CU_ASSERT_EQUAL(e.status, 400);
+	CU_ASSERT_STRING_EQUAL(e.reason, "bad byte at 7");
+	/* A caller's own stop: set, no status, no words. */
+	perr_clear(&e);
+	CU_ASSERT_EQUAL(perr_set(&e, -ECANCELED, 0, "%s", ""), -ECANCELED);
+	CU_ASSERT_TRUE(e.set);
+	CU_ASSERT_EQUAL(perr_set(&e, -EPROTO, 400, "later"), -ECANCELED);
+	CU_ASSERT_STRING_EQUAL(e.reason, "");
+}
+
+/* A reason longer than the struct holds is cut, NUL-terminated. */
+static void test_perr_cut(void)
+{
+	char long_text[PERR_REASON_MAX * 2];
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = 0;
+	struct perr e;
+	perr_clear(&e);
+	perr_set(&e, -EPROTO, 400, "%s", long_text);
+	CU_ASSERT_EQUAL(strlen(e.reason), PERR_REASON_MAX - 1);
+}
+
+static void test_perr_where(void)
+{
+	char out[32];
+	CU_ASSERT_PTR_EQUAL(perr_where(out, sizeof(out), "a.conf", 12, "bad %s", "key"), out);
+	CU_ASSERT_STRING_EQUAL(out, "a.conf:12: bad key");
+	perr_where(out, sizeof(out), "a.conf", 0, "no such file");
+	CU_ASSERT_STRING_EQUAL(out, "a.conf: no such file");
+	/* Cut to fit, the prefix first. */
+	perr_where(out, 8, "a.conf", 12, "bad");
+	CU_ASSERT_STRING_EQUAL(out, "a.conf:");
+	perr_where(out, 12, "a.conf", 3, "too long a reason");
+	CU_ASSERT_STRING_EQUAL(out, "a.conf:3: t");
+	out[0] = 'z';
+	perr_where(out, 0, "a.conf", 3, "x");
+	CU_ASSERT_EQUAL(out[0], 'z');
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo cursors[] = {
@@ -394,6 +448,10 @@ int unit_register(void)
 		UNIT_TEST(test_strparse_hostport), UNIT_TEST(test_ascii), UNIT_TEST(test_tv_from_ms),
 		CU_TEST_INFO_NULL,
 	};
+	static CU_TestInfo perrs[] = {
+		UNIT_TEST(test_perr_sticky), UNIT_TEST(test_perr_cut), UNIT_TEST(test_perr_where),
+		CU_TEST_INFO_NULL,
+	};
 	static CU_TestInfo files[] = {
 		UNIT_TEST(test_file_atomic_link_and_mode), UNIT_TEST(test_file_private),
 		CU_TEST_INFO_NULL,
@@ -407,5 +465,7 @@ int unit_register(void)
 		rc = unit_add_suite("core_misc", misc);
 	if (!rc)
 		rc = unit_add_suite("core_text", text);
+	if (!rc)
+		rc = unit_add_suite("core_perr", perrs);
 	return rc;
 }

@@ -29,7 +29,7 @@ static int on_data(void *arg, const uint8_t *data, size_t len)
 struct result {
 	int rc;
 	int status;
-	char reason[128];
+	char reason[PERR_REASON_MAX];
 	size_t used;  /* bytes taken in all */
 	struct buf data;
 };
@@ -53,8 +53,8 @@ static void run(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
 			CU_ASSERT_EQUAL(used, cuts[k] - r->used);
 		r->used += used;
 	}
-	r->status = d.status;
-	snprintf(r->reason, sizeof(r->reason), "%s", d.reason);
+	r->status = d.e.status;
+	snprintf(r->reason, sizeof(r->reason), "%s", d.e.reason);
 	r->data = g.data;
 }
 
@@ -232,8 +232,8 @@ static void test_total_overflow(void)
 	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"x\r\n2\r\n", 6, &used, NULL, NULL),
 			-EPROTO);
 	CU_ASSERT_EQUAL(used, 6);
-	CU_ASSERT_EQUAL(d.status, 400);
-	CU_ASSERT_STRING_EQUAL(d.reason, "chunked body length overflow");
+	CU_ASSERT_EQUAL(d.e.status, 400);
+	CU_ASSERT_STRING_EQUAL(d.e.reason, "chunked body length overflow");
 }
 
 /* on_data's error comes back as is, with status 0, and sticks. */
@@ -251,8 +251,8 @@ static void test_callback_error(void)
 					  &g),
 			-ECANCELED);
 	CU_ASSERT_EQUAL(used, 13); /* up to and including "de" */
-	CU_ASSERT_EQUAL(d.status, 0);
-	CU_ASSERT_STRING_EQUAL(d.reason, "");
+	CU_ASSERT_EQUAL(d.e.status, 0);
+	CU_ASSERT_STRING_EQUAL(d.e.reason, "");
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name(d.st), "ERROR");
 	CU_ASSERT_EQUAL(g.data.len, 3);
 	used = 99;
@@ -275,7 +275,7 @@ static void test_sticky_and_done(void)
 	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0\r\n\r\n", 5, &used, NULL, NULL),
 			-EPROTO);
 	CU_ASSERT_EQUAL(used, 0);
-	CU_ASSERT_STRING_EQUAL(d.reason, "invalid chunk size");
+	CU_ASSERT_STRING_EQUAL(d.e.reason, "invalid chunk size");
 
 	scws_chunked_init(&d, NOMAX, "body");
 	CU_ASSERT_EQUAL(scws_chunked_feed(&d, NULL, 0, &used, NULL, NULL), -EAGAIN);

@@ -1001,7 +1001,7 @@ struct mini_conn {
 	struct scws_multipart form;
 	bool is_form;
 	int status;
-	char reason[128];
+	char reason[PERR_REASON_MAX];
 	char devid[64];
 	struct buf out;
 };
