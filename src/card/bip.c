@@ -12,7 +12,7 @@
 /* One channel, indexed by the terminal's channel identifier. */
 struct chan {
 	bool in_use;              /* granted by an OPEN CHANNEL of this session */
-	enum card_bip_state state;
+	enum card_cat_ch_state state;
 	uint16_t port;
 	uint16_t buffer_size;     /* > 0 while in_use */
 	void *conn;               /* sink connection; only while ESTABLISHED */
@@ -63,19 +63,6 @@ struct card_bip {
 
 static const uint8_t event_list[] = { CAT_EVENT_DATA_AVAILABLE, CAT_EVENT_CHANNEL_STATUS };
 
-static const char *const state_names[] = {
-	[CARD_BIP_ST_CLOSED] = "CLOSED",
-	[CARD_BIP_ST_LISTEN] = "LISTEN",
-	[CARD_BIP_ST_ESTABLISHED] = "ESTABLISHED",
-};
-
-const char *card_bip_state_name(enum card_bip_state st)
-{
-	if ((unsigned)st >= sizeof(state_names) / sizeof(state_names[0]))
-		return "unknown";
-	return state_names[st];
-}
-
 #define LOG(bip, level, ...) card_cat_log((bip)->cat, level, __VA_ARGS__)
 
 /* "BIP error (channel closed)" or the plain result name. */
@@ -115,12 +102,12 @@ static void drop_conn(struct card_bip *bip, struct chan *ch)
 	ch->want_close = false;
 }
 
-static void set_state(struct card_bip *bip, unsigned c, enum card_bip_state st)
+static void set_state(struct card_bip *bip, unsigned c, enum card_cat_ch_state st)
 {
 	struct chan *ch = &bip->ch[c];
 	if (ch->state != st)
 		LOG(bip, LOG_DEBUG, "channel %u (port %u): %s -> %s", c, ch->port,
-		    card_bip_state_name(ch->state), card_bip_state_name(st));
+		    card_cat_ch_state_name(ch->state), card_cat_ch_state_name(st));
 	ch->state = st;
 }
 
@@ -129,7 +116,7 @@ static void establish(struct card_bip *bip, unsigned c)
 {
 	struct chan *ch = &bip->ch[c];
 	drop_conn(bip, ch);
-	set_state(bip, c, CARD_BIP_ST_ESTABLISHED);
+	set_state(bip, c, CAT_CH_ESTABLISHED);
 	ch->connections++;
 	ch->conn = bip->sink->open(bip->sink_arg, ch->port, c);
 	if (!ch->conn) {
@@ -140,7 +127,7 @@ static void establish(struct card_bip *bip, unsigned c)
 }
 
 /* The terminal says the channel is back in LISTEN or CLOSED. */
-static void lose_client(struct card_bip *bip, unsigned c, enum card_bip_state st)
+static void lose_client(struct card_bip *bip, unsigned c, enum card_cat_ch_state st)
 {
 	drop_conn(bip, &bip->ch[c]);
 	set_state(bip, c, st);
@@ -265,7 +252,7 @@ static void put_chunk(struct card_bip *bip, unsigned c, struct bytes out,
 static bool chan_next(struct card_bip *bip, unsigned c, struct card_cat_command *cmd)
 {
 	struct chan *ch = &bip->ch[c];
-	if (!ch->in_use || ch->state != CARD_BIP_ST_ESTABLISHED)
+	if (!ch->in_use || ch->state != CAT_CH_ESTABLISHED)
 		return false;
 	cmd->devices.dst = CAT_DEV_CHANNEL(c);
 	bip->fly.channel = c;
@@ -402,7 +389,7 @@ static void open_result(struct card_bip *bip, size_t idx, const struct card_cat_
 	ch->port = port;
 	ch->buffer_size = bs;
 	ch->tx_free = CAT_DATA_LEN_MORE;
-	ch->state = CARD_BIP_ST_LISTEN;
+	ch->state = CAT_CH_LISTEN;
 	bip->opens[idx].st = OPEN_DONE;
 	LOG(bip, LOG_INFO, "channel %u: port %u LISTEN, buffer size %u%s", c, port, bs,
 	    tr->result == CAT_RES_MODIFIED ? " (modified by the terminal)" : "");
@@ -427,15 +414,15 @@ static void status_result(struct card_bip *bip, const struct card_cat_response *
 		struct chan *ch = &bip->ch[c];
 		switch (CAT_CHST_STATE(tr->status[i])) {
 		case CAT_CHST_ESTABLISHED:
-			if (ch->state == CARD_BIP_ST_LISTEN)
+			if (ch->state == CAT_CH_LISTEN)
 				establish(bip, c);
 			break;
 		case CAT_CHST_LISTEN:
-			if (ch->state == CARD_BIP_ST_ESTABLISHED)
-				lose_client(bip, c, CARD_BIP_ST_LISTEN);
+			if (ch->state == CAT_CH_ESTABLISHED)
+				lose_client(bip, c, CAT_CH_LISTEN);
 			break;
 		case CAT_CHST_CLOSED:
-			lose_client(bip, c, CARD_BIP_ST_CLOSED);
+			lose_client(bip, c, CAT_CH_CLOSED);
 			break;
 		default:
 			break;
@@ -452,9 +439,9 @@ static void data_failed(struct card_bip *bip, unsigned c, const char *what,
 	LOG(bip, LOG_INFO, "channel %u (port %u): %s failed: %s", c, ch->port, what,
 	    result_text(tr, buf, sizeof(buf)));
 	if (tr_bip_error(tr, CAT_BIP_CHANNEL_CLOSED)) {
-		lose_client(bip, c, CARD_BIP_ST_LISTEN);
+		lose_client(bip, c, CAT_CH_LISTEN);
 	} else if (tr_bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID)) {
-		lose_client(bip, c, CARD_BIP_ST_CLOSED);
+		lose_client(bip, c, CAT_CH_CLOSED);
 	} else {
 		drop_conn(bip, ch);
 		ch->want_close = true;
@@ -547,7 +534,7 @@ static void app_response(void *arg, const struct card_cat_details *issued,
 			LOG(bip, LOG_INFO, "channel %u: CLOSE CHANNEL failed: %s", c,
 			    result_text(tr, buf, sizeof(buf)));
 		lose_client(bip, c, tr_bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID)
-					    ? CARD_BIP_ST_CLOSED : CARD_BIP_ST_LISTEN);
+					    ? CAT_CH_CLOSED : CAT_CH_LISTEN);
 		break;
 	case FLY_NONE:
 		break;
@@ -596,29 +583,29 @@ static int app_event(void *arg, const struct card_cat_event *ev)
 		return 0;
 	}
 	struct chan *ch = &bip->ch[c];
-	if (ch->state == CARD_BIP_ST_CLOSED)
+	if (ch->state == CAT_CH_CLOSED)
 		return 0;
 	switch (st) {
 	case CAT_CHST_ESTABLISHED:
-		if (ch->state == CARD_BIP_ST_LISTEN)
+		if (ch->state == CAT_CH_LISTEN)
 			establish(bip, c);
 		break;
 	case CAT_CHST_LISTEN:
 		/* 41 00 (G&D) or 41 05 "link dropped" (SCWSGateway): the client
 		 * left either way (doc/protocol.md §1.7). */
-		if (ch->state == CARD_BIP_ST_ESTABLISHED) {
+		if (ch->state == CAT_CH_ESTABLISHED) {
 			LOG(bip, LOG_DEBUG, "channel %u (port %u): client left%s", c, ch->port,
 			    CAT_CHST_INFO(ev->status) == CAT_CHST_INFO_LINK_DROPPED
 				    ? " (link dropped)" : "");
-			lose_client(bip, c, CARD_BIP_ST_LISTEN);
+			lose_client(bip, c, CAT_CH_LISTEN);
 		}
 		break;
 	default:
 		LOG(bip, LOG_INFO, "channel %u (port %u) closed by the terminal", c, ch->port);
-		lose_client(bip, c, CARD_BIP_ST_CLOSED);
+		lose_client(bip, c, CAT_CH_CLOSED);
 		break;
 	}
-	if (ev->event == CAT_EVENT_DATA_AVAILABLE && ch->state == CARD_BIP_ST_ESTABLISHED &&
+	if (ev->event == CAT_EVENT_DATA_AVAILABLE && ch->state == CAT_CH_ESTABLISHED &&
 	    ch->conn)
 		ch->rx_left = ev->data_len;
 	return 0;
@@ -752,7 +739,7 @@ uint64_t card_bip_channel_stalled_since(const struct card_bip *bip, unsigned cha
 		return UINT64_MAX;
 	const struct chan *ch = &bip->ch[channel];
 	const struct card_bip_sink_ops *s = bip->sink;
-	if (!ch->in_use || ch->state != CARD_BIP_ST_ESTABLISHED || !ch->conn || ch->want_close ||
+	if (!ch->in_use || ch->state != CAT_CH_ESTABLISHED || !ch->conn || ch->want_close ||
 	    !s->stalled_since || ch->rx_left || s->output(ch->conn).len)
 		return UINT64_MAX;
 	return s->stalled_since(ch->conn);

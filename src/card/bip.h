@@ -93,12 +93,6 @@ struct card_bip_config {
 	void *log_arg;
 };
 
-enum card_bip_state {
-	CARD_BIP_ST_CLOSED,
-	CARD_BIP_ST_LISTEN,
-	CARD_BIP_ST_ESTABLISHED,
-};
-
 struct card_bip;
 
 /* NULL on allocation failure or a bad config (no port, port 0, a count of
@@ -123,12 +117,10 @@ const char *card_bip_reason(const struct card_bip *bip);
  * channels that will ever listen do). */
 bool card_bip_settled(const struct card_bip *bip);
 
-const char *card_bip_state_name(enum card_bip_state st);
-
 /* One channel, by the terminal's channel identifier 1..7. */
 struct card_bip_channel_info {
 	bool in_use;             /* granted by an OPEN CHANNEL of this session */
-	enum card_bip_state state;
+	enum card_cat_ch_state state;
 	uint16_t port;
 	uint16_t buffer_size;    /* as negotiated */
 	bool has_conn;

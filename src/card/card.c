@@ -28,7 +28,7 @@ struct card_pin {
 };
 
 struct card {
-	const struct card_fs *fs;
+	struct card_fs *fs;       /* written by UPDATE (card.h) */
 	unsigned long apdus; /* C-APDUs processed since card_new() */
 	struct card_options opts;
 	struct card_pin pin[CARD_PINS_MAX];
@@ -1288,7 +1288,7 @@ void card_reset(struct card *card)
 		card->tk->reset(card->tk_arg);
 }
 
-struct card *card_new(const struct card_fs *fs, const uint8_t *atr, size_t atr_len)
+struct card *card_new(struct card_fs *fs, const uint8_t *atr, size_t atr_len)
 {
 	if (!fs || !fs->mf || !atr || atr_len == 0 || atr_len > CARD_ATR_MAX)
 		return NULL;

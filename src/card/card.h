@@ -45,10 +45,10 @@ void card_options_init(struct card_options *o);
 
 /* A card over `fs` (borrowed: it must outlive the card) with the given ATR
  * (copied, 1 to CARD_ATR_MAX bytes). NULL on allocation failure or a bad
- * ATR. The card only reads the tree, except that UPDATE BINARY / UPDATE
- * RECORD write into EFs marked update_always (the other cards sharing
- * the tree see the change). */
-struct card *card_new(const struct card_fs *fs, const uint8_t *atr, size_t atr_len);
+ * ATR. The tree is writable: UPDATE BINARY / UPDATE RECORD write into EFs
+ * marked update_always (the other cards sharing the tree see the change);
+ * nothing else of it changes. */
+struct card *card_new(struct card_fs *fs, const uint8_t *atr, size_t atr_len);
 void card_free(struct card *card);
 
 /* Applies options (copied): the channel count, the GSM class, the PINs

@@ -53,6 +53,15 @@ struct ctlv_set {
 	unsigned unknown;
 };
 
+/* The K_ index of a C-TLV tag (without the CR bit), -1 for another. */
+static int known_index(uint16_t tag)
+{
+	for (int i = 0; i < K_COUNT; i++)
+		if (known_tags[i].tag == tag)
+			return i;
+	return -1;
+}
+
 static int split_ctlvs(const uint8_t *p, size_t len, struct ctlv_set *s)
 {
 	struct rd r;
@@ -62,10 +71,7 @@ static int split_ctlvs(const uint8_t *p, size_t len, struct ctlv_set *s)
 		struct codec_ctlv t;
 		if (codec_ctlv_read(&r, 0, &t))
 			return -EPROTO;
-		int k = -1;
-		for (int i = 0; i < K_COUNT && !t.long_tag; i++)
-			if (known_tags[i].tag == t.tag)
-				k = i;
+		int k = t.long_tag ? -1 : known_index(t.tag);
 		if (k < 0) {
 			s->unknown++;
 			continue;
@@ -83,6 +89,42 @@ static int split_ctlvs(const uint8_t *p, size_t len, struct ctlv_set *s)
 		}
 	}
 	return 0;
+}
+
+static const struct card_cat_cmd_spec cmd_specs[] = {
+	{ CAT_CMD_SET_UP_EVENT_LIST, CAT_DST_TERMINAL, { CAT_TAG_EVENT_LIST }, CAT_TAG_EVENT_LIST },
+	/* Client-mode objects are understood so that such a command gets 30
+	 * (beyond capabilities), not 32: bearer, other address, network access
+	 * name, text strings (login, password), duration. */
+	{ CAT_CMD_OPEN_CHANNEL, CAT_DST_TERMINAL,
+	  { CAT_TAG_BUFFER_SIZE, CAT_TAG_TRANSPORT_LEVEL, CAT_TAG_BEARER_DESCRIPTION,
+	    CAT_TAG_OTHER_ADDRESS, CAT_TAG_NETWORK_ACCESS_NAME, CAT_TAG_TEXT_STRING,
+	    CAT_TAG_DURATION },
+	  CAT_TAG_BUFFER_SIZE },
+	{ CAT_CMD_CLOSE_CHANNEL, CAT_DST_CHANNEL, { 0 }, 0 },
+	{ CAT_CMD_RECEIVE_DATA, CAT_DST_CHANNEL, { CAT_TAG_CHANNEL_DATA_LENGTH },
+	  CAT_TAG_CHANNEL_DATA_LENGTH },
+	{ CAT_CMD_SEND_DATA, CAT_DST_CHANNEL, { CAT_TAG_CHANNEL_DATA }, CAT_TAG_CHANNEL_DATA },
+	{ CAT_CMD_GET_CHANNEL_STATUS, CAT_DST_TERMINAL, { 0 }, 0 },
+};
+
+const struct card_cat_cmd_spec *card_cat_cmd_spec(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof(cmd_specs) / sizeof(cmd_specs[0]); i++)
+		if (cmd_specs[i].type == type)
+			return &cmd_specs[i];
+	return NULL;
+}
+
+bool card_cat_cmd_allows(const struct card_cat_cmd_spec *s, uint16_t tag)
+{
+	if (tag == CAT_TAG_ALPHA_ID || tag == CAT_TAG_ICON_ID || tag == CAT_TAG_TEXT_ATTRIBUTE ||
+	    tag == CAT_TAG_FRAME_ID)
+		return true;
+	for (size_t i = 0; i < sizeof(s->allowed) && s->allowed[i]; i++)
+		if (s->allowed[i] == tag)
+			return true;
+	return false;
 }
 
 static uint16_t be16(struct bytes v)
@@ -165,6 +207,36 @@ static bool view_ok(bool has, struct bytes b)
 	return !has || ((b.ptr || b.len == 0) && b.len <= CAT_CTLV_VALUE_MAX);
 }
 
+/* Which of c's objects carries a tag the command table names. */
+static bool command_has(const struct card_cat_command *c, uint8_t tag)
+{
+	switch (tag) {
+	case CAT_TAG_EVENT_LIST:
+		return c->has_events;
+	case CAT_TAG_BUFFER_SIZE:
+		return c->has_buffer_size;
+	case CAT_TAG_CHANNEL_DATA_LENGTH:
+		return c->has_data_len;
+	case CAT_TAG_CHANNEL_DATA:
+		return c->has_data;
+	default:
+		return false;
+	}
+}
+
+/* A command of the table goes to its device with its mandatory object. */
+static bool command_fits_spec(const struct card_cat_command *c)
+{
+	const struct card_cat_cmd_spec *s = card_cat_cmd_spec(c->details.type);
+	if (!s)
+		return true;
+	if (s->mandatory && !command_has(c, s->mandatory))
+		return false;
+	if (s->dst == CAT_DST_TERMINAL)
+		return c->devices.dst == CAT_DEV_TERMINAL;
+	return (c->devices.dst & 0xF8) == CAT_DEV_CHANNEL(0) && (c->devices.dst & 0x07) != 0;
+}
+
 int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, size_t cap,
 				size_t *out_len)
 {
@@ -174,6 +246,8 @@ int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, 
 		return -EINVAL;
 	if (!view_ok(c->has_alpha, c->alpha) || !view_ok(c->has_events, c->events) ||
 	    !view_ok(c->has_bearer, c->bearer) || !view_ok(c->has_data, c->data))
+		return -EINVAL;
+	if (!command_fits_spec(c))
 		return -EINVAL;
 	wr_init(&w, body, sizeof(body));
 	put_details(&w, &c->details);
@@ -259,19 +333,56 @@ int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_co
 	out->data = s.v[K_DATA];
 	out->unknown = s.unknown;
 
-	/* Mandatory objects per command (TS 102 223 §6.6.16, §6.6.27-30). */
-	switch (out->details.type) {
-	case CAT_CMD_SET_UP_EVENT_LIST:
-		return out->has_events ? 0 : -EPROTO;
-	case CAT_CMD_OPEN_CHANNEL:
-		return out->has_buffer_size ? 0 : -EPROTO;
-	case CAT_CMD_RECEIVE_DATA:
-		return out->has_data_len ? 0 : -EPROTO;
-	case CAT_CMD_SEND_DATA:
-		return out->has_data ? 0 : -EPROTO;
-	default:
-		return 0;
+	/* The mandatory object of the command's row. */
+	const struct card_cat_cmd_spec *spec = card_cat_cmd_spec(out->details.type);
+	int k = spec && spec->mandatory ? known_index(spec->mandatory) : -2;
+	if (k != -2 && (k < 0 || !s.has[k]))
+		return -EPROTO;
+	return 0;
+}
+
+int card_cat_msg_command_scan(const uint8_t *p, size_t len, struct card_cat_command_scan *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!p || len < 2 || p[0] != CAT_BER_PROACTIVE || (p[1] >= 0x80 && p[1] != 0x81) ||
+	    (p[1] == 0x81 && len < 3))
+		return -EPROTO;
+	size_t hdr = p[1] == 0x81 ? 3 : 2;
+	size_t vlen = p[1] == 0x81 ? p[2] : p[1];
+	if (vlen > len - hdr) {
+		out->malformed = true; /* the 91 xx or the D0 length lied: cut short */
+		vlen = len - hdr;
 	}
+	out->len = hdr + vlen;
+	out->trailing = len - out->len;
+	struct rd r;
+	rd_init(&r, p + hdr, vlen);
+	while (rd_left(&r)) {
+		struct codec_ctlv o;
+		if (codec_ctlv_read(&r, 0, &o) != 0) {
+			out->malformed = true;
+			break;
+		}
+		if (!o.long_tag && o.tag == CAT_TAG_COMMAND_DETAILS) {
+			if (!out->has_details && o.value.len >= 3) {
+				out->details.number = o.value.ptr[0];
+				out->details.type = o.value.ptr[1];
+				out->details.qualifier = o.value.ptr[2];
+				out->has_details = true;
+				out->malformed |= o.value.len != 3;
+			}
+		} else if (!o.long_tag && o.tag == CAT_TAG_DEVICE_IDENTITIES) {
+			out->has_devices = true;
+			out->malformed |= o.value.len != 2;
+		} else if (out->n_objs < CAT_CMD_OBJECTS_MAX) {
+			out->objs[out->n_objs].tag = o.long_tag ? 0xFFFF : o.tag;
+			out->objs[out->n_objs].cr = o.cr;
+			out->n_objs++;
+		} else {
+			out->malformed = true;
+		}
+	}
+	return 0;
 }
 
 int card_cat_msg_response_encode(const struct card_cat_response *r, uint8_t *out, size_t cap,
@@ -537,16 +648,41 @@ const char *card_cat_event_name(uint8_t event)
 	return LOOKUP(event_names, event);
 }
 
+/* The one table of channel states: name and Channel status bits. */
+static const struct {
+	const char *name;
+	uint8_t chst;
+} ch_states[] = {
+	[CAT_CH_CLOSED] = { "CLOSED", CAT_CHST_CLOSED },
+	[CAT_CH_LISTEN] = { "LISTEN", CAT_CHST_LISTEN },
+	[CAT_CH_ESTABLISHED] = { "ESTABLISHED", CAT_CHST_ESTABLISHED },
+};
+
+#define CH_STATES (sizeof(ch_states) / sizeof(ch_states[0]))
+
+const char *card_cat_ch_state_name(enum card_cat_ch_state st)
+{
+	return (unsigned)st < CH_STATES ? ch_states[st].name : "unknown";
+}
+
+uint8_t card_cat_ch_state_chst(enum card_cat_ch_state st)
+{
+	return (unsigned)st < CH_STATES ? ch_states[st].chst : CAT_CHST_CLOSED;
+}
+
+bool card_cat_chst_ch_state(uint16_t status, enum card_cat_ch_state *st)
+{
+	for (unsigned i = 0; i < CH_STATES; i++) {
+		if (ch_states[i].chst == CAT_CHST_STATE(status)) {
+			*st = (enum card_cat_ch_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 const char *card_cat_chst_state_name(uint16_t status)
 {
-	switch (CAT_CHST_STATE(status)) {
-	case CAT_CHST_CLOSED:
-		return "CLOSED";
-	case CAT_CHST_LISTEN:
-		return "LISTEN";
-	case CAT_CHST_ESTABLISHED:
-		return "ESTABLISHED";
-	default:
-		return "reserved";
-	}
+	enum card_cat_ch_state st;
+	return card_cat_chst_ch_state(status, &st) ? card_cat_ch_state_name(st) : "reserved";
 }

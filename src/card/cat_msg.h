@@ -48,7 +48,9 @@
 #define CAT_TAG_COMMAND_DETAILS 0x01
 #define CAT_TAG_DEVICE_IDENTITIES 0x02
 #define CAT_TAG_RESULT 0x03
+#define CAT_TAG_DURATION 0x04
 #define CAT_TAG_ALPHA_ID 0x05
+#define CAT_TAG_TEXT_STRING 0x0D
 #define CAT_TAG_EVENT_LIST 0x19
 #define CAT_TAG_ICON_ID 0x1E
 #define CAT_TAG_BEARER_DESCRIPTION 0x35
@@ -58,6 +60,9 @@
 #define CAT_TAG_BUFFER_SIZE 0x39
 #define CAT_TAG_TRANSPORT_LEVEL 0x3C
 #define CAT_TAG_OTHER_ADDRESS 0x3E
+#define CAT_TAG_NETWORK_ACCESS_NAME 0x47
+#define CAT_TAG_TEXT_ATTRIBUTE 0x50
+#define CAT_TAG_FRAME_ID 0x68
 #define CAT_CR 0x80 /* comprehension required, b8 of a 1-byte tag */
 
 /* Type of command (TS 102 223 §9.4). */
@@ -71,6 +76,31 @@
 #define CAT_CMD_RECEIVE_DATA 0x42
 #define CAT_CMD_SEND_DATA 0x43
 #define CAT_CMD_GET_CHANNEL_STATUS 0x44
+
+/* The proactive commands of UICC server mode, one row each: where they go,
+ * which objects they may carry besides Command details, Device identities
+ * and the ones every command may carry (Alpha identifier, Icon identifier,
+ * Text attribute, Frame identifier), and the one they need (TS 102 223
+ * §6.6.16, §6.6.27-31, §6.10.4-5). The card's encoder refuses a command
+ * without its mandatory object or to the wrong device; the decoder refuses
+ * one without its mandatory object; the terminal (transport/bip_term.c)
+ * answers by the same row. */
+enum card_cat_dst {
+	CAT_DST_TERMINAL, /* Device identities destination 82 */
+	CAT_DST_CHANNEL,  /* 21..27 */
+};
+
+struct card_cat_cmd_spec {
+	uint8_t type;         /* CAT_CMD_* */
+	enum card_cat_dst dst;
+	uint8_t allowed[8];   /* CAT_TAG_* it may carry, 0-terminated */
+	uint8_t mandatory;    /* the CAT_TAG_* it needs; 0: none */
+};
+
+/* The row of a command type; NULL for a type without one. */
+const struct card_cat_cmd_spec *card_cat_cmd_spec(uint8_t type);
+/* True when a command of row s may carry C-TLV tag (without the CR bit). */
+bool card_cat_cmd_allows(const struct card_cat_cmd_spec *s, uint16_t tag);
 
 /* Command qualifiers (TS 102 223 §8.6, doc/protocol.md §1.5). */
 #define CAT_QUAL_CLOSE_TO_LISTEN 0x01   /* CLOSE CHANNEL, server mode: back to TCP LISTEN */
@@ -146,6 +176,16 @@
 #define CAT_CHST_CHANNEL(st) ((unsigned)(((st) >> 8) & CAT_CHST_ID_MASK))
 #define CAT_CHST_STATE(st) ((uint8_t)(((st) >> 8) & CAT_CHST_STATE_MASK))
 #define CAT_CHST_INFO(st) ((uint8_t)((st) & 0xFF))
+
+/* A BIP channel's state in UICC server mode (TS 102 223 §8.56): the one
+ * encoding of the card (card/bip.c) and the terminal (transport/bip_term.c);
+ * on the wire it is b8-b7 of a Channel status (CAT_CHST_CLOSED, _LISTEN,
+ * _ESTABLISHED). */
+enum card_cat_ch_state {
+	CAT_CH_CLOSED,
+	CAT_CH_LISTEN,
+	CAT_CH_ESTABLISHED,
+};
 
 /* Channel data length meaning "more than 255" (§8.54). */
 #define CAT_DATA_LEN_MORE 0xFF
@@ -237,6 +277,31 @@ int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, 
 __attribute__((warn_unused_result))
 int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_command *out);
 
+/* What a terminal reads of a FETCHed proactive command before it decodes
+ * it, so that it can answer even a malformed one (TS 102 223 §6.10): the
+ * D0 header (length 00-7F or 81 xx), Command details and Device identities
+ * (the first of each; a details object under 3 bytes is passed over), and
+ * the tag and CR bit of every other object. */
+struct card_cat_command_scan {
+	size_t len;           /* header + value as far as it came: decode p[0..len) */
+	size_t trailing;      /* bytes after the object (ignored) */
+	bool malformed;       /* the length said more than came, a C-TLV is broken, details
+			       * or devices of the wrong length, or over CAT_CMD_OBJECTS_MAX
+			       * other objects */
+	bool has_details, has_devices;
+	struct card_cat_details details;
+	size_t n_objs;
+	struct {
+		uint16_t tag; /* without the CR bit; 0xFFFF for a 3-byte tag */
+		bool cr;
+	} objs[CAT_CMD_OBJECTS_MAX];
+};
+
+/* 0 and *out; -EPROTO when p does not start with a D0 header (nothing to
+ * answer). */
+__attribute__((warn_unused_result))
+int card_cat_msg_command_scan(const uint8_t *p, size_t len, struct card_cat_command_scan *out);
+
 __attribute__((warn_unused_result))
 int card_cat_msg_response_encode(const struct card_cat_response *r, uint8_t *out, size_t cap,
 				 size_t *out_len);
@@ -277,7 +342,13 @@ const char *card_cat_cmd_name(uint8_t type);
 const char *card_cat_result_name(uint8_t result);
 const char *card_cat_bip_error_name(uint8_t info);
 const char *card_cat_event_name(uint8_t event);
-/* "CLOSED", "LISTEN", "ESTABLISHED" or "reserved" from a channel status. */
+/* "CLOSED", "LISTEN", "ESTABLISHED"; "unknown" for another value. */
+const char *card_cat_ch_state_name(enum card_cat_ch_state st);
+/* b8-b7 of a Channel status for st (CAT_CHST_CLOSED for another value). */
+uint8_t card_cat_ch_state_chst(enum card_cat_ch_state st);
+/* The state a Channel status says; false for the reserved b8-b7 = 11. */
+bool card_cat_chst_ch_state(uint16_t status, enum card_cat_ch_state *st);
+/* The name of the state in a Channel status, "reserved" for 11. */
 const char *card_cat_chst_state_name(uint16_t status);
 
 #endif

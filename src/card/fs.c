@@ -66,7 +66,7 @@ static unsigned node_depth(const struct card_fs_node *n)
 /* ISO 7816-4 §7.1.1: 3F00 is the MF, FFFF is reserved, and TS 102 221
  * §8.4.1 reserves 7FFF for the current ADF. A FID must also differ from
  * its parent's and its siblings', or SELECT by FID would be ambiguous. */
-static int check_new_child(const struct card_fs_node *parent, uint16_t fid)
+static int check_new_child(struct card_fs_node *parent, uint16_t fid)
 {
 	if (!parent || !card_fs_is_df(parent))
 		return -EINVAL;
@@ -102,25 +102,28 @@ int card_fs_add_df(struct card_fs_node *parent, uint16_t fid, struct card_fs_nod
 	return 0;
 }
 
-struct aid_match {
-	const uint8_t *aid;
-	size_t len;
-	bool exact;
-	const struct card_fs_node *found;
-};
-
-static int match_aid(void *arg, const struct card_fs_node *n, unsigned depth)
+static bool aid_matches(const struct card_fs_node *n, const uint8_t *aid, size_t len, bool exact)
 {
-	struct aid_match *m = arg;
-	(void)depth;
-	if (n->type != CARD_FS_DF || n->aid_len == 0 || m->len > n->aid_len)
-		return 0;
-	if (m->exact && m->len != n->aid_len)
-		return 0;
-	if (memcmp(n->aid, m->aid, m->len) != 0)
-		return 0;
-	m->found = n;
-	return 1;
+	if (n->type != CARD_FS_DF || n->aid_len == 0 || len > n->aid_len)
+		return false;
+	if (exact && len != n->aid_len)
+		return false;
+	return memcmp(n->aid, aid, len) == 0;
+}
+
+/* The first ADF in tree order from n (n, its children, then its next
+ * siblings) whose AID starts with (exact: is) aid[0..len). */
+static struct card_fs_node *find_aid(struct card_fs_node *n, const uint8_t *aid, size_t len,
+				     bool exact)
+{
+	for (; n; n = n->next) {
+		if (aid_matches(n, aid, len, exact))
+			return n;
+		struct card_fs_node *c = find_aid(n->child, aid, len, exact);
+		if (c)
+			return c;
+	}
+	return NULL;
 }
 
 int card_fs_add_adf(struct card_fs *fs, uint16_t fid, const uint8_t *aid, size_t aid_len,
@@ -133,8 +136,7 @@ int card_fs_add_adf(struct card_fs *fs, uint16_t fid, const uint8_t *aid, size_t
 	int rc = check_new_child(fs->mf, fid);
 	if (rc)
 		return rc;
-	struct aid_match m = { aid, aid_len, true, NULL };
-	if (card_fs_walk(fs, match_aid, &m))
+	if (find_aid(fs->mf, aid, aid_len, true))
 		return -EEXIST;
 	struct card_fs_node *n = node_new(CARD_FS_DF, fid);
 	if (!n)
@@ -235,7 +237,7 @@ int card_fs_set_sfi(struct card_fs_node *ef, uint8_t sfi)
 	return 0;
 }
 
-struct card_fs_node *card_fs_child(const struct card_fs_node *df, uint16_t fid)
+struct card_fs_node *card_fs_child(struct card_fs_node *df, uint16_t fid)
 {
 	if (!df || !card_fs_is_df(df))
 		return NULL;
@@ -245,7 +247,7 @@ struct card_fs_node *card_fs_child(const struct card_fs_node *df, uint16_t fid)
 	return NULL;
 }
 
-struct card_fs_node *card_fs_child_sfi(const struct card_fs_node *df, uint8_t sfi)
+struct card_fs_node *card_fs_child_sfi(struct card_fs_node *df, uint8_t sfi)
 {
 	if (!df || !card_fs_is_df(df) || sfi == 0)
 		return NULL;
@@ -255,16 +257,14 @@ struct card_fs_node *card_fs_child_sfi(const struct card_fs_node *df, uint8_t sf
 	return NULL;
 }
 
-struct card_fs_node *card_fs_find_aid(const struct card_fs *fs, const uint8_t *aid, size_t len)
+struct card_fs_node *card_fs_find_aid(struct card_fs *fs, const uint8_t *aid, size_t len)
 {
 	if (!fs || !aid || len == 0)
 		return NULL;
-	struct aid_match m = { aid, len, false, NULL };
-	card_fs_walk(fs, match_aid, &m);
-	return (struct card_fs_node *)m.found;
+	return find_aid(fs->mf, aid, len, false);
 }
 
-struct card_fs_node *card_fs_lookup(const struct card_fs *fs, const uint16_t *fids, size_t n)
+struct card_fs_node *card_fs_lookup(struct card_fs *fs, const uint16_t *fids, size_t n)
 {
 	if (!fs || !fids || n == 0 || fids[0] != CARD_FID_MF)
 		return NULL;

@@ -4,7 +4,12 @@
  * the MF with its own FID (e.g. 7F50) and may also be selected by AID.
  * EFs are transparent or linear fixed. The tree owns every node and its
  * contents; card_fs_free() frees them all. Lookups return borrowed nodes,
- * valid until the tree is freed or the node is removed. */
+ * valid until the tree is freed or the node is removed.
+ *
+ * The tree is writable where it is written: a card writes EF contents
+ * (UPDATE BINARY / UPDATE RECORD, card.h), so card_new() and the lookups
+ * that return a node to write take a writable tree or node; read-only
+ * users (listings, card_fs_walk(), card_fs_path()) take const ones. */
 #ifndef SCWS_CARD_FS_H
 #define SCWS_CARD_FS_H
 
@@ -87,14 +92,14 @@ __attribute__((warn_unused_result))
 int card_fs_set_sfi(struct card_fs_node *ef, uint8_t sfi);
 
 /* Child of a DF by FID; NULL when none. */
-struct card_fs_node *card_fs_child(const struct card_fs_node *df, uint16_t fid);
+struct card_fs_node *card_fs_child(struct card_fs_node *df, uint16_t fid);
 /* EF child of a DF by SFI (1..30); NULL when none. */
-struct card_fs_node *card_fs_child_sfi(const struct card_fs_node *df, uint8_t sfi);
+struct card_fs_node *card_fs_child_sfi(struct card_fs_node *df, uint8_t sfi);
 /* ADF whose AID starts with the given bytes (partial AID, ISO 7816-4
  * §5.3.1.1); the first match in tree order, NULL when none or len == 0. */
-struct card_fs_node *card_fs_find_aid(const struct card_fs *fs, const uint8_t *aid, size_t len);
+struct card_fs_node *card_fs_find_aid(struct card_fs *fs, const uint8_t *aid, size_t len);
 /* Node at an absolute path of FIDs starting with 3F00; NULL when none. */
-struct card_fs_node *card_fs_lookup(const struct card_fs *fs, const uint16_t *fids, size_t n);
+struct card_fs_node *card_fs_lookup(struct card_fs *fs, const uint16_t *fids, size_t n);
 /* Path of a node from the MF as FIDs (fids[0] == 3F00); returns the count,
  * or 0 when cap is too small. */
 size_t card_fs_path(const struct card_fs_node *node, uint16_t *fids, size_t cap);

@@ -18,7 +18,7 @@
 
 #define SUB "bip"
 struct term_ch {
-	enum bip_term_ch_state state;
+	enum card_cat_ch_state state;
 	uint16_t card_port;
 	size_t bufsize;
 	struct buf rx;       /* bytes from the client; max bufsize */
@@ -28,7 +28,7 @@ struct term_ch {
 	uint32_t conn_gen;   /* connections accepted since the channel opened */
 	/* What the card was told last (TERMINAL RESPONSE or event); the
 	 * events owed are the difference to the state above. */
-	enum bip_term_ch_state card_state;
+	enum card_cat_ch_state card_state;
 	uint32_t card_gen;
 	uint8_t drop_info;   /* further info of the LISTEN event: 00 FIN, 05 link dropped */
 	bool closed_event;   /* CLOSE CHANNEL q=00: one CLOSED event owed */
@@ -67,31 +67,11 @@ struct tr {
 	uint8_t data[CAT_RECEIVE_DATA_MAX];
 };
 
-static const char *const state_names[] = {
-	[BIP_TERM_CH_CLOSED] = "CLOSED",
-	[BIP_TERM_CH_LISTEN] = "LISTEN",
-	[BIP_TERM_CH_ESTABLISHED] = "ESTABLISHED",
-};
-
 void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn,
 				       void *arg)
 {
 	t->open_fault = fn;
 	t->open_fault_arg = arg;
-}
-
-const char *transport_bip_term_state_name(enum bip_term_ch_state st)
-{
-	if ((unsigned)st < sizeof(state_names) / sizeof(state_names[0]))
-		return state_names[st];
-	return "?";
-}
-
-static uint8_t chst_state(enum bip_term_ch_state st)
-{
-	return st == BIP_TERM_CH_ESTABLISHED ? CAT_CHST_ESTABLISHED
-	       : st == BIP_TERM_CH_LISTEN    ? CAT_CHST_LISTEN
-					     : CAT_CHST_CLOSED;
 }
 
 /* Channel data length: a count, FF meaning "more than 255" (§8.54). */
@@ -148,7 +128,7 @@ static void note_sw(struct bip_term *t, uint16_t sw, const char *what)
 static bool port_in_use(const struct bip_term *t, uint16_t port)
 {
 	for (unsigned i = 1; i <= t->channels; i++)
-		if (t->ch[i].state != BIP_TERM_CH_CLOSED && t->ch[i].card_port == port)
+		if (t->ch[i].state != CAT_CH_CLOSED && t->ch[i].card_port == port)
 			return true;
 	return false;
 }
@@ -174,7 +154,7 @@ static void to_listen(struct bip_term *t, unsigned id, bool close_it, uint8_t in
 	struct term_ch *c = &t->ch[id];
 	void *conn = c->conn;
 	c->conn = NULL;
-	c->state = BIP_TERM_CH_LISTEN;
+	c->state = CAT_CH_LISTEN;
 	c->drop_info = info;
 	reset_buffers(c);
 	if (close_it && conn && t->net && t->net->close)
@@ -187,7 +167,7 @@ static void to_listen(struct bip_term *t, unsigned id, bool close_it, uint8_t in
 static int flush_tx(struct bip_term *t, unsigned id)
 {
 	struct term_ch *c = &t->ch[id];
-	while (c->state == BIP_TERM_CH_ESTABLISHED && c->tx_flush > 0) {
+	while (c->state == CAT_CH_ESTABLISHED && c->tx_flush > 0) {
 		ssize_t w = t->net && t->net->write
 				    ? t->net->write(t->net_arg, c->conn, c->tx.p, c->tx_flush)
 				    : -EPIPE;
@@ -228,7 +208,7 @@ static unsigned dst_channel(const struct bip_term *t, uint8_t dst)
 	unsigned id = dst & 0x07;
 	if ((dst & 0xF8) != 0x20 || id == 0 || id > t->channels)
 		return 0;
-	return t->ch[id].state == BIP_TERM_CH_CLOSED ? 0 : id;
+	return t->ch[id].state == CAT_CH_CLOSED ? 0 : id;
 }
 
 /* SET UP EVENT LIST (§6.4.16): the list replaces the previous one; an
@@ -300,7 +280,7 @@ static void do_open(struct bip_term *t, const struct card_cat_command *c, struct
 	}
 	unsigned id = 0;
 	for (unsigned i = 1; i <= t->channels && !id; i++)
-		if (t->ch[i].state == BIP_TERM_CH_CLOSED)
+		if (t->ch[i].state == CAT_CH_CLOSED)
 			id = i;
 	if (!id) {
 		log_info(SUB, "OPEN CHANNEL port %u: all %u channels in use", c->port, t->channels);
@@ -323,8 +303,8 @@ static void do_open(struct bip_term *t, const struct card_cat_command *c, struct
 	memset(ch, 0, sizeof(*ch));
 	buf_init(&ch->rx, grant);
 	buf_init(&ch->tx, grant);
-	ch->state = BIP_TERM_CH_LISTEN;
-	ch->card_state = BIP_TERM_CH_LISTEN;
+	ch->state = CAT_CH_LISTEN;
+	ch->card_state = CAT_CH_LISTEN;
 	ch->card_port = c->port;
 	ch->bufsize = grant;
 	tr->r.result = grant < c->buffer_size ? CAT_RES_MODIFIED : CAT_RES_OK;
@@ -346,9 +326,9 @@ static void do_close(struct bip_term *t, const struct card_cat_command *c, struc
 	}
 	struct term_ch *ch = &t->ch[id];
 	if (c->details.qualifier & CAT_QUAL_CLOSE_TO_LISTEN) {
-		if (ch->state == BIP_TERM_CH_ESTABLISHED)
+		if (ch->state == CAT_CH_ESTABLISHED)
 			to_listen(t, id, true, CAT_CHST_INFO_NONE);
-		ch->card_state = BIP_TERM_CH_LISTEN;
+		ch->card_state = CAT_CH_LISTEN;
 		ch->card_gen = ch->conn_gen;
 		log_info(SUB, "channel %u: closed by the card, back to LISTEN", id);
 	} else {
@@ -357,8 +337,8 @@ static void do_close(struct bip_term *t, const struct card_cat_command *c, struc
 		reset_buffers(ch);
 		buf_cleanup(&ch->rx);
 		buf_cleanup(&ch->tx);
-		ch->state = BIP_TERM_CH_CLOSED;
-		ch->card_state = BIP_TERM_CH_CLOSED;
+		ch->state = CAT_CH_CLOSED;
+		ch->card_state = CAT_CH_CLOSED;
 		/* Not a transition §7.5.11 asks to report (it results from a
 		 * proactive command), but G&D's terminal reports it and cards
 		 * written against it wait for it; a card that does not care
@@ -384,7 +364,7 @@ static void do_receive(struct bip_term *t, const struct card_cat_command *c, str
 		return;
 	}
 	struct term_ch *ch = &t->ch[id];
-	if (ch->state != BIP_TERM_CH_ESTABLISHED) {
+	if (ch->state != CAT_CH_ESTABLISHED) {
 		bip_error(tr, CAT_BIP_CHANNEL_CLOSED);
 		return;
 	}
@@ -423,7 +403,7 @@ static void do_send(struct bip_term *t, const struct card_cat_command *c, struct
 		return;
 	}
 	struct term_ch *ch = &t->ch[id];
-	if (ch->state != BIP_TERM_CH_ESTABLISHED) {
+	if (ch->state != CAT_CH_ESTABLISHED) {
 		/* The client left (the card may not have seen the event yet). */
 		bip_error(tr, CAT_BIP_CHANNEL_CLOSED);
 		return;
@@ -456,8 +436,8 @@ static void do_status(struct bip_term *t, const struct card_cat_command *c, stru
 {
 	size_t n = 0;
 	for (unsigned i = 1; i <= t->channels; i++)
-		if (t->ch[i].state != BIP_TERM_CH_CLOSED)
-			tr->r.status[n++] = CAT_CHST(chst_state(t->ch[i].state), i, 0);
+		if (t->ch[i].state != CAT_CH_CLOSED)
+			tr->r.status[n++] = CAT_CHST(card_cat_ch_state_chst(t->ch[i].state), i, 0);
 	if (n == 0)
 		tr->r.status[n++] = 0;
 	tr->r.n_status = n;
@@ -466,164 +446,117 @@ static void do_status(struct bip_term *t, const struct card_cat_command *c, stru
 
 typedef void cmd_fn(struct bip_term *t, const struct card_cat_command *c, struct tr *tr);
 
-#define DST_TERMINAL 0x82
-#define DST_CHANNEL 0x20
-
-/* The commands this terminal carries out (TERMINAL PROFILE bytes 5, 12):
- * who they address, which objects they may carry (besides details and
- * devices; common: alpha 05, icon 1E, text attribute 50, frame id 68) and
- * the one they need. */
-static const struct cmd_spec {
+/* What this terminal carries out (TERMINAL PROFILE bytes 5, 12): one
+ * handler per row of the command table in card/cat_msg.c. */
+static const struct {
 	uint8_t type;
-	uint8_t dst;
-	uint8_t tags[8]; /* 0-terminated */
-	uint8_t mandatory;
 	cmd_fn *fn;
-} cmd_specs[] = {
-	{ CAT_CMD_SET_UP_EVENT_LIST, DST_TERMINAL, { CAT_TAG_EVENT_LIST }, CAT_TAG_EVENT_LIST,
-	  do_event_list },
-	/* Client-mode objects are understood so that such a command gets 30,
-	 * not 32: bearer 35, other address 3E, NAN 47, text string 0D
-	 * (login, password), duration 04. */
-	{ CAT_CMD_OPEN_CHANNEL, DST_TERMINAL,
-	  { CAT_TAG_BUFFER_SIZE, CAT_TAG_TRANSPORT_LEVEL, CAT_TAG_BEARER_DESCRIPTION,
-	    CAT_TAG_OTHER_ADDRESS, 0x47, 0x0D, 0x04 },
-	  CAT_TAG_BUFFER_SIZE, do_open },
-	{ CAT_CMD_CLOSE_CHANNEL, DST_CHANNEL, { 0 }, 0, do_close },
-	{ CAT_CMD_RECEIVE_DATA, DST_CHANNEL, { CAT_TAG_CHANNEL_DATA_LENGTH },
-	  CAT_TAG_CHANNEL_DATA_LENGTH, do_receive },
-	{ CAT_CMD_SEND_DATA, DST_CHANNEL, { CAT_TAG_CHANNEL_DATA }, CAT_TAG_CHANNEL_DATA, do_send },
-	{ CAT_CMD_GET_CHANNEL_STATUS, DST_TERMINAL, { 0 }, 0, do_status },
+} handlers[] = {
+	{ CAT_CMD_SET_UP_EVENT_LIST, do_event_list }, { CAT_CMD_OPEN_CHANNEL, do_open },
+	{ CAT_CMD_CLOSE_CHANNEL, do_close },          { CAT_CMD_RECEIVE_DATA, do_receive },
+	{ CAT_CMD_SEND_DATA, do_send },               { CAT_CMD_GET_CHANNEL_STATUS, do_status },
 };
 
-static bool tag_allowed(const struct cmd_spec *s, uint16_t tag)
+static cmd_fn *handler(uint8_t type)
 {
-	if (tag == CAT_TAG_ALPHA_ID || tag == CAT_TAG_ICON_ID || tag == 0x50 || tag == 0x68)
-		return true;
-	for (size_t i = 0; i < sizeof(s->tags) && s->tags[i]; i++)
-		if (s->tags[i] == tag)
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].type == type)
+			return handlers[i].fn;
+	return NULL;
 }
 
-struct cmd_obj {
-	uint16_t tag;
-	bool cr;
-};
-
-/* Works out the TERMINAL RESPONSE to the command in p[0..len). False when
- * there is nothing to answer: not a D0 object, or no Command details to
- * echo (§6.10.1 "message too short": ignored; logged). */
-static bool handle_command(struct bip_term *t, const uint8_t *p, size_t len, struct tr *tr)
+/* Step 1: the command's frame and objects. False when there is nothing to
+ * answer: not a D0 object, or no Command details to echo (§6.10.1 "message
+ * too short": ignored; logged). */
+static bool scan_command(const uint8_t *p, size_t len, struct card_cat_command_scan *sc)
 {
-	memset(tr, 0, sizeof(*tr));
-	tr->r.devices.src = CAT_DEV_TERMINAL;
-	tr->r.devices.dst = CAT_DEV_UICC;
-	if (len < 2 || p[0] != CAT_BER_PROACTIVE || (p[1] >= 0x80 && p[1] != 0x81) ||
-	    (p[1] == 0x81 && len < 3)) {
+	if (card_cat_msg_command_scan(p, len, sc) != 0) {
 		log_warn(SUB, "FETCH gave no proactive command (%zu bytes, first %02X): dropped",
 			 len, len ? p[0] : 0);
 		return false;
 	}
-	size_t hdr = p[1] == 0x81 ? 3 : 2;
-	size_t vlen = p[1] == 0x81 ? p[2] : p[1];
-	bool malformed = false;
-	if (vlen > len - hdr) {
-		malformed = true; /* the 91 xx or the D0 length lied: cut short */
-		vlen = len - hdr;
-	} else if (vlen < len - hdr) {
-		log_dbg(SUB, "FETCH: %zu bytes after the proactive command ignored",
-			len - hdr - vlen);
-	}
-
-	/* Command details and device identities, then every other object. */
-	bool has_det = false, has_dev = false;
-	struct cmd_obj objs[CAT_CMD_OBJECTS_MAX];
-	size_t n_objs = 0;
-	struct rd r;
-	rd_init(&r, p + hdr, vlen);
-	while (rd_left(&r)) {
-		struct codec_ctlv o;
-		if (codec_ctlv_read(&r, 0, &o) != 0) {
-			malformed = true;
-			break;
-		}
-		if (!o.long_tag && o.tag == CAT_TAG_COMMAND_DETAILS) {
-			if (!has_det && o.value.len >= 3) {
-				tr->r.details.number = o.value.ptr[0];
-				tr->r.details.type = o.value.ptr[1];
-				tr->r.details.qualifier = o.value.ptr[2];
-				has_det = true;
-				malformed |= o.value.len != 3;
-			}
-		} else if (!o.long_tag && o.tag == CAT_TAG_DEVICE_IDENTITIES) {
-			has_dev = true;
-			malformed |= o.value.len != 2;
-		} else if (n_objs < CAT_CMD_OBJECTS_MAX) {
-			objs[n_objs].tag = o.long_tag ? 0xFFFF : o.tag;
-			objs[n_objs].cr = o.cr;
-			n_objs++;
-		} else {
-			malformed = true;
-		}
-	}
-	if (!has_det) {
+	if (sc->trailing)
+		log_dbg(SUB, "FETCH: %zu bytes after the proactive command ignored", sc->trailing);
+	if (!sc->has_details) {
 		log_warn(SUB, "FETCH: proactive command without Command details: dropped");
 		return false;
 	}
+	return true;
+}
+
+/* Step 2: the objects against the command's row (§6.10.4/5): an object not
+ * expected here is ignored when its CR bit is clear (the command then
+ * reports partial comprehension), else the command is refused; the
+ * mandatory one must be there. CAT_RES_OK, or the result that answers. */
+static uint8_t check_objects(const struct card_cat_command_scan *sc,
+			     const struct card_cat_cmd_spec *s, bool *partial, bool *icon)
+{
+	bool have_mandatory = !s->mandatory;
+	*partial = false;
+	*icon = false;
+	if (!sc->has_devices)
+		return CAT_RES_VALUES_MISSING;
+	for (size_t i = 0; i < sc->n_objs; i++) {
+		if (sc->objs[i].tag == s->mandatory)
+			have_mandatory = true;
+		if (sc->objs[i].tag == CAT_TAG_ICON_ID)
+			*icon = true;
+		if (card_cat_cmd_allows(s, sc->objs[i].tag))
+			continue;
+		if (sc->objs[i].cr)
+			return CAT_RES_DATA_NOT_UNDERSTOOD;
+		*partial = true;
+	}
+	return have_mandatory ? CAT_RES_OK : CAT_RES_VALUES_MISSING;
+}
+
+/* Step 3: the decoded command, from the UICC to the device of its row. */
+static bool decode_command(const uint8_t *p, size_t len, const struct card_cat_cmd_spec *s,
+			   struct card_cat_command *c)
+{
+	if (card_cat_msg_command_decode(p, len, c) != 0)
+		return false;
+	return c->devices.src == CAT_DEV_UICC &&
+	       (s->dst != CAT_DST_TERMINAL || c->devices.dst == CAT_DEV_TERMINAL);
+}
+
+/* Works out the TERMINAL RESPONSE to the command in p[0..len): scan,
+ * check against the command table, decode, carry out. False when there is
+ * nothing to answer. */
+static bool handle_command(struct bip_term *t, const uint8_t *p, size_t len, struct tr *tr)
+{
+	struct card_cat_command_scan sc;
+	memset(tr, 0, sizeof(*tr));
+	tr->r.devices.src = CAT_DEV_TERMINAL;
+	tr->r.devices.dst = CAT_DEV_UICC;
+	if (!scan_command(p, len, &sc))
+		return false;
+	tr->r.details = sc.details;
 	const struct card_cat_details *d = &tr->r.details;
 	log_dbg(SUB, "proactive command %02X: %s, qualifier %02X", d->number,
 		card_cat_cmd_name(d->type), d->qualifier);
-	if (malformed) {
+	if (sc.malformed) {
 		tr->r.result = CAT_RES_DATA_NOT_UNDERSTOOD;
 		return true;
 	}
-	const struct cmd_spec *s = NULL;
-	for (size_t i = 0; i < sizeof(cmd_specs) / sizeof(cmd_specs[0]); i++)
-		if (cmd_specs[i].type == d->type)
-			s = &cmd_specs[i];
-	if (!s) {
+	const struct card_cat_cmd_spec *s = card_cat_cmd_spec(d->type);
+	cmd_fn *fn = handler(d->type);
+	if (!s || !fn) {
 		log_info(SUB, "proactive command type %02X (%s) is not supported", d->type,
 			 card_cat_cmd_name(d->type));
 		tr->r.result = CAT_RES_BEYOND_CAPABILITIES;
 		return true;
 	}
-	if (!has_dev) {
-		tr->r.result = CAT_RES_VALUES_MISSING;
+	bool partial, icon;
+	tr->r.result = check_objects(&sc, s, &partial, &icon);
+	if (tr->r.result != CAT_RES_OK)
 		return true;
-	}
-	/* §6.10.4/5: an object not expected here is ignored when its CR bit is
-	 * clear (the command then reports partial comprehension), else the
-	 * command is refused. */
-	bool partial = false, icon = false, have_mandatory = !s->mandatory;
-	for (size_t i = 0; i < n_objs; i++) {
-		if (objs[i].tag == s->mandatory)
-			have_mandatory = true;
-		if (objs[i].tag == CAT_TAG_ICON_ID)
-			icon = true;
-		if (tag_allowed(s, objs[i].tag))
-			continue;
-		if (objs[i].cr) {
-			tr->r.result = CAT_RES_DATA_NOT_UNDERSTOOD;
-			return true;
-		}
-		partial = true;
-	}
-	if (!have_mandatory) {
-		tr->r.result = CAT_RES_VALUES_MISSING;
-		return true;
-	}
 	struct card_cat_command c;
-	if (card_cat_msg_command_decode(p, hdr + vlen, &c) != 0) {
+	if (!decode_command(p, sc.len, s, &c)) {
 		tr->r.result = CAT_RES_DATA_NOT_UNDERSTOOD;
 		return true;
 	}
-	if (c.devices.src != CAT_DEV_UICC ||
-	    (s->dst == DST_TERMINAL && c.devices.dst != CAT_DEV_TERMINAL)) {
-		tr->r.result = CAT_RES_DATA_NOT_UNDERSTOOD;
-		return true;
-	}
-	s->fn(t, &c, tr);
+	fn(t, &c, tr);
 	if (tr->r.result == CAT_RES_OK && partial)
 		tr->r.result = CAT_RES_PARTIAL_COMPREHENSION;
 	else if (tr->r.result == CAT_RES_OK && icon)
@@ -746,28 +679,28 @@ static enum deliver deliver_one(struct bip_term *t)
 		for (;;) {
 			uint8_t ev = CAT_EVENT_CHANNEL_STATUS, dlen = 0;
 			uint16_t status;
-			enum bip_term_ch_state tell;
+			enum card_cat_ch_state tell;
 			bool is_da = false;
 			if (c->closed_event) {
 				status = CAT_CHST(CAT_CHST_CLOSED, i, 0);
-				tell = BIP_TERM_CH_CLOSED;
-			} else if (c->state == BIP_TERM_CH_CLOSED) {
+				tell = CAT_CH_CLOSED;
+			} else if (c->state == CAT_CH_CLOSED) {
 				break;
-			} else if (c->card_state == BIP_TERM_CH_ESTABLISHED &&
-				   (c->state != BIP_TERM_CH_ESTABLISHED ||
+			} else if (c->card_state == CAT_CH_ESTABLISHED &&
+				   (c->state != CAT_CH_ESTABLISHED ||
 				    c->card_gen != c->conn_gen)) {
 				status = CAT_CHST(CAT_CHST_LISTEN, i, c->drop_info);
-				tell = BIP_TERM_CH_LISTEN;
-			} else if (c->state == BIP_TERM_CH_ESTABLISHED &&
-				   (c->card_state != BIP_TERM_CH_ESTABLISHED ||
+				tell = CAT_CH_LISTEN;
+			} else if (c->state == CAT_CH_ESTABLISHED &&
+				   (c->card_state != CAT_CH_ESTABLISHED ||
 				    c->card_gen != c->conn_gen)) {
 				status = CAT_CHST(CAT_CHST_ESTABLISHED, i, 0);
-				tell = BIP_TERM_CH_ESTABLISHED;
-			} else if (c->state == BIP_TERM_CH_ESTABLISHED && c->da_owed && c->rx.len) {
+				tell = CAT_CH_ESTABLISHED;
+			} else if (c->state == CAT_CH_ESTABLISHED && c->da_owed && c->rx.len) {
 				ev = CAT_EVENT_DATA_AVAILABLE;
 				status = CAT_CHST(CAT_CHST_ESTABLISHED, i, 0);
 				dlen = len_byte(c->rx.len);
-				tell = BIP_TERM_CH_ESTABLISHED;
+				tell = CAT_CH_ESTABLISHED;
 				is_da = true;
 			} else {
 				c->da_owed = false;
@@ -791,7 +724,7 @@ static enum deliver deliver_one(struct bip_term *t)
 			}
 			if (is_da) {
 				c->da_owed = false;
-			} else if (tell == BIP_TERM_CH_CLOSED) {
+			} else if (tell == CAT_CH_CLOSED) {
 				c->closed_event = false;
 			} else {
 				c->card_state = tell;
@@ -951,12 +884,12 @@ void transport_bip_term_reset(struct bip_term *t)
 		return;
 	for (unsigned i = 1; i <= t->channels; i++) {
 		struct term_ch *c = &t->ch[i];
-		if (c->state == BIP_TERM_CH_CLOSED)
+		if (c->state == CAT_CH_CLOSED)
 			continue;
 		void *conn = c->conn;
 		uint16_t port = c->card_port;
 		c->conn = NULL;
-		c->state = BIP_TERM_CH_CLOSED;
+		c->state = CAT_CH_CLOSED;
 		if (conn && t->net && t->net->close)
 			t->net->close(t->net_arg, conn);
 		if (!port_in_use(t, port) && t->net && t->net->unlisten)
@@ -1016,12 +949,12 @@ int transport_bip_term_accept(struct bip_term *t, uint16_t card_port, void *conn
 		return -EINVAL;
 	for (unsigned i = 1; i <= t->channels; i++) {
 		struct term_ch *c = &t->ch[i];
-		if (c->state == BIP_TERM_CH_CLOSED || c->card_port != card_port)
+		if (c->state == CAT_CH_CLOSED || c->card_port != card_port)
 			continue;
 		any = true;
-		if (c->state != BIP_TERM_CH_LISTEN)
+		if (c->state != CAT_CH_LISTEN)
 			continue;
-		c->state = BIP_TERM_CH_ESTABLISHED;
+		c->state = CAT_CH_ESTABLISHED;
 		c->conn = conn;
 		c->conn_gen++;
 		/* drop_info stays: it belongs to the LISTEN event the card may
@@ -1035,14 +968,14 @@ int transport_bip_term_accept(struct bip_term *t, uint16_t card_port, void *conn
 bool transport_bip_term_port_free(const struct bip_term *t, uint16_t card_port)
 {
 	for (unsigned i = 1; t && i <= t->channels; i++)
-		if (t->ch[i].state == BIP_TERM_CH_LISTEN && t->ch[i].card_port == card_port)
+		if (t->ch[i].state == CAT_CH_LISTEN && t->ch[i].card_port == card_port)
 			return true;
 	return false;
 }
 
 static struct term_ch *established(const struct bip_term *t, unsigned ch)
 {
-	if (!t || ch == 0 || ch > t->channels || t->ch[ch].state != BIP_TERM_CH_ESTABLISHED)
+	if (!t || ch == 0 || ch > t->channels || t->ch[ch].state != CAT_CH_ESTABLISHED)
 		return NULL;
 	return (struct term_ch *)&t->ch[ch];
 }

@@ -173,7 +173,7 @@ static void check(struct bip_term *t, unsigned channels)
 		if (ci.rx_len > ci.buffer_size || ci.tx_len > ci.buffer_size ||
 		    ci.buffer_size > BIP_GW_BUFFER_MAX)
 			abort();
-		if ((ci.conn != NULL) != (ci.state == BIP_TERM_CH_ESTABLISHED))
+		if ((ci.conn != NULL) != (ci.state == CAT_CH_ESTABLISHED))
 			abort();
 	}
 }

@@ -295,7 +295,7 @@ static void step(struct run *r, struct card_bip *bip, uint8_t op, const uint8_t 
 			abort();
 		if (ci.in_use && (ci.buffer_size == 0 || ci.tx_stored >= ci.buffer_size))
 			abort();
-		if (ci.has_conn && ci.state != CARD_BIP_ST_ESTABLISHED)
+		if (ci.has_conn && ci.state != CAT_CH_ESTABLISHED)
 			abort();
 	}
 }

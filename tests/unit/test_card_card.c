@@ -654,7 +654,7 @@ static void test_current_files(void)
 	};
 	fresh();
 	RUN(steps);
-	const struct card_fs_node *adf = card_fs_child(fs->mf, 0x7F50);
+	struct card_fs_node *adf = card_fs_child(fs->mf, 0x7F50);
 	CU_ASSERT_PTR_EQUAL(card_current_df(card, 1), adf);
 	CU_ASSERT_PTR_EQUAL(card_current_ef(card, 1), card_fs_child(adf, 0x5031));
 	CU_ASSERT_PTR_EQUAL(card_current_adf(card, 1), adf);

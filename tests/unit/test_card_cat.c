@@ -530,13 +530,13 @@ static void test_example_exchange(void)
 	CU_ASSERT(card_bip_settled(bip));
 	CU_ASSERT_STRING_EQUAL(card_bip_reason(bip), "");
 	struct card_bip_channel_info ci = chan_info(1);
-	CU_ASSERT(ci.in_use && ci.state == CARD_BIP_ST_LISTEN && ci.port == 4116);
+	CU_ASSERT(ci.in_use && ci.state == CAT_CH_LISTEN && ci.port == 4116);
 	CU_ASSERT_EQUAL(ci.buffer_size, 1400);
 
 	CU_ASSERT_EQUAL(xmit_hex("80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 81 00"), SW_OK);
 	CU_ASSERT_EQUAL(n_conns, 1);
 	CU_ASSERT(pool[0].port == 4116 && pool[0].channel == 1);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_ESTABLISHED);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_ESTABLISHED);
 	CU_ASSERT_EQUAL(xmit_hex("80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 00 B7 01 C8"),
 			0x910E);
 	CU_ASSERT_EQUAL(xmit_hex("80 12 00 00 0E"), SW_OK);
@@ -581,7 +581,7 @@ static void test_example_exchange(void)
 	CU_ASSERT(rlen == wn && memcmp(rbuf, want, wn) == 0);
 	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 0C 81 03 05 41 01 82 02 82 81 83 01 00"), SW_OK);
 	CU_ASSERT(pool[0].closed);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 
 	/* GET CHANNEL STATUS on request. */
 	CU_ASSERT_EQUAL(card_bip_request_status(bip), 0);
@@ -719,7 +719,7 @@ static void test_client_gone_and_second_connection(void)
 		term_leave(1, infos[k]);
 		CU_ASSERT_EQUAL(last_sw, SW_OK); /* nothing to send: no CLOSE */
 		CU_ASSERT(pool[0].closed);
-		CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+		CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 		CU_ASSERT_FALSE(chan_info(1).has_conn);
 		CU_ASSERT_EQUAL(term.ch[1].closes, 0);
 		/* A repeated LISTEN is harmless. */
@@ -758,7 +758,7 @@ static void test_done_closes_to_listen(void)
 		CU_ASSERT(fc->closed);
 		CU_ASSERT_EQUAL(fc->out_pos, 500);
 		CU_ASSERT_EQUAL(term.ch[1].closes, round + 1);
-		CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+		CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 		CU_ASSERT_EQUAL(term.ch[1].flushed, 500 * (round + 1));
 		/* CLOSE came last, after the data. */
 		CU_ASSERT_EQUAL(term.types[term.n_numbers - 1], CAT_CMD_CLOSE_CHANNEL);
@@ -775,7 +775,7 @@ static void test_seven_channels(void)
 	static const uint16_t order[] = { 4116, 3516, 4116, 3516, 4116, 4116, 4116 };
 	for (unsigned id = 1; id <= 7; id++) {
 		CU_ASSERT_EQUAL(term.ch[id].port, order[id - 1]);
-		CU_ASSERT_EQUAL(chan_info(id).state, CARD_BIP_ST_LISTEN);
+		CU_ASSERT_EQUAL(chan_info(id).state, CAT_CH_LISTEN);
 	}
 	CU_ASSERT(card_bip_settled(bip));
 	sink_mode = SINK_QUIET;
@@ -807,7 +807,7 @@ static void test_seven_channels(void)
 		CU_ASSERT_EQUAL(fc->in_len, sizeof(data[0]));
 		CU_ASSERT_EQUAL(memcmp(fc->in, data[id - 1], sizeof(data[0])), 0);
 		CU_ASSERT_EQUAL(term.ch[id].requests[0], CAT_RECEIVE_DATA_MAX);
-		CU_ASSERT_EQUAL(chan_info(id).state, CARD_BIP_ST_ESTABLISHED);
+		CU_ASSERT_EQUAL(chan_info(id).state, CAT_CH_ESTABLISHED);
 	}
 	/* The first seven RECEIVE DATA went one to each channel. */
 	unsigned mask = 0;
@@ -828,7 +828,7 @@ static void test_seven_channels(void)
 	for (unsigned id = 1; id <= 7; id++) {
 		CU_ASSERT(term.ch[id].tx_len == 17);
 		CU_ASSERT_EQUAL(term.ch[id].closes, 1);
-		CU_ASSERT_EQUAL(chan_info(id).state, CARD_BIP_ST_LISTEN);
+		CU_ASSERT_EQUAL(chan_info(id).state, CAT_CH_LISTEN);
 	}
 	CU_ASSERT_EQUAL(n_closed, 7);
 	teardown();
@@ -985,7 +985,7 @@ static void test_data_errors(void)
 	term_data(1, (const uint8_t *)"abc", 3);
 	term_pump();
 	CU_ASSERT(pool[0].closed);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 	CU_ASSERT_EQUAL(term.ch[1].closes, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log_text, "channel closed"));
 	/* And the channel still serves the next client. */
@@ -1005,7 +1005,7 @@ static void test_data_errors(void)
 	term_pump();
 	CU_ASSERT(pool[0].closed);
 	CU_ASSERT_EQUAL(term.ch[1].closes, 1);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 	teardown();
 
 	/* 3A 03 channel identifier not valid -> CLOSED; later events ignored. */
@@ -1016,7 +1016,7 @@ static void test_data_errors(void)
 	term.recv_info = CAT_BIP_CHANNEL_ID_INVALID;
 	term_data(1, (const uint8_t *)"abc", 3);
 	term_pump();
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_CLOSED);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_CLOSED);
 	term_connect(1);
 	CU_ASSERT_EQUAL(n_conns, 1);
 	CU_ASSERT_EQUAL(last_sw, SW_OK);
@@ -1040,7 +1040,7 @@ static void test_data_errors(void)
 	term_connect(1);
 	term_pump();
 	CU_ASSERT_EQUAL(term.ch[1].closes, 1);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log_text, "refused"));
 	teardown();
 
@@ -1063,7 +1063,7 @@ static void test_data_errors(void)
 	CU_ASSERT_EQUAL(send_event(CAT_EVENT_CHANNEL_STATUS, CAT_CHST(CAT_CHST_CLOSED, 1, 0), -1),
 			SW_OK);
 	CU_ASSERT(pool[0].closed);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_CLOSED);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_CLOSED);
 	term_connect(1);
 	CU_ASSERT_EQUAL(n_conns, 1);
 	teardown();
@@ -1334,8 +1334,8 @@ static void test_get_status_reconciles(void)
 	r.status[1] = 0x8200;
 	CU_ASSERT_EQUAL(send_tr(&r), SW_OK);
 	CU_ASSERT(pool[0].closed);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
-	CU_ASSERT_EQUAL(chan_info(2).state, CARD_BIP_ST_ESTABLISHED);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(2).state, CAT_CH_ESTABLISHED);
 	CU_ASSERT_EQUAL(n_conns, 2);
 	CU_ASSERT_EQUAL(pool[1].channel, 2);
 	uint16_t st[8];
@@ -1363,7 +1363,7 @@ static void test_reset(void)
 	CU_ASSERT_FALSE(card_bip_settled(bip));
 	term_start(full_tp, sizeof(full_tp));
 	CU_ASSERT_EQUAL(term.numbers[0], 1);
-	CU_ASSERT_EQUAL(chan_info(1).state, CARD_BIP_ST_LISTEN);
+	CU_ASSERT_EQUAL(chan_info(1).state, CAT_CH_LISTEN);
 	teardown();
 }
 
@@ -1400,10 +1400,10 @@ static void test_config_and_names(void)
 	card_bip_free(b);
 	card_bip_free(NULL);
 	card_cat_free(NULL);
-	CU_ASSERT_STRING_EQUAL(card_bip_state_name(CARD_BIP_ST_CLOSED), "CLOSED");
-	CU_ASSERT_STRING_EQUAL(card_bip_state_name(CARD_BIP_ST_LISTEN), "LISTEN");
-	CU_ASSERT_STRING_EQUAL(card_bip_state_name(CARD_BIP_ST_ESTABLISHED), "ESTABLISHED");
-	CU_ASSERT_STRING_EQUAL(card_bip_state_name((enum card_bip_state)9), "unknown");
+	CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name(CAT_CH_CLOSED), "CLOSED");
+	CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name(CAT_CH_LISTEN), "LISTEN");
+	CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name(CAT_CH_ESTABLISHED), "ESTABLISHED");
+	CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name((enum card_cat_ch_state)9), "unknown");
 }
 
 static CU_TestInfo tests[] = {

@@ -743,6 +743,149 @@ static void test_names(void)
 	CU_ASSERT(CAT_RES_IS_SUCCESS(CAT_RES_MODIFIED) && !CAT_RES_IS_SUCCESS(CAT_RES_BIP_ERROR));
 }
 
+/* The one channel-state table: names, Channel status bits both ways. */
+static void test_ch_states(void)
+{
+	static const struct {
+		enum card_cat_ch_state st;
+		const char *name;
+		uint8_t chst;
+	} rows[] = {
+		{ CAT_CH_CLOSED, "CLOSED", CAT_CHST_CLOSED },
+		{ CAT_CH_LISTEN, "LISTEN", CAT_CHST_LISTEN },
+		{ CAT_CH_ESTABLISHED, "ESTABLISHED", CAT_CHST_ESTABLISHED },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum card_cat_ch_state got = (enum card_cat_ch_state)99;
+		CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name(rows[i].st), rows[i].name);
+		CU_ASSERT_EQUAL(card_cat_ch_state_chst(rows[i].st), rows[i].chst);
+		CU_ASSERT_TRUE(card_cat_chst_ch_state(CAT_CHST(rows[i].chst, 3, 5), &got));
+		CU_ASSERT_EQUAL(got, rows[i].st);
+	}
+	enum card_cat_ch_state got = CAT_CH_LISTEN;
+	CU_ASSERT_FALSE(card_cat_chst_ch_state(0xC100, &got));
+	CU_ASSERT_EQUAL(got, CAT_CH_LISTEN);
+	CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name((enum card_cat_ch_state)9), "unknown");
+	CU_ASSERT_EQUAL(card_cat_ch_state_chst((enum card_cat_ch_state)9), CAT_CHST_CLOSED);
+}
+
+/* The command table: rows, the common objects, the mandatory one. */
+static void test_cmd_table(void)
+{
+	static const struct {
+		uint8_t type;
+		enum card_cat_dst dst;
+		uint8_t mandatory;
+	} rows[] = {
+		{ CAT_CMD_SET_UP_EVENT_LIST, CAT_DST_TERMINAL, CAT_TAG_EVENT_LIST },
+		{ CAT_CMD_OPEN_CHANNEL, CAT_DST_TERMINAL, CAT_TAG_BUFFER_SIZE },
+		{ CAT_CMD_CLOSE_CHANNEL, CAT_DST_CHANNEL, 0 },
+		{ CAT_CMD_RECEIVE_DATA, CAT_DST_CHANNEL, CAT_TAG_CHANNEL_DATA_LENGTH },
+		{ CAT_CMD_SEND_DATA, CAT_DST_CHANNEL, CAT_TAG_CHANNEL_DATA },
+		{ CAT_CMD_GET_CHANNEL_STATUS, CAT_DST_TERMINAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct card_cat_cmd_spec *s = card_cat_cmd_spec(rows[i].type);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT_EQUAL(s->type, rows[i].type);
+		CU_ASSERT_EQUAL(s->dst, rows[i].dst);
+		CU_ASSERT_EQUAL(s->mandatory, rows[i].mandatory);
+		if (s->mandatory)
+			CU_ASSERT_TRUE(card_cat_cmd_allows(s, s->mandatory));
+		CU_ASSERT_TRUE(card_cat_cmd_allows(s, CAT_TAG_ALPHA_ID));
+		CU_ASSERT_TRUE(card_cat_cmd_allows(s, CAT_TAG_ICON_ID));
+		CU_ASSERT_TRUE(card_cat_cmd_allows(s, CAT_TAG_TEXT_ATTRIBUTE));
+		CU_ASSERT_TRUE(card_cat_cmd_allows(s, CAT_TAG_FRAME_ID));
+		CU_ASSERT_FALSE(card_cat_cmd_allows(s, 0x7F));
+		CU_ASSERT_FALSE(card_cat_cmd_allows(s, 0));
+	}
+	CU_ASSERT_PTR_NULL(card_cat_cmd_spec(CAT_CMD_REFRESH));
+	const struct card_cat_cmd_spec *open = card_cat_cmd_spec(CAT_CMD_OPEN_CHANNEL);
+	CU_ASSERT_TRUE(card_cat_cmd_allows(open, CAT_TAG_NETWORK_ACCESS_NAME));
+	CU_ASSERT_FALSE(card_cat_cmd_allows(open, CAT_TAG_CHANNEL_DATA));
+
+	/* The card's encoder goes by the table: mandatory object, device. */
+	struct card_cat_command c;
+	uint8_t out[64];
+	size_t n;
+	memset(&c, 0, sizeof(c));
+	c.details.number = 1;
+	c.details.type = CAT_CMD_RECEIVE_DATA;
+	c.devices.src = CAT_DEV_UICC;
+	c.devices.dst = CAT_DEV_CHANNEL(1);
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), -EINVAL);
+	c.has_data_len = true;
+	c.data_len = 10;
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), 0);
+	c.devices.dst = CAT_DEV_TERMINAL;
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), -EINVAL);
+	c.devices.dst = CAT_DEV_CHANNEL(0);
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), -EINVAL);
+	c.details.type = CAT_CMD_GET_CHANNEL_STATUS;
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), -EINVAL);
+	c.devices.dst = CAT_DEV_TERMINAL;
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), 0);
+}
+
+/* The terminal's scan: what it can answer even of a malformed command. */
+static void test_command_scan(void)
+{
+	static const struct {
+		const char *hex;
+		int rc;
+		size_t len, trailing, n_objs;
+		bool malformed, has_details, has_devices;
+	} rows[] = {
+		{ "D00C810303420082028121B701C8", 0, 14, 0, 1, false, true, true },
+		{ "D00C810303420082028121B701C89000", 0, 14, 2, 1, false, true, true },
+		{ "D081098103054100820281 21", 0, 12, 0, 0, false, true, true },
+		{ "D00E810303420082028121B701C8", 0, 14, 0, 1, true, true, true },   /* cut */
+		{ "D0058102034282", 0, 7, 0, 0, true, false, false },                /* short details, broken */
+		{ "D00A8104034200008202812105", 0, 12, 1, 0, true, true, true },     /* details of 4 */
+		{ "D1028100", -EPROTO, 0, 0, 0, false, false, false },
+		{ "D082000100", -EPROTO, 0, 0, 0, false, false, false },
+		{ "D081", -EPROTO, 0, 0, 0, false, false, false },
+		{ "D0", -EPROTO, 0, 0, 0, false, false, false },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t in[64];
+		size_t len = 0;
+		for (const char *h = rows[i].hex; h[0] && h[1];) {
+			if (h[0] == ' ') {
+				h++;
+				continue;
+			}
+			unsigned v;
+			sscanf(h, "%2x", &v);
+			in[len++] = (uint8_t)v;
+			h += 2;
+		}
+		struct card_cat_command_scan sc;
+		int rc = card_cat_msg_command_scan(in, len, &sc);
+		bool ok = rc == rows[i].rc;
+		if (rc == 0)
+			ok = ok && sc.len == rows[i].len && sc.trailing == rows[i].trailing &&
+			     sc.n_objs == rows[i].n_objs && sc.malformed == rows[i].malformed &&
+			     sc.has_details == rows[i].has_details &&
+			     sc.has_devices == rows[i].has_devices;
+		if (!ok)
+			fprintf(stderr, "\nscan row %zu: rc %d len %zu trailing %zu objs %zu mal %d\n",
+				i, rc, sc.len, sc.trailing, sc.n_objs, sc.malformed);
+		CU_ASSERT_TRUE(ok);
+	}
+	/* The details and the CR bit of the other objects. */
+	static const uint8_t open[] = { 0xD0, 0x12, 0x81, 0x03, 0x02, 0x40, 0x00, 0x82, 0x02,
+					0x81, 0x82, 0xB9, 0x02, 0x05, 0x78, 0x3C, 0x03, 0x03,
+					0x10, 0x14 };
+	struct card_cat_command_scan sc;
+	CU_ASSERT_EQUAL_FATAL(card_cat_msg_command_scan(open, sizeof(open), &sc), 0);
+	CU_ASSERT_EQUAL(sc.details.number, 2);
+	CU_ASSERT_EQUAL(sc.details.type, CAT_CMD_OPEN_CHANNEL);
+	CU_ASSERT_EQUAL_FATAL(sc.n_objs, 2);
+	CU_ASSERT(sc.objs[0].tag == CAT_TAG_BUFFER_SIZE && sc.objs[0].cr);
+	CU_ASSERT(sc.objs[1].tag == CAT_TAG_TRANSPORT_LEVEL && !sc.objs[1].cr);
+}
+
 static CU_TestInfo tests[] = {
 	UNIT_TEST(test_example_round_trip),
 	UNIT_TEST(test_example_fields),
@@ -755,6 +898,9 @@ static CU_TestInfo tests[] = {
 	UNIT_TEST(test_profile),
 	UNIT_TEST(test_capdu),
 	UNIT_TEST(test_names),
+	UNIT_TEST(test_ch_states),
+	UNIT_TEST(test_cmd_table),
+	UNIT_TEST(test_command_scan),
 	CU_TEST_INFO_NULL,
 };
 

@@ -21,7 +21,7 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
-static void check_node(const struct card_fs *fs, const uint16_t *path, size_t n, const char *hex,
+static void check_node(struct card_fs *fs, const uint16_t *path, size_t n, const char *hex,
 		       const char *label)
 {
 	const struct card_fs_node *node = card_fs_lookup(fs, path, n);

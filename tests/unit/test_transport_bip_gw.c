@@ -560,7 +560,7 @@ static void test_example_113(void)
 	CU_ASSERT_EQUAL(net.unlistened[0], 4116);
 	struct bip_term_channel_info info;
 	CU_ASSERT_EQUAL(transport_bip_term_channel(t, 1, &info), 0);
-	CU_ASSERT_EQUAL(info.state, BIP_TERM_CH_CLOSED);
+	CU_ASSERT_EQUAL(info.state, CAT_CH_CLOSED);
 	CU_ASSERT_FALSE(conn.closed); /* the owner closed it: peer_closed */
 	transport_bip_term_free(t);
 }
@@ -662,7 +662,7 @@ static void test_open_buffer_sizes(void)
 	struct bip_term_channel_info info;
 	CU_ASSERT_EQUAL(transport_bip_term_channel(r.t, 1, &info), 0);
 	CU_ASSERT_EQUAL(info.buffer_size, 1000);
-	CU_ASSERT_EQUAL(info.state, BIP_TERM_CH_LISTEN);
+	CU_ASSERT_EQUAL(info.state, CAT_CH_LISTEN);
 	CU_ASSERT_EQUAL(info.card_port, 4116);
 	rig_free(&r);
 }
@@ -688,7 +688,7 @@ static void test_open_no_channel_and_port_busy(void)
 	ASSERT_LAST_TR(&r, "81 03 01 40 00 82 02 82 81 83 02 3A 10 B9 02 05 78");
 	struct bip_term_channel_info info;
 	CU_ASSERT_EQUAL(transport_bip_term_channel(r.t, 1, &info), 0);
-	CU_ASSERT_EQUAL(info.state, BIP_TERM_CH_CLOSED);
+	CU_ASSERT_EQUAL(info.state, CAT_CH_CLOSED);
 	rig_free(&r);
 }
 
@@ -1775,7 +1775,7 @@ static void test_gw_rx_backpressure(void)
 	CU_ASSERT(fe.sent < sizeof(big)); /* the kernel buffers filled up */
 	struct bip_term_channel_info info;
 	CU_ASSERT_EQUAL(transport_bip_term_channel(transport_bip_gw_term(n.gw), 1, &info), 0);
-	CU_ASSERT_EQUAL(info.state, BIP_TERM_CH_ESTABLISHED);
+	CU_ASSERT_EQUAL(info.state, CAT_CH_ESTABLISHED);
 	CU_ASSERT_EQUAL(info.rx_len, 1400);
 	CU_ASSERT_EQUAL(mc_count(&n.m, 0xC2), 2);
 	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&n.m, 0xC2)),
@@ -2079,7 +2079,7 @@ static void test_gw_with_card(void)
 	struct bip_term *term = transport_bip_gw_term(n.gw);
 	for (unsigned ch = 1; ch <= 3; ch++) {
 		CU_ASSERT_EQUAL(transport_bip_term_channel(term, ch, &ci), 0);
-		CU_ASSERT_EQUAL(ci.state, BIP_TERM_CH_LISTEN);
+		CU_ASSERT_EQUAL(ci.state, CAT_CH_LISTEN);
 		CU_ASSERT_EQUAL(ci.buffer_size, CAT_BUFFER_SIZE_DEFAULT);
 	}
 
