@@ -18,6 +18,8 @@ EXTRA_DIST += tests/banned.sh tests/doc_refs.sh tests/coverage_table.sh tests/fu
 	tests/integration/pcsc.sh \
 	tests/integration/pcsc_card.sh \
 	tests/integration/pcsc_lib.sh \
+	tests/integration/rack.sh \
+	tests/integration/rack_pcsc.sh \
 	tests/integration/tcpip.sh \
 	tests/integration/tls_resume.sh \
 	tests/integration/http_paths.sh \
@@ -33,6 +35,8 @@ TESTS += tests/integration/card_cli.sh tests/integration/tcpip.sh tests/integrat
 	tests/integration/hostile.sh \
 	tests/integration/control.sh tests/integration/fixture.sh \
 	tests/integration/examples.sh tests/integration/mistakes.sh
+# Many cards in one process (over PC/SC: rack_pcsc.sh, in src/transport/local.mk).
+TESTS += tests/integration/rack.sh
 
 # examples/: fixtures for other projects' tests (run by examples.sh), and
 # debian/: dpkg-buildpackage -b -us -uc builds scwsemu_*.deb.

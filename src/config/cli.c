@@ -2,6 +2,7 @@
 #include "config/cli.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -23,22 +24,31 @@ const char *cli_usage(void)
 	return "Usage: scwsemu [OPTION]...\n"
 	       "Emulate a UICC with an OMA Smart Card Web Server and serve its DM bootstrap.\n"
 	       "\n"
-	       "  --card DIR|NAME         card profile: a directory, or the name of a shipped\n"
+	       "  --card [NAME=]DIR       card profile: a directory, or the name of a shipped\n"
 	       "                          card (default, auth, psk-only, ...: --print-paths\n"
-	       "                          lists them); default: default\n"
+	       "                          lists them); default: default. Repeatable: a rack of\n"
+	       "                          cards, each named NAME (default: the directory's name)\n"
+	       "  --cards DIR             a card for every profile directory under DIR\n"
+	       "  --port-base N           card i's j-th port (its BIP ports in profile order,\n"
+	       "                          then TCP/IP) listens on host port N + i*stride + j\n"
+	       "  --port-stride S         host ports per card with --port-base (default 10)\n"
 	       "  --tcpip ADDR:PORT       serve the SCWS over TCP/IP here (repeatable; port 0 =\n"
 	       "                          ephemeral; default 127.0.0.1:443 and [::1]:443)\n"
 	       "  --no-tcpip              no TCP/IP (localuicc) listeners\n"
 	       "  --bip-listen ADDR       BIP gateway listen address (repeatable; default\n"
 	       "                          127.0.0.1 and ::1)\n"
-	       "  --port-map CARD=HOST    listen for card port CARD on host port HOST (0 =\n"
-	       "                          ephemeral; e.g. 4116=14116)\n"
+	       "  --port-map [NAME:]CARD=HOST\n"
+	       "                          listen for card port CARD on host port HOST (0 =\n"
+	       "                          ephemeral; e.g. 4116=14116); NAME: that card only\n"
+	       "                          (NAME:443=PORT moves its TCP/IP listeners)\n"
 	       "  --no-bip                no BIP gateway\n"
 	       "  --ready-file PATH       write a JSON description of the endpoints once listening\n"
 	       "  --trace FILE.pcap       write every APDU exchange as GSMTAP SIM in a pcap file\n"
 	       "  --gsmtap HOST[:PORT]    send the same GSMTAP datagrams live (port 4729)\n"
-	       "  --vpcd HOST:PORT        the card only, attached to vsmartcard's vpcd (pcscd)\n"
-	       "  --reader NAME           the gateway only, driving the card in PC/SC reader NAME\n"
+	       "  --vpcd HOST:PORT        the card only, attached to vsmartcard's vpcd (pcscd);\n"
+	       "                          card i of a rack on PORT + i (vpcd slot i)\n"
+	       "  --reader [NAME=]READER  the gateway only, driving the card in PC/SC reader\n"
+	       "                          READER (repeatable: a gateway per reader)\n"
 	       "  --control PATH          steer the running emulator through a UNIX socket\n"
 	       "                          (mode 0600; see scwsemu-ctl(1))\n"
 	       "  --bootstrap-server ADDR:PORT[/PATH]\n"
@@ -78,7 +88,7 @@ const char *cli_usage(void)
 	       "\n"
 	       "Exit status: 0 after SIGTERM/SIGINT, 2 for bad usage, a bad card profile or a\n"
 	       "ready file of a running scwsemu, 1 for other failures (a port already in use).\n"
-	       "SIGHUP reloads the card profile.\n";
+	       "SIGHUP reloads every card's profile (one that fails keeps its previous one).\n";
 }
 
 /* 0..65535 (0: ephemeral), digits only. */
@@ -123,8 +133,28 @@ bad:
 	return -EINVAL;
 }
 
-static int parse_port_map(const char *s, struct cli_port_map *out, char *err, size_t errcap)
+bool cli_card_name_ok(const char *s, size_t len)
 {
+	if (len == 0 || len >= PROFILE_NAME_MAX || (len == 1 && s[0] == '.') ||
+	    (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* [NAME:]CARDPORT=HOSTPORT */
+static int parse_port_map(const char *arg, struct cli_port_map *out, char *err, size_t errcap)
+{
+	const char *s = arg, *colon = strchr(s, ':');
+	memset(out, 0, sizeof(*out));
+	if (colon) {
+		if (!cli_card_name_ok(s, (size_t)(colon - s)))
+			goto bad;
+		memcpy(out->card, s, (size_t)(colon - s));
+		s = colon + 1;
+	}
 	const char *eq = strchr(s, '=');
 	char a[8];
 	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(a))
@@ -136,9 +166,42 @@ static int parse_port_map(const char *s, struct cli_port_map *out, char *err, si
 		goto bad;
 	return 0;
 bad:
-	snprintf(err, errcap, "--port-map '%s': expected CARDPORT=HOSTPORT (HOSTPORT 0 = ephemeral)",
-		 s);
+	snprintf(err, errcap, "--port-map '%s': expected [NAME:]CARDPORT=HOSTPORT (HOSTPORT 0 = "
+		 "ephemeral; NAME a card's name)", arg);
 	return -EINVAL;
+}
+
+/* --card [NAME=]DIR or --reader [NAME=]READER: NAME= only when what precedes
+ * the first '=' is a card name (a directory or reader name may hold '='). */
+static int add_card(struct cli_options *opt, const char *arg, bool reader, char *err,
+		    size_t errcap)
+{
+	const char *what = reader ? "--reader" : "--card";
+	if (opt->n_cards >= CLI_CARDS_MAX) {
+		snprintf(err, errcap, "%s: at most %u cards on the command line (--cards DIR for more)",
+			 what, CLI_CARDS_MAX);
+		return -EINVAL;
+	}
+	struct cli_card *c = &opt->cards[opt->n_cards];
+	const char *eq = strchr(arg, '=');
+	memset(c, 0, sizeof(*c));
+	if (eq && eq[1] && cli_card_name_ok(arg, (size_t)(eq - arg))) {
+		memcpy(c->name, arg, (size_t)(eq - arg));
+		arg = eq + 1;
+	}
+	if (!*arg) {
+		snprintf(err, errcap, "option '%s' needs a non-empty argument", what);
+		return -EINVAL;
+	}
+	char *v = strdup(arg);
+	if (!v)
+		return -ENOMEM;
+	if (reader)
+		c->reader = v;
+	else
+		c->dir = v;
+	opt->n_cards++;
+	return 0;
 }
 
 static int parse_seconds(const char *opt, const char *s, unsigned *ms, char *err, size_t errcap)
@@ -215,13 +278,16 @@ enum {
 	OPT_BOOTSTRAP_SERVER_DOC, OPT_SCENARIO,
 	OPT_CHECK_SETUP, OPT_PRINT_PATHS,
 	OPT_HANDSHAKE, OPT_HEAD, OPT_KEEPALIVE, OPT_MAX_CLIENTS, OPT_MAX_PER_PEER, OPT_AUTH_LIMIT,
-	OPT_AUTH_WINDOW,
+	OPT_AUTH_WINDOW, OPT_CARDS, OPT_PORT_BASE, OPT_PORT_STRIDE,
 };
 
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
 {
 	static const struct option longopts[] = {
 		{ "card", required_argument, NULL, OPT_CARD },
+		{ "cards", required_argument, NULL, OPT_CARDS },
+		{ "port-base", required_argument, NULL, OPT_PORT_BASE },
+		{ "port-stride", required_argument, NULL, OPT_PORT_STRIDE },
 		{ "tcpip", required_argument, NULL, OPT_TCPIP },
 		{ "no-tcpip", no_argument, NULL, OPT_NO_TCPIP },
 		{ "no-bip", no_argument, NULL, OPT_NO_BIP },
@@ -275,10 +341,18 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CARD:
-			free(opt->card_dir);
-			opt->card_dir = strdup(optarg);
-			if (!opt->card_dir)
-				return -ENOMEM;
+		case OPT_READER:
+			if (add_card(opt, optarg, c == OPT_READER, err, errcap))
+				return -EINVAL;
+			break;
+		case OPT_PORT_BASE:
+			if (parse_count("--port-base", optarg, 1, 65535, &opt->port_base, err, errcap))
+				return -EINVAL;
+			break;
+		case OPT_PORT_STRIDE:
+			if (parse_count("--port-stride", optarg, 1, 1000, &opt->port_stride, err,
+					errcap))
+				return -EINVAL;
 			break;
 		case OPT_TCPIP:
 			if (opt->n_tcpip >= CLI_ADDRS_MAX) {
@@ -314,17 +388,18 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 			opt->n_bip_listen++;
 			break;
 		case OPT_PORT_MAP:
-			if (opt->n_port_map >= CLI_ADDRS_MAX) {
-				snprintf(err, errcap, "--port-map: at most %d mappings", CLI_ADDRS_MAX);
+			if (opt->n_port_map >= CLI_PORT_MAPS_MAX) {
+				snprintf(err, errcap, "--port-map: at most %u mappings", CLI_PORT_MAPS_MAX);
 				return -EINVAL;
 			}
 			if (parse_port_map(optarg, &opt->port_map[opt->n_port_map], err, errcap))
 				return -EINVAL;
 			for (size_t i = 0; i < opt->n_port_map; i++) {
-				if (opt->port_map[i].card_port ==
-				    opt->port_map[opt->n_port_map].card_port) {
-					snprintf(err, errcap, "--port-map: card port %u mapped twice",
-						 opt->port_map[i].card_port);
+				const struct cli_port_map *m = &opt->port_map[opt->n_port_map];
+				if (opt->port_map[i].card_port == m->card_port &&
+				    strcmp(opt->port_map[i].card, m->card) == 0) {
+					snprintf(err, errcap, "--port-map: card port %u%s%s mapped twice",
+						 m->card_port, m->card[0] ? " of card " : "", m->card);
 					return -EINVAL;
 				}
 			}
@@ -356,7 +431,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		case OPT_REPORT_JSON:
 		case OPT_BOOTSTRAP_SERVER_DOC:
 		case OPT_SCENARIO:
-		case OPT_READER: {
+		case OPT_CARDS: {
 			char **dst = c == OPT_READY	   ? &opt->ready_file
 				     : c == OPT_TRACE	   ? &opt->trace_file
 				     : c == OPT_GSMTAP	   ? &opt->gsmtap
@@ -367,7 +442,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 				     : c == OPT_REPORT_JSON ? &opt->report_json
 				     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
 				     : c == OPT_SCENARIO ? &opt->scenario
-						       : &opt->reader;
+						       : &opt->cards_dir;
 			free(*dst);
 			*dst = strdup(optarg);
 			if (!*dst)
@@ -460,6 +535,33 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		snprintf(err, errcap, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	size_t n_readers = 0, n_dirs = 0;
+	for (size_t i = 0; i < opt->n_cards; i++) {
+		n_readers += opt->cards[i].reader != NULL;
+		n_dirs += opt->cards[i].dir != NULL;
+		for (size_t j = 0; j < i && opt->cards[i].name[0]; j++)
+			if (strcmp(opt->cards[i].name, opt->cards[j].name) == 0) {
+				snprintf(err, errcap, "two cards named '%s' (--card NAME=DIR names "
+					 "each)", opt->cards[i].name);
+				return -EINVAL;
+			}
+	}
+	if (n_readers && (n_dirs || opt->cards_dir)) {
+		snprintf(err, errcap, "--reader runs the gateway only: no --card or --cards");
+		return -EINVAL;
+	}
+	if (n_dirs) {
+		for (size_t i = 0; i < opt->n_cards && !opt->card_dir; i++)
+			opt->card_dir = opt->cards[i].dir;
+	}
+	for (size_t i = 0; i < opt->n_cards && !opt->reader; i++)
+		opt->reader = opt->cards[i].reader;
+	if (opt->port_stride && !opt->port_base) {
+		snprintf(err, errcap, "--port-stride needs --port-base");
+		return -EINVAL;
+	}
+	if (!opt->port_stride)
+		opt->port_stride = RACK_PORT_STRIDE_DEFAULT;
 	if (opt->no_bip && (opt->n_bip_listen || opt->n_port_map)) {
 		snprintf(err, errcap, "--no-bip and --bip-listen/--port-map contradict each other");
 		return -EINVAL;
@@ -469,8 +571,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 				      "belong in two processes");
 		return -EINVAL;
 	}
-	if (opt->reader && (opt->card_dir || opt->n_tcpip || opt->no_bip)) {
-		snprintf(err, errcap, "--reader runs the gateway only: no --card, --tcpip or --no-bip");
+	if (opt->reader && (opt->n_tcpip || opt->no_bip)) {
+		snprintf(err, errcap, "--reader runs the gateway only: no --tcpip or --no-bip");
 		return -EINVAL;
 	}
 	if (opt->vpcd && (opt->n_bip_listen || opt->n_port_map)) {
@@ -503,12 +605,15 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 
 void cli_options_cleanup(struct cli_options *opt)
 {
-	free(opt->card_dir);
+	for (size_t i = 0; i < opt->n_cards; i++) {
+		free(opt->cards[i].dir);
+		free(opt->cards[i].reader);
+	}
+	free(opt->cards_dir);
 	free(opt->ready_file);
 	free(opt->trace_file);
 	free(opt->gsmtap);
 	free(opt->vpcd);
-	free(opt->reader);
 	free(opt->control);
 	free(opt->journal_file);
 	free(opt->report_file);

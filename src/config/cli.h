@@ -18,9 +18,19 @@ struct cli_addr {
 	bool is_default; /* a default the daemon may skip with a warning */
 };
 
+/* --port-map [NAME:]CARD=HOST: NAME "" applies to every card. */
 struct cli_port_map {
+	char card[PROFILE_NAME_MAX];
 	uint16_t card_port;
 	uint16_t host_port; /* 0 = ephemeral */
+};
+
+/* --card [NAME=]DIR|SHIPPED, or --reader [NAME=]READER: one card of the
+ * rack. name "" until the daemon names it (the directory's name). */
+struct cli_card {
+	char name[PROFILE_NAME_MAX];
+	char *dir;    /* --card: the profile directory or shipped name */
+	char *reader; /* --reader: the PC/SC reader (the gateway only) */
 };
 
 /* --bootstrap-server ADDR:PORT[/PATH] */
@@ -30,20 +40,25 @@ struct cli_bootstrap_server {
 };
 
 struct cli_options {
-	char *card_dir;            /* NULL = the default card */
+	char *card_dir;            /* the first --card (cards[0].dir); NULL = the default card */
+	struct cli_card cards[CLI_CARDS_MAX]; /* --card and --reader, in order */
+	size_t n_cards;
+	char *cards_dir;           /* --cards DIR: every profile directory under DIR */
+	unsigned port_base;        /* --port-base N: card i's j-th port on N + i*stride + j; 0: off */
+	unsigned port_stride;      /* --port-stride S (default RACK_PORT_STRIDE_DEFAULT) */
 	struct cli_addr tcpip[CLI_ADDRS_MAX];
 	size_t n_tcpip;
 	bool no_tcpip;
 	bool no_bip;
 	struct cli_addr bip_listen[CLI_ADDRS_MAX]; /* port unused */
 	size_t n_bip_listen;                       /* 0: 127.0.0.1 and ::1 */
-	struct cli_port_map port_map[CLI_ADDRS_MAX];
+	struct cli_port_map port_map[CLI_PORT_MAPS_MAX];
 	size_t n_port_map;
 	char *ready_file;
 	char *trace_file;  /* --trace FILE.pcap */
 	char *gsmtap;      /* --gsmtap HOST[:PORT] */
 	char *vpcd;        /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
-	char *reader;      /* --reader NAME: the gateway only, over PC/SC */
+	char *reader;      /* the first --reader (cards[0].reader): the gateway only, over PC/SC */
 	char *control;     /* --control PATH: the control socket */
 	/* The client under test (journal, verdicts, the Bootstrap Server). */
 	char *journal_file;        /* --journal FILE: JSON lines, appended */
@@ -83,5 +98,8 @@ __attribute__((warn_unused_result))
 int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *err, size_t errcap);
 
 const char *cli_usage(void);
+
+/* A card name: 1..PROFILE_NAME_MAX-1 of [A-Za-z0-9._-], not "." or "..". */
+bool cli_card_name_ok(const char *s, size_t len);
 
 #endif

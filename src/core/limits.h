@@ -120,6 +120,10 @@
 
 /* The daemon's command line and its TCP/IP listeners (transport/tcpip.c). */
 #define CLI_ADDRS_MAX 16u            /* --tcpip and --bip-listen addresses */
+#define CLI_CARDS_MAX 64u            /* --card and --reader options (--cards DIR: RACK_CARDS_MAX) */
+#define CLI_PORT_MAPS_MAX 256u       /* --port-map entries, NAME: prefixed ones included */
+#define RACK_CARDS_MAX 4096u         /* cards in one process (--cards DIR) */
+#define RACK_PORT_STRIDE_DEFAULT 10u /* --port-base: host ports per card */
 #define TRANSPORT_HOST_MAX 256u      /* a HOST of --gsmtap/--vpcd, with the NUL */
 #define TCPIP_LISTENERS_MAX 16u
 #define TCPIP_OUT_HIGH (64u * 1024u) /* output beyond this stops reading from that client */

@@ -1,6 +1,7 @@
 /* control.c - the control protocol: request parsing and the command table. */
 #include "lab/control.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,10 +100,16 @@ int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, 
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "cmd") && strcmp(key, "args") && strcmp(key, "id")) {
-			rc = fail(err, errcap, "unknown key \"%.64s\" (cmd, args, id)", key);
+		if (strcmp(key, "cmd") && strcmp(key, "args") && strcmp(key, "id") &&
+		    strcmp(key, "card")) {
+			rc = fail(err, errcap, "unknown key \"%.64s\" (cmd, args, id, card)", key);
 			goto out;
 		}
+	}
+	json_t *card = json_object_get(root, "card");
+	if (card && !json_is_string(card)) {
+		rc = fail(err, errcap, "\"card\" is not a string");
+		goto out;
 	}
 	json_t *cmd = json_object_get(root, "cmd");
 	if (!cmd) {
@@ -144,11 +151,27 @@ int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, 
 	if ((rc = store_words(r, n, w, lens, err, errcap)))
 		goto out;
 	r->id = json_incref(json_object_get(root, "id"));
+	if (card)
+		rc = lab_request_set_card(r, json_string_value(card), err, errcap);
 out:
 	json_decref(root);
 	if (rc)
 		lab_request_cleanup(r);
 	return rc;
+}
+
+int lab_request_set_card(struct lab_request *r, const char *name, char *err, size_t errcap)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && n < sizeof(r->card) && strcmp(name, ".") && strcmp(name, "..");
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' ||
+		     name[i] == '-';
+	if (!ok)
+		return fail(err, errcap, "card '%.64s': a card name is 1 to %u of A-Z a-z 0-9 . _ -",
+			    name, (unsigned)sizeof(r->card) - 1);
+	memcpy(r->card, name, n + 1);
+	return 0;
 }
 
 static bool blank(char c)
@@ -249,6 +272,8 @@ int lab_request_to_line(const struct lab_request *r, struct buf *out)
 	}
 	if (!rc && r->id)
 		rc = json_object_set(o, "id", r->id) ? -ENOMEM : 0;
+	if (!rc && r->card[0])
+		rc = json_object_set_new(o, "card", json_string(r->card)) ? -ENOMEM : 0;
 	if (!rc)
 		rc = append_json(out, o);
 	json_decref(args);
@@ -579,7 +604,17 @@ json_t *lab_control_run(struct lab_control *c, const struct lab_request *r)
 		if (!reply)
 			return NULL;
 		const struct lab_command *cmd = find_command(r->argv[0]);
-		rc = cmd ? cmd->run(c, r, reply, err, sizeof(err)) : -EINVAL; /* checked above */
+		struct lab_control *to = c;
+		if (c->select)
+			to = c->select(c->ctx, r->card, strcmp(r->argv[0], "status") == 0, err,
+				       sizeof(err));
+		else if (r->card[0])
+			snprintf(err, sizeof(err), "this process runs no rack of cards: no "
+				 "\"card\" (%.64s)", r->card);
+		if (!to || (!c->select && r->card[0]))
+			rc = -ENOENT;
+		else
+			rc = cmd ? cmd->run(to, r, reply, err, sizeof(err)) : -EINVAL; /* checked */
 		if (rc) {
 			json_decref(reply);
 			if (!err[0])

@@ -7,7 +7,8 @@
  *
  * "cmd" (a string) names the command, "args" (an array of strings,
  * optional) its words, "id" (any JSON value, optional) is echoed in the
- * reply. Any other key is an error. The reply is one JSON object on one
+ * reply, "card" (a string, optional) names the card of a rack the command
+ * is for (scwsemu --card NAME=DIR). Any other key is an error. The reply is one JSON object on one
  * line: {"ok": true, ...} with what the command reports, or {"ok": false,
  * "error": "one line"}. The same request can be written as words
  * ("card remove"): scenario files and scwsemu-ctl's command line.
@@ -41,7 +42,12 @@ struct lab_request {
 	const char *argv[CONTROL_ARGS_MAX + 1];
 	json_t *id; /* the request's "id" (owned reference), or NULL */
 	char *mem;  /* the words, back to back (owned) */
+	char card[PROFILE_NAME_MAX]; /* the request's "card"; "" when none */
 };
+
+/* Sets r->card (a card name: [A-Za-z0-9._-]); 0 or -EINVAL with a reason. */
+__attribute__((warn_unused_result))
+int lab_request_set_card(struct lab_request *r, const char *name, char *err, size_t errcap);
 
 /* One JSON request line (without its newline). 0, or -EINVAL with a
  * one-line reason in err (r is then empty). Clean up r in both cases. */
@@ -100,6 +106,14 @@ struct lab_control {
 	const struct lab_control_ops *ops;
 	void *ctx;
 	struct lab_faults *faults; /* NULL: fault commands are not available */
+	/* A rack of cards: the processor of the card a request is for. card is
+	 * the request's "card" ("" when it names none); all is true when the
+	 * command may speak for every card at once (status). Returns the
+	 * card's processor, or this one to run the command here (all cards),
+	 * or NULL with a one-line reason in err (no such card; several cards
+	 * and none named). NULL select: a request naming a card is refused. */
+	struct lab_control *(*select)(void *ctx, const char *card, bool all, char *err,
+				      size_t errcap);
 };
 
 /* The command table's verdict on r without running it (scenario files are

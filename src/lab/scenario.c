@@ -111,15 +111,35 @@ static int parse_line(const char *s, size_t len, struct lab_step *st, char *err,
 			return -EINVAL;
 		}
 		st->when = LAB_STEP_AFTER_REQUESTS;
-	} else if (memchr(s + i, '=', w - i)) {
+	} else if (memchr(s + i, '=', w - i) && !(w - i >= 5 && !memcmp(s + i, "card=", 5))) {
 		/* a first word with a "=" is a condition, and not one we know */
 		const char *eq = memchr(s + i, '=', w - i);
-		snprintf(err, errcap, "unknown condition '%.*s' (at=SECONDS, after-requests=N)",
+		snprintf(err, errcap, "unknown condition '%.*s' (at=SECONDS, after-requests=N, "
+			 "card=NAME)",
 			 (int)(eq - (s + i) + 1 > 64 ? 64 : eq - (s + i) + 1), s + i);
 		return -EINVAL;
 	}
 	if (st->when != LAB_STEP_NOW)
 		i = w;
+	/* card=NAME: the card of a rack the command is for. */
+	static const char card[] = "card=";
+	char name[PROFILE_NAME_MAX] = "";
+	while (i < len && blank(s[i]))
+		i++;
+	w = i;
+	while (w < len && !blank(s[w]))
+		w++;
+	if (w - i >= sizeof(card) - 1 && !memcmp(s + i, card, sizeof(card) - 1)) {
+		size_t n = w - i - (sizeof(card) - 1);
+		if (n == 0 || n >= sizeof(name)) {
+			snprintf(err, errcap, "card=NAME: a card name of 1 to %u characters",
+				 PROFILE_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		memcpy(name, s + i + sizeof(card) - 1, n);
+		name[n] = 0;
+		i = w;
+	}
 	int rc = lab_request_parse_words(&st->req, s + i, len - i, err, errcap);
 	if (rc == -ENOMSG) {
 		snprintf(err, errcap, "a condition without a command");
@@ -127,6 +147,10 @@ static int parse_line(const char *s, size_t len, struct lab_step *st, char *err,
 	}
 	if (rc)
 		return rc;
+	if (name[0] && (rc = lab_request_set_card(&st->req, name, err, errcap)) != 0) {
+		lab_request_cleanup(&st->req);
+		return rc;
+	}
 	rc = lab_control_check(&st->req, err, errcap);
 	if (rc) {
 		lab_request_cleanup(&st->req);

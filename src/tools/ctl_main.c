@@ -28,12 +28,14 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: scwsemu-ctl [--control PATH | --ready-file FILE] [--text] [--timeout S]\n"
-		"                   COMMAND [ARGS]\n"
+		"Usage: scwsemu-ctl [--control PATH | --ready-file FILE] [--card NAME] [--text]\n"
+		"                   [--timeout S] COMMAND [ARGS]\n"
 		"Sends one command to a running scwsemu (started with --control PATH) and\n"
 		"prints its JSON reply (a readable form with --text).\n\n"
 		"  --control PATH     the daemon's control socket (default: $SCWSEMU_CONTROL)\n"
 		"  --ready-file FILE  take the socket from the daemon's ready file (\"control\")\n"
+		"  --card NAME        the card of a rack the command is for (default: the only\n"
+		"                     card; status without it summarises every card)\n"
 		"  --text             print the reply as text and tables, not JSON\n"
 		"  --timeout S        wait at most S seconds for the reply (default 30)\n"
 		"  -h, --help         this text;  --version  the version\n\n"
@@ -255,12 +257,13 @@ int main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "text", no_argument, NULL, 't' },
+		{ "card", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *control = NULL, *ready = NULL;
+	const char *control = NULL, *ready = NULL, *card = NULL;
 	bool text = false;
 	unsigned timeout_ms = CTL_TIMEOUT_MS_DEFAULT;
 	int c;
@@ -274,6 +277,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			text = true;
+			break;
+		case 'C':
+			card = optarg;
 			break;
 		case 'T': {
 			char *end;
@@ -323,7 +329,8 @@ int main(int argc, char **argv)
 	char err[512];
 	if (lab_request_from_argv(&r, (size_t)(argc - optind), (const char *const *)argv + optind,
 				  err, sizeof(err)) != 0 ||
-	    lab_control_check(&r, err, sizeof(err)) != 0) {
+	    lab_control_check(&r, err, sizeof(err)) != 0 ||
+	    (card && lab_request_set_card(&r, card, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "scwsemu-ctl: %s\nTry 'scwsemu-ctl --help'.\n", err);
 		lab_request_cleanup(&r);
 		return EXIT_USAGE;

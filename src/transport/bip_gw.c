@@ -114,13 +114,6 @@ static void kick(struct bip_gw *gw)
 	event_active(gw->kick, EV_TIMEOUT, 1);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static struct gw_port *find_port(struct bip_gw *gw, uint16_t card_port)
 {
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
@@ -295,7 +288,7 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 	struct bip_gw *gw = c->gw;
 	c->st = CONN_BOUND;
 	c->ch = ch;
-	c->t_bound = now_ms();
+	c->t_bound = transport_now_ms();
 	c->t_last_tx = 0;
 	c->t_unanswered = 0;
 	if (transport_bip_term_channel(c->gw->term, ch, &info) != 0) {
@@ -454,7 +447,7 @@ static void check_waiting(struct bip_gw *gw)
 		if (!p->in_use || !p->n_parked)
 			continue;
 		if (!waiting)
-			now = now_ms();
+			now = transport_now_ms();
 		waiting = true;
 		evict_for(p, now);
 	}
@@ -520,7 +513,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	if (c->st != CONN_BOUND)
 		return;
 	if (!c->t_unanswered && evbuffer_get_length(bufferevent_get_input(bev)))
-		c->t_unanswered = now_ms();
+		c->t_unanswered = transport_now_ms();
 	move_rx(c);
 	kick(c->gw);
 }
@@ -590,7 +583,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	socklen_t here_len = sizeof(here);
 	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
 		transport_sock_peer((struct sockaddr *)&here, c->local, sizeof(c->local));
-	if (gw->admit && admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, now_ms()) < 0) {
+	if (gw->admit && admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, transport_now_ms()) < 0) {
 		log_dbg(SUB, "%s: refused (--max-clients-per-peer)", c->peer);
 		bufferevent_free(bev);
 		free(c);
@@ -780,7 +773,7 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 		return -ENOMEM;
 	if (n) {
 		arm_idle(c);
-		c->t_last_tx = now_ms();
+		c->t_last_tx = transport_now_ms();
 		c->t_unanswered = 0;
 	}
 	return (ssize_t)n;

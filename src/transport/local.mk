@@ -4,6 +4,7 @@ src_transport_libtransport_a_SOURCES = \
 	src/transport/tcpip.c src/transport/tcpip.h \
 	src/transport/admit.c src/transport/admit.h \
 	src/transport/sock.c src/transport/sock.h \
+	src/transport/bip_sink.c src/transport/bip_sink.h \
 	src/transport/setup_check.c src/transport/setup_check.h
 # The control socket (--control PATH; the protocol is src/lab/control.c).
 src_transport_libtransport_a_SOURCES += \
@@ -33,7 +34,7 @@ tests_unit_test_transport_link_pcsc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_link_pcsc_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) \
 	$(CUNIT_LIBS)
 # End to end over a private pcscd with vpcd and OpenSC (--vpcd, --reader).
-TESTS += tests/integration/pcsc.sh tests/integration/pcsc_card.sh
+TESTS += tests/integration/pcsc.sh tests/integration/pcsc_card.sh tests/integration/rack_pcsc.sh
 FUZZ_TARGETS += tests/fuzz/fuzz_link_pcsc
 tests_fuzz_fuzz_link_pcsc_SOURCES = tests/fuzz/fuzz_link_pcsc.c
 tests_fuzz_fuzz_link_pcsc_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
@@ -60,10 +61,6 @@ FUZZ_TARGETS += tests/fuzz/fuzz_bip_gw
 tests_fuzz_fuzz_bip_gw_SOURCES = tests/fuzz/fuzz_bip_gw.c
 tests_fuzz_fuzz_bip_gw_LDADD = $(FUZZ_MAIN) $(LIB_TRANSPORT) $(DEP_LIBS)
 
-# scwsemu, the daemon: wiring in src/main.c.
-bin_PROGRAMS += src/scwsemu
-src_scwsemu_SOURCES = src/main.c
-src_scwsemu_LDADD = src/config/libcli.a $(LIBSCWS) $(DEP_LIBS)
 dist_man_MANS += doc/scwsemu.1
 
 # The vpcd link (vpcd_frame.c, vpcd.c).

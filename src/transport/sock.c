@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,4 +93,11 @@ int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *
 				 : ntohs(((struct sockaddr_in *)&got)->sin_port);
 	*fd = s;
 	return 0;
+}
+
+uint64_t transport_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

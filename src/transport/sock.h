@@ -40,4 +40,8 @@ void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap);
  * -EAFNOSUPPORT. */
 int transport_sock_addr(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], uint16_t *port);
 
+/* The monotonic clock in milliseconds: the time every transport gives
+ * scws_conn and the deadlines (one clock for the whole daemon). */
+uint64_t transport_now_ms(void);
+
 #endif

@@ -58,13 +58,6 @@ struct tcpip_server {
 	char name[16]; /* the transport's name in logs and the journal */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void set_listening(struct tcpip_server *t, bool on)
 {
 	if (t->paused == !on)
@@ -127,7 +120,7 @@ static void arm_deadline(struct tcpip_client *cl)
 		disarm_deadline(cl);
 		return;
 	}
-	uint64_t now = now_ms();
+	uint64_t now = transport_now_ms();
 	struct timeval tv = tv_from_ms(at > now ? at - now : 0);
 	event_add(cl->deadline, &tv);
 	cl->deadline_at = at;
@@ -193,7 +186,7 @@ static bool pump(struct tcpip_client *cl)
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
 	uint8_t tmp[TCPIP_READ_CHUNK];
 	if (!cl->closing && evbuffer_get_length(in) > 0)
-		scws_conn_set_time(cl->conn, now_ms());
+		scws_conn_set_time(cl->conn, transport_now_ms());
 	while (!cl->closing && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(out) >= TCPIP_OUT_HIGH) {
 			bufferevent_disable(cl->bev, EV_READ);
@@ -289,7 +282,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcpip_client *cl = arg;
 	cl->deadline_at = UINT64_MAX;
-	if (scws_conn_expire(cl->conn, now_ms())) {
+	if (scws_conn_expire(cl->conn, transport_now_ms())) {
 		client_free(cl); /* too slow to be owed an answer (logged by the conn) */
 		return;
 	}
@@ -333,7 +326,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	cl->t = t;
 	cl->deadline_at = UINT64_MAX;
 	transport_sock_peer(sa, cl->peer, sizeof(cl->peer));
-	uint64_t now = now_ms();
+	uint64_t now = transport_now_ms();
 	int full = admit_enter(t->admit, &cl->admit, sa, &client_admit_ops, cl, now);
 	if (full < 0) {
 		log_dbg("tcpip", "%s: refused (%s)", cl->peer,

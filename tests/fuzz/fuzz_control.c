@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_cleanup(&b);
 		bool accepted = lab_control_check(&r, err, sizeof(err)) == 0;
 		struct lab_faults *reg = lab_faults_new();
-		struct lab_control c = { &ops, NULL, reg };
+		struct lab_control c = { .ops = &ops, .faults = reg };
 		unsigned before = op_calls;
 		json_t *reply = lab_control_run(&c, &r);
 		bool fault = !strcmp(r.argv[0], "fault");
@@ -178,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	lab_request_cleanup(&r);
 	if (!words) {
-		struct lab_control c = { &ops, NULL, NULL };
+		struct lab_control c = { .ops = &ops };
 		struct buf out;
 		buf_init(&out, CONTROL_LINE_MAX * 8);
 		if (lab_control_line(&c, line, len, &out) != 0)

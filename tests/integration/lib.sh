@@ -137,6 +137,20 @@ log_grown() {
 	[ "$(grep -cE "$2" "$1")" -gt "$3" ]
 }
 
+# make_card DIR NAME N: a card profile in DIR (the auth card's, paths made
+# absolute) named NAME, whose bootstrap names dm-N.example.com and whose
+# credentials are user-N / pass-N: the cards of a rack that differ.
+make_card() {
+	local dir=$1
+	mkdir -p "$dir"
+	sed "s|dm.example.com|dm-$3.example.com|" "$CARDS/default/bootstrap.xml" >"$dir/bootstrap.xml"
+	sed -e "s|\"\\.\\./\\.\\./|\"$top_srcdir/|g" -e "s|\"\\.\\./|\"$CARDS/|g" \
+		-e "s|^name = .*|name = \"$2\";|" \
+		-e "s|\"dmuser\"|\"user-$3\"|" -e "s|\"s3cret-pass\"|\"pass-$3\"|" \
+		-e "s|source = .*|source = \"bootstrap.xml\";|" \
+		"$CARDS/auth/card.conf" >"$dir/card.conf"
+}
+
 stop_pid() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null

@@ -142,11 +142,16 @@ static void test_errors(void)
 		{ "--bogus", NULL, "unknown option '--bogus'" },
 		{ "--card", NULL, "needs an argument" },
 		{ "stray", NULL, "unexpected argument 'stray'" },
-		{ "--port-map", "4116", "expected CARDPORT=HOSTPORT" },
-		{ "--port-map", "0=1", "expected CARDPORT=HOSTPORT" },
-		{ "--port-map", "4116=70000", "expected CARDPORT=HOSTPORT" },
+		{ "--port-map", "4116", "expected [NAME:]CARDPORT=HOSTPORT" },
+		{ "--port-map", "0=1", "expected [NAME:]CARDPORT=HOSTPORT" },
+		{ "--port-map", "4116=70000", "expected [NAME:]CARDPORT=HOSTPORT" },
 		{ "--bip-listen", "127.0.0.1:5", "without a port" },
 		{ "--bip-listen", "localhost", "not a numeric" },
+		{ "--port-map", "a b:4116=0", "--port-map 'a b:4116=0': expected [NAME:]CARDPORT" },
+		{ "--port-map", ":4116=0", "expected [NAME:]CARDPORT=HOSTPORT" },
+		{ "--port-base", "0", "--port-base '0': expected a whole number 1..65535" },
+		{ "--port-stride", "5", "--port-stride needs --port-base" },
+		{ "--cards", "", "needs a non-empty argument" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cli_options o;
@@ -192,6 +197,66 @@ static void test_commands(void)
 }
 
 /* --card NAME: a directory wins; else the shipped card; else as given. */
+/* A rack: --card repeatable with NAME=, --reader likewise, per-card maps. */
+static void test_rack(void)
+{
+	struct cli_options o;
+	char err[256] = "";
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--card", "alpha=cards/auth", "--card",
+			      "cards/default", "--card", "odd=dir=x", "--cards", "/srv/cards",
+			      "--port-map", "alpha:4116=0", "--port-map", "alpha:443=14443",
+			      "--port-map", "3516=0", "--port-base", "20000", NULL),
+			0);
+	CU_ASSERT_EQUAL(o.n_cards, 3);
+	CU_ASSERT_STRING_EQUAL(o.cards[0].name, "alpha");
+	CU_ASSERT_STRING_EQUAL(o.cards[0].dir, "cards/auth");
+	CU_ASSERT_STRING_EQUAL(o.cards[1].name, "");
+	CU_ASSERT_STRING_EQUAL(o.cards[1].dir, "cards/default");
+	CU_ASSERT_STRING_EQUAL(o.cards[2].name, "odd");
+	CU_ASSERT_STRING_EQUAL(o.cards[2].dir, "dir=x");
+	CU_ASSERT_PTR_EQUAL(o.card_dir, o.cards[0].dir);
+	CU_ASSERT_STRING_EQUAL(o.cards_dir, "/srv/cards");
+	CU_ASSERT_EQUAL(o.n_port_map, 3);
+	CU_ASSERT_STRING_EQUAL(o.port_map[0].card, "alpha");
+	CU_ASSERT_EQUAL(o.port_map[1].card_port, 443);
+	CU_ASSERT_EQUAL(o.port_map[1].host_port, 14443);
+	CU_ASSERT_STRING_EQUAL(o.port_map[2].card, "");
+	CU_ASSERT_EQUAL(o.port_base, 20000);
+	CU_ASSERT_EQUAL(o.port_stride, 10);
+	cli_options_cleanup(&o);
+	/* the same card port of two cards is two maps; of one card, an error */
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-map", "a:4116=0", "--port-map",
+			      "b:4116=0", NULL),
+			0);
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-map", "a:4116=0", "--port-map",
+			      "a:4116=5", NULL),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "--port-map: card port 4116 of card a mapped twice");
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--card", "x=a", "--card", "x=b", NULL),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "two cards named 'x' (--card NAME=DIR names each)");
+	cli_options_cleanup(&o);
+	/* --reader repeatable: a gateway per reader, no card profiles beside */
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--reader", "Virtual PCD 00 00", "--reader",
+			      "b=Virtual PCD 00 01", NULL),
+			0);
+	CU_ASSERT_EQUAL(o.n_cards, 2);
+	CU_ASSERT_STRING_EQUAL(o.reader, "Virtual PCD 00 00");
+	CU_ASSERT_STRING_EQUAL(o.cards[1].name, "b");
+	CU_ASSERT_STRING_EQUAL(o.cards[1].reader, "Virtual PCD 00 01");
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--reader", "R", "--card", "x", NULL), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "--reader runs the gateway only: no --card or --cards");
+	cli_options_cleanup(&o);
+	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-base", "30000", "--port-stride", "4",
+			      NULL),
+			0);
+	CU_ASSERT_EQUAL(o.port_stride, 4);
+	cli_options_cleanup(&o);
+}
+
 static void test_card_path(void)
 {
 	char out[PATH_MAX], dir[] = "/tmp/test_cli.XXXXXX";
@@ -228,7 +293,7 @@ int unit_register(void)
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_bip),
 		UNIT_TEST(test_errors), UNIT_TEST(test_commands), UNIT_TEST(test_card_path),
-		UNIT_TEST(test_limits),
+		UNIT_TEST(test_limits), UNIT_TEST(test_rack),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("config_cli", tests);

@@ -37,7 +37,7 @@ static const struct json_case json_cases[] = {
 	{ "{\"cmd\":\"a\\nb\"}", -EINVAL, "\"cmd\" holds a control character (byte 1)" },
 	{ "{\"cmd\":\"a\\u0000b\"}", -EINVAL, "not JSON" },
 	{ "{\"cmd\":\"status\",\"cmd\":\"card\"}", -EINVAL, "not JSON: duplicate" },
-	{ "{\"cmd\":\"status\",\"x\":1}", -EINVAL, "unknown key \"x\" (cmd, args, id)" },
+	{ "{\"cmd\":\"status\",\"x\":1}", -EINVAL, "unknown key \"x\" (cmd, args, id, card)" },
 	{ "{\"cmd\":\"card\",\"args\":\"remove\"}", -EINVAL, "\"args\" is not an array" },
 	{ "{\"cmd\":\"card\",\"args\":[\"remove\",2]}", -EINVAL, "args[1] is not a string" },
 	{ "{\"cmd\":\"card\",\"args\":[\"\"]}", -EINVAL, "args[0] is empty" },
@@ -295,7 +295,7 @@ static void line_is(struct lab_control *c, const char *in, const char *want)
 static void test_dispatch(void)
 {
 	struct fake f = { "", 0 };
-	struct lab_control c = { &fake_ops, &f, NULL };
+	struct lab_control c = { .ops = &fake_ops, .ctx = &f };
 	line_is(&c, "{\"cmd\":\"status\",\"id\":3}",
 		"{\"ok\":true,\"card\":{\"present\":true},\"id\":3}\n");
 	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"remove\"]}", "{\"ok\":true,\"card\":\"removed\"}\n");
@@ -313,7 +313,7 @@ static void test_dispatch(void)
 				"'nonsense' (column 8)\"}\n");
 	CU_ASSERT_STRING_EQUAL(f.calls, "status;remove;insert;off;b.wbxml;reload;");
 	/* no ops: not available */
-	struct lab_control none = { NULL, NULL, NULL };
+	struct lab_control none = { .ops = NULL };
 	line_is(&none, "{\"cmd\":\"card\",\"args\":[\"reset\"]}",
 		"{\"ok\":false,\"error\":\"'card' is not available in this process\"}\n");
 	/* a reply that does not fit: an error line that does */
@@ -335,7 +335,7 @@ static void test_faults(void)
 {
 	struct fake f = { "", 0 };
 	struct lab_faults *reg = lab_faults_new();
-	struct lab_control c = { &fake_ops, &f, reg };
+	struct lab_control c = { .ops = &fake_ops, .ctx = &f, .faults = reg };
 	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"http-status\",\"503\",\"count=2\"],\"id\":9}",
 		"{\"ok\":true,\"fault\":1,\"id\":9}\n");
 	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"bip-drop\"]}", "{\"ok\":true,\"fault\":2}\n");
@@ -369,9 +369,90 @@ static void test_faults(void)
 	CU_ASSERT_EQUAL(lab_faults_count(reg), 0);
 	lab_faults_free(reg);
 	/* without a registry: not available */
-	struct lab_control none = { &fake_ops, &f, NULL };
+	struct lab_control none = { .ops = &fake_ops, .ctx = &f };
 	line_is(&none, "{\"cmd\":\"fault\",\"args\":[\"list\"]}",
 		"{\"ok\":false,\"error\":\"'fault' is not available in this process\"}\n");
+}
+
+/* ---- a rack: the request's "card" picks the processor */
+
+struct rack {
+	struct lab_control cards[2];
+	struct fake f[2];
+	struct lab_control self;
+	struct fake all;
+};
+
+/* select gets the processor's ctx (here the fake its ops act on): the
+ * rack is found through this instead. */
+static struct rack *the_rack;
+
+static struct lab_control *rack_pick(void *ctx, const char *card, bool all, char *err,
+				     size_t errcap)
+{
+	struct rack *r = the_rack;
+	(void)ctx;
+	if (!strcmp(card, "alpha"))
+		return &r->cards[0];
+	if (!strcmp(card, "beta"))
+		return &r->cards[1];
+	if (card[0]) {
+		snprintf(err, errcap, "no card named '%s'", card);
+		return NULL;
+	}
+	if (all)
+		return &r->self;
+	snprintf(err, errcap, "2 cards: name one");
+	return NULL;
+}
+
+static void test_rack(void)
+{
+	struct rack r;
+	memset(&r, 0, sizeof(r));
+	the_rack = &r;
+	for (int i = 0; i < 2; i++)
+		r.cards[i] = (struct lab_control){ .ops = &fake_ops, .ctx = &r.f[i] };
+	r.self = (struct lab_control){ .ops = &fake_ops, .ctx = &r.all, .select = rack_pick };
+	struct lab_control *c = &r.self;
+	line_is(c, "{\"cmd\":\"card\",\"args\":[\"remove\"],\"card\":\"beta\"}",
+		"{\"ok\":true,\"card\":\"removed\"}\n");
+	CU_ASSERT_STRING_EQUAL(r.f[1].calls, "remove;");
+	CU_ASSERT_STRING_EQUAL(r.f[0].calls, "");
+	line_is(c, "{\"cmd\":\"card\",\"args\":[\"reset\"],\"card\":\"alpha\",\"id\":1}",
+		"{\"ok\":true,\"card\":\"removed\",\"id\":1}\n");
+	CU_ASSERT_STRING_EQUAL(r.f[0].calls, "reset;");
+	/* no card named: status speaks for the rack, other commands are refused */
+	line_is(c, "{\"cmd\":\"status\"}", "{\"ok\":true,\"card\":{\"present\":true}}\n");
+	CU_ASSERT_STRING_EQUAL(r.all.calls, "status;");
+	line_is(c, "{\"cmd\":\"reload\"}", "{\"ok\":false,\"error\":\"2 cards: name one\"}\n");
+	line_is(c, "{\"cmd\":\"status\",\"card\":\"gamma\"}",
+		"{\"ok\":false,\"error\":\"no card named 'gamma'\"}\n");
+	/* "card" is a card name, a string */
+	line_is(c, "{\"cmd\":\"status\",\"card\":7}",
+		"{\"ok\":false,\"error\":\"\\\"card\\\" is not a string\"}\n");
+	line_is(c, "{\"cmd\":\"status\",\"card\":\"a b\"}",
+		"{\"ok\":false,\"error\":\"card 'a b': a card name is 1 to 63 of A-Z a-z 0-9 . _ "
+		"-\"}\n");
+	/* a processor without a rack refuses a request naming a card */
+	line_is(&r.cards[0], "{\"cmd\":\"status\",\"card\":\"alpha\"}",
+		"{\"ok\":false,\"error\":\"this process runs no rack of cards: no \\\"card\\\" "
+		"(alpha)\"}\n");
+	/* scwsemu-ctl --card: the request line carries it */
+	struct lab_request q;
+	char err[256];
+	const char *argv[] = { "card", "insert" };
+	CU_ASSERT_EQUAL(lab_request_from_argv(&q, 2, argv, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(lab_request_set_card(&q, "beta", err, sizeof(err)), 0);
+	CU_ASSERT_NOT_EQUAL(lab_request_set_card(&q, "../x", err, sizeof(err)), 0);
+	struct buf out;
+	buf_init(&out, 4096);
+	CU_ASSERT_EQUAL(lab_request_to_line(&q, &out), 0);
+	const char *want = "{\"cmd\":\"card\",\"args\":[\"insert\"],\"card\":\"beta\"}\n";
+	CU_ASSERT_EQUAL(out.len, strlen(want));
+	CU_ASSERT_EQUAL(memcmp(out.p, want, out.len < strlen(want) ? out.len : strlen(want)), 0);
+	buf_cleanup(&out);
+	lab_request_cleanup(&q);
 }
 
 int unit_register(void)
@@ -383,6 +464,7 @@ int unit_register(void)
 		UNIT_TEST(test_check),
 		UNIT_TEST(test_dispatch),
 		UNIT_TEST(test_faults),
+		UNIT_TEST(test_rack),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("lab_control", tests);

@@ -69,7 +69,7 @@ static const struct bad bad_cases[] = {
 	{ "at= status", "s.txt:1: at=: at=SECONDS" },
 	{ "after-requests=-1 status", "s.txt:1: after-requests=-1: after-requests=N" },
 	{ "after-requests= status", "s.txt:1: after-requests=: after-requests=N" },
-	{ "sleep=1 status", "s.txt:1: unknown condition 'sleep=' (at=SECONDS, after-requests=N)" },
+	{ "sleep=1 status", "s.txt:1: unknown condition 'sleep=' (at=SECONDS, after-requests=N, card=NAME)" },
 	{ "\n\nat=3\n", "s.txt:3: a condition without a command" },
 	{ "at=3 # later\n", "s.txt:1: a condition without a command" },
 	{ "card pull\n", "s.txt:1: unknown 'card pull'; usage: card remove|insert|reset" },
@@ -95,6 +95,23 @@ static void test_errors(void)
 	/* a NUL byte */
 	struct lab_scenario *sc;
 	char err[256];
+	/* card=NAME: the card of a rack a step is for */
+	const char *rack = "at=1 card=beta card remove\ncard=alpha status\nstatus\n";
+	CU_ASSERT_EQUAL(lab_scenario_parse("r.txt", rack, strlen(rack), &sc, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(sc->n_steps, 3);
+	CU_ASSERT_STRING_EQUAL(sc->steps[0].req.card, "beta");
+	CU_ASSERT_STRING_EQUAL(sc->steps[0].req.argv[0], "card");
+	CU_ASSERT_STRING_EQUAL(sc->steps[0].req.argv[1], "remove");
+	CU_ASSERT_EQUAL(sc->steps[0].at_ms, 1000);
+	CU_ASSERT_STRING_EQUAL(sc->steps[1].req.card, "alpha");
+	CU_ASSERT_STRING_EQUAL(sc->steps[2].req.card, "");
+	lab_scenario_free(sc);
+	CU_ASSERT_EQUAL(lab_scenario_parse("r.txt", "card= status\n", 13, &sc, err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "r.txt:1: card=NAME: a card name of 1 to 63 characters");
+	CU_ASSERT_EQUAL(lab_scenario_parse("r.txt", "card=a/b status\n", 16, &sc, err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "r.txt:1: card 'a/b': a card name is 1 to 63 of A-Z a-z 0-9 . _ -");
 	CU_ASSERT_EQUAL(lab_scenario_parse("s.txt", "status\n\0x\n", 9, &sc, err, sizeof(err)),
 			-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "s.txt:2: a NUL byte: not a text file");
