@@ -786,11 +786,11 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 	struct bip_term *t = u->gw ? transport_bip_gw_term(u->gw) : NULL;
 	for (unsigned i = 1; !rc && chs && t && i <= transport_bip_term_channels(t); i++) {
 		struct bip_term_channel_info ci;
-		if (transport_bip_term_channel(t, i, &ci) != 0 || ci.state == BIP_TERM_CH_CLOSED)
+		if (transport_bip_term_channel(t, i, &ci) != 0 || ci.state == CAT_CH_CLOSED)
 			continue;
 		json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:I}", "channel", (json_int_t)i,
 				      "card_port", (json_int_t)ci.card_port, "state",
-				      transport_bip_term_state_name(ci.state), "bytes_in",
+				      card_cat_ch_state_name(ci.state), "bytes_in",
 				      (json_int_t)ci.bytes_in, "bytes_out", (json_int_t)ci.bytes_out);
 		rc = o && !json_array_append_new(chs, o) ? 0 : -ENOMEM;
 	}

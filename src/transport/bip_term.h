@@ -42,14 +42,7 @@
 
 struct bip_term;
 
-/* A channel's state is enum card_cat_ch_state (card/cat_msg.h). The two
- * names below are the ones src/main.c still says (issue 15 restructures
- * it); new code uses the CAT ones. */
-#define BIP_TERM_CH_CLOSED CAT_CH_CLOSED
-static inline const char *transport_bip_term_state_name(enum card_cat_ch_state st)
-{
-	return card_cat_ch_state_name(st);
-}
+/* A channel's state is enum card_cat_ch_state (card/cat_msg.h). */
 
 /* The network side, implemented by the owner. `conn` is the owner's handle
  * given to transport_bip_term_accept(). These run inside pump() or
