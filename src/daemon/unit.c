@@ -744,6 +744,19 @@ static bool unit_present(const struct unit *u)
 
 int unit_status(struct unit *u, json_t *reply, bool brief)
 {
+	size_t tcpip = u->tcpip ? transport_tcpip_clients(u->tcpip) : 0;
+	size_t bip = u->gw ? transport_bip_gw_clients(u->gw) : 0;
+	const char *boot = scws_server_bootstrap_enabled(u->srv) ? "on" : "off";
+	if (brief) /* one row of the rack's table */
+		return put(reply, "present", json_boolean(unit_present(u))) ||
+				       put(reply, "mode", json_string(unit_mode(u))) ||
+				       put(reply, "bootstrap", json_string(boot)) ||
+				       put(reply, "tcpip", json_integer((json_int_t)tcpip)) ||
+				       put(reply, "bip", json_integer((json_int_t)bip)) ||
+				       put(reply, "responses",
+					   json_integer((json_int_t)scws_server_responses(u->srv, 0)))
+			       ? -ENOMEM
+			       : 0;
 	json_t *card = json_pack("{s:b, s:s}", "present", unit_present(u), "mode", unit_mode(u));
 	if (card && u->card)
 		json_object_set_new(card, "apdus", json_integer((json_int_t)card_apdu_count(u->card)));
@@ -754,18 +767,13 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 	if (card && p && p->name)
 		json_object_set_new(card, "name", json_string(p->name));
 	int rc = put(reply, "card", card);
-	if (!rc)
-		rc = put(reply, "bootstrap",
-			 json_string(scws_server_bootstrap_enabled(u->srv) ? "on" : "off"));
-	json_t *conns = json_pack("{s:I, s:I}", "tcpip",
-				  (json_int_t)(u->tcpip ? transport_tcpip_clients(u->tcpip) : 0), "bip",
-				  (json_int_t)(u->gw ? transport_bip_gw_clients(u->gw) : 0));
-	if (conns && !brief)
-		json_object_set_new(conns, "control",
-				    json_integer((json_int_t)transport_control_clients(u->d->ctl)));
+	rc = rc ? rc : put(reply, "bootstrap", json_string(boot));
+	json_t *conns = json_pack("{s:I, s:I, s:I}", "tcpip", (json_int_t)tcpip, "bip",
+				  (json_int_t)bip, "control",
+				  (json_int_t)transport_control_clients(u->d->ctl));
 	rc = rc ? (json_decref(conns), rc) : put(reply, "connections", conns);
 	json_t *resp = json_object();
-	for (int s = SCWS_STATUS_MIN; !rc && !brief && resp && s <= SCWS_STATUS_MAX; s++) {
+	for (int s = SCWS_STATUS_MIN; !rc && resp && s <= SCWS_STATUS_MAX; s++) {
 		unsigned long n = scws_server_responses(u->srv, s);
 		char key[8];
 		snprintf(key, sizeof(key), "%d", s);
@@ -775,7 +783,7 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 	if (!rc && resp)
 		rc = put(resp, "total", json_integer((json_int_t)scws_server_responses(u->srv, 0)));
 	rc = rc ? (json_decref(resp), rc) : put(reply, "responses", resp);
-	if (rc || brief)
+	if (rc)
 		return rc;
 	/* Failed credential attempts (--auth-fail-limit): 429s, who is blocked. */
 	struct scws_server_auth_stats as;

@@ -65,7 +65,7 @@ out=$("$CTL" --control "$SOCK" status)
 expect_eq "status without --card summarises the rack" "3 3" \
 	"$(jq -r '"\(.rack.cards) \(.rack.present)"' <<<"$out")"
 expect_eq "the summary counts each card's responses" "3 3 3" \
-	"$(jq -r '[.cards[].responses.total] | map(tostring) | join(" ")' <<<"$out")"
+	"$(jq -r '[.cards[].responses] | map(tostring) | join(" ")' <<<"$out")"
 out=$("$CTL" --control "$SOCK" card remove 2>&1)
 rc=$?
 expect_eq "card remove without --card in a rack: exit 1" 1 "$rc"
