@@ -281,6 +281,303 @@ enum {
 	OPT_AUTH_WINDOW, OPT_CARDS, OPT_PORT_BASE, OPT_PORT_STRIDE,
 };
 
+/* The values an option leaves unset take. */
+static void set_defaults(struct cli_options *opt)
+{
+	opt->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
+	opt->request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT;
+	opt->handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS_DEFAULT;
+	opt->head_timeout_ms = HEAD_TIMEOUT_MS_DEFAULT;
+	opt->keepalive_timeout_ms = KEEPALIVE_TIMEOUT_MS_DEFAULT;
+	opt->max_clients = CLIENTS_MAX_DEFAULT;
+	opt->max_clients_per_peer = CLIENTS_PER_PEER_DEFAULT;
+	opt->auth_fail_limit = AUTH_FAIL_LIMIT_DEFAULT;
+	opt->auth_fail_window_ms = AUTH_FAIL_WINDOW_MS_DEFAULT;
+}
+
+/* One option c (name as typed) with its argument arg into opt: 0, or
+ * -EINVAL with the reason in err. */
+static int apply_option(struct cli_options *opt, int c, const char *arg, const char *name,
+			char *err, size_t errcap)
+{
+	switch (c) {
+	case OPT_CARD:
+	case OPT_READER:
+		if (add_card(opt, arg, c == OPT_READER, err, errcap))
+			return -EINVAL;
+		break;
+	case OPT_PORT_BASE:
+		if (parse_count("--port-base", arg, 1, 65535, &opt->port_base, err, errcap))
+			return -EINVAL;
+		break;
+	case OPT_PORT_STRIDE:
+		if (parse_count("--port-stride", arg, 1, 1000, &opt->port_stride, err,
+				errcap))
+			return -EINVAL;
+		break;
+	case OPT_TCPIP:
+		if (opt->n_tcpip >= CLI_ADDRS_MAX) {
+			snprintf(err, errcap, "--tcpip: at most %d addresses", CLI_ADDRS_MAX);
+			return -EINVAL;
+		}
+		if (cli_parse_addr(arg, true, &opt->tcpip[opt->n_tcpip], err, errcap)) {
+			char m[256];
+			snprintf(m, sizeof(m), "--tcpip %s", err);
+			snprintf(err, errcap, "%s", m);
+			return -EINVAL;
+		}
+		opt->n_tcpip++;
+		break;
+	case OPT_NO_TCPIP:
+		opt->no_tcpip = true;
+		break;
+	case OPT_NO_BIP:
+		opt->no_bip = true;
+		break;
+	case OPT_BIP_LISTEN:
+		if (opt->n_bip_listen >= CLI_ADDRS_MAX) {
+			snprintf(err, errcap, "--bip-listen: at most %d addresses", CLI_ADDRS_MAX);
+			return -EINVAL;
+		}
+		if (cli_parse_addr(arg, false, &opt->bip_listen[opt->n_bip_listen], err,
+				   errcap)) {
+			char m[256];
+			snprintf(m, sizeof(m), "--bip-listen %s", err);
+			snprintf(err, errcap, "%s", m);
+			return -EINVAL;
+		}
+		opt->n_bip_listen++;
+		break;
+	case OPT_PORT_MAP:
+		if (opt->n_port_map >= CLI_PORT_MAPS_MAX) {
+			snprintf(err, errcap, "--port-map: at most %u mappings", CLI_PORT_MAPS_MAX);
+			return -EINVAL;
+		}
+		if (parse_port_map(arg, &opt->port_map[opt->n_port_map], err, errcap))
+			return -EINVAL;
+		for (size_t i = 0; i < opt->n_port_map; i++) {
+			const struct cli_port_map *m = &opt->port_map[opt->n_port_map];
+			if (opt->port_map[i].card_port == m->card_port &&
+			    strcmp(opt->port_map[i].card, m->card) == 0) {
+				snprintf(err, errcap, "--port-map: card port %u%s%s mapped twice",
+					 m->card_port, m->card[0] ? " of card " : "", m->card);
+				return -EINVAL;
+			}
+		}
+		opt->n_port_map++;
+		break;
+	case OPT_BOOTSTRAP_SERVER:
+		if (opt->n_bootstrap_server >= CLI_ADDRS_MAX) {
+			snprintf(err, errcap, "--bootstrap-server: at most %d", CLI_ADDRS_MAX);
+			return -EINVAL;
+		}
+		if (parse_bootstrap_server(arg,
+					   &opt->bootstrap_server[opt->n_bootstrap_server],
+					   err, errcap))
+			return -EINVAL;
+		opt->n_bootstrap_server++;
+		break;
+	case OPT_UNTIL_FETCHED:
+		if (parse_seconds("--until-fetched", arg, &opt->until_fetched_ms, err,
+				  errcap))
+			return -EINVAL;
+		break;
+	case OPT_READY:
+	case OPT_TRACE:
+	case OPT_GSMTAP:
+	case OPT_VPCD:
+	case OPT_CONTROL:
+	case OPT_JOURNAL:
+	case OPT_REPORT:
+	case OPT_REPORT_JSON:
+	case OPT_BOOTSTRAP_SERVER_DOC:
+	case OPT_SCENARIO:
+	case OPT_CARDS: {
+		char **dst = c == OPT_READY	   ? &opt->ready_file
+			     : c == OPT_TRACE	   ? &opt->trace_file
+			     : c == OPT_GSMTAP	   ? &opt->gsmtap
+			     : c == OPT_VPCD	   ? &opt->vpcd
+			     : c == OPT_CONTROL	   ? &opt->control
+			     : c == OPT_JOURNAL	   ? &opt->journal_file
+			     : c == OPT_REPORT	   ? &opt->report_file
+			     : c == OPT_REPORT_JSON ? &opt->report_json
+			     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
+			     : c == OPT_SCENARIO ? &opt->scenario
+					       : &opt->cards_dir;
+		free(*dst);
+		*dst = strdup(arg);
+		if (!*dst)
+			return -ENOMEM;
+		if (!**dst) {
+			snprintf(err, errcap, "option '%s' needs a non-empty argument",
+				 name);
+			return -EINVAL;
+		}
+		break;
+	}
+	case OPT_IDLE:
+		if (parse_seconds("--idle-timeout", arg, &opt->idle_timeout_ms, err, errcap))
+			return -EINVAL;
+		break;
+	case OPT_REQUEST:
+		if (parse_seconds("--request-timeout", arg, &opt->request_timeout_ms, err,
+				  errcap))
+			return -EINVAL;
+		break;
+	case OPT_HANDSHAKE:
+	case OPT_HEAD:
+	case OPT_KEEPALIVE:
+	case OPT_AUTH_WINDOW: {
+		unsigned *dst = c == OPT_HANDSHAKE   ? &opt->handshake_timeout_ms
+				: c == OPT_HEAD      ? &opt->head_timeout_ms
+				: c == OPT_KEEPALIVE ? &opt->keepalive_timeout_ms
+						     : &opt->auth_fail_window_ms;
+		const char *what = c == OPT_HANDSHAKE   ? "--handshake-timeout"
+				   : c == OPT_HEAD      ? "--head-timeout"
+				   : c == OPT_KEEPALIVE ? "--keepalive-timeout"
+							: "--auth-fail-window";
+		if (parse_seconds(what, arg, dst, err, errcap))
+			return -EINVAL;
+		break;
+	}
+	case OPT_MAX_CLIENTS:
+		if (parse_count("--max-clients", arg, 1, CLIENTS_MAX, &opt->max_clients, err,
+				errcap))
+			return -EINVAL;
+		break;
+	case OPT_MAX_PER_PEER:
+		if (parse_count("--max-clients-per-peer", arg, 1, CLIENTS_MAX,
+				&opt->max_clients_per_peer, err, errcap))
+			return -EINVAL;
+		break;
+	case OPT_AUTH_LIMIT:
+		if (parse_count("--auth-fail-limit", arg, 0, AUTH_FAIL_LIMIT_MAX,
+				&opt->auth_fail_limit, err, errcap))
+			return -EINVAL;
+		break;
+	case OPT_LOG_FORMAT:
+		if (strcmp(arg, "json") == 0) {
+			opt->log_json = true;
+		} else if (strcmp(arg, "text") == 0) {
+			opt->log_json = false;
+		} else {
+			snprintf(err, errcap, "--log-format '%s': expected text or json", arg);
+			return -EINVAL;
+		}
+		break;
+	case 'v':
+		opt->verbosity = opt->verbosity < 0 ? 1 : opt->verbosity + 1;
+		break;
+	case 'q':
+		opt->verbosity = -1;
+		break;
+	case OPT_HELP:
+	case 'h':
+		opt->show_help = true;
+		break;
+	case OPT_CHECK_SETUP:
+		opt->check_setup = true;
+		break;
+	case OPT_PRINT_PATHS:
+		opt->print_paths = true;
+		break;
+	case OPT_VERSION:
+		opt->show_version = true;
+		break;
+	case ':':
+		snprintf(err, errcap, "option '%s' needs an argument", name);
+		return -EINVAL;
+	default:
+		snprintf(err, errcap, "unknown option '%s'", name);
+		return -EINVAL;
+	}
+
+	return 0;
+}
+
+/* The rack: names unique, readers not beside profiles, the first card's
+ * directory and reader for the single-card code paths, --port-base's stride. */
+static int check_cards(struct cli_options *opt, char *err, size_t errcap)
+{
+	size_t n_readers = 0, n_dirs = 0;
+	for (size_t i = 0; i < opt->n_cards; i++) {
+		n_readers += opt->cards[i].reader != NULL;
+		n_dirs += opt->cards[i].dir != NULL;
+		for (size_t j = 0; j < i && opt->cards[i].name[0]; j++)
+			if (strcmp(opt->cards[i].name, opt->cards[j].name) == 0) {
+				snprintf(err, errcap, "two cards named '%s' (--card NAME=DIR names "
+					 "each)", opt->cards[i].name);
+				return -EINVAL;
+			}
+	}
+	if (n_readers && (n_dirs || opt->cards_dir)) {
+		snprintf(err, errcap, "--reader runs the gateway only: no --card or --cards");
+		return -EINVAL;
+	}
+	if (n_dirs) {
+		for (size_t i = 0; i < opt->n_cards && !opt->card_dir; i++)
+			opt->card_dir = opt->cards[i].dir;
+	}
+	for (size_t i = 0; i < opt->n_cards && !opt->reader; i++)
+		opt->reader = opt->cards[i].reader;
+	if (opt->port_stride && !opt->port_base) {
+		snprintf(err, errcap, "--port-stride needs --port-base");
+		return -EINVAL;
+	}
+	if (!opt->port_stride)
+		opt->port_stride = RACK_PORT_STRIDE_DEFAULT;
+	return 0;
+}
+
+/* Options that contradict each other. */
+static int check_combinations(const struct cli_options *opt, char *err, size_t errcap)
+{
+	if (opt->no_bip && (opt->n_bip_listen || opt->n_port_map)) {
+		snprintf(err, errcap, "--no-bip and --bip-listen/--port-map contradict each other");
+		return -EINVAL;
+	}
+	if (opt->vpcd && opt->reader) {
+		snprintf(err, errcap, "--vpcd (the card only) and --reader (the gateway only) "
+				      "belong in two processes");
+		return -EINVAL;
+	}
+	if (opt->reader && (opt->n_tcpip || opt->no_bip)) {
+		snprintf(err, errcap, "--reader runs the gateway only: no --tcpip or --no-bip");
+		return -EINVAL;
+	}
+	if (opt->vpcd && (opt->n_bip_listen || opt->n_port_map)) {
+		snprintf(err, errcap, "--vpcd runs the card only: the gateway options belong to the "
+				      "--reader process");
+		return -EINVAL;
+	}
+	if (opt->bootstrap_server_doc && !opt->n_bootstrap_server) {
+		snprintf(err, errcap, "--bootstrap-server-doc needs a --bootstrap-server to serve it");
+		return -EINVAL;
+	}
+	if (opt->n_bootstrap_server && opt->reader) {
+		snprintf(err, errcap, "--bootstrap-server needs a card profile: not with --reader");
+		return -EINVAL;
+	}
+	if (opt->no_tcpip && opt->n_tcpip) {
+		snprintf(err, errcap, "--no-tcpip and --tcpip contradict each other");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* What one mode implies for the others, and the default TCP/IP addresses. */
+static void add_implied(struct cli_options *opt)
+{
+	/* The card alone (--vpcd) or the gateway alone (--reader) open no
+	 * TCP/IP listener unless asked (--vpcd with --tcpip). */
+	if (opt->vpcd || opt->reader)
+		opt->no_bip = opt->vpcd ? true : opt->no_bip;
+	if (!opt->no_tcpip && opt->n_tcpip == 0 && !opt->vpcd && !opt->reader) {
+		add_default(opt->tcpip, &opt->n_tcpip, "127.0.0.1", 443);
+		add_default(opt->tcpip, &opt->n_tcpip, "::1", 443);
+	}
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap)
 {
 	static const struct option longopts[] = {
@@ -325,281 +622,23 @@ int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t 
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(opt, 0, sizeof(*opt));
-	opt->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
-	opt->request_timeout_ms = REQUEST_TIMEOUT_MS_DEFAULT;
-	opt->handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS_DEFAULT;
-	opt->head_timeout_ms = HEAD_TIMEOUT_MS_DEFAULT;
-	opt->keepalive_timeout_ms = KEEPALIVE_TIMEOUT_MS_DEFAULT;
-	opt->max_clients = CLIENTS_MAX_DEFAULT;
-	opt->max_clients_per_peer = CLIENTS_PER_PEER_DEFAULT;
-	opt->auth_fail_limit = AUTH_FAIL_LIMIT_DEFAULT;
-	opt->auth_fail_window_ms = AUTH_FAIL_WINDOW_MS_DEFAULT;
+	set_defaults(opt);
 	err[0] = 0;
 	optind = 1;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CARD:
-		case OPT_READER:
-			if (add_card(opt, optarg, c == OPT_READER, err, errcap))
-				return -EINVAL;
-			break;
-		case OPT_PORT_BASE:
-			if (parse_count("--port-base", optarg, 1, 65535, &opt->port_base, err, errcap))
-				return -EINVAL;
-			break;
-		case OPT_PORT_STRIDE:
-			if (parse_count("--port-stride", optarg, 1, 1000, &opt->port_stride, err,
-					errcap))
-				return -EINVAL;
-			break;
-		case OPT_TCPIP:
-			if (opt->n_tcpip >= CLI_ADDRS_MAX) {
-				snprintf(err, errcap, "--tcpip: at most %d addresses", CLI_ADDRS_MAX);
-				return -EINVAL;
-			}
-			if (cli_parse_addr(optarg, true, &opt->tcpip[opt->n_tcpip], err, errcap)) {
-				char m[256];
-				snprintf(m, sizeof(m), "--tcpip %s", err);
-				snprintf(err, errcap, "%s", m);
-				return -EINVAL;
-			}
-			opt->n_tcpip++;
-			break;
-		case OPT_NO_TCPIP:
-			opt->no_tcpip = true;
-			break;
-		case OPT_NO_BIP:
-			opt->no_bip = true;
-			break;
-		case OPT_BIP_LISTEN:
-			if (opt->n_bip_listen >= CLI_ADDRS_MAX) {
-				snprintf(err, errcap, "--bip-listen: at most %d addresses", CLI_ADDRS_MAX);
-				return -EINVAL;
-			}
-			if (cli_parse_addr(optarg, false, &opt->bip_listen[opt->n_bip_listen], err,
-					   errcap)) {
-				char m[256];
-				snprintf(m, sizeof(m), "--bip-listen %s", err);
-				snprintf(err, errcap, "%s", m);
-				return -EINVAL;
-			}
-			opt->n_bip_listen++;
-			break;
-		case OPT_PORT_MAP:
-			if (opt->n_port_map >= CLI_PORT_MAPS_MAX) {
-				snprintf(err, errcap, "--port-map: at most %u mappings", CLI_PORT_MAPS_MAX);
-				return -EINVAL;
-			}
-			if (parse_port_map(optarg, &opt->port_map[opt->n_port_map], err, errcap))
-				return -EINVAL;
-			for (size_t i = 0; i < opt->n_port_map; i++) {
-				const struct cli_port_map *m = &opt->port_map[opt->n_port_map];
-				if (opt->port_map[i].card_port == m->card_port &&
-				    strcmp(opt->port_map[i].card, m->card) == 0) {
-					snprintf(err, errcap, "--port-map: card port %u%s%s mapped twice",
-						 m->card_port, m->card[0] ? " of card " : "", m->card);
-					return -EINVAL;
-				}
-			}
-			opt->n_port_map++;
-			break;
-		case OPT_BOOTSTRAP_SERVER:
-			if (opt->n_bootstrap_server >= CLI_ADDRS_MAX) {
-				snprintf(err, errcap, "--bootstrap-server: at most %d", CLI_ADDRS_MAX);
-				return -EINVAL;
-			}
-			if (parse_bootstrap_server(optarg,
-						   &opt->bootstrap_server[opt->n_bootstrap_server],
-						   err, errcap))
-				return -EINVAL;
-			opt->n_bootstrap_server++;
-			break;
-		case OPT_UNTIL_FETCHED:
-			if (parse_seconds("--until-fetched", optarg, &opt->until_fetched_ms, err,
-					  errcap))
-				return -EINVAL;
-			break;
-		case OPT_READY:
-		case OPT_TRACE:
-		case OPT_GSMTAP:
-		case OPT_VPCD:
-		case OPT_CONTROL:
-		case OPT_JOURNAL:
-		case OPT_REPORT:
-		case OPT_REPORT_JSON:
-		case OPT_BOOTSTRAP_SERVER_DOC:
-		case OPT_SCENARIO:
-		case OPT_CARDS: {
-			char **dst = c == OPT_READY	   ? &opt->ready_file
-				     : c == OPT_TRACE	   ? &opt->trace_file
-				     : c == OPT_GSMTAP	   ? &opt->gsmtap
-				     : c == OPT_VPCD	   ? &opt->vpcd
-				     : c == OPT_CONTROL	   ? &opt->control
-				     : c == OPT_JOURNAL	   ? &opt->journal_file
-				     : c == OPT_REPORT	   ? &opt->report_file
-				     : c == OPT_REPORT_JSON ? &opt->report_json
-				     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
-				     : c == OPT_SCENARIO ? &opt->scenario
-						       : &opt->cards_dir;
-			free(*dst);
-			*dst = strdup(optarg);
-			if (!*dst)
-				return -ENOMEM;
-			if (!**dst) {
-				snprintf(err, errcap, "option '%s' needs a non-empty argument",
-					 argv[optind - 1]);
-				return -EINVAL;
-			}
-			break;
-		}
-		case OPT_IDLE:
-			if (parse_seconds("--idle-timeout", optarg, &opt->idle_timeout_ms, err, errcap))
-				return -EINVAL;
-			break;
-		case OPT_REQUEST:
-			if (parse_seconds("--request-timeout", optarg, &opt->request_timeout_ms, err,
-					  errcap))
-				return -EINVAL;
-			break;
-		case OPT_HANDSHAKE:
-		case OPT_HEAD:
-		case OPT_KEEPALIVE:
-		case OPT_AUTH_WINDOW: {
-			unsigned *dst = c == OPT_HANDSHAKE   ? &opt->handshake_timeout_ms
-					: c == OPT_HEAD      ? &opt->head_timeout_ms
-					: c == OPT_KEEPALIVE ? &opt->keepalive_timeout_ms
-							     : &opt->auth_fail_window_ms;
-			const char *name = c == OPT_HANDSHAKE   ? "--handshake-timeout"
-					   : c == OPT_HEAD      ? "--head-timeout"
-					   : c == OPT_KEEPALIVE ? "--keepalive-timeout"
-								: "--auth-fail-window";
-			if (parse_seconds(name, optarg, dst, err, errcap))
-				return -EINVAL;
-			break;
-		}
-		case OPT_MAX_CLIENTS:
-			if (parse_count("--max-clients", optarg, 1, CLIENTS_MAX, &opt->max_clients, err,
-					errcap))
-				return -EINVAL;
-			break;
-		case OPT_MAX_PER_PEER:
-			if (parse_count("--max-clients-per-peer", optarg, 1, CLIENTS_MAX,
-					&opt->max_clients_per_peer, err, errcap))
-				return -EINVAL;
-			break;
-		case OPT_AUTH_LIMIT:
-			if (parse_count("--auth-fail-limit", optarg, 0, AUTH_FAIL_LIMIT_MAX,
-					&opt->auth_fail_limit, err, errcap))
-				return -EINVAL;
-			break;
-		case OPT_LOG_FORMAT:
-			if (strcmp(optarg, "json") == 0) {
-				opt->log_json = true;
-			} else if (strcmp(optarg, "text") == 0) {
-				opt->log_json = false;
-			} else {
-				snprintf(err, errcap, "--log-format '%s': expected text or json", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'v':
-			opt->verbosity = opt->verbosity < 0 ? 1 : opt->verbosity + 1;
-			break;
-		case 'q':
-			opt->verbosity = -1;
-			break;
-		case OPT_HELP:
-		case 'h':
-			opt->show_help = true;
-			break;
-		case OPT_CHECK_SETUP:
-			opt->check_setup = true;
-			break;
-		case OPT_PRINT_PATHS:
-			opt->print_paths = true;
-			break;
-		case OPT_VERSION:
-			opt->show_version = true;
-			break;
-		case ':':
-			snprintf(err, errcap, "option '%s' needs an argument", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			snprintf(err, errcap, "unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
-		}
+		int rc = apply_option(opt, c, optarg, argv[optind - 1], err, errcap);
+		if (rc)
+			return rc;
 	}
 	if (optind < argc) {
 		snprintf(err, errcap, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	size_t n_readers = 0, n_dirs = 0;
-	for (size_t i = 0; i < opt->n_cards; i++) {
-		n_readers += opt->cards[i].reader != NULL;
-		n_dirs += opt->cards[i].dir != NULL;
-		for (size_t j = 0; j < i && opt->cards[i].name[0]; j++)
-			if (strcmp(opt->cards[i].name, opt->cards[j].name) == 0) {
-				snprintf(err, errcap, "two cards named '%s' (--card NAME=DIR names "
-					 "each)", opt->cards[i].name);
-				return -EINVAL;
-			}
-	}
-	if (n_readers && (n_dirs || opt->cards_dir)) {
-		snprintf(err, errcap, "--reader runs the gateway only: no --card or --cards");
+	if (check_cards(opt, err, errcap) || check_combinations(opt, err, errcap))
 		return -EINVAL;
-	}
-	if (n_dirs) {
-		for (size_t i = 0; i < opt->n_cards && !opt->card_dir; i++)
-			opt->card_dir = opt->cards[i].dir;
-	}
-	for (size_t i = 0; i < opt->n_cards && !opt->reader; i++)
-		opt->reader = opt->cards[i].reader;
-	if (opt->port_stride && !opt->port_base) {
-		snprintf(err, errcap, "--port-stride needs --port-base");
-		return -EINVAL;
-	}
-	if (!opt->port_stride)
-		opt->port_stride = RACK_PORT_STRIDE_DEFAULT;
-	if (opt->no_bip && (opt->n_bip_listen || opt->n_port_map)) {
-		snprintf(err, errcap, "--no-bip and --bip-listen/--port-map contradict each other");
-		return -EINVAL;
-	}
-	if (opt->vpcd && opt->reader) {
-		snprintf(err, errcap, "--vpcd (the card only) and --reader (the gateway only) "
-				      "belong in two processes");
-		return -EINVAL;
-	}
-	if (opt->reader && (opt->n_tcpip || opt->no_bip)) {
-		snprintf(err, errcap, "--reader runs the gateway only: no --tcpip or --no-bip");
-		return -EINVAL;
-	}
-	if (opt->vpcd && (opt->n_bip_listen || opt->n_port_map)) {
-		snprintf(err, errcap, "--vpcd runs the card only: the gateway options belong to the "
-				      "--reader process");
-		return -EINVAL;
-	}
-	if (opt->bootstrap_server_doc && !opt->n_bootstrap_server) {
-		snprintf(err, errcap, "--bootstrap-server-doc needs a --bootstrap-server to serve it");
-		return -EINVAL;
-	}
-	if (opt->n_bootstrap_server && opt->reader) {
-		snprintf(err, errcap, "--bootstrap-server needs a card profile: not with --reader");
-		return -EINVAL;
-	}
-	if (opt->no_tcpip && opt->n_tcpip) {
-		snprintf(err, errcap, "--no-tcpip and --tcpip contradict each other");
-		return -EINVAL;
-	}
-	/* The card alone (--vpcd) or the gateway alone (--reader) open no
-	 * TCP/IP listener unless asked (--vpcd with --tcpip). */
-	if (opt->vpcd || opt->reader)
-		opt->no_bip = opt->vpcd ? true : opt->no_bip;
-	if (!opt->no_tcpip && opt->n_tcpip == 0 && !opt->vpcd && !opt->reader) {
-		add_default(opt->tcpip, &opt->n_tcpip, "127.0.0.1", 443);
-		add_default(opt->tcpip, &opt->n_tcpip, "::1", 443);
-	}
+	add_implied(opt);
 	return 0;
 }
 
