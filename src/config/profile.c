@@ -205,6 +205,46 @@ static config_setting_t *member(const config_setting_t *g, const char *name)
 }
 
 /* A group (or NULL when absent). */
+/* Two settings of g that go together (tls.certificate and tls.key): one
+ * without the other is refused, naming the one missing. */
+static int want_both(struct ctx *c, const config_setting_t *g, const char *a, bool has_a,
+		     const char *b, bool has_b)
+{
+	char why[64];
+	if (has_a == has_b)
+		return 0;
+	snprintf(why, sizeof(why), "needed with tls.%s", has_a ? a : b);
+	return fail_missing(c, g, has_a ? b : a, why);
+}
+
+/* The list `name` of root, at most max entries ("<n> <what>, at most
+ * <max>"): *l NULL and *n 0 when there is none. */
+static int get_list(struct ctx *c, const config_setting_t *root, const char *name, unsigned max,
+		    const char *what, config_setting_t **l, int *n)
+{
+	*n = 0;
+	*l = member(root, name);
+	if (!*l)
+		return 0;
+	int rc = want_type(c, *l, CONFIG_TYPE_LIST);
+	if (rc)
+		return rc;
+	*n = config_setting_length(*l);
+	if (*n > (int)max)
+		return fail(c, *l, "%d %s, at most %u", *n, what, max);
+	return 0;
+}
+
+/* "conf:LINE" of setting s, for messages about it after loading (the
+ * profile's own name when the path does not fit). */
+static void set_origin(const struct ctx *c, const config_setting_t *s, char *out, size_t cap)
+{
+	int line = (int)config_setting_source_line(s);
+	int w = snprintf(out, cap, "%s:%d", c->conf, line);
+	if (w < 0 || (size_t)w >= cap)
+		snprintf(out, cap, "%s:%d", PROFILE_CONF_NAME, line);
+}
+
 static int get_group(struct ctx *c, const config_setting_t *parent, const char *name,
 		     const char *const *keys, config_setting_t **out)
 {
@@ -383,6 +423,18 @@ static int dup_str(struct ctx *c, const char *s, char **out)
 {
 	*out = strdup(s);
 	return *out ? 0 : fail_errno(c, -ENOMEM, "profile");
+}
+
+/* An optional string setting of g, copied into *out (left alone when the
+ * setting is absent); *s as get_str() sets it. */
+static int get_str_dup(struct ctx *c, const config_setting_t *g, const char *name, size_t max,
+		       char **out, config_setting_t **s)
+{
+	const char *v;
+	int rc = get_str(c, g, name, false, max, &v, s);
+	if (rc || !v)
+		return rc;
+	return dup_str(c, v, out);
 }
 
 /* Reads a whole regular file of at most max bytes; NUL-terminates it.
@@ -753,20 +805,16 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 	if ((rc = get_str(c, g, "certificate", false, PATH_MAX, &cert, &cs)) ||
 	    (rc = get_str(c, g, "key", false, PATH_MAX, &key, &ks)))
 		return rc;
-	if (cert && !key)
-		return fail_missing(c, g, "key", "needed with tls.certificate");
-	if (key && !cert)
-		return fail_missing(c, g, "certificate", "needed with tls.key");
+	if ((rc = want_both(c, g, "certificate", cert, "key", key)))
+		return rc;
 	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->cert_file, &t->key_file,
 					&t->cert_pem, &t->key_pem, false)))
 		return rc;
 	if ((rc = get_str(c, g, "rsa_certificate", false, PATH_MAX, &cert, &cs)) ||
 	    (rc = get_str(c, g, "rsa_key", false, PATH_MAX, &key, &ks)))
 		return rc;
-	if (cert && !key)
-		return fail_missing(c, g, "rsa_key", "needed with tls.rsa_certificate");
-	if (key && !cert)
-		return fail_missing(c, g, "rsa_certificate", "needed with tls.rsa_key");
+	if ((rc = want_both(c, g, "rsa_certificate", cert, "rsa_key", key)))
+		return rc;
 	if (cert && !t->cert_file)
 		return fail(c, cs, "needs tls.certificate (the ECDSA one) beside it");
 	if (cert && c->first_is_rsa)
@@ -787,10 +835,8 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 	if ((rc = get_hex(c, g, "psk_key", false, t->psk_key, 1, sizeof(t->psk_key),
 			  &t->psk_key_len, &has_key)))
 		return rc;
-	if (id && !has_key)
-		return fail_missing(c, g, "psk_key", "needed with tls.psk_identity");
-	if (has_key && !id)
-		return fail_missing(c, g, "psk_identity", "needed with tls.psk_key");
+	if ((rc = want_both(c, g, "psk_identity", id, "psk_key", has_key)))
+		return rc;
 	if (id && (!id[0] || !is_text(id)))
 		return fail(c, ids, "must be printable text, not empty");
 	if (id && (rc = dup_str(c, id, &t->psk_identity)))
@@ -811,15 +857,9 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 		return rc;
 	t->security_level = has ? (int)lvl : -1;
 
-	const char *v;
 	config_setting_t *ls, *ss;
-	if ((rc = get_str(c, g, "cipher_list", false, PROFILE_CIPHERS_MAX, &v, &ls)))
-		return rc;
-	if (v && (rc = dup_str(c, v, &t->cipher_list)))
-		return rc;
-	if ((rc = get_str(c, g, "ciphersuites", false, PROFILE_CIPHERS_MAX, &v, &ss)))
-		return rc;
-	if (v && (rc = dup_str(c, v, &t->ciphersuites)))
+	if ((rc = get_str_dup(c, g, "cipher_list", PROFILE_CIPHERS_MAX, &t->cipher_list, &ls)) ||
+	    (rc = get_str_dup(c, g, "ciphersuites", PROFILE_CIPHERS_MAX, &t->ciphersuites, &ss)))
 		return rc;
 	if ((rc = check_ciphers(c, ls, ss)))
 		return rc;
@@ -1100,10 +1140,7 @@ static int parse_file(struct ctx *c, const config_setting_t *g, struct card_file
 		rc = check_keys(c, g, file_keys);
 	if (rc)
 		return rc;
-	int line = (int)config_setting_source_line(g);
-	int w = snprintf(f->origin, sizeof(f->origin), "%s:%d", c->conf, line);
-	if (w < 0 || (size_t)w >= sizeof(f->origin))
-		snprintf(f->origin, sizeof(f->origin), "%s:%d", PROFILE_CONF_NAME, line);
+	set_origin(c, g, f->origin, sizeof(f->origin));
 
 	const char *v;
 	config_setting_t *s;
@@ -1184,17 +1221,11 @@ static int parse_file(struct ctx *c, const config_setting_t *g, struct card_file
 static int parse_files(struct ctx *c, const config_setting_t *root)
 {
 	struct card_spec *cs = &c->p->card;
-	config_setting_t *l = member(root, "files");
-	if (!l)
-		return 0;
-	int rc = want_type(c, l, CONFIG_TYPE_LIST);
-	if (rc)
+	config_setting_t *l;
+	int n;
+	int rc = get_list(c, root, "files", PROFILE_FILES_MAX, "entries", &l, &n);
+	if (rc || n == 0)
 		return rc;
-	int n = config_setting_length(l);
-	if (n > (int)PROFILE_FILES_MAX)
-		return fail(c, l, "%d entries, at most %u", n, PROFILE_FILES_MAX);
-	if (n == 0)
-		return 0;
 	cs->files = calloc((size_t)n, sizeof(*cs->files));
 	if (!cs->files)
 		return fail_errno(c, -ENOMEM, "profile");
@@ -1298,14 +1329,10 @@ static int parse_card_options(struct ctx *c, const config_setting_t *root)
 	if ((rc = get_bool(c, root, "gsm_class", &o->gsm_class)))
 		return rc;
 
-	config_setting_t *l = member(root, "pins");
-	if (!l)
-		return 0;
-	if ((rc = want_type(c, l, CONFIG_TYPE_LIST)))
+	config_setting_t *l;
+	int count;
+	if ((rc = get_list(c, root, "pins", CARD_PINS_MAX, "keys", &l, &count)) || !l)
 		return rc;
-	int count = config_setting_length(l);
-	if (count > (int)CARD_PINS_MAX)
-		return fail(c, l, "%d keys, at most %u", count, CARD_PINS_MAX);
 	o->n_pins = 0;
 	memset(o->pins, 0, sizeof(o->pins));
 	for (int i = 0; i < count; i++) {
@@ -1324,17 +1351,11 @@ static int parse_card_options(struct ctx *c, const config_setting_t *root)
 static int parse_access(struct ctx *c, const config_setting_t *root)
 {
 	struct card_spec *cs = &c->p->card;
-	config_setting_t *l = member(root, "access");
-	if (!l)
-		return 0;
-	int rc = want_type(c, l, CONFIG_TYPE_LIST);
-	if (rc)
+	config_setting_t *l;
+	int n;
+	int rc = get_list(c, root, "access", PROFILE_FILES_MAX, "entries", &l, &n);
+	if (rc || n == 0)
 		return rc;
-	int n = config_setting_length(l);
-	if (n > (int)PROFILE_FILES_MAX)
-		return fail(c, l, "%d entries, at most %u", n, PROFILE_FILES_MAX);
-	if (n == 0)
-		return 0;
 	cs->access = calloc((size_t)n, sizeof(*cs->access));
 	if (!cs->access)
 		return fail_errno(c, -ENOMEM, "profile");
@@ -1343,10 +1364,7 @@ static int parse_access(struct ctx *c, const config_setting_t *root)
 		struct card_access_spec *a = &cs->access[i];
 		if ((rc = want_type(c, g, CONFIG_TYPE_GROUP)) || (rc = check_keys(c, g, access_keys)))
 			return rc;
-		int line = (int)config_setting_source_line(g);
-		int w = snprintf(a->origin, sizeof(a->origin), "%s:%d", c->conf, line);
-		if (w < 0 || (size_t)w >= sizeof(a->origin))
-			snprintf(a->origin, sizeof(a->origin), "%s:%d", PROFILE_CONF_NAME, line);
+		set_origin(c, g, a->origin, sizeof(a->origin));
 		const char *v;
 		config_setting_t *s;
 		struct card_file_spec f;

@@ -6,142 +6,17 @@
 # a reset by another application, and the card going and coming; a reader that does
 # not exist exits 2 with the list of readers.
 #
-# The pcscd is private: it runs in a mount namespace (unshare) where /run/pcscd is a
-# directory of this test, with a reader.conf.d that puts vpcd on free TCP ports, and
-# every client finds it through PCSCLITE_CSOCK_NAME. A pcscd already running (the
-# system's, another test's) is neither used nor disturbed; pcscd stays in the
-# foreground and is stopped by the EXIT trap, also when a check fails.
+# The pcscd is private (pcsc_lib.sh): it runs in a mount namespace (unshare) where
+# /run/pcscd is a directory of this test, with a reader.conf.d that puts vpcd on free
+# TCP ports, and every client finds it through PCSCLITE_CSOCK_NAME. A pcscd already
+# running (the system's, another test's) is neither used nor disturbed; pcscd stays in
+# the foreground and is stopped by the EXIT trap, also when a check fails.
 # Skips (77) without pcscd, the vpcd driver, curl, or mount namespaces (root, or
 # unprivileged user namespaces). Set PCSC_TEST_KEEP=1 to keep the logs in $T_TMP.
 . "$(dirname "$0")/lib.sh"
 need pcscd curl python3 unshare
 
-VPCD_SO=""
-for d in /usr/lib/pcsc/drivers/serial /usr/lib/*/pcsc/drivers/serial \
-	/usr/local/lib/pcsc/drivers/serial /usr/lib64/pcsc/drivers/serial; do
-	[ -e "$d/libifdvpcd.so" ] && VPCD_SO=$d/libifdvpcd.so && break
-done
-[ -n "$VPCD_SO" ] || skip_all "vsmartcard's vpcd driver (libifdvpcd.so) not installed"
-"$SCWSEMU" --help 2>&1 | grep -q -- '--vpcd' || skip_all "scwsemu has no --vpcd"
-
-GW=("$SCWSEMU" --no-tcpip)
-
-# ---- a private pcscd ----------------------------------------------------------
-
-RUN=$T_TMP/run
-CONF=$T_TMP/reader.conf.d
-mkdir -p "$RUN" "$CONF"
-if [ -d /run/pcscd ]; then
-	# shellcheck disable=SC2016
-	NS_SETUP='mount --bind "$1" /run/pcscd'
-	SOCK=$RUN/pcscd.comm
-else
-	# No /run/pcscd to cover: cover /run (in pcscd's namespace only).
-	mkdir -p "$RUN/pcscd"
-	# shellcheck disable=SC2016
-	NS_SETUP='mount --bind "$1" /run'
-	SOCK=$RUN/pcscd/pcscd.comm
-fi
-UNSHARE=(unshare -m)
-[ "$(id -u)" = 0 ] || UNSHARE=(unshare -r -m)
-"${UNSHARE[@]}" sh -c "$NS_SETUP" sh "$RUN" 2>/dev/null ||
-	skip_all "no mount namespace for a private pcscd (${UNSHARE[*]})"
-export PCSCLITE_CSOCK_NAME=$SOCK
-
-# vpcd listens on PORT for slot 0 and PORT+1 for slot 1; HP is the gateway's 4116.
-read -r VPORT HP <<EOF
-$(python3 - <<'PY'
-import random, socket
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while True:
-    p = random.randrange(20000, 60000)
-    if free(p) and free(p + 1):
-        break
-s = socket.socket(); s.bind(("127.0.0.1", 0)); h = s.getsockname()[1]; s.close()
-print(p, h)
-PY
-)
-EOF
-cat >"$CONF/vpcd" <<EOF
-FRIENDLYNAME "Virtual PCD"
-DEVICENAME   /dev/null:$VPORT
-LIBPATH      $VPCD_SO
-CHANNELID    $VPORT
-EOF
-R0="Virtual PCD 00 00"
-R1="Virtual PCD 00 01"
-PCSCD_PID=""
-
-start_pcscd() {
-	"${UNSHARE[@]}" sh -c "$NS_SETUP && exec pcscd -f -c \"\$2\"" sh "$RUN" "$CONF" \
-		>>"$T_TMP/pcscd.log" 2>&1 &
-	PCSCD_PID=$!
-	local i=0
-	while [ ! -S "$SOCK" ] || ! kill -0 "$PCSCD_PID" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$PCSCD_PID" 2>/dev/null; then
-			echo "pcscd did not start:" >&2
-			cat "$T_TMP/pcscd.log" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-stop_pcscd() {
-	[ -n "$PCSCD_PID" ] || return 0
-	kill "-${1:-TERM}" "$PCSCD_PID" 2>/dev/null
-	wait "$PCSCD_PID" 2>/dev/null
-	PCSCD_PID=""
-}
-
-pcsc_cleanup() {
-	stop_pcscd
-	if [ -n "${PCSC_TEST_KEEP:-}" ]; then
-		echo "logs kept in $T_TMP"
-		T_TMP=/nonexistent-kept
-	fi
-}
-trap 'pcsc_cleanup; cleanup' EXIT
-
-# wait_for SECONDS COMMAND...: retries the command every 0.1 s.
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		n=$((n - 1))
-		sleep 0.1
-	done
-	return 1
-}
-
-# start_card NAME DIR PORT: scwsemu --card DIR on vpcd at PORT (no ready file in
-# that mode: waits for the connection), sets $PID_<NAME> and $LOG_<NAME>.
-start_card() {
-	local log=$T_TMP/$1.log
-	"$SCWSEMU" --card "$2" --vpcd "127.0.0.1:$3" --no-tcpip --no-bip 2>>"$log" &
-	local pid=$!
-	T_PIDS="$T_PIDS $pid"
-	eval "PID_$1=$pid LOG_$1=$log"
-	if ! wait_for 10 grep -q 'connected to vpcd' "$log"; then
-		echo "scwsemu --vpcd ($1) did not reach vpcd:" >&2
-		cat "$log" >&2
-		return 1
-	fi
-}
-
-# log_has FILE REGEX [N]: the file holds more than N lines matching (N: 0).
-log_has() {
-	[ "$(grep -Ec -- "$2" "$1")" -gt "${3:-0}" ]
-}
+. "$(dirname "$0")/pcsc_lib.sh"
 
 start_pcscd || exit 1
 

@@ -2,9 +2,10 @@
 # pcsc_lib.sh - a private pcscd for end-to-end tests over PC/SC (sourced after
 # lib.sh): vsmartcard's vpcd on free TCP ports in a mount namespace where
 # /run/pcscd is a directory of the test, clients find it through
-# PCSCLITE_CSOCK_NAME, pcscd is stopped by the EXIT trap. The same set-up as
-# pcsc.sh. Provides start_pcscd, stop_pcscd, wait_for, start_card NAME DIR
-# PORT, log_has; $VPORT (slot 0; slot 1 is VPORT+1), $HP, $R0, $R1.
+# PCSCLITE_CSOCK_NAME, pcscd is stopped by the EXIT trap. pcsc.sh and
+# pcsc_card.sh source it. Provides start_pcscd, stop_pcscd, wait_for,
+# start_card NAME DIR PORT, card_in_reader, log_has; $GW (the gateway
+# without TCP/IP), $VPORT (slot 0; slot 1 is VPORT+1), $HP, $R0, $R1.
 VPCD_SO=""
 for d in /usr/lib/pcsc/drivers/serial /usr/lib/*/pcsc/drivers/serial \
 	/usr/local/lib/pcsc/drivers/serial /usr/lib64/pcsc/drivers/serial; do
@@ -129,6 +130,8 @@ start_card() {
 	# its next poll of the slot (slot 0 at VPORT, slot 1 at VPORT + 1).
 	local reader=$R0
 	[ "$3" = "$VPORT" ] || reader=$R1
+	# Without scriptor (pcsc.sh does not need it) the caller waits itself.
+	command -v scriptor >/dev/null 2>&1 || return 0
 	if ! wait_for 10 card_in_reader "$reader"; then
 		echo "pcscd did not see the card ($1) in '$reader'" >&2
 		return 1

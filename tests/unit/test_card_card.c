@@ -117,10 +117,15 @@ static size_t transmit(const char *capdu_hex, uint8_t *out, size_t cap)
 	return out_len;
 }
 
+/* "RESET" as a C-APDU resets the card (no exchange). */
 static void run_steps(const char *name, const struct step *steps, size_t n)
 {
 	static uint8_t out[APDU_RESP_MAX];
 	for (size_t i = 0; i < n; i++) {
+		if (strcmp(steps[i].capdu, "RESET") == 0) {
+			card_reset(card);
+			continue;
+		}
 		size_t len = transmit(steps[i].capdu, out, sizeof(out));
 		bool ok;
 		CU_ASSERT_FATAL(len >= 2);
@@ -1027,78 +1032,66 @@ static void test_configure(void)
 
 /* VERIFY PIN with every retry count, the empty form, blocking at 0, the
  * block surviving a reset, UNBLOCK. */
-static void test_pin_verify(void)
-{
-	static const struct step steps[] = {
-		/* The FCP of the MF and the ADF carries C6; an EF's does not. */
-		{ "00A40004023F0000", MF_FCP_PINS "9000" },
-		/* Bootstrap EF needs PIN1: 69 82 until verified. */
-		{ "00A40804047F50643200", "#24:9000" },
-		{ "00B0000010", "6982" },
-		{ "00B1000003540100" "10", "6982" },
-		/* Empty VERIFY (case 1): tries left; with Le it is no VERIFY. */
-		{ "00200001", "63C3" },
-		{ "0020000100", "6700" },
-		/* Bad P1, unknown key, wrong lengths. */
-		{ "00200101", "6A86" },
-		{ "00200002", "6A88" },
-		{ "0020008208" PIN1, "6A88" },
-		{ "0020000104" "31323334", "6700" },
-		{ "0020000108" PIN1 "00", "6700" },
-		/* Wrong, wrong, right: the counter is back to 3. */
-		{ "0020000108" WRONG, "63C2" },
-		{ "00200001", "63C2" },
-		{ "0020000108" WRONG, "63C1" },
-		{ "0020000108" PIN1, "9000" },
-		{ "00200001", "9000" },
-		{ "00B0000004", "01080F16" "9000" },
-		{ "00B1000003540101" "04", "5302080F" "9000" },
-		/* A reset forgets the verification, not the counter. */
-		{ "RESET", "" },
-		{ "00200001", "63C3" },
-		{ "00A4080C047F506432", "9000" },
-		{ "00B0000004", "6982" },
-		/* Three wrong: 63 C2, 63 C1, 63 C0, then blocked. */
-		{ "0020000108" WRONG, "63C2" },
-		{ "0020000108" WRONG, "63C1" },
-		{ "0020000108" WRONG, "63C0" },
-		{ "0020000108" PIN1, "6983" },
-		{ "00200001", "6983" },
-		{ "0024000110" PIN1 PIN1_NEW, "6983" },
-		{ "0026000108" PIN1, "6983" },
-		/* Blocked across a reset. */
-		{ "RESET", "" },
-		{ "0020000108" PIN1, "6983" },
-		{ "00B0000004", "6986" },
-		/* UNBLOCK: the empty form gives the PUK's tries. */
-		{ "002C0001", "63CA" },
-		{ "002C000110" WRONG "31FFFFFFFFFFFFFF", "6A80" },
-		{ "002C000110" WRONG PIN1_NEW, "63C9" },
-		{ "002C0001", "63C9" },
-		{ "002C000108" PUK1, "6700" },
-		{ "002C000210" PUK1 PIN1_NEW, "6A88" },
-		{ "002C008110" PUK1 PIN1_NEW, "6985" }, /* PIN2 has no PUK */
-		{ "002C000110" PUK1 PIN1_NEW, "9000" },
-		/* The new PIN, counters full, verified. */
-		{ "002C0001", "63CA" },
-		{ "00200001", "9000" },
-		{ "00A4080C047F506432", "9000" },
-		{ "00B0000004", "01080F16" "9000" },
-		{ "RESET", "" },
-		{ "00200001", "63C3" },
-		{ "0020000108" PIN1, "63C2" },
-		{ "0020000108" PIN1_NEW, "9000" },
-	};
-	fresh();
-	configure_pins(CARD_LOGICAL_CHANNELS, true);
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (strcmp(steps[i].capdu, "RESET") == 0) {
-			card_reset(card);
-			continue;
-		}
-		run_steps("pin_verify", &steps[i], 1);
-	}
-}
+static const struct step pin_verify[] = {
+	/* The FCP of the MF and the ADF carries C6; an EF's does not. */
+	{ "00A40004023F0000", MF_FCP_PINS "9000" },
+	/* Bootstrap EF needs PIN1: 69 82 until verified. */
+	{ "00A40804047F50643200", "#24:9000" },
+	{ "00B0000010", "6982" },
+	{ "00B1000003540100" "10", "6982" },
+	/* Empty VERIFY (case 1): tries left; with Le it is no VERIFY. */
+	{ "00200001", "63C3" },
+	{ "0020000100", "6700" },
+	/* Bad P1, unknown key, wrong lengths. */
+	{ "00200101", "6A86" },
+	{ "00200002", "6A88" },
+	{ "0020008208" PIN1, "6A88" },
+	{ "0020000104" "31323334", "6700" },
+	{ "0020000108" PIN1 "00", "6700" },
+	/* Wrong, wrong, right: the counter is back to 3. */
+	{ "0020000108" WRONG, "63C2" },
+	{ "00200001", "63C2" },
+	{ "0020000108" WRONG, "63C1" },
+	{ "0020000108" PIN1, "9000" },
+	{ "00200001", "9000" },
+	{ "00B0000004", "01080F16" "9000" },
+	{ "00B1000003540101" "04", "5302080F" "9000" },
+	/* A reset forgets the verification, not the counter. */
+	{ "RESET", "" },
+	{ "00200001", "63C3" },
+	{ "00A4080C047F506432", "9000" },
+	{ "00B0000004", "6982" },
+	/* Three wrong: 63 C2, 63 C1, 63 C0, then blocked. */
+	{ "0020000108" WRONG, "63C2" },
+	{ "0020000108" WRONG, "63C1" },
+	{ "0020000108" WRONG, "63C0" },
+	{ "0020000108" PIN1, "6983" },
+	{ "00200001", "6983" },
+	{ "0024000110" PIN1 PIN1_NEW, "6983" },
+	{ "0026000108" PIN1, "6983" },
+	/* Blocked across a reset. */
+	{ "RESET", "" },
+	{ "0020000108" PIN1, "6983" },
+	{ "00B0000004", "6986" },
+	/* UNBLOCK: the empty form gives the PUK's tries. */
+	{ "002C0001", "63CA" },
+	{ "002C000110" WRONG "31FFFFFFFFFFFFFF", "6A80" },
+	{ "002C000110" WRONG PIN1_NEW, "63C9" },
+	{ "002C0001", "63C9" },
+	{ "002C000108" PUK1, "6700" },
+	{ "002C000210" PUK1 PIN1_NEW, "6A88" },
+	{ "002C008110" PUK1 PIN1_NEW, "6985" }, /* PIN2 has no PUK */
+	{ "002C000110" PUK1 PIN1_NEW, "9000" },
+	/* The new PIN, counters full, verified. */
+	{ "002C0001", "63CA" },
+	{ "00200001", "9000" },
+	{ "00A4080C047F506432", "9000" },
+	{ "00B0000004", "01080F16" "9000" },
+	{ "RESET", "" },
+	{ "00200001", "63C3" },
+	{ "0020000108" PIN1, "63C2" },
+	{ "0020000108" PIN1_NEW, "9000" },
+};
 
 /* The PUK blocks for good after its tries. */
 static void test_pin_puk_blocked(void)
@@ -1133,68 +1126,75 @@ static void test_pin_puk_blocked(void)
 }
 
 /* CHANGE, DISABLE, ENABLE. */
-static void test_pin_change_enable(void)
+static const struct step pin_change_enable[] = {
+	/* CHANGE: old then new. */
+	{ "0024000108" PIN1, "6700" },
+	{ "0024000110" PIN1 "31FFFFFFFFFFFFFF", "6A80" },
+	{ "0024000110" PIN1 "3132333435363738FF", "6700" },
+	{ "0024000110" PIN1 "31323334FF353637", "6A80" },
+	{ "0024000110" WRONG PIN1_NEW, "63C2" },
+	{ "0024000110" PIN1 PIN1_NEW, "9000" },
+	{ "00200001", "9000" },
+	{ "RESET", "" },
+	{ "0020000108" PIN1, "63C2" },
+	{ "0020000108" PIN1_NEW, "9000" },
+	/* DISABLE: the PIN, then READ needs nothing; C6 says so. */
+	{ "0028000108" PIN1_NEW, "6985" }, /* already enabled */
+	{ "0026010108" PIN1_NEW, "6A86" },
+	{ "0026000108" WRONG, "63C2" },
+	{ "0026000108" PIN1_NEW, "9000" },
+	{ "0026000108" PIN1_NEW, "6985" },
+	{ "RESET", "" },
+	{ "00A40004023F0000", "62278202782183023F008A01058C03069090" C6_PIN1_OFF "9000" },
+	{ "00200001", "9000" },
+	{ "0020000108" PIN1_NEW, "6984" },
+	{ "0024000110" PIN1_NEW PIN1, "6984" },
+	{ "00A4080C047F506432", "9000" },
+	{ "00B0000004", "01080F16" "9000" },
+	/* ENABLE again: READ needs it again after a reset. */
+	{ "0028000108" WRONG, "63C2" },
+	{ "0028000108" PIN1_NEW, "9000" },
+	{ "00B0000004", "01080F16" "9000" },
+	{ "RESET", "" },
+	{ "00A4080C047F506432", "9000" },
+	{ "00B0000004", "6982" },
+	/* PIN2 is disabled: 2FE2 reads; ADM1 lets UPDATE through. */
+	{ "00A4000C023F00", "9000" },
+	{ "00A4000C022FE2", "9000" },
+	{ "00B0000002", "98109000" },
+	{ "00D6000001AA", "6982" },
+	{ "0020000A08" ADM1, "9000" },
+	{ "00D6000001AA", "9000" },
+	{ "00B0000002", "AA109000" },
+	{ "RESET", "" },
+	{ "00A4000C022FE2", "9000" },
+	{ "00D6000001BB", "6982" },
+	/* GSM VERIFY CHV. */
+	{ "A020000108" WRONG, "9804" },
+	{ "A020000108" WRONG, "9804" },
+	{ "A020000108" WRONG, "9840" },
+	{ "A020000108" PIN1, "9840" },
+	{ "A020000208" PIN2, "9808" },
+	{ "A020000308" PIN2, "6B00" },
+	{ "A020000104" "31323334", "6700" },
+};
+/* The PIN scripts: each on a fresh card with PINs, "RESET" steps between
+ * the exchanges. */
+static void test_pin_scripts(void)
 {
-	static const struct step steps[] = {
-		/* CHANGE: old then new. */
-		{ "0024000108" PIN1, "6700" },
-		{ "0024000110" PIN1 "31FFFFFFFFFFFFFF", "6A80" },
-		{ "0024000110" PIN1 "3132333435363738FF", "6700" },
-		{ "0024000110" PIN1 "31323334FF353637", "6A80" },
-		{ "0024000110" WRONG PIN1_NEW, "63C2" },
-		{ "0024000110" PIN1 PIN1_NEW, "9000" },
-		{ "00200001", "9000" },
-		{ "RESET", "" },
-		{ "0020000108" PIN1, "63C2" },
-		{ "0020000108" PIN1_NEW, "9000" },
-		/* DISABLE: the PIN, then READ needs nothing; C6 says so. */
-		{ "0028000108" PIN1_NEW, "6985" }, /* already enabled */
-		{ "0026010108" PIN1_NEW, "6A86" },
-		{ "0026000108" WRONG, "63C2" },
-		{ "0026000108" PIN1_NEW, "9000" },
-		{ "0026000108" PIN1_NEW, "6985" },
-		{ "RESET", "" },
-		{ "00A40004023F0000", "62278202782183023F008A01058C03069090" C6_PIN1_OFF "9000" },
-		{ "00200001", "9000" },
-		{ "0020000108" PIN1_NEW, "6984" },
-		{ "0024000110" PIN1_NEW PIN1, "6984" },
-		{ "00A4080C047F506432", "9000" },
-		{ "00B0000004", "01080F16" "9000" },
-		/* ENABLE again: READ needs it again after a reset. */
-		{ "0028000108" WRONG, "63C2" },
-		{ "0028000108" PIN1_NEW, "9000" },
-		{ "00B0000004", "01080F16" "9000" },
-		{ "RESET", "" },
-		{ "00A4080C047F506432", "9000" },
-		{ "00B0000004", "6982" },
-		/* PIN2 is disabled: 2FE2 reads; ADM1 lets UPDATE through. */
-		{ "00A4000C023F00", "9000" },
-		{ "00A4000C022FE2", "9000" },
-		{ "00B0000002", "98109000" },
-		{ "00D6000001AA", "6982" },
-		{ "0020000A08" ADM1, "9000" },
-		{ "00D6000001AA", "9000" },
-		{ "00B0000002", "AA109000" },
-		{ "RESET", "" },
-		{ "00A4000C022FE2", "9000" },
-		{ "00D6000001BB", "6982" },
-		/* GSM VERIFY CHV. */
-		{ "A020000108" WRONG, "9804" },
-		{ "A020000108" WRONG, "9804" },
-		{ "A020000108" WRONG, "9840" },
-		{ "A020000108" PIN1, "9840" },
-		{ "A020000208" PIN2, "9808" },
-		{ "A020000308" PIN2, "6B00" },
-		{ "A020000104" "31323334", "6700" },
+	static const struct {
+		const char *name;
+		const struct step *steps;
+		size_t n;
+	} scripts[] = {
+		{ "pin_verify", pin_verify, sizeof(pin_verify) / sizeof(pin_verify[0]) },
+		{ "pin_change_enable", pin_change_enable,
+		  sizeof(pin_change_enable) / sizeof(pin_change_enable[0]) },
 	};
-	fresh();
-	configure_pins(CARD_LOGICAL_CHANNELS, true);
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (strcmp(steps[i].capdu, "RESET") == 0) {
-			card_reset(card);
-			continue;
-		}
-		run_steps("pin_change_enable", &steps[i], 1);
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		fresh();
+		configure_pins(CARD_LOGICAL_CHANNELS, true);
+		run_steps(scripts[i].name, scripts[i].steps, scripts[i].n);
 	}
 }
 
@@ -1361,8 +1361,8 @@ int unit_register(void)
 		UNIT_TEST(test_toolkit),      UNIT_TEST(test_transmit_cap),
 		UNIT_TEST(test_sw_fault),
 		UNIT_TEST(test_new_free),     UNIT_TEST(test_sw_text),
-		UNIT_TEST(test_configure),    UNIT_TEST(test_pin_verify),
-		UNIT_TEST(test_pin_puk_blocked), UNIT_TEST(test_pin_change_enable),
+		UNIT_TEST(test_configure),    UNIT_TEST(test_pin_scripts),
+		UNIT_TEST(test_pin_puk_blocked),
 		UNIT_TEST(test_channel_limit), UNIT_TEST(test_read_binary_odd),
 		UNIT_TEST(test_gsm),          UNIT_TEST(test_gsm_chv),
 		CU_TEST_INFO_NULL,

@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "helpers.h"
 #include "runner.h"
 #include "scws/bootstrap.h"
 #include "scws/conn.h"
@@ -1255,49 +1256,16 @@ struct client {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	BIO *rbio, *wbio;
-	const uint8_t *key;
+	struct unit_psk psk;
 };
-
-static unsigned int client_psk_cb(SSL *ssl, const char *hint, char *identity,
-				  unsigned int max_identity_len, unsigned char *psk,
-				  unsigned int max_psk_len)
-{
-	const struct client *c = SSL_get_app_data(ssl);
-	if (sizeof(PSK_ID) > max_identity_len || max_psk_len < 16)
-		return 0;
-	memcpy(identity, PSK_ID, sizeof(PSK_ID));
-	memcpy(psk, c->key, 16);
-	return 16;
-}
-
-static int client_psk_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
-				 size_t *idlen, SSL_SESSION **sess)
-{
-	static const unsigned char aes128gcm[] = { 0x13, 0x01 };
-	const struct client *c = SSL_get_app_data(ssl);
-	const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcm);
-	*sess = NULL;
-	if (md && md != SSL_CIPHER_get_handshake_digest(cipher))
-		return 1;
-	SSL_SESSION *s = SSL_SESSION_new();
-	if (!s || !SSL_SESSION_set1_master_key(s, c->key, 16) ||
-	    !SSL_SESSION_set_cipher(s, cipher) ||
-	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-		SSL_SESSION_free(s);
-		return 0;
-	}
-	*id = (const unsigned char *)PSK_ID;
-	*idlen = strlen(PSK_ID);
-	*sess = s;
-	return 1;
-}
 
 enum cli_kind { CLI_CERT, CLI_PSK12, CLI_PSK13 };
 
 static void client_init(struct client *c, enum cli_kind kind, const uint8_t *key)
 {
 	memset(c, 0, sizeof(*c));
-	c->key = key;
+	c->psk.id = PSK_ID;
+	c->psk.key = key;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c->ctx);
 	if (kind == CLI_CERT) {
@@ -1310,21 +1278,11 @@ static void client_init(struct client *c, enum cli_kind kind, const uint8_t *key
 	} else {
 		SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
 	}
-	c->ssl = SSL_new(c->ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	BIO_set_mem_eof_return(c->rbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_app_data(c->ssl, c);
-	SSL_set_connect_state(c->ssl);
-	if (kind == CLI_CERT) {
-		CU_ASSERT_EQUAL(SSL_set1_host(c->ssl, "localuicc"), 1);
-		CU_ASSERT_EQUAL(SSL_set_tlsext_host_name(c->ssl, "localuicc"), 1);
-	}
-	if (kind == CLI_PSK12)
-		SSL_set_psk_client_callback(c->ssl, client_psk_cb);
-	if (kind == CLI_PSK13)
-		SSL_set_psk_use_session_callback(c->ssl, client_psk_session_cb);
+	CU_ASSERT_EQUAL(unit_tls_client_new(c->ctx, kind == CLI_CERT,
+					    kind == CLI_PSK12 ? &c->psk : NULL,
+					    kind == CLI_PSK13 ? &c->psk : NULL, &c->ssl, &c->rbio,
+					    &c->wbio),
+			0);
 }
 
 static void client_cleanup(struct client *c)

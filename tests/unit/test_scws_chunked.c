@@ -8,23 +8,9 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "helpers.h"
 #include "runner.h"
 #include "scws/chunked.h"
-
-struct got {
-	struct buf data;
-	size_t calls;
-	int fail_at;  /* on_data returns -ECANCELED on this call (1-based); 0 never */
-};
-
-static int on_data(void *arg, const uint8_t *data, size_t len)
-{
-	struct got *g = arg;
-	CU_ASSERT_NOT_EQUAL(len, 0);
-	if (++g->calls == (size_t)g->fail_at)
-		return -ECANCELED;
-	return buf_append(&g->data, data, len) ? -ENOMEM : 0;
-}
 
 struct result {
 	int rc;
@@ -40,15 +26,14 @@ static void run(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
 		struct result *r)
 {
 	struct scws_chunked d;
-	struct got g;
-	memset(&g, 0, sizeof(g));
-	buf_init(&g.data, 1u << 20);
+	struct unit_collect g;
+	unit_collect_init(&g, 1u << 20);
 	scws_chunked_init(&d, max, "test body");
 	r->rc = -EAGAIN;
 	r->used = 0;
 	for (size_t k = 0; k < ncuts && r->rc == -EAGAIN; k++) {
 		size_t used = 99;
-		r->rc = scws_chunked_feed(&d, in + r->used, cuts[k] - r->used, &used, on_data, &g);
+		r->rc = scws_chunked_feed(&d, in + r->used, cuts[k] - r->used, &used, unit_collect_data, &g);
 		if (r->rc == -EAGAIN)
 			CU_ASSERT_EQUAL(used, cuts[k] - r->used);
 		r->used += used;
@@ -241,13 +226,12 @@ static void test_callback_error(void)
 {
 	static const char in[] = "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
 	struct scws_chunked d;
-	struct got g;
-	memset(&g, 0, sizeof(g));
-	buf_init(&g.data, 64);
+	struct unit_collect g;
+	unit_collect_init(&g, 64);
 	g.fail_at = 2;
 	scws_chunked_init(&d, NOMAX, "body");
 	size_t used = 99;
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)in, sizeof(in) - 1, &used, on_data,
+	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)in, sizeof(in) - 1, &used, unit_collect_data,
 					  &g),
 			-ECANCELED);
 	CU_ASSERT_EQUAL(used, 13); /* up to and including "de" */
@@ -256,10 +240,10 @@ static void test_callback_error(void)
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name(d.st), "ERROR");
 	CU_ASSERT_EQUAL(g.data.len, 3);
 	used = 99;
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, on_data, &g),
+	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, unit_collect_data, &g),
 			-ECANCELED);
 	CU_ASSERT_EQUAL(used, 0);
-	buf_cleanup(&g.data);
+	unit_collect_cleanup(&g);
 }
 
 /* A decoder error sticks too; NULL on_data frames without delivering;

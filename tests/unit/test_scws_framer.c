@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "helpers.h"
 #include "runner.h"
 #include "scws/framer.h"
 
@@ -37,21 +38,6 @@ static const struct row {
 	  "" },
 };
 
-struct got {
-	struct buf data;
-	size_t calls;
-	int fail_at; /* on_data returns -ECANCELED on this call (1-based); 0 never */
-};
-
-static int on_data(void *arg, const uint8_t *data, size_t len)
-{
-	struct got *g = arg;
-	CU_ASSERT_NOT_EQUAL(len, 0);
-	if (++g->calls == (size_t)g->fail_at)
-		return -ECANCELED;
-	return buf_append(&g->data, data, len) ? -ENOMEM : 0;
-}
-
 static void start(struct scws_framer *f, const struct row *r)
 {
 	memset(f, 0xA5, sizeof(*f)); /* start() must not need a zeroed struct */
@@ -68,9 +54,8 @@ static void start(struct scws_framer *f, const struct row *r)
 static bool run_split(const struct row *r, size_t cut, size_t step)
 {
 	struct scws_framer f;
-	struct got g;
-	memset(&g, 0, sizeof(g));
-	buf_init(&g.data, 1u << 16);
+	struct unit_collect g;
+	unit_collect_init(&g, 1u << 16);
 	start(&f, r);
 	size_t len = strlen(r->in), pos = 0;
 	int rc = -EAGAIN;
@@ -79,7 +64,7 @@ static bool run_split(const struct row *r, size_t cut, size_t step)
 		if (end > len)
 			end = len;
 		size_t used = 99;
-		rc = scws_framer_feed(&f, (const uint8_t *)r->in + pos, end - pos, &used, on_data,
+		rc = scws_framer_feed(&f, (const uint8_t *)r->in + pos, end - pos, &used, unit_collect_data,
 				      &g);
 		if (rc == -EAGAIN && used != end - pos)
 			rc = -EILSEQ; /* -EAGAIN takes all */
@@ -96,7 +81,7 @@ static bool run_split(const struct row *r, size_t cut, size_t step)
 	if (!ok)
 		fprintf(stderr, "\n%s (cut %zu, step %zu): rc %d used %zu body %zu '%s'\n", r->name,
 			cut, step, rc, pos, g.data.len, e->reason);
-	buf_cleanup(&g.data);
+	unit_collect_cleanup(&g);
 	return ok;
 }
 
@@ -118,24 +103,23 @@ static void test_callback_stop(void)
 	for (size_t i = 0; i < 3; i++) {
 		struct row r = { "stop", modes[i], 100, "", 0, "", 0, 0, "" };
 		struct scws_framer f;
-		struct got g;
-		memset(&g, 0, sizeof(g));
-		buf_init(&g.data, 1024);
+		struct unit_collect g;
+		unit_collect_init(&g, 1024);
 		g.fail_at = 1;
 		start(&f, &r);
 		const char *in = modes[i] == CHUNKED ? "3\r\nabc\r\n" : "abc";
 		size_t used;
 		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)in, strlen(in), &used,
-						 on_data, &g),
+						 unit_collect_data, &g),
 				-ECANCELED);
 		const struct perr *e = scws_framer_err(&f);
 		CU_ASSERT_TRUE(e->set);
 		CU_ASSERT_EQUAL(e->status, 0);
 		CU_ASSERT_STRING_EQUAL(e->reason, "");
-		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)"x", 1, &used, on_data, &g),
+		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)"x", 1, &used, unit_collect_data, &g),
 				-ECANCELED);
 		CU_ASSERT_EQUAL(used, 0);
-		buf_cleanup(&g.data);
+		unit_collect_cleanup(&g);
 	}
 }
 

@@ -10,6 +10,7 @@
 
 #include "scws/http.h"
 #include "scws/multipart.h"
+#include "helpers.h"
 #include "runner.h"
 
 /* ---------------------------------------------------------------- harness */
@@ -376,13 +377,23 @@ static const struct http_case cases[] = {
 	  ERR(400, "bare CR in trailer section") },
 };
 
+/* A case and how it is fed (buffered or streamed), for unit_split_all_ways(). */
+struct way {
+	const struct http_case *c;
+	bool buffered;
+};
+
 /* A case's outcome on a fresh parser fed with the given pieces; returns
  * true when it is the expected one. `prefix` relaxes that: for a proper
  * prefix -EAGAIN is right too, with a body so far that is a prefix of the
  * expected one. */
-static bool run_case(const struct http_case *c, const uint8_t *in, size_t len, const size_t *cuts,
-		     size_t ncuts, bool buffered, bool prefix, const char *mode)
+static bool run_case(void *arg, size_t len, const size_t *cuts, size_t ncuts, bool prefix,
+		     const char *mode)
 {
+	const struct way *w = arg;
+	const struct http_case *c = w->c;
+	const uint8_t *in = (const uint8_t *)c->in;
+	bool buffered = w->buffered;
 	struct scws_http_parser p;
 	struct got g;
 	got_init(&g, &p, buffered);
@@ -421,39 +432,11 @@ static bool run_case(const struct http_case *c, const uint8_t *in, size_t len, c
 }
 
 /* Runs a case whole, split at every point into two feeds, one byte per
- * feed, and as every proper prefix. */
+ * feed, and as every proper prefix (helpers.h). */
 static void run_all_ways(const struct http_case *c, bool buffered)
 {
-	const uint8_t *in = (const uint8_t *)c->in;
-	size_t len = c->in_len;
-	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cuts);
-
-	cuts[0] = len;
-	CU_ASSERT_TRUE(run_case(c, in, len, cuts, 1, buffered, false, "whole"));
-
-	bool all = true;
-	for (size_t k = 1; k < len && all; k++) {
-		cuts[0] = k;
-		cuts[1] = len;
-		all = run_case(c, in, len, cuts, 2, buffered, false, "split in two");
-	}
-	CU_ASSERT_TRUE(all);
-
-	for (size_t k = 0; k < len; k++)
-		cuts[k] = k + 1;
-	CU_ASSERT_TRUE(run_case(c, in, len, cuts, len, buffered, false, "one byte per feed"));
-
-	/* The request proper ends before the leftover; the bytes after it
-	 * may be all of a later request, so prefixes stop at the end. */
-	size_t end = len - c->leftover;
-	all = true;
-	for (size_t k = 0; k < end && all; k++) {
-		cuts[0] = k;
-		all = run_case(c, in, k, cuts, 1, buffered, true, "prefix");
-	}
-	CU_ASSERT_TRUE(all);
-	free(cuts);
+	struct way w = { c, buffered };
+	unit_split_all_ways(c->in_len, c->leftover, "prefix", run_case, &w);
 }
 
 static void test_table_streamed(void)

@@ -13,6 +13,7 @@
 #include "scws/http.h"
 #include "scws/http_resp.h"
 #include "scws/multipart.h"
+#include "helpers.h"
 #include "runner.h"
 
 /* ---------------------------------------------------------------- harness */
@@ -350,14 +351,24 @@ static bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A case and how it is fed (buffered or streamed), for unit_split_all_ways(). */
+struct way {
+	const struct resp_case *c;
+	bool buffered;
+};
+
 /* A case's outcome on a fresh parser fed with the given pieces. `prefix`:
  * the input is a proper prefix and the connection closes after it, so the
  * outcome must be a clean "connection closed" error (or the case's own
  * error, or, for a body delimited by the close, a body that is a prefix of
  * the expected one). */
-static bool run_case(const struct resp_case *c, const uint8_t *in, size_t len, const size_t *cuts,
-		     size_t ncuts, bool buffered, bool prefix, const char *mode)
+static bool run_case(void *arg, size_t len, const size_t *cuts, size_t ncuts, bool prefix,
+		     const char *mode)
 {
+	const struct way *w = arg;
+	const struct resp_case *c = w->c;
+	const uint8_t *in = (const uint8_t *)c->in;
+	bool buffered = w->buffered;
 	struct scws_http_resp_parser p;
 	struct got g;
 	got_init(&g, &p, buffered);
@@ -404,38 +415,11 @@ static bool run_case(const struct resp_case *c, const uint8_t *in, size_t len, c
 }
 
 /* Runs a case whole, split at every point into two feeds, one byte per
- * feed, and as every proper prefix followed by a close. */
+ * feed, and as every proper prefix followed by a close (helpers.h). */
 static void run_all_ways(const struct resp_case *c, bool buffered)
 {
-	const uint8_t *in = (const uint8_t *)c->in;
-	size_t len = c->in_len;
-	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cuts);
-
-	cuts[0] = len;
-	CU_ASSERT_TRUE(run_case(c, in, len, cuts, 1, buffered, false, "whole"));
-
-	bool all = true;
-	for (size_t k = 1; k < len && all; k++) {
-		cuts[0] = k;
-		cuts[1] = len;
-		all = run_case(c, in, len, cuts, 2, buffered, false, "split in two");
-	}
-	CU_ASSERT_TRUE(all);
-
-	for (size_t k = 0; k < len; k++)
-		cuts[k] = k + 1;
-	if (len)
-		CU_ASSERT_TRUE(run_case(c, in, len, cuts, len, buffered, false, "one byte per feed"));
-
-	size_t end = len - c->leftover;
-	all = true;
-	for (size_t k = 0; k < end && all; k++) {
-		cuts[0] = k;
-		all = run_case(c, in, k, cuts, 1, buffered, true, "prefix, then close");
-	}
-	CU_ASSERT_TRUE(all);
-	free(cuts);
+	struct way w = { c, buffered };
+	unit_split_all_ways(c->in_len, c->leftover, "prefix, then close", run_case, &w);
 }
 
 static void test_table_streamed(void)

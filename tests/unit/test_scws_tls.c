@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/limits.h"
+#include "helpers.h"
 #include "runner.h"
 #include "scws/tls.h"
 
@@ -88,8 +89,7 @@ struct client_cfg {
 };
 
 struct client {
-	const char *psk_id;
-	const uint8_t *key;
+	struct unit_psk psk;
 	SSL_CTX *ctx;
 	SSL *ssl;
 	BIO *rbio, *wbio;
@@ -97,48 +97,12 @@ struct client {
 	bool done, failed;
 };
 
-static unsigned int client_psk_cb(SSL *ssl, const char *hint, char *identity,
-				  unsigned int max_identity_len, unsigned char *psk,
-				  unsigned int max_psk_len)
-{
-	const struct client *c = SSL_get_app_data(ssl);
-	if (strlen(c->psk_id) + 1 > max_identity_len || max_psk_len < 16)
-		return 0;
-	memcpy(identity, c->psk_id, strlen(c->psk_id) + 1);
-	memcpy(psk, c->key, 16);
-	return 16;
-}
-
-/* As s_client -psk does it: a session carrying the key, SHA-256 suite. */
-static int client_psk_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id,
-				 size_t *idlen, SSL_SESSION **sess)
-{
-	static const unsigned char aes128gcm[] = { 0x13, 0x01 };
-	const struct client *c = SSL_get_app_data(ssl);
-	const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcm);
-
-	*sess = NULL;
-	if (md && md != SSL_CIPHER_get_handshake_digest(cipher))
-		return 1;
-	SSL_SESSION *s = SSL_SESSION_new();
-	if (!s || !SSL_SESSION_set1_master_key(s, c->key, 16) ||
-	    !SSL_SESSION_set_cipher(s, cipher) ||
-	    !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION)) {
-		SSL_SESSION_free(s);
-		return 0;
-	}
-	*id = (const unsigned char *)c->psk_id;
-	*idlen = strlen(c->psk_id);
-	*sess = s;
-	return 1;
-}
-
 static int client_init(struct client *c, const struct client_cfg *cfg)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
-	c->psk_id = cfg->psk_id ? cfg->psk_id : PSK_ID;
-	c->key = cfg->key ? cfg->key : psk_key;
+	c->psk.id = cfg->psk_id ? cfg->psk_id : PSK_ID;
+	c->psk.key = cfg->key ? cfg->key : psk_key;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx)
 		return -1;
@@ -157,23 +121,8 @@ static int client_init(struct client *c, const struct client_cfg *cfg)
 			return -1;
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	}
-	c->ssl = SSL_new(c->ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (!c->ssl || !c->rbio || !c->wbio)
-		return -1;
-	BIO_set_mem_eof_return(c->rbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_app_data(c->ssl, c);
-	SSL_set_connect_state(c->ssl);
-	if (cfg->verify && (SSL_set1_host(c->ssl, "localuicc") != 1 ||
-			    SSL_set_tlsext_host_name(c->ssl, "localuicc") != 1))
-		return -1;
-	if (cfg->psk12)
-		SSL_set_psk_client_callback(c->ssl, client_psk_cb);
-	if (cfg->psk13)
-		SSL_set_psk_use_session_callback(c->ssl, client_psk_session_cb);
-	return 0;
+	return unit_tls_client_new(c->ctx, cfg->verify, cfg->psk12 ? &c->psk : NULL,
+				   cfg->psk13 ? &c->psk : NULL, &c->ssl, &c->rbio, &c->wbio);
 }
 
 static void client_cleanup(struct client *c)

@@ -21,6 +21,7 @@
 #include "core/hex.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "helpers.h"
 #include "runner.h"
 #include "transport/bip_gw.h"
 #include "transport/bip_term.h"
@@ -1981,66 +1982,10 @@ static void test_gw_restart_stop(void)
 
 /* ---- against the card side (card/cat.c, card/bip.c) ------------------ */
 
-/* An echo connection on the card: what a client sends comes back. */
-struct echo_conn {
-	uint8_t buf[8192];
-	size_t len;
-};
-
-static unsigned echo_opened, echo_closed;
-
-static void *echo_open(void *arg, uint16_t port, unsigned channel)
-{
-	echo_opened++;
-	return calloc(1, sizeof(struct echo_conn));
-}
-
-static int echo_feed(void *conn, const uint8_t *p, size_t len)
-{
-	struct echo_conn *e = conn;
-	if (len > sizeof(e->buf) - e->len)
-		return -EMSGSIZE;
-	memcpy(e->buf + e->len, p, len);
-	e->len += len;
-	return 0;
-}
-
-static struct bytes echo_output(void *conn)
-{
-	struct echo_conn *e = conn;
-	return bytes_make(e->buf, e->len);
-}
-
-static void echo_consume(void *conn, size_t n)
-{
-	struct echo_conn *e = conn;
-	memmove(e->buf, e->buf + n, e->len - n);
-	e->len -= n;
-}
-
-static bool echo_done(void *conn)
-{
-	return false;
-}
-
-static void echo_close(void *conn)
-{
-	echo_closed++;
-	free(conn);
-}
-
-static const struct card_bip_sink_ops echo_sink = {
-	.open = echo_open,
-	.feed = echo_feed,
-	.output = echo_output,
-	.consume = echo_consume,
-	.done = echo_done,
-	.close = echo_close,
-};
-
+/* The card's connections echo what a client sends (helpers.h). */
 static bool closed_at_least(struct net_rig *n, void *arg)
 {
-	return echo_closed >= (unsigned)(uintptr_t)arg;
+	return unit_echo_closed >= (unsigned)(uintptr_t)arg;
 }
 
 /* The emulated card's BIP server behind this gateway, over real sockets:
@@ -2049,11 +1994,11 @@ static bool closed_at_least(struct net_rig *n, void *arg)
 static void test_gw_with_card(void)
 {
 	quiet();
-	echo_opened = echo_closed = 0;
+	unit_echo_reset();
 	struct card_fs *fs = card_fs_new();
 	struct card *card = card_new(fs, test_atr, sizeof(test_atr));
 	static const struct card_bip_port ports[] = { { 4116, 2 }, { 3516, 1 } };
-	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &echo_sink };
+	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &unit_echo_sink };
 	struct card_bip *bip = card_bip_new(&bc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
 	card_bip_attach(bip, card);
@@ -2101,14 +2046,14 @@ static void test_gw_with_card(void)
 	CU_ASSERT(memcmp(ra.buf, big, sizeof(big)) == 0);
 	CU_ASSERT(rb.len == 3 && memcmp(rb.buf, "bee", 3) == 0);
 	CU_ASSERT(rc.len == 3 && memcmp(rc.buf, "sea", 3) == 0);
-	CU_ASSERT_EQUAL(echo_opened, 3);
+	CU_ASSERT_EQUAL(unit_echo_opened, 3);
 	/* a leaves: the card drops that connection, w gets the channel. */
 	close(a);
 	CU_ASSERT(wait_for(&n, closed_at_least, (void *)1));
 	struct recv_want rw = { .fd = w, .want = 4 };
 	CU_ASSERT(wait_for(&n, client_got, &rw));
 	CU_ASSERT(rw.len == 4 && memcmp(rw.buf, "wait", 4) == 0);
-	CU_ASSERT_EQUAL(echo_opened, 4);
+	CU_ASSERT_EQUAL(unit_echo_opened, 4);
 	close(b);
 	close(c);
 	close(w);

@@ -23,6 +23,7 @@
 #include "core/hex.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "helpers.h"
 #include "runner.h"
 #include "transport/bip_gw.h"
 #include "transport/link_pcsc.h"
@@ -1114,58 +1115,6 @@ static void test_watch_timer(void)
 
 /* ---- the BIP gateway over the link, the emulated card behind T=0 ------ */
 
-struct echo_conn {
-	uint8_t buf[4096];
-	size_t len;
-};
-
-static void *echo_open(void *arg, uint16_t port, unsigned channel)
-{
-	return calloc(1, sizeof(struct echo_conn));
-}
-
-static int echo_feed(void *conn, const uint8_t *p, size_t len)
-{
-	struct echo_conn *e = conn;
-	if (len > sizeof(e->buf) - e->len)
-		return -EMSGSIZE;
-	memcpy(e->buf + e->len, p, len);
-	e->len += len;
-	return 0;
-}
-
-static struct bytes echo_output(void *conn)
-{
-	struct echo_conn *e = conn;
-	return bytes_make(e->buf, e->len);
-}
-
-static void echo_consume(void *conn, size_t n)
-{
-	struct echo_conn *e = conn;
-	memmove(e->buf, e->buf + n, e->len - n);
-	e->len -= n;
-}
-
-static bool echo_done(void *conn)
-{
-	return false;
-}
-
-static void echo_close(void *conn)
-{
-	free(conn);
-}
-
-static const struct card_bip_sink_ops echo_sink = {
-	.open = echo_open,
-	.feed = echo_feed,
-	.output = echo_output,
-	.consume = echo_consume,
-	.done = echo_done,
-	.close = echo_close,
-};
-
 /* What the daemon does with the watcher's events. */
 struct gw_rig {
 	struct event_base *base;
@@ -1260,7 +1209,7 @@ static void test_gateway_over_pcsc(void)
 	struct card_fs *fs = card_fs_new();
 	struct card *card = card_new(fs, atr, sizeof(atr));
 	static const struct card_bip_port ports[] = { { 4116, 2 } };
-	struct card_bip_config bc = { .ports = ports, .n_ports = 1, .sink = &echo_sink };
+	struct card_bip_config bc = { .ports = ports, .n_ports = 1, .sink = &unit_echo_sink };
 	struct card_bip *bip = card_bip_new(&bc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
 	card_bip_attach(bip, card);
