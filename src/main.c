@@ -513,7 +513,7 @@ static int rack_status(void *ctx, json_t *reply, char *err, size_t errcap)
 		rc = rc ? rc : json_array_append(cards, o) ? -ENOMEM : 0;
 		json_decref(o);
 		total += scws_server_responses(u->srv, 0);
-		present += !u->card_out;
+		present += unit_present(u);
 	}
 	json_t *sum = json_pack("{s:I, s:I, s:I, s:I}", "cards", (json_int_t)d->n_units, "present",
 				(json_int_t)present, "responses", (json_int_t)total, "control",

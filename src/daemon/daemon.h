@@ -156,6 +156,8 @@ int unit_open(struct unit *u);
 void unit_close(struct unit *u);
 /* SIGHUP for this card. */
 void unit_reload(struct unit *u);
+/* The card is in (not removed; for a reader: a card is in the reader). */
+bool unit_present(const struct unit *u);
 /* The card has something to serve (a listener, vpcd, or a reader awaited). */
 bool unit_serving(const struct unit *u);
 void unit_log_endpoints(const struct unit *u);

@@ -737,7 +737,7 @@ static const char *unit_mode(const struct unit *u)
 	return u->reader ? "reader" : u->vpcd ? "vpcd" : u->card ? "in-process" : "tcpip";
 }
 
-static bool unit_present(const struct unit *u)
+bool unit_present(const struct unit *u)
 {
 	return u->reader ? u->gw && u->gw_started : !u->card_out;
 }
