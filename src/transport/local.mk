@@ -45,6 +45,16 @@ tests_unit_test_transport_admit_SOURCES = tests/unit/test_transport_admit.c
 tests_unit_test_transport_admit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_transport_admit_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
 
+# tcpip.c over loopback; two libevent calls wrapped so that the test can
+# free a client inside pump() (tests/unit/test_transport_tcpip.c).
+check_PROGRAMS += tests/unit/test_transport_tcpip
+TESTS += tests/unit/test_transport_tcpip
+tests_unit_test_transport_tcpip_SOURCES = tests/unit/test_transport_tcpip.c
+tests_unit_test_transport_tcpip_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_tcpip_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=evbuffer_remove \
+	-Wl,--wrap=bufferevent_write
+tests_unit_test_transport_tcpip_LDADD = $(UNIT_LIBS) $(LIB_TRANSPORT) $(DEP_LIBS) $(CUNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_transport_sock
 TESTS += tests/unit/test_transport_sock
 tests_unit_test_transport_sock_SOURCES = tests/unit/test_transport_sock.c
