@@ -455,6 +455,55 @@ static void test_rack(void)
 	lab_request_cleanup(&q);
 }
 
+/* Found by fuzz_control: an error message quotes the client's word cut at
+ * 64 bytes ("'%.64s'"); cut inside a multi-byte character it was not
+ * UTF-8, jansson refused the reply and the client got no line at all.
+ * Every split point of a 2-, 3- and 4-byte character across the cut. */
+static void test_error_cut_in_a_character(void)
+{
+	static const char *const chars[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
+	struct lab_control none = { .ops = NULL };
+	for (size_t k = 0; k < sizeof(chars) / sizeof(chars[0]); k++) {
+		size_t clen = strlen(chars[k]);
+		for (size_t pad = 64 - clen + 1; pad < 64; pad++) {
+			char word[128], line[256];
+			memset(word, 'a', pad);
+			memcpy(word + pad, chars[k], clen);
+			strcpy(word + pad + clen, "zz");
+			/* the words form and the JSON form, and a JSON key */
+			struct lab_request r;
+			char err[512];
+			CU_ASSERT_EQUAL_FATAL(
+				lab_request_parse_words(&r, word, strlen(word), err, sizeof(err)), 0);
+			json_t *reply = lab_control_run(&none, &r);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+			const char *e = json_string_value(json_object_get(reply, "error"));
+			CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+			CU_ASSERT_EQUAL(strncmp(e, "unknown command 'aaaa", 21), 0);
+			/* the broken character's bytes are '?', the rest is kept */
+			CU_ASSERT_PTR_NOT_NULL(strstr(e, "?' (status, card,"));
+			json_decref(reply);
+			lab_request_cleanup(&r);
+			snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", word);
+			struct buf out;
+			buf_init(&out, 4096);
+			CU_ASSERT_EQUAL(lab_control_line(&none, line, strlen(line), &out), 0);
+			CU_ASSERT_TRUE(out.len > 0 && out.p[out.len - 1] == '\n');
+			json_t *v = json_loadb((const char *)out.p, out.len, 0, NULL);
+			CU_ASSERT_TRUE(json_is_false(json_object_get(v, "ok")));
+			json_decref(v);
+			buf_reset(&out);
+			snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"%s\":1}", word);
+			CU_ASSERT_EQUAL(lab_control_line(&none, line, strlen(line), &out), 0);
+			v = json_loadb((const char *)out.p, out.len, 0, NULL);
+			CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(v, "error")),
+						      "?\" (cmd, args, id)"));
+			json_decref(v);
+			buf_cleanup(&out);
+		}
+	}
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
@@ -465,6 +514,7 @@ int unit_register(void)
 		UNIT_TEST(test_dispatch),
 		UNIT_TEST(test_faults),
 		UNIT_TEST(test_rack),
+		UNIT_TEST(test_error_cut_in_a_character),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("lab_control", tests);
