@@ -24,15 +24,20 @@ struct chan {
 	unsigned connections;
 };
 
-enum open_state { OPEN_TODO, OPEN_SENT, OPEN_DONE, OPEN_FAILED };
+/* OPEN_WAIT: failed, to be issued again at the terminal's next poll. */
+enum open_state { OPEN_TODO, OPEN_SENT, OPEN_DONE, OPEN_FAILED, OPEN_WAIT };
 
 /* The command in flight, as the application knows it. */
-enum fly_kind { FLY_NONE, FLY_EVENTS, FLY_OPEN, FLY_STATUS, FLY_RECEIVE, FLY_SEND, FLY_CLOSE };
+enum fly_kind {
+	FLY_NONE, FLY_EVENTS, FLY_OPEN, FLY_STATUS, FLY_RECEIVE, FLY_SEND, FLY_CLOSE,
+	FLY_POLL, FLY_POLL_OFF,
+};
 
 struct card_bip {
 	struct card_bip_port ports[CAT_PORTS_MAX];
 	size_t n_ports;
 	uint16_t buffer_size;
+	struct card_bip_retry retry;
 	const struct card_bip_sink_ops *sink;
 	void *sink_arg;
 	struct card_cat *cat;
@@ -43,7 +48,10 @@ struct card_bip {
 	struct {
 		uint16_t port;
 		enum open_state st;
+		unsigned tries;   /* re-issues so far */
 	} opens[CAT_BIP_CHANNELS_MAX];
+	bool poll_todo;           /* POLL INTERVAL to ask for */
+	bool polling;             /* ... granted: POLLING OFF owed once nothing waits */
 	size_t n_opens;
 	bool status_todo;
 	uint16_t last_status[CAT_BIP_CHANNELS_MAX];
@@ -143,6 +151,7 @@ static void drop_all(struct card_bip *bip)
 	bip->session = false;
 	bip->events_todo = bip->events_done = false;
 	bip->n_opens = 0;
+	bip->poll_todo = bip->polling = false;
 	bip->status_todo = false;
 	bip->n_last_status = 0;
 	bip->rr = 0;
@@ -303,6 +312,14 @@ static bool app_next(void *arg, struct card_cat_command *cmd)
 	}
 	if (!bip->events_done)
 		return false;
+	if (bip->poll_todo) {
+		bip->poll_todo = false;
+		cmd->details.type = CAT_CMD_POLL_INTERVAL;
+		cmd->has_duration = true;
+		cmd->duration = card_cat_duration_from_ms(bip->retry.delay_ms);
+		bip->fly.kind = FLY_POLL;
+		return true;
+	}
 	for (size_t i = 0; i < bip->n_opens; i++) {
 		if (bip->opens[i].st != OPEN_TODO)
 			continue;
@@ -316,6 +333,15 @@ static bool app_next(void *arg, struct card_cat_command *cmd)
 		bip->fly.kind = FLY_OPEN;
 		bip->fly.open_idx = i;
 		return true;
+	}
+	if (bip->polling && card_bip_settled(bip)) {
+		const struct card_cat_profile *tp = card_cat_profile(bip->cat);
+		if (tp && tp->polling_off) {
+			cmd->details.type = CAT_CMD_POLLING_OFF;
+			bip->fly.kind = FLY_POLL_OFF;
+			return true;
+		}
+		bip->polling = false; /* the terminal keeps polling: harmless */
 	}
 	if (bip->status_todo) {
 		bip->status_todo = false;
@@ -335,6 +361,18 @@ static bool app_next(void *arg, struct card_cat_command *cmd)
 
 static void open_failed(struct card_bip *bip, size_t idx, const char *why)
 {
+	if (bip->opens[idx].tries < bip->retry.count) {
+		const struct card_cat_profile *tp = card_cat_profile(bip->cat);
+		bip->opens[idx].tries++;
+		bip->opens[idx].st = OPEN_WAIT;
+		if (tp && tp->poll_interval && !bip->polling)
+			bip->poll_todo = true;
+		snprintf(bip->reason, sizeof(bip->reason),
+			 "OPEN CHANNEL for port %u failed: %s; retry %u of %u at the next poll",
+			 bip->opens[idx].port, why, bip->opens[idx].tries, bip->retry.count);
+		LOG(bip, LOG_INFO, "%s", bip->reason);
+		return;
+	}
 	/* Said once per port: its other channels fail for the same reason. */
 	bool again = false;
 	for (size_t i = 0; i < bip->n_opens; i++)
@@ -528,6 +566,18 @@ static void app_response(void *arg, const struct card_cat_details *issued,
 		else
 			send_result(bip, c, tr);
 		break;
+	case FLY_POLL:
+		/* Refused: the retries wait for whatever STATUS comes. */
+		bip->polling = true;
+		if (!tr_ok(tr)) {
+			bip->polling = false;
+			LOG(bip, LOG_INFO, "POLL INTERVAL refused (%s): the retry waits for the "
+			    "terminal's next STATUS", result_text(tr, buf, sizeof(buf)));
+		}
+		break;
+	case FLY_POLL_OFF:
+		bip->polling = false;
+		break;
 	case FLY_CLOSE:
 		/* Whatever the connection, the terminal closed what it had. */
 		if (!tr_ok(tr))
@@ -555,6 +605,9 @@ static void app_cancel(void *arg, const struct card_cat_details *issued)
 		break;
 	case FLY_STATUS:
 		bip->status_todo = true;
+		break;
+	case FLY_POLL:
+		bip->poll_todo = true;
 		break;
 	default:
 		break;
@@ -616,6 +669,17 @@ static void app_reset(void *arg)
 	drop_all(arg);
 }
 
+/* The terminal's STATUS: the OPEN CHANNELs waiting for it go again. */
+static void app_poll(void *arg)
+{
+	struct card_bip *bip = arg;
+	if (!bip->session || !bip->events_done)
+		return;
+	for (size_t i = 0; i < bip->n_opens; i++)
+		if (bip->opens[i].st == OPEN_WAIT)
+			bip->opens[i].st = OPEN_TODO;
+}
+
 static const struct card_cat_app_ops bip_app_ops = {
 	.profile = app_profile,
 	.next = app_next,
@@ -623,6 +687,7 @@ static const struct card_cat_app_ops bip_app_ops = {
 	.event = app_event,
 	.cancel = app_cancel,
 	.reset = app_reset,
+	.poll = app_poll,
 };
 
 struct card_bip *card_bip_new(const struct card_bip_config *cfg)
@@ -641,6 +706,11 @@ struct card_bip *card_bip_new(const struct card_bip_config *cfg)
 	}
 	if (total > CAT_BIP_CHANNELS_MAX)
 		return NULL;
+	if (cfg->open_retry.count > CARD_BIP_RETRY_MAX ||
+	    (cfg->open_retry.count &&
+	     (cfg->open_retry.delay_ms < CARD_BIP_RETRY_DELAY_MIN ||
+	      cfg->open_retry.delay_ms > CARD_BIP_RETRY_DELAY_MAX)))
+		return NULL;
 	struct card_bip *bip = calloc(1, sizeof(*bip));
 	if (!bip)
 		return NULL;
@@ -653,6 +723,7 @@ struct card_bip *card_bip_new(const struct card_bip_config *cfg)
 	memcpy(bip->ports, cfg->ports, cfg->n_ports * sizeof(cfg->ports[0]));
 	bip->n_ports = cfg->n_ports;
 	bip->buffer_size = cfg->buffer_size ? cfg->buffer_size : CAT_BUFFER_SIZE_DEFAULT;
+	bip->retry = cfg->open_retry;
 	bip->sink = s;
 	bip->sink_arg = cfg->sink_arg;
 	return bip;
@@ -691,9 +762,18 @@ bool card_bip_settled(const struct card_bip *bip)
 	if (!bip->events_done)
 		return false;
 	for (size_t i = 0; i < bip->n_opens; i++)
-		if (bip->opens[i].st == OPEN_TODO || bip->opens[i].st == OPEN_SENT)
+		if (bip->opens[i].st == OPEN_TODO || bip->opens[i].st == OPEN_SENT ||
+		    bip->opens[i].st == OPEN_WAIT)
 			return false;
 	return true;
+}
+
+size_t card_bip_retries_waiting(const struct card_bip *bip)
+{
+	size_t n = 0;
+	for (size_t i = 0; bip && i < bip->n_opens; i++)
+		n += bip->opens[i].st == OPEN_WAIT;
+	return n;
 }
 
 int card_bip_channel(const struct card_bip *bip, unsigned channel,

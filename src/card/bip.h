@@ -31,7 +31,18 @@
  * its client. A channel the terminal closes stays closed until the next
  * TERMINAL PROFILE or reset. OPEN CHANNEL answered "performed with
  * modification" (07) with a smaller Buffer size: that size is used; an
- * OPEN CHANNEL that fails leaves that port's channel closed (logged). */
+ * OPEN CHANNEL that fails leaves that port's channel closed (logged),
+ * unless the config's open_retry says to try again.
+ *
+ * Retry (open_retry.count > 0): a failed OPEN CHANNEL (any result that is
+ * not a success, or a response without a usable channel) is issued again
+ * up to count times per channel. The card has no clock: when the terminal
+ * offers POLL INTERVAL (TERMINAL PROFILE byte 3 b6), the card asks for a
+ * STATUS every open_retry.delay_ms (rounded up to the Duration units of
+ * TS 102 223 §8.8) and re-issues the OPEN CHANNELs waiting at the first
+ * STATUS after that; once none waits it sends POLLING OFF (if offered).
+ * A terminal without POLL INTERVAL gets the retry at its next STATUS,
+ * whenever that comes. */
 #ifndef SCWS_CARD_BIP_H
 #define SCWS_CARD_BIP_H
 
@@ -83,10 +94,17 @@ struct card_bip_port {
 	unsigned channels;   /* 1..7 */
 };
 
+/* What the card does after an OPEN CHANNEL the terminal refused. */
+struct card_bip_retry {
+	unsigned count;     /* re-issues per channel, 0..CARD_BIP_RETRY_MAX; 0: never */
+	unsigned delay_ms;  /* asked as POLL INTERVAL, 100..CARD_BIP_RETRY_DELAY_MAX */
+};
+
 struct card_bip_config {
 	const struct card_bip_port *ports; /* copied */
 	size_t n_ports;                    /* 1..CAT_PORTS_MAX; channels total <= 7 */
 	uint16_t buffer_size;              /* asked in OPEN CHANNEL; 0: CAT_BUFFER_SIZE_DEFAULT */
+	struct card_bip_retry open_retry;  /* zero: no retry */
 	const struct card_bip_sink_ops *sink; /* borrowed, must outlive the server */
 	void *sink_arg;
 	card_cat_log_fn *log;              /* NULL: log_msg() under "cat" */
@@ -97,7 +115,7 @@ struct card_bip;
 
 /* NULL on allocation failure or a bad config (no port, port 0, a count of
  * 0, more than 7 channels in total, no sink or a sink without open, feed,
- * output, consume, done or close). */
+ * output, consume, done or close, an open_retry out of its ranges). */
 struct card_bip *card_bip_new(const struct card_bip_config *cfg);
 /* Closes every connection. Detach the server from its card first (or
  * free the card). */
@@ -114,8 +132,12 @@ struct card_cat *card_bip_cat(struct card_bip *bip);
 const char *card_bip_reason(const struct card_bip *bip);
 
 /* True once every OPEN CHANNEL of the session has been answered (the
- * channels that will ever listen do). */
+ * channels that will ever listen do): none is waiting for a retry. */
 bool card_bip_settled(const struct card_bip *bip);
+
+/* OPEN CHANNELs of this session that failed and wait for their retry
+ * (the terminal's next poll). */
+size_t card_bip_retries_waiting(const struct card_bip *bip);
 
 /* One channel, by the terminal's channel identifier 1..7. */
 struct card_bip_channel_info {

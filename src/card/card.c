@@ -1235,6 +1235,9 @@ out:
 		buf_reset(&card->pending);
 	if (cmd && cmd->cla_value == 0xA0)
 		sw = gsm_sw(sw);
+	/* STATUS is the terminal's poll: the toolkit may have become due. */
+	if (sw == SW_OK && cmd && cmd->ins == 0xF2 && card->tk && card->tk->status)
+		card->tk->status(card->tk_arg);
 	/* TS 102 221 §7.4.2.2: a pending proactive command turns 90 00 into
 	 * 91 xx, whatever the command was. */
 	if (sw == SW_OK && card->tk && card->tk->pending) {

@@ -128,7 +128,9 @@ bool card_channel_is_open(const struct card *card, unsigned channel);
  * pending() returns the length of the proactive command waiting for
  * FETCH (0 when none): after any command that ends with 90 00, the card
  * answers 91 xx instead (xx = that length, 00 for 256). reset() (may be
- * NULL) is called by card_reset(). Callbacks run inside card_transmit()
+ * NULL) is called by card_reset(). status() (may be NULL) is called for
+ * every STATUS that the card answers 90 00, before pending() is asked:
+ * the terminal's poll (TS 102 221 §14.6.2), the only clock a card has. Callbacks run inside card_transmit()
  * and must not call card_transmit() on the same card. */
 struct card_toolkit_ops {
 	int (*terminal_profile)(void *arg, const struct card_apdu *apdu, struct wr *resp,
@@ -139,6 +141,7 @@ struct card_toolkit_ops {
 	int (*envelope)(void *arg, const struct card_apdu *apdu, struct wr *resp, uint16_t *sw);
 	size_t (*pending)(void *arg);
 	void (*reset)(void *arg);
+	void (*status)(void *arg);
 };
 
 /* Attaches (ops != NULL) or detaches (ops == NULL) the toolkit. ops and

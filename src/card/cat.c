@@ -260,6 +260,13 @@ static void tk_reset(void *arg)
 		cat->app->reset(cat->app_arg);
 }
 
+static void tk_status(void *arg)
+{
+	struct card_cat *cat = arg;
+	if (cat->has_profile && cat->app->poll)
+		cat->app->poll(cat->app_arg);
+}
+
 const struct card_toolkit_ops card_cat_toolkit_ops = {
 	.terminal_profile = tk_terminal_profile,
 	.fetch = tk_fetch,
@@ -267,6 +274,7 @@ const struct card_toolkit_ops card_cat_toolkit_ops = {
 	.envelope = tk_envelope,
 	.pending = tk_pending,
 	.reset = tk_reset,
+	.status = tk_status,
 };
 
 void card_cat_attach(struct card_cat *cat, struct card *card)

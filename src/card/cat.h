@@ -76,6 +76,10 @@ struct card_cat_app_ops {
 	void (*cancel)(void *arg, const struct card_cat_details *issued);
 	/* Card reset: drop everything (may be NULL). */
 	void (*reset)(void *arg);
+	/* The terminal polled with STATUS (may be NULL): called before the
+	 * engine asks next(), so a command that was waiting for the poll can
+	 * be announced in the same answer. */
+	void (*poll)(void *arg);
 };
 
 /* app and app_arg are borrowed and must outlive the engine. NULL on

@@ -23,6 +23,7 @@ enum known {
 	K_STATUS,
 	K_BUFFER_SIZE,
 	K_TRANSPORT,
+	K_DURATION,
 	K_COUNT
 };
 
@@ -41,7 +42,41 @@ static const struct {
 	[K_STATUS] = { CAT_TAG_CHANNEL_STATUS, 2, 2 },
 	[K_BUFFER_SIZE] = { CAT_TAG_BUFFER_SIZE, 2, 2 },
 	[K_TRANSPORT] = { CAT_TAG_TRANSPORT_LEVEL, 3, 3 },
+	[K_DURATION] = { CAT_TAG_DURATION, 2, 2 },
 };
+
+uint32_t card_cat_duration_ms(struct card_cat_duration d)
+{
+	static const uint32_t unit_ms[] = {
+		[CAT_DURATION_MINUTES] = 60000, [CAT_DURATION_SECONDS] = 1000,
+		[CAT_DURATION_TENTHS] = 100,
+	};
+	if (d.unit >= sizeof(unit_ms) / sizeof(unit_ms[0]))
+		return 0;
+	return unit_ms[d.unit] * d.interval;
+}
+
+struct card_cat_duration card_cat_duration_from_ms(uint32_t ms)
+{
+	static const struct {
+		uint8_t unit;
+		uint32_t ms;
+	} units[] = {
+		{ CAT_DURATION_TENTHS, 100 },
+		{ CAT_DURATION_SECONDS, 1000 },
+		{ CAT_DURATION_MINUTES, 60000 },
+	};
+	struct card_cat_duration d = { CAT_DURATION_MINUTES, 0xFF };
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint32_t n = ms / units[i].ms + (ms % units[i].ms != 0);
+		if (n <= 0xFF) {
+			d.unit = units[i].unit;
+			d.interval = (uint8_t)(n ? n : 1);
+			break;
+		}
+	}
+	return d;
+}
 
 /* A C-TLV list split by tag: the first value of each known tag, every
  * Channel status. */
@@ -106,6 +141,9 @@ static const struct card_cat_cmd_spec cmd_specs[] = {
 	  CAT_TAG_CHANNEL_DATA_LENGTH },
 	{ CAT_CMD_SEND_DATA, CAT_DST_CHANNEL, { CAT_TAG_CHANNEL_DATA }, CAT_TAG_CHANNEL_DATA },
 	{ CAT_CMD_GET_CHANNEL_STATUS, CAT_DST_TERMINAL, { 0 }, 0 },
+	/* A card retrying a refused OPEN CHANNEL asks to be polled (§6.4.6-7). */
+	{ CAT_CMD_POLL_INTERVAL, CAT_DST_TERMINAL, { CAT_TAG_DURATION }, CAT_TAG_DURATION },
+	{ CAT_CMD_POLLING_OFF, CAT_DST_TERMINAL, { 0 }, 0 },
 };
 
 const struct card_cat_cmd_spec *card_cat_cmd_spec(uint8_t type)
@@ -191,6 +229,20 @@ static void put_devices(struct wr *w, const struct card_cat_devices *d)
 	codec_ctlv_put(w, CAT_TAG_DEVICE_IDENTITIES, true, v, sizeof(v));
 }
 
+static void put_duration(struct wr *w, struct card_cat_duration d)
+{
+	uint8_t v[2] = { d.unit, d.interval };
+	codec_ctlv_put(w, CAT_TAG_DURATION, true, v, sizeof(v));
+}
+
+static void get_duration(const struct ctlv_set *s, bool *has, struct card_cat_duration *d)
+{
+	if ((*has = s->has[K_DURATION])) {
+		d->unit = s->v[K_DURATION].ptr[0];
+		d->interval = s->v[K_DURATION].ptr[1];
+	}
+}
+
 static void put_u16(struct wr *w, uint16_t tag, uint16_t val)
 {
 	uint8_t v[2] = { (uint8_t)(val >> 8), (uint8_t)val };
@@ -215,6 +267,8 @@ static bool command_has(const struct card_cat_command *c, uint8_t tag)
 		return c->has_events;
 	case CAT_TAG_BUFFER_SIZE:
 		return c->has_buffer_size;
+	case CAT_TAG_DURATION:
+		return c->has_duration;
 	case CAT_TAG_CHANNEL_DATA_LENGTH:
 		return c->has_data_len;
 	case CAT_TAG_CHANNEL_DATA:
@@ -252,6 +306,8 @@ int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, 
 	wr_init(&w, body, sizeof(body));
 	put_details(&w, &c->details);
 	put_devices(&w, &c->devices);
+	if (c->has_duration)
+		put_duration(&w, c->duration);
 	if (c->has_alpha)
 		codec_ctlv_put(&w, CAT_TAG_ALPHA_ID, true, c->alpha.ptr, c->alpha.len);
 	if (c->has_events)
@@ -315,6 +371,7 @@ int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_co
 		return -EPROTO;
 	get_details(&s, &out->details);
 	get_devices(&s, &out->devices);
+	get_duration(&s, &out->has_duration, &out->duration);
 	out->has_alpha = s.has[K_ALPHA];
 	out->alpha = s.v[K_ALPHA];
 	out->has_events = s.has[K_EVENTS];
@@ -405,6 +462,8 @@ int card_cat_msg_response_encode(const struct card_cat_response *r, uint8_t *out
 	wr_u8(&w, (uint8_t)n);
 	wr_u8(&w, r->result);
 	wr_mem(&w, r->result_info.ptr, r->result_info.len);
+	if (r->has_duration)
+		put_duration(&w, r->duration);
 	for (size_t i = 0; i < r->n_status; i++)
 		put_u16(&w, CAT_TAG_CHANNEL_STATUS, r->status[i]);
 	if (r->has_buffer_size)
@@ -438,6 +497,7 @@ int card_cat_msg_response_decode(const uint8_t *p, size_t len, struct card_cat_r
 	get_devices(&s, &out->devices);
 	out->result = s.v[K_RESULT].ptr[0];
 	out->result_info = bytes_make(s.v[K_RESULT].ptr + 1, s.v[K_RESULT].len - 1);
+	get_duration(&s, &out->has_duration, &out->duration);
 	out->n_status = s.n_status;
 	memcpy(out->status, s.status, sizeof(out->status));
 	if ((out->has_buffer_size = s.has[K_BUFFER_SIZE]))
@@ -500,6 +560,8 @@ int card_cat_msg_profile_decode(const uint8_t *p, size_t len, struct card_cat_pr
 	if (!out || !p || len == 0)
 		return -EPROTO;
 	memset(out, 0, sizeof(*out));
+	out->poll_interval = tp_bit(p, len, 3, 0x20);
+	out->polling_off = tp_bit(p, len, 3, 0x40);
 	out->set_up_event_list = tp_bit(p, len, 5, 0x01);
 	out->ev_data_available = tp_bit(p, len, 6, 0x04);
 	out->ev_channel_status = tp_bit(p, len, 6, 0x08);
@@ -522,6 +584,7 @@ int card_cat_msg_profile_encode(const struct card_cat_profile *tp, uint8_t *out,
 		return -EMSGSIZE;
 	memset(out, 0, CAT_PROFILE_LEN);
 	out[0] = 0x01; /* byte 1 b1: profile download */
+	out[2] = (uint8_t)((tp->poll_interval ? 0x20 : 0) | (tp->polling_off ? 0x40 : 0));
 	out[4] = tp->set_up_event_list ? 0x01 : 0;
 	out[5] = (uint8_t)((tp->ev_data_available ? 0x04 : 0) | (tp->ev_channel_status ? 0x08 : 0));
 	out[11] = (uint8_t)((tp->open_channel ? 0x01 : 0) | (tp->close_channel ? 0x02 : 0) |

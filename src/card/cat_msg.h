@@ -190,6 +190,22 @@ enum card_cat_ch_state {
 /* Channel data length meaning "more than 255" (§8.54). */
 #define CAT_DATA_LEN_MORE 0xFF
 
+/* Duration (TS 102 223 §8.8): a time unit and an interval 01..FF. */
+#define CAT_DURATION_MINUTES 0x00
+#define CAT_DURATION_SECONDS 0x01
+#define CAT_DURATION_TENTHS 0x02
+
+struct card_cat_duration {
+	uint8_t unit;      /* CAT_DURATION_* */
+	uint8_t interval;  /* 01..FF */
+};
+
+/* The duration in milliseconds; 0 for an interval of 0 or an unknown unit. */
+uint32_t card_cat_duration_ms(struct card_cat_duration d);
+/* The shortest duration at least ms long (tenths up to 25.5 s, then
+ * seconds, then minutes; 255 minutes at most); ms 0 gives 1 tenth. */
+struct card_cat_duration card_cat_duration_from_ms(uint32_t ms);
+
 struct card_cat_details {
 	uint8_t number;    /* 01..FE */
 	uint8_t type;      /* CAT_CMD_* */
@@ -203,11 +219,14 @@ struct card_cat_devices {
 /* One proactive command (BER-TLV D0). Which members are mandatory depends
  * on details.type (checked by the decoder; the encoder writes what has_*
  * says): SET UP EVENT LIST: events; OPEN CHANNEL: buffer_size; RECEIVE
- * DATA: data_len; SEND DATA: data. Order written: details, devices, alpha,
- * events, bearer, buffer size, transport level, data length, data. */
+ * DATA: data_len; SEND DATA: data; POLL INTERVAL: duration. Order written:
+ * details, devices, duration, alpha, events, bearer, buffer size,
+ * transport level, data length, data. */
 struct card_cat_command {
 	struct card_cat_details details;
 	struct card_cat_devices devices;
+	bool has_duration;
+	struct card_cat_duration duration; /* POLL INTERVAL: the interval asked */
 	bool has_alpha;
 	struct bytes alpha;            /* Alpha identifier (may be empty) */
 	bool has_events;
@@ -226,13 +245,15 @@ struct card_cat_command {
 	unsigned unknown;              /* C-TLVs skipped by the decoder */
 };
 
-/* TERMINAL RESPONSE. Order written: details, devices, result, channel
- * status(es), buffer size, data, data length. */
+/* TERMINAL RESPONSE. Order written: details, devices, result, duration,
+ * channel status(es), buffer size, data, data length. */
 struct card_cat_response {
 	struct card_cat_details details;
 	struct card_cat_devices devices;
 	uint8_t result;                /* CAT_RES_* */
 	struct bytes result_info;      /* additional information (may be empty) */
+	bool has_duration;
+	struct card_cat_duration duration; /* POLL INTERVAL: the interval granted */
 	size_t n_status;
 	uint16_t status[CAT_BIP_CHANNELS_MAX]; /* Channel status, CAT_CHST() */
 	bool has_buffer_size;
@@ -258,6 +279,8 @@ struct card_cat_event {
 /* What a TERMINAL PROFILE says about BIP server mode (TS 102 223 §5.2,
  * doc/protocol.md §1.12). Bytes the terminal did not send count as zero. */
 struct card_cat_profile {
+	bool poll_interval;            /* byte 3 b6 */
+	bool polling_off;              /* byte 3 b7 */
 	bool set_up_event_list;        /* byte 5 b1 */
 	bool ev_data_available;        /* byte 6 b3 */
 	bool ev_channel_status;        /* byte 6 b4 */

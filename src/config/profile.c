@@ -52,7 +52,8 @@ static const char *const pin_keys[] = {
 	"key", "value", "puk", "tries", "puk_tries", "enabled", NULL,
 };
 static const char *const access_keys[] = { "path", "read", NULL };
-static const char *const scws_keys[] = { "ports", "index", NULL };
+static const char *const scws_keys[] = { "ports", "index", "open_retry", NULL };
+static const char *const retry_keys[] = { "count", "delay", NULL };
 static const char *const port_keys[] = { "port", "scheme", "channels", NULL };
 static const char *const tls_keys[] = {
 	"certificate", "key", "psk_identity", "psk_key", "min_version", "max_version",
@@ -679,6 +680,24 @@ static int parse_scws(struct ctx *c, const config_setting_t *root)
 		}
 		p->n_ports = (size_t)n;
 	}
+
+	/* What the card does after a refused OPEN CHANNEL (card/bip.h). */
+	config_setting_t *rg;
+	bool has;
+	long long n = 0;
+	p->open_retry.count = 0;
+	p->open_retry.delay_ms = PROFILE_OPEN_RETRY_DELAY_DEFAULT;
+	if ((rc = get_group(c, g, "open_retry", retry_keys, &rg)))
+		return rc;
+	if ((rc = get_int(c, rg, "count", 0, CARD_BIP_RETRY_MAX, &has, &n)))
+		return rc;
+	if (has)
+		p->open_retry.count = (unsigned)n;
+	if ((rc = get_int(c, rg, "delay", CARD_BIP_RETRY_DELAY_MIN, CARD_BIP_RETRY_DELAY_MAX,
+			  &has, &n)))
+		return rc;
+	if (has)
+		p->open_retry.delay_ms = (unsigned)n;
 
 	const char *v;
 	config_setting_t *s;

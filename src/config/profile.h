@@ -12,6 +12,7 @@
 
 #include "core/limits.h"
 
+#include "card/bip.h"
 #include "card/layout.h"
 
 #define PROFILE_CONF_NAME "card.conf"
@@ -62,6 +63,7 @@ struct profile {
 
 	struct profile_port ports[PROFILE_PORTS_MAX];
 	size_t n_ports;
+	struct card_bip_retry open_retry; /* scws.open_retry: after a refused OPEN CHANNEL */
 	struct profile_tls tls;
 
 	bool credentials_required;

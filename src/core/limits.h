@@ -150,6 +150,11 @@
 #define BIP_GW_START_STEPS_MAX 128u  /* the same for the first proactive session at start-up */
 #define BIP_GW_STREAK_MAX 256u       /* proactive commands in a row before a throttle pause */
 #define BIP_GW_THROTTLE_MS 10u       /* that pause */
+#define CARD_BIP_RETRY_MAX 100u      /* profile scws.open_retry.count */
+#define CARD_BIP_RETRY_DELAY_MIN 100u   /* ms: the shortest Duration (1 tenth) */
+#define CARD_BIP_RETRY_DELAY_MAX 3600000u /* ms: one hour */
+#define PROFILE_OPEN_RETRY_DELAY_DEFAULT 1000u /* ms: scws.open_retry.delay */
+#define BIP_GW_POLL_MIN_MS 100u      /* shortest POLL INTERVAL the gateway grants */
 #define BIP_GW_BUSY_MIN_MS 20u       /* ENVELOPE answered 93 00: first retry, doubling... */
 #define BIP_GW_BUSY_MAX_MS 1000u     /* ...up to this */
 #define BIP_GW_GETRESP_MAX 4u        /* GET RESPONSE rounds after a FETCH answered 61 xx */

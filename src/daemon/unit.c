@@ -398,7 +398,7 @@ static int setup_card(struct unit *u)
 	};
 	struct card_bip_config bcfg = {
 		.ports = ports, .n_ports = p->n_ports, .sink = &transport_bip_sink_ops,
-		.sink_arg = &u->sink,
+		.sink_arg = &u->sink, .open_retry = p->open_retry,
 	};
 	u->bip = card_bip_new(&bcfg);
 	if (!u->bip) {

@@ -99,6 +99,7 @@ struct bip_gw {
 	size_t n_conns;
 	struct event *kick;  /* run the engine from the loop */
 	struct event *retry; /* the engine asked to wait */
+	struct event *poll;  /* the card's POLL INTERVAL: STATUS when it fires */
 	struct event *evict; /* clients wait for a channel: look for one to free */
 	unsigned evictions;  /* connections closed to make room, since start */
 	bool restarting;     /* released ports turn stale instead of closing */
@@ -485,6 +486,13 @@ static void run_engine(struct bip_gw *gw)
 		evtimer_add(gw->retry, &tv);
 		break;
 	}
+	case BIP_TERM_POLL:
+		/* Armed once: traffic in between does not put the poll off. */
+		if (!evtimer_pending(gw->poll, NULL)) {
+			struct timeval tv = tv_from_ms(wait_ms);
+			evtimer_add(gw->poll, &tv);
+		}
+		break;
 	case BIP_TERM_IDLE:
 		break;
 	}
@@ -493,6 +501,13 @@ static void run_engine(struct bip_gw *gw)
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	run_engine(arg);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bip_gw *gw = arg;
+	transport_bip_term_poll(gw->term);
+	run_engine(gw);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -878,8 +893,9 @@ struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_l
 	gw->term = transport_bip_term_new(&gw->link, &gw_net_ops, gw, &tc);
 	gw->kick = event_new(base, -1, 0, kick_cb, gw);
 	gw->retry = evtimer_new(base, retry_cb, gw);
+	gw->poll = evtimer_new(base, poll_cb, gw);
 	gw->evict = evtimer_new(base, evict_cb, gw);
-	if (!gw->term || !gw->kick || !gw->retry || !gw->evict) {
+	if (!gw->term || !gw->kick || !gw->retry || !gw->poll || !gw->evict) {
 		snprintf(err, errcap, "BIP gateway: bad channel count or buffer size, "
 			 "or no memory");
 		transport_bip_gw_free(gw);
@@ -901,6 +917,8 @@ void transport_bip_gw_free(struct bip_gw *gw)
 		event_free(gw->kick);
 	if (gw->retry)
 		event_free(gw->retry);
+	if (gw->poll)
+		event_free(gw->poll);
 	if (gw->evict)
 		event_free(gw->evict);
 	transport_bip_term_free(gw->term);
@@ -928,6 +946,7 @@ void transport_bip_gw_stop(struct bip_gw *gw)
 	if (!gw)
 		return;
 	evtimer_del(gw->retry);
+	evtimer_del(gw->poll);
 	transport_bip_term_reset(gw->term);
 	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
 		if (gw->ports[i].in_use || gw->ports[i].stale)
@@ -937,6 +956,7 @@ void transport_bip_gw_stop(struct bip_gw *gw)
 int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap)
 {
 	evtimer_del(gw->retry);
+	evtimer_del(gw->poll);
 	gw->restarting = true;
 	transport_bip_term_reset(gw->term);
 	gw->restarting = false;

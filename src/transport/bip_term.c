@@ -55,6 +55,7 @@ struct bip_term {
 	bip_term_open_fault_fn *open_fault;
 	void *open_fault_arg;
 	bool want_poll;      /* send STATUS at the next pump */
+	uint32_t poll_ms;    /* POLL INTERVAL granted to the card; 0: polling off */
 	uint8_t cmd[CAT_PROACTIVE_MAX]; /* the fetched command */
 	uint8_t capdu[5 + APDU_SHORT_DATA_MAX + 1];
 	uint8_t rapdu[APDU_SHORT_RESP_MAX + 2];
@@ -444,6 +445,38 @@ static void do_status(struct bip_term *t, const struct card_cat_command *c, stru
 	tr->r.result = CAT_RES_OK;
 }
 
+/* POLL INTERVAL (§6.4.6): the card asks to be polled with STATUS every
+ * Duration while the terminal is idle; granted as asked, at least
+ * BIP_GW_POLL_MIN_MS (the Duration in the response is what is granted). */
+static void do_poll_interval(struct bip_term *t, const struct card_cat_command *c,
+			     struct tr *tr)
+{
+	uint32_t ms = card_cat_duration_ms(c->duration);
+	if (ms == 0) {
+		tr->r.result = CAT_RES_DATA_NOT_UNDERSTOOD;
+		return;
+	}
+	struct card_cat_duration d = c->duration;
+	if (ms < BIP_GW_POLL_MIN_MS) {
+		ms = BIP_GW_POLL_MIN_MS;
+		d = card_cat_duration_from_ms(ms);
+	}
+	t->poll_ms = ms;
+	tr->r.has_duration = true;
+	tr->r.duration = d;
+	tr->r.result = CAT_RES_OK;
+	log_dbg(SUB, "POLL INTERVAL: STATUS every %u ms while idle", (unsigned)ms);
+}
+
+/* POLLING OFF (§6.4.7): back to no poll at all (the card speaks after a
+ * command of ours, or a poll the owner asks for). */
+static void do_polling_off(struct bip_term *t, const struct card_cat_command *c, struct tr *tr)
+{
+	(void)c;
+	t->poll_ms = 0;
+	tr->r.result = CAT_RES_OK;
+}
+
 typedef void cmd_fn(struct bip_term *t, const struct card_cat_command *c, struct tr *tr);
 
 /* What this terminal carries out (TERMINAL PROFILE bytes 5, 12): one
@@ -455,6 +488,7 @@ static const struct {
 	{ CAT_CMD_SET_UP_EVENT_LIST, do_event_list }, { CAT_CMD_OPEN_CHANNEL, do_open },
 	{ CAT_CMD_CLOSE_CHANNEL, do_close },          { CAT_CMD_RECEIVE_DATA, do_receive },
 	{ CAT_CMD_SEND_DATA, do_send },               { CAT_CMD_GET_CHANNEL_STATUS, do_status },
+	{ CAT_CMD_POLL_INTERVAL, do_poll_interval },  { CAT_CMD_POLLING_OFF, do_polling_off },
 };
 
 static cmd_fn *handler(uint8_t type)
@@ -800,6 +834,12 @@ enum bip_term_next transport_bip_term_pump(struct bip_term *t, unsigned *wait_ms
 	}
 	next = BIP_TERM_AGAIN;
 out:
+	/* Idle with a POLL INTERVAL granted: the poll is the next thing. */
+	if (next == BIP_TERM_IDLE && t->poll_ms && !t->link_down && !t->waiting) {
+		if (wait_ms)
+			*wait_ms = t->poll_ms;
+		next = BIP_TERM_POLL;
+	}
 	t->in_pump = false;
 	return next;
 }
@@ -846,6 +886,8 @@ int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsig
 		.get_channel_status = true,
 		.channels = (uint8_t)t->channels,
 		.tcp_server = true,
+		.poll_interval = true,
+		.polling_off = true,
 	};
 	rc = card_cat_msg_profile_encode(&prof, tp, sizeof(tp), &tp_len);
 	if (rc == 0)
@@ -903,6 +945,7 @@ void transport_bip_term_reset(struct bip_term *t)
 	t->ev_data_available = t->ev_channel_status = false;
 	t->pending = 0;
 	t->waiting = false;
+	t->poll_ms = 0;
 	t->busy_ms = BIP_GW_BUSY_MIN_MS;
 	t->streak = 0;
 	t->streak_warned = false;

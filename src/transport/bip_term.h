@@ -26,6 +26,10 @@
  *   free Tx space -> 3A 04 (nothing stored);
  * - RECEIVE DATA returns min(requested, CAT_RECEIVE_DATA_MAX, Rx) bytes,
  *   result 02 when that is fewer than requested;
+ * - POLL INTERVAL is granted as asked (at least BIP_GW_POLL_MIN_MS): while
+ *   it holds, an idle pump() returns BIP_TERM_POLL with the interval, and
+ *   the owner's poll() after it sends STATUS (80 F2 00 0C 00); POLLING OFF
+ *   and reset() end it;
  * - Data available is sent when Rx goes from empty to non-empty, and once
  *   more when a RECEIVE DATA consumed bytes but left some and the card went
  *   idle without asking again (no stall, no endless ping-pong). */
@@ -79,6 +83,9 @@ enum bip_term_next {
 	BIP_TERM_IDLE,  /* nothing until the next network event */
 	BIP_TERM_AGAIN, /* budget spent with work left: pump again soon (from the loop) */
 	BIP_TERM_WAIT,  /* card busy (93 00) or too chatty: wake() after *wait_ms */
+	BIP_TERM_POLL,  /* idle under a POLL INTERVAL: poll() then pump() after
+			 * *wait_ms (a later pump() may say it again: the first
+			 * deadline holds, or the card is never polled) */
 };
 
 /* link is copied (its ops and ctx stay borrowed), net and net_arg are

@@ -7,7 +7,9 @@
  *      decoded again: the same values);
  *   1: an ENVELOPE data field;  2: a FETCH response (proactive command);
  *   otherwise: a fresh card with the BIP server (4116 x 5, 3516 x 2) gets a
- *      full TERMINAL PROFILE, then steps { op, len, len bytes }:
+ *      full TERMINAL PROFILE (first byte 'P': a card that retries a refused
+ *      OPEN CHANNEL twice, after a POLL INTERVAL the profile offers), then
+ *      steps { op, len, len bytes }:
  *      'F' FETCH with the announced Le;   'T' TERMINAL RESPONSE to the last
  *      fetched command: its Command details, 82 81, then the bytes;
  *      'E' ENVELOPE D6 with the bytes as contents;   'R' the bytes as a raw
@@ -306,6 +308,10 @@ static void run_engine(const uint8_t *data, size_t size)
 	static const uint8_t tp[] = { 0x80, 0x10, 0x00, 0x00, 0x11, 0x01, 0x00, 0x00, 0x00,
 				      0x01, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xE0,
 				      0x00, 0x00, 0x00, 0x04 };
+	static const uint8_t tp_poll[] = { 0x80, 0x10, 0x00, 0x00, 0x11, 0x01, 0x00, 0x60, 0x00,
+					   0x01, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F, 0xE0,
+					   0x00, 0x00, 0x00, 0x04 };
+	bool retry = data[0] == 'P';
 	static const struct card_bip_port ports[] = { { 4116, 5 }, { 3516, 2 } };
 	static struct run r;
 	struct card_bip_config cfg = {
@@ -314,6 +320,7 @@ static void run_engine(const uint8_t *data, size_t size)
 		.buffer_size = 1400,
 		.sink = &sink,
 		.log = quiet,
+		.open_retry = { retry ? 2 : 0, 100 },
 	};
 	struct card_fs *fs = card_fs_new();
 	struct card *card = fs ? card_new(fs, atr, sizeof(atr)) : NULL;
@@ -324,7 +331,10 @@ static void run_engine(const uint8_t *data, size_t size)
 	n_conns = 0;
 	r.card = card;
 	card_bip_attach(bip, card);
-	xmit(&r, tp, sizeof(tp));
+	if (retry)
+		xmit(&r, tp_poll, sizeof(tp_poll));
+	else
+		xmit(&r, tp, sizeof(tp));
 	size_t pos = 1;
 	while (size - pos >= 2) {
 		uint8_t op = data[pos];

@@ -170,6 +170,12 @@ bip_fetch() { # NAME URL: scwsemu-fetch over BIP; "EXIT SECONDS"
 	echo "$rc $(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$t0" "$t1")"
 }
 
+# The card ports in LISTEN, as scwsemu-ctl status shows them: "3516:LISTEN ...".
+listening() {
+	"$CTL" --control "$SOCK" status | python3 -c 'import json, sys
+print(" ".join(sorted({"%s:%s" % (c["card_port"], c["state"]) for c in json.load(sys.stdin)["channels"] if c["state"] != "CLOSED"})))'
+}
+
 # A fixed host port for card port 4116: it must be the same after a card reset.
 HP=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 daemon b --no-tcpip --port-map 4116=$HP --port-map 3516=0 --trace "$T_TMP/bip.pcap" || exit 1
@@ -221,5 +227,70 @@ pcap=$(tshark -r "$T_TMP/bip.pcap" -V 2>/dev/null)
 expect_match "tshark: the card got Channel status 41 05 (link dropped)" 'Channel status: 4105' "$pcap"
 expect_match "tshark: OPEN CHANNEL answered 3A 10 (port not available)" \
 	'Additional information: Port not available \(0x10\)' "$pcap"
+
+# ---- BIP: a refused OPEN CHANNEL, and a card whose profile retries it ---------
+
+# The default card with one channel per port (so that one refused OPEN
+# CHANNEL closes 4116), without and with scws.open_retry (once more, 1 s
+# after the refusal).
+one_channel_card() { # DIR [open_retry line]
+	mkdir -p "$1" && cp "$CARDS/default/"* "$1/"
+	sed -i -e "s|\"\\.\\./\\.\\./pki/|\"$top_srcdir/pki/|" -e 's|channels = [0-9];|channels = 1;|' \
+		-e "s|^scws = {|scws = {\n  $2|" "$1/card.conf"
+}
+one_channel_card "$T_TMP/no-retry-card" ""
+one_channel_card "$T_TMP/retry-card" "open_retry = { count = 1; delay = 1000; };"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+SOCK=$T_TMP/n.sock
+start_scwsemu n --card "$T_TMP/no-retry-card" --control "$SOCK" --no-tcpip \
+	--port-map 4116="$(free_port)" --port-map 3516=0 || exit 1
+BN=https://127.0.0.1:$(ready_port "$READY_n" bip 127.0.0.1 4116)$BOOT
+arm "bip-open-fail 20 port=4116 count=1"
+"$CTL" --control "$SOCK" card reset >/dev/null || not_ok "scwsemu-ctl card reset"
+sleep 2
+expect_eq "bip-open-fail 20 count=1, no open_retry in the profile: 4116 never opens" \
+	"3516:LISTEN" "$(listening)"
+curl -sS --cacert "$CA" -o /dev/null --max-time 5 "$BN" 2>/dev/null
+expect_eq "... curl cannot connect to card port 4116 (exit 7)" 7 $?
+expect_eq "... the fault fired once: id:fired:left" "1:1:0" \
+	"$("$CTL" --control "$SOCK" fault list | python3 -c 'import json, sys
+print(" ".join("%d:%d:%s" % (f["id"], f["fired"], f["left"]) for f in json.load(sys.stdin)["faults"]))')"
+stop_pid "$PID_n"
+
+SOCK=$T_TMP/r.sock
+start_scwsemu r --card "$T_TMP/retry-card" --control "$SOCK" --no-tcpip \
+	--port-map 4116="$(free_port)" --port-map 3516=0 --trace "$T_TMP/retry.pcap" || exit 1
+BR=https://127.0.0.1:$(ready_port "$READY_r" bip 127.0.0.1 4116)$BOOT
+arm "bip-open-fail 20 port=4116 count=1"
+"$CTL" --control "$SOCK" card reset >/dev/null || not_ok "scwsemu-ctl card reset"
+# The retry's timing from the daemon's log: from the refusal to the channel
+# in LISTEN again (a status loop on a loaded machine is too coarse).
+for _ in $(seq 300); do
+	grep -q 'channel [0-9]: port 4116 LISTEN' <(sed -n '/retry 1 of 1/,$p' "$LOG_r") && break
+	sleep 0.05
+done
+expect_eq "open_retry count=1: the card opens 4116 again at the gateway's poll" \
+	"3516:LISTEN 4116:LISTEN" "$(listening)"
+within "... 1 s after the refusal (the POLL INTERVAL it asked for), not before" 1 3 \
+	"$(python3 - "$LOG_r" <<'PY'
+import re, sys, datetime
+t = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\S+)Z .*(retry 1 of 1|channel \d: port 4116 LISTEN)", line)
+    if m:
+        k = "fail" if "retry" in m.group(2) else "open"
+        if k == "fail" or "fail" in t:
+            t[k] = datetime.datetime.fromisoformat(m.group(1))
+print(round((t["open"] - t["fail"]).total_seconds(), 3))
+PY
+)"
+expect_eq "... and curl fetches the bootstrap on card port 4116" 200 \
+	"$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' --max-time 10 "$BR")"
+stop_pid "$PID_r"
+pcap=$(tshark -r "$T_TMP/retry.pcap" -V 2>/dev/null)
+expect_match "tshark: the card asked for POLL INTERVAL" 'POLL INTERVAL|Poll Interval|POLL_INTERVAL' "$pcap"
 
 finish

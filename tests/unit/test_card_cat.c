@@ -138,6 +138,9 @@ static uint8_t rbuf[APDU_RESP_MAX];
 static size_t rlen; /* response data bytes of the last APDU (SW excluded) */
 static uint16_t last_sw;
 
+/* The next setup()'s open_retry (teardown() clears it). */
+static struct card_bip_retry setup_retry;
+
 static void setup(const struct card_bip_port *ports, size_t n, uint16_t buffer_size)
 {
 	memset(pool, 0, sizeof(pool));
@@ -156,6 +159,7 @@ static void setup(const struct card_bip_port *ports, size_t n, uint16_t buffer_s
 		.buffer_size = buffer_size,
 		.sink = &sink_ops,
 		.log = log_capture,
+		.open_retry = setup_retry,
 	};
 	bip = card_bip_new(&cfg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
@@ -172,6 +176,7 @@ static void teardown(void)
 	card = NULL;
 	bip = NULL;
 	fs = NULL;
+	memset(&setup_retry, 0, sizeof(setup_retry));
 }
 
 static uint16_t xmit(const uint8_t *capdu, size_t len)
@@ -296,6 +301,8 @@ static struct term {
 	bool free_zero;            /* SEND DATA responses say 00 bytes free */
 	struct tchan ch[CAT_BIP_CHANNELS_MAX + 1];
 	unsigned opens, events_setups, statuses;
+	unsigned poll_intervals, polling_offs;
+	uint32_t poll_ms;          /* POLL INTERVAL in force (0: none) */
 	uint8_t numbers[1024];
 	size_t n_numbers;
 	uint8_t types[1024];
@@ -427,6 +434,19 @@ static void term_answer(const struct card_cat_command *c)
 				r.status[r.n_status++] = CAT_CHST(CAT_CHST_LISTEN, i, 0);
 		if (r.n_status == 0)
 			r.status[r.n_status++] = 0;
+		break;
+	case CAT_CMD_POLL_INTERVAL:
+		CU_ASSERT_EQUAL(c->devices.dst, CAT_DEV_TERMINAL);
+		CU_ASSERT_FATAL(c->has_duration);
+		term.poll_intervals++;
+		term.poll_ms = card_cat_duration_ms(c->duration);
+		r.has_duration = true;
+		r.duration = c->duration;
+		break;
+	case CAT_CMD_POLLING_OFF:
+		CU_ASSERT_EQUAL(c->devices.dst, CAT_DEV_TERMINAL);
+		term.polling_offs++;
+		term.poll_ms = 0;
 		break;
 	default:
 		CU_FAIL("unexpected proactive command");
@@ -973,6 +993,142 @@ static void test_open_channel_errors(void)
 	teardown();
 }
 
+/* TERMINAL PROFILE with POLL INTERVAL and POLLING OFF (byte 3 b6 b7). */
+static const uint8_t poll_tp[] = { 0x01, 0, 0x60, 0, 0x01, 0x0C, 0, 0, 0, 0, 0, 0x1F, 0xE0,
+				   0, 0, 0, 0x04 };
+
+static uint16_t poll_status(void)
+{
+	return xmit_hex("80 F2 00 0C 00");
+}
+
+/* scws.open_retry: a refused OPEN CHANNEL goes again at the terminal's
+ * STATUS after the POLL INTERVAL the card asked for, count times at most;
+ * then POLLING OFF. */
+static void test_open_retry(void)
+{
+	/* Refused once (20, then 3A 10), granted at the second retry. */
+	setup_retry = (struct card_bip_retry){ 2, 1500 };
+	setup(port_4116, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(poll_tp, sizeof(poll_tp));
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 1);
+	CU_ASSERT_EQUAL(term.poll_intervals, 1);
+	CU_ASSERT_EQUAL(term.poll_ms, 1500); /* 15 tenths of a second */
+	CU_ASSERT_EQUAL(last_sw, SW_OK);     /* nothing until the poll */
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 1);
+	CU_ASSERT_FALSE(card_bip_settled(bip));
+	CU_ASSERT_PTR_NOT_NULL(strstr(card_bip_reason(bip), "retry 1 of 2 at the next poll"));
+	/* Anything but STATUS leaves the retry waiting. */
+	CU_ASSERT_EQUAL(send_event(CAT_EVENT_CHANNEL_STATUS, 0x8100, -1), SW_OK);
+	CU_ASSERT_EQUAL(term.opens, 1);
+	term.open_result = CAT_RES_BIP_ERROR;
+	term.open_info = CAT_BIP_PORT_UNAVAILABLE;
+	CU_ASSERT_EQUAL(poll_status() & 0xFF00, 0x9100);
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 2);
+	CU_ASSERT_EQUAL(term.poll_intervals, 1); /* still in force: not asked again */
+	CU_ASSERT_PTR_NOT_NULL(strstr(card_bip_reason(bip), "port not available; retry 2 of 2"));
+	term.open_result = CAT_RES_OK;
+	CU_ASSERT_EQUAL(poll_status() & 0xFF00, 0x9100);
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 3);
+	CU_ASSERT_EQUAL(term.polling_offs, 1);
+	CU_ASSERT_EQUAL(term.poll_ms, 0);
+	CU_ASSERT(chan_info(1).in_use && chan_info(1).state == CAT_CH_LISTEN);
+	CU_ASSERT(card_bip_settled(bip));
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 0);
+	/* Polling is off: a STATUS is a STATUS. */
+	CU_ASSERT_EQUAL(poll_status(), SW_OK);
+	teardown();
+
+	/* Refused every time: count + 1 OPEN CHANNELs, then it gives up. */
+	setup_retry = (struct card_bip_retry){ 1, 100 };
+	setup(port_4116, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(poll_tp, sizeof(poll_tp));
+	term_pump();
+	CU_ASSERT_EQUAL(term.poll_ms, 100);
+	CU_ASSERT_EQUAL(poll_status() & 0xFF00, 0x9100);
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 2);
+	CU_ASSERT_EQUAL(term.polling_offs, 1);
+	CU_ASSERT_FALSE(chan_info(1).in_use);
+	CU_ASSERT(card_bip_settled(bip));
+	CU_ASSERT_PTR_NOT_NULL(strstr(card_bip_reason(bip), "port 4116 failed: 20"));
+	CU_ASSERT_PTR_NULL(strstr(card_bip_reason(bip), "retry"));
+	CU_ASSERT_EQUAL(poll_status(), SW_OK);
+	CU_ASSERT_EQUAL(term.opens, 2);
+	teardown();
+
+	/* No retry configured (the default): one OPEN CHANNEL, no poll. */
+	setup(port_4116, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(poll_tp, sizeof(poll_tp));
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 1);
+	CU_ASSERT_EQUAL(term.poll_intervals, 0);
+	CU_ASSERT(card_bip_settled(bip));
+	CU_ASSERT_EQUAL(poll_status(), SW_OK);
+	CU_ASSERT_EQUAL(term.opens, 1);
+	teardown();
+
+	/* A terminal without POLL INTERVAL: the retry waits for its STATUS;
+	 * every channel of the port retries on its own. */
+	static const struct card_bip_port two[] = { { 4116, 2 } };
+	setup_retry = (struct card_bip_retry){ 1, 60000 };
+	setup(two, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(full_tp, sizeof(full_tp));
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 2);
+	CU_ASSERT_EQUAL(term.poll_intervals, 0);
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 2);
+	term.open_result = CAT_RES_OK;
+	CU_ASSERT_EQUAL(poll_status() & 0xFF00, 0x9100);
+	term_pump();
+	CU_ASSERT_EQUAL(term.opens, 4);
+	CU_ASSERT_EQUAL(term.polling_offs, 0);
+	CU_ASSERT(chan_info(1).in_use && chan_info(2).in_use);
+	CU_ASSERT(card_bip_settled(bip));
+	teardown();
+
+	/* A reset forgets the waiting retry. */
+	setup_retry = (struct card_bip_retry){ 3, 1000 };
+	setup(port_4116, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(poll_tp, sizeof(poll_tp));
+	term_pump();
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 1);
+	card_reset(card);
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 0);
+	teardown();
+
+	/* The config's ranges. */
+	static const struct card_bip_retry bad[] = {
+		{ CARD_BIP_RETRY_MAX + 1, 1000 }, { 1, 99 }, { 1, CARD_BIP_RETRY_DELAY_MAX + 1 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct card_bip_config cfg = {
+			.ports = port_4116, .n_ports = 1, .sink = &sink_ops, .open_retry = bad[i],
+		};
+		CU_ASSERT_PTR_NULL(card_bip_new(&cfg));
+	}
+	struct card_bip_config ok = {
+		.ports = port_4116, .n_ports = 1, .sink = &sink_ops,
+		.open_retry = { 0, 5 }, /* no retry: the delay does not matter */
+	};
+	struct card_bip *b = card_bip_new(&ok);
+	CU_ASSERT_PTR_NOT_NULL(b);
+	card_bip_free(b);
+}
+
 /* RECEIVE/SEND DATA failures (TS 102 223 §8.12.11). */
 static void test_data_errors(void)
 {
@@ -1408,6 +1564,7 @@ static void test_config_and_names(void)
 
 static CU_TestInfo tests[] = {
 	UNIT_TEST(test_example_exchange),
+	UNIT_TEST(test_open_retry),
 	UNIT_TEST(test_receive_chunk_sizes),
 	UNIT_TEST(test_modified_buffer_size),
 	UNIT_TEST(test_chunks_exact),

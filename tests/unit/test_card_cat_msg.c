@@ -886,6 +886,82 @@ static void test_command_scan(void)
 	CU_ASSERT(sc.objs[1].tag == CAT_TAG_TRANSPORT_LEVEL && !sc.objs[1].cr);
 }
 
+/* Duration (§8.8), POLL INTERVAL / POLLING OFF (§6.6.5-6) and their
+ * TERMINAL PROFILE bits (byte 3 b6, b7). */
+static void test_poll_interval(void)
+{
+	static const struct {
+		uint8_t unit, interval;
+		uint32_t ms;
+	} to_ms[] = {
+		{ CAT_DURATION_SECONDS, 5, 5000 }, { CAT_DURATION_TENTHS, 15, 1500 },
+		{ CAT_DURATION_MINUTES, 2, 120000 }, { 3, 1, 0 }, { CAT_DURATION_SECONDS, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(to_ms) / sizeof(to_ms[0]); i++) {
+		struct card_cat_duration d = { to_ms[i].unit, to_ms[i].interval };
+		CU_ASSERT_EQUAL(card_cat_duration_ms(d), to_ms[i].ms);
+	}
+	static const struct {
+		uint32_t ms;
+		uint8_t unit, interval;
+	} from_ms[] = {
+		{ 0, CAT_DURATION_TENTHS, 1 },       { 100, CAT_DURATION_TENTHS, 1 },
+		{ 101, CAT_DURATION_TENTHS, 2 },     { 1500, CAT_DURATION_TENTHS, 15 },
+		{ 25500, CAT_DURATION_TENTHS, 255 }, { 25501, CAT_DURATION_SECONDS, 26 },
+		{ 255000, CAT_DURATION_SECONDS, 255 }, { 255001, CAT_DURATION_MINUTES, 5 },
+		{ 3600000, CAT_DURATION_MINUTES, 60 }, { 0xFFFFFFFFu, CAT_DURATION_MINUTES, 255 },
+	};
+	for (size_t i = 0; i < sizeof(from_ms) / sizeof(from_ms[0]); i++) {
+		struct card_cat_duration d = card_cat_duration_from_ms(from_ms[i].ms);
+		CU_ASSERT_EQUAL(d.unit, from_ms[i].unit);
+		CU_ASSERT_EQUAL(d.interval, from_ms[i].interval);
+	}
+	uint8_t want[64], out[64];
+	size_t wn = 0, n = 0;
+	struct card_cat_command c = {
+		.details = { 1, CAT_CMD_POLL_INTERVAL, 0 },
+		.devices = { CAT_DEV_UICC, CAT_DEV_TERMINAL },
+		.has_duration = true,
+		.duration = { CAT_DURATION_TENTHS, 15 },
+	}, back;
+	hexv("D0 0D 81 03 01 03 00 82 02 81 82 84 02 02 0F", want, sizeof(want), &wn);
+	CU_ASSERT_EQUAL(card_cat_msg_command_encode(&c, out, sizeof(out), &n), 0);
+	CU_ASSERT(n == wn && memcmp(out, want, n) == 0);
+	CU_ASSERT_EQUAL(card_cat_msg_command_decode(out, n, &back), 0);
+	CU_ASSERT(back.has_duration && back.duration.unit == CAT_DURATION_TENTHS &&
+		  back.duration.interval == 15);
+	/* POLL INTERVAL without its Duration; a Duration of 3 bytes. */
+	hexv("D0 09 81 03 01 03 00 82 02 81 82", want, sizeof(want), &wn);
+	CU_ASSERT_EQUAL(card_cat_msg_command_decode(want, wn, &back), -EPROTO);
+	hexv("D0 0E 81 03 01 03 00 82 02 81 82 84 03 02 0F 00", want, sizeof(want), &wn);
+	CU_ASSERT_EQUAL(card_cat_msg_command_decode(want, wn, &back), -EPROTO);
+	/* POLLING OFF has nothing but details and devices. */
+	hexv("D0 09 81 03 02 04 00 82 02 81 82", want, sizeof(want), &wn);
+	CU_ASSERT_EQUAL(card_cat_msg_command_decode(want, wn, &back), 0);
+	CU_ASSERT_FALSE(back.has_duration);
+	/* The terminal's answer gives the interval it granted. */
+	struct card_cat_response r = {
+		.details = { 1, CAT_CMD_POLL_INTERVAL, 0 },
+		.devices = { CAT_DEV_TERMINAL, CAT_DEV_UICC },
+		.result = CAT_RES_OK,
+		.has_duration = true,
+		.duration = { CAT_DURATION_SECONDS, 2 },
+	}, rback;
+	hexv("81 03 01 03 00 82 02 82 81 83 01 00 84 02 01 02", want, sizeof(want), &wn);
+	CU_ASSERT_EQUAL(card_cat_msg_response_encode(&r, out, sizeof(out), &n), 0);
+	CU_ASSERT(n == wn && memcmp(out, want, n) == 0);
+	CU_ASSERT_EQUAL(card_cat_msg_response_decode(out, n, &rback), 0);
+	CU_ASSERT(rback.has_duration && card_cat_duration_ms(rback.duration) == 2000);
+	/* Profile bits. */
+	struct card_cat_profile tp = { .poll_interval = true, .polling_off = true }, tback;
+	CU_ASSERT_EQUAL(card_cat_msg_profile_encode(&tp, out, sizeof(out), &n), 0);
+	CU_ASSERT_EQUAL(out[2], 0x60);
+	CU_ASSERT_EQUAL(card_cat_msg_profile_decode(out, n, &tback), 0);
+	CU_ASSERT(tback.poll_interval && tback.polling_off);
+	CU_ASSERT_EQUAL(card_cat_msg_profile_decode(out, 2, &tback), 0);
+	CU_ASSERT(!tback.poll_interval && !tback.polling_off);
+}
+
 static CU_TestInfo tests[] = {
 	UNIT_TEST(test_example_round_trip),
 	UNIT_TEST(test_example_fields),
@@ -896,6 +972,7 @@ static CU_TestInfo tests[] = {
 	UNIT_TEST(test_unknown_skipped),
 	UNIT_TEST(test_sizes),
 	UNIT_TEST(test_profile),
+	UNIT_TEST(test_poll_interval),
 	UNIT_TEST(test_capdu),
 	UNIT_TEST(test_names),
 	UNIT_TEST(test_ch_states),

@@ -232,6 +232,7 @@ static void test_full(void)
 	CU_ASSERT(p->ports[0].port == 14116 && p->ports[0].tls && p->ports[0].channels == 3);
 	CU_ASSERT(p->ports[1].port == 13516 && !p->ports[1].tls && p->ports[1].channels == 1);
 	CU_ASSERT(p->ports[2].port == 8443 && p->ports[2].tls && p->ports[2].channels == 3);
+	CU_ASSERT(p->open_retry.count == 3 && p->open_retry.delay_ms == 2500);
 	CU_ASSERT(p->index_html_len == 21 && !memcmp(p->index_html, "<html>ok-full</html>\n", 21));
 
 	CU_ASSERT(ends_with(p->tls.cert_file, "/tests/data/profiles/ok-full/test.crt"));
@@ -311,6 +312,8 @@ static void test_minimal(void)
 	CU_ASSERT_EQUAL_FATAL(p->n_ports, 2);
 	CU_ASSERT(p->ports[0].port == 4116 && p->ports[0].tls && p->ports[0].channels == 5);
 	CU_ASSERT(p->ports[1].port == 3516 && !p->ports[1].tls && p->ports[1].channels == 2);
+	/* No retry of a refused OPEN CHANNEL unless the profile asks. */
+	CU_ASSERT(p->open_retry.count == 0 && p->open_retry.delay_ms == 1000);
 	CU_ASSERT_PTR_NULL(p->index_html);
 	CU_ASSERT_PTR_NULL(p->tls.cert_file);
 	CU_ASSERT(p->tls.psk_key_len == 1 && p->tls.psk_key[0] == 0xAA);
@@ -392,6 +395,12 @@ static const struct {
 	{ "channels-range", "card.conf", 11,
 	  "scws.ports[0].channels: 8 is out of range 1..7", -EINVAL },
 	{ "port-twice", "card.conf", 12, "port 4116 is listed twice", -EINVAL },
+	{ "open-retry-count", "card.conf", 11,
+	  "scws.open_retry.count: 101 is out of range 0..100", -EINVAL },
+	{ "open-retry-delay", "card.conf", 12,
+	  "scws.open_retry.delay: 99 is out of range 100..3600000", -EINVAL },
+	{ "open-retry-key", "card.conf", 11,
+	  "scws.open_retry.tries: unknown setting (known here: count, delay)", -EINVAL },
 	{ "scheme-unknown", "card.conf", 11,
 	  "scws.ports[0].scheme: \"ftp\" is not one of \"https\", \"http\"", -EINVAL },
 	{ "https-no-tls", "card.conf", 0, "port 4116 is https: set tls.certificate", -EINVAL },

@@ -497,7 +497,7 @@ static void test_error_cut_in_a_character(void)
 			CU_ASSERT_EQUAL(lab_control_line(&none, line, strlen(line), &out), 0);
 			v = json_loadb((const char *)out.p, out.len, 0, NULL);
 			CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(v, "error")),
-						      "?\" (cmd, args, id)"));
+						      "?\" (cmd, args, id, card)"));
 			json_decref(v);
 			buf_cleanup(&out);
 		}

@@ -501,8 +501,9 @@ static void test_example_113(void)
 	pattern(rxd, sizeof(rxd), rx_head, sizeof(rx_head));
 	pattern(txd, sizeof(txd), tx_head, sizeof(tx_head));
 
-	/* The example's card has one channel: TERMINAL PROFILE byte 13 = 20. */
-	script_add(&s, "80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04",
+	/* The example's card has one channel: TERMINAL PROFILE byte 13 = 20;
+	 * byte 3 60 (POLL INTERVAL, POLLING OFF) is ours, not the example's. */
+	script_add(&s, "80 10 00 00 11 01 00 60 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04",
 		   "91 0F");
 	script_add(&s, "80 12 00 00 0F", "D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A 90 00");
 	script_add(&s, "80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00", "91 14");
@@ -575,9 +576,11 @@ static void test_profile_seven_channels(void)
 	rig_new(&r, 0, 0);
 	rig_start(&r);
 	CU_ASSERT_EQUAL(r.m.n_log, 1);
+	/* byte 3 60: POLL INTERVAL and POLLING OFF (a card retrying a refused
+	 * OPEN CHANNEL asks to be polled). */
 	CU_ASSERT_EQUAL(r.m.log[0].ins, 0x10);
 	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[0]),
-			       norm("01 00 00 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04"));
+			       norm("01 00 60 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04"));
 	CU_ASSERT_EQUAL(transport_bip_term_channels(r.t), 7);
 	rig_free(&r);
 }
@@ -595,7 +598,7 @@ static void test_start_failures(void)
 
 	/* No toolkit on the card. */
 	memset(&s, 0, sizeof(s));
-	script_add(&s, "80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04",
+	script_add(&s, "80 10 00 00 11 01 00 60 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04",
 		   "6D 00");
 	struct bip_term *t = transport_bip_term_new(&link, &fnet_ops, &net, NULL);
 	CU_ASSERT_EQUAL(transport_bip_term_start(t, &next, &ms, err, sizeof(err)), -EPROTO);
@@ -604,7 +607,7 @@ static void test_start_failures(void)
 
 	/* The link breaks: start fails, nothing more is sent. */
 	memset(&s, 0, sizeof(s));
-	script_add(&s, "80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04", NULL);
+	script_add(&s, "80 10 00 00 11 01 00 60 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04", NULL);
 	t = transport_bip_term_new(&link, &fnet_ops, &net, NULL);
 	CU_ASSERT_EQUAL(transport_bip_term_start(t, &next, &ms, err, sizeof(err)), -EIO);
 	CU_ASSERT(transport_bip_term_link_down(t));
@@ -614,7 +617,7 @@ static void test_start_failures(void)
 
 	/* The link breaks in the middle of the session. */
 	memset(&s, 0, sizeof(s));
-	script_add(&s, "80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04",
+	script_add(&s, "80 10 00 00 11 01 00 60 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04",
 		   "91 0B");
 	script_add(&s, "80 12 00 00 0B", NULL);
 	t = transport_bip_term_new(&link, &fnet_ops, &net, NULL);
@@ -1204,7 +1207,7 @@ static void test_hostile_fetch(void)
 	enum bip_term_next next;
 	unsigned ms;
 	static const char tp[] =
-		"80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04";
+		"80 10 00 00 11 01 00 60 00 01 0C 00 00 00 00 00 1F E0 00 00 00 04";
 	static const char tr_status[] = "80 14 00 00 10 81 03 01 44 00 82 02 82 81 83 01 00 "
 					"B8 02 00 00";
 	quiet();
@@ -2068,6 +2071,92 @@ static void test_gw_with_card(void)
 	card_fs_free(fs);
 }
 
+/* bip-open-fail with a card that retries (scws.open_retry): the first
+ * OPEN CHANNEL of 4116 gets 20, the card asks for POLL INTERVAL, the
+ * gateway polls with STATUS when it is over, the card opens 4116 again
+ * and the listener appears; then POLLING OFF. */
+static unsigned open_once_calls; /* the OPEN CHANNELs of 4116 */
+static bool open_fail_once(void *arg, uint16_t port, uint8_t *result, size_t *len)
+{
+	(void)arg;
+	if (port != 4116 || open_once_calls++)
+		return false;
+	result[0] = 0x20;
+	*len = 1;
+	return true;
+}
+
+static bool listens_on_4116(struct net_rig *n, void *arg)
+{
+	struct bip_gw_endpoint ep[4];
+	size_t k = transport_bip_gw_endpoints(n->gw, ep, 4);
+	for (size_t i = 0; i < k; i++)
+		if (ep[i].card_port == 4116)
+			return true;
+	return false;
+}
+
+static void test_gw_open_retry_with_card(void)
+{
+	quiet();
+	open_once_calls = 0;
+	struct card_fs *fs = card_fs_new();
+	struct card *card = card_new(fs, test_atr, sizeof(test_atr));
+	static const struct card_bip_port ports[] = { { 4116, 1 }, { 3516, 1 } };
+	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &echo_sink,
+				      .open_retry = { 1, 300 } };
+	struct card_bip *bip = card_bip_new(&bc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
+	card_bip_attach(bip, card);
+	void *ctx = transport_link_emu_new(card);
+	struct net_rig n;
+	memset(&n, 0, sizeof(n));
+	n.base = event_base_new();
+	static const struct bip_gw_addr lo = { "127.0.0.1", false };
+	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
+	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
+				     .n_port_map = 2 };
+	char err[256] = "";
+	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
+	struct bip_gw_fault_hooks h = { .open_fail = open_fail_once };
+	transport_bip_gw_set_faults(n.gw, &h);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(transport_bip_gw_start(n.gw, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(open_once_calls, 1); /* 4116 refused */
+	CU_ASSERT_FALSE(listens_on_4116(&n, NULL));
+	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 1);
+	CU_ASSERT(wait_for(&n, listens_on_4116, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CU_ASSERT(ms >= 290); /* not before the POLL INTERVAL */
+	CU_ASSERT_EQUAL(open_once_calls, 2); /* 4116 again */
+	CU_ASSERT(card_bip_settled(bip));
+	/* POLLING OFF went: no poll timer left behind (the loop goes idle). */
+	event_base_loop(n.base, EVLOOP_NONBLOCK);
+	CU_ASSERT_EQUAL(transport_bip_term_pump(transport_bip_gw_term(n.gw), NULL), BIP_TERM_IDLE);
+	/* The retried channel serves. */
+	struct bip_gw_endpoint ep[4];
+	size_t k = transport_bip_gw_endpoints(n.gw, ep, 4);
+	uint16_t p4116 = 0;
+	for (size_t i = 0; i < k; i++)
+		if (ep[i].card_port == 4116)
+			p4116 = ep[i].port;
+	int a = client_connect(p4116);
+	CU_ASSERT_EQUAL(send(a, "retry", 5, 0), 5);
+	struct recv_want ra = { .fd = a, .want = 5 };
+	CU_ASSERT(wait_for(&n, client_got, &ra));
+	CU_ASSERT(ra.len == 5 && memcmp(ra.buf, "retry", 5) == 0);
+	close(a);
+	transport_bip_gw_free(n.gw);
+	event_base_free(n.base);
+	transport_link_emu_ops.free(ctx);
+	card_free(card);
+	card_bip_free(bip);
+	card_fs_free(fs);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo engine[] = {
@@ -2101,6 +2190,7 @@ int unit_register(void)
 		UNIT_TEST(test_gw_idle_timeout),
 		UNIT_TEST(test_gw_restart_stop),
 		UNIT_TEST(test_gw_with_card),
+		UNIT_TEST(test_gw_open_retry_with_card),
 		CU_TEST_INFO_NULL,
 	};
 	signal(SIGPIPE, SIG_IGN);
