@@ -2103,7 +2103,7 @@ static void test_gw_open_retry_with_card(void)
 	struct card_fs *fs = card_fs_new();
 	struct card *card = card_new(fs, test_atr, sizeof(test_atr));
 	static const struct card_bip_port ports[] = { { 4116, 1 }, { 3516, 1 } };
-	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &echo_sink,
+	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &unit_echo_sink,
 				      .open_retry = { 1, 300 } };
 	struct card_bip *bip = card_bip_new(&bc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
