@@ -64,8 +64,7 @@ struct scws_conn {
 	bool live;                   /* scws_conn_new() succeeded: observed at free */
 	bool https;                  /* TLS engine, or TLS offloaded in front */
 	struct scws_tls *tls;        /* NULL on a plain-HTTP port */
-	struct scws_http_parser http;
-	struct scws_bootstrap_req req;
+	struct conn_request *rq;     /* while a request is in progress, else NULL */
 	struct buf out;              /* bytes for the peer (ciphertext with tls) */
 	size_t out_off;              /* sent prefix of out; out_off <= out.len */
 	struct buf plain;            /* tls: response bytes not yet encrypted */
@@ -95,9 +94,36 @@ struct scws_conn {
 	unsigned pace_delay_ms, pace_bps;
 };
 
+/* What a request needs (the HTTP parser: its head buffer, the bootstrap
+ * form: its field values) is ~18 KB. An idle keep-alive or a handshaking
+ * connection holds none of it: it is taken when a request's first byte
+ * comes and given back once no request is in progress. One given-back
+ * block is kept for the next request, so a fetch at a time allocates
+ * nothing (one event-loop thread, as for tls_plain below). */
+struct conn_request {
+	struct scws_http_parser http;
+	struct scws_bootstrap_req req;
+};
+
+static struct conn_request *spare_request;
+
 static size_t pending(const struct scws_conn *c)
 {
 	return c->out.len - c->out_off + c->plain.len;
+}
+
+/* Between requests with everything sent, a connection holds no buffers:
+ * its output buffers (a handshake flight left 1-4 KB in each) and the TLS
+ * engine's go back to the heap. */
+static void release_when_idle(struct scws_conn *c)
+{
+	if (c->rq || c->in_req || pending(c) || (c->tls && !c->handshaken))
+		return;
+	buf_cleanup(&c->out);
+	c->out_off = 0;
+	buf_cleanup(&c->plain);
+	if (c->tls)
+		scws_tls_shrink(c->tls);
 }
 
 static struct buf *resp_buf(struct scws_conn *c)
@@ -234,7 +260,7 @@ static void observe_request(struct scws_conn *c, const struct scws_http_req *req
 	struct scws_obs_part parts[MULTIPART_PARTS_MAX];
 	char host[128], ctype[128], devid[SCWS_FIELD_MAX + 1], user[SCWS_FIELD_MAX + 1];
 	char push[SCWS_FIELD_MAX + 1], b64why[128];
-	const struct scws_bootstrap_req *r = &c->req;
+	const struct scws_bootstrap_req *r = &c->rq->req;
 	bool routed = c->have_head;
 
 	obs_common(c, &o);
@@ -310,7 +336,7 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		method[n] = 0;
 	}
 	if (c->have_head) {
-		snprintf(path, sizeof(path), "%s", c->req.path);
+		snprintf(path, sizeof(path), "%s", c->rq->req.path);
 	} else if (req && req->target.len) {
 		size_t n = 0;
 		for (size_t i = 0; i < req->target.len && req->target.ptr[i] != '?' &&
@@ -331,9 +357,9 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		{ "port", port, true },
 		{ "method", method[0] ? method : NULL, false },
 		{ "path", path[0] ? path : NULL, false },
-		{ "devid", routed && c->req.devid[0] ? c->req.devid : NULL, false },
-		{ "fields", routed && c->req.fields[0] ? c->req.fields : NULL, false },
-		{ "ignored", routed && c->req.ignored[0] ? c->req.ignored : NULL, false },
+		{ "devid", routed && c->rq->req.devid[0] ? c->rq->req.devid : NULL, false },
+		{ "fields", routed && c->rq->req.fields[0] ? c->rq->req.fields : NULL, false },
+		{ "ignored", routed && c->rq->req.ignored[0] ? c->rq->req.ignored : NULL, false },
 		{ "status", st, true },
 		{ "bytes", bytes, true },
 		{ "ms", ms, true },
@@ -341,7 +367,7 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		{ "cipher", c->tls ? scws_tls_cipher(c->tls) : NULL, false },
 		{ "psk_identity", c->tls ? scws_tls_psk_identity(c->tls) : NULL, false },
 		{ "reason", reason && reason[0] ? reason : NULL, false },
-		{ "detail", routed && c->req.detail[0] ? c->req.detail : NULL, false },
+		{ "detail", routed && c->rq->req.detail[0] ? c->rq->req.detail : NULL, false },
 	};
 	log_kv(LOG_INFO, "scws", "request", kv, sizeof(kv) / sizeof(kv[0]));
 	c->requests++;
@@ -401,9 +427,9 @@ static void answer(struct scws_conn *c, const struct scws_http_req *req, bool cl
 	struct scws_bootstrap_result res;
 	struct scws_fault_response fr = { 0 };
 	c->answered = true;
-	c->req.peer = c->peer;
-	c->req.now_ms = c->now;
-	if (c->req.route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP)
+	c->rq->req.peer = c->peer;
+	c->rq->req.now_ms = c->now;
+	if (c->rq->req.route == SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP)
 		scws_server_fault_response(c->srv, c->transport, c->local_port, &fr);
 	size_t start = resp_buf(c)->len;
 	uint64_t stream_start = c->sent + (c->out.len - c->out_off);
@@ -411,8 +437,8 @@ static void answer(struct scws_conn *c, const struct scws_http_req *req, bool cl
 	if (fr.status) {
 		rc = answer_fault_status(c, req, fr.status, close, &res);
 	} else {
-		c->req.fault_body = fr.body;
-		rc = scws_bootstrap_answer(&c->req, c->srv, req, close, resp_buf(c), &res);
+		c->rq->req.fault_body = fr.body;
+		rc = scws_bootstrap_answer(&c->rq->req, c->srv, req, close, resp_buf(c), &res);
 	}
 	if (rc) {
 		fatal(c, rc == -EMSGSIZE ? "response over the output limit" : strerror(-rc));
@@ -449,13 +475,13 @@ static int on_head(void *arg, const struct scws_http_req *req)
 		return -ECANCELED;
 	}
 	c->have_head = true;
-	if (scws_bootstrap_head_at(&c->req, req, c->https, scws_server_bootstrap_path(c->srv)) ==
+	if (scws_bootstrap_head_at(&c->rq->req, req, c->https, scws_server_bootstrap_path(c->srv)) ==
 	    SCWS_BOOTSTRAP_DECIDED) {
 		if (req->expect_continue) {
 			answer(c, req, true);
 			return -ECANCELED; /* answered and closing: stop parsing */
 		}
-		scws_http_parser_skip_body(&c->http);
+		scws_http_parser_skip_body(&c->rq->http);
 		return 0;
 	}
 	if (req->expect_continue) {
@@ -471,13 +497,53 @@ static int on_head(void *arg, const struct scws_http_req *req)
 static int on_body(void *arg, const uint8_t *data, size_t len)
 {
 	struct scws_conn *c = arg;
-	scws_bootstrap_body(&c->req, data, len);
+	scws_bootstrap_body(&c->rq->req, data, len);
 	return 0;
+}
+
+static int on_head(void *arg, const struct scws_http_req *req);
+static int on_body(void *arg, const uint8_t *data, size_t len);
+
+/* A request's first byte came: its parser and form state. */
+static bool take_request(struct scws_conn *c)
+{
+	static const struct scws_http_callbacks cb = { .on_head = on_head, .on_body = on_body };
+	if (c->rq)
+		return true;
+	struct conn_request *rq = spare_request;
+	spare_request = NULL;
+	if (!rq)
+		rq = malloc(sizeof(*rq));
+	if (!rq) {
+		fatal(c, "out of memory for a request");
+		return false;
+	}
+	scws_http_parser_init(&rq->http, &cb, c);
+	scws_bootstrap_req_init(&rq->req);
+	c->rq = rq;
+	return true;
+}
+
+/* No request in progress: the state goes back (kept as the spare). wiped:
+ * end_request() already wiped the form's values. */
+static void give_back_request(struct scws_conn *c, bool wiped)
+{
+	struct conn_request *rq = c->rq;
+	if (!rq)
+		return;
+	c->rq = NULL;
+	scws_http_parser_cleanup(&rq->http);
+	if (!wiped)
+		scws_bootstrap_req_cleanup(&rq->req);
+	if (spare_request)
+		free(rq);
+	else
+		spare_request = rq;
 }
 
 static void end_request(struct scws_conn *c)
 {
-	scws_bootstrap_req_cleanup(&c->req);
+	scws_bootstrap_req_cleanup(&c->rq->req);
 	c->have_head = false;
 	c->answered = false;
 	c->in_req = false;
@@ -496,10 +562,10 @@ static void request_begins(struct scws_conn *c)
 static void parse_failed(struct scws_conn *c)
 {
 	if (!c->answered && !c->done) {
-		const struct scws_http_req *req = scws_http_parser_req(&c->http);
-		int status = scws_http_parser_status(&c->http);
+		const struct scws_http_req *req = scws_http_parser_req(&c->rq->http);
+		int status = scws_http_parser_status(&c->rq->http);
 		answer_error(c, req->method_name.len ? req : NULL, c->have_head,
-			     status ? status : 500, scws_http_parser_reason(&c->http));
+			     status ? status : 500, scws_http_parser_reason(&c->rq->http));
 	}
 	end_request(c);
 	finish(c);
@@ -509,28 +575,32 @@ static void parse_failed(struct scws_conn *c)
  * follows a complete request is the next one (pipelining). */
 static void http_input(struct scws_conn *c, const uint8_t *in, size_t len)
 {
+	if (len && !c->done && !take_request(c))
+		return;
 	while (len && !c->done) {
-		if (!scws_http_parser_in_request(&c->http)) {
+		if (!scws_http_parser_in_request(&c->rq->http)) {
 			clock_gettime(CLOCK_MONOTONIC, &c->t0);
 			c->t0_ms = wall_ms();
 			request_begins(c);
 		}
 		size_t used = 0;
-		int rc = scws_http_parser_feed(&c->http, in, len, &used);
+		int rc = scws_http_parser_feed(&c->rq->http, in, len, &used);
 		in += used;
 		len -= used;
 		if (rc == -EAGAIN)
-			return;
+			break;
 		if (rc != 0) {
 			parse_failed(c);
 			return;
 		}
 		if (!c->answered)
-			answer(c, scws_http_parser_req(&c->http), false);
+			answer(c, scws_http_parser_req(&c->rq->http), false);
 		end_request(c);
 		if (!used)
-			return; /* cannot happen: a request has a head */
+			break; /* cannot happen: a request has a head */
 	}
+	if (c->rq && !scws_http_parser_in_request(&c->rq->http))
+		give_back_request(c, true);
 }
 
 /* Plaintext out of the TLS engine, handed to http_input() at once: one
@@ -668,7 +738,6 @@ static bool wrong_protocol(struct scws_conn *c, const uint8_t *in, size_t len)
 
 struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_info *info)
 {
-	static const struct scws_http_callbacks cb = { .on_head = on_head, .on_body = on_body };
 	struct scws_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -690,8 +759,6 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 	c->now = c->t_conn = c->t_idle = info->now_ms;
 	buf_init(&c->out, SCWS_CONN_OUT_MAX);
 	buf_init(&c->plain, SCWS_CONN_OUT_MAX);
-	scws_http_parser_init(&c->http, &cb, c);
-	scws_bootstrap_req_init(&c->req);
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	if (info->tls) {
 		struct scws_tls_ctx *ctx = scws_server_tls_ctx(srv);
@@ -758,8 +825,7 @@ void scws_conn_free(struct scws_conn *c)
 		return;
 	observe_close(c);
 	scws_tls_free(c->tls);
-	scws_http_parser_cleanup(&c->http);
-	scws_bootstrap_req_cleanup(&c->req);
+	give_back_request(c, false);
 	buf_cleanup(&c->out);
 	buf_cleanup(&c->plain);
 	free(c);
@@ -780,6 +846,7 @@ int scws_conn_feed(struct scws_conn *c, const uint8_t *in, size_t len)
 		tls_input(c, in, len);
 	else
 		http_input(c, in, len);
+	release_when_idle(c);
 	return 0;
 }
 
@@ -787,7 +854,7 @@ void scws_conn_peer_closed(struct scws_conn *c)
 {
 	if (c->done)
 		return;
-	if (scws_http_parser_in_request(&c->http))
+	if (c->rq && scws_http_parser_in_request(&c->rq->http))
 		log_conn(c, LOG_INFO, "peer closed mid-request", "nothing to answer");
 	c->done = true;
 }
@@ -851,12 +918,18 @@ void scws_conn_consume(struct scws_conn *c, size_t n)
 		c->t_drained = c->now;
 		if (!c->in_req && !c->plain.len)
 			c->t_idle = c->now; /* keep-alive counts from the last byte out */
+		release_when_idle(c);
 	} else if (c->out_off >= 4096 && c->out_off >= c->out.len / 2) {
 		/* Compacting only past half keeps a BIP transport's small
 		 * consumes linear in the bytes sent. */
 		buf_consume(&c->out, c->out_off);
 		c->out_off = 0;
 	}
+}
+
+size_t scws_conn_footprint(const struct scws_conn *c)
+{
+	return sizeof(*c) + (c->rq ? sizeof(*c->rq) : 0) + c->out.cap + c->plain.cap;
 }
 
 bool scws_conn_output_full(const struct scws_conn *c)
@@ -877,7 +950,7 @@ bool scws_conn_in_request(const struct scws_conn *c)
 	 * deadline as a request. */
 	if (c->tls && scws_tls_state(c->tls) == SCWS_TLS_ST_HANDSHAKING)
 		return c->tls_started;
-	return scws_http_parser_in_request(&c->http);
+	return c->rq && scws_http_parser_in_request(&c->rq->http);
 }
 
 void scws_conn_set_time(struct scws_conn *c, uint64_t now_ms)

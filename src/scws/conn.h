@@ -82,6 +82,13 @@ void scws_conn_consume(struct scws_conn *c, size_t n);
 int scws_conn_pace(struct scws_conn *c, uint64_t now_ms);
 bool scws_conn_held(const struct scws_conn *c);
 
+/* Bytes of memory the conn holds itself: its struct, a request's state
+ * (HTTP parser and form: taken when a request's first byte comes, given
+ * back when none is in progress) and its output buffers (freed once all
+ * is sent and no request is in progress); not the TLS engine's. An idle
+ * connection holds only the struct. */
+size_t scws_conn_footprint(const struct scws_conn *c);
+
 /* True when the conn wants no more input for now (its output is above its
  * high-water mark): stop reading until the output drains. */
 bool scws_conn_output_full(const struct scws_conn *c);

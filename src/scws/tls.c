@@ -981,6 +981,12 @@ void scws_tls_output_consume(struct scws_tls *t, size_t n)
 	buf_consume(&t->out, n);
 }
 
+void scws_tls_shrink(struct scws_tls *t)
+{
+	if (!t->out.len)
+		buf_cleanup(&t->out);
+}
+
 int scws_tls_close(struct scws_tls *t)
 {
 	switch (t->state) {

@@ -151,6 +151,9 @@ scws_tls_write(struct scws_tls *t, const uint8_t *in, size_t len, size_t *used);
 struct bytes scws_tls_output(const struct scws_tls *t);
 /* Marks the first n bytes of the output as sent (n > length empties it). */
 void scws_tls_output_consume(struct scws_tls *t, size_t n);
+/* Frees the storage of the engine's output buffer when it is empty (for a
+ * connection going idle); it grows again on the next output. */
+void scws_tls_shrink(struct scws_tls *t);
 
 /* Queues close_notify when OPEN (state CLOSED). In HANDSHAKING the state
  * becomes CLOSED with nothing sent; in CLOSED or FAILED nothing happens.

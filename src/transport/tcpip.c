@@ -2,6 +2,9 @@
 #include "transport/tcpip.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -55,8 +58,29 @@ struct tcpip_server {
 	bool own_admit;
 	bool paused;
 	bool suspended; /* the card is out: no listener */
+	struct event *settle; /* trims the heap once connections settle */
 	char name[16]; /* the transport's name in logs and the journal */
 };
+
+/* A handshake's transient memory (OpenSSL's handshake buffers, ~30 KB a
+ * connection) is freed when it ends, but between the connections' lasting
+ * objects: after a burst of handshakes glibc keeps those holes resident.
+ * Once TCPIP_HEAP_SETTLE_MS pass after a connection went idle or closed,
+ * malloc_trim gives their pages back (at most that often under load). */
+static void settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+static void settle_soon(struct tcpip_server *t)
+{
+	if (t->settle && !evtimer_pending(t->settle, NULL)) {
+		struct timeval tv = tv_from_ms(TCPIP_HEAP_SETTLE_MS);
+		evtimer_add(t->settle, &tv);
+	}
+}
 
 static void set_listening(struct tcpip_server *t, bool on)
 {
@@ -100,6 +124,7 @@ static void client_free(struct tcpip_client *cl)
 	scws_conn_free(cl->conn);
 	admit_leave(t->admit, &cl->admit); /* may resume listening (room_cb) */
 	free(cl);
+	settle_soon(t);
 }
 
 static void disarm_deadline(struct tcpip_client *cl)
@@ -200,6 +225,8 @@ static bool pump(struct tcpip_client *cl)
 			return false;
 	}
 	if (!cl->closing) {
+		if (!scws_conn_in_request(cl->conn))
+			settle_soon(cl->t);
 		arm_deadline(cl);
 		if (evbuffer_get_length(out) < TCPIP_OUT_HIGH)
 			bufferevent_enable(cl->bev, EV_READ);
@@ -393,6 +420,7 @@ struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_se
 		}
 	}
 	admit_on_room(t->admit, room_cb, t);
+	t->settle = evtimer_new(base, settle_cb, t);
 	return t;
 }
 
@@ -408,6 +436,8 @@ void transport_tcpip_free(struct tcpip_server *t)
 			evconnlistener_free(t->listeners[i].lev);
 	if (t->own_admit)
 		admit_free(t->admit);
+	if (t->settle)
+		event_free(t->settle);
 	free(t);
 }
 

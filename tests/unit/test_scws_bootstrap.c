@@ -807,6 +807,37 @@ static void test_index_urls(void)
 	CU_ASSERT_EQUAL(scws_server_urls(f->srv, &got), 0);
 }
 
+/* An idle connection holds no request state and no output buffer: both
+ * are taken when a request starts and given back when none is in
+ * progress, pipelined requests included. */
+static void test_idle_footprint(void)
+{
+	struct fixture *f = fixture(C_DEFAULT);
+	struct scws_conn *c = new_conn(f->srv, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	size_t idle = scws_conn_footprint(c);
+	CU_ASSERT(idle < 1024);
+	CU_ASSERT_EQUAL(feed_str(c, "GET / HTTP/1.1\r\nHo", NULL), 0);
+	CU_ASSERT_TRUE(scws_conn_in_request(c));
+	CU_ASSERT(scws_conn_footprint(c) > idle + HTTP_HEAD_MAX);
+	CU_ASSERT(feed_str(c, "st: x\r\n\r\n", NULL) > 0);
+	CU_ASSERT_FALSE(scws_conn_in_request(c));
+	CU_ASSERT_EQUAL(scws_conn_footprint(c), idle);
+	/* Two answered, a third begun: the state stays until it ends. */
+	CU_ASSERT(feed_str(c, GET("/") GET("/x") "GET /", NULL) > 0);
+	CU_ASSERT_TRUE(scws_conn_in_request(c));
+	CU_ASSERT(scws_conn_footprint(c) > idle + HTTP_HEAD_MAX);
+	CU_ASSERT(feed_str(c, " HTTP/1.1\r\nHost: x\r\n\r\n", NULL) > 0);
+	CU_ASSERT_EQUAL(scws_conn_footprint(c), idle);
+	CU_ASSERT_FALSE(scws_conn_done(c));
+	/* An answer not yet taken keeps its output buffer. */
+	CU_ASSERT_EQUAL(scws_conn_feed(c, (const uint8_t *)GET("/"), strlen(GET("/"))), 0);
+	CU_ASSERT(scws_conn_footprint(c) > idle);
+	scws_conn_consume(c, scws_conn_output(c).len);
+	CU_ASSERT_EQUAL(scws_conn_footprint(c), idle);
+	scws_conn_free(c);
+}
+
 static void test_431(void)
 {
 	struct fixture *f = fixture(C_DEFAULT);
@@ -1835,7 +1866,7 @@ int unit_register(void)
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_table),
 		UNIT_TEST(test_table_split),
-		UNIT_TEST(test_index_urls), UNIT_TEST(test_431),
+		UNIT_TEST(test_index_urls), UNIT_TEST(test_idle_footprint), UNIT_TEST(test_431),
 		UNIT_TEST(test_413_chunked),
 		UNIT_TEST(test_field_too_long),
 		UNIT_TEST(test_peer_closed),
