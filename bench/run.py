@@ -373,7 +373,10 @@ def nginx_config(tmp, port, srcdir, user):
     lines += [
         "pid %s/nginx.pid;" % tmp,
         "error_log %s/error.log warn;" % tmp,
-        "events { worker_connections 1024; }",
+        # Room for the 1,000-client windows (each client is one
+        # connection; the listener and the log files count too).
+        "worker_rlimit_nofile 8192;",
+        "events { worker_connections 4096; }",
         "http {",
         "    access_log %s/access.log;" % tmp,
     ]
@@ -785,6 +788,9 @@ class Bench:
             s.result.update({"connections_open": len(conns), "connections_handshaken": done,
                              "rss_conns_kb": rss, "pss_conns_kb": pss,
                              "tls_negotiated": self.last_tls})
+            idle = s.result.get("rss_idle_kb")
+            if done and idle is not None:
+                s.result["kb_per_connection"] = (rss - idle) / done
             for c in conns:
                 try:
                     c.close()
@@ -793,6 +799,45 @@ class Bench:
             log("%s: %d connections open, %d handshaken: RSS %d kB" %
                 (s.label, len(conns), done, rss))
         time.sleep(0.5)
+
+    # -- many clients at once
+
+    def measure_many(self, servers):
+        """Latency with many clients at once (--concurrency N, each fetch
+        on a new connection), for nginx and TCP/IP only (a BIP card serves
+        as many as its channels), in turns, paired per round like the
+        fetch windows."""
+        a = self.args
+        live = [s for s in servers if not s.skipped and s.key in ("nginx", "tcpip")]
+        n = a.many
+        for r in range(a.many_rounds):
+            for s in (live if r % 2 == 0 else live[::-1]):
+                argv = [self.bin["fetch"], s.url, "--cacert", self.cacert, "--concurrency",
+                        str(n), "--requests", str(2 * n), "--json", "--timeout", "30"]
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+                try:
+                    summary = json.loads(out.stdout)
+                except ValueError:
+                    raise BenchError("%s: %d clients at once: no summary (exit %d): %s" % (
+                        s.label, n, out.returncode, out.stderr.strip()[-300:]))
+                lat = summary.get("latency_ms", {})
+                m = {"round": r + 1, "clients": n, "requests": 2 * n,
+                     "ok": summary.get("ok", 0), "errors": summary.get("errors", {}),
+                     "p50_ms": lat.get("p50"), "p99_ms": lat.get("p99"),
+                     "max_ms": lat.get("max")}
+                s.result.setdefault("many_rounds", []).append(m)
+                log("%d clients at once, %-24s ok %d of %d  p50 %.1f p99 %.1f ms%s" % (
+                    n, s.label, m["ok"], 2 * n, m["p50_ms"] or 0, m["p99_ms"] or 0,
+                    ("  errors %s" % m["errors"]) if m["errors"] else ""))
+        base = next((s for s in live if s.key == "nginx"), None)
+        for s in live:
+            rounds = s.result.get("many_rounds", [])
+            s.result["many"] = {k: median([m[k] for m in rounds]) for k in ("p50_ms", "p99_ms")}
+            s.result["many"]["clients"] = n
+            s.result["many"]["failed"] = sum(m["requests"] - m["ok"] for m in rounds)
+            if base is not None and s is not base:
+                s.result["many"]["vs_nginx"] = paired_ratios(
+                    rounds, base.result.get("many_rounds", []), ("p50_ms", "p99_ms"))
 
     # -- start-up time
 
@@ -1160,6 +1205,11 @@ class Bench:
 
     def run(self):
         a = self.args
+        # The 1,000-client windows: the servers and scwsemu-fetch inherit it.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
         self.stop_stale()
         self.results["machine"] = self.machine()
         self.results["sanitizer_build"] = self.is_sanitized()
@@ -1197,6 +1247,8 @@ class Bench:
         self.measure_memory(self.servers, "idle")
         self.measure_connections(self.servers)
         self.run_fetch_rounds(self.servers)
+        if a.many:
+            self.measure_many(self.servers)
         self.measure_memory(self.servers, "after_load")
         log("start-up times")
 
@@ -1290,7 +1342,15 @@ def add_ratios_and_targets(results):
             label, s.get("ready", {}).get("starts", 0)),
             s.get("ready", {}).get("median_ms"), "<", 50, "ms"))
         rss = s.get("rss_idle_kb")
-        t.append(target("%s RSS idle" % label, rss / 1024 if rss else None, "<", 10, "MB"))
+        t.append(target("%s RSS idle" % label, rss / 1024 if rss else None, "<=", 8, "MB"))
+    many = f.get("tcpip", {}).get("many", {})
+    if many:
+        t.append(target("TCP/IP p99, %d clients at once, vs nginx" % many.get("clients", 0),
+                        many.get("vs_nginx", {}).get("p99_ms"), "<=", 1.5, "x"))
+    s = f.get("tcpip", {})
+    if s.get("kb_per_connection") is not None:
+        t.append(target("TCP/IP memory per idle TLS connection", s["kb_per_connection"], "<=",
+                        40, "kB"))
     t.append(target("APDUs/s through pcscd (scwsemu --vpcd)", sc, ">=", 10000, "/s"))
     results["targets"] = t
 
@@ -1346,7 +1406,18 @@ def render_table(results):
     row("PSS idle MB", "pss_idle_kb", ".2f", 1 / 1024)
     row("RSS, conns open MB", "rss_conns_kb", ".2f", 1 / 1024)
     row("  connections handshaken", "connections_handshaken", ".0f", ratio_ok=False)
+    row("  kB per connection", "kb_per_connection", ".1f")
     row("RSS idle after load MB", "rss_after_load_kb", ".2f", 1 / 1024)
+    many = f.get("tcpip", {}).get("many")
+    if many:
+        for k, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            line = "%-30s" % ("%d clients at once, %s ms" % (many["clients"], label))
+            for c in cols:
+                m = f[c].get("many") if not f[c].get("skipped") else None
+                line += " %11s" % fmt(m.get(k) if m else None, ".1f")
+                if c != "nginx":
+                    line += " %7s" % fmt(m.get("vs_nginx", {}).get(k) if m else None, ".2f")
+            lines.append(line)
     row("ready ms (median)", "ready", ".1f", sub="median_ms")
     row("ready ms (max)", "ready", ".1f", sub="max_ms")
     cg = results.get("callgrind")
@@ -1410,6 +1481,9 @@ def main(argv=None):
                     help="scwsemu-fetch workers (default 4; the default card has 5 channels)")
     ap.add_argument("--connections", type=int, default=100)
     ap.add_argument("--starts", type=int, default=20)
+    ap.add_argument("--many", type=int, default=1000, metavar="N",
+                    help="clients at once for the many-clients latency (default 1000; 0: none)")
+    ap.add_argument("--many-rounds", type=int, default=3)
     ap.add_argument("--json", help="default BUILDDIR/bench-results.json")
     ap.add_argument("--no-apdu", action="store_true", help="no pcscd, no PC/SC rows")
     ap.add_argument("--stop-foreign-pcscd", action="store_true",
@@ -1424,6 +1498,7 @@ def main(argv=None):
         args.duration = min(args.duration, 0.3)
         args.rounds = 1
         args.starts = min(args.starts, 3)
+        args.many_rounds = 1
     if args.duration <= 0 or args.rounds < 1 or args.concurrency < 1 or args.starts < 1:
         ap.error("--duration, --rounds, --concurrency and --starts must be positive")
     args.warmup = 20 if args.smoke else 100

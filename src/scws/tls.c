@@ -260,7 +260,8 @@ static void note_hello(struct scws_tls *t, SSL *ssl)
 		const SSL_CIPHER *c = SSL_CIPHER_find(ssl, list + i);
 		const char *name = c ? SSL_CIPHER_get_name(c) : NULL;
 		char hex[8];
-		snprintf(hex, sizeof(hex), "0x%04X", id);
+		if (!name) /* formatted only for a suite OpenSSL has no name for */
+			snprintf(hex, sizeof(hex), "0x%04X", id);
 		if (name && strstr(name, "PSK"))
 			t->offered_psk = true;
 		if (w.len)

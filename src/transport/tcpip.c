@@ -187,18 +187,33 @@ static bool flush_output(struct tcpip_client *cl)
 		evtimer_add(cl->pace, &tv);
 	}
 	struct bytes out = scws_conn_output(cl->conn);
+	struct evbuffer *queued = bufferevent_get_output(cl->bev);
 	if (out.len) {
-		if (bufferevent_write(cl->bev, out.ptr, out.len) != 0) {
-			client_free(cl);
-			return false;
+		size_t sent = 0;
+		/* Straight to the socket while libevent holds nothing for it:
+		 * the write event (an epoll_ctl to add it, one to remove it) is
+		 * needed only when the socket cannot take everything. */
+		if (evbuffer_get_length(queued) == 0) {
+			ssize_t n = send(bufferevent_getfd(cl->bev), out.ptr, out.len,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				sent = (size_t)n;
+		}
+		if (sent < out.len) {
+			/* The rest, or an error the write event reports. */
+			if (bufferevent_write(cl->bev, out.ptr + sent, out.len - sent) != 0) {
+				client_free(cl);
+				return false;
+			}
+			bufferevent_enable(cl->bev, EV_WRITE);
 		}
 		scws_conn_consume(cl->conn, out.len);
 	}
 	if (scws_conn_done(cl->conn) && !scws_conn_held(cl->conn) && !cl->closing) {
 		cl->closing = true;
-		bufferevent_disable(cl->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+		if (evbuffer_get_length(queued) == 0)
 			return half_close(cl);
+		bufferevent_disable(cl->bev, EV_READ);
 	}
 	return true;
 }
@@ -393,7 +408,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	bufferevent_set_timeouts(cl->bev, &idle, &idle);
 	bufferevent_setcb(cl->bev, read_cb, write_cb, event_cb, cl);
 	bufferevent_setwatermark(cl->bev, EV_WRITE, TCPIP_OUT_HIGH / 2, 0);
-	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	/* EV_WRITE only once a write is queued (flush_output). */
+	bufferevent_enable(cl->bev, EV_READ);
 	arm_deadline(cl);
 	log_dbg("tcpip", "%s: connected to port %u", cl->peer, l->port);
 	if (full)

@@ -19,10 +19,10 @@ rm -f "$T_TMP/trace.pcap"
 	--trace "$T_TMP/trace.pcap" && stop_pid "$PID_tr")
 expect_eq "a new trace file is 0600 whatever the umask" 600 "$(stat -c %a "$T_TMP/trace.pcap")"
 
-# slowloris PORT N SECONDS GAP [tls|tlsreq]: N clients that each send one
-# byte of a request (tls: of a TLS ClientHello; tlsreq: of a request, each
-# byte in its own TLS record after a full handshake) every GAP seconds and
-# reconnect when closed, for SECONDS. Prints how many connections the
+# slowloris PORT N SECONDS GAP [tls|tlsreq|idle]: N clients that each send
+# one byte of a request (tls: of a TLS ClientHello; tlsreq: of a request,
+# each byte in its own TLS record after a full handshake; idle: nothing)
+# every GAP seconds and reconnect when closed, for SECONDS. Prints how many connections the
 # server closed.
 slowloris() {
 	python3 - "$@" <<'PY' &
@@ -38,6 +38,8 @@ if mode == "tls":
     except ssl.SSLWantReadError:
         pass
     msg = wr.read()
+elif mode == "idle":
+    msg = b""
 else:
     msg = b"GET /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: localuicc\r\n" + b"X-Slow: y\r\n" * 500
 end = time.time() + secs
@@ -56,7 +58,8 @@ for _ in range(n):
 while time.time() < end:
     for s in list(conns):
         try:
-            s.send(msg[conns[s]:conns[s] + 1])
+            if msg:
+                s.send(msg[conns[s]:conns[s] + 1])
             conns[s] += 1
             if mode == "tlsreq":
                 try:
@@ -113,6 +116,37 @@ expect_match "... logged as such" 'connection closed.*request head not complete 
 	"$(cat "$LOG_req")"
 stop_pid "$PID_tcp"
 stop_pid "$PID_req"
+
+# --- 400 slow or idle sockets held open: a fetch still takes < 1 s ---------
+# Every client here is 127.0.0.1: the per-peer limit is lifted so that all
+# 400 stay open (with the default 64 they would make room for each other).
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+start_scwsemu many --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+	--max-clients-per-peer 1024 --idle-timeout 30 || exit 1
+P=$(ready_port "$READY_many" tcpip 127.0.0.1)
+slowloris "$P" 200 4 0.5 tls >"$T_TMP/many-slow.out"
+slow1=$!
+slowloris "$P" 200 4 0.5 idle >"$T_TMP/many-idle.out"
+slow2=$!
+open_conns() { ss -Htn state established "( sport = :$P )" | wc -l; }
+wait_for 10 eval '[ "$(open_conns)" -ge 400 ]'
+n_open=$(open_conns)
+ms=$(fetch_time "https://127.0.0.1:$P$BOOT")
+wait $slow1 $slow2
+expect_match "tcpip: $n_open sockets open (400 wanted)" '^(4[0-9][0-9])$' "$n_open"
+expect_match "tcpip: a fetch with 400 slow or idle sockets open takes < 1 s (${ms} ms)" \
+	'^[0-9]{1,3}$' "$ms"
+expect_eq "... and none of the 400 was closed meanwhile" "0 0" \
+	"$(cat "$T_TMP/many-slow.out") $(cat "$T_TMP/many-idle.out")"
+
+# --- 1,000 clients at once over TCP/IP: every one is answered --------------
+# scwsemu-fetch's load generator: 1,000 workers, one fetch each, each on a
+# new connection with a full handshake, all started together.
+out=$("$SCWSEMU_FETCH" "https://127.0.0.1:$P$BOOT" --cacert "$CA" --concurrency 1000 \
+	--requests 1000 --timeout 60 --json 2>&1)
+expect_match "tcpip: 1,000 concurrent clients, 1,000 answered 200" '"ok": 1000,' "$out"
+expect_match "... with no error" '"errors": \{\}' "$out"
+stop_pid "$PID_many"
 
 # --- Per-peer limit: the peer's oldest stalled connection makes room -------
 start_scwsemu peer --card "$CARDS/default" --port-map 4116=0 --port-map 3516=0 \
