@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "card/card.h"
+#include "core/hex.h"
 #include "codec/tlv.h"
 
 const uint8_t card_pkcs15_aid[12] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
@@ -19,17 +20,22 @@ const uint8_t card_pkcs15_oid_misencoded[6] = { 0x06, 0x04, 0x67, 0x2B, 0x09, 0x
 
 const char *card_pkcs15_path_str(const uint8_t *path, size_t len, char *out, size_t cap)
 {
+	static const char digits[] = "0123456789ABCDEF";
 	size_t used = 0;
 	if (cap == 0)
 		return out;
-	out[0] = '\0';
+	/* By hand, not snprintf: the SCWS's walk names its paths on every
+	 * request. Whole bytes only, as before. */
 	for (size_t i = 0; i < len; i++) {
 		bool sep = (len % 2 == 0) && i > 0 && i % 2 == 0;
-		int k = snprintf(out + used, cap - used, "%s%02X", sep ? "/" : "", path[i]);
-		if (k < 0 || (size_t)k >= cap - used)
+		if (used + sep + 2 >= cap)
 			break;
-		used += (size_t)k;
+		if (sep)
+			out[used++] = '/';
+		out[used++] = digits[path[i] >> 4];
+		out[used++] = digits[path[i] & 0x0F];
 	}
+	out[used] = '\0';
 	return out;
 }
 
@@ -567,8 +573,8 @@ static int fail(struct walk *wk, int rc, const char *fmt, ...)
 static const char *sw_str(uint16_t sw, char *out, size_t cap)
 {
 	/* 90 00 speaks for itself; anything else gets its meaning. */
-	if (sw == 0x9000)
-		snprintf(out, cap, "90 00");
+	if (sw == 0x9000 && cap >= sizeof("90 00"))
+		memcpy(out, "90 00", sizeof("90 00"));
 	else
 		snprintf(out, cap, "%02X %02X %s", sw >> 8, sw & 0xFF, card_sw_text(sw));
 	return out;
@@ -788,8 +794,10 @@ static int select_ef(struct walk *wk, const char *name, const uint8_t *path, siz
 		return rc;
 	if (rc == 1)
 		return fail(wk, -EPROTO, "%s: %s", what, sw_str(wk->sw, sw, sizeof(sw)));
-	fcp_line(fcp, extra, sizeof(extra));
-	report(wk, "%s: %s%s", what, sw_str(wk->sw, sw, sizeof(sw)), extra);
+	if (wk->ops->report) {
+		fcp_line(fcp, extra, sizeof(extra));
+		report(wk, "%s: %s%s", what, sw_str(wk->sw, sw, sizeof(sw)), extra);
+	}
 	if (fcp->has_fd && (fcp_is_df(fcp) || (fcp->fd & 0x07) != 1))
 		return fail(wk, -EPROTO, "%s: %s, not a transparent EF", what, fcp_kind(fcp));
 	return 0;
@@ -1001,8 +1009,10 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 				    "applications", sw_str(wk->sw, sw, sizeof(sw)));
 		return fail(wk, -EPROTO, "SELECT 2F00 (EF.DIR): %s", sw_str(wk->sw, sw, sizeof(sw)));
 	}
-	fcp_line(&fcp, extra, sizeof(extra));
-	report(wk, "SELECT 2F00 (EF.DIR): %s%s", sw_str(wk->sw, sw, sizeof(sw)), extra);
+	if (wk->ops->report) {
+		fcp_line(&fcp, extra, sizeof(extra));
+		report(wk, "SELECT 2F00 (EF.DIR): %s%s", sw_str(wk->sw, sw, sizeof(sw)), extra);
+	}
 	if (fcp.has_fd && (fcp_is_df(&fcp) || (fcp.fd & 0x07) != 2))
 		return fail(wk, -EPROTO, "EF.DIR 2F00 is %s, not linear fixed", fcp_kind(&fcp));
 	int bad = 0;
@@ -1033,15 +1043,17 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 				bad = (int)n;
 			continue;
 		}
-		char aid[2 * CARD_AID_MAX + 1], path[64];
-		card_pkcs15_path_str(app->path, app->path_len, path, sizeof(path));
-		for (size_t i = 0; i < app->aid_len; i++)
-			snprintf(aid + 2 * i, 3, "%02X", app->aid[i]);
-		char label[PKCS15_LABEL_MAX + 1];
-		printable(label, app->label);
-		report(wk, "%s: %s, application %s%s%s%s%s%s", what, sw_str(wk->sw, sw, sizeof(sw)),
-		       aid, app->has_label ? " \"" : "", label, app->has_label ? "\"" : "",
-		       app->path_len ? " path " : "", path);
+		if (wk->ops->report) { /* formatted only for a reader */
+			char aid[2 * CARD_AID_MAX + 1], path[64];
+			card_pkcs15_path_str(app->path, app->path_len, path, sizeof(path));
+			hex_encode(app->aid, app->aid_len, 0, aid, sizeof(aid));
+			char label[PKCS15_LABEL_MAX + 1];
+			printable(label, app->label);
+			report(wk, "%s: %s, application %s%s%s%s%s%s", what,
+			       sw_str(wk->sw, sw, sizeof(sw)), aid, app->has_label ? " \"" : "",
+			       label, app->has_label ? "\"" : "", app->path_len ? " path " : "",
+			       path);
+		}
 		if (card_pkcs15_dir_is_pkcs15(app))
 			return 0;
 	}
@@ -1127,7 +1139,7 @@ static int walk_dodfs(struct walk *wk, const struct card_pkcs15_odf *odf,
 				  rc == -EMSGSIZE ? ": too many objects" : "");
 			goto out;
 		}
-		for (size_t j = 0; j < dodf->n; j++) {
+		for (size_t j = 0; j < dodf->n && wk->ops->report; j++) {
 			const struct card_pkcs15_do *d = &dodf->e[j];
 			char t[CODEC_OID_TEXT_MAX] = "-", a[CODEC_OID_TEXT_MAX] = "-", p2[64] = "-";
 			char label[PKCS15_LABEL_MAX + 1];
@@ -1217,8 +1229,7 @@ int card_pkcs15_walk(const struct card_pkcs15_walk_ops *ops, struct buf *out,
 	if (info)
 		info->channel = wk.channel;
 
-	for (size_t i = 0; i < app.aid_len; i++)
-		snprintf(aid + 2 * i, 3, "%02X", app.aid[i]);
+	hex_encode(app.aid, app.aid_len, 0, aid, sizeof(aid));
 	char what[96];
 	struct fcp fcp;
 	snprintf(what, sizeof(what), "SELECT AID %s on channel %d", aid, wk.channel);

@@ -214,6 +214,11 @@ static void test_decode_odf(void)
 	char s[64];
 	CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(odf.e[1].path.path, 6, s, sizeof(s)),
 			       "3F00/7F50/6431");
+	/* Cut to whole bytes (with their separator); odd lengths unseparated. */
+	CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(odf.e[1].path.path, 6, s, 8), "3F00/7F");
+	CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(odf.e[1].path.path, 6, s, 7), "3F00");
+	CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(odf.e[1].path.path, 3, s, sizeof(s)), "3F007F");
+	CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(odf.e[1].path.path, 0, s, sizeof(s)), "");
 	/* Empty EF / all padding: no entries, not an error. */
 	CU_ASSERT_EQUAL(card_pkcs15_odf_decode(in, 0, &odf), 0);
 	CU_ASSERT_EQUAL(odf.n, 0);
