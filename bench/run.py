@@ -361,7 +361,7 @@ class Server:
             p.stop()
 
 
-def nginx_config(tmp, port, srcdir, user):
+def nginx_config(tmp, port, srcdir, user, resume=False):
     root = os.path.join(tmp, "html")
     lines = [
         "daemon off;",
@@ -388,8 +388,11 @@ def nginx_config(tmp, port, srcdir, user):
         "        ssl_certificate %s/pki/scws-server.crt;" % srcdir,
         "        ssl_certificate_key %s/pki/scws-server.key;" % srcdir,
         "        ssl_protocols TLSv1.2 TLSv1.3;",
-        "        ssl_session_cache off;",
-        "        ssl_session_tickets off;",
+        # Resumed handshakes (the resumed row): a session cache for TLS
+        # 1.2 session ids and tickets for both versions, as scwsemu's card
+        # with tls.resumption = true offers.
+        "        ssl_session_cache %s;" % ("shared:SSL:1m" if resume else "off"),
+        "        ssl_session_tickets %s;" % ("on" if resume else "off"),
         "        root %s;" % root,
         "        location = %s {" % BOOTSTRAP_PATH,
         "            types { }",
@@ -554,12 +557,12 @@ class Bench:
 
     # -- servers
 
-    def start_nginx(self):
-        srv = Server("nginx", "nginx")
+    def start_nginx(self, key="nginx", label="nginx", resume=False):
+        srv = Server(key, label)
         if not shutil.which("nginx"):
             srv.skipped = "nginx is not installed (Debian nginx-light)"
             return srv
-        d = os.path.join(self.tmp, "nginx")
+        d = os.path.join(self.tmp, key)
         html = os.path.join(d, "html", "OMA", "DM")
         os.makedirs(html)
         boot = subprocess.run([self.bin["card"], "bootstrap", self.card], capture_output=True)
@@ -575,8 +578,8 @@ class Bench:
         for attempt in range(3):
             port = free_port()
             with open(conf, "w") as f:
-                f.write(nginx_config(d, port, self.srcdir, user))
-            p = self.start("nginx", ["nginx", "-p", d, "-c", conf, "-e",
+                f.write(nginx_config(d, port, self.srcdir, user, resume))
+            p = self.start(key, ["nginx", "-p", d, "-c", conf, "-e",
                                      os.path.join(d, "error.log")])
             try:
                 wait_for("nginx listening", lambda: can_connect(port), READY_TIMEOUT_S, p)
@@ -593,8 +596,8 @@ class Bench:
         srv.result["processes"] = "master + 1 worker"
         return srv
 
-    def scwsemu_argv(self, ready, *extra):
-        return ([self.bin["scwsemu"], "--card", self.card, "--ready-file", ready] +
+    def scwsemu_argv(self, ready, *extra, card=None):
+        return ([self.bin["scwsemu"], "--card", card or self.card, "--ready-file", ready] +
                 self.peer_limit_args() + list(extra))
 
     def peer_limit_args(self):
@@ -604,10 +607,10 @@ class Bench:
             return ["--max-clients-per-peer", "65536"]
         return []
 
-    def start_scwsemu(self, key, label, extra, transport):
+    def start_scwsemu(self, key, label, extra, transport, card=None):
         srv = Server(key, label)
         ready = os.path.join(self.tmp, key + ".ready")
-        p = self.start(key, self.scwsemu_argv(ready, *extra))
+        p = self.start(key, self.scwsemu_argv(ready, *extra, card=card))
         wait_for("%s ready file" % key, lambda: os.path.exists(ready), READY_TIMEOUT_S, p)
         srv.procs = [p]
         srv.url = ready_url(read_ready(ready), transport)
@@ -659,10 +662,10 @@ class Bench:
 
     # -- fetches
 
-    def fetch(self, srv, requests):
+    def fetch(self, srv, requests, resume=False):
         argv = [self.bin["fetch"], srv.url, "--cacert", self.cacert,
                 "--concurrency", str(self.args.concurrency), "--requests", str(requests),
-                "--json", "--timeout", "10"]
+                "--json", "--timeout", "10"] + (["--resume"] if resume else [])
         before_user, before_sys = cpu_times(srv.cpu_pids)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         window = Window()
@@ -693,14 +696,15 @@ class Bench:
             "client_cpu_ms_per_fetch": client * 1000 / ok if ok else None,
             "p50_ms": lat.get("p50"),
             "p99_ms": lat.get("p99"),
+            "resumed": summary.get("resumed"),
         }
 
-    def run_fetch_rounds(self, servers):
+    def run_fetch_rounds(self, servers, resume=False):
         a = self.args
         live = [s for s in servers if not s.skipped]
         rate = {}
         for s in live:  # warm-up, and a first estimate of the rate
-            w = self.fetch(s, a.warmup)
+            w = self.fetch(s, a.warmup, resume)
             if w["ok"] != a.warmup:
                 raise BenchError("%s: warm-up: %d of %d fetches got a 200 (errors %s)" %
                                  (s.label, w["ok"], a.warmup, w["errors"]))
@@ -709,7 +713,7 @@ class Bench:
             order = live[r % len(live):] + live[:r % len(live)]
             for s in order:
                 n = max(a.min_requests, int(rate[s.key] * a.duration))
-                m = self.fetch(s, n)
+                m = self.fetch(s, n, resume)
                 m["round"] = r + 1
                 s.rounds.append(m)
                 if m["ok"]:
@@ -719,8 +723,10 @@ class Bench:
                     (r + 1, s.label, m["fetches_per_second"], m["server_cpu_ms_per_fetch"] or 0,
                      m["p50_ms"] or 0, m["p99_ms"] or 0, 100 * (m["other_load"] or 0),
                      ("  errors %s" % m["errors"]) if m["errors"] else ""))
-        base = next((s for s in live if s.key == "nginx"), None)
+        base = next((s for s in live if s.key.startswith("nginx")), None)
         for s in live:
+            if resume:
+                s.result["resumed"] = sum(m["resumed"] or 0 for m in s.rounds)
             for k in FETCH_METRICS:
                 s.result[k] = median([m[k] for m in s.rounds])
             if base is not None and s is not base:
@@ -799,6 +805,32 @@ class Bench:
             log("%s: %d connections open, %d handshaken: RSS %d kB" %
                 (s.label, len(conns), done, rss))
         time.sleep(0.5)
+
+    # -- resumed handshakes
+
+    def measure_resumed(self):
+        """The fetch windows again with session resumption on both sides:
+        nginx with a session cache and tickets, scwsemu with the shipped
+        card (tls.resumption = true), scwsemu-fetch --resume (each worker
+        resumes its previous session)."""
+        card = os.path.join(self.srcdir, "cards", "default")
+        servers = [self.start_nginx("nginx_resumed", "nginx (resumed)", resume=True),
+                   self.start_scwsemu("tcpip_resumed", "scwsemu TCP/IP (resumed)",
+                                      self.tcpip_args(), "tcpip", card=card),
+                   self.start_scwsemu("bip_resumed", "scwsemu BIP (resumed)",
+                                      self.bip_args(), "bip", card=card)]
+        try:
+            time.sleep(0.3)
+            self.run_fetch_rounds(servers, resume=True)
+        finally:
+            for srv in servers:
+                srv.stop()
+        out = {}
+        for s in servers:
+            if s.skipped:
+                s.result["skipped"] = s.skipped
+            out[s.key.replace("_resumed", "")] = s.result
+        return out
 
     # -- many clients at once
 
@@ -1268,6 +1300,8 @@ class Bench:
 
         for srv in self.servers:  # idle servers would only add noise
             srv.stop()
+        if not a.no_resumed:
+            self.results["resumed"] = self.measure_resumed()
         if a.callgrind:
             self.results["callgrind"] = self.measure_callgrind(a.callgrind)
         if not apdu_skip:
@@ -1420,6 +1454,31 @@ def render_table(results):
             lines.append(line)
     row("ready ms (median)", "ready", ".1f", sub="median_ms")
     row("ready ms (max)", "ready", ".1f", sub="max_ms")
+    rs = results.get("resumed")
+    if rs:
+        lines.append("%-30s" % "fetches (resumed handshake)" + "".join(
+            " %11s" % heads[c] + (" %7s" % "x nginx" if c != "nginx" else "")
+            for c in cols if c in rs))
+        for key, label, spec in (("fetches_per_second", "fetches/s", ".1f"),
+                                 ("server_cpu_ms_per_fetch", "server CPU ms/fetch", ".3f"),
+                                 ("p99_ms", "latency p99 ms", ".2f")):
+            line = "%-30s" % label
+            for c in cols:
+                if c not in rs:
+                    continue
+                line += " %11s" % fmt(rs[c].get(key), spec)
+                if c != "nginx":
+                    line += " %7s" % fmt(rs[c].get("vs_nginx", {}).get(key), ".2f")
+            lines.append(line)
+        line = "%-30s" % "  handshakes resumed"
+        for c in cols:
+            if c not in rs:
+                continue
+            n, r = rs[c].get("fetches") or 0, rs[c].get("resumed") or 0
+            line += " %11s" % ("%.0f%%" % (100.0 * r / n) if n else "-")
+            if c != "nginx":
+                line += " %7s" % ""
+        lines.append(line)
     cg = results.get("callgrind")
     if cg:
         line = "%-30s" % ("instructions/fetch (callgrind)")
@@ -1484,6 +1543,8 @@ def main(argv=None):
     ap.add_argument("--many", type=int, default=1000, metavar="N",
                     help="clients at once for the many-clients latency (default 1000; 0: none)")
     ap.add_argument("--many-rounds", type=int, default=3)
+    ap.add_argument("--no-resumed", action="store_true",
+                    help="no resumed-handshake windows")
     ap.add_argument("--json", help="default BUILDDIR/bench-results.json")
     ap.add_argument("--no-apdu", action="store_true", help="no pcscd, no PC/SC rows")
     ap.add_argument("--stop-foreign-pcscd", action="store_true",

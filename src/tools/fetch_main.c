@@ -102,6 +102,8 @@ static const char usage_text[] =
 	"\n"
 	"  --concurrency N --requests M  load generator: M requests over N workers,\n"
 	"                          each on a new TLS connection; --json for machine output\n"
+	"  --resume                load generator: each worker resumes its previous TLS\n"
+	"                          session (TLS 1.2 session id or ticket, TLS 1.3 ticket)\n"
 	"\n"
 	"Exit status: 0 got the bootstrap, 3 none available (404), 4 refused (400, 403,\n"
 	"other 4xx), 1 transport, TLS or server failure, 2 bad usage.\n";
@@ -135,6 +137,7 @@ struct opts {
 	unsigned long requests;
 	bool is_load;
 	bool want_json;
+	bool resume;             /* --resume: workers resume their TLS sessions */
 	/* Misbehaviour on purpose, to show the verdict rules failing. */
 	bool no_devid;           /* --no-devid */
 	bool unpadded;           /* --unpadded-passphrase */
@@ -210,6 +213,7 @@ struct result {
 	struct buf body;
 	char peer[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1 port 4116" */
 	double ms;                  /* connect to the last response byte */
+	bool resumed;               /* the TLS handshake resumed a session */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -248,6 +252,20 @@ struct client {
  * OpenSSL's s_client use it (scws/tls.h). */
 static const unsigned char tls13_aes128gcmsha256_id[] = { 0x13, 0x01 };
 static int psk_ex_index = -1;
+/* --resume: the SSL's slot (SSL_SESSION **) for the session to resume next. */
+static int sess_ex_index = -1;
+
+/* A session (TLS 1.2 after the handshake, TLS 1.3 from each ticket as it
+ * comes): kept in the worker's slot, replacing the one before. */
+static int keep_session(SSL *ssl, SSL_SESSION *sess)
+{
+	SSL_SESSION **slot = sess_ex_index >= 0 ? SSL_get_ex_data(ssl, sess_ex_index) : NULL;
+	if (!slot)
+		return 0;
+	SSL_SESSION_free(*slot);
+	*slot = sess;
+	return 1; /* the reference is ours */
+}
 
 static const struct opts *ssl_opts(SSL *ssl)
 {
@@ -321,9 +339,18 @@ static int client_init(struct client *c, const struct opts *o, bool https)
 	}
 	SSL_CTX_set_min_proto_version(c->ctx, o->tls_min);
 	SSL_CTX_set_max_proto_version(c->ctx, o->tls_max);
-	/* Every fetch is a full handshake, as a handset's first one is. */
-	SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET);
+	if (o->resume) {
+		/* Each worker keeps its own last session (keep_session). */
+		if (sess_ex_index < 0)
+			sess_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT |
+							       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(c->ctx, keep_session);
+	} else {
+		/* Every fetch is a full handshake, as a handset's first one is. */
+		SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET);
+	}
 	/* OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above. */
 	bool legacy = o->tls_min < TLS1_2_VERSION;
 	if (psk_ex_index < 0)
@@ -525,12 +552,15 @@ static void tls_failure(struct conn *c, int ssl_err, bool psk, const char *where
 }
 
 static int tls_handshake(struct conn *c, const struct client *cl, const struct tools_fetch_url *u,
-			 struct result *r, bool verbose)
+			 struct result *r, bool verbose, SSL_SESSION **sess)
 {
 	const struct opts *o = cl->o;
 	c->ssl = SSL_new(cl->ctx);
 	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
 		return set_fail(r, FAIL_LOCAL, "cannot create a TLS connection");
+	if (sess && (!SSL_set_ex_data(c->ssl, sess_ex_index, sess) ||
+		     (*sess && !SSL_set_session(c->ssl, *sess))))
+		return set_fail(r, FAIL_LOCAL, "cannot offer the previous TLS session");
 	if (!o->has_psk && !o->insecure) {
 		/* The name checked is the URL's, wherever --resolve or
 		 * --connect-to sent the socket; SNI carries names only (RFC
@@ -568,6 +598,7 @@ static int tls_handshake(struct conn *c, const struct client *cl, const struct t
 			return set_fail(r, FAIL_IO, "TLS handshake with %s: %s", r->peer,
 					strerror(-w));
 	}
+	r->resumed = SSL_session_reused(c->ssl) == 1;
 	if (verbose) {
 		fprintf(stderr, "* %s %s, %s \"%s\"\n", SSL_get_version(c->ssl),
 			SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
@@ -813,8 +844,10 @@ static void print_request(const struct opts *o, const struct buf *req, size_t fo
 /* One bootstrap fetch on a new connection. 0 when an HTTP response came
  * (any status), -1 with r->kind and r->msg otherwise. r->body must be
  * initialised by the caller. */
+/* sess: NULL, or the worker's session slot (--resume): offered, and
+ * replaced by the one the server gives. */
 static int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct result *r,
-		      bool verbose)
+		      bool verbose, SSL_SESSION **sess)
 {
 	const struct opts *o = cl->o;
 	struct conn c = { .fd = -1, .ssl = NULL };
@@ -830,6 +863,7 @@ static int fetch_once(const struct client *cl, const struct tools_fetch_url *u, 
 	r->msg[0] = 0;
 	r->status = 0;
 	r->peer[0] = 0;
+	r->resumed = false;
 	buf_reset(&r->body);
 	buf_init(&req, HTTP_BODY_MAX + HTTP_HEAD_MAX);
 	scws_http_resp_parser_init(&p, &cb, NULL);
@@ -844,7 +878,7 @@ static int fetch_once(const struct client *cl, const struct tools_fetch_url *u, 
 	if (rc == 0)
 		rc = connect_any(&c, &al, r, verbose);
 	if (rc == 0 && u->is_https)
-		rc = tls_handshake(&c, cl, u, r, verbose);
+		rc = tls_handshake(&c, cl, u, r, verbose, sess);
 	if (rc == 0 && verbose)
 		print_request(o, &req, form_len);
 	if (rc == 0)
@@ -976,7 +1010,7 @@ static int run_single(const struct opts *o)
 		rc = EXIT_FAIL;
 	}
 	for (size_t i = 0; i < nurls; i++) {
-		if (fetch_once(&cl, &u[i], &r, o->verbose) == 0) {
+		if (fetch_once(&cl, &u[i], &r, o->verbose, NULL) == 0) {
 			if (o->is_auto)
 				fprintf(stderr, PROG ": %s answered (connected to %s)\n", u[i].text,
 					r.peer);
@@ -999,6 +1033,7 @@ struct sample {
 	double ms;
 	int status;
 	enum fail_kind kind;
+	bool resumed;
 };
 
 struct load {
@@ -1013,17 +1048,20 @@ static void *load_worker(void *arg)
 {
 	struct load *l = arg;
 	struct result r;
+	SSL_SESSION *sess = NULL; /* --resume: this worker's last session */
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body, HTTP_RESP_BODY_MAX);
 	for (;;) {
 		unsigned long i = atomic_fetch_add(&l->next, 1);
 		if (i >= l->total)
 			break;
-		fetch_once(l->cl, l->u, &r, false);
+		fetch_once(l->cl, l->u, &r, false, l->cl->o->resume ? &sess : NULL);
 		l->samples[i].ms = r.ms;
 		l->samples[i].kind = r.kind;
 		l->samples[i].status = r.kind == FAIL_NONE ? r.status : 0;
+		l->samples[i].resumed = r.resumed;
 	}
+	SSL_SESSION_free(sess);
 	buf_cleanup(&r.body);
 	return NULL;
 }
@@ -1098,13 +1136,14 @@ static int run_load(const struct opts *o)
 	/* Latency counts every request that got an HTTP answer, whatever its
 	 * status; transport failures have none to measure. */
 	size_t nms = 0;
-	unsigned long ok = 0;
+	unsigned long ok = 0, resumed = 0;
 	struct tally errs[FAIL_KINDS + 32];
 	size_t nerr = 0;
 	for (unsigned long i = 0; i < o->requests; i++) {
 		const struct sample *s = &l.samples[i];
 		if (s->kind == FAIL_NONE)
 			ms[nms++] = s->ms;
+		resumed += s->resumed;
 		if (s->kind == FAIL_NONE && s->status == 200) {
 			ok++;
 		} else if (s->kind == FAIL_NONE) {
@@ -1126,9 +1165,9 @@ static int run_load(const struct opts *o)
 		printf(", \"tls\": \"%s\", \"requests\": %lu, \"concurrency\": %u, \"ok\": %lu, "
 		       "\"answered\": %zu, \"seconds\": %.3f, \"requests_per_second\": %.1f, "
 		       "\"latency_ms\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
-		       "\"max\": %.2f}, \"errors\": {",
+		       "\"max\": %.2f}, \"resumed\": %lu, \"errors\": {",
 		       u.is_https ? (o->has_psk ? "psk" : "certificate") : "none", o->requests,
-		       o->concurrency, ok, nms, elapsed, rps, p50, p90, p99, max);
+		       o->concurrency, ok, nms, elapsed, rps, p50, p90, p99, max, resumed);
 		for (size_t i = 0; i < nerr; i++) {
 			printf("%s", i ? ", " : "");
 			json_fput_str(stdout, errs[i].name);
@@ -1139,6 +1178,8 @@ static int run_load(const struct opts *o)
 		printf("%lu requests to %s, %u at a time, each on a new connection (%s)\n",
 		       o->requests, u.text, o->concurrency, mode);
 		printf("ok: %lu, errors: %lu\n", ok, o->requests - ok);
+		if (o->resume)
+			printf("TLS sessions resumed: %lu of %lu\n", resumed, o->requests);
 		printf("time: %.3f s, %.1f requests/s\n", elapsed, rps);
 		if (nms)
 			printf("latency ms: p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n", p50, p90,
@@ -1178,6 +1219,7 @@ enum {
 	OPT_CONCURRENCY,
 	OPT_REQUESTS,
 	OPT_JSON,
+	OPT_RESUME,
 	OPT_TLS_MIN,
 	OPT_TLS_MAX,
 	OPT_NO_DEVID,
@@ -1208,6 +1250,7 @@ static const struct option long_opts[] = {
 	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 	{ "requests", required_argument, NULL, OPT_REQUESTS },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "tls-min", required_argument, NULL, OPT_TLS_MIN },
 	{ "tls-max", required_argument, NULL, OPT_TLS_MAX },
 	{ "no-devid", no_argument, NULL, OPT_NO_DEVID },
@@ -1303,6 +1346,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			has_requests = true;
 			break;
 		case OPT_JSON: o->want_json = true; break;
+		case OPT_RESUME: o->resume = true; break;
 		case OPT_TLS_MIN:
 		case OPT_TLS_MAX:
 			if (parse_tls_version(optarg, c == OPT_TLS_MIN ? &o->tls_min : &o->tls_max))
@@ -1354,6 +1398,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return usage_error("--loop, --plain and --insecure do not go with the load generator");
 	if (o->want_json && !o->is_load)
 		return usage_error("--json goes with --concurrency/--requests");
+	if (o->resume && !o->is_load)
+		return usage_error("--resume goes with --concurrency/--requests");
 	if (o->is_get && (o->username || o->passphrase || o->push_address))
 		fprintf(stderr, PROG ": warning: --get sends no form fields\n");
 	return 0;

@@ -92,4 +92,20 @@ get "$PF" -tls1_3 -sess_out "$T_TMP/sess.pem" >/dev/null
 has_ticket() { [ -s "$1" ] && openssl sess_id -in "$1" -noout -text 2>/dev/null | grep -q 'TLS session ticket:'; }
 expect_eq "resumption off, TLS 1.3: no ticket for -sess_out" no \
 	"$(has_ticket "$T_TMP/sess.pem" && echo yes || echo no)"
+
+# scwsemu-fetch --resume: each load-generator worker resumes the session of
+# its previous fetch (2 workers: their first fetches are full handshakes).
+for v in 1.2 1.3; do
+	out=$("$SCWSEMU_FETCH" "https://127.0.0.1:$PT$BOOT" --cacert "$CA" --concurrency 2 \
+		--requests 10 --resume --tls-max "$v" --json)
+	expect_match "scwsemu-fetch --resume, TLS $v: 10 fetched, 8 resumed" \
+		'"ok": 10,.*"resumed": 8,' "$out"
+done
+out=$("$SCWSEMU_FETCH" "https://127.0.0.1:$PF$BOOT" --cacert "$CA" --concurrency 2 \
+	--requests 10 --resume --json)
+expect_match "... against tls.resumption = false: 10 fetched, none resumed" \
+	'"ok": 10,.*"resumed": 0,' "$out"
+out=$("$SCWSEMU_FETCH" "https://127.0.0.1:$PT$BOOT" --cacert "$CA" --concurrency 2 \
+	--requests 10 --json)
+expect_match "... and without --resume: none resumed" '"ok": 10,.*"resumed": 0,' "$out"
 finish
