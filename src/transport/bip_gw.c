@@ -313,7 +313,8 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BIP_GW_SOCK_OUT_MAX / 2, 0);
 	arm_idle(c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* EV_WRITE once a write is queued (net_write). */
+	bufferevent_enable(c->bev, EV_READ);
 	log_info(SUB, "%s: connected, channel %u (card port %u)", c->peer, ch, info.card_port);
 }
 
@@ -782,10 +783,21 @@ static ssize_t net_write(void *arg, void *conn, const uint8_t *p, size_t len)
 	}
 	size_t have = evbuffer_get_length(bufferevent_get_output(c->bev));
 	size_t room = have < BIP_GW_SOCK_OUT_MAX ? BIP_GW_SOCK_OUT_MAX - have : 0;
-	size_t n = len < room ? len : room;
+	size_t n = len < room ? len : room, sent = 0;
 
-	if (n && bufferevent_write(c->bev, p, n) != 0)
-		return -ENOMEM;
+	/* Straight to the socket while nothing is queued (and no rate cap
+	 * meters it): the write event, an epoll_ctl to add and one to remove,
+	 * only when the socket cannot take it all. */
+	if (n && !have && !c->rate) {
+		ssize_t k = send(bufferevent_getfd(c->bev), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0)
+			sent = (size_t)k;
+	}
+	if (n > sent) {
+		if (bufferevent_write(c->bev, p + sent, n - sent) != 0)
+			return -ENOMEM;
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
 	if (n) {
 		arm_idle(c);
 		c->t_last_tx = transport_now_ms();
