@@ -2,9 +2,11 @@
  * loopback sockets and libevent.
  *
  * A client closed inside pump(): the program is linked with
- * -Wl,--wrap=evbuffer_remove,--wrap=bufferevent_write (transport/local.mk)
- * so that the test can hold the request in the input buffer until the
- * client's FIN arrives and then refuse the answer's write. event_cb() then
+ * -Wl,--wrap=evbuffer_remove,--wrap=send,--wrap=bufferevent_write
+ * (transport/local.mk) so that the test can hold the request in the input
+ * buffer until the client's FIN arrives and then refuse the answer's write
+ * (send() finds the socket full, so the answer goes to bufferevent_write(),
+ * which fails). event_cb() then
  * pumps on the EOF, pump() frees the client (flush_output() could not
  * write) and event_cb() must not touch it afterwards: under ASan a
  * use-after-free there (it read cl->t after the free once) aborts this
@@ -35,6 +37,8 @@
 int __real_evbuffer_remove(struct evbuffer *buf, void *data, size_t datlen);
 int __wrap_evbuffer_remove(struct evbuffer *buf, void *data, size_t datlen);
 int __real_bufferevent_write(struct bufferevent *bev, const void *data, size_t size);
+ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
 int __wrap_bufferevent_write(struct bufferevent *bev, const void *data, size_t size);
 
 static unsigned hold_reads;   /* evbuffer_remove() calls to answer "nothing" */
@@ -50,6 +54,16 @@ int __wrap_evbuffer_remove(struct evbuffer *buf, void *data, size_t datlen)
 		return 0;
 	}
 	return __real_evbuffer_remove(buf, data, datlen);
+}
+
+/* While writes are refused the socket takes nothing either. */
+ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
+{
+	if (refuse_writes) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return __real_send(fd, buf, len, flags);
 }
 
 int __wrap_bufferevent_write(struct bufferevent *bev, const void *data, size_t size)
