@@ -17,7 +17,7 @@ build_pkgs=(build-essential autoconf automake pkg-config libssl-dev libevent-dev
 run_pkgs=(openssl curl python3)
 test_pkgs=(libwbxml2-utils gnutls-bin jq pcscd pcsc-tools vsmartcard-vpcd opensc tshark
 	clang clang-format lcov nginx-light wrk vsmartcard-vpicc python3-pycryptodome util-linux
-	python3-pytest)
+	python3-pytest iproute2 strace)
 # CI only (heavy): the Debian package is built, checked, installed and removed.
 ci_pkgs=(debhelper lintian fakeroot)
 

@@ -806,6 +806,49 @@ class Bench:
                 (s.label, len(conns), done, rss))
         time.sleep(0.5)
 
+    # -- system calls
+
+    def measure_syscalls(self, servers, fetches):
+        """System calls per fetch with strace -c attached to the serving
+        process (nginx: its worker), over fetches at concurrency 1: the
+        epoll_ctl calls show how often the event loop re-arms a socket."""
+        if not shutil.which("strace"):
+            self.note("syscall counts skipped: strace is not installed")
+            return
+        for s in servers:
+            if s.skipped or s.key not in ("nginx", "tcpip", "bip"):
+                continue
+            pid = (children_of(s.procs[0].pid) or [s.procs[0].pid])[0] if s.key == "nginx" \
+                else s.procs[0].pid
+            out = os.path.join(self.tmp, "strace-%s.txt" % s.key)
+            self.fetch_plain(s.url, 5)
+            st = subprocess.Popen(["strace", "-c", "-f", "-p", str(pid), "-o", out],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached
+            try:
+                self.fetch_plain(s.url, fetches)
+                time.sleep(0.2)
+            finally:
+                st.send_signal(signal.SIGINT)
+                st.wait(10)
+            calls = {}
+            if not os.path.exists(out):
+                self.note("syscall counts skipped for %s: strace could not attach" % s.label)
+                continue
+            with open(out) as f:
+                for line in f:
+                    w = line.split()
+                    # % time, seconds, usecs/call, calls, [errors,] syscall
+                    if len(w) >= 5 and w[-1] != "total" and w[3].isdigit():
+                        calls[w[-1]] = int(w[3])
+            if not calls:
+                self.note("syscall counts skipped for %s: strace counted nothing" % s.label)
+                continue
+            s.result["syscalls_per_fetch"] = sum(calls.values()) / fetches
+            s.result["epoll_ctl_per_fetch"] = calls.get("epoll_ctl", 0) / fetches
+            log("%s: %.1f system calls per fetch, %.2f epoll_ctl" % (
+                s.label, s.result["syscalls_per_fetch"], s.result["epoll_ctl_per_fetch"]))
+
     # -- resumed handshakes
 
     def measure_resumed(self):
@@ -1281,6 +1324,8 @@ class Bench:
         self.run_fetch_rounds(self.servers)
         if a.many:
             self.measure_many(self.servers)
+        if a.strace:
+            self.measure_syscalls(self.servers, a.strace)
         self.measure_memory(self.servers, "after_load")
         log("start-up times")
 
@@ -1435,6 +1480,8 @@ def render_table(results):
     row("client CPU ms/fetch", "client_cpu_ms_per_fetch", ".3f")
     row("latency p50 ms", "p50_ms", ".2f")
     row("latency p99 ms", "p99_ms", ".2f")
+    row("syscalls/fetch (strace)", "syscalls_per_fetch", ".1f")
+    row("  of which epoll_ctl", "epoll_ctl_per_fetch", ".2f")
     row("RSS idle MB", "rss_idle_kb", ".2f", 1 / 1024)
     row("  of which anonymous MB", "rss_anon_idle_kb", ".2f", 1 / 1024)
     row("PSS idle MB", "pss_idle_kb", ".2f", 1 / 1024)
@@ -1543,6 +1590,9 @@ def main(argv=None):
     ap.add_argument("--many", type=int, default=1000, metavar="N",
                     help="clients at once for the many-clients latency (default 1000; 0: none)")
     ap.add_argument("--many-rounds", type=int, default=3)
+    ap.add_argument("--strace", type=int, default=200, metavar="N",
+                    help="system calls per fetch under strace -c over N fetches (default 200; "
+                         "0: none)")
     ap.add_argument("--no-resumed", action="store_true",
                     help="no resumed-handshake windows")
     ap.add_argument("--json", help="default BUILDDIR/bench-results.json")
@@ -1560,6 +1610,7 @@ def main(argv=None):
         args.rounds = 1
         args.starts = min(args.starts, 3)
         args.many_rounds = 1
+        args.strace = min(args.strace, 20)
     if args.duration <= 0 or args.rounds < 1 or args.concurrency < 1 or args.starts < 1:
         ap.error("--duration, --rounds, --concurrency and --starts must be positive")
     args.warmup = 20 if args.smoke else 100
