@@ -33,7 +33,8 @@ static void run(const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
 	r->used = 0;
 	for (size_t k = 0; k < ncuts && r->rc == -EAGAIN; k++) {
 		size_t used = 99;
-		r->rc = scws_chunked_feed(&d, in + r->used, cuts[k] - r->used, &used, unit_collect_data, &g);
+		r->rc = scws_chunked_feed(&d, in + r->used, cuts[k] - r->used, &used,
+					  unit_collect_data, &g);
 		if (r->rc == -EAGAIN)
 			CU_ASSERT_EQUAL(used, cuts[k] - r->used);
 		r->used += used;
@@ -231,8 +232,8 @@ static void test_callback_error(void)
 	g.fail_at = 2;
 	scws_chunked_init(&d, NOMAX, "body");
 	size_t used = 99;
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)in, sizeof(in) - 1, &used, unit_collect_data,
-					  &g),
+	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)in, sizeof(in) - 1, &used,
+					  unit_collect_data, &g),
 			-ECANCELED);
 	CU_ASSERT_EQUAL(used, 13); /* up to and including "de" */
 	CU_ASSERT_EQUAL(d.e.status, 0);
@@ -240,7 +241,8 @@ static void test_callback_error(void)
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name(d.st), "ERROR");
 	CU_ASSERT_EQUAL(g.data.len, 3);
 	used = 99;
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, unit_collect_data, &g),
+	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, unit_collect_data,
+					  &g),
 			-ECANCELED);
 	CU_ASSERT_EQUAL(used, 0);
 	unit_collect_cleanup(&g);

@@ -64,8 +64,8 @@ static bool run_split(const struct row *r, size_t cut, size_t step)
 		if (end > len)
 			end = len;
 		size_t used = 99;
-		rc = scws_framer_feed(&f, (const uint8_t *)r->in + pos, end - pos, &used, unit_collect_data,
-				      &g);
+		rc = scws_framer_feed(&f, (const uint8_t *)r->in + pos, end - pos, &used,
+				      unit_collect_data, &g);
 		if (rc == -EAGAIN && used != end - pos)
 			rc = -EILSEQ; /* -EAGAIN takes all */
 		pos += used;
@@ -116,7 +116,8 @@ static void test_callback_stop(void)
 		CU_ASSERT_TRUE(e->set);
 		CU_ASSERT_EQUAL(e->status, 0);
 		CU_ASSERT_STRING_EQUAL(e->reason, "");
-		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)"x", 1, &used, unit_collect_data, &g),
+		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)"x", 1, &used,
+						 unit_collect_data, &g),
 				-ECANCELED);
 		CU_ASSERT_EQUAL(used, 0);
 		unit_collect_cleanup(&g);
