@@ -22,6 +22,7 @@
 #include "card/atr.h"
 #include "codec/wbxml.h"
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/hex.h"
 #include "core/limits.h"
 #include "core/perr.h"
@@ -1624,27 +1625,9 @@ const char *profile_error_str(const struct profile_error *err, char *out, size_t
 
 static int read_small_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	struct buf b;
 	buf_init(&b, max);
-	int rc = 0;
-	for (;;) {
-		uint8_t tmp[8192];
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rc = buf_append(&b, tmp, (size_t)n)) != 0)
-			break;
-	}
-	close(fd);
+	int rc = file_read_all(path, &b);
 	if (rc) {
 		buf_cleanup(&b);
 		return rc;

@@ -79,3 +79,27 @@ int file_open_private(const char *path, bool truncate, mode_t mode)
 	}
 	return fd;
 }
+
+int file_read_all(const char *path, struct buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	for (;;) {
+		uint8_t tmp[8192];
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = buf_append(out, tmp, (size_t)n)) != 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}

@@ -16,6 +16,10 @@
  *   `mode` exactly (fchmod after open). With truncate, an existing file is
  *   emptied (O_TRUNC) rather than appended to.
  *
+ * - file_read_all() reads a whole file a user named (a scenario, a new
+ *   bootstrap): whatever read() works on, a FIFO or /dev/stdin too, into a
+ *   struct buf whose cap is the limit.
+ *
  * Errors are negative errno values; nothing is logged here. */
 #ifndef SCWS_CORE_FILE_H
 #define SCWS_CORE_FILE_H
@@ -24,12 +28,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "core/buf.h"
+
 __attribute__((warn_unused_result))
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Returns an open file descriptor (>= 0) or a negative errno. */
 __attribute__((warn_unused_result))
 int file_open_private(const char *path, bool truncate, mode_t mode);
+
+/* Appends every byte of path to out (retrying EINTR). 0; -EMSGSIZE past
+ * out's cap, -ENOMEM, or -errno of open()/read(). */
+__attribute__((warn_unused_result))
+int file_read_all(const char *path, struct buf *out);
 
 /* Writes all of len bytes (retrying short writes and EINTR); 0 or -errno. */
 __attribute__((warn_unused_result))

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/perr.h"
 
 #define SCENARIO_FILE_MAX (CONTROL_LINE_MAX * 16u)
@@ -231,33 +232,13 @@ int lab_scenario_parse(const char *name, const char *text, size_t len,
 int lab_scenario_load(const char *path, struct lab_scenario **out, char *err, size_t errcap)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errcap, "%s: %s", path, strerror(e));
-		return -e;
-	}
 	struct buf b;
 	buf_init(&b, SCENARIO_FILE_MAX);
-	int rc = 0;
-	for (;;) {
-		uint8_t tmp[8192];
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			snprintf(err, errcap, "%s: %s", path, strerror(-rc));
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rc = buf_append(&b, tmp, (size_t)n)) != 0) {
-			snprintf(err, errcap, "%s: over %u bytes", path, SCENARIO_FILE_MAX);
-			break;
-		}
-	}
-	close(fd);
+	int rc = file_read_all(path, &b);
+	if (rc == -EMSGSIZE)
+		snprintf(err, errcap, "%s: over %u bytes", path, SCENARIO_FILE_MAX);
+	else if (rc)
+		snprintf(err, errcap, "%s: %s", path, strerror(-rc));
 	if (!rc)
 		rc = lab_scenario_parse(path, (const char *)b.p, b.len, out, err, errcap);
 	buf_cleanup(&b);

@@ -207,9 +207,27 @@ static void bip_error(struct tr *tr, uint8_t info)
 static unsigned dst_channel(const struct bip_term *t, uint8_t dst)
 {
 	unsigned id = dst & 0x07;
-	if ((dst & 0xF8) != 0x20 || id == 0 || id > t->channels)
+	if ((dst & 0xF8) != CAT_DEV_CHANNEL(0) || id == 0 || id > t->channels)
 		return 0;
 	return t->ch[id].state == CAT_CH_CLOSED ? 0 : id;
+}
+
+/* The channel a RECEIVE or SEND DATA addresses when it has a client; else
+ * 0 with the BIP error said (3A 03 no such channel, 3A 02 no client: it
+ * left, and the card may not have seen the event yet). */
+static unsigned client_channel(const struct bip_term *t, const struct card_cat_command *c,
+			       struct tr *tr)
+{
+	unsigned id = dst_channel(t, c->devices.dst);
+	if (!id) {
+		bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID);
+		return 0;
+	}
+	if (t->ch[id].state != CAT_CH_ESTABLISHED) {
+		bip_error(tr, CAT_BIP_CHANNEL_CLOSED);
+		return 0;
+	}
+	return id;
 }
 
 /* SET UP EVENT LIST (§6.4.16): the list replaces the previous one; an
@@ -359,16 +377,10 @@ static void do_close(struct bip_term *t, const struct card_cat_command *c, struc
 /* RECEIVE DATA (§6.4.29): at most what fits one TERMINAL RESPONSE. */
 static void do_receive(struct bip_term *t, const struct card_cat_command *c, struct tr *tr)
 {
-	unsigned id = dst_channel(t, c->devices.dst);
-	if (!id) {
-		bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID);
+	unsigned id = client_channel(t, c, tr);
+	if (!id)
 		return;
-	}
 	struct term_ch *ch = &t->ch[id];
-	if (ch->state != CAT_CH_ESTABLISHED) {
-		bip_error(tr, CAT_BIP_CHANNEL_CLOSED);
-		return;
-	}
 	size_t n = c->data_len;
 	if (n > CAT_RECEIVE_DATA_MAX)
 		n = CAT_RECEIVE_DATA_MAX;
@@ -398,17 +410,10 @@ static void do_receive(struct bip_term *t, const struct card_cat_command *c, str
  * available" (the card must not exceed the buffer size before a flush). */
 static void do_send(struct bip_term *t, const struct card_cat_command *c, struct tr *tr)
 {
-	unsigned id = dst_channel(t, c->devices.dst);
-	if (!id) {
-		bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID);
+	unsigned id = client_channel(t, c, tr);
+	if (!id)
 		return;
-	}
 	struct term_ch *ch = &t->ch[id];
-	if (ch->state != CAT_CH_ESTABLISHED) {
-		/* The client left (the card may not have seen the event yet). */
-		bip_error(tr, CAT_BIP_CHANNEL_CLOSED);
-		return;
-	}
 	if (c->data.len > ch->bufsize - ch->tx.len) {
 		log_info(SUB, "channel %u: SEND DATA of %zu bytes, %zu free in Tx", id, c->data.len,
 			 ch->bufsize - ch->tx.len);

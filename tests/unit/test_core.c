@@ -378,6 +378,38 @@ static void test_tv_from_ms(void)
 	}
 }
 
+/* A whole file into a buf: its bytes, the cap as the limit, errno. */
+static void test_file_read_all(void)
+{
+	char dir[256], path[300];
+	scratch_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/input", dir);
+	char big[20000];
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = 'y';
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(file_write_all(fd, big, sizeof(big)), 0);
+	close(fd);
+	struct buf b;
+	buf_init(&b, sizeof(big));
+	CU_ASSERT_EQUAL(file_read_all(path, &b), 0);
+	CU_ASSERT(b.len == sizeof(big) && memcmp(b.p, big, sizeof(big)) == 0);
+	buf_cleanup(&b);
+	buf_init(&b, sizeof(big) - 1);
+	CU_ASSERT_EQUAL(file_read_all(path, &b), -EMSGSIZE);
+	buf_cleanup(&b);
+	buf_init(&b, 16);
+	CU_ASSERT_EQUAL(file_read_all(dir, &b), -EISDIR);
+	unlink(path);
+	CU_ASSERT_EQUAL(file_read_all(path, &b), -ENOENT);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	CU_ASSERT_EQUAL(file_read_all(path, &b), -ENOENT);
+	CU_ASSERT_EQUAL(b.len, 0);
+	buf_cleanup(&b);
+	rmdir(dir);
+}
+
 /* The first error wins; later ones change nothing and get the first err. */
 static void test_perr_sticky(void)
 {
@@ -454,6 +486,7 @@ int unit_register(void)
 	};
 	static CU_TestInfo files[] = {
 		UNIT_TEST(test_file_atomic_link_and_mode), UNIT_TEST(test_file_private),
+		UNIT_TEST(test_file_read_all),
 		CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("core_bytes", cursors);
