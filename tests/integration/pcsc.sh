@@ -176,6 +176,25 @@ if command -v scriptor >/dev/null 2>&1; then
 	t1=$(date +%s.%N)
 	expect_match "apdu-delay 800: the SELECT is answered" '< 90 00' "$out"
 	expect_eq "... 0.8 s late at least" 1 "$(python3 -c "print(int($t1 - $t0 >= 0.8))")"
+
+	# scwsemu-ctl card remove / insert with --vpcd: vpcd tells pcscd, which
+	# reports the reader empty, then the card back with its ATR.
+	# reader_is READER Yes|No: opensc-tool -l's Card column for that reader.
+	reader_is() {
+		[ "$(opensc-tool -l 2>/dev/null | awk -v r="$1" 'index($0, r) { print $2 }')" = "$2" ]
+	}
+	check "before: opensc-tool -l shows a card in '$R1'" reader_is "$R1" Yes
+	"$CTL" --control "$FSOCK" card remove >/dev/null || not_ok "scwsemu-ctl card remove"
+	check "card remove (--vpcd): pcscd reports '$R1' empty (opensc-tool -l)" \
+		wait_for 10 reader_is "$R1" No
+	out=$(apdus "00 A4 00 0C 02 2F E2" 2>&1)
+	expect_match "... scriptor cannot reach a card there" 'No smart ?card inserted' "$out"
+	check "... and gets no answer" eval '! grep -q "< 90 00" <<<"$out"'
+	check "... the other slot keeps its card" reader_is "$R0" Yes
+	"$CTL" --control "$FSOCK" card insert >/dev/null || not_ok "scwsemu-ctl card insert"
+	check "card insert: pcscd reports a card in '$R1' again" wait_for 10 reader_is "$R1" Yes
+	expect_eq "... with the card's ATR (opensc-tool -a)" "$ATR" "$(opensc-tool -r "$R1" -a 2>&1)"
+	check "... and it answers a SELECT through pcscd" wait_for 10 card_answers
 	stop_pid "$FPID"
 	if command -v tshark >/dev/null 2>&1; then
 		# tshark takes a short READ BINARY answer for data, not a status
