@@ -151,6 +151,7 @@
 #define BIP_GW_START_STEPS_MAX 128u  /* the same for the first proactive session at start-up */
 #define BIP_GW_STREAK_MAX 256u       /* proactive commands in a row before a throttle pause */
 #define BIP_GW_THROTTLE_MS 10u       /* that pause */
+#define SCWS_OBS_FAULT_MAX 48u       /* a fault named for the journal, with its NUL */
 #define CARD_BIP_RETRY_MAX 100u      /* profile scws.open_retry.count */
 #define CARD_BIP_RETRY_DELAY_MIN 100u   /* ms: the shortest Duration (1 tenth) */
 #define CARD_BIP_RETRY_DELAY_MAX 3600000u /* ms: one hour */

@@ -46,7 +46,7 @@ struct lab_journal_entry {
 	char cert[128];
 	bool handshake_done;
 	char alert[200];
-	char fault[48];
+	char fault[SCWS_OBS_FAULT_MAX];
 
 	char method[24];
 	char path[128];

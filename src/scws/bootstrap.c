@@ -513,6 +513,7 @@ static int send_429(struct answer *a, uint64_t wait_ms, const char *who)
 	r.body = body;
 	r.body_len = (size_t)n;
 	a->res->status = 429;
+	a->res->retry_after_s = (unsigned)((wait_ms + 999) / 1000);
 	a->res->body_len = r.is_head ? 0 : (size_t)n;
 	a->res->close = r.close;
 	return scws_http_response_write(a->out, &r);

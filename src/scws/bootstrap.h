@@ -122,6 +122,7 @@ struct scws_bootstrap_result {
 	int status;
 	size_t body_len;        /* body bytes written (0 for HEAD) */
 	bool close;             /* the response says Connection: close */
+	unsigned retry_after_s; /* the Retry-After it carries, seconds; 0: none */
 	char reason[256];       /* the error body without its newline; "" for 2xx */
 };
 

@@ -85,6 +85,12 @@ struct scws_conn {
 	struct timespec t0;          /* first byte of the current request */
 	uint64_t sent;               /* bytes consumed from out, ever */
 	bool tls_alert;              /* fault: abort the handshake with an alert */
+	/* For the observer (the journal judges the client by them): the fault
+	 * that acted on the connection ("tls-cert untrusted", "tls-alert") and
+	 * those that shaped the current answer, with its Retry-After. */
+	char fault[SCWS_OBS_FAULT_MAX];
+	char req_fault[SCWS_OBS_FAULT_MAX];
+	unsigned req_retry_after;
 	/* Fault pacing (scws_conn_pace): out bytes from stream offset
 	 * pace_start to pace_end are released pace_delay_ms after pace_t0,
 	 * then at pace_bps. gate: stream offset shown up to. */
@@ -236,6 +242,7 @@ static void obs_common(struct scws_conn *c, struct scws_obs *o)
 	o->local = c->local;
 	o->peer = c->peer;
 	o->https = c->https;
+	o->fault = c->fault[0] ? c->fault : NULL;
 	if (c->tls) {
 		o->tls_version = scws_tls_version(c->tls);
 		o->cipher = scws_tls_cipher(c->tls);
@@ -264,6 +271,9 @@ static void observe_request(struct scws_conn *c, const struct scws_http_req *req
 	bool routed = c->have_head;
 
 	obs_common(c, &o);
+	if (c->answered && c->req_fault[0])
+		o.fault = c->req_fault;
+	o.retry_after_s = c->answered ? c->req_retry_after : 0;
 	o.start_ms = c->t0_ms;
 	o.duration_ms = dt_ms;
 	o.method = method[0] ? method : NULL;
@@ -419,7 +429,41 @@ static int answer_fault_status(struct scws_conn *c, const struct scws_http_req *
 	res->status = status;
 	res->body_len = r.is_head ? 0 : (size_t)n;
 	res->close = r.close;
+	if (status == 503)
+		res->retry_after_s = (unsigned)strtoul(SCWS_FAULT_RETRY_AFTER, NULL, 10);
 	return scws_http_response_write(resp_buf(c), &r);
+}
+
+/* Appends ", item" (or item first) to the NUL-terminated out; cut at cap. */
+static void add_item(char *out, size_t cap, const char *item)
+{
+	size_t n = strlen(out);
+	if (n + 1 < cap && snprintf(out + n, cap - n, "%s%s", n ? ", " : "", item) < 0)
+		out[n] = '\0';
+}
+
+/* The faults of fr that act on this answer, as `fault add` names them:
+ * "http-status 503", "http-body wrong-type, http-delay 1500". */
+static void describe_response_fault(const struct scws_fault_response *fr, char *out,
+				    size_t cap)
+{
+	static const char *const bodies[] = {
+		[SCWS_FAULT_BODY_WBXML_GARBAGE] = "wbxml-garbage",
+		[SCWS_FAULT_BODY_WRONG_TYPE] = "wrong-type",
+	};
+	char item[48];
+	out[0] = '\0';
+	if (fr->status && snprintf(item, sizeof(item), "http-status %d", fr->status) > 0)
+		add_item(out, cap, item);
+	else if ((unsigned)fr->body < sizeof(bodies) / sizeof(bodies[0]) && bodies[fr->body] &&
+		 snprintf(item, sizeof(item), "http-body %s", bodies[fr->body]) > 0)
+		add_item(out, cap, item);
+	if (fr->truncate && snprintf(item, sizeof(item), "http-truncate %zu", fr->truncate_len) > 0)
+		add_item(out, cap, item);
+	if (fr->delay_ms && snprintf(item, sizeof(item), "http-delay %u", fr->delay_ms) > 0)
+		add_item(out, cap, item);
+	if (fr->drip_bps && snprintf(item, sizeof(item), "http-drip %u", fr->drip_bps) > 0)
+		add_item(out, cap, item);
 }
 
 static void answer(struct scws_conn *c, const struct scws_http_req *req, bool close)
@@ -444,6 +488,8 @@ static void answer(struct scws_conn *c, const struct scws_http_req *req, bool cl
 		fatal(c, rc == -EMSGSIZE ? "response over the output limit" : strerror(-rc));
 		return;
 	}
+	describe_response_fault(&fr, c->req_fault, sizeof(c->req_fault));
+	c->req_retry_after = res.retry_after_s;
 	log_request(c, req, res.status, res.body_len, res.reason);
 	if (fr.truncate && resp_buf(c)->len - start > fr.truncate_len) {
 		resp_buf(c)->len = start + fr.truncate_len;
@@ -543,6 +589,8 @@ static void give_back_request(struct scws_conn *c, bool wiped)
 
 static void end_request(struct scws_conn *c)
 {
+	c->req_fault[0] = '\0';
+	c->req_retry_after = 0;
 	scws_bootstrap_req_cleanup(&c->rq->req);
 	c->have_head = false;
 	c->answered = false;
@@ -620,6 +668,7 @@ static void tls_input(struct scws_conn *c, const uint8_t *in, size_t len)
 		if (buf_append(&c->out, alert, sizeof(alert)) != 0)
 			fatal(c, "output over its limit");
 		log_conn(c, LOG_INFO, "TLS handshake aborted", "fault injected: tls-alert");
+		snprintf(c->fault, sizeof(c->fault), "tls-alert");
 		c->done = true;
 		return;
 	}
@@ -778,6 +827,8 @@ struct scws_conn *scws_conn_new(struct scws_server *srv, const struct scws_conn_
 				ctx = fctx;
 				log_conn(c, LOG_INFO, "TLS with a fault certificate",
 					 "fault injected: tls-cert");
+				snprintf(c->fault, sizeof(c->fault), "tls-cert %s",
+					 scws_fault_cert_name(fh.cert));
 			} else {
 				log_conn(c, LOG_WARN, "tls-cert fault not applied",
 					 "no fault certificates beside the card's certificate "

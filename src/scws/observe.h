@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
+
 enum scws_obs_kind {
 	SCWS_OBS_REQUEST,
 	SCWS_OBS_CONNECTION,
@@ -48,7 +50,11 @@ struct scws_obs {
 	const char *cert;       /* subject of the certificate presented */
 	bool handshake_done;
 	const char *alert;      /* the alert (or failure) that ended the connection */
-	const char *fault;      /* a fault that acted on this connection, NULL: none */
+	/* The fault that acted on this connection ("tls-cert untrusted",
+	 * "tls-alert"), or on a request's answer ("http-status 503",
+	 * "http-body wrong-type, http-delay 1500"), as `fault add` names them,
+	 * at most SCWS_OBS_FAULT_MAX - 1 bytes; NULL: none. */
+	const char *fault;
 
 	/* SCWS_OBS_REQUEST */
 	const char *method;

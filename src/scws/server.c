@@ -117,6 +117,11 @@ static const char *const fault_cert_names[SCWS_FAULT_CERTS] = {
 	"wrong-name", "expired", "untrusted", "self-signed",
 };
 
+const char *scws_fault_cert_name(enum scws_fault_cert c)
+{
+	return (unsigned)c < SCWS_FAULT_CERTS ? fault_cert_names[c] : "?";
+}
+
 /* cert_file/key_file NULL: the card's own. */
 static int make_tls(const struct profile *p, const char *cert_file, const char *key_file,
 		    struct scws_tls_ctx **out, char *err, size_t errcap)

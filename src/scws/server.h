@@ -138,6 +138,10 @@ enum scws_fault_cert { SCWS_FAULT_CERT_WRONG_NAME, SCWS_FAULT_CERT_EXPIRED,
 enum scws_fault_tls { SCWS_FAULT_TLS_NONE, SCWS_FAULT_TLS_CERT, SCWS_FAULT_TLS_ALERT };
 
 /* What to do to the handshake of a new TLS connection. */
+/* "wrong-name", "expired", "untrusted", "self-signed" ("?" out of range):
+ * the fault's word, as `fault add tls-cert` takes it and the journal shows. */
+const char *scws_fault_cert_name(enum scws_fault_cert c);
+
 struct scws_fault_handshake {
 	enum scws_fault_tls kind;
 	enum scws_fault_cert cert; /* SCWS_FAULT_TLS_CERT: present this one */

@@ -272,4 +272,87 @@ expect_match "... fallback-order passes" "fallback-order" "$(rules ctl pass)"
 check "... the journal file holds no passphrase" sh -c \
 	"! grep -q -e '$PASS' -e '$PASS64' '$T_TMP/ctl.jsonl'"
 
+
+# ---- faults as the client met them: tls-cert-check and retry-after -----------
+# The journal carries the fault that acted on each connection and answer, and
+# the Retry-After an answer sent.
+
+# ruled NAME RULE: "RESULT: REASON" of that rule (the first client that has it
+# judged other than n/a).
+ruled() {
+	python3 - "$T_TMP/$1.json" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["clients"]:
+    for x in c["rules"]:
+        if x["id"] == sys.argv[2] and x["result"] != "n/a":
+            print("%s: %s" % (x["result"], x["reason"]))
+            sys.exit(0)
+PY
+}
+# junit_failure NAME RULE: the failure message of that testcase in the JUnit file.
+junit_failure() {
+	python3 - "$T_TMP/$1.xml" "$2" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for s in ET.parse(sys.argv[1]).getroot().findall("testsuite"):
+    for c in s.findall("testcase"):
+        f = c.find("failure")
+        if c.get("name", "").startswith(sys.argv[2]) and f is not None:
+            print(f.get("message", "") or (f.text or ""))
+PY
+}
+
+# A client that does not check certificates (scwsemu-fetch --insecure) takes
+# the untrusted certificate and sends its request.
+judge insecure 60 --card "$CARDS/default" --control "$T_TMP/insecure.sock"
+"$SCWSEMU_CTL" --control "$T_TMP/insecure.sock" fault add tls-cert untrusted >/dev/null ||
+	not_ok "fault add tls-cert untrusted"
+"$F" "$(U)" --insecure >/dev/null 2>&1
+expect_eq "tls-cert untrusted: scwsemu-fetch --insecure takes it and fetches" 0 "$?"
+verdict insecure
+expect_eq "... --until-fetched: exit 3" 3 "$rc"
+expect_match "... tls-cert-check fails" "tls-cert-check" "$(rules insecure fail)"
+expect_match "... quoting the fault" '^fail: .*bad certificate \(tls-cert untrusted\)' \
+	"$(ruled insecure tls-cert-check)"
+expect_match "... the JUnit report has that failure" 'tls-cert untrusted' \
+	"$(junit_failure insecure tls-cert-check)"
+expect_match "... the journal names the fault on the request" \
+	'"kind": ?"request".*"fault": ?"tls-cert untrusted"' "$(cat "$T_TMP/insecure.jsonl")"
+
+# A client that checks certificates aborts that handshake, then fetches.
+judge checked 60 --card "$CARDS/default" --control "$T_TMP/checked.sock"
+"$SCWSEMU_CTL" --control "$T_TMP/checked.sock" fault add tls-cert untrusted >/dev/null ||
+	not_ok "fault add tls-cert untrusted"
+"$F" "$(U)" >/dev/null 2>"$T_TMP/checked.err"
+expect_eq "tls-cert untrusted: scwsemu-fetch (certificate check on) refuses it (exit 1)" 1 "$?"
+"$F" "$(U)" >/dev/null 2>&1
+expect_eq "... and fetches once the fault is spent" 0 "$?"
+verdict checked
+expect_match "... tls-cert-check passes" '^pass: .*aborted the handshake after a bad certificate \(tls-cert untrusted\)' \
+	"$(ruled checked tls-cert-check)"
+check "... and fails for no client" eval '! grep -qw tls-cert-check <<<"$(rules checked fail)"'
+expect_eq "... JUnit: no tls-cert-check failure" "" "$(junit_failure checked tls-cert-check)"
+
+# http-status 503 carries Retry-After: 2; a client that retries 0.2 s later
+# retries too early (warn, the figure quoted); 2.5 s later is fine.
+judge early 60 --card "$CARDS/default" --control "$T_TMP/early.sock"
+"$SCWSEMU_CTL" --control "$T_TMP/early.sock" fault add http-status 503 >/dev/null ||
+	not_ok "fault add http-status 503"
+"$F" "$(U)" --loop 2 --loop-interval 200 >/dev/null 2>&1
+verdict early
+expect_eq "http-status 503 then a retry 0.2 s later: exit 0 (a warning)" 0 "$rc"
+expect_match "... retry-after warns, quoting the gap and Retry-After" \
+	'^warn: .* came 0\.[0-9] s after a 503 with Retry-After: 2' "$(ruled early retry-after)"
+expect_match "... the journal has the 503 with its Retry-After and fault" \
+	'"status": ?503.*"retry_after": ?2|"retry_after": ?2.*"status": ?503' \
+	"$(grep '"status": \?503' "$T_TMP/early.jsonl")"
+expect_match "... and the fault" '"fault": ?"http-status 503"' "$(grep '"status": \?503' "$T_TMP/early.jsonl")"
+judge patient 60 --card "$CARDS/default" --control "$T_TMP/patient.sock"
+"$SCWSEMU_CTL" --control "$T_TMP/patient.sock" fault add http-status 503 >/dev/null ||
+	not_ok "fault add http-status 503"
+"$F" "$(U)" --loop 2 --loop-interval 2500 >/dev/null 2>&1
+verdict patient
+expect_match "a retry 2.5 s after the 503: retry-after passes" '^pass: 1 retries after 503' \
+	"$(ruled patient retry-after)"
+
 finish

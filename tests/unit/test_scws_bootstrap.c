@@ -1858,6 +1858,89 @@ static void test_fault_tls(void)
 	scws_server_set_fault_hooks(srv, NULL);
 }
 
+/* The observer learns which fault acted (the journal judges the client by
+ * it): on a request's answer, with the Retry-After it carried, and on the
+ * connection for the handshake faults. */
+struct obs_seen {
+	unsigned n;
+	enum scws_obs_kind kind[8];
+	char fault[8][SCWS_OBS_FAULT_MAX];
+	unsigned retry_after[8];
+	int status[8];
+};
+
+static void obs_record(void *arg, const struct scws_obs *rec)
+{
+	struct obs_seen *s = arg;
+	if (s->n >= 8)
+		return;
+	s->kind[s->n] = rec->kind;
+	snprintf(s->fault[s->n], sizeof(s->fault[0]), "%s", rec->fault ? rec->fault : "");
+	s->retry_after[s->n] = rec->retry_after_s;
+	s->status[s->n] = rec->status;
+	s->n++;
+}
+
+static void test_fault_observed(void)
+{
+	struct scws_server *srv = hooked();
+	struct obs_seen seen;
+	memset(&seen, 0, sizeof(seen));
+	scws_server_set_observer(srv, obs_record, &seen);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	struct scws_conn *c = new_conn(srv, true);
+	g_fr.status = 503;
+	feed_str(c, GET(BOOT), &out);
+	g_fr.status = 0;
+	g_fr.body = SCWS_FAULT_BODY_WRONG_TYPE;
+	g_fr.delay_ms = 1500;
+	feed_str(c, GET(BOOT), &out);
+	memset(&g_fr, 0, sizeof(g_fr));
+	feed_str(c, GET(BOOT), &out); /* no fault: none named, no Retry-After */
+	scws_conn_free(c);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 4);
+	CU_ASSERT(seen.kind[0] == SCWS_OBS_REQUEST && seen.status[0] == 503);
+	CU_ASSERT_STRING_EQUAL(seen.fault[0], "http-status 503");
+	CU_ASSERT_EQUAL(seen.retry_after[0], 2);
+	CU_ASSERT_STRING_EQUAL(seen.fault[1], "http-body wrong-type, http-delay 1500");
+	CU_ASSERT_EQUAL(seen.retry_after[1], 0);
+	CU_ASSERT_STRING_EQUAL(seen.fault[2], "");
+	CU_ASSERT_EQUAL(seen.retry_after[2], 0);
+	CU_ASSERT(seen.kind[3] == SCWS_OBS_CONNECTION && !seen.fault[3][0]);
+
+	/* Handshake faults name the connection. */
+	memset(&seen, 0, sizeof(seen));
+	g_fh.kind = SCWS_FAULT_TLS_ALERT;
+	c = tls_conn(srv);
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00 };
+	CU_ASSERT_EQUAL(scws_conn_feed(c, hello, sizeof(hello)), 0);
+	scws_conn_free(c);
+	g_fh.kind = SCWS_FAULT_TLS_CERT;
+	g_fh.cert = SCWS_FAULT_CERT_UNTRUSTED;
+	c = tls_conn(srv);
+	struct client cl;
+	client_init(&cl, CLI_CERT, NULL);
+	SSL_set_verify(cl.ssl, SSL_VERIFY_NONE, NULL); /* a client that does not check */
+	struct buf got;
+	buf_init(&got, 1 << 20);
+	pump(&cl, c, 4096, &got);
+	CU_ASSERT_TRUE(SSL_is_init_finished(cl.ssl));
+	client_cleanup(&cl);
+	buf_cleanup(&got);
+	scws_conn_free(c);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 2);
+	CU_ASSERT(seen.kind[0] == SCWS_OBS_CONNECTION && seen.kind[1] == SCWS_OBS_CONNECTION);
+	CU_ASSERT_STRING_EQUAL(seen.fault[0], "tls-alert");
+	CU_ASSERT_STRING_EQUAL(seen.fault[1], "tls-cert untrusted");
+	for (unsigned k = 0; k < SCWS_FAULT_CERTS; k++)
+		CU_ASSERT_STRING_NOT_EQUAL(scws_fault_cert_name((enum scws_fault_cert)k), "?");
+	CU_ASSERT_STRING_EQUAL(scws_fault_cert_name(SCWS_FAULT_CERTS), "?");
+	scws_server_set_observer(srv, NULL, NULL);
+	scws_server_set_fault_hooks(srv, NULL);
+	buf_cleanup(&out);
+}
+
 int unit_register(void)
 {
 	/* Every line goes to the capture buffer: the tests read it, and the
@@ -1885,6 +1968,7 @@ int unit_register(void)
 		UNIT_TEST(test_fault_pace),
 		UNIT_TEST(test_fault_apdu_sw),
 		UNIT_TEST(test_fault_tls),
+		UNIT_TEST(test_fault_observed),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_bootstrap", tests);
