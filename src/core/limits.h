@@ -152,6 +152,9 @@
 #define BIP_GW_STREAK_MAX 256u       /* proactive commands in a row before a throttle pause */
 #define BIP_GW_THROTTLE_MS 10u       /* that pause */
 #define SCWS_OBS_FAULT_MAX 48u       /* a fault named for the journal, with its NUL */
+#define STAMP_COUNT_MAX 10000u       /* scwsemu-card new --count: cards in one set */
+#define STAMP_WIDTH_MIN 3u           /* ... their numbers padded to card-001 at least */
+#define CARD_NEW_PSK_KEY_LEN 16u     /* a set's random PSK keys (--psk IDENTITY alone) */
 #define CARD_BIP_RETRY_MAX 100u      /* profile scws.open_retry.count */
 #define CARD_BIP_RETRY_DELAY_MIN 100u   /* ms: the shortest Duration (1 tenth) */
 #define CARD_BIP_RETRY_DELAY_MAX 3600000u /* ms: one hour */

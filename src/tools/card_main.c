@@ -28,6 +28,10 @@
 #include "core/bytes.h"
 #include "core/hex.h"
 #include "core/limits.h"
+#include "tools/stamp.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -36,7 +40,11 @@ static const char usage_text[] =
 	"Usage:\n"
 	"  scwsemu-card new DIR --bootstrap FILE.xml [--auth USER:PASSPHRASE]\n"
 	"                   [--psk IDENTITY:HEXKEY] [--store wbxml|xml] [--no-bootstrap]\n"
-	"                   [--pki DIR]\n"
+	"                   [--pki DIR] [--devid SCHEME:VALUE]...\n"
+	"  scwsemu-card new DIR --count N ...   N cards DIR/card-001 ... with ${N} and ${NNN}\n"
+	"                                  (the card's number) replaced in the bootstrap, --auth,\n"
+	"                                  --psk's identity and --devid; --psk IDENTITY[:HEXKEY]\n"
+	"                                  gives each card its own key (derived, or random)\n"
 	"  scwsemu-card check DIR [--pin DIGITS]\n"
 	"                                  walk EF.DIR -> PKCS#15 -> ODF -> DODF -> EF over APDUs\n"
 	"                                  (VERIFY PIN1 first when it is enabled), check the ATR\n"
@@ -672,6 +680,156 @@ static bool quoted_ok(const char *s, size_t n)
 	return true;
 }
 
+/* What `new` was asked for, checked; shared by every card of a set. */
+struct new_args {
+	const char *bootstrap;  /* the XML file, NULL with --no-bootstrap */
+	const struct buf *xml;  /* its bytes */
+	const char *store;
+	const char *auth, *colon_a;  /* USER:PASSPHRASE, or NULL */
+	const char *psk;             /* IDENTITY[:HEXKEY], or NULL */
+	size_t psk_id_len;
+	uint8_t psk_key[TLS_PSK_KEY_MAX]; /* --psk's key (a set's master key) */
+	size_t psk_key_len;
+	const char *const *devids;
+	size_t n_devids;
+	const char *pki_arg;         /* --pki as given, or NULL */
+	const char *pki;             /* its realpath, or the data dir's pki */
+	bool rsa;                    /* the pki has the RSA pair too */
+	unsigned count;              /* --count: a set of cards; 0: one card */
+	unsigned width;              /* digits of a card's number in a set */
+};
+
+/* s (n bytes) for card `num` of a set (num 0: one card, as given). */
+static int put_text(struct buf *t, const char *s, size_t n, const struct new_args *a,
+		    unsigned num)
+{
+	if (!num)
+		return buf_append(t, s, n);
+	return stamp_subst(s, n, num, a->width, t);
+}
+
+/* Writes one card into dir (which exists): card.conf, bootstrap.xml and the
+ * copied pki; `name` is the card's name, `final` the absolute path of the
+ * directory it will have (--pki is named relative to it). num: the card's number in a set, 0 for
+ * one card. 0, or EXIT_FAIL (said on stderr). */
+static int write_card(const struct new_args *a, const char *dir, const char *name,
+		      const char *final, unsigned num)
+{
+	/* Paths in the profile are relative to the card directory: the pki
+	 * copied beside card.conf, or --pki DIR seen from DIR. */
+	char pki_rel[PATH_MAX] = ".";
+	if (a->pki_arg)
+		relative_path(final, a->pki, pki_rel, sizeof(pki_rel));
+	struct buf t, x;
+	buf_init(&t, 65536);
+	buf_init(&x, PROFILE_FILE_MAX);
+	int rc = buf_printf(&t,
+			    "# %s/card.conf - made by scwsemu-card new; see scwsemu-profile(5).\n"
+			    "# Paths are relative to this directory.\n"
+			    "name = \"%s\";\n"
+			    "description = \"made by scwsemu-card new\";\n"
+			    "iccid = \"8988200000000000006\";\n"
+			    "atr = \"3B 9F 96 80 1F C7 80 31 E0 73 FE 21 1B 63 3A 20 4E 83 00 90 00 93\";\n"
+			    "\n"
+			    "tls = {\n"
+			    "  # TEST keys published with scwsemu (not secrets; never for anything real)\n"
+			    "  certificate = \"%s/scws-server.crt\";\n"
+			    "  key = \"%s/scws-server.key\";\n",
+			    name, name, pki_rel, pki_rel);
+	/* The RSA pair too when the pki has one (both server certificates). */
+	if (a->rsa && !rc)
+		rc = buf_printf(&t, "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
+				    "  rsa_key = \"%s/scws-server-rsa.key\";\n", pki_rel, pki_rel);
+	if (a->psk && !rc) {
+		/* One card: the key given. A set: each card's own, derived from
+		 * the key given and the card's identity, or random without one. */
+		size_t id_start = 0;
+		uint8_t key[TLS_PSK_KEY_MAX];
+		size_t klen = a->psk_key_len ? a->psk_key_len : CARD_NEW_PSK_KEY_LEN;
+		char hex[2 * TLS_PSK_KEY_MAX + 1];
+		rc = buf_append_str(&t, "  psk_identity = \"");
+		id_start = t.len;
+		if (!rc)
+			rc = put_text(&t, a->psk, a->psk_id_len, a, num);
+		char id[TLS_PSK_IDENTITY_MAX + 1] = "";
+		if (!rc && t.len - id_start > TLS_PSK_IDENTITY_MAX) {
+			fprintf(stderr, "scwsemu-card: --psk: card %u's identity is over %u "
+				"characters\n", num, TLS_PSK_IDENTITY_MAX);
+			rc = -EINVAL;
+		}
+		if (!rc) {
+			memcpy(id, t.p + id_start, t.len - id_start);
+			id[t.len - id_start] = '\0';
+			if (!num)
+				memcpy(key, a->psk_key, klen);
+			else if (a->psk_key_len)
+				rc = stamp_psk_key(a->psk_key, a->psk_key_len, id, key, klen);
+			else
+				rc = RAND_bytes(key, (int)klen) == 1 ? 0 : -EIO;
+		}
+		if (!rc) {
+			hex_encode(key, klen, 0, hex, sizeof(hex));
+			rc = buf_printf(&t, "\";\n  psk_key = \"%s\";\n", hex);
+		}
+		OPENSSL_cleanse(key, sizeof(key));
+		OPENSSL_cleanse(hex, sizeof(hex));
+	}
+	if (!rc)
+		rc = buf_printf(&t, "};\n\ncredentials = {\n  required = %s;\n",
+				a->auth ? "true" : "false");
+	if (a->auth && !rc) {
+		rc = buf_append_str(&t, "  username = \"");
+		rc = rc ? rc : put_text(&t, a->auth, (size_t)(a->colon_a - a->auth), a, num);
+		rc = rc ? rc : buf_append_str(&t, "\";\n  passphrase = \"");
+		rc = rc ? rc : put_text(&t, a->colon_a + 1, strlen(a->colon_a + 1), a, num);
+		rc = rc ? rc : buf_append_str(&t, "\";\n");
+	}
+	if (!rc)
+		rc = buf_append_str(&t, "};\n");
+	if (a->n_devids && !rc) {
+		rc = buf_append_str(&t, "\ndevid_allow = [ ");
+		for (size_t i = 0; i < a->n_devids && !rc; i++) {
+			rc = buf_append_str(&t, i ? ", \"" : "\"");
+			rc = rc ? rc : put_text(&t, a->devids[i], strlen(a->devids[i]), a, num);
+			rc = rc ? rc : buf_append_str(&t, "\"");
+		}
+		rc = rc ? rc : buf_append_str(&t, " ];\n");
+	}
+	if (!rc)
+		rc = !a->bootstrap ? buf_append_str(&t, "\nbootstrap = {\n  store = \"none\";\n};\n")
+				   : buf_printf(&t, "\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
+						    "  store = \"%s\";\n};\n", a->store);
+	if (a->bootstrap && !rc)
+		rc = put_text(&x, (const char *)a->xml->p, a->xml->len, a, num);
+	if (rc || write_file(dir, "card.conf", t.p, t.len) != 0 ||
+	    (a->bootstrap && write_file(dir, "bootstrap.xml", x.p, x.len) != 0) ||
+	    (!a->pki_arg && (copy_file(a->pki, "scws-server.crt", dir) != 0 ||
+			     copy_file(a->pki, "scws-server.key", dir) != 0 ||
+			     copy_file(a->pki, "scws-ca.crt", dir) != 0 ||
+			     (a->rsa && (copy_file(a->pki, "scws-server-rsa.crt", dir) != 0 ||
+					 copy_file(a->pki, "scws-server-rsa.key", dir) != 0))))) {
+		if (rc && rc != -EINVAL)
+			fprintf(stderr, "scwsemu-card: %s: %s\n", dir, strerror(-rc));
+		rc = EXIT_FAIL;
+	}
+	/* card.conf may hold a PSK key: wipe the copy in memory. */
+	OPENSSL_cleanse(t.p, t.len);
+	buf_cleanup(&t);
+	buf_cleanup(&x);
+	return rc;
+}
+
+/* The cards of a set in tmp (card-001 ... up to `made`), then tmp. */
+static void remove_set(const char *tmp, unsigned made, unsigned width)
+{
+	char d[PATH_MAX + NAME_MAX + 32];
+	for (unsigned i = 1; i <= made; i++) {
+		snprintf(d, sizeof(d), "%s/card-%0*u", tmp, (int)width, i);
+		remove_tree(d);
+	}
+	(void)rmdir(tmp);
+}
+
 static int cmd_new(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -681,9 +839,14 @@ static int cmd_new(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "no-bootstrap", no_argument, NULL, 'n' },
 		{ "pki", required_argument, NULL, 'k' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "devid", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bootstrap = NULL, *auth = NULL, *psk = NULL, *store = "wbxml", *pki_arg = NULL;
+	const char *devids[PROFILE_DEVIDS_MAX];
+	size_t n_devids = 0;
+	unsigned count = 0;
 	bool none = false;
 	int c;
 	optind = 2;
@@ -696,6 +859,22 @@ static int cmd_new(int argc, char **argv)
 		case 's': store = optarg; break;
 		case 'n': none = true; break;
 		case 'k': pki_arg = optarg; break;
+		case 'c': {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 ||
+			    v > STAMP_COUNT_MAX)
+				return usage_error("new: --count '%s': a number of cards, 1..%u",
+						   optarg, STAMP_COUNT_MAX);
+			count = (unsigned)v;
+			break;
+		}
+		case 'd':
+			if (n_devids == PROFILE_DEVIDS_MAX)
+				return usage_error("new: more than %u --devid", PROFILE_DEVIDS_MAX);
+			devids[n_devids++] = optarg;
+			break;
 		default: return usage_error("new: bad option '%s'", argv[optind - 1]);
 		}
 	}
@@ -708,33 +887,51 @@ static int cmd_new(int argc, char **argv)
 		return usage_error("new: --store '%s': expected wbxml or xml", store);
 
 	/* Everything is validated before anything is written. */
-	const char *colon_a = auth ? strchr(auth, ':') : NULL;
-	if (auth && (!colon_a || colon_a == auth || !colon_a[1]))
+	struct new_args a = {
+		.bootstrap = bootstrap, .store = store, .auth = auth, .psk = psk,
+		.devids = devids, .n_devids = n_devids, .pki_arg = pki_arg, .count = count,
+		.width = stamp_width(count),
+	};
+	a.colon_a = auth ? strchr(auth, ':') : NULL;
+	if (auth && (!a.colon_a || a.colon_a == auth || !a.colon_a[1]))
 		return usage_error("new: --auth: expected USER:PASSPHRASE");
 	if (auth && !quoted_ok(auth, strlen(auth)))
 		return usage_error("new: --auth: no quotes, backslashes or controls");
+	for (size_t i = 0; i < n_devids; i++) {
+		const char *d = devids[i];
+		bool ok = d[0] && strchr(d, ':') && strlen(d) < PROFILE_DEVID_MAX && quoted_ok(d, strlen(d));
+		for (const char *q = d; ok && *q; q++)
+			ok = *q != ' ' && *q != '\t';
+		if (!ok)
+			return usage_error("new: --devid '%s': SCHEME:VALUE (IMEI:493005100592800), "
+					   "no spaces, quotes or controls, under %u bytes", d,
+					   PROFILE_DEVID_MAX);
+	}
 	const char *colon_p = psk ? strchr(psk, ':') : NULL;
-	if (psk && (!colon_p || colon_p == psk || !colon_p[1]))
-		return usage_error("new: --psk '%s': expected IDENTITY:HEXKEY", psk);
-	if (psk && (!quoted_ok(psk, (size_t)(colon_p - psk)) ||
-		    (size_t)(colon_p - psk) > TLS_PSK_IDENTITY_MAX))
+	/* A set may leave the key out: each card gets a random one. */
+	if (psk && (colon_p == psk || (colon_p && !colon_p[1]) || (!colon_p && !count)))
+		return usage_error("new: --psk '%s': expected IDENTITY:HEXKEY%s", psk,
+				   count ? " or, with --count, IDENTITY" : "");
+	a.psk_id_len = psk ? (colon_p ? (size_t)(colon_p - psk) : strlen(psk)) : 0;
+	if (psk && (!quoted_ok(psk, a.psk_id_len) || a.psk_id_len > TLS_PSK_IDENTITY_MAX))
 		return usage_error("new: --psk: the identity must be 1..%u characters without "
 				   "quotes, backslashes or controls", TLS_PSK_IDENTITY_MAX);
-	if (psk) {
-		uint8_t key[TLS_PSK_KEY_MAX];
-		size_t klen = 0;
-		if (hex_decode(colon_p + 1, key, sizeof(key), &klen) != 0 || klen == 0)
-			return usage_error("new: --psk: the key '%s' must be 1..%u bytes of hex "
-					   "(an even number of 0-9A-F digits)", colon_p + 1,
-					   TLS_PSK_KEY_MAX);
+	if (psk && colon_p) {
+		if (hex_decode(colon_p + 1, a.psk_key, sizeof(a.psk_key), &a.psk_key_len) != 0 ||
+		    a.psk_key_len == 0)
+			return usage_error("new: --psk: the key must be 1..%u bytes of hex "
+					   "(an even number of 0-9A-F digits)", TLS_PSK_KEY_MAX);
 	}
+	if (count && psk && colon_p && !stamp_has_var(psk) && count > 1)
+		fprintf(stderr, "scwsemu-card: note: --psk's identity has no ${N} or ${NNN}: "
+			"every card of the set has the same identity (with its own key)\n");
 	char parent[PATH_MAX], base[NAME_MAX + 1];
 	{
-		char a[PATH_MAX], b[PATH_MAX];
-		snprintf(a, sizeof(a), "%s", dir);
-		snprintf(b, sizeof(b), "%s", dir);
-		snprintf(parent, sizeof(parent), "%s", dirname(a));
-		snprintf(base, sizeof(base), "%s", basename(b));
+		char x[PATH_MAX], y[PATH_MAX];
+		snprintf(x, sizeof(x), "%s", dir);
+		snprintf(y, sizeof(y), "%s", dir);
+		snprintf(parent, sizeof(parent), "%s", dirname(x));
+		snprintf(base, sizeof(base), "%s", basename(y));
 	}
 	if (!base[0] || base[0] == '.' || base[0] == '-' || !strcmp(base, "/"))
 		return usage_error("new: '%s': the card's name (the last part of DIR) must not "
@@ -760,6 +957,7 @@ static int cmd_new(int argc, char **argv)
 		if (realpath(pki, real))
 			snprintf(pki, sizeof(pki), "%s", real);
 	}
+	a.pki = pki;
 	for (size_t i = 2; i < 4; i++) {
 		char f[PATH_MAX + 32];
 		snprintf(f, sizeof(f), "%s/%s", pki, new_files[i]);
@@ -769,8 +967,12 @@ static int cmd_new(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	char rsa_probe[PATH_MAX + 32];
+	snprintf(rsa_probe, sizeof(rsa_probe), "%s/scws-server-rsa.crt", pki);
+	a.rsa = access(rsa_probe, R_OK) == 0;
 	struct buf xml;
 	buf_init(&xml, PROFILE_FILE_MAX);
+	a.xml = &xml;
 	if (bootstrap) {
 		if (read_file(bootstrap, &xml) != 0) {
 			buf_cleanup(&xml);
@@ -791,7 +993,8 @@ static int cmd_new(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		/* What the EF will hold must fit its 2-byte FCP file size:
-		 * refused before anything is written. */
+		 * refused before anything is written (a set's cards are each
+		 * loaded before the set is in place). */
 		size_t stored = xml.len;
 		if (!strcmp(store, "wbxml")) {
 			struct buf w;
@@ -818,7 +1021,8 @@ static int cmd_new(int argc, char **argv)
 	}
 
 	/* Written into a temporary directory beside DIR, loaded from there as
-	 * scwsemu would, then renamed into place: a failure leaves nothing. */
+	 * scwsemu would, then renamed into place: a failure leaves nothing. A
+	 * set: every card in the one temporary directory, renamed at once. */
 	char tmp[PATH_MAX + NAME_MAX + 16];
 	snprintf(tmp, sizeof(tmp), "%s/.%s.new.XXXXXX", parent, base);
 	if (!mkdtemp(tmp)) {
@@ -826,91 +1030,82 @@ static int cmd_new(int argc, char **argv)
 		buf_cleanup(&xml);
 		return EXIT_FAIL;
 	}
-	/* Paths in the profile are relative to the card directory: the pki
-	 * copied beside card.conf, or --pki DIR seen from DIR. */
-	char pki_rel[PATH_MAX] = ".";
-	if (pki_arg) {
-		char real_parent[PATH_MAX], card_abs[PATH_MAX + NAME_MAX + 2];
-		if (!realpath(parent, real_parent))
-			snprintf(real_parent, sizeof(real_parent), "%s", parent);
-		snprintf(card_abs, sizeof(card_abs), "%s/%s", real_parent, base);
-		relative_path(card_abs, pki, pki_rel, sizeof(pki_rel));
-	}
-	struct buf t;
-	buf_init(&t, 65536);
-	int rc = buf_printf(&t,
-			    "# %s/card.conf - made by scwsemu-card new; see scwsemu-profile(5).\n"
-			    "# Paths are relative to this directory.\n"
-			    "name = \"%s\";\n"
-			    "description = \"made by scwsemu-card new\";\n"
-			    "iccid = \"8988200000000000006\";\n"
-			    "atr = \"3B 9F 96 80 1F C7 80 31 E0 73 FE 21 1B 63 3A 20 4E 83 00 90 00 93\";\n"
-			    "\n"
-			    "tls = {\n"
-			    "  # TEST keys published with scwsemu (not secrets; never for anything real)\n"
-			    "  certificate = \"%s/scws-server.crt\";\n"
-			    "  key = \"%s/scws-server.key\";\n",
-			    base, base, pki_rel, pki_rel);
-	/* The RSA pair too when the pki has one (both server certificates). */
-	char rsa_probe[PATH_MAX + 32];
-	snprintf(rsa_probe, sizeof(rsa_probe), "%s/scws-server-rsa.crt", pki);
-	bool rsa = access(rsa_probe, R_OK) == 0;
-	if (rsa && !rc)
-		rc = buf_printf(&t, "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
-				    "  rsa_key = \"%s/scws-server-rsa.key\";\n", pki_rel, pki_rel);
-	if (psk && !rc)
-		rc = buf_printf(&t, "  psk_identity = \"%.*s\";\n  psk_key = \"%s\";\n",
-				(int)(colon_p - psk), psk, colon_p + 1);
-	if (!rc)
-		rc = buf_printf(&t, "};\n\ncredentials = {\n  required = %s;\n",
-				auth ? "true" : "false");
-	if (auth && !rc)
-		rc = buf_printf(&t, "  username = \"%.*s\";\n  passphrase = \"%s\";\n",
-				(int)(colon_a - auth), auth, colon_a + 1);
-	if (!rc)
-		rc = none ? buf_append_str(&t, "};\n\nbootstrap = {\n  store = \"none\";\n};\n")
-			  : buf_printf(&t, "};\n\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
-					   "  store = \"%s\";\n};\n", store);
-	if (rc || write_file(tmp, "card.conf", t.p, t.len) != 0 ||
-	    (bootstrap && write_file(tmp, "bootstrap.xml", xml.p, xml.len) != 0) ||
-	    (!pki_arg && (copy_file(pki, "scws-server.crt", tmp) != 0 ||
-			  copy_file(pki, "scws-server.key", tmp) != 0 ||
-			  copy_file(pki, "scws-ca.crt", tmp) != 0 ||
-			  (rsa && (copy_file(pki, "scws-server-rsa.crt", tmp) != 0 ||
-				   copy_file(pki, "scws-server-rsa.key", tmp) != 0))))) {
-		buf_cleanup(&t);
-		buf_cleanup(&xml);
-		remove_tree(tmp);
-		return EXIT_FAIL;
-	}
-	buf_cleanup(&t);
-	buf_cleanup(&xml);
-	/* What was written must load (a DM bootstrap that encodes, TLS that
-	 * sets up): the same check as `check` starts with. --pki's relative
-	 * path is seen from DIR, so that profile loads once in place. */
+	/* DIR as an absolute path without "." or "..": its parent exists. */
+	char real_parent[PATH_MAX], final_abs[PATH_MAX + NAME_MAX + 2];
+	if (!realpath(parent, real_parent))
+		snprintf(real_parent, sizeof(real_parent), "%s", parent);
+	snprintf(final_abs, sizeof(final_abs), "%s/%s", real_parent, base);
 	struct loaded l;
-	if (!pki_arg) {
-		rc = load(tmp, &l);
-		if (rc) {
-			remove_tree(tmp);
-			return rc;
+	int rc = 0;
+	unsigned made = 0;
+	if (!count) {
+		rc = write_card(&a, tmp, base, final_abs, 0);
+		/* What was written must load (a DM bootstrap that encodes, TLS
+		 * that sets up): the same check as `check` starts with. --pki's
+		 * relative path is seen from DIR, so that profile loads once in
+		 * place. */
+		if (!rc && !pki_arg && (rc = load(tmp, &l)) == 0)
+			loaded_free(&l);
+	} else {
+		for (unsigned i = 1; i <= count && !rc; i++) {
+			char name[32], cdir[sizeof(tmp) + 32], final[sizeof(final_abs) + 32];
+			snprintf(name, sizeof(name), "card-%0*u", (int)a.width, i);
+			snprintf(cdir, sizeof(cdir), "%s/%s", tmp, name);
+			snprintf(final, sizeof(final), "%s/%s", final_abs, name);
+			if (mkdir(cdir, 0700) != 0) {
+				fprintf(stderr, "scwsemu-card: %s: %s\n", cdir, strerror(errno));
+				rc = EXIT_FAIL;
+				break;
+			}
+			made = i;
+			rc = write_card(&a, cdir, name, final, i);
+			if (!rc && !pki_arg && (rc = load(cdir, &l)) == 0)
+				loaded_free(&l);
+			if (rc)
+				fprintf(stderr, "scwsemu-card: card %u of %u (%s) failed: nothing "
+					"written\n", i, count, name);
 		}
-		loaded_free(&l);
+	}
+	buf_cleanup(&xml);
+	OPENSSL_cleanse(a.psk_key, sizeof(a.psk_key));
+	if (rc) {
+		if (count)
+			remove_set(tmp, made, a.width);
+		else
+			remove_tree(tmp);
+		return rc;
 	}
 	if (rename(tmp, dir) != 0) {
 		fprintf(stderr, "scwsemu-card: %s: %s\n", dir, strerror(errno));
-		remove_tree(tmp);
+		if (count)
+			remove_set(tmp, made, a.width);
+		else
+			remove_tree(tmp);
 		return EXIT_FAIL;
 	}
 	if (pki_arg) {
-		rc = load(dir, &l);
+		for (unsigned i = count ? 1 : 0; i <= count && !rc; i++) {
+			char cdir[PATH_MAX + 32];
+			if (count)
+				snprintf(cdir, sizeof(cdir), "%s/card-%0*u", dir, (int)a.width, i);
+			else
+				snprintf(cdir, sizeof(cdir), "%s", dir);
+			if ((rc = load(cdir, &l)) == 0)
+				loaded_free(&l);
+		}
 		if (rc) {
-			remove_tree(dir);
+			if (count)
+				remove_set(dir, made, a.width);
+			else
+				remove_tree(dir);
 			return rc;
 		}
-		loaded_free(&l);
 	}
-	printf("created %s/card.conf (run: scwsemu-card check %s)\n", dir, dir);
+	if (count)
+		printf("created %u cards in %s: card-%0*u ... card-%0*u (run: scwsemu --cards %s)\n",
+		       count, dir, (int)a.width, 1u, (int)a.width, count, dir);
+	else
+		printf("created %s/card.conf (run: scwsemu-card check %s)\n", dir, dir);
 	return 0;
 }
 

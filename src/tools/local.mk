@@ -1,7 +1,17 @@
 ## src/tools: scwsemu-card and scwsemu-fetch.
 bin_PROGRAMS += src/scwsemu-card
 src_scwsemu_card_SOURCES = src/tools/card_main.c
-src_scwsemu_card_LDADD = src/config/libcli.a $(LIB_PROFILE) $(DEP_LIBS)
+src_scwsemu_card_LDADD = src/tools/libstamp.a src/config/libcli.a $(LIB_PROFILE) $(DEP_LIBS)
+
+# new --count: the per-card values of a stamped set (sans-I/O).
+noinst_LIBRARIES += src/tools/libstamp.a
+src_tools_libstamp_a_SOURCES = src/tools/stamp.c src/tools/stamp.h
+check_PROGRAMS += tests/unit/test_tools_stamp
+TESTS += tests/unit/test_tools_stamp
+tests_unit_test_tools_stamp_SOURCES = tests/unit/test_tools_stamp.c
+tests_unit_test_tools_stamp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tools_stamp_LDADD = $(UNIT_LIBS) src/tools/libstamp.a $(LIB_CORE) $(CUNIT_LIBS) \
+	$(DEP_LIBS)
 
 dist_man_MANS += doc/scwsemu-card.1
 

@@ -155,4 +155,72 @@ expect_match "... at the source line, with size and limit" \
 	"card\.conf:[0-9]+: bootstrap\.source: .*bootstrap\.xml: $(wc -c <"$T_TMP/66k.xml") bytes; an EF holds at most 65535" \
 	"$(cat "$T_TMP/err")"
 
+
+# ---- new --count: a set of cards stamped from one template ------------------
+# ${N} / ${NNN} in the bootstrap (the DM server account), --auth, --psk's
+# identity and --devid; each card its own PSK key, derived from the one given.
+sed 's|<Value>IMEI:493005100592800</Value>|<Value>lab-account-${NNN}</Value>|' \
+	"$CARDS/default/bootstrap.xml" >"$T_TMP/tmpl.xml"
+MASTER=00112233445566778899AABBCCDDEEFF
+out=$("$C" new "$T_TMP/lab" --count 3 --bootstrap "$T_TMP/tmpl.xml" \
+	--auth 'user${N}:pass-${NNN}' --psk "lab-\${NNN}:$MASTER" \
+	--devid 'IMEI:35${NNN}0000000000' 2>&1)
+expect_eq "new --count 3 exits 0" 0 $?
+expect_match "... says what it made" 'created 3 cards in .*/lab: card-001 \.\.\. card-003' "$out"
+expect_eq "... three card directories, nothing else" "card-001 card-002 card-003" \
+	"$(ls "$T_TMP/lab" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... no temporary directory left" "" "$(ls -a "$T_TMP" | grep '^\.lab\.new')"
+conf() { sed -n "s/^ *$2 = \"\\(.*\\)\";/\\1/p" "$T_TMP/lab/card-00$1/card.conf"; }
+keys=""
+for i in 1 2 3; do
+	d=$T_TMP/lab/card-00$i
+	"$C" check "$d" >/dev/null 2>&1
+	expect_eq "card-00$i checks (the PKCS#15 walk, as a single new card)" 0 $?
+	expect_match "card-00$i: its own DM server account in the bootstrap" \
+		"<Value>lab-account-00$i</Value>" "$("$C" bootstrap "$d" --xml)"
+	expect_eq "card-00$i: username user$i" "user$i" "$(conf $i username)"
+	expect_eq "card-00$i: passphrase pass-00$i" "pass-00$i" "$(conf $i passphrase)"
+	expect_eq "card-00$i: PSK identity lab-00$i" "lab-00$i" "$(conf $i psk_identity)"
+	expect_match "card-00$i: devid allow-list" "^devid_allow = \\[ \"IMEI:3500${i}0000000000\" \\];" \
+		"$(cat "$d/card.conf")"
+	key=$(conf $i psk_key)
+	expect_eq "card-00$i: the key derived from the set's key and the identity" \
+		"$(printf 'lab-00%s\001' "$i" | openssl dgst -sha256 -mac HMAC -macopt hexkey:$MASTER |
+			awk '{print toupper(substr($NF, 1, 32))}')" "$key"
+	keys="$keys $key"
+done
+expect_eq "... three distinct PSK keys" 3 "$(printf '%s\n' $keys | sort -u | wc -l)"
+check "... none of them printed" sh -c "! printf '%s' '$out' | grep -Eq '$(printf '%s|' $keys)NOKEY'"
+# One card of the set served: its own credentials and PSK fetch its own
+# bootstrap; another card's credentials are refused.
+start_scwsemu lab2 --card "$T_TMP/lab/card-002" --no-bip --tcpip 127.0.0.1:0 || exit 1
+U2=https://127.0.0.1:$(ready_port "$READY_lab2" tcpip 127.0.0.1)/OMA/DM/Bootstrap.xml
+"$SCWSEMU_FETCH" "$U2" --xml --devid IMEI:350020000000000 --username user2 \
+	--passphrase pass-002 -o "$T_TMP/lab2.xml" 2>"$T_TMP/lab2.err"
+expect_eq "scwsemu serves card-002: scwsemu-fetch with its credentials gets it" 0 $?
+expect_match "... its own bootstrap" '<Value>lab-account-002</Value>' "$(cat "$T_TMP/lab2.xml")"
+"$SCWSEMU_FETCH" "$U2" --xml --devid IMEI:350020000000000 \
+	--psk "lab-002:$(conf 2 psk_key)" --username user2 --passphrase pass-002 \
+	-o /dev/null 2>/dev/null
+expect_eq "... and over PSK with card-002's identity and key" 0 $?
+"$SCWSEMU_FETCH" "$U2" --devid IMEI:350010000000000 --username user1 \
+	--passphrase pass-001 -o /dev/null 2>/dev/null
+check "... card-001's credentials are refused there" test $? -ne 0
+stop_pid "$PID_lab2"
+# Without a key: random ones, still distinct.
+"$C" new "$T_TMP/rnd" --count 2 --no-bootstrap --psk 'r${N}' >/dev/null 2>&1
+expect_eq "new --count 2 --psk IDENTITY (no key): exit 0" 0 $?
+expect_eq "... two random keys of 16 bytes, distinct" 2 "$(sed -n 's/^ *psk_key = "\([0-9A-F]\{32\}\)";/\1/p' \
+	"$T_TMP/rnd/card-001/card.conf" "$T_TMP/rnd/card-002/card.conf" | sort -u | wc -l)"
+# Bad input: exact answers, nothing written.
+"$C" new "$T_TMP/zero" --count 0 --no-bootstrap >/dev/null 2>"$T_TMP/err"
+expect_eq "new --count 0: exit 2" 2 $?
+expect_match "... naming the range" "--count '0': a number of cards, 1\.\.10000" "$(cat "$T_TMP/err")"
+"$C" new "$T_TMP/lab" --count 2 --no-bootstrap >/dev/null 2>&1
+expect_eq "new --count over an existing set: exit 1" 1 $?
+"$C" new "$T_TMP/nokey" --no-bootstrap --psk 'id' >/dev/null 2>"$T_TMP/err"
+expect_eq "new --psk IDENTITY without --count: exit 2" 2 $?
+expect_match "... a key is needed for one card" "expected IDENTITY:HEXKEY" "$(cat "$T_TMP/err")"
+check "... nothing written" test ! -e "$T_TMP/zero" -a ! -e "$T_TMP/nokey"
+
 finish
