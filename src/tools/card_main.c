@@ -919,8 +919,9 @@ static int cmd_new(int argc, char **argv)
 	if (psk && colon_p) {
 		if (hex_decode(colon_p + 1, a.psk_key, sizeof(a.psk_key), &a.psk_key_len) != 0 ||
 		    a.psk_key_len == 0)
-			return usage_error("new: --psk: the key must be 1..%u bytes of hex "
-					   "(an even number of 0-9A-F digits)", TLS_PSK_KEY_MAX);
+			return usage_error("new: --psk: the key '%s' must be 1..%u bytes of hex "
+					   "(an even number of 0-9A-F digits)", colon_p + 1,
+					   TLS_PSK_KEY_MAX);
 	}
 	if (count && psk && colon_p && !stamp_has_var(psk) && count > 1)
 		fprintf(stderr, "scwsemu-card: note: --psk's identity has no ${N} or ${NNN}: "
