@@ -149,6 +149,26 @@ int card_fs_add_adf(struct card_fs *fs, uint16_t fid, const uint8_t *aid, size_t
 	return 0;
 }
 
+/* The new EF of either kind under parent, holding data[0..len) (the
+ * caller checked fid and the sizes). */
+static int add_ef_node(struct card_fs_node *parent, uint16_t fid, enum card_fs_type type,
+		       uint8_t rec_len, const uint8_t *data, size_t len, struct card_fs_node **out)
+{
+	struct card_fs_node *n = node_new(type, fid);
+	if (!n)
+		return -ENOMEM;
+	n->rec_len = rec_len;
+	int rc = buf_append(&n->data, data, len);
+	if (rc) {
+		node_free(n);
+		return rc;
+	}
+	link_child(parent, n);
+	if (out)
+		*out = n;
+	return 0;
+}
+
 int card_fs_add_ef(struct card_fs_node *parent, uint16_t fid, const uint8_t *data, size_t len,
 		   struct card_fs_node **out)
 {
@@ -159,18 +179,7 @@ int card_fs_add_ef(struct card_fs_node *parent, uint16_t fid, const uint8_t *dat
 		return -EMSGSIZE;
 	if (len && !data)
 		return -EINVAL;
-	struct card_fs_node *n = node_new(CARD_FS_EF_TRANSPARENT, fid);
-	if (!n)
-		return -ENOMEM;
-	rc = buf_append(&n->data, data, len);
-	if (rc) {
-		node_free(n);
-		return rc;
-	}
-	link_child(parent, n);
-	if (out)
-		*out = n;
-	return 0;
+	return add_ef_node(parent, fid, CARD_FS_EF_TRANSPARENT, 0, data, len, out);
 }
 
 int card_fs_add_ef_records(struct card_fs_node *parent, uint16_t fid, uint8_t rec_len,
@@ -183,19 +192,8 @@ int card_fs_add_ef_records(struct card_fs_node *parent, uint16_t fid, uint8_t re
 		return -EINVAL;
 	if (nrec > CARD_RECORDS_MAX)
 		return -EMSGSIZE;
-	struct card_fs_node *n = node_new(CARD_FS_EF_LINEAR_FIXED, fid);
-	if (!n)
-		return -ENOMEM;
-	n->rec_len = rec_len;
-	rc = buf_append(&n->data, records, nrec * rec_len);
-	if (rc) {
-		node_free(n);
-		return rc;
-	}
-	link_child(parent, n);
-	if (out)
-		*out = n;
-	return 0;
+	return add_ef_node(parent, fid, CARD_FS_EF_LINEAR_FIXED, rec_len, records, nrec * rec_len,
+			   out);
 }
 
 int card_fs_set_data(struct card_fs_node *ef, const uint8_t *data, size_t len)

@@ -16,6 +16,7 @@
 #include "card/card.h"
 #include "codec/wbxml.h"
 #include "config/profile.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "scws/server.h"
 #include "scws/throttle.h"
@@ -111,17 +112,6 @@ static bool is_unreserved(uint8_t c)
 	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The path as routing compares it (RFC 3986 §6.2.2.2): %XX of an
  * unreserved character decoded, every other %XX kept as sent (upper-case
  * hex). Refused, with why: a malformed %, an encoded '/' (%2F: it would
@@ -140,8 +130,8 @@ static int normalize_path(struct bytes in, char *out, size_t *out_len, const cha
 			out[n++] = (char)c;
 			continue;
 		}
-		int hi = i + 2 < in.len ? hexval(in.ptr[i + 1]) : -1;
-		int lo = i + 2 < in.len ? hexval(in.ptr[i + 2]) : -1;
+		int hi = i + 2 < in.len ? hex_digit(in.ptr[i + 1]) : -1;
+		int lo = i + 2 < in.len ? hex_digit(in.ptr[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			*why = "a '%' not followed by two hex digits in the path";
 			return -EINVAL;
