@@ -621,8 +621,8 @@ static void remove_tree(const char *dir)
 {
 	char path[PATH_MAX + NAME_MAX + 32];
 	for (size_t i = 0; i < sizeof(new_files) / sizeof(new_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, new_files[i]);
-		(void)unlink(path);
+		if (snprintf(path, sizeof(path), "%s/%s", dir, new_files[i]) < (int)sizeof(path))
+			(void)unlink(path);
 	}
 	(void)rmdir(dir);
 }
@@ -824,8 +824,8 @@ static void remove_set(const char *tmp, unsigned made, unsigned width)
 {
 	char d[PATH_MAX + NAME_MAX + 32];
 	for (unsigned i = 1; i <= made; i++) {
-		snprintf(d, sizeof(d), "%s/card-%0*u", tmp, (int)width, i);
-		remove_tree(d);
+		if (snprintf(d, sizeof(d), "%s/card-%0*u", tmp, (int)width, i) < (int)sizeof(d))
+			remove_tree(d);
 	}
 	(void)rmdir(tmp);
 }
@@ -1035,7 +1035,13 @@ static int cmd_new(int argc, char **argv)
 	char real_parent[PATH_MAX], final_abs[PATH_MAX + NAME_MAX + 2];
 	if (!realpath(parent, real_parent))
 		snprintf(real_parent, sizeof(real_parent), "%s", parent);
-	snprintf(final_abs, sizeof(final_abs), "%s/%s", real_parent, base);
+	if (snprintf(final_abs, sizeof(final_abs), "%s/%s", real_parent, base) >=
+	    (int)sizeof(final_abs)) {
+		fprintf(stderr, "scwsemu-card: %s: path too long\n", dir);
+		remove_tree(tmp);
+		buf_cleanup(&xml);
+		return EXIT_FAIL;
+	}
 	struct loaded l;
 	int rc = 0;
 	unsigned made = 0;
@@ -1050,9 +1056,15 @@ static int cmd_new(int argc, char **argv)
 	} else {
 		for (unsigned i = 1; i <= count && !rc; i++) {
 			char name[32], cdir[sizeof(tmp) + 32], final[sizeof(final_abs) + 32];
-			snprintf(name, sizeof(name), "card-%0*u", (int)a.width, i);
-			snprintf(cdir, sizeof(cdir), "%s/%s", tmp, name);
-			snprintf(final, sizeof(final), "%s/%s", final_abs, name);
+			if (snprintf(name, sizeof(name), "card-%0*u", (int)a.width, i) >=
+				    (int)sizeof(name) ||
+			    snprintf(cdir, sizeof(cdir), "%s/%s", tmp, name) >= (int)sizeof(cdir) ||
+			    snprintf(final, sizeof(final), "%s/%s", final_abs, name) >=
+				    (int)sizeof(final)) {
+				fprintf(stderr, "scwsemu-card: %s: path too long\n", tmp);
+				rc = EXIT_FAIL;
+				break;
+			}
 			if (mkdir(cdir, 0700) != 0) {
 				fprintf(stderr, "scwsemu-card: %s: %s\n", cdir, strerror(errno));
 				rc = EXIT_FAIL;
@@ -1087,11 +1099,11 @@ static int cmd_new(int argc, char **argv)
 	if (pki_arg) {
 		for (unsigned i = count ? 1 : 0; i <= count && !rc; i++) {
 			char cdir[PATH_MAX + 32];
-			if (count)
-				snprintf(cdir, sizeof(cdir), "%s/card-%0*u", dir, (int)a.width, i);
-			else
-				snprintf(cdir, sizeof(cdir), "%s", dir);
-			if ((rc = load(cdir, &l)) == 0)
+			int w = count ? snprintf(cdir, sizeof(cdir), "%s/card-%0*u", dir, (int)a.width, i)
+				      : snprintf(cdir, sizeof(cdir), "%s", dir);
+			if (w < 0 || w >= (int)sizeof(cdir))
+				rc = EXIT_FAIL;
+			else if ((rc = load(cdir, &l)) == 0)
 				loaded_free(&l);
 		}
 		if (rc) {
