@@ -961,8 +961,20 @@ class Bench:
                     time.sleep(0.0002)
                 times.append((time.monotonic() - t0) * 1000)
             finally:
+                # A worker still setting itself up can miss the master's
+                # TERM, and the master then waits for it: at most 5 s.
+                kids = children_of(p.pid)
                 p.terminate()
-                p.wait()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    for k in kids:
+                        try:
+                            os.kill(k, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    p.kill()
+                    p.wait()
         return {"starts": len(times), "median_ms": median(times), "max_ms": max(times),
                 "min_ms": min(times), "what": "exec to the port listening (no ready file)"}
 

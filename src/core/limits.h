@@ -129,7 +129,8 @@
 #define TCPIP_OUT_HIGH (64u * 1024u) /* output beyond this stops reading from that client */
 #define TCPIP_READ_CHUNK 16384u      /* bytes fed to the SCWS at a time */
 #define TCPIP_LINGER_READ_MS 2000u   /* after our FIN: the client's rest is read and dropped */
-#define TCPIP_HEAP_SETTLE_MS 100u    /* heap trimmed this long after a connection went idle or closed */
+#define TCPIP_HEAP_SETTLE_MS 100u    /* heap trimmed once connections were quiet this long */
+#define ADMIT_TRIM_EVERY_MS 1000u    /* the last client leaving trims the heap at most this often */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */

@@ -10,6 +10,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "transport/sock.h"
 
 #define BUCKETS 256u
 #define ROOM_FNS_MAX 4u
@@ -34,6 +35,8 @@ struct admit {
 	} room[ROOM_FNS_MAX];
 	size_t n_room;
 	bool entering; /* evictions inside admit_enter: no room callbacks */
+	uint64_t trimmed_at; /* transport_now_ms() of the last malloc_trim */
+	bool trimmed;
 };
 
 struct admit *admit_new(unsigned max_clients, unsigned max_per_peer)
@@ -216,9 +219,18 @@ void admit_leave(struct admit *a, struct admit_entry *e)
 	e->peer = NULL;
 #ifdef __GLIBC__
 	/* The last client gone: what a burst of connections fragmented goes
-	 * back to the system (glibc keeps freed heap otherwise). */
-	if (a->n == 0)
-		malloc_trim(0);
+	 * back to the system (glibc keeps freed heap otherwise). At most once
+	 * per ADMIT_TRIM_EVERY_MS: one client at a time leaves the daemon
+	 * empty after every fetch, and a trim of a heap a burst fragmented
+	 * is hundreds of madvise calls. */
+	if (a->n == 0) {
+		uint64_t now = transport_now_ms();
+		if (!a->trimmed || now - a->trimmed_at >= ADMIT_TRIM_EVERY_MS) {
+			malloc_trim(0);
+			a->trimmed = true;
+			a->trimmed_at = now;
+		}
+	}
 #endif
 	if (was_full && a->n < a->max && !a->entering)
 		for (size_t i = 0; i < a->n_room; i++)

@@ -12,8 +12,9 @@
  *   transport stops accepting (new clients wait in the kernel's backlog)
  *   until its room callback runs.
  * Counts are exact; the clock is the caller's (ms, monotonic). When the
- * last client leaves, the heap is trimmed (malloc_trim), so a burst of
- * connections does not leave its fragments resident. */
+ * last client leaves, the heap is trimmed (malloc_trim, at most once per
+ * ADMIT_TRIM_EVERY_MS), so a burst of connections does not leave its
+ * fragments resident. */
 #ifndef SCWS_TRANSPORT_ADMIT_H
 #define SCWS_TRANSPORT_ADMIT_H
 

@@ -59,16 +59,25 @@ struct tcpip_server {
 	bool paused;
 	bool suspended; /* the card is out: no listener */
 	struct event *settle; /* trims the heap once connections settle */
+	bool unsettled;       /* activity since the settle timer was armed */
 	char name[16]; /* the transport's name in logs and the journal */
 };
 
 /* A handshake's transient memory (OpenSSL's handshake buffers, ~30 KB a
  * connection) is freed when it ends, but between the connections' lasting
  * objects: after a burst of handshakes glibc keeps those holes resident.
- * Once TCPIP_HEAP_SETTLE_MS pass after a connection went idle or closed,
- * malloc_trim gives their pages back (at most that often under load). */
+ * Once no connection went idle or closed for TCPIP_HEAP_SETTLE_MS,
+ * malloc_trim gives their pages back; under steady load it waits (a trim
+ * of a fragmented heap is hundreds of madvise calls). */
 static void settle_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct tcpip_server *t = arg;
+	if (t->unsettled) {
+		struct timeval tv = tv_from_ms(TCPIP_HEAP_SETTLE_MS);
+		t->unsettled = false;
+		evtimer_add(t->settle, &tv);
+		return;
+	}
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
@@ -76,7 +85,11 @@ static void settle_cb(evutil_socket_t fd, short what, void *arg)
 
 static void settle_soon(struct tcpip_server *t)
 {
-	if (t->settle && !evtimer_pending(t->settle, NULL)) {
+	if (!t->settle)
+		return;
+	if (evtimer_pending(t->settle, NULL)) {
+		t->unsettled = true;
+	} else {
 		struct timeval tv = tv_from_ms(TCPIP_HEAP_SETTLE_MS);
 		evtimer_add(t->settle, &tv);
 	}
