@@ -19,7 +19,8 @@ dist_man_MANS += doc/scwsemu-card.1
 noinst_LIBRARIES += src/tools/libfetch.a
 src_tools_libfetch_a_SOURCES = src/tools/fetch_url.c src/tools/fetch_url.h
 bin_PROGRAMS += src/scwsemu-fetch
-src_scwsemu_fetch_SOURCES = src/tools/fetch_main.c
+src_scwsemu_fetch_SOURCES = src/tools/fetch_main.c src/tools/fetch.h \
+	src/tools/fetch_net.c src/tools/fetch_load.c
 src_scwsemu_fetch_CFLAGS = $(AM_CFLAGS) -pthread
 src_scwsemu_fetch_LDFLAGS = $(AM_LDFLAGS) -pthread
 src_scwsemu_fetch_LDADD = src/tools/libfetch.a src/config/libcli.a $(LIB_TRANSPORT) $(DEP_LIBS)
