@@ -322,6 +322,20 @@ static void on_connected(struct transport_vpcd *v)
 	v->said_down = false;
 }
 
+/* The connect to addrs[next_addr] failed with err: the next address, or
+ * after the last one, wait and say why. */
+static void connect_failed(struct transport_vpcd *v, int err)
+{
+	close_conn(v);
+	v->next_addr++;
+	if (v->next_addr < v->n_addrs) {
+		connect_next(v);
+		return;
+	}
+	v->state = ST_WAIT;
+	drop(v, strerror(err));
+}
+
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport_vpcd *v = arg;
@@ -334,14 +348,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 			err = errno;
 		if (err) {
-			close_conn(v);
-			v->next_addr++;
-			if (v->next_addr < v->n_addrs) {
-				connect_next(v);
-				return;
-			}
-			v->state = ST_WAIT;
-			drop(v, strerror(err));
+			connect_failed(v, err);
 			return;
 		}
 		on_connected(v);
@@ -386,14 +393,7 @@ static void connect_next(struct transport_vpcd *v)
 				 sizeof(v->opts.sndbuf));
 	if (connect(fd, sa, v->addr_lens[v->next_addr]) != 0 && errno != EINPROGRESS) {
 		err = errno;
-		close_conn(v);
-		v->next_addr++;
-		if (v->next_addr < v->n_addrs) {
-			connect_next(v);
-			return;
-		}
-		v->state = ST_WAIT;
-		drop(v, strerror(err));
+		connect_failed(v, err);
 		return;
 	}
 	v->ev_write = event_new(v->base, fd, EV_WRITE | EV_PERSIST, on_writable, v);
