@@ -340,18 +340,25 @@ static int interpret_head(struct scws_http_parser *p)
 	return 0;
 }
 
+/* The request-line, after the empty lines RFC 9112 §2.2 lets a client send
+ * before it; *pos then points past it. */
+static int first_line(struct scws_http_parser *p, size_t *pos)
+{
+	struct bytes line;
+	int rc;
+	do {
+		rc = next_line(p, pos, &line);
+		if (rc)
+			return rc;
+	} while (line.len == 0);
+	return parse_request_line(p, line);
+}
+
 static int parse_head(struct scws_http_parser *p)
 {
 	size_t pos = 0;
 	struct bytes line;
-	int rc;
-	/* RFC 9112 §2.2: ignore empty lines before the request-line. */
-	do {
-		rc = next_line(p, &pos, &line);
-		if (rc)
-			return rc;
-	} while (line.len == 0);
-	rc = parse_request_line(p, line);
+	int rc = first_line(p, &pos);
 	if (rc)
 		return rc;
 	for (;;) {
@@ -380,15 +387,8 @@ static int check_early(struct scws_http_parser *p)
 	p->head_scan = h->len ? h->len - 1 : 0;
 	if (!p->line_checked && h->has_line) {
 		size_t pos = 0;
-		struct bytes line;
-		int rc;
 		p->line_checked = true;
-		do {
-			rc = next_line(p, &pos, &line);
-			if (rc)
-				return rc;
-		} while (line.len == 0);
-		rc = parse_request_line(p, line);
+		int rc = first_line(p, &pos);
 		if (rc)
 			return rc;
 	}
