@@ -150,9 +150,11 @@ static void check_decoders(uint8_t kind, const uint8_t *p, size_t len)
 	}
 }
 
+/* ISO 7816-4 (61..6F, 90..93) and, since the card speaks CLA A0 too, the
+ * GSM class's 94, 98, 9E and 9F (TS 51.011 §9.4): a raw APDU may be either. */
 static bool plausible_sw(uint8_t sw1)
 {
-	return (sw1 >= 0x61 && sw1 <= 0x6F) || (sw1 >= 0x90 && sw1 <= 0x93);
+	return (sw1 >= 0x61 && sw1 <= 0x6F) || (sw1 >= 0x90 && sw1 <= 0x9F);
 }
 
 struct run {
