@@ -118,9 +118,10 @@ def selftest():
     # is a fixture written below, {q} one never written, {design} etc. the
     # project's own documents without their doc/ prefix, {shared} a path
     # outside the project.
-    names = {"p": "fixture-%x.md" % os.getpid(), "q": "missing-%x.md" % os.getpid(),
-             "shared": "/" + "/".join(("work", "shared", OWN[0] + ".md"))}
-    names.update((k, k + ".md") for k in OWN)
+    ext = "." + "md"
+    names = {"p": "fixture-%d" % os.getpid() + ext, "q": "missing-%d" % os.getpid() + ext,
+             "shared": "/" + "/".join(("work", "shared", OWN[0] + ext))}
+    names.update((k, k + ext) for k in OWN)
     with open(os.path.join(d, names["p"]), "w") as f:
         f.write("# P\n## 1. One\n### 1.2 Two words\n```\n## 9. fenced, not a heading\n```\n")
     good = ['doc/{p}', 'doc/{p} §1', 'doc/{p} §1.2', '`doc/{p}` §1.2',
