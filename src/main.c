@@ -725,7 +725,7 @@ static int open_bootstrap_servers(struct daemon *d)
 			/* Checked as a card's bootstrap is: it must convert. */
 			struct buf conv;
 			buf_init(&conv, SCWS_CONVERT_MAX);
-			rc = doc_looks_xml(doc.p, doc.len)
+			rc = codec_is_xml(doc.p, doc.len)
 				     ? codec_wbxml_encode(doc.p, doc.len, &conv, err, sizeof(err))
 				     : codec_wbxml_decode(doc.p, doc.len, &conv, err, sizeof(err));
 			buf_cleanup(&conv);
@@ -773,7 +773,7 @@ static int open_bootstrap_servers(struct daemon *d)
 		if (scws_server_set_bootstrap_path(b->srv, o->path) != 0 ||
 		    (d->opt.bootstrap_server_doc &&
 		     scws_server_set_document(b->srv, doc.len ? doc.p : none, doc.len,
-					      !doc_looks_xml(doc.p, doc.len)) != 0)) {
+					      !codec_is_xml(doc.p, doc.len)) != 0)) {
 			rc = 1;
 			break;
 		}

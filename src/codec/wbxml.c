@@ -199,3 +199,13 @@ int codec_wbxml_decode(const uint8_t *wbxml, size_t len, struct buf *out, char *
 		set_err(err, errcap, "XML output does not fit (%lu bytes)", (unsigned long)x_len);
 	return rc;
 }
+
+bool codec_is_xml(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+		i = 3; /* UTF-8 byte order mark */
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i < n && p[i] == '<';
+}

@@ -7,6 +7,7 @@
 #define SCWS_CODEC_WBXML_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -29,5 +30,9 @@ int codec_wbxml_encode(const uint8_t *xml, size_t len, struct buf *out, char *er
 /* WBXML -> XML text. Appends to out. 0 or a negative errno with err set. */
 __attribute__((warn_unused_result))
 int codec_wbxml_decode(const uint8_t *wbxml, size_t len, struct buf *out, char *err, size_t errcap);
+
+/* XML, as opposed to WBXML: the document starts (after a UTF-8 byte order
+ * mark and blanks) with '<'. */
+bool codec_is_xml(const uint8_t *p, size_t n);
 
 #endif

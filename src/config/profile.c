@@ -1656,12 +1656,7 @@ int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **
 			 rc == -EMSGSIZE ? "over 1 MiB" : strerror(-rc));
 		return rc;
 	}
-	size_t i = 0;
-	if (len >= 3 && in[0] == 0xEF && in[1] == 0xBB && in[2] == 0xBF)
-		i = 3; /* UTF-8 byte order mark */
-	while (i < len && (in[i] == ' ' || in[i] == '\t' || in[i] == '\r' || in[i] == '\n'))
-		i++;
-	bool is_xml = i < len && in[i] == '<';
+	bool is_xml = codec_is_xml(in, len);
 	struct buf xml, res;
 	buf_init(&xml, SCWS_CONVERT_MAX);
 	buf_init(&res, CARD_EF_SIZE_MAX);

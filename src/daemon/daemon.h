@@ -185,8 +185,6 @@ int daemon_report(struct daemon *d, bool at_exit);
 /* The first card's journal and faults for a Bootstrap Server. */
 void unit_attach_bootsrv(struct unit *u, struct scws_server *srv);
 
-/* XML when the document starts (after a BOM and blanks) with '<'. */
-bool doc_looks_xml(const uint8_t *p, size_t n);
 /* A whole file into out: 0 or a negative errno. */
 int doc_read(const char *path, struct buf *out);
 

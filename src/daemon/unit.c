@@ -16,6 +16,7 @@
 #include "card/bip.h"
 #include "card/card.h"
 #include "card/layout.h"
+#include "codec/wbxml.h"
 #include "config/paths.h"
 #include "config/profile.h"
 #include "core/buf.h"
@@ -698,16 +699,6 @@ static void refresh_endpoints(struct unit *u)
 
 /* ---- documents (`bootstrap set`, --bootstrap-server-doc) */
 
-bool doc_looks_xml(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-		i = 3;
-	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-		i++;
-	return i < n && p[i] == '<';
-}
-
 int doc_read(const char *path, struct buf *out)
 {
 	FILE *f = fopen(path, "rb");
@@ -975,7 +966,7 @@ static int ctl_bootstrap_at(void *ctx, enum lab_fault_target t, const char *acti
 		for (size_t i = 0; server && !rc && i < n_srv; i++)
 			rc = scws_server_set_document(u->d->bootsrv[i].srv,
 						      doc.len ? doc.p : (const uint8_t *)"", doc.len,
-						      !doc_looks_xml(doc.p, doc.len));
+						      !codec_is_xml(doc.p, doc.len));
 		if (!rc && server && n_srv)
 			log_info("control", "Bootstrap Server document set from %s (%zu bytes)", path,
 				 doc.len);
