@@ -41,6 +41,18 @@ install_missing() {
 		--no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# show_failed_logs DIR...: print every automake test log under DIR whose
+# result is FAIL or ERROR, so a CI transcript says which test broke and why.
+show_failed_logs() {
+	local trs log
+	while IFS= read -r trs; do
+		grep -qE '^:test-result: (FAIL|ERROR)' "$trs" || continue
+		log=${trs%.trs}.log
+		say "---- ${log#"$here"/} (last 60 lines)"
+		tail -n 60 "$log" >&2
+	done < <(find "$@" -name '*.trs' 2>/dev/null)
+}
+
 # build DIR [configure options]: configure once, then make (incremental).
 build() {
 	local dir=$1
@@ -131,15 +143,21 @@ test)
 	[[ ${CI:-} != true ]] || install_missing "${ci_pkgs[@]}"
 	build build-asan --enable-asan --enable-werror
 	rc=0
-	make -C build-asan -j"$(nproc)" check || rc=$?
+	make -C build-asan -j"$(nproc)" check || { rc=$?; show_failed_logs build-asan/tests; }
 	if ((rc == 0)) && [[ ${CI:-} == true ]]; then
 		# A smoke run of the benchmark harness: it must work and print
 		# its table; speed is never pass/fail here (doc/benchmarks.md).
 		say "make bench BENCH_SMOKE=1"
 		make -C build-asan bench BENCH_SMOKE=1 || rc=$?
 		say "make distcheck"
-		make -C build-asan distcheck >/dev/null || rc=$?
-		((rc == 0)) && say "distcheck passed" || say "distcheck FAILED"
+		if make -C build-asan distcheck >build-asan/distcheck.log 2>&1; then
+			say "distcheck passed"
+		else
+			rc=1
+			say "distcheck FAILED (build-asan/distcheck.log); its last lines and failing tests:"
+			tail -n 40 build-asan/distcheck.log >&2
+			show_failed_logs build-asan/scwsemu-*/_build
+		fi
 		# Advisory: the tree does not pass .clang-format yet.
 		make -C build-asan format-check >build-asan/format.log 2>&1 ||
 			say "format-check (advisory): $(tail -1 build-asan/format.log)"

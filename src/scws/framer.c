@@ -80,3 +80,45 @@ int scws_framer_feed(struct scws_framer *f, const uint8_t *in, size_t len, size_
 		return perr_set(&f->e, -EBADFD, 500, "body framer not started");
 	}
 }
+
+int scws_framer_drive(struct scws_framer *f, const struct scws_msg_ops *ops, void *parser,
+		      const uint8_t *in, size_t len, size_t *used)
+{
+	static const uint8_t none;
+	size_t pos = 0;
+	int rc = -EAGAIN;
+	if (!in || !len) {
+		in = &none; /* no pointer arithmetic on NULL */
+		len = 0;
+	}
+	for (;;) {
+		enum scws_msg_phase ph = ops->phase(parser);
+		size_t n = 0;
+		if (ph == SCWS_MSG_DONE) {
+			rc = 0;
+			break;
+		}
+		if (ph == SCWS_MSG_HEAD) {
+			rc = ops->head(parser, in + pos, len - pos, &n);
+			pos += n;
+			if (rc)
+				break;
+			continue;
+		}
+		if (pos == len) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = scws_framer_feed(f, in + pos, len - pos, &n, ops->on_data, parser);
+		pos += n;
+		if (rc != -EAGAIN) {
+			rc = ops->body_end(parser, rc);
+			if (rc)
+				break;
+		} else {
+			break;
+		}
+	}
+	*used = pos;
+	return rc;
+}

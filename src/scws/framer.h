@@ -59,6 +59,47 @@ __attribute__((warn_unused_result))
 int scws_framer_feed(struct scws_framer *f, const uint8_t *in, size_t len, size_t *used,
 		     scws_chunked_data_fn *on_data, void *arg);
 
+/* ---------------------------------------------------------------- the feed loop
+ *
+ * The loop of a message parser's feed call, the same for requests
+ * (http.c) and responses (http_resp.c): the parser takes in a head, then
+ * this framer delivers its body, until a message is complete or the input
+ * is used up. What differs is in the ops:
+ *
+ *   phase(parser)   where the parser is: a head to frame, a body for the
+ *                   framer (started by head()), or the message complete.
+ *   head(parser, in, len, &n)
+ *                   frames and takes in a head from in[0..len), n bytes
+ *                   used: 0 when one is taken (phase() then says what
+ *                   follows: a body, the end, or another head after an
+ *                   interim response), -EAGAIN when all of it was used, or
+ *                   an error the parser has recorded.
+ *   body_end(parser, rc)
+ *                   the framer ended the body: rc 0 (complete; the parser
+ *                   moves to its end and returns 0) or an error the parser
+ *                   records and returns (scws_framer_err() says why).
+ *   on_data         the body's bytes, as scws_framer_feed().
+ *
+ * Returns 0 when a message is complete (in[used..len) follows it),
+ * -EAGAIN when all `len` bytes were used, or the parser's error. `in` may
+ * be NULL when len is 0. */
+enum scws_msg_phase {
+	SCWS_MSG_HEAD,
+	SCWS_MSG_BODY,
+	SCWS_MSG_DONE,
+};
+
+struct scws_msg_ops {
+	enum scws_msg_phase (*phase)(const void *parser);
+	int (*head)(void *parser, const uint8_t *in, size_t len, size_t *n);
+	int (*body_end)(void *parser, int rc);
+	scws_chunked_data_fn *on_data;
+};
+
+__attribute__((warn_unused_result))
+int scws_framer_drive(struct scws_framer *f, const struct scws_msg_ops *ops, void *parser,
+		      const uint8_t *in, size_t len, size_t *used);
+
 /* The error of the last feed that failed (the chunked decoder's for a
  * chunked body); not set while none. */
 const struct perr *scws_framer_err(const struct scws_framer *f);

@@ -443,67 +443,65 @@ static void head_done(struct scws_http_parser *p)
 	}
 }
 
+/* frame_head, parse_head, head_done and on_head: scws_msg_ops.head. */
+static int take_head(void *arg, const uint8_t *in, size_t len, size_t *n)
+{
+	struct scws_http_parser *p = arg;
+	int rc = frame_head(p, in, len, n);
+	if (rc == 0)
+		rc = parse_head(p);
+	if (rc)
+		return rc;
+	head_done(p);
+	if (p->cb.on_head) {
+		rc = p->cb.on_head(p->arg, &p->req);
+		if (rc < 0)
+			return fail_cb(p, rc);
+	}
+	return 0;
+}
+
+static enum scws_msg_phase phase(const void *arg)
+{
+	const struct scws_http_parser *p = arg;
+	switch (p->st) {
+	case SCWS_HTTP_ST_HEAD:
+		return SCWS_MSG_HEAD;
+	case SCWS_HTTP_ST_DONE:
+		return SCWS_MSG_DONE;
+	default: /* BODY, CHUNKED (ERROR never reaches the loop) */
+		return SCWS_MSG_BODY;
+	}
+}
+
+static int body_end(void *arg, int rc)
+{
+	struct scws_http_parser *p = arg;
+	if (rc == 0) {
+		p->st = SCWS_HTTP_ST_DONE;
+		return 0;
+	}
+	if (p->st == SCWS_HTTP_ST_ERROR) /* an on_body stop: deliver() said why */
+		return p->e.err;
+	const struct perr *e = scws_framer_err(&p->framer);
+	return fail(p, rc, e->status, "%s", e->reason);
+}
+
+static const struct scws_msg_ops request_ops = {
+	.phase = phase,
+	.head = take_head,
+	.body_end = body_end,
+	.on_data = deliver_data,
+};
+
 int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *used)
 {
-	static const uint8_t none;
-	size_t pos = 0;
-	int rc = 0;
 	*used = 0;
 	if (p->st == SCWS_HTTP_ST_ERROR)
 		return p->e.err;
-	if (!in || !len) {
-		in = &none; /* no pointer arithmetic on NULL */
-		len = 0;
-	}
 	if (p->st == SCWS_HTTP_ST_DONE)
 		start_request(p);
-
-	while (p->st != SCWS_HTTP_ST_DONE) {
-		if (p->st == SCWS_HTTP_ST_HEAD) {
-			size_t n;
-			rc = frame_head(p, in + pos, len - pos, &n);
-			pos += n;
-			if (rc)
-				break;
-			rc = parse_head(p);
-			if (rc)
-				break;
-			head_done(p);
-			if (p->cb.on_head) {
-				rc = p->cb.on_head(p->arg, &p->req);
-				if (rc < 0) {
-					rc = fail_cb(p, rc);
-					break;
-				}
-				rc = 0;
-			}
-			continue;
-		}
-		if (pos == len) {
-			rc = -EAGAIN;
-			break;
-		}
-		if (p->st != SCWS_HTTP_ST_BODY && p->st != SCWS_HTTP_ST_CHUNKED) {
-			rc = fail(p, -EBADFD, 500, "body parser in state %s",
-				  scws_http_state_name(p->st));
-			break;
-		}
-		size_t n;
-		rc = scws_framer_feed(&p->framer, in + pos, len - pos, &n, deliver_data, p);
-		pos += n;
-		if (rc == 0) {
-			p->st = SCWS_HTTP_ST_DONE;
-			continue;
-		}
-		if (rc != -EAGAIN) {
-			/* An on_body stop: deliver() said so already, and it stays. */
-			const struct perr *e = scws_framer_err(&p->framer);
-			rc = fail(p, rc, e->status, "%s", e->reason);
-		}
-		break;
-	}
-	*used = pos;
-	return rc;
+	return scws_framer_drive(&p->framer, &request_ops, p, in, len, used);
 }
 
 /* ---------------------------------------------------------------- responses */

@@ -392,61 +392,57 @@ static int head_done(struct scws_http_resp_parser *p)
 	return 0;
 }
 
+/* frame_head, parse_head and head_done: scws_msg_ops.head. */
+static int take_head(void *arg, const uint8_t *in, size_t len, size_t *n)
+{
+	struct scws_http_resp_parser *p = arg;
+	int rc = frame_head(p, in, len, n);
+	if (rc == 0)
+		rc = parse_head(p);
+	return rc ? rc : head_done(p);
+}
+
+static enum scws_msg_phase phase(const void *arg)
+{
+	const struct scws_http_resp_parser *p = arg;
+	switch (p->st) {
+	case SCWS_HTTP_RESP_ST_HEAD:
+		return SCWS_MSG_HEAD;
+	case SCWS_HTTP_RESP_ST_DONE:
+		return SCWS_MSG_DONE;
+	default: /* BODY, UNTIL_CLOSE, CHUNKED (ERROR never reaches the loop) */
+		return SCWS_MSG_BODY;
+	}
+}
+
+static int body_end(void *arg, int rc)
+{
+	struct scws_http_resp_parser *p = arg;
+	if (rc == 0) {
+		p->st = SCWS_HTTP_RESP_ST_DONE;
+		return 0;
+	}
+	if (p->st == SCWS_HTTP_RESP_ST_ERROR) /* an on_body stop: deliver() said why */
+		return p->e.err;
+	return fail(p, rc, "%s", scws_framer_err(&p->framer)->reason);
+}
+
+static const struct scws_msg_ops response_ops = {
+	.phase = phase,
+	.head = take_head,
+	.body_end = body_end,
+	.on_data = deliver_data,
+};
+
 int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *in, size_t len,
 			       size_t *used)
 {
-	static const uint8_t none;
-	size_t pos = 0;
-	int rc = 0;
 	*used = 0;
 	if (p->st == SCWS_HTTP_RESP_ST_ERROR)
 		return p->e.err;
-	if (!in || !len) {
-		in = &none; /* no pointer arithmetic on NULL */
-		len = 0;
-	}
 	if (p->st == SCWS_HTTP_RESP_ST_DONE)
 		start_response(p);
-
-	while (p->st != SCWS_HTTP_RESP_ST_DONE) {
-		if (p->st == SCWS_HTTP_RESP_ST_HEAD) {
-			size_t n;
-			rc = frame_head(p, in + pos, len - pos, &n);
-			pos += n;
-			if (rc)
-				break;
-			rc = parse_head(p);
-			if (rc == 0)
-				rc = head_done(p);
-			if (rc)
-				break;
-			continue;
-		}
-		if (pos == len) {
-			rc = -EAGAIN;
-			break;
-		}
-		if (p->st != SCWS_HTTP_RESP_ST_BODY && p->st != SCWS_HTTP_RESP_ST_CHUNKED &&
-		    p->st != SCWS_HTTP_RESP_ST_UNTIL_CLOSE) {
-			rc = fail(p, -EBADFD, "body parser in state %s",
-				  scws_http_resp_state_name(p->st));
-			break;
-		}
-		size_t n;
-		rc = scws_framer_feed(&p->framer, in + pos, len - pos, &n, deliver_data, p);
-		pos += n;
-		if (rc == 0) {
-			p->st = SCWS_HTTP_RESP_ST_DONE;
-			continue;
-		}
-		if (rc != -EAGAIN) {
-			/* An on_body stop: deliver() said so already, and it stays. */
-			rc = fail(p, rc, "%s", scws_framer_err(&p->framer)->reason);
-		}
-		break;
-	}
-	*used = pos;
-	return rc;
+	return scws_framer_drive(&p->framer, &response_ops, p, in, len, used);
 }
 
 int scws_http_resp_parser_eof(struct scws_http_resp_parser *p)

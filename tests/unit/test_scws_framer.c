@@ -134,10 +134,120 @@ static void test_not_started(void)
 	CU_ASSERT_EQUAL(scws_framer_err(&f)->status, 500);
 }
 
+/* ---------------------------------------------------------------- the feed loop
+ * A toy parser on scws_framer_drive(): a head is one digit N and ':' (N
+ * body bytes follow; '0' means none), and a '!' head is interim (another
+ * head follows). Messages back to back, fed at every split point, must
+ * give the same bodies and end where the last message ends. */
+struct toy {
+	struct scws_framer f;
+	enum scws_msg_phase ph;
+	char head[2];
+	size_t have;
+	struct unit_collect body;
+	int heads;
+};
+
+static enum scws_msg_phase toy_phase(const void *arg)
+{
+	return ((const struct toy *)arg)->ph;
+}
+
+static int toy_head(void *arg, const uint8_t *in, size_t len, size_t *n)
+{
+	struct toy *t = arg;
+	*n = 0;
+	while (*n < len && t->have < 2)
+		t->head[t->have++] = (char)in[(*n)++];
+	if (t->have < 2)
+		return -EAGAIN;
+	t->have = 0;
+	t->heads++;
+	if (t->head[0] == '!')
+		return 0; /* interim: still a head */
+	if (t->head[0] < '0' || t->head[0] > '9' || t->head[1] != ':')
+		return -EPROTO;
+	if (t->head[0] == '0') {
+		t->ph = SCWS_MSG_DONE;
+	} else {
+		t->ph = SCWS_MSG_BODY;
+		scws_framer_length(&t->f, (uint64_t)(t->head[0] - '0'));
+	}
+	return 0;
+}
+
+static int toy_body_end(void *arg, int rc)
+{
+	struct toy *t = arg;
+	if (rc == 0)
+		t->ph = SCWS_MSG_DONE;
+	return rc;
+}
+
+static int toy_data(void *arg, const uint8_t *data, size_t len)
+{
+	return unit_collect_data(&((struct toy *)arg)->body, data, len);
+}
+
+static const struct scws_msg_ops toy_ops = {
+	.phase = toy_phase,
+	.head = toy_head,
+	.body_end = toy_body_end,
+	.on_data = toy_data,
+};
+
+/* Feeds `in` cut at `cut` (0: whole), restarting after each message;
+ * the bodies joined with '|', and the last result. */
+static int toy_run(const char *in, size_t cut, struct toy *t)
+{
+	size_t len = strlen(in), pos = 0;
+	int rc = -EAGAIN;
+	memset(t, 0, sizeof(*t));
+	unit_collect_init(&t->body, 64);
+	while (pos < len) {
+		size_t end = cut && pos < cut && cut < len ? cut : len;
+		size_t used = 0;
+		rc = scws_framer_drive(&t->f, &toy_ops, t, (const uint8_t *)in + pos, end - pos, &used);
+		pos += used;
+		if (rc == 0) {
+			toy_data(t, (const uint8_t *)"|", 1);
+			t->ph = SCWS_MSG_HEAD;
+			continue;
+		}
+		if (rc != -EAGAIN || (used == 0 && end == len))
+			break;
+	}
+	return rc;
+}
+
+static void test_drive(void)
+{
+	static const char in[] = "3:abc0:!!2:de";
+	struct toy whole;
+	CU_ASSERT_EQUAL(toy_run(in, 0, &whole), 0);
+	CU_ASSERT_EQUAL(whole.heads, 4);
+	CU_ASSERT_EQUAL(whole.body.data.len, 8);
+	CU_ASSERT_TRUE(whole.body.data.len == 8 && memcmp(whole.body.data.p, "abc||de|", 8) == 0);
+	for (size_t cut = 1; cut < sizeof(in) - 1; cut++) {
+		struct toy t;
+		CU_ASSERT_EQUAL(toy_run(in, cut, &t), 0);
+		CU_ASSERT_EQUAL(t.heads, 4);
+		CU_ASSERT_EQUAL(t.body.data.len, whole.body.data.len);
+		CU_ASSERT_TRUE(t.body.data.len == whole.body.data.len &&
+			       memcmp(t.body.data.p, whole.body.data.p, t.body.data.len) == 0);
+		unit_collect_cleanup(&t.body);
+	}
+	unit_collect_cleanup(&whole.body);
+	struct toy bad;
+	CU_ASSERT_EQUAL(toy_run("1:xZZ", 0, &bad), -EPROTO);
+	unit_collect_cleanup(&bad.body);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_rows), UNIT_TEST(test_callback_stop), UNIT_TEST(test_not_started),
+		UNIT_TEST(test_drive),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_framer", tests);
