@@ -509,30 +509,58 @@ static uint16_t cmd_select(struct card *card, struct card_chan *ch, const struct
 	return put_fcp(card, n, resp);
 }
 
-/* The EF a READ/UPDATE BINARY works on: by SFI in P1 (b8 = 1, b7-b6 = 00,
- * b5-b1 = SFI; the EF becomes current) or the current EF. */
-static uint16_t binary_target(struct card_chan *ch, const struct card_apdu *a,
-			      struct card_fs_node **ef, size_t *offset)
+/* UPDATE's condition other than ALW is ADM: the ADM1 key verified
+ * (a card without one refuses). */
+static bool adm_verified(struct card *card)
 {
-	if (a->p1 & 0x80) {
-		uint8_t sfi = a->p1 & 0x1F;
-		if ((a->p1 & 0x60) || sfi == 0 || sfi > CARD_SFI_MAX)
-			return SW_WRONG_P1P2;
-		struct card_fs_node *n = card_fs_child_sfi(ch->df, sfi);
-		if (!n)
-			return SW_FILE_NOT_FOUND;
-		if (n != ch->ef)
-			set_current(ch, n);
-		*offset = a->p2;
-	} else {
-		*offset = (size_t)((a->p1 << 8) | a->p2);
-	}
+	const struct card_pin *p = pin_of(card, CARD_KEY_ADM1, NULL);
+	return p && p->enabled && p->verified;
+}
+
+/* The transparent EF a binary command works on: n made current first
+ * (when given), then the current EF, its access condition for reading or
+ * updating met and `offset` within it. */
+static uint16_t binary_ef(struct card *card, struct card_chan *ch, struct card_fs_node *n,
+			  bool update, size_t offset, struct card_fs_node **ef)
+{
+	if (n && n != ch->ef)
+		set_current(ch, n);
 	if (!ch->ef)
 		return SW_NO_CURRENT_EF;
 	if (ch->ef->type != CARD_FS_EF_TRANSPARENT)
 		return SW_INCOMPATIBLE_FILE;
+	bool allowed = update ? ch->ef->update_always || adm_verified(card)
+			      : key_satisfied(card, ch->ef->read_key);
+	if (!allowed)
+		return SW_SECURITY_STATUS;
+	if (offset >= ch->ef->data.len)
+		return SW_WRONG_OFFSET;
 	*ef = ch->ef;
 	return SW_OK;
+}
+
+/* The EF and offset of READ BINARY (no data, Le) or UPDATE BINARY (data,
+ * no Le) with the even INS: the EF by SFI in P1 (b8 = 1, b7-b6 = 00, b5-b1
+ * = SFI; it becomes current) and the offset in P2, or the current EF and
+ * a 15-bit offset in P1-P2. */
+static uint16_t binary_target(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+			      bool update, struct card_fs_node **ef, size_t *offset)
+{
+	if (update ? a->lc == 0 || a->has_le : a->lc || !a->has_le)
+		return SW_WRONG_LENGTH;
+	struct card_fs_node *n = NULL;
+	if (a->p1 & 0x80) {
+		uint8_t sfi = a->p1 & 0x1F;
+		if ((a->p1 & 0x60) || sfi == 0 || sfi > CARD_SFI_MAX)
+			return SW_WRONG_P1P2;
+		n = card_fs_child_sfi(ch->df, sfi);
+		if (!n)
+			return SW_FILE_NOT_FOUND;
+		*offset = a->p2;
+	} else {
+		*offset = (size_t)((a->p1 << 8) | a->p2);
+	}
+	return binary_ef(card, ch, n, update, *offset, ef);
 }
 
 static uint16_t cmd_read_binary(struct card *card, struct card_chan *ch,
@@ -540,17 +568,10 @@ static uint16_t cmd_read_binary(struct card *card, struct card_chan *ch,
 {
 	struct card_fs_node *ef = NULL;
 	size_t offset = 0;
-	if (a->lc || !a->has_le)
-		return SW_WRONG_LENGTH;
-	uint16_t sw = binary_target(ch, a, &ef, &offset);
+	uint16_t sw = binary_target(card, ch, a, false, &ef, &offset);
 	if (sw != SW_OK)
 		return sw;
-	if (!key_satisfied(card, ef->read_key))
-		return SW_SECURITY_STATUS;
-	size_t size = ef->data.len;
-	if (offset >= size)
-		return SW_WRONG_OFFSET;
-	size_t left = size - offset;
+	size_t left = ef->data.len - offset;
 	size_t n = a->le;
 	if (is_max_le(a)) {
 		n = left < a->le ? left : a->le;
@@ -564,14 +585,6 @@ static uint16_t cmd_read_binary(struct card *card, struct card_chan *ch,
 	}
 	wr_mem(resp, ef->data.p + offset, n);
 	return resp->failed ? SW_TECHNICAL_PROBLEM : sw;
-}
-
-/* UPDATE's condition other than ALW is ADM: the ADM1 key verified
- * (a card without one refuses). */
-static bool adm_verified(struct card *card)
-{
-	const struct card_pin *p = pin_of(card, CARD_KEY_ADM1, NULL);
-	return p && p->enabled && p->verified;
 }
 
 /* READ BINARY with the odd INS B1 (ISO 7816-4 §11.2.3, TS 102 221
@@ -594,24 +607,16 @@ static uint16_t cmd_read_binary_odd(struct card *card, struct card_chan *ch,
 	size_t offset = 0;
 	for (uint8_t i = 0; i < l; i++)
 		offset = offset << 8 | rd_u8(&r);
-	struct card_fs_node *n = ch->ef;
+	struct card_fs_node *n = NULL, *ef = NULL;
 	if (p1p2 != 0) {
 		n = p1p2 <= CARD_SFI_MAX ? card_fs_child_sfi(ch->df, (uint8_t)p1p2)
 					 : card_fs_child(ch->df, p1p2);
 		if (!n)
 			return SW_FILE_NOT_FOUND;
-		if (n != ch->ef)
-			set_current(ch, n);
 	}
-	if (!ch->ef)
-		return SW_NO_CURRENT_EF;
-	if (ch->ef->type != CARD_FS_EF_TRANSPARENT)
-		return SW_INCOMPATIBLE_FILE;
-	struct card_fs_node *ef = ch->ef;
-	if (!key_satisfied(card, ef->read_key))
-		return SW_SECURITY_STATUS;
-	if (offset >= ef->data.len)
-		return SW_WRONG_OFFSET;
+	uint16_t sw = binary_ef(card, ch, n, false, offset, &ef);
+	if (sw != SW_OK)
+		return sw;
 	size_t left = ef->data.len - offset;
 	/* Le counts the 53 header too: 2 bytes up to 127 of data, 3 up to
 	 * 255, 4 beyond. */
@@ -646,15 +651,9 @@ static uint16_t cmd_update_binary(struct card *card, struct card_chan *ch,
 {
 	struct card_fs_node *ef = NULL;
 	size_t offset = 0;
-	if (a->lc == 0 || a->has_le)
-		return SW_WRONG_LENGTH;
-	uint16_t sw = binary_target(ch, a, &ef, &offset);
+	uint16_t sw = binary_target(card, ch, a, true, &ef, &offset);
 	if (sw != SW_OK)
 		return sw;
-	if (!ef->update_always && !adm_verified(card))
-		return SW_SECURITY_STATUS;
-	if (offset >= ef->data.len)
-		return SW_WRONG_OFFSET;
 	if (a->lc > ef->data.len - offset)
 		return SW_WRONG_LENGTH;
 	memcpy(ef->data.p + offset, a->data, a->lc);

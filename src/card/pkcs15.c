@@ -368,45 +368,56 @@ static int decode_type(struct bytes ta, struct card_pkcs15_do *out)
 	return skip_rest(&r);
 }
 
+/* The one attribute besides the name that decode_do() keeps from a
+ * Common*Attributes SEQUENCE (0 or -EPROTO). */
+static int take_flags(struct bytes v, struct card_pkcs15_do *out)
+{
+	return codec_tlv_named_bits(v, &out->flags) ? -EPROTO : 0;
+}
+
+static int take_app_oid(struct bytes v, struct card_pkcs15_do *out)
+{
+	return out->app_oid_len || copy_oid(v, out->app_oid, &out->app_oid_len) ? -EPROTO : 0;
+}
+
+/* A Common*Attributes SEQUENCE from r, every element optional: its first
+ * UTF8String (0C) into name, and each element tagged `tag` to take(); the
+ * others skipped. */
+static int read_common(struct rd *r, char *name, bool *has_name, uint8_t tag,
+		       int (*take)(struct bytes v, struct card_pkcs15_do *out),
+		       struct card_pkcs15_do *out)
+{
+	struct rd in;
+	struct codec_tlv t;
+	if (codec_tlv_expect(r, 0, 0x30, &t))
+		return -EPROTO;
+	rd_init(&in, t.value.ptr, t.value.len);
+	while (rd_left(&in)) {
+		if (read_in(&in, &t))
+			return -EPROTO;
+		if (t.tag == 0x0C && !*has_name) {
+			copy_text(name, t.value);
+			*has_name = true;
+		} else if (t.tag == tag && take(t.value, out)) {
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
 static int decode_do(const struct codec_tlv *obj, struct card_pkcs15_do *out)
 {
-	struct rd r, in;
+	struct rd r;
 	struct codec_tlv t;
 	memset(out, 0, sizeof(*out));
 	out->kind = obj->tag;
 	rd_init(&r, obj->value.ptr, obj->value.len);
 
-	/* CommonObjectAttributes { label, flags, authId, ... }, all optional. */
-	if (codec_tlv_expect(&r, 0, 0x30, &t))
+	/* CommonObjectAttributes { label, flags, authId, ... }, then
+	 * CommonDataObjectAttributes { applicationName, applicationOID, ... }. */
+	if (read_common(&r, out->label, &out->has_label, 0x03, take_flags, out) ||
+	    read_common(&r, out->app_name, &out->has_app_name, 0x06, take_app_oid, out))
 		return -EPROTO;
-	rd_init(&in, t.value.ptr, t.value.len);
-	while (rd_left(&in)) {
-		if (read_in(&in, &t))
-			return -EPROTO;
-		if (t.tag == 0x0C && !out->has_label) {
-			copy_text(out->label, t.value);
-			out->has_label = true;
-		} else if (t.tag == 0x03) {
-			if (codec_tlv_named_bits(t.value, &out->flags))
-				return -EPROTO;
-		}
-	}
-
-	/* CommonDataObjectAttributes { applicationName, applicationOID, ... }. */
-	if (codec_tlv_expect(&r, 0, 0x30, &t))
-		return -EPROTO;
-	rd_init(&in, t.value.ptr, t.value.len);
-	while (rd_left(&in)) {
-		if (read_in(&in, &t))
-			return -EPROTO;
-		if (t.tag == 0x0C && !out->has_app_name) {
-			copy_text(out->app_name, t.value);
-			out->has_app_name = true;
-		} else if (t.tag == 0x06) {
-			if (out->app_oid_len || copy_oid(t.value, out->app_oid, &out->app_oid_len))
-				return -EPROTO;
-		}
-	}
 
 	if (read_in(&r, &t))
 		return -EPROTO;
