@@ -28,30 +28,18 @@ struct transport_gsmtap_udp {
 int transport_gsmtap_udp_open(const char *spec, struct transport_gsmtap_udp **out, char *err,
 			      size_t errcap)
 {
-	char host[TRANSPORT_HOST_MAX], port_text[8], addr[TRANSPORT_HOST_MAX];
-	struct addrinfo hints, *res = NULL;
+	char host[TRANSPORT_HOST_MAX], addr[TRANSPORT_HOST_MAX];
+	struct addrinfo *res = NULL;
 	struct transport_gsmtap_udp *g;
 	uint16_t port;
 	int rc;
 
 	if (!out)
 		return -EINVAL;
-	rc = transport_hostport_parse(spec, GSMTAP_UDP_PORT, false, host, &port, err, errcap);
+	rc = transport_hostport_resolve("gsmtap", spec, GSMTAP_UDP_PORT, SOCK_DGRAM, host, &port,
+					&res, err, errcap);
 	if (rc)
 		return rc;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port_text, sizeof(port_text), "%u", (unsigned)port);
-	rc = getaddrinfo(host, port_text, &hints, &res);
-	if (rc != 0 || !res) {
-		snprintf(err, errcap, "gsmtap: cannot resolve '%s': %s", host,
-			 rc ? gai_strerror(rc) : "no address");
-		if (res)
-			freeaddrinfo(res);
-		return -EHOSTUNREACH;
-	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		freeaddrinfo(res);

@@ -18,4 +18,16 @@ int transport_hostport_parse(const char *spec, uint16_t default_port, bool need_
 			     char host[TRANSPORT_HOST_MAX], uint16_t *port, char *err,
 			     size_t errcap);
 
+struct addrinfo;
+
+/* transport_hostport_parse(), then getaddrinfo(3) for socktype
+ * (SOCK_STREAM, SOCK_DGRAM) of any family: 0 with *res a non-empty list
+ * the caller frees with freeaddrinfo(3), host and port filled; -EINVAL as
+ * the parse, or -EHOSTUNREACH with "WHAT: cannot resolve 'HOST': why" in
+ * err. */
+__attribute__((warn_unused_result))
+int transport_hostport_resolve(const char *what, const char *spec, uint16_t default_port,
+			       int socktype, char host[TRANSPORT_HOST_MAX], uint16_t *port,
+			       struct addrinfo **res, char *err, size_t errcap);
+
 #endif

@@ -62,23 +62,13 @@ static void connect_next(struct transport_vpcd *v);
 
 static int resolve(struct transport_vpcd *v, const char *spec, char *err, size_t errcap)
 {
-	char host[TRANSPORT_HOST_MAX], port_text[8];
-	struct addrinfo hints, *res = NULL;
+	char host[TRANSPORT_HOST_MAX];
+	struct addrinfo *res = NULL;
 	uint16_t port;
-	int rc = transport_hostport_parse(spec, VPCD_PORT_DEFAULT, false, host, &port, err,
-					  errcap);
+	int rc = transport_hostport_resolve("vpcd", spec, VPCD_PORT_DEFAULT, SOCK_STREAM, host,
+					    &port, &res, err, errcap);
 	if (rc)
 		return rc;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port_text, sizeof(port_text), "%u", (unsigned)port);
-	rc = getaddrinfo(host, port_text, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errcap, "vpcd: cannot resolve '%s': %s", host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
 	for (struct addrinfo *ai = res; ai && v->n_addrs < VPCD_ADDRS_MAX; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(v->addrs[0]))
 			continue;

@@ -3,6 +3,7 @@
  * (src/transport/gsmtap_udp.c, src/transport/hostport.c). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +423,46 @@ static void test_hostport(void)
 	}
 }
 
+/* Resolution: a numeric address of either family and its port; a parse
+ * error as the parse; a name that cannot resolve says which and why. */
+static void test_hostport_resolve(void)
+{
+	static const struct {
+		const char *spec;
+		int socktype;
+		int rc;
+		int family;
+		uint16_t port;
+		const char *err;
+	} t[] = {
+		{ "127.0.0.1:4729", SOCK_DGRAM, 0, AF_INET, 4729, "" },
+		{ "[::1]", SOCK_STREAM, 0, AF_INET6, 35963, "" },
+		{ "host:0", SOCK_STREAM, -EINVAL, 0, 0, "" },
+		{ "no-such-host.invalid", SOCK_DGRAM, -EHOSTUNREACH, 0, 0,
+		  "test: cannot resolve 'no-such-host.invalid': " },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char host[TRANSPORT_HOST_MAX], err[256] = "";
+		uint16_t port = 0;
+		struct addrinfo *res = (struct addrinfo *)&port; /* must be reset */
+		int rc = transport_hostport_resolve("test", t[i].spec,
+						    t[i].socktype == SOCK_DGRAM ? 4729 : 35963,
+						    t[i].socktype, host, &port, &res, err, sizeof(err));
+		CU_ASSERT_EQUAL(rc, t[i].rc);
+		if (t[i].rc == 0) {
+			CU_ASSERT_FATAL(res != NULL);
+			CU_ASSERT_EQUAL(res->ai_family, t[i].family);
+			CU_ASSERT_EQUAL(res->ai_socktype, t[i].socktype);
+			CU_ASSERT_EQUAL(port, t[i].port);
+			freeaddrinfo(res);
+		} else {
+			CU_ASSERT_PTR_NULL(res);
+			CU_ASSERT(err[0] != '\0');
+			CU_ASSERT(strncmp(err, t[i].err, strlen(t[i].err)) == 0);
+		}
+	}
+}
+
 /* Sends every golden exchange to a UDP socket of ours and compares each
  * datagram with the GSMTAP bytes (the pcap record minus IPv4/UDP). */
 static void test_gsmtap_udp(void)
@@ -515,6 +556,7 @@ int unit_register(void)
 	};
 	static CU_TestInfo live_tests[] = {
 		UNIT_TEST(test_hostport),
+		UNIT_TEST(test_hostport_resolve),
 		UNIT_TEST(test_gsmtap_udp),
 		UNIT_TEST(test_gsmtap_udp_nobody),
 		UNIT_TEST(test_gsmtap_udp_open_errors),
