@@ -47,42 +47,29 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def make_cards(root, n, srcdir):
-    """n card directories under root: card-0001 ... each with its own bootstrap."""
-    default = os.path.join(srcdir, "cards", "default")
-    with open(os.path.join(default, "card.conf")) as f:
-        conf = f.read()
-    with open(os.path.join(default, "bootstrap.xml")) as f:
+def make_cards(root, n, srcdir, builddir):
+    """n card directories under root, stamped by scwsemu-card new --count:
+    card-001 ... each serving its own bootstrap (DM server dm-N.example.com)
+    with certificate and PSK TLS, as the default card."""
+    os.makedirs(os.path.dirname(root), exist_ok=True)
+    tmpl = root + "-bootstrap.xml"
+    with open(os.path.join(srcdir, "cards", "default", "bootstrap.xml")) as f:
         boot = f.read()
-    # The shipped card's relative paths, made absolute.
-    conf = conf.replace('"../../', '"%s/' % srcdir).replace('"../', '"%s/cards/' % srcdir)
-    lines = []
-    for line in conf.splitlines():
-        s = line.strip()
-        if s.startswith("source") or s.startswith("index") or s.startswith("certificate") or \
-                s.startswith("key") or s.startswith("rsa_"):
-            # names relative to the card: absolute, except the bootstrap
-            if s.startswith("source"):
-                line = '  source = "bootstrap.xml";'
-            elif '"' in line and not line.split('"')[1].startswith("/"):
-                rel = line.split('"')[1]
-                line = line.replace('"%s"' % rel, '"%s"' % os.path.join(default, rel))
-        lines.append(line)
-    conf = "\n".join(lines) + "\n"
-    for i in range(1, n + 1):
-        d = os.path.join(root, "card-%04d" % i)
-        os.makedirs(d)
-        with open(os.path.join(d, "card.conf"), "w") as f:
-            f.write(conf.replace('name = "default"', 'name = "card-%04d"' % i))
-        with open(os.path.join(d, "bootstrap.xml"), "w") as f:
-            f.write(boot.replace("dm.example.com", "dm-%d.example.com" % i))
+    if "dm.example.com" not in boot:
+        raise SystemExit("rack: cards/default/bootstrap.xml no longer names dm.example.com")
+    with open(tmpl, "w") as f:
+        f.write(boot.replace("dm.example.com", "dm-${N}.example.com"))
+    subprocess.run([os.path.join(builddir, "src", "scwsemu-card"), "new", root,
+                    "--count", str(n), "--bootstrap", tmpl,
+                    "--psk", "rack-${NNN}:00112233445566778899AABBCCDDEEFF"],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 class Rack:
     def __init__(self, args, n, tmp):
         self.args, self.n = args, n
         self.dir = os.path.join(tmp, "cards-%d" % n)
-        make_cards(self.dir, n, args.srcdir)
+        make_cards(self.dir, n, args.srcdir, args.builddir)
         self.ready = os.path.join(tmp, "ready-%d.json" % n)
         self.logf = open(os.path.join(tmp, "scwsemu-%d.log" % n), "w")
         argv = [os.path.join(args.builddir, "src", "scwsemu"), "--cards", self.dir,

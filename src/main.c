@@ -262,12 +262,13 @@ static int open_trace(struct daemon *d)
 
 /* ---- the rack */
 
-static bool name_taken(const struct daemon *d, const char *name)
+/* The card named name, or NULL. */
+static struct unit *find_unit(const struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_units; i++)
 		if (strcmp(d->units[i]->name, name) == 0)
-			return true;
-	return false;
+			return d->units[i];
+	return NULL;
 }
 
 /* A card named name (checked, unique) at dir or in reader. */
@@ -280,7 +281,7 @@ static int add_unit(struct daemon *d, size_t *cap, const char *name, const char 
 			dir ? dir : reader);
 		return EXIT_USAGE;
 	}
-	if (name_taken(d, name)) {
+	if (find_unit(d, name)) {
 		log_err("main", "two cards named '%s' (the second is %s): name one with --card "
 			"NAME=DIR", name, dir ? dir : reader);
 		return EXIT_USAGE;
@@ -402,7 +403,7 @@ static int build_rack(struct daemon *d)
 	 * port cannot serve several cards. */
 	for (size_t i = 0; i < d->opt.n_port_map; i++) {
 		const struct cli_port_map *m = &d->opt.port_map[i];
-		if (m->card[0] && !name_taken(d, m->card)) {
+		if (m->card[0] && !find_unit(d, m->card)) {
 			log_err("main", "--port-map %s:%u=%u: no card named '%s' (the cards: %s%s)",
 				m->card, m->card_port, m->host_port, m->card, d->units[0]->name,
 				d->n_units > 1 ? ", ..." : "");
@@ -425,21 +426,13 @@ static int build_rack(struct daemon *d)
 	/* A scenario step names a card of the rack. */
 	for (size_t i = 0; d->scenario && i < d->scenario->n_steps; i++) {
 		const struct lab_step *st = &d->scenario->steps[i];
-		if (st->req.card[0] && !name_taken(d, st->req.card)) {
+		if (st->req.card[0] && !find_unit(d, st->req.card)) {
 			log_err("scenario", "%s:%u: no card named '%s'", d->scenario->name, st->line,
 				st->req.card);
 			return EXIT_USAGE;
 		}
 	}
 	return 0;
-}
-
-static struct unit *find_unit(struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->n_units; i++)
-		if (strcmp(d->units[i]->name, name) == 0)
-			return d->units[i];
-	return NULL;
 }
 
 /* Every card's sockets: 1000 cards hold several thousand listeners. */
