@@ -29,9 +29,8 @@
 
 /* The default card's ATR (cards/default/card.conf), so that pcscd picks
  * the same protocol for this card as for scwsemu's. */
-static const uint8_t atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31,
-			       0xE0, 0x73, 0xFE, 0x21, 0x1B, 0x63, 0x3A, 0x20,
-			       0x4E, 0x83, 0x00, 0x90, 0x00, 0x93 };
+static const uint8_t atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31, 0xE0, 0x73, 0xFE,
+			       0x21, 0x1B, 0x63, 0x3A, 0x20, 0x4E, 0x83, 0x00, 0x90, 0x00, 0x93 };
 
 static volatile sig_atomic_t stop;
 
@@ -64,8 +63,8 @@ static int parse_spec(const char *spec, char *host, size_t host_cap, char *port,
 	}
 	errno = 0;
 	v = strtoul(colon + 1, &end, 10);
-	if (hlen == 0 || hlen >= host_cap || errno || !end || *end || end == colon + 1 ||
-	    v == 0 || v > 65535)
+	if (hlen == 0 || hlen >= host_cap || errno || !end || *end || end == colon + 1 || v == 0 ||
+	    v > 65535)
 		return -EINVAL;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';

@@ -85,7 +85,9 @@ static int write_ready_file(struct daemon *d)
 	int rc = root && all && cards ? 0 : -ENOMEM;
 	if (!rc && d->ctl)
 		rc = json_object_set_new(root, "control",
-					 json_string(transport_control_path(d->ctl))) ? -ENOMEM : 0;
+					 json_string(transport_control_path(d->ctl)))
+			     ? -ENOMEM
+			     : 0;
 	for (size_t i = 0; i < d->n_units && !rc; i++) {
 		const struct unit *u = d->units[i];
 		json_t *eps = json_array();
@@ -95,9 +97,9 @@ static int write_ready_file(struct daemon *d)
 		for (size_t j = 0; j < u->n_endpoints && !rc; j++) {
 			const struct endpoint *e = &u->endpoints[j];
 			rc = json_array_append_new(eps, endpoint_json(e, NULL)) ||
-					     json_array_append_new(all, endpoint_json(e, d->n_units > 1
-										      ? u->name
-										      : NULL))
+					     json_array_append_new(
+						     all, endpoint_json(e, d->n_units > 1 ? u->name
+											  : NULL))
 				     ? -ENOMEM
 				     : 0;
 		}
@@ -109,7 +111,8 @@ static int write_ready_file(struct daemon *d)
 		json_decref(eps);
 		json_decref(c);
 	}
-	if (!rc && (json_object_set(root, "endpoints", all) || json_object_set(root, "cards", cards)))
+	if (!rc &&
+	    (json_object_set(root, "endpoints", all) || json_object_set(root, "cards", cards)))
 		rc = -ENOMEM;
 	char *text = rc ? NULL : json_dumps(root, JSON_PRESERVE_ORDER);
 	if (!rc && !text)
@@ -166,7 +169,8 @@ static int claim_ready_file(const char *path)
 		const char *p = strstr(text, "\"pid\"");
 		long pid = p && (p = strchr(p, ':')) ? strtol(p + 1, NULL, 10) : 0;
 		if (pid > 0 && pid != (long)getpid() && scwsemu_alive(pid)) {
-			log_err("main", "ready file %s belongs to scwsemu pid %ld, which is still "
+			log_err("main",
+				"ready file %s belongs to scwsemu pid %ld, which is still "
 				"running (stop it, or give this instance another --ready-file)",
 				path, pid);
 			return EXIT_USAGE;
@@ -234,14 +238,19 @@ static int open_trace(struct daemon *d)
 	if (d->opt.trace_file) {
 		int rc = trace_pcap_open(d->opt.trace_file, &d->pcap);
 		if (rc == -ELOOP) {
-			log_err("trace", "--trace %s: is a symbolic link; refusing to write through "
-				"it (remove the link or give another path)", d->opt.trace_file);
+			log_err("trace",
+				"--trace %s: is a symbolic link; refusing to write through "
+				"it (remove the link or give another path)",
+				d->opt.trace_file);
 			return 1;
 		}
 		if (rc == -EPERM || rc == -EINVAL) {
-			log_err("trace", "--trace %s: %s; refusing to write to it (remove it or "
-				"give another path)", d->opt.trace_file,
-				rc == -EPERM ? "a file owned by another user" : "not a regular file");
+			log_err("trace",
+				"--trace %s: %s; refusing to write to it (remove it or "
+				"give another path)",
+				d->opt.trace_file,
+				rc == -EPERM ? "a file owned by another user"
+					     : "not a regular file");
 			return 1;
 		}
 		if (rc) {
@@ -276,14 +285,17 @@ static int add_unit(struct daemon *d, size_t *cap, const char *name, const char 
 		    const char *reader)
 {
 	if (!cli_card_name_ok(name, strlen(name))) {
-		log_err("main", "'%s' (%s) is not a card name (1 to %u of A-Z a-z 0-9 . _ -): "
-			"give --card NAME=%s", name, dir ? dir : reader, PROFILE_NAME_MAX - 1,
-			dir ? dir : reader);
+		log_err("main",
+			"'%s' (%s) is not a card name (1 to %u of A-Z a-z 0-9 . _ -): "
+			"give --card NAME=%s",
+			name, dir ? dir : reader, PROFILE_NAME_MAX - 1, dir ? dir : reader);
 		return EXIT_USAGE;
 	}
 	if (find_unit(d, name)) {
-		log_err("main", "two cards named '%s' (the second is %s): name one with --card "
-			"NAME=DIR", name, dir ? dir : reader);
+		log_err("main",
+			"two cards named '%s' (the second is %s): name one with --card "
+			"NAME=DIR",
+			name, dir ? dir : reader);
 		return EXIT_USAGE;
 	}
 	if (d->n_units >= RACK_CARDS_MAX) {
@@ -311,8 +323,8 @@ static int add_unit(struct daemon *d, size_t *cap, const char *name, const char 
 				snprintf(u->vpcd_at, sizeof(u->vpcd_at), "%s", d->opt.vpcd);
 				return 0; /* the vpcd transport says what is wrong */
 			}
-			log_err("vpcd", "--vpcd %s: card %s needs port %ld + %zu", d->opt.vpcd, name,
-				port, u->index);
+			log_err("vpcd", "--vpcd %s: card %s needs port %ld + %zu", d->opt.vpcd,
+				name, port, u->index);
 			return EXIT_USAGE;
 		}
 		snprintf(u->vpcd_at, sizeof(u->vpcd_at), "%.*s:%ld", (int)(colon - d->opt.vpcd),
@@ -360,8 +372,10 @@ static int add_cards_dir(struct daemon *d, size_t *cap)
 	}
 	free(list);
 	if (!rc && d->n_units == before) {
-		log_err("main", "--cards %s: no card profile under it (a card is a directory with "
-			"a card.conf: scwsemu-card new makes one)", dir);
+		log_err("main",
+			"--cards %s: no card profile under it (a card is a directory with "
+			"a card.conf: scwsemu-card new makes one)",
+			dir);
 		return EXIT_USAGE;
 	}
 	return rc;
@@ -410,25 +424,29 @@ static int build_rack(struct daemon *d)
 			return EXIT_USAGE;
 		}
 		if (!m->card[0] && m->host_port && d->n_units > 1) {
-			log_err("main", "--port-map %u=%u would give %zu cards one host port: give "
-				"NAME:%u=PORT per card, %u=0, or --port-base N", m->card_port,
-				m->host_port, d->n_units, m->card_port, m->card_port);
+			log_err("main",
+				"--port-map %u=%u would give %zu cards one host port: give "
+				"NAME:%u=PORT per card, %u=0, or --port-base N",
+				m->card_port, m->host_port, d->n_units, m->card_port, m->card_port);
 			return EXIT_USAGE;
 		}
 	}
-	if (d->opt.port_base &&
-	    (unsigned long)d->opt.port_base + (d->n_units - 1) * d->opt.port_stride +
-			    d->opt.port_stride - 1 > 65535) {
-		log_err("main", "--port-base %u with %zu cards and a stride of %u goes past port "
-			"65535", d->opt.port_base, d->n_units, d->opt.port_stride);
+	if (d->opt.port_base && (unsigned long)d->opt.port_base +
+						(d->n_units - 1) * d->opt.port_stride +
+						d->opt.port_stride - 1 >
+					65535) {
+		log_err("main",
+			"--port-base %u with %zu cards and a stride of %u goes past port "
+			"65535",
+			d->opt.port_base, d->n_units, d->opt.port_stride);
 		return EXIT_USAGE;
 	}
 	/* A scenario step names a card of the rack. */
 	for (size_t i = 0; d->scenario && i < d->scenario->n_steps; i++) {
 		const struct lab_step *st = &d->scenario->steps[i];
 		if (st->req.card[0] && !find_unit(d, st->req.card)) {
-			log_err("scenario", "%s:%u: no card named '%s'", d->scenario->name, st->line,
-				st->req.card);
+			log_err("scenario", "%s:%u: no card named '%s'", d->scenario->name,
+				st->line, st->req.card);
 			return EXIT_USAGE;
 		}
 	}
@@ -578,8 +596,10 @@ static void on_until(evutil_socket_t fd, short what, void *arg)
 		log_info("main", "--until-fetched: %s the bootstrap: stopping",
 			 d->n_units > 1 ? "every card's client has" : "a client has");
 	else if (d->n_units > 1)
-		log_warn("main", "--until-fetched: %.1f s are up and %zu of %zu cards served their "
-			 "bootstrap", d->opt.until_fetched_ms / 1000.0, fetched, d->n_units);
+		log_warn("main",
+			 "--until-fetched: %.1f s are up and %zu of %zu cards served their "
+			 "bootstrap",
+			 d->opt.until_fetched_ms / 1000.0, fetched, d->n_units);
 	else
 		log_warn("main", "--until-fetched: %.1f s are up and no client has the bootstrap",
 			 d->opt.until_fetched_ms / 1000.0);
@@ -708,7 +728,8 @@ static int open_bootstrap_servers(struct daemon *d)
 	if (d->opt.bootstrap_server_doc) {
 		rc = doc_read(d->opt.bootstrap_server_doc, &doc);
 		if (rc) {
-			log_err("main", "--bootstrap-server-doc %s: %s", d->opt.bootstrap_server_doc,
+			log_err("main", "--bootstrap-server-doc %s: %s",
+				d->opt.bootstrap_server_doc,
 				rc == -EMSGSIZE ? "larger than the profile file limit"
 						: strerror(-rc));
 			buf_cleanup(&doc);
@@ -723,15 +744,19 @@ static int open_bootstrap_servers(struct daemon *d)
 				     : codec_wbxml_decode(doc.p, doc.len, &conv, err, sizeof(err));
 			buf_cleanup(&conv);
 			if (rc) {
-				log_err("main", "--bootstrap-server-doc %s: not a DM bootstrap in XML "
-					"or WBXML: %s", d->opt.bootstrap_server_doc, err);
+				log_err("main",
+					"--bootstrap-server-doc %s: not a DM bootstrap in XML "
+					"or WBXML: %s",
+					d->opt.bootstrap_server_doc, err);
 				buf_cleanup(&doc);
 				return EXIT_USAGE;
 			}
 		}
 		if (!doc.len)
-			log_info("main", "--bootstrap-server-doc %s is empty: the Bootstrap Server "
-				 "answers 404 (not available)", d->opt.bootstrap_server_doc);
+			log_info("main",
+				 "--bootstrap-server-doc %s is empty: the Bootstrap Server "
+				 "answers 404 (not available)",
+				 d->opt.bootstrap_server_doc);
 	}
 	config_data_path("pki/bootsrv.crt", cert, sizeof(cert));
 	config_data_path("pki/bootsrv.key", key, sizeof(key));
@@ -827,8 +852,8 @@ static uint64_t ms_since(const struct timespec *t0)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 +
-		     (now.tv_nsec - t0->tv_nsec) / 1000000;
+	int64_t ms =
+		(int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 	return ms < 0 ? 0 : (uint64_t)ms;
 }
 
@@ -839,8 +864,8 @@ static void on_scenario(evutil_socket_t fd, short what, void *arg)
 	const struct lab_step *st;
 	(void)fd;
 	(void)what;
-	while ((st = lab_scenario_due(d->scenario, ms_since(&d->ready_at),
-				      rack_responses(d))) != NULL) {
+	while ((st = lab_scenario_due(d->scenario, ms_since(&d->ready_at), rack_responses(d))) !=
+	       NULL) {
 		json_t *reply = lab_control_run(&d->lc, &st->req);
 		char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 		char words[256] = "";
@@ -893,7 +918,8 @@ static int open_rack(struct daemon *d)
 		struct unit *u = d->units[i];
 		if (!unit_serving(u) && !(d->n_bootsrv && i == 0)) {
 			if (d->n_units > 1)
-				log_err("main", "card %s: no listener could be opened: nothing to serve",
+				log_err("main",
+					"card %s: no listener could be opened: nothing to serve",
 					u->name);
 			else
 				log_err("main", "no listener could be opened: nothing to serve");
@@ -920,7 +946,9 @@ int main(int argc, char **argv)
 		cli_options_cleanup(&d.opt);
 		return 0;
 	}
-	log_setup(d.opt.verbosity < 0 ? LOG_WARN : d.opt.verbosity > 1 ? LOG_DEBUG : LOG_INFO,
+	log_setup(d.opt.verbosity < 0   ? LOG_WARN
+		  : d.opt.verbosity > 1 ? LOG_DEBUG
+					: LOG_INFO,
 		  d.opt.log_json);
 	if (d.opt.print_paths || d.opt.check_setup) {
 		char card_dir[PATH_MAX];
@@ -988,7 +1016,7 @@ int main(int argc, char **argv)
 	if (d.opt.no_bip && d.opt.no_tcpip && !d.opt.vpcd && !d.opt.reader &&
 	    !d.opt.n_bootstrap_server) {
 		log_err("main", "--no-bip and --no-tcpip leave nothing to serve (keep one of them, "
-			"or give --vpcd or --bootstrap-server)");
+				"or give --vpcd or --bootstrap-server)");
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -12,26 +12,26 @@
 
 /* Status words used by the card (TS 102 221 §10.2). */
 #define SW_OK 0x9000
-#define SW_PROACTIVE(n) (0x9100 | ((n) & 0xFF)) /* 91 xx: proactive command pending */
-#define SW_BYTES_AVAILABLE(n) (0x6100 | ((n) & 0xFF)) /* 61 xx: GET RESPONSE */
-#define SW_WRONG_LE(n) (0x6C00 | ((n) & 0xFF))  /* 6C xx: re-send with Le=xx */
-#define SW_EOF_BEFORE_LE 0x6282     /* end of file/record reached before Le bytes */
+#define SW_PROACTIVE(n) (0x9100 | ((n)&0xFF))       /* 91 xx: proactive command pending */
+#define SW_BYTES_AVAILABLE(n) (0x6100 | ((n)&0xFF)) /* 61 xx: GET RESPONSE */
+#define SW_WRONG_LE(n) (0x6C00 | ((n)&0xFF))        /* 6C xx: re-send with Le=xx */
+#define SW_EOF_BEFORE_LE 0x6282                     /* end of file/record reached before Le bytes */
 #define SW_WRONG_LENGTH 0x6700
 #define SW_LOGICAL_CHANNEL_NOT_SUPPORTED 0x6881
 #define SW_SECURE_MESSAGING_NOT_SUPPORTED 0x6882
-#define SW_INCOMPATIBLE_FILE 0x6981   /* command incompatible with file structure */
-#define SW_SECURITY_STATUS 0x6982     /* security status not satisfied */
-#define SW_PIN_BLOCKED 0x6983         /* authentication/PIN method blocked */
-#define SW_PIN_DISABLED 0x6984        /* referenced data invalidated: the PIN is disabled */
+#define SW_INCOMPATIBLE_FILE 0x6981        /* command incompatible with file structure */
+#define SW_SECURITY_STATUS 0x6982          /* security status not satisfied */
+#define SW_PIN_BLOCKED 0x6983              /* authentication/PIN method blocked */
+#define SW_PIN_DISABLED 0x6984             /* referenced data invalidated: the PIN is disabled */
 #define SW_CONDITIONS_NOT_SATISFIED 0x6985 /* e.g. GET RESPONSE with nothing pending */
-#define SW_NO_CURRENT_EF 0x6986       /* command not allowed (no EF selected) */
+#define SW_NO_CURRENT_EF 0x6986            /* command not allowed (no EF selected) */
 #define SW_WRONG_DATA 0x6A80
 #define SW_FUNC_NOT_SUPPORTED 0x6A81
 #define SW_FILE_NOT_FOUND 0x6A82
 #define SW_RECORD_NOT_FOUND 0x6A83
 #define SW_WRONG_P1P2 0x6A86
 #define SW_REF_DATA_NOT_FOUND 0x6A88
-#define SW_WRONG_OFFSET 0x6B00        /* wrong parameters P1-P2 (offset beyond EF) */
+#define SW_WRONG_OFFSET 0x6B00 /* wrong parameters P1-P2 (offset beyond EF) */
 #define SW_INS_NOT_SUPPORTED 0x6D00
 #define SW_CLA_NOT_SUPPORTED 0x6E00
 #define SW_TECHNICAL_PROBLEM 0x6F00
@@ -46,7 +46,7 @@ struct card_apdu {
 	uint8_t cla, ins, p1, p2;
 	const uint8_t *data; /* borrowed; NULL when lc == 0 */
 	size_t lc;
-	size_t le;     /* expected length; 256 (short) or 65536 (extended) for "00" */
+	size_t le; /* expected length; 256 (short) or 65536 (extended) for "00" */
 	bool has_le;
 	bool extended;
 	uint8_t apdu_case; /* 1..4 */
@@ -54,8 +54,8 @@ struct card_apdu {
 
 /* 0 on success; -EINVAL when the length fields do not match the buffer
  * (the card answers 67 00). */
-__attribute__((warn_unused_result))
-int card_apdu_parse(const uint8_t *in, size_t len, struct card_apdu *out);
+__attribute__((warn_unused_result)) int card_apdu_parse(const uint8_t *in, size_t len,
+							struct card_apdu *out);
 
 /* Logical channel number from CLA (TS 102 221 §10.1.1: 0-3 in b1-b2 of
  * first interindustry CLA, 4-19 in b1-b4 of further interindustry CLA);

@@ -9,8 +9,8 @@
 
 #include "core/bytes.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errcap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+						      ...)
 {
 	if (errcap) {
 		va_list ap;
@@ -81,8 +81,7 @@ static void parse_hist(struct card_atr *a)
 	a->hist_ok = !r.failed;
 }
 
-int card_atr_parse(const uint8_t *atr, size_t len, struct card_atr *out, char *err,
-		   size_t errcap)
+int card_atr_parse(const uint8_t *atr, size_t len, struct card_atr *out, char *err, size_t errcap)
 {
 	memset(out, 0, sizeof(*out));
 	out->channels = -1;

@@ -11,16 +11,16 @@
 
 /* One channel, indexed by the terminal's channel identifier. */
 struct chan {
-	bool in_use;              /* granted by an OPEN CHANNEL of this session */
+	bool in_use; /* granted by an OPEN CHANNEL of this session */
 	enum card_cat_ch_state state;
 	uint16_t port;
-	uint16_t buffer_size;     /* > 0 while in_use */
-	void *conn;               /* sink connection; only while ESTABLISHED */
-	bool want_close;          /* CLOSE CHANNEL (01) to send; only while ESTABLISHED */
-	uint32_t gen;             /* bumped when conn changes: late responses are ignored */
-	size_t rx_left;           /* what the terminal last said it holds (FF: > 255) */
-	size_t tx_stored;         /* sent with qualifier 00 since the last 01; < buffer_size */
-	uint8_t tx_free;          /* last SEND DATA Channel data length (FF: > 255) */
+	uint16_t buffer_size; /* > 0 while in_use */
+	void *conn;           /* sink connection; only while ESTABLISHED */
+	bool want_close;      /* CLOSE CHANNEL (01) to send; only while ESTABLISHED */
+	uint32_t gen;         /* bumped when conn changes: late responses are ignored */
+	size_t rx_left;       /* what the terminal last said it holds (FF: > 255) */
+	size_t tx_stored;     /* sent with qualifier 00 since the last 01; < buffer_size */
+	uint8_t tx_free;      /* last SEND DATA Channel data length (FF: > 255) */
 	unsigned connections;
 };
 
@@ -29,8 +29,15 @@ enum open_state { OPEN_TODO, OPEN_SENT, OPEN_DONE, OPEN_FAILED, OPEN_WAIT };
 
 /* The command in flight, as the application knows it. */
 enum fly_kind {
-	FLY_NONE, FLY_EVENTS, FLY_OPEN, FLY_STATUS, FLY_RECEIVE, FLY_SEND, FLY_CLOSE,
-	FLY_POLL, FLY_POLL_OFF,
+	FLY_NONE,
+	FLY_EVENTS,
+	FLY_OPEN,
+	FLY_STATUS,
+	FLY_RECEIVE,
+	FLY_SEND,
+	FLY_CLOSE,
+	FLY_POLL,
+	FLY_POLL_OFF,
 };
 
 struct card_bip {
@@ -42,22 +49,22 @@ struct card_bip {
 	void *sink_arg;
 	struct card_cat *cat;
 
-	bool profiled;            /* a TERMINAL PROFILE was seen since the last reset */
-	bool session;             /* ... and it allows server mode */
+	bool profiled; /* a TERMINAL PROFILE was seen since the last reset */
+	bool session;  /* ... and it allows server mode */
 	bool events_todo, events_done;
 	struct {
 		uint16_t port;
 		enum open_state st;
-		unsigned tries;   /* re-issues so far */
+		unsigned tries; /* re-issues so far */
 	} opens[CAT_BIP_CHANNELS_MAX];
-	bool poll_todo;           /* POLL INTERVAL to ask for */
-	bool polling;             /* ... granted: POLLING OFF owed once nothing waits */
+	bool poll_todo; /* POLL INTERVAL to ask for */
+	bool polling;   /* ... granted: POLLING OFF owed once nothing waits */
 	size_t n_opens;
 	bool status_todo;
 	uint16_t last_status[CAT_BIP_CHANNELS_MAX];
 	size_t n_last_status;
 	struct chan ch[CAT_BIP_CHANNELS_MAX + 1]; /* [1..7] */
-	unsigned rr;              /* channel served last (round robin) */
+	unsigned rr;                              /* channel served last (round robin) */
 	struct {
 		enum fly_kind kind;
 		unsigned channel;
@@ -440,7 +447,8 @@ static void status_result(struct card_bip *bip, const struct card_cat_response *
 {
 	char buf[128];
 	if (!tr_ok(tr)) {
-		LOG(bip, LOG_WARN, "GET CHANNEL STATUS failed: %s", result_text(tr, buf, sizeof(buf)));
+		LOG(bip, LOG_WARN, "GET CHANNEL STATUS failed: %s",
+		    result_text(tr, buf, sizeof(buf)));
 		return;
 	}
 	bip->n_last_status = tr->n_status;
@@ -521,7 +529,8 @@ static void send_result(struct card_bip *bip, unsigned c, const struct card_cat_
 	/* After a flush the terminal's buffer is empty whatever it says: a
 	 * terminal answering 00 there cannot stall the channel. */
 	ch->tx_free = tr->has_data_len && !(bip->fly.qualifier & CAT_QUAL_SEND_IMMEDIATELY)
-			      ? tr->data_len : CAT_DATA_LEN_MORE;
+			      ? tr->data_len
+			      : CAT_DATA_LEN_MORE;
 }
 
 static void app_response(void *arg, const struct card_cat_details *issued,
@@ -571,8 +580,10 @@ static void app_response(void *arg, const struct card_cat_details *issued,
 		bip->polling = true;
 		if (!tr_ok(tr)) {
 			bip->polling = false;
-			LOG(bip, LOG_INFO, "POLL INTERVAL refused (%s): the retry waits for the "
-			    "terminal's next STATUS", result_text(tr, buf, sizeof(buf)));
+			LOG(bip, LOG_INFO,
+			    "POLL INTERVAL refused (%s): the retry waits for the "
+			    "terminal's next STATUS",
+			    result_text(tr, buf, sizeof(buf)));
 		}
 		break;
 	case FLY_POLL_OFF:
@@ -583,8 +594,9 @@ static void app_response(void *arg, const struct card_cat_details *issued,
 		if (!tr_ok(tr))
 			LOG(bip, LOG_INFO, "channel %u: CLOSE CHANNEL failed: %s", c,
 			    result_text(tr, buf, sizeof(buf)));
-		lose_client(bip, c, tr_bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID)
-					    ? CAT_CH_CLOSED : CAT_CH_LISTEN);
+		lose_client(bip, c,
+			    tr_bip_error(tr, CAT_BIP_CHANNEL_ID_INVALID) ? CAT_CH_CLOSED
+									 : CAT_CH_LISTEN);
 		break;
 	case FLY_NONE:
 		break;
@@ -649,7 +661,8 @@ static int app_event(void *arg, const struct card_cat_event *ev)
 		if (ch->state == CAT_CH_ESTABLISHED) {
 			LOG(bip, LOG_DEBUG, "channel %u (port %u): client left%s", c, ch->port,
 			    CAT_CHST_INFO(ev->status) == CAT_CHST_INFO_LINK_DROPPED
-				    ? " (link dropped)" : "");
+				    ? " (link dropped)"
+				    : "");
 			lose_client(bip, c, CAT_CH_LISTEN);
 		}
 		break;
@@ -658,8 +671,7 @@ static int app_event(void *arg, const struct card_cat_event *ev)
 		lose_client(bip, c, CAT_CH_CLOSED);
 		break;
 	}
-	if (ev->event == CAT_EVENT_DATA_AVAILABLE && ch->state == CAT_CH_ESTABLISHED &&
-	    ch->conn)
+	if (ev->event == CAT_EVENT_DATA_AVAILABLE && ch->state == CAT_CH_ESTABLISHED && ch->conn)
 		ch->rx_left = ev->data_len;
 	return 0;
 }
@@ -707,9 +719,8 @@ struct card_bip *card_bip_new(const struct card_bip_config *cfg)
 	if (total > CAT_BIP_CHANNELS_MAX)
 		return NULL;
 	if (cfg->open_retry.count > CARD_BIP_RETRY_MAX ||
-	    (cfg->open_retry.count &&
-	     (cfg->open_retry.delay_ms < CARD_BIP_RETRY_DELAY_MIN ||
-	      cfg->open_retry.delay_ms > CARD_BIP_RETRY_DELAY_MAX)))
+	    (cfg->open_retry.count && (cfg->open_retry.delay_ms < CARD_BIP_RETRY_DELAY_MIN ||
+				       cfg->open_retry.delay_ms > CARD_BIP_RETRY_DELAY_MAX)))
 		return NULL;
 	struct card_bip *bip = calloc(1, sizeof(*bip));
 	if (!bip)

@@ -90,14 +90,14 @@ struct card_bip_sink_ops {
 
 /* Configured channels of one port. */
 struct card_bip_port {
-	uint16_t port;       /* e.g. 4116 (HTTPS), 3516 (HTTP) */
-	unsigned channels;   /* 1..7 */
+	uint16_t port;     /* e.g. 4116 (HTTPS), 3516 (HTTP) */
+	unsigned channels; /* 1..7 */
 };
 
 /* What the card does after an OPEN CHANNEL the terminal refused. */
 struct card_bip_retry {
-	unsigned count;     /* re-issues per channel, 0..CARD_BIP_RETRY_MAX; 0: never */
-	unsigned delay_ms;  /* asked as POLL INTERVAL, 100..CARD_BIP_RETRY_DELAY_MAX */
+	unsigned count;    /* re-issues per channel, 0..CARD_BIP_RETRY_MAX; 0: never */
+	unsigned delay_ms; /* asked as POLL INTERVAL, 100..CARD_BIP_RETRY_DELAY_MAX */
 };
 
 struct card_bip_config {
@@ -107,7 +107,7 @@ struct card_bip_config {
 	struct card_bip_retry open_retry;  /* zero: no retry */
 	const struct card_bip_sink_ops *sink; /* borrowed, must outlive the server */
 	void *sink_arg;
-	card_cat_log_fn *log;              /* NULL: log_msg() under "cat" */
+	card_cat_log_fn *log; /* NULL: log_msg() under "cat" */
 	void *log_arg;
 };
 
@@ -141,19 +141,19 @@ size_t card_bip_retries_waiting(const struct card_bip *bip);
 
 /* One channel, by the terminal's channel identifier 1..7. */
 struct card_bip_channel_info {
-	bool in_use;             /* granted by an OPEN CHANNEL of this session */
+	bool in_use; /* granted by an OPEN CHANNEL of this session */
 	enum card_cat_ch_state state;
 	uint16_t port;
-	uint16_t buffer_size;    /* as negotiated */
+	uint16_t buffer_size; /* as negotiated */
 	bool has_conn;
-	size_t rx_left;          /* bytes the terminal still holds (FF: > 255) */
-	size_t tx_stored;        /* bytes sent with qualifier 00 since the last 01 */
-	unsigned connections;    /* connections opened on it so far */
+	size_t rx_left;       /* bytes the terminal still holds (FF: > 255) */
+	size_t tx_stored;     /* bytes sent with qualifier 00 since the last 01 */
+	unsigned connections; /* connections opened on it so far */
 };
 /* 0, or -EINVAL for a channel outside 1..7. */
-__attribute__((warn_unused_result))
-int card_bip_channel(const struct card_bip *bip, unsigned channel,
-		     struct card_bip_channel_info *out);
+__attribute__((warn_unused_result)) int card_bip_channel(const struct card_bip *bip,
+							 unsigned channel,
+							 struct card_bip_channel_info *out);
 
 /* For a gateway in front of this card that must make room: since when the
  * connection of channel (1..7) waits for its client with nothing owed to
@@ -167,8 +167,7 @@ uint64_t card_bip_channel_stalled_since(const struct card_bip *bip, unsigned cha
  * support the command. The answer updates the channels (a channel the
  * terminal reports LISTEN or CLOSED loses its connection; one it reports
  * ESTABLISHED gets one) and is kept for card_bip_last_status(). */
-__attribute__((warn_unused_result))
-int card_bip_request_status(struct card_bip *bip);
+__attribute__((warn_unused_result)) int card_bip_request_status(struct card_bip *bip);
 /* The Channel status values of the last GET CHANNEL STATUS response;
  * returns their count (0 before any), copies at most cap. */
 size_t card_bip_last_status(const struct card_bip *bip, uint16_t *out, size_t cap);

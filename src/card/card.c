@@ -28,7 +28,7 @@ struct card_pin {
 };
 
 struct card {
-	struct card_fs *fs;       /* written by UPDATE (card.h) */
+	struct card_fs *fs;  /* written by UPDATE (card.h) */
 	unsigned long apdus; /* C-APDUs processed since card_new() */
 	struct card_options opts;
 	struct card_pin pin[CARD_PINS_MAX];
@@ -289,8 +289,7 @@ static uint16_t tries_sw(uint8_t left)
 
 /* Compares a presented PIN block with the key's value and counts the
  * presentation (§9.4): right resets the counter, wrong decrements it. */
-static bool present_pin(const struct card_pin_config *cfg, struct card_pin *p,
-			const uint8_t *block)
+static bool present_pin(const struct card_pin_config *cfg, struct card_pin *p, const uint8_t *block)
 {
 	/* Constant time: no early exit on the first differing byte. */
 	uint8_t diff = 0;
@@ -365,8 +364,8 @@ static uint16_t cmd_verify(struct card *card, struct card_chan *ch, const struct
 /* CHANGE PIN (§11.1.10): old then new PIN block. 90 00 (the new value,
  * verified), 63 Cx wrong old PIN, 69 83 blocked, 69 84 disabled,
  * 6A 80 the new block is not 4-8 digits padded with FF (no try counted). */
-static uint16_t cmd_change_pin(struct card *card, struct card_chan *ch,
-			       const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_change_pin(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+			       struct wr *resp)
 {
 	struct card_pin *p;
 	const struct card_pin_config *cfg;
@@ -411,14 +410,14 @@ static uint16_t set_enabled(struct card *card, const struct card_apdu *a, bool e
 	return SW_OK;
 }
 
-static uint16_t cmd_disable_pin(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_disable_pin(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	return set_enabled(card, a, false);
 }
 
-static uint16_t cmd_enable_pin(struct card *card, struct card_chan *ch,
-			       const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_enable_pin(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+			       struct wr *resp)
 {
 	return set_enabled(card, a, true);
 }
@@ -428,8 +427,8 @@ static uint16_t cmd_enable_pin(struct card *card, struct card_chan *ch,
  * 90 00 (the new PIN, its counter full, enabled and verified), 63 Cx wrong
  * PUK (x PUK tries left), 69 83 PUK blocked, 6A 80 the new PIN block is
  * malformed; a key without a PUK: 69 85. */
-static uint16_t cmd_unblock_pin(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_unblock_pin(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	struct card_pin *p;
 	const struct card_pin_config *cfg;
@@ -563,8 +562,8 @@ static uint16_t binary_target(struct card *card, struct card_chan *ch, const str
 	return binary_ef(card, ch, n, update, *offset, ef);
 }
 
-static uint16_t cmd_read_binary(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_read_binary(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	struct card_fs_node *ef = NULL;
 	size_t offset = 0;
@@ -709,8 +708,8 @@ static uint16_t record_target(struct card_chan *ch, const struct card_apdu *a,
 	return SW_OK;
 }
 
-static uint16_t cmd_read_record(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_read_record(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	struct card_fs_node *ef = NULL;
 	uint8_t rec = 0, ptr = 0;
@@ -750,8 +749,8 @@ static uint16_t cmd_update_record(struct card *card, struct card_chan *ch,
 /* GET RESPONSE (TS 102 221 §11.1.9, ISO 7816-3 §10.3.3): Le = the bytes
  * announced by 61 xx, or less (the rest stays, announced again by 61 xx),
  * or 00 for everything up to 256; a longer Le gets 6C xx. */
-static uint16_t cmd_get_response(struct card *card, struct card_chan *ch,
-				 const struct card_apdu *a, struct wr *resp)
+static uint16_t cmd_get_response(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				 struct wr *resp)
 {
 	/* The dispatcher keeps pending data only for a GET RESPONSE on the
 	 * channel that produced it. */
@@ -1015,16 +1014,16 @@ static uint16_t gsm_status(struct card *card, struct card_chan *ch, const struct
 
 /* READ BINARY (§9.2.3, offset in P1 P2 up to 7FFF) and READ RECORD
  * (§9.2.5): the UICC commands without SFI addressing. */
-static uint16_t gsm_read_binary(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t gsm_read_binary(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	if (a->p1 & 0x80)
 		return SW_WRONG_P1P2;
 	return cmd_read_binary(card, ch, a, resp);
 }
 
-static uint16_t gsm_read_record(struct card *card, struct card_chan *ch,
-				const struct card_apdu *a, struct wr *resp)
+static uint16_t gsm_read_record(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				struct wr *resp)
 {
 	if (a->p2 & 0xF8)
 		return SW_WRONG_P1P2;
@@ -1034,8 +1033,8 @@ static uint16_t gsm_read_record(struct card *card, struct card_chan *ch,
 /* VERIFY CHV (§9.2.9): P2 01 CHV1 (key 01), 02 CHV2 (key 81), 8 bytes.
  * 90 00; 98 04 wrong, tries left; 98 40 blocked (now or before); 98 08
  * the CHV is disabled. */
-static uint16_t gsm_verify_chv(struct card *card, struct card_chan *ch,
-			       const struct card_apdu *a, struct wr *resp)
+static uint16_t gsm_verify_chv(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+			       struct wr *resp)
 {
 	if (a->p1 || (a->p2 != 0x01 && a->p2 != 0x02))
 		return SW_WRONG_P1P2;
@@ -1057,8 +1056,8 @@ static uint16_t gsm_verify_chv(struct card *card, struct card_chan *ch,
 	return SW_OK;
 }
 
-static uint16_t gsm_get_response(struct card *card, struct card_chan *ch,
-				 const struct card_apdu *a, struct wr *resp)
+static uint16_t gsm_get_response(struct card *card, struct card_chan *ch, const struct card_apdu *a,
+				 struct wr *resp)
 {
 	return cmd_get_response(card, ch, a, resp);
 }
@@ -1094,34 +1093,22 @@ static uint16_t gsm_sw(uint16_t sw)
 }
 
 static const struct card_cmd commands[] = {
-	{ 0xFF, 0x00, 0xA4, cmd_select },
-	{ 0xFF, 0x00, 0xB0, cmd_read_binary },
-	{ 0xFF, 0x00, 0xB1, cmd_read_binary_odd },
-	{ 0xFF, 0x00, 0xB2, cmd_read_record },
-	{ 0xFF, 0x00, 0xD6, cmd_update_binary },
-	{ 0xFF, 0x00, 0xDC, cmd_update_record },
-	{ 0xFF, 0x00, 0xC0, cmd_get_response },
-	{ 0xFF, 0x00, 0x70, cmd_manage_channel },
-	{ 0xFF, 0x00, 0x20, cmd_verify },
-	{ 0xFF, 0x00, 0x24, cmd_change_pin },
-	{ 0xFF, 0x00, 0x26, cmd_disable_pin },
-	{ 0xFF, 0x00, 0x28, cmd_enable_pin },
-	{ 0xFF, 0x00, 0x2C, cmd_unblock_pin },
-	{ 0xFF, 0x80, 0xF2, cmd_status },
-	{ 0xFF, 0x80, 0x10, cmd_toolkit },
-	{ 0xFF, 0x80, 0x12, cmd_toolkit },
-	{ 0xFF, 0x80, 0x14, cmd_toolkit },
-	{ 0xFF, 0x80, 0xC2, cmd_toolkit },
-	{ 0xFF, 0xA0, 0xA4, gsm_select },
-	{ 0xFF, 0xA0, 0xC0, gsm_get_response },
-	{ 0xFF, 0xA0, 0xF2, gsm_status },
-	{ 0xFF, 0xA0, 0xB0, gsm_read_binary },
-	{ 0xFF, 0xA0, 0xB2, gsm_read_record },
-	{ 0xFF, 0xA0, 0x20, gsm_verify_chv },
+	{ 0xFF, 0x00, 0xA4, cmd_select },          { 0xFF, 0x00, 0xB0, cmd_read_binary },
+	{ 0xFF, 0x00, 0xB1, cmd_read_binary_odd }, { 0xFF, 0x00, 0xB2, cmd_read_record },
+	{ 0xFF, 0x00, 0xD6, cmd_update_binary },   { 0xFF, 0x00, 0xDC, cmd_update_record },
+	{ 0xFF, 0x00, 0xC0, cmd_get_response },    { 0xFF, 0x00, 0x70, cmd_manage_channel },
+	{ 0xFF, 0x00, 0x20, cmd_verify },          { 0xFF, 0x00, 0x24, cmd_change_pin },
+	{ 0xFF, 0x00, 0x26, cmd_disable_pin },     { 0xFF, 0x00, 0x28, cmd_enable_pin },
+	{ 0xFF, 0x00, 0x2C, cmd_unblock_pin },     { 0xFF, 0x80, 0xF2, cmd_status },
+	{ 0xFF, 0x80, 0x10, cmd_toolkit },         { 0xFF, 0x80, 0x12, cmd_toolkit },
+	{ 0xFF, 0x80, 0x14, cmd_toolkit },         { 0xFF, 0x80, 0xC2, cmd_toolkit },
+	{ 0xFF, 0xA0, 0xA4, gsm_select },          { 0xFF, 0xA0, 0xC0, gsm_get_response },
+	{ 0xFF, 0xA0, 0xF2, gsm_status },          { 0xFF, 0xA0, 0xB0, gsm_read_binary },
+	{ 0xFF, 0xA0, 0xB2, gsm_read_record },     { 0xFF, 0xA0, 0x20, gsm_verify_chv },
 };
 
 static const struct card_cmd *find_cmd(const struct card *card, uint8_t cla, uint8_t ins,
-				      bool *cla_known)
+				       bool *cla_known)
 {
 	uint8_t base = card_apdu_cla_base(cla);
 	*cla_known = false;
@@ -1247,8 +1234,8 @@ out:
 	return sw;
 }
 
-int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out,
-		  size_t cap, size_t *out_len)
+int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out, size_t cap,
+		  size_t *out_len)
 {
 	size_t n = 0;
 	if (!card || !out || !out_len || (len && !capdu))

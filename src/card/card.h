@@ -22,19 +22,19 @@ struct card;
  * §9.5.2), the retry limits and whether it starts enabled. A key without
  * a PUK (puk_len 0) cannot be unblocked. */
 struct card_pin_config {
-	uint8_t ref;                      /* CARD_KEY_PIN1, CARD_KEY_PIN2, CARD_KEY_ADM1, ... */
+	uint8_t ref; /* CARD_KEY_PIN1, CARD_KEY_PIN2, CARD_KEY_ADM1, ... */
 	uint8_t pin[CARD_PIN_LEN];
 	uint8_t puk[CARD_PIN_LEN];
-	size_t puk_len;                   /* 0: no PUK */
-	uint8_t tries;                    /* 1..CARD_PIN_TRIES_MAX */
-	uint8_t puk_tries;                /* 1..CARD_PIN_TRIES_MAX */
+	size_t puk_len;    /* 0: no PUK */
+	uint8_t tries;     /* 1..CARD_PIN_TRIES_MAX */
+	uint8_t puk_tries; /* 1..CARD_PIN_TRIES_MAX */
 	bool enabled;
 };
 
 /* What a profile decides about the card beyond its files. */
 struct card_options {
-	unsigned channels;                /* logical channels, basic one included: 1..20 */
-	bool gsm_class;                   /* CLA A0 (3GPP TS 51.011) answered */
+	unsigned channels; /* logical channels, basic one included: 1..20 */
+	bool gsm_class;    /* CLA A0 (3GPP TS 51.011) answered */
 	struct card_pin_config pins[CARD_PINS_MAX];
 	size_t n_pins;
 };
@@ -56,8 +56,8 @@ void card_free(struct card *card);
  * resets the card. 0, or -EINVAL for channels out of 1..20, more than
  * CARD_PINS_MAX PINs, a key reference used twice or 00/FF, or tries out
  * of 1..15. A card never configured has card_options_init()'s options. */
-__attribute__((warn_unused_result))
-int card_configure(struct card *card, const struct card_options *o);
+__attribute__((warn_unused_result)) int card_configure(struct card *card,
+						       const struct card_options *o);
 
 /* Power-on / reset: every logical channel closed, the basic channel's
  * current DF back to the MF, pending response data and proactive session
@@ -101,9 +101,9 @@ unsigned long card_apdu_count(const struct card *card);
  *   answering 9F xx with the GSM response for GET RESPONSE, STATUS, READ
  *   BINARY, READ RECORD, UPDATE BINARY/RECORD, VERIFY CHV; status words
  *   translated to the 9x xx of TS 51.011 §9.4. */
-__attribute__((warn_unused_result))
-int card_transmit(struct card *card, const uint8_t *capdu, size_t len, uint8_t *out,
-		  size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int card_transmit(struct card *card, const uint8_t *capdu,
+						      size_t len, uint8_t *out, size_t cap,
+						      size_t *out_len);
 
 /* Where a logical channel stands; NULL when the channel is closed or has
  * no such current file. Borrowed from the card's tree. For tests, traces

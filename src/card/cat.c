@@ -25,11 +25,11 @@ struct card_cat {
 	struct card_cat_profile profile;
 
 	enum cmd_state state;
-	uint8_t next_number;              /* 01..FE */
-	struct card_cat_details cur;      /* the command PENDING or OUTSTANDING */
+	uint8_t next_number;         /* 01..FE */
+	struct card_cat_details cur; /* the command PENDING or OUTSTANDING */
 	uint8_t cmd[CAT_PROACTIVE_MAX];
-	size_t cmd_len;                   /* 0 < cmd_len <= CAT_PROACTIVE_MAX when not NONE */
-	bool in_next;                     /* guards against re-entry from the application */
+	size_t cmd_len; /* 0 < cmd_len <= CAT_PROACTIVE_MAX when not NONE */
+	bool in_next;   /* guards against re-entry from the application */
 };
 
 void card_cat_log(const struct card_cat *cat, enum log_level level, const char *fmt, ...)
@@ -133,8 +133,7 @@ static bool p1p2_ok(const struct card_apdu *a, uint16_t *sw)
 	return true;
 }
 
-static int tk_terminal_profile(void *arg, const struct card_apdu *a, struct wr *resp,
-			       uint16_t *sw)
+static int tk_terminal_profile(void *arg, const struct card_apdu *a, struct wr *resp, uint16_t *sw)
 {
 	struct card_cat *cat = arg;
 	struct card_cat_profile tp;
@@ -177,8 +176,7 @@ static int tk_fetch(void *arg, const struct card_apdu *a, struct wr *resp, uint1
 	return 0;
 }
 
-static int tk_terminal_response(void *arg, const struct card_apdu *a, struct wr *resp,
-				uint16_t *sw)
+static int tk_terminal_response(void *arg, const struct card_apdu *a, struct wr *resp, uint16_t *sw)
 {
 	struct card_cat *cat = arg;
 	struct card_cat_response tr;

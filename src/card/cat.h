@@ -89,8 +89,8 @@ void card_cat_free(struct card_cat *cat);
 
 void card_cat_set_log(struct card_cat *cat, card_cat_log_fn *fn, void *arg);
 /* Logs through the engine's log function (for the application). */
-__attribute__((format(printf, 3, 4)))
-void card_cat_log(const struct card_cat *cat, enum log_level level, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void card_cat_log(const struct card_cat *cat,
+							enum log_level level, const char *fmt, ...);
 
 /* The toolkit operations; their `arg` is the struct card_cat. */
 extern const struct card_toolkit_ops card_cat_toolkit_ops;

@@ -48,7 +48,8 @@ static const struct {
 uint32_t card_cat_duration_ms(struct card_cat_duration d)
 {
 	static const uint32_t unit_ms[] = {
-		[CAT_DURATION_MINUTES] = 60000, [CAT_DURATION_SECONDS] = 1000,
+		[CAT_DURATION_MINUTES] = 60000,
+		[CAT_DURATION_SECONDS] = 1000,
 		[CAT_DURATION_TENTHS] = 100,
 	};
 	if (d.unit >= sizeof(unit_ms) / sizeof(unit_ms[0]))
@@ -116,7 +117,8 @@ static int split_ctlvs(const uint8_t *p, size_t len, struct ctlv_set *s)
 		if (k == K_STATUS) {
 			if (s->n_status == CAT_BIP_CHANNELS_MAX)
 				return -EMSGSIZE;
-			s->status[s->n_status++] = (uint16_t)((t.value.ptr[0] << 8) | t.value.ptr[1]);
+			s->status[s->n_status++] =
+				(uint16_t)((t.value.ptr[0] << 8) | t.value.ptr[1]);
 		}
 		if (!s->has[k]) {
 			s->has[k] = true;
@@ -131,13 +133,16 @@ static const struct card_cat_cmd_spec cmd_specs[] = {
 	/* Client-mode objects are understood so that such a command gets 30
 	 * (beyond capabilities), not 32: bearer, other address, network access
 	 * name, text strings (login, password), duration. */
-	{ CAT_CMD_OPEN_CHANNEL, CAT_DST_TERMINAL,
+	{ CAT_CMD_OPEN_CHANNEL,
+	  CAT_DST_TERMINAL,
 	  { CAT_TAG_BUFFER_SIZE, CAT_TAG_TRANSPORT_LEVEL, CAT_TAG_BEARER_DESCRIPTION,
 	    CAT_TAG_OTHER_ADDRESS, CAT_TAG_NETWORK_ACCESS_NAME, CAT_TAG_TEXT_STRING,
 	    CAT_TAG_DURATION },
 	  CAT_TAG_BUFFER_SIZE },
 	{ CAT_CMD_CLOSE_CHANNEL, CAT_DST_CHANNEL, { 0 }, 0 },
-	{ CAT_CMD_RECEIVE_DATA, CAT_DST_CHANNEL, { CAT_TAG_CHANNEL_DATA_LENGTH },
+	{ CAT_CMD_RECEIVE_DATA,
+	  CAT_DST_CHANNEL,
+	  { CAT_TAG_CHANNEL_DATA_LENGTH },
 	  CAT_TAG_CHANNEL_DATA_LENGTH },
 	{ CAT_CMD_SEND_DATA, CAT_DST_CHANNEL, { CAT_TAG_CHANNEL_DATA }, CAT_TAG_CHANNEL_DATA },
 	{ CAT_CMD_GET_CHANNEL_STATUS, CAT_DST_TERMINAL, { 0 }, 0 },
@@ -342,8 +347,8 @@ static void get_devices(const struct ctlv_set *s, struct card_cat_devices *d)
 
 /* The common start of a BER-wrapped decode: bounds, the BER tag (else
  * wrong_tag), and the COMPREHENSION-TLVs inside. */
-static int decode_wrapped(const uint8_t *p, size_t len, size_t max, uint8_t want_tag,
-			  int wrong_tag, struct ctlv_set *s)
+static int decode_wrapped(const uint8_t *p, size_t len, size_t max, uint8_t want_tag, int wrong_tag,
+			  struct ctlv_set *s)
 {
 	struct bytes v;
 	uint8_t tag = 0;

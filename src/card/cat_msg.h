@@ -91,10 +91,10 @@ enum card_cat_dst {
 };
 
 struct card_cat_cmd_spec {
-	uint8_t type;         /* CAT_CMD_* */
+	uint8_t type; /* CAT_CMD_* */
 	enum card_cat_dst dst;
-	uint8_t allowed[8];   /* CAT_TAG_* it may carry, 0-terminated */
-	uint8_t mandatory;    /* the CAT_TAG_* it needs; 0: none */
+	uint8_t allowed[8]; /* CAT_TAG_* it may carry, 0-terminated */
+	uint8_t mandatory;  /* the CAT_TAG_* it needs; 0: none */
 };
 
 /* The row of a command type; NULL for a type without one. */
@@ -103,13 +103,13 @@ const struct card_cat_cmd_spec *card_cat_cmd_spec(uint8_t type);
 bool card_cat_cmd_allows(const struct card_cat_cmd_spec *s, uint16_t tag);
 
 /* Command qualifiers (TS 102 223 §8.6, doc/protocol.md §1.5). */
-#define CAT_QUAL_CLOSE_TO_LISTEN 0x01   /* CLOSE CHANNEL, server mode: back to TCP LISTEN */
-#define CAT_QUAL_SEND_IMMEDIATELY 0x01  /* SEND DATA b1 */
+#define CAT_QUAL_CLOSE_TO_LISTEN 0x01  /* CLOSE CHANNEL, server mode: back to TCP LISTEN */
+#define CAT_QUAL_SEND_IMMEDIATELY 0x01 /* SEND DATA b1 */
 
 /* Device identities (TS 102 223 §8.7). */
 #define CAT_DEV_KEYPAD 0x01
 #define CAT_DEV_DISPLAY 0x02
-#define CAT_DEV_CHANNEL(n) (0x20 | ((n) & 0x07)) /* channel 1..7: 21..27 */
+#define CAT_DEV_CHANNEL(n) (0x20 | ((n)&0x07)) /* channel 1..7: 21..27 */
 #define CAT_DEV_UICC 0x81
 #define CAT_DEV_TERMINAL 0x82
 #define CAT_DEV_NETWORK 0x83
@@ -172,10 +172,10 @@ bool card_cat_cmd_allows(const struct card_cat_cmd_spec *s, uint16_t tag);
 #define CAT_CHST_INFO_NONE 0x00
 #define CAT_CHST_INFO_LINK_DROPPED 0x05
 #define CAT_CHST(state, ch, info) \
-	((uint16_t)((((state) | ((ch) & CAT_CHST_ID_MASK)) << 8) | ((info) & 0xFF)))
+	((uint16_t)((((state) | ((ch)&CAT_CHST_ID_MASK)) << 8) | ((info)&0xFF)))
 #define CAT_CHST_CHANNEL(st) ((unsigned)(((st) >> 8) & CAT_CHST_ID_MASK))
 #define CAT_CHST_STATE(st) ((uint8_t)(((st) >> 8) & CAT_CHST_STATE_MASK))
-#define CAT_CHST_INFO(st) ((uint8_t)((st) & 0xFF))
+#define CAT_CHST_INFO(st) ((uint8_t)((st)&0xFF))
 
 /* A BIP channel's state in UICC server mode (TS 102 223 §8.56): the one
  * encoding of the card (card/bip.c) and the terminal (transport/bip_term.c);
@@ -196,8 +196,8 @@ enum card_cat_ch_state {
 #define CAT_DURATION_TENTHS 0x02
 
 struct card_cat_duration {
-	uint8_t unit;      /* CAT_DURATION_* */
-	uint8_t interval;  /* 01..FF */
+	uint8_t unit;     /* CAT_DURATION_* */
+	uint8_t interval; /* 01..FF */
 };
 
 /* The duration in milliseconds; 0 for an interval of 0 or an unknown unit. */
@@ -207,13 +207,13 @@ uint32_t card_cat_duration_ms(struct card_cat_duration d);
 struct card_cat_duration card_cat_duration_from_ms(uint32_t ms);
 
 struct card_cat_details {
-	uint8_t number;    /* 01..FE */
-	uint8_t type;      /* CAT_CMD_* */
+	uint8_t number; /* 01..FE */
+	uint8_t type;   /* CAT_CMD_* */
 	uint8_t qualifier;
 };
 
 struct card_cat_devices {
-	uint8_t src, dst;  /* CAT_DEV_* */
+	uint8_t src, dst; /* CAT_DEV_* */
 };
 
 /* One proactive command (BER-TLV D0). Which members are mandatory depends
@@ -228,21 +228,21 @@ struct card_cat_command {
 	bool has_duration;
 	struct card_cat_duration duration; /* POLL INTERVAL: the interval asked */
 	bool has_alpha;
-	struct bytes alpha;            /* Alpha identifier (may be empty) */
+	struct bytes alpha; /* Alpha identifier (may be empty) */
 	bool has_events;
-	struct bytes events;           /* Event list: one byte per event */
+	struct bytes events; /* Event list: one byte per event */
 	bool has_bearer;
-	struct bytes bearer;           /* Bearer description (client modes; read only) */
+	struct bytes bearer; /* Bearer description (client modes; read only) */
 	bool has_buffer_size;
 	uint16_t buffer_size;
 	bool has_transport;
-	uint8_t transport;             /* CAT_TRANSPORT_* */
+	uint8_t transport; /* CAT_TRANSPORT_* */
 	uint16_t port;
 	bool has_data_len;
-	uint8_t data_len;              /* RECEIVE DATA: bytes requested */
+	uint8_t data_len; /* RECEIVE DATA: bytes requested */
 	bool has_data;
-	struct bytes data;             /* SEND DATA: channel data, <= 255 bytes */
-	unsigned unknown;              /* C-TLVs skipped by the decoder */
+	struct bytes data; /* SEND DATA: channel data, <= 255 bytes */
+	unsigned unknown;  /* C-TLVs skipped by the decoder */
 };
 
 /* TERMINAL RESPONSE. Order written: details, devices, result, duration,
@@ -250,8 +250,8 @@ struct card_cat_command {
 struct card_cat_response {
 	struct card_cat_details details;
 	struct card_cat_devices devices;
-	uint8_t result;                /* CAT_RES_* */
-	struct bytes result_info;      /* additional information (may be empty) */
+	uint8_t result;           /* CAT_RES_* */
+	struct bytes result_info; /* additional information (may be empty) */
 	bool has_duration;
 	struct card_cat_duration duration; /* POLL INTERVAL: the interval granted */
 	size_t n_status;
@@ -259,46 +259,45 @@ struct card_cat_response {
 	bool has_buffer_size;
 	uint16_t buffer_size;
 	bool has_data;
-	struct bytes data;             /* RECEIVE DATA: channel data */
+	struct bytes data; /* RECEIVE DATA: channel data */
 	bool has_data_len;
-	uint8_t data_len;              /* RECEIVE: bytes left; SEND: free space; FF = > 255 */
+	uint8_t data_len; /* RECEIVE: bytes left; SEND: free space; FF = > 255 */
 	unsigned unknown;
 };
 
 /* ENVELOPE (Event download), D6: exactly one event. */
 struct card_cat_event {
-	uint8_t event;                 /* CAT_EVENT_* */
+	uint8_t event; /* CAT_EVENT_* */
 	struct card_cat_devices devices;
 	bool has_status;
-	uint16_t status;               /* Channel status, CAT_CHST() */
+	uint16_t status; /* Channel status, CAT_CHST() */
 	bool has_data_len;
-	uint8_t data_len;              /* Data available: bytes in Rx buffer; FF = > 255 */
+	uint8_t data_len; /* Data available: bytes in Rx buffer; FF = > 255 */
 	unsigned unknown;
 };
 
 /* What a TERMINAL PROFILE says about BIP server mode (TS 102 223 §5.2,
  * doc/protocol.md §1.12). Bytes the terminal did not send count as zero. */
 struct card_cat_profile {
-	bool poll_interval;            /* byte 3 b6 */
-	bool polling_off;              /* byte 3 b7 */
-	bool set_up_event_list;        /* byte 5 b1 */
-	bool ev_data_available;        /* byte 6 b3 */
-	bool ev_channel_status;        /* byte 6 b4 */
-	bool open_channel;             /* byte 12 b1 */
-	bool close_channel;            /* byte 12 b2 */
-	bool receive_data;             /* byte 12 b3 */
-	bool send_data;                /* byte 12 b4 */
-	bool get_channel_status;       /* byte 12 b5 */
-	uint8_t channels;              /* byte 13 b8-b6: 0..7 */
-	bool tcp_server;               /* byte 17 b3: TCP, UICC in server mode */
+	bool poll_interval;      /* byte 3 b6 */
+	bool polling_off;        /* byte 3 b7 */
+	bool set_up_event_list;  /* byte 5 b1 */
+	bool ev_data_available;  /* byte 6 b3 */
+	bool ev_channel_status;  /* byte 6 b4 */
+	bool open_channel;       /* byte 12 b1 */
+	bool close_channel;      /* byte 12 b2 */
+	bool receive_data;       /* byte 12 b3 */
+	bool send_data;          /* byte 12 b4 */
+	bool get_channel_status; /* byte 12 b5 */
+	uint8_t channels;        /* byte 13 b8-b6: 0..7 */
+	bool tcp_server;         /* byte 17 b3: TCP, UICC in server mode */
 };
 
-__attribute__((warn_unused_result))
-int card_cat_msg_command_encode(const struct card_cat_command *c, uint8_t *out, size_t cap,
-				size_t *out_len);
+__attribute__((warn_unused_result)) int card_cat_msg_command_encode(
+	const struct card_cat_command *c, uint8_t *out, size_t cap, size_t *out_len);
 /* `p` is the FETCH response data: exactly one D0 TLV. */
-__attribute__((warn_unused_result))
-int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_command *out);
+__attribute__((warn_unused_result)) int card_cat_msg_command_decode(const uint8_t *p, size_t len,
+								    struct card_cat_command *out);
 
 /* What a terminal reads of a FETCHed proactive command before it decodes
  * it, so that it can answer even a malformed one (TS 102 223 §6.10): the
@@ -306,9 +305,9 @@ int card_cat_msg_command_decode(const uint8_t *p, size_t len, struct card_cat_co
  * (the first of each; a details object under 3 bytes is passed over), and
  * the tag and CR bit of every other object. */
 struct card_cat_command_scan {
-	size_t len;           /* header + value as far as it came: decode p[0..len) */
-	size_t trailing;      /* bytes after the object (ignored) */
-	bool malformed;       /* the length said more than came, a C-TLV is broken, details
+	size_t len;      /* header + value as far as it came: decode p[0..len) */
+	size_t trailing; /* bytes after the object (ignored) */
+	bool malformed;  /* the length said more than came, a C-TLV is broken, details
 			       * or devices of the wrong length, or over CAT_CMD_OBJECTS_MAX
 			       * other objects */
 	bool has_details, has_devices;
@@ -322,43 +321,41 @@ struct card_cat_command_scan {
 
 /* 0 and *out; -EPROTO when p does not start with a D0 header (nothing to
  * answer). */
-__attribute__((warn_unused_result))
-int card_cat_msg_command_scan(const uint8_t *p, size_t len, struct card_cat_command_scan *out);
+__attribute__((warn_unused_result)) int card_cat_msg_command_scan(
+	const uint8_t *p, size_t len, struct card_cat_command_scan *out);
 
-__attribute__((warn_unused_result))
-int card_cat_msg_response_encode(const struct card_cat_response *r, uint8_t *out, size_t cap,
-				 size_t *out_len);
+__attribute__((warn_unused_result)) int card_cat_msg_response_encode(
+	const struct card_cat_response *r, uint8_t *out, size_t cap, size_t *out_len);
 /* `p` is the TERMINAL RESPONSE data field. Mandatory: Command details,
  * Device identities, Result (at least the general result byte). */
-__attribute__((warn_unused_result))
-int card_cat_msg_response_decode(const uint8_t *p, size_t len, struct card_cat_response *out);
+__attribute__((warn_unused_result)) int card_cat_msg_response_decode(const uint8_t *p, size_t len,
+								     struct card_cat_response *out);
 
-__attribute__((warn_unused_result))
-int card_cat_msg_event_encode(const struct card_cat_event *e, uint8_t *out, size_t cap,
-			      size_t *out_len);
+__attribute__((warn_unused_result)) int card_cat_msg_event_encode(const struct card_cat_event *e,
+								  uint8_t *out, size_t cap,
+								  size_t *out_len);
 /* `p` is the ENVELOPE data field: exactly one BER-TLV. -ENOTSUP for a
  * well-formed BER-TLV other than D6. Mandatory: Event list with one event,
  * Device identities. */
-__attribute__((warn_unused_result))
-int card_cat_msg_event_decode(const uint8_t *p, size_t len, struct card_cat_event *out);
+__attribute__((warn_unused_result)) int card_cat_msg_event_decode(const uint8_t *p, size_t len,
+								  struct card_cat_event *out);
 
 /* TERMINAL PROFILE data -> bits. 0, or -EPROTO when len is 0. Bytes past
  * byte 17 are ignored. */
-__attribute__((warn_unused_result))
-int card_cat_msg_profile_decode(const uint8_t *p, size_t len, struct card_cat_profile *out);
+__attribute__((warn_unused_result)) int card_cat_msg_profile_decode(const uint8_t *p, size_t len,
+								    struct card_cat_profile *out);
 /* The bits of `tp` as a CAT_PROFILE_LEN byte profile (byte 1 = 01, profile
  * download; every other bit 0). With every flag set and 1 channel this is
  * the profile of doc/protocol.md §1.12. -EINVAL for channels > 7. */
-__attribute__((warn_unused_result))
-int card_cat_msg_profile_encode(const struct card_cat_profile *tp, uint8_t *out, size_t cap,
-				size_t *out_len);
+__attribute__((warn_unused_result)) int card_cat_msg_profile_encode(
+	const struct card_cat_profile *tp, uint8_t *out, size_t cap, size_t *out_len);
 
 /* A toolkit C-APDU: CLA 80, INS, P1 P2 00 00, then Lc and data (TERMINAL
  * PROFILE, TERMINAL RESPONSE, ENVELOPE; 1..255 bytes) or, for FETCH
  * (data NULL, len = Le 1..256), Le. 0, -EINVAL, -EMSGSIZE. */
-__attribute__((warn_unused_result))
-int card_cat_msg_capdu(uint8_t ins, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
-		       size_t *out_len);
+__attribute__((warn_unused_result)) int card_cat_msg_capdu(uint8_t ins, const uint8_t *data,
+							   size_t len, uint8_t *out, size_t cap,
+							   size_t *out_len);
 
 /* Names for logs; never NULL ("unknown" for values without a name). */
 const char *card_cat_cmd_name(uint8_t type);

@@ -346,7 +346,8 @@ static void put_security(struct wr *w, const struct card_fs_node *n)
 		wr_mem(w, df, sizeof(df));
 	} else {
 		/* b2 UPDATE: ALW or ADM; b1 READ: ALW or the PIN of read_key. */
-		uint8_t rd = n->read_key == CARD_AC_ALW ? 0x00 : (uint8_t)(0x90 | (n->read_key & 0x0F));
+		uint8_t rd =
+			n->read_key == CARD_AC_ALW ? 0x00 : (uint8_t)(0x90 | (n->read_key & 0x0F));
 		const uint8_t ef[] = { 0x8C, 0x03, 0x03, n->update_always ? 0x00 : 0x90, rd };
 		wr_mem(w, ef, sizeof(ef));
 	}

@@ -26,14 +26,14 @@
 /* Access conditions of READ (card_fs_node.read_key): always, or a key
  * reference of TS 102 221 §9.5.1 Table 9.3. */
 #define CARD_AC_ALW 0x00
-#define CARD_KEY_PIN1 0x01  /* PIN Appl 1 */
+#define CARD_KEY_PIN1 0x01 /* PIN Appl 1 */
 #define CARD_KEY_ADM1 0x0A
-#define CARD_KEY_UPIN 0x11  /* universal PIN */
-#define CARD_KEY_PIN2 0x81  /* second PIN Appl 1 */
+#define CARD_KEY_UPIN 0x11 /* universal PIN */
+#define CARD_KEY_PIN2 0x81 /* second PIN Appl 1 */
 
 enum card_fs_type {
 	CARD_FS_MF,
-	CARD_FS_DF,               /* also ADF when aid_len > 0 */
+	CARD_FS_DF, /* also ADF when aid_len > 0 */
 	CARD_FS_EF_TRANSPARENT,
 	CARD_FS_EF_LINEAR_FIXED,
 };
@@ -41,15 +41,15 @@ enum card_fs_type {
 struct card_fs_node {
 	enum card_fs_type type;
 	uint16_t fid;
-	uint8_t sfi;              /* 0 = none */
+	uint8_t sfi; /* 0 = none */
 	uint8_t aid[CARD_AID_MAX];
-	size_t aid_len;           /* ADF only */
-	char label[64];           /* for listings; may be empty */
-	bool update_always;       /* UPDATE access condition ALW, else ADM (69 82) */
-	uint8_t read_key;         /* READ access condition: CARD_AC_ALW or the key reference
+	size_t aid_len;     /* ADF only */
+	char label[64];     /* for listings; may be empty */
+	bool update_always; /* UPDATE access condition ALW, else ADM (69 82) */
+	uint8_t read_key;   /* READ access condition: CARD_AC_ALW or the key reference
 				   * (TS 102 221 §9.5.1) that must be verified or disabled */
-	struct buf data;          /* transparent: contents; linear fixed: records back to back */
-	uint8_t rec_len;          /* linear fixed only; data.len == rec_len * record count */
+	struct buf data;    /* transparent: contents; linear fixed: records back to back */
+	uint8_t rec_len;    /* linear fixed only; data.len == rec_len * record count */
 	struct card_fs_node *parent;
 	struct card_fs_node *child; /* first child (DF/MF only) */
 	struct card_fs_node *next;  /* next sibling */
@@ -68,28 +68,28 @@ void card_fs_free(struct card_fs *fs);
  * already used by another ADF), -EINVAL for a reserved FID (3F00, 7FFF,
  * FFFF) or a parent that is not a DF, -EMSGSIZE over a limit of limits.h,
  * -ENOMEM. */
-__attribute__((warn_unused_result))
-int card_fs_add_df(struct card_fs_node *parent, uint16_t fid, struct card_fs_node **out);
-__attribute__((warn_unused_result))
-int card_fs_add_adf(struct card_fs *fs, uint16_t fid, const uint8_t *aid, size_t aid_len,
-		    struct card_fs_node **out);
-__attribute__((warn_unused_result))
-int card_fs_add_ef(struct card_fs_node *parent, uint16_t fid, const uint8_t *data,
-		   size_t len, struct card_fs_node **out);
+__attribute__((warn_unused_result)) int card_fs_add_df(struct card_fs_node *parent, uint16_t fid,
+						       struct card_fs_node **out);
+__attribute__((warn_unused_result)) int card_fs_add_adf(struct card_fs *fs, uint16_t fid,
+							const uint8_t *aid, size_t aid_len,
+							struct card_fs_node **out);
+__attribute__((warn_unused_result)) int card_fs_add_ef(struct card_fs_node *parent, uint16_t fid,
+						       const uint8_t *data, size_t len,
+						       struct card_fs_node **out);
 /* `records` holds nrec records of rec_len bytes back to back. */
-__attribute__((warn_unused_result))
-int card_fs_add_ef_records(struct card_fs_node *parent, uint16_t fid, uint8_t rec_len,
-			   const uint8_t *records, size_t nrec, struct card_fs_node **out);
+__attribute__((warn_unused_result)) int card_fs_add_ef_records(struct card_fs_node *parent,
+							       uint16_t fid, uint8_t rec_len,
+							       const uint8_t *records, size_t nrec,
+							       struct card_fs_node **out);
 
 /* Replaces an EF's contents (transparent) or records (linear fixed:
  * len must be a multiple of rec_len). 0, -EINVAL, -EMSGSIZE, -ENOMEM. */
-__attribute__((warn_unused_result))
-int card_fs_set_data(struct card_fs_node *ef, const uint8_t *data, size_t len);
+__attribute__((warn_unused_result)) int card_fs_set_data(struct card_fs_node *ef,
+							 const uint8_t *data, size_t len);
 
 /* Sets an EF's short file identifier (1..30; 0 removes it). -EINVAL for a
  * DF or an SFI over CARD_SFI_MAX, -EEXIST when a sibling EF already has it. */
-__attribute__((warn_unused_result))
-int card_fs_set_sfi(struct card_fs_node *ef, uint8_t sfi);
+__attribute__((warn_unused_result)) int card_fs_set_sfi(struct card_fs_node *ef, uint8_t sfi);
 
 /* Child of a DF by FID; NULL when none. */
 struct card_fs_node *card_fs_child(struct card_fs_node *df, uint16_t fid);
@@ -138,10 +138,10 @@ const char *card_fs_type_name(enum card_fs_type type);
  * READ SC is 00, or 90 | (read_key & 0F) for a file whose READ needs a
  * PIN; for a DF AM 06 = CREATE DF / CREATE EF, both ADM. 0 and *out_len,
  * -EMSGSIZE when cap is short or the template would exceed CARD_FCP_MAX. */
-__attribute__((warn_unused_result))
-int card_fs_fcp(const struct card_fs_node *node, uint8_t *out, size_t cap, size_t *out_len);
-__attribute__((warn_unused_result))
-int card_fs_fcp_with(const struct card_fs_node *node, const uint8_t *extra, size_t extra_len,
-		     uint8_t *out, size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int card_fs_fcp(const struct card_fs_node *node, uint8_t *out,
+						    size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int card_fs_fcp_with(const struct card_fs_node *node,
+							 const uint8_t *extra, size_t extra_len,
+							 uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

@@ -83,8 +83,8 @@ void card_spec_cleanup(struct card_spec *spec)
 	spec->n_files = 0;
 }
 
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errcap, int rc,
+						      const char *fmt, ...)
 {
 	if (errcap) {
 		va_list ap;
@@ -127,8 +127,8 @@ static int encode_dodf(const struct card_spec *spec, struct wr *w)
 {
 	struct card_pkcs15_do d;
 	memset(&d, 0, sizeof(d));
-	const uint8_t *oid = spec->oid_misencoded ? card_pkcs15_oid_misencoded
-						  : card_pkcs15_oid_dm_bootstrap;
+	const uint8_t *oid =
+		spec->oid_misencoded ? card_pkcs15_oid_misencoded : card_pkcs15_oid_dm_bootstrap;
 	size_t oid_len = spec->oid_misencoded ? sizeof(card_pkcs15_oid_misencoded)
 					      : sizeof(card_pkcs15_oid_dm_bootstrap);
 	d.kind = spec->oid_place == CARD_OID_APPLICATION_OID ? CARD_PKCS15_DO_OPAQUE
@@ -150,8 +150,7 @@ static int encode_dodf(const struct card_spec *spec, struct wr *w)
 	return card_pkcs15_do_encode(w, &d);
 }
 
-static int build_pkcs15(const struct card_spec *spec, struct card_fs *fs, char *err,
-			size_t errcap)
+static int build_pkcs15(const struct card_spec *spec, struct card_fs *fs, char *err, size_t errcap)
 {
 	uint8_t tmp[512];
 	struct wr w;
@@ -190,7 +189,8 @@ static int build_pkcs15(const struct card_spec *spec, struct card_fs *fs, char *
 
 	rc = card_fs_add_adf(fs, spec->pkcs15_fid, spec->pkcs15_aid, spec->pkcs15_aid_len, &adf);
 	if (rc)
-		return fail(err, errcap, rc, "PKCS#15 ADF %04X: %s", spec->pkcs15_fid, strerror(-rc));
+		return fail(err, errcap, rc, "PKCS#15 ADF %04X: %s", spec->pkcs15_fid,
+			    strerror(-rc));
 	set_label(adf, "ADF PKCS#15");
 
 	struct card_pkcs15_path dodf_path;
@@ -207,7 +207,8 @@ static int build_pkcs15(const struct card_spec *spec, struct card_fs *fs, char *
 	struct card_pkcs15_tokeninfo ti;
 	memset(&ti, 0, sizeof(ti));
 	if (spec->serial_len > sizeof(ti.serial) || spec->serial_len > sizeof(spec->serial))
-		return fail(err, errcap, -EINVAL, "TokenInfo serial of %zu bytes", spec->serial_len);
+		return fail(err, errcap, -EINVAL, "TokenInfo serial of %zu bytes",
+			    spec->serial_len);
 	memcpy(ti.serial, spec->serial, spec->serial_len);
 	ti.serial_len = spec->serial_len;
 	if (spec->manufacturer[0]) {
@@ -280,8 +281,10 @@ static int override_node(const struct card_file_spec *f, struct card_fs_node *n,
 		uint8_t old_rec = n->rec_len;
 		if (n->type == CARD_FS_EF_LINEAR_FIXED && f->rec_len) {
 			if (f->len % f->rec_len)
-				return fail(err, errcap, -EINVAL, "%s: %s: %zu bytes are not records "
-					    "of %u bytes", origin, ps, f->len, f->rec_len);
+				return fail(err, errcap, -EINVAL,
+					    "%s: %s: %zu bytes are not records "
+					    "of %u bytes",
+					    origin, ps, f->len, f->rec_len);
 			n->rec_len = f->rec_len;
 		}
 		int rc = card_fs_set_data(n, f->data, f->len);
@@ -289,7 +292,8 @@ static int override_node(const struct card_file_spec *f, struct card_fs_node *n,
 			n->rec_len = old_rec;
 			return fail(err, errcap, rc, "%s: %s: %s (%zu bytes%s)", origin, ps,
 				    strerror(-rc), f->len,
-				    n->type == CARD_FS_EF_LINEAR_FIXED ? ", records must divide" : "");
+				    n->type == CARD_FS_EF_LINEAR_FIXED ? ", records must divide"
+								       : "");
 		}
 		n->update_always = f->update_always;
 	}
@@ -298,8 +302,7 @@ static int override_node(const struct card_file_spec *f, struct card_fs_node *n,
 	return 0;
 }
 
-static int add_file(const struct card_file_spec *f, struct card_fs *fs, char *err,
-		    size_t errcap)
+static int add_file(const struct card_file_spec *f, struct card_fs *fs, char *err, size_t errcap)
 {
 	char ps[8 * CARD_FS_DEPTH_MAX];
 	const char *origin = f->origin[0] ? f->origin : "extra file";
@@ -322,8 +325,10 @@ static int add_file(const struct card_file_spec *f, struct card_fs *fs, char *er
 	fid_path_str(f->path, f->path_len - 1, pp, sizeof(pp));
 	struct card_fs_node *parent = card_fs_lookup(fs, f->path, f->path_len - 1);
 	if (!parent)
-		return fail(err, errcap, -ENOENT, "%s: %s: parent %s does not exist (declare the DF "
-			    "first)", origin, ps, pp);
+		return fail(err, errcap, -ENOENT,
+			    "%s: %s: parent %s does not exist (declare the DF "
+			    "first)",
+			    origin, ps, pp);
 	if (!card_fs_is_df(parent))
 		return fail(err, errcap, -EINVAL, "%s: %s: parent %s is %s, not a DF", origin, ps,
 			    pp, type_name(parent->type));
@@ -338,8 +343,10 @@ static int add_file(const struct card_file_spec *f, struct card_fs *fs, char *er
 		break;
 	case CARD_FS_EF_LINEAR_FIXED:
 		if (f->rec_len == 0 || f->len % f->rec_len)
-			return fail(err, errcap, -EINVAL, "%s: %s: %zu bytes are not records of %u "
-				    "bytes", origin, ps, f->len, f->rec_len);
+			return fail(err, errcap, -EINVAL,
+				    "%s: %s: %zu bytes are not records of %u "
+				    "bytes",
+				    origin, ps, f->len, f->rec_len);
 		rc = card_fs_add_ef_records(parent, fid, f->rec_len, f->data, f->len / f->rec_len,
 					    &n);
 		break;
@@ -375,8 +382,7 @@ static int apply_access(const struct card_access_spec *a, struct card_fs *fs, ch
 	return 0;
 }
 
-int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *err,
-		      size_t errcap)
+int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *err, size_t errcap)
 {
 	struct card_fs *fs = card_fs_new();
 	struct card_fs_node *n;
@@ -430,13 +436,12 @@ err:
 	return rc;
 }
 
-int card_layout_set_bootstrap(const struct card_spec *spec, struct card_fs *fs,
-			      const uint8_t *data, size_t len, char *err, size_t errcap)
+int card_layout_set_bootstrap(const struct card_spec *spec, struct card_fs *fs, const uint8_t *data,
+			      size_t len, char *err, size_t errcap)
 {
 	struct card_fs_node *adf = card_fs_find_aid(fs, spec->pkcs15_aid, spec->pkcs15_aid_len);
-	struct card_fs_node *ef = adf && spec->has_bootstrap
-					  ? card_fs_child(adf, spec->bootstrap_fid)
-					  : NULL;
+	struct card_fs_node *ef =
+		adf && spec->has_bootstrap ? card_fs_child(adf, spec->bootstrap_fid) : NULL;
 	if (!ef || card_fs_is_df(ef)) {
 		snprintf(err, errcap, "the card has no bootstrap EF");
 		return -ENOENT;

@@ -40,8 +40,8 @@ struct card_file_spec {
 struct card_access_spec {
 	uint16_t path[CARD_FS_DEPTH_MAX]; /* absolute, path[0] == 3F00 */
 	size_t path_len;
-	uint8_t read_key;       /* CARD_AC_ALW or a key reference */
-	char origin[128];       /* "card.conf:42", for error messages */
+	uint8_t read_key; /* CARD_AC_ALW or a key reference */
+	char origin[128]; /* "card.conf:42", for error messages */
 };
 
 struct card_spec {
@@ -51,20 +51,20 @@ struct card_spec {
 	size_t iccid_len;
 
 	/* PKCS#15 application. */
-	uint16_t pkcs15_fid;               /* ADF FID under the MF, default 7F50 */
-	uint8_t pkcs15_aid[CARD_AID_MAX];  /* default A0 00 00 00 63 50 4B 43 53 2D 31 35 */
+	uint16_t pkcs15_fid;              /* ADF FID under the MF, default 7F50 */
+	uint8_t pkcs15_aid[CARD_AID_MAX]; /* default A0 00 00 00 63 50 4B 43 53 2D 31 35 */
 	size_t pkcs15_aid_len;
-	uint16_t odf_fid;                  /* 5031 */
-	uint16_t tokeninfo_fid;            /* 5032 */
-	uint16_t dodf_fid;                 /* 6430 */
-	uint16_t bootstrap_fid;            /* 6432 */
+	uint16_t odf_fid;       /* 5031 */
+	uint16_t tokeninfo_fid; /* 5032 */
+	uint16_t dodf_fid;      /* 6430 */
+	uint16_t bootstrap_fid; /* 6432 */
 	char token_label[64];
 	char manufacturer[64];
 	uint8_t serial[16];
 	size_t serial_len;
-	char dodf_label[64];               /* "DM Bootstrap" */
+	char dodf_label[64]; /* "DM Bootstrap" */
 	enum card_oid_place oid_place;
-	bool oid_misencoded;               /* write 2.23.43.9.1 (06 04 67 2B 09 01), as some cards do */
+	bool oid_misencoded; /* write 2.23.43.9.1 (06 04 67 2B 09 01), as some cards do */
 
 	/* The DM bootstrap EF contents as stored (WBXML or XML); owned. */
 	bool has_bootstrap;
@@ -88,8 +88,8 @@ struct card_spec {
 
 /* A PIN block (TS 102 221 §9.5.2) from 4 to 8 ASCII digits; -EINVAL
  * otherwise. */
-__attribute__((warn_unused_result))
-int card_pin_block(const char *digits, uint8_t out[CARD_PIN_LEN]);
+__attribute__((warn_unused_result)) int card_pin_block(const char *digits,
+						       uint8_t out[CARD_PIN_LEN]);
 
 /* Fills a spec with the defaults above (no bootstrap, no files). */
 void card_spec_init(struct card_spec *spec);
@@ -99,15 +99,17 @@ void card_spec_cleanup(struct card_spec *spec);
 /* Builds the tree (files, then access conditions). 0 and *out (the caller frees it with card_fs_free);
  * on failure a negative errno and a one-line reason in err (naming the
  * file's origin for extra files and overrides). */
-__attribute__((warn_unused_result))
-int card_layout_build(const struct card_spec *spec, struct card_fs **out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int card_layout_build(const struct card_spec *spec,
+							  struct card_fs **out, char *err,
+							  size_t errcap);
 
 /* Replaces the contents of the bootstrap EF that card_layout_build() made
  * from spec in fs (PKCS#15 ADF, bootstrap_fid): the PKCS#15 walk reads the
  * new bytes at once. 0; -ENOENT when fs has no such EF (spec without a
  * bootstrap); -EMSGSIZE over CARD_EF_SIZE_MAX; -ENOMEM; with a reason. */
-__attribute__((warn_unused_result))
-int card_layout_set_bootstrap(const struct card_spec *spec, struct card_fs *fs,
-			      const uint8_t *data, size_t len, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int card_layout_set_bootstrap(const struct card_spec *spec,
+								  struct card_fs *fs,
+								  const uint8_t *data, size_t len,
+								  char *err, size_t errcap);
 
 #endif

@@ -176,8 +176,7 @@ static int decode_path(struct bytes seq, struct card_pkcs15_path *out)
 	struct codec_tlv t;
 	memset(out, 0, sizeof(*out));
 	rd_init(&r, seq.ptr, seq.len);
-	if (codec_tlv_expect(&r, 0, 0x04, &t) || t.value.len == 0 ||
-	    t.value.len > PKCS15_PATH_MAX)
+	if (codec_tlv_expect(&r, 0, 0x04, &t) || t.value.len == 0 || t.value.len > PKCS15_PATH_MAX)
 		return -EPROTO;
 	memcpy(out->path, t.value.ptr, t.value.len);
 	out->len = t.value.len;
@@ -271,8 +270,7 @@ int card_pkcs15_odf_decode(const uint8_t *p, size_t len, struct card_pkcs15_odf 
 	return codec_tlv_rest_is_padding(&r) ? 0 : -EPROTO;
 }
 
-int card_pkcs15_tokeninfo_decode(const uint8_t *p, size_t len,
-				 struct card_pkcs15_tokeninfo *out)
+int card_pkcs15_tokeninfo_decode(const uint8_t *p, size_t len, struct card_pkcs15_tokeninfo *out)
 {
 	struct rd r, in;
 	struct codec_tlv seq, t;
@@ -458,8 +456,8 @@ static bool oid_wrapped(const uint8_t *a, size_t alen, const uint8_t *oid, size_
 	       memcmp(a + 2, oid, oid_len) == 0;
 }
 
-int card_pkcs15_dodf_find(const struct card_pkcs15_dodf *dodf, const uint8_t *oid,
-			  size_t oid_len, bool strict, bool *misencoded)
+int card_pkcs15_dodf_find(const struct card_pkcs15_dodf *dodf, const uint8_t *oid, size_t oid_len,
+			  bool strict, bool *misencoded)
 {
 	bool dm = !oid || oid_eq(oid, oid_len, card_pkcs15_oid_dm_bootstrap,
 				 sizeof(card_pkcs15_oid_dm_bootstrap));
@@ -506,17 +504,17 @@ struct walk {
 	int channel;     /* 0 = basic */
 	struct buf resp; /* response data of the last command */
 	uint16_t sw;
-	bool closing;    /* failures are reported, not recorded in err */
+	bool closing; /* failures are reported, not recorded in err */
 };
 
 struct fcp {
 	bool has_fd;
-	uint8_t fd;        /* file descriptor byte */
-	size_t rec_len;    /* linear fixed */
+	uint8_t fd;     /* file descriptor byte */
+	size_t rec_len; /* linear fixed */
 	size_t rec_count;
 	bool has_size;
-	size_t size;       /* tag 80 */
-	int pin1_enabled;  /* C6 (TS 102 221 §11.1.1.4.10): 1, 0; -1 not listed */
+	size_t size;      /* tag 80 */
+	int pin1_enabled; /* C6 (TS 102 221 §11.1.1.4.10): 1, 0; -1 not listed */
 };
 
 /* PIN status template C6: PS_DO 90 (b8 of its first byte for the first
@@ -545,8 +543,7 @@ static int parse_c6(const uint8_t *p, size_t len, struct fcp *out)
 	return 0;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void report(struct walk *wk, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void report(struct walk *wk, const char *fmt, ...)
 {
 	if (!wk->ops->report)
 		return;
@@ -559,8 +556,7 @@ static void report(struct walk *wk, const char *fmt, ...)
 }
 
 /* Records the first failure; returns rc. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct walk *wk, int rc, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct walk *wk, int rc, const char *fmt, ...)
 {
 	if (wk->closing) {
 		char line[256];
@@ -825,13 +821,15 @@ static int read_binary(struct walk *wk, const char *name, const struct fcp *fcp,
 	if (p && p->has_index) {
 		start = (size_t)p->index;
 		if (known && start > fcp->size)
-			return fail(wk, -EPROTO, "%s: Path.index %zu past the file's %zu bytes", name,
-				    start, fcp->size);
+			return fail(wk, -EPROTO, "%s: Path.index %zu past the file's %zu bytes",
+				    name, start, fcp->size);
 		if (p->has_length) {
 			want = (size_t)p->length;
 			if (known && want > fcp->size - start)
-				return fail(wk, -EPROTO, "%s: Path index %zu length %zu past the "
-					    "file's %zu bytes", name, start, want, fcp->size);
+				return fail(wk, -EPROTO,
+					    "%s: Path index %zu length %zu past the "
+					    "file's %zu bytes",
+					    name, start, want, fcp->size);
 			known = true;
 		} else if (known) {
 			want = fcp->size - start;
@@ -860,9 +858,11 @@ static int read_binary(struct walk *wk, const char *name, const struct fcp *fcp,
 		if (odd) {
 			n = n > 0x7F ? (n > 0xFD ? 0xFD : n) : n;
 			size_t le = n + (n < 0x80 ? 2 : 3);
-			uint8_t oc[10] = { wk->cla, 0xB1, 0x00, 0x00, 0x04, 0x54, 0x02,
-					   (uint8_t)(off >> 8), (uint8_t)off,
-					   (uint8_t)(le == 256 ? 0 : le) };
+			uint8_t oc[10] = { wk->cla,      0xB1,
+					   0x00,         0x00,
+					   0x04,         0x54,
+					   0x02,         (uint8_t)(off >> 8),
+					   (uint8_t)off, (uint8_t)(le == 256 ? 0 : le) };
 			memcpy(c, oc, sizeof(oc));
 			clen = sizeof(oc);
 		}
@@ -877,8 +877,8 @@ static int read_binary(struct walk *wk, const char *name, const struct fcp *fcp,
 			struct codec_tlv t;
 			rd_init(&r, wk->resp.p, wk->resp.len);
 			if (codec_tlv_read(&r, 0, &t) || t.tag != 0x53 || rd_left(&r))
-				return fail(wk, -EPROTO, "%s: %zu bytes, not one data object 53", what,
-					    wk->resp.len);
+				return fail(wk, -EPROTO, "%s: %zu bytes, not one data object 53",
+					    what, wk->resp.len);
 			memmove(wk->resp.p, t.value.ptr, t.value.len);
 			wk->resp.len = t.value.len;
 		}
@@ -985,7 +985,8 @@ static int verify_pin1(struct walk *wk)
 		return fail(wk, -EACCES, "VERIFY PIN1: %s: wrong PIN, %u tries left",
 			    sw_str(wk->sw, sw, sizeof(sw)), wk->sw & 0x0F);
 	if (wk->sw == 0x6983)
-		return fail(wk, -EACCES, "VERIFY PIN1: %s: PIN1 is blocked (UNBLOCK PIN with the PUK)",
+		return fail(wk, -EACCES,
+			    "VERIFY PIN1: %s: PIN1 is blocked (UNBLOCK PIN with the PUK)",
 			    sw_str(wk->sw, sw, sizeof(sw)));
 	return fail(wk, -EPROTO, "VERIFY PIN1: %s", sw_str(wk->sw, sw, sizeof(sw)));
 }
@@ -1002,8 +1003,9 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 	if (rc == 1)
 		return fail(wk, -EPROTO, "SELECT 3F00 (MF): %s", sw_str(wk->sw, sw, sizeof(sw)));
 	report(wk, "SELECT 3F00 (MF): %s%s", sw_str(wk->sw, sw, sizeof(sw)),
-	       fcp.pin1_enabled == 1 ? ", PIN1 enabled" :
-	       fcp.pin1_enabled == 0 ? ", PIN1 disabled" : "");
+	       fcp.pin1_enabled == 1   ? ", PIN1 enabled"
+	       : fcp.pin1_enabled == 0 ? ", PIN1 disabled"
+				       : "");
 	if (wk->info)
 		wk->info->pin1_enabled = fcp.pin1_enabled;
 	if (fcp.pin1_enabled == 1) {
@@ -1016,9 +1018,12 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 		return rc;
 	if (rc == 1) {
 		if (wk->sw == 0x6A82)
-			return fail(wk, -ENOENT, "SELECT 2F00 (EF.DIR): %s: the card lists no "
-				    "applications", sw_str(wk->sw, sw, sizeof(sw)));
-		return fail(wk, -EPROTO, "SELECT 2F00 (EF.DIR): %s", sw_str(wk->sw, sw, sizeof(sw)));
+			return fail(wk, -ENOENT,
+				    "SELECT 2F00 (EF.DIR): %s: the card lists no "
+				    "applications",
+				    sw_str(wk->sw, sw, sizeof(sw)));
+		return fail(wk, -EPROTO, "SELECT 2F00 (EF.DIR): %s",
+			    sw_str(wk->sw, sw, sizeof(sw)));
 	}
 	if (wk->ops->report) {
 		fcp_line(&fcp, extra, sizeof(extra));
@@ -1069,9 +1074,12 @@ static int find_app(struct walk *wk, struct card_pkcs15_dir_app *app)
 			return 0;
 	}
 	if (bad)
-		return fail(wk, -EPROTO, "EF.DIR record %d is malformed and no record holds the "
-			    "PKCS#15 AID", bad);
-	return fail(wk, -ENOENT, "EF.DIR has no PKCS#15 application (AID A000000063504B43532D3135)");
+		return fail(wk, -EPROTO,
+			    "EF.DIR record %d is malformed and no record holds the "
+			    "PKCS#15 AID",
+			    bad);
+	return fail(wk, -ENOENT,
+		    "EF.DIR has no PKCS#15 application (AID A000000063504B43532D3135)");
 }
 
 static int open_channel(struct walk *wk)
@@ -1082,10 +1090,13 @@ static int open_channel(struct walk *wk)
 	if (rc)
 		return rc;
 	if (sw_ok(wk->sw)) {
-		if (wk->resp.len != 1 || wk->resp.p[0] == 0 || wk->resp.p[0] >= CARD_LOGICAL_CHANNELS)
-			return fail(wk, -EPROTO, "MANAGE CHANNEL open: %s with %zu bytes of data, "
-				    "not one channel number 1..%u", sw_str(wk->sw, sw, sizeof(sw)),
-				    wk->resp.len, CARD_LOGICAL_CHANNELS - 1);
+		if (wk->resp.len != 1 || wk->resp.p[0] == 0 ||
+		    wk->resp.p[0] >= CARD_LOGICAL_CHANNELS)
+			return fail(wk, -EPROTO,
+				    "MANAGE CHANNEL open: %s with %zu bytes of data, "
+				    "not one channel number 1..%u",
+				    sw_str(wk->sw, sw, sizeof(sw)), wk->resp.len,
+				    CARD_LOGICAL_CHANNELS - 1);
 		wk->channel = wk->resp.p[0];
 		wk->cla = channel_cla(wk->channel);
 		report(wk, "MANAGE CHANNEL open: %s, channel %d", sw_str(wk->sw, sw, sizeof(sw)),
@@ -1093,7 +1104,10 @@ static int open_channel(struct walk *wk)
 		return 0;
 	}
 	switch (wk->sw) {
-	case 0x6881: case 0x6A81: case 0x6D00: case 0x6E00:
+	case 0x6881:
+	case 0x6A81:
+	case 0x6D00:
+	case 0x6E00:
 		/* A card without logical channels: go on on the basic channel. */
 		report(wk, "MANAGE CHANNEL open: %s, using the basic channel",
 		       sw_str(wk->sw, sw, sizeof(sw)));
@@ -1160,7 +1174,9 @@ static int walk_dodfs(struct walk *wk, const struct card_pkcs15_odf *odf,
 				oid_text(d->app_oid, d->app_oid_len, a, sizeof(a));
 			if (d->has_path)
 				card_pkcs15_path_str(d->path.path, d->path.len, p2, sizeof(p2));
-			printable(label, d->has_label ? d->label : d->has_app_name ? d->app_name : "");
+			printable(label, d->has_label      ? d->label
+					 : d->has_app_name ? d->app_name
+							   : "");
 			report(wk, "%s object %zu: %s \"%s\" id %s applicationOID %s -> %s", what,
 			       j + 1, do_kind(d->kind), label, t, a, p2);
 		}
@@ -1175,8 +1191,10 @@ static int walk_dodfs(struct walk *wk, const struct card_pkcs15_odf *odf,
 			report(wk, "%s: object %d carries a mis-encoded OID, accepted as %s", what,
 			       idx + 1, ot);
 		if (!d->has_path) {
-			rc = fail(wk, -EPROTO, "%s: the entry with OID %s does not point to a file "
-				  "(its value is not a Path)", what, ot);
+			rc = fail(wk, -EPROTO,
+				  "%s: the entry with OID %s does not point to a file "
+				  "(its value is not a Path)",
+				  what, ot);
 			goto out;
 		}
 		*ef = d->path;

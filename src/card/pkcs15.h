@@ -49,7 +49,7 @@ struct card_pkcs15_path {
 	size_t len;
 	bool has_index; /* index and length: a part of a transparent EF */
 	long index;
-	long length;    /* valid when has_length */
+	long length; /* valid when has_length */
 	bool has_length;
 };
 
@@ -61,12 +61,12 @@ struct card_pkcs15_dir_app {
 	char label[PKCS15_LABEL_MAX + 1]; /* NUL-terminated, cut at PKCS15_LABEL_MAX */
 	bool has_label;
 	uint8_t path[PKCS15_PATH_MAX];
-	size_t path_len;                  /* 0: no 51 */
+	size_t path_len; /* 0: no 51 */
 };
 
 struct card_pkcs15_odf_entry {
-	uint32_t tag;       /* A0..A8 (others kept as read) */
-	bool has_path;      /* false: PathOrObjects other than a Path (objects inline) */
+	uint32_t tag;  /* A0..A8 (others kept as read) */
+	bool has_path; /* false: PathOrObjects other than a Path (objects inline) */
 	struct card_pkcs15_path path;
 };
 
@@ -82,24 +82,24 @@ struct card_pkcs15_tokeninfo {
 	char manufacturer[PKCS15_LABEL_MAX + 1];
 	bool has_manufacturer;
 	char label[PKCS15_LABEL_MAX + 1];
-	bool has_label;       /* label [0] */
-	uint32_t flags;       /* TokenFlags named bits */
+	bool has_label; /* label [0] */
+	uint32_t flags; /* TokenFlags named bits */
 };
 
 /* One DODF entry (PKCS15Object { CommonObjectAttributes,
  * CommonDataObjectAttributes, [0] sub-class (skipped), [1] type }). */
 struct card_pkcs15_do {
-	uint32_t kind;        /* CARD_PKCS15_DO_*, or another tag as read */
+	uint32_t kind; /* CARD_PKCS15_DO_*, or another tag as read */
 	char label[PKCS15_LABEL_MAX + 1];
 	bool has_label;
-	uint32_t flags;       /* CARD_PKCS15_FLAG_* */
+	uint32_t flags; /* CARD_PKCS15_FLAG_* */
 	char app_name[PKCS15_LABEL_MAX + 1];
 	bool has_app_name;
-	uint8_t app_oid[PKCS15_OID_MAX]; /* applicationOID contents */
-	size_t app_oid_len;              /* 0: absent */
+	uint8_t app_oid[PKCS15_OID_MAX];  /* applicationOID contents */
+	size_t app_oid_len;               /* 0: absent */
 	uint8_t type_oid[PKCS15_OID_MAX]; /* OidDO.id contents */
 	size_t type_oid_len;              /* 0: absent */
-	bool has_path;                   /* value is a Path (else direct, URL, ...) */
+	bool has_path;                    /* value is a Path (else direct, URL, ...) */
 	struct card_pkcs15_path path;
 };
 
@@ -113,32 +113,31 @@ const char *card_pkcs15_path_str(const uint8_t *path, size_t len, char *out, siz
 
 /* Encoders. Each returns 0, or -EMSGSIZE when the writer ran out of room
  * (w->failed is then set), -EINVAL for arguments out of range. */
-__attribute__((warn_unused_result))
-int card_pkcs15_dir_encode(struct wr *w, const struct card_pkcs15_dir_app *app);
-__attribute__((warn_unused_result))
-int card_pkcs15_path_encode(struct wr *w, const struct card_pkcs15_path *path);
+__attribute__((warn_unused_result)) int card_pkcs15_dir_encode(
+	struct wr *w, const struct card_pkcs15_dir_app *app);
+__attribute__((warn_unused_result)) int card_pkcs15_path_encode(
+	struct wr *w, const struct card_pkcs15_path *path);
 /* One ODF entry: tag { Path }. */
-__attribute__((warn_unused_result))
-int card_pkcs15_odf_encode(struct wr *w, uint32_t tag, const struct card_pkcs15_path *path);
-__attribute__((warn_unused_result))
-int card_pkcs15_tokeninfo_encode(struct wr *w, const struct card_pkcs15_tokeninfo *ti);
+__attribute__((warn_unused_result)) int card_pkcs15_odf_encode(struct wr *w, uint32_t tag,
+							       const struct card_pkcs15_path *path);
+__attribute__((warn_unused_result)) int card_pkcs15_tokeninfo_encode(
+	struct wr *w, const struct card_pkcs15_tokeninfo *ti);
 /* One DODF entry. kind CARD_PKCS15_DO_OID writes typeAttributes
  * [1] { OidDO { id type_oid, value Path } } (type_oid required); the other
  * kinds write [1] { Path }. app_oid, when set, goes in
  * CommonDataObjectAttributes.applicationOID. Flags 0 are omitted. */
-__attribute__((warn_unused_result))
-int card_pkcs15_do_encode(struct wr *w, const struct card_pkcs15_do *obj);
+__attribute__((warn_unused_result)) int card_pkcs15_do_encode(struct wr *w,
+							      const struct card_pkcs15_do *obj);
 
 /* Decoders: 0 or -EPROTO (and -EMSGSIZE for more entries than the limit). */
-__attribute__((warn_unused_result))
-int card_pkcs15_dir_decode(const uint8_t *rec, size_t len, struct card_pkcs15_dir_app *out);
-__attribute__((warn_unused_result))
-int card_pkcs15_odf_decode(const uint8_t *p, size_t len, struct card_pkcs15_odf *out);
-__attribute__((warn_unused_result))
-int card_pkcs15_tokeninfo_decode(const uint8_t *p, size_t len,
-				 struct card_pkcs15_tokeninfo *out);
-__attribute__((warn_unused_result))
-int card_pkcs15_dodf_decode(const uint8_t *p, size_t len, struct card_pkcs15_dodf *out);
+__attribute__((warn_unused_result)) int card_pkcs15_dir_decode(const uint8_t *rec, size_t len,
+							       struct card_pkcs15_dir_app *out);
+__attribute__((warn_unused_result)) int card_pkcs15_odf_decode(const uint8_t *p, size_t len,
+							       struct card_pkcs15_odf *out);
+__attribute__((warn_unused_result)) int card_pkcs15_tokeninfo_decode(
+	const uint8_t *p, size_t len, struct card_pkcs15_tokeninfo *out);
+__attribute__((warn_unused_result)) int card_pkcs15_dodf_decode(const uint8_t *p, size_t len,
+								struct card_pkcs15_dodf *out);
 
 /* True when the DIR application is the PKCS#15 one (its AID starts with
  * card_pkcs15_aid: an AID may carry a longer PIX). */
@@ -149,14 +148,14 @@ bool card_pkcs15_dir_is_pkcs15(const struct card_pkcs15_dir_app *app);
  * strict, an OID whose contents are the whole DER TLV of `oid`, or (for
  * the DM bootstrap OID) card_pkcs15_oid_misencoded. Returns the index, or
  * -ENOENT. *misencoded tells which kind matched (may be NULL). */
-int card_pkcs15_dodf_find(const struct card_pkcs15_dodf *dodf, const uint8_t *oid,
-			  size_t oid_len, bool strict, bool *misencoded);
+int card_pkcs15_dodf_find(const struct card_pkcs15_dodf *dodf, const uint8_t *oid, size_t oid_len,
+			  bool strict, bool *misencoded);
 
 /* The walk. `transmit` sends one C-APDU and returns the R-APDU (data and
  * SW1 SW2) in rapdu: 0, or a negative errno for a transport failure.
  * card_transmit() has this shape. */
-typedef int card_pkcs15_transmit_fn(void *ctx, const uint8_t *capdu, size_t len,
-				    uint8_t *rapdu, size_t cap, size_t *rlen);
+typedef int card_pkcs15_transmit_fn(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+				    size_t cap, size_t *rlen);
 /* One human line per step ("SELECT 2F00 (EF.DIR): 90 00, linear fixed,
  * 1 record of 31 bytes"); the line is valid during the call only. */
 typedef void card_pkcs15_report_fn(void *arg, const char *line);
@@ -166,9 +165,9 @@ struct card_pkcs15_walk_ops {
 	void *ctx;
 	card_pkcs15_report_fn *report; /* may be NULL */
 	void *report_arg;
-	const uint8_t *oid;            /* NULL: 2.23.43.7.1 */
+	const uint8_t *oid; /* NULL: 2.23.43.7.1 */
 	size_t oid_len;
-	bool strict_oid;               /* refuse mis-encoded OIDs */
+	bool strict_oid; /* refuse mis-encoded OIDs */
 	/* PIN1 as a PIN block (digits padded with FF, TS 102 221 §9.5.2),
 	 * or NULL: presented with VERIFY PIN after SELECT MF when the MF's
 	 * PIN status template (C6) says PIN1 is enabled, as a handset does
@@ -180,15 +179,15 @@ struct card_pkcs15_walk_ops {
 struct card_pkcs15_walk_info {
 	uint8_t aid[CARD_AID_MAX];
 	size_t aid_len;
-	int channel;                   /* logical channel used; -1 before MANAGE CHANNEL */
+	int channel; /* logical channel used; -1 before MANAGE CHANNEL */
 	uint8_t dodf_path[PKCS15_PATH_MAX];
 	size_t dodf_path_len;
 	uint8_t ef_path[PKCS15_PATH_MAX];
 	size_t ef_path_len;
 	bool misencoded_oid;
-	unsigned apdus;                /* C-APDUs sent */
-	int pin1_enabled;              /* from the MF's C6: 1, 0, or -1 when not said */
-	bool pin1_verified;            /* the walk presented PIN1 and the card took it */
+	unsigned apdus;     /* C-APDUs sent */
+	int pin1_enabled;   /* from the MF's C6: 1, 0, or -1 when not said */
+	bool pin1_verified; /* the walk presented PIN1 and the card took it */
 };
 
 /* Finds the DM bootstrap as a handset would (LwM2M/OMA DM smartcard
@@ -208,8 +207,9 @@ struct card_pkcs15_walk_info {
  * select); -EIO when transmit failed; -EMSGSIZE over a limit; -ENOMEM.
  * err gets one line naming the step and the reason ("DODF 6430 has no
  * entry with OID 2.23.43.7.1", "SELECT 7FFF/6432: 6A 82 file not found"). */
-__attribute__((warn_unused_result))
-int card_pkcs15_walk(const struct card_pkcs15_walk_ops *ops, struct buf *out,
-		     struct card_pkcs15_walk_info *info, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int card_pkcs15_walk(const struct card_pkcs15_walk_ops *ops,
+							 struct buf *out,
+							 struct card_pkcs15_walk_info *info,
+							 char *err, size_t errcap);
 
 #endif

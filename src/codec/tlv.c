@@ -221,8 +221,8 @@ void codec_tlv_put_int(struct wr *w, uint32_t tag, long v)
 		b[sizeof(b) - 1 - i] = (uint8_t)(u >> (8 * i));
 	size_t i = 0;
 	/* X.690 §8.3.2: drop a leading byte that only repeats the sign. */
-	while (i + 1 < sizeof(b) && ((b[i] == 0x00 && !(b[i + 1] & 0x80)) ||
-				     (b[i] == 0xFF && (b[i + 1] & 0x80))))
+	while (i + 1 < sizeof(b) &&
+	       ((b[i] == 0x00 && !(b[i + 1] & 0x80)) || (b[i] == 0xFF && (b[i + 1] & 0x80))))
 		i++;
 	codec_tlv_put(w, tag, b + i, sizeof(b) - i);
 }
@@ -255,8 +255,8 @@ int codec_tlv_int(struct bytes v, unsigned flags, long *out)
 {
 	if (v.len == 0)
 		return -EPROTO;
-	if (v.len >= 2 && ((v.ptr[0] == 0x00 && !(v.ptr[1] & 0x80)) ||
-			   (v.ptr[0] == 0xFF && (v.ptr[1] & 0x80)))) {
+	if (v.len >= 2 &&
+	    ((v.ptr[0] == 0x00 && !(v.ptr[1] & 0x80)) || (v.ptr[0] == 0xFF && (v.ptr[1] & 0x80)))) {
 		if (flags & CODEC_TLV_DER)
 			return -EPROTO;
 	}

@@ -40,19 +40,18 @@ struct codec_tlv {
  * left included), an indefinite length (80), a length form over 83, a
  * value running past the input, a tag over 4 bytes, or (CODEC_TLV_DER) a
  * non-minimal length or tag. */
-__attribute__((warn_unused_result))
-int codec_tlv_read(struct rd *r, unsigned flags, struct codec_tlv *out);
+__attribute__((warn_unused_result)) int codec_tlv_read(struct rd *r, unsigned flags,
+						       struct codec_tlv *out);
 
 /* codec_tlv_read() that also requires the tag; -EPROTO when it differs. */
-__attribute__((warn_unused_result))
-int codec_tlv_expect(struct rd *r, unsigned flags, uint32_t tag, struct codec_tlv *out);
+__attribute__((warn_unused_result)) int codec_tlv_expect(struct rd *r, unsigned flags, uint32_t tag,
+							 struct codec_tlv *out);
 
 /* The first TLV with `tag` among the TLVs that make up p[0..len) (one
  * level, no recursion). 0, -ENOENT when absent, -EPROTO when the list is
  * malformed before a match. */
-__attribute__((warn_unused_result))
-int codec_tlv_find(const uint8_t *p, size_t len, unsigned flags, uint32_t tag,
-		   struct codec_tlv *out);
+__attribute__((warn_unused_result)) int codec_tlv_find(const uint8_t *p, size_t len, unsigned flags,
+						       uint32_t tag, struct codec_tlv *out);
 
 /* True when every remaining byte of the cursor is 00 or FF: the padding
  * real cards leave after the last object of a transparent EF or record. */
@@ -79,21 +78,19 @@ void codec_tlv_put_named_bits(struct wr *w, uint32_t tag, uint32_t bits);
 
 /* Decoders of primitive contents. INTEGER: -EPROTO on empty content,
  * -ERANGE when it does not fit a long; (DER) non-minimal -> -EPROTO. */
-__attribute__((warn_unused_result))
-int codec_tlv_int(struct bytes v, unsigned flags, long *out);
+__attribute__((warn_unused_result)) int codec_tlv_int(struct bytes v, unsigned flags, long *out);
 /* BIT STRING of named bits (first 32 bits; more are ignored). -EPROTO on
  * empty content or an unused-bits count over 7 (or non-zero unused bits
  * with no byte after it). */
-__attribute__((warn_unused_result))
-int codec_tlv_named_bits(struct bytes v, uint32_t *out);
+__attribute__((warn_unused_result)) int codec_tlv_named_bits(struct bytes v, uint32_t *out);
 
 /* COMPREHENSION-TLV (TS 102 223 Annex C). `tag` is the tag value without
  * the CR flag: 01..7E in the 1-byte form, 0001..7FFF in the 3-byte form
  * (`7F` + 2 bytes, CR in bit 16). */
 struct codec_ctlv {
 	uint16_t tag;
-	bool cr;        /* comprehension required */
-	bool long_tag;  /* read in the 3-byte form */
+	bool cr;       /* comprehension required */
+	bool long_tag; /* read in the 3-byte form */
 	struct bytes value;
 	struct bytes raw;
 };
@@ -101,11 +98,11 @@ struct codec_ctlv {
 /* Reads one C-TLV: lengths 00-7F and 81 xx (with CODEC_TLV_DER, 81 xx only
  * for xx >= 80). 0 or -EPROTO (truncated, tag byte 00/80/FF, 3-byte tag
  * of value 0, other length forms, value past the input). */
-__attribute__((warn_unused_result))
-int codec_ctlv_read(struct rd *r, unsigned flags, struct codec_ctlv *out);
+__attribute__((warn_unused_result)) int codec_ctlv_read(struct rd *r, unsigned flags,
+							struct codec_ctlv *out);
 /* First C-TLV with `tag` (CR ignored) in p[0..len); 0, -ENOENT, -EPROTO. */
-__attribute__((warn_unused_result))
-int codec_ctlv_find(const uint8_t *p, size_t len, uint16_t tag, struct codec_ctlv *out);
+__attribute__((warn_unused_result)) int codec_ctlv_find(const uint8_t *p, size_t len, uint16_t tag,
+							struct codec_ctlv *out);
 /* Writes a C-TLV: the 1-byte tag form for 01..7E, else the 3-byte form;
  * length 00-7F or 81 xx; values over 255 bytes fail the writer. */
 void codec_ctlv_put(struct wr *w, uint16_t tag, bool cr, const void *value, size_t len);
@@ -118,9 +115,9 @@ void codec_ctlv_put(struct wr *w, uint16_t tag, bool cr, const void *value, size
  * codec_oid_decode: content bytes -> dotted text (NUL-terminated); 0,
  * -EPROTO on malformed contents (empty, a sub-identifier with a leading 80
  * byte or cut short, one over 32 bits), -EMSGSIZE when cap is short. */
-__attribute__((warn_unused_result))
-int codec_oid_encode(const char *dotted, uint8_t *out, size_t cap, size_t *out_len);
-__attribute__((warn_unused_result))
-int codec_oid_decode(const uint8_t *p, size_t len, char *out, size_t cap);
+__attribute__((warn_unused_result)) int codec_oid_encode(const char *dotted, uint8_t *out,
+							 size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int codec_oid_decode(const uint8_t *p, size_t len, char *out,
+							 size_t cap);
 
 #endif

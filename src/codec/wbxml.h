@@ -16,20 +16,22 @@
  * unknown; line may be NULL) and the parser's first error message in err
  * (no "line N:" prefix); -EMSGSIZE over INT_MAX bytes, -ENOMEM. No network,
  * no external DTD. */
-__attribute__((warn_unused_result))
-int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int codec_xml_check(const uint8_t *xml, size_t len, int *line,
+							char *err, size_t errcap);
 
 /* XML -> WBXML 1.2 (SyncML 1.2 public id for a SyncML 1.2 message; an
  * embedded TNDS MgmtTree becomes opaque WBXML, as DM 1.2 requires). Checks
  * well-formedness first: malformed XML gives -EINVAL and err
  * "line N: <parser message>". Appends to out. 0 or a negative errno
  * (-EINVAL, -EMSGSIZE when out's cap is passed, -ENOMEM) with err set. */
-__attribute__((warn_unused_result))
-int codec_wbxml_encode(const uint8_t *xml, size_t len, struct buf *out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int codec_wbxml_encode(const uint8_t *xml, size_t len,
+							   struct buf *out, char *err,
+							   size_t errcap);
 
 /* WBXML -> XML text. Appends to out. 0 or a negative errno with err set. */
-__attribute__((warn_unused_result))
-int codec_wbxml_decode(const uint8_t *wbxml, size_t len, struct buf *out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int codec_wbxml_decode(const uint8_t *wbxml, size_t len,
+							   struct buf *out, char *err,
+							   size_t errcap);
 
 /* XML, as opposed to WBXML: the document starts (after a UTF-8 byte order
  * mark and blanks) with '<'. */

@@ -42,7 +42,8 @@ const char *cli_usage(void)
 	       "                          ephemeral; e.g. 4116=14116); NAME: that card only\n"
 	       "                          (NAME:443=PORT moves its TCP/IP listeners)\n"
 	       "  --no-bip                no BIP gateway\n"
-	       "  --ready-file PATH       write a JSON description of the endpoints once listening\n"
+	       "  --ready-file PATH       write a JSON description of the endpoints once "
+	       "listening\n"
 	       "  --trace FILE.pcap       write every APDU exchange as GSMTAP SIM in a pcap file\n"
 	       "  --gsmtap HOST[:PORT]    send the same GSMTAP datagrams live (port 4729)\n"
 	       "  --vpcd HOST:PORT        the card only, attached to vsmartcard's vpcd (pcscd);\n"
@@ -65,7 +66,8 @@ const char *cli_usage(void)
 	       "  --scenario FILE         run control commands from FILE, each at=SECONDS after\n"
 	       "                          ready or after-requests=N (see scwsemu(1))\n"
 	       "  --idle-timeout SEC      close a connection silent this long (default 10)\n"
-	       "  --request-timeout SEC   close a connection whose request takes longer (default 30)\n"
+	       "  --request-timeout SEC   close a connection whose request takes longer (default "
+	       "30)\n"
 	       "  --handshake-timeout SEC close a connection whose TLS handshake takes longer\n"
 	       "                          (default 10)\n"
 	       "  --head-timeout SEC      close a connection whose request head takes longer\n"
@@ -166,20 +168,22 @@ static int parse_port_map(const char *arg, struct cli_port_map *out, char *err, 
 		goto bad;
 	return 0;
 bad:
-	snprintf(err, errcap, "--port-map '%s': expected [NAME:]CARDPORT=HOSTPORT (HOSTPORT 0 = "
-		 "ephemeral; NAME a card's name)", arg);
+	snprintf(err, errcap,
+		 "--port-map '%s': expected [NAME:]CARDPORT=HOSTPORT (HOSTPORT 0 = "
+		 "ephemeral; NAME a card's name)",
+		 arg);
 	return -EINVAL;
 }
 
 /* --card [NAME=]DIR or --reader [NAME=]READER: NAME= only when what precedes
  * the first '=' is a card name (a directory or reader name may hold '='). */
-static int add_card(struct cli_options *opt, const char *arg, bool reader, char *err,
-		    size_t errcap)
+static int add_card(struct cli_options *opt, const char *arg, bool reader, char *err, size_t errcap)
 {
 	const char *what = reader ? "--reader" : "--card";
 	if (opt->n_cards >= CLI_CARDS_MAX) {
-		snprintf(err, errcap, "%s: at most %u cards on the command line (--cards DIR for more)",
-			 what, CLI_CARDS_MAX);
+		snprintf(err, errcap,
+			 "%s: at most %u cards on the command line (--cards DIR for more)", what,
+			 CLI_CARDS_MAX);
 		return -EINVAL;
 	}
 	struct cli_card *c = &opt->cards[opt->n_cards];
@@ -241,8 +245,10 @@ static int parse_bootstrap_server(const char *s, struct cli_bootstrap_server *ou
 	}
 	const char *path = slash ? slash : "/bootstrap";
 	if (strlen(path) >= sizeof(out->path) || strpbrk(path, " ?#\t\r\n")) {
-		snprintf(err, errcap, "--bootstrap-server '%s': PATH must be an absolute path of "
-			 "at most %zu bytes, without spaces, '?' or '#'", s, sizeof(out->path) - 1);
+		snprintf(err, errcap,
+			 "--bootstrap-server '%s': PATH must be an absolute path of "
+			 "at most %zu bytes, without spaces, '?' or '#'",
+			 s, sizeof(out->path) - 1);
 		return -EINVAL;
 	}
 	snprintf(out->path, sizeof(out->path), "%s", path);
@@ -272,13 +278,42 @@ static void add_default(struct cli_addr *list, size_t *n, const char *host, uint
 }
 
 enum {
-	OPT_CARD = 256, OPT_TCPIP, OPT_NO_TCPIP, OPT_NO_BIP, OPT_BIP_LISTEN, OPT_PORT_MAP,
-	OPT_READY, OPT_TRACE, OPT_GSMTAP, OPT_VPCD, OPT_READER, OPT_CONTROL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION, OPT_IDLE, OPT_REQUEST,
-	OPT_JOURNAL, OPT_REPORT, OPT_REPORT_JSON, OPT_UNTIL_FETCHED, OPT_BOOTSTRAP_SERVER,
-	OPT_BOOTSTRAP_SERVER_DOC, OPT_SCENARIO,
-	OPT_CHECK_SETUP, OPT_PRINT_PATHS,
-	OPT_HANDSHAKE, OPT_HEAD, OPT_KEEPALIVE, OPT_MAX_CLIENTS, OPT_MAX_PER_PEER, OPT_AUTH_LIMIT,
-	OPT_AUTH_WINDOW, OPT_CARDS, OPT_PORT_BASE, OPT_PORT_STRIDE,
+	OPT_CARD = 256,
+	OPT_TCPIP,
+	OPT_NO_TCPIP,
+	OPT_NO_BIP,
+	OPT_BIP_LISTEN,
+	OPT_PORT_MAP,
+	OPT_READY,
+	OPT_TRACE,
+	OPT_GSMTAP,
+	OPT_VPCD,
+	OPT_READER,
+	OPT_CONTROL,
+	OPT_LOG_FORMAT,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_IDLE,
+	OPT_REQUEST,
+	OPT_JOURNAL,
+	OPT_REPORT,
+	OPT_REPORT_JSON,
+	OPT_UNTIL_FETCHED,
+	OPT_BOOTSTRAP_SERVER,
+	OPT_BOOTSTRAP_SERVER_DOC,
+	OPT_SCENARIO,
+	OPT_CHECK_SETUP,
+	OPT_PRINT_PATHS,
+	OPT_HANDSHAKE,
+	OPT_HEAD,
+	OPT_KEEPALIVE,
+	OPT_MAX_CLIENTS,
+	OPT_MAX_PER_PEER,
+	OPT_AUTH_LIMIT,
+	OPT_AUTH_WINDOW,
+	OPT_CARDS,
+	OPT_PORT_BASE,
+	OPT_PORT_STRIDE,
 };
 
 /* The values an option leaves unset take. */
@@ -311,8 +346,7 @@ static int apply_option(struct cli_options *opt, int c, const char *arg, const c
 			return -EINVAL;
 		break;
 	case OPT_PORT_STRIDE:
-		if (parse_count("--port-stride", arg, 1, 1000, &opt->port_stride, err,
-				errcap))
+		if (parse_count("--port-stride", arg, 1, 1000, &opt->port_stride, err, errcap))
 			return -EINVAL;
 		break;
 	case OPT_TCPIP:
@@ -339,8 +373,7 @@ static int apply_option(struct cli_options *opt, int c, const char *arg, const c
 			snprintf(err, errcap, "--bip-listen: at most %d addresses", CLI_ADDRS_MAX);
 			return -EINVAL;
 		}
-		if (cli_parse_addr(arg, false, &opt->bip_listen[opt->n_bip_listen], err,
-				   errcap)) {
+		if (cli_parse_addr(arg, false, &opt->bip_listen[opt->n_bip_listen], err, errcap)) {
 			char m[256];
 			snprintf(m, sizeof(m), "--bip-listen %s", err);
 			snprintf(err, errcap, "%s", m);
@@ -371,15 +404,13 @@ static int apply_option(struct cli_options *opt, int c, const char *arg, const c
 			snprintf(err, errcap, "--bootstrap-server: at most %d", CLI_ADDRS_MAX);
 			return -EINVAL;
 		}
-		if (parse_bootstrap_server(arg,
-					   &opt->bootstrap_server[opt->n_bootstrap_server],
+		if (parse_bootstrap_server(arg, &opt->bootstrap_server[opt->n_bootstrap_server],
 					   err, errcap))
 			return -EINVAL;
 		opt->n_bootstrap_server++;
 		break;
 	case OPT_UNTIL_FETCHED:
-		if (parse_seconds("--until-fetched", arg, &opt->until_fetched_ms, err,
-				  errcap))
+		if (parse_seconds("--until-fetched", arg, &opt->until_fetched_ms, err, errcap))
 			return -EINVAL;
 		break;
 	case OPT_READY:
@@ -393,24 +424,23 @@ static int apply_option(struct cli_options *opt, int c, const char *arg, const c
 	case OPT_BOOTSTRAP_SERVER_DOC:
 	case OPT_SCENARIO:
 	case OPT_CARDS: {
-		char **dst = c == OPT_READY	   ? &opt->ready_file
-			     : c == OPT_TRACE	   ? &opt->trace_file
-			     : c == OPT_GSMTAP	   ? &opt->gsmtap
-			     : c == OPT_VPCD	   ? &opt->vpcd
-			     : c == OPT_CONTROL	   ? &opt->control
-			     : c == OPT_JOURNAL	   ? &opt->journal_file
-			     : c == OPT_REPORT	   ? &opt->report_file
-			     : c == OPT_REPORT_JSON ? &opt->report_json
+		char **dst = c == OPT_READY                  ? &opt->ready_file
+			     : c == OPT_TRACE                ? &opt->trace_file
+			     : c == OPT_GSMTAP               ? &opt->gsmtap
+			     : c == OPT_VPCD                 ? &opt->vpcd
+			     : c == OPT_CONTROL              ? &opt->control
+			     : c == OPT_JOURNAL              ? &opt->journal_file
+			     : c == OPT_REPORT               ? &opt->report_file
+			     : c == OPT_REPORT_JSON          ? &opt->report_json
 			     : c == OPT_BOOTSTRAP_SERVER_DOC ? &opt->bootstrap_server_doc
-			     : c == OPT_SCENARIO ? &opt->scenario
-					       : &opt->cards_dir;
+			     : c == OPT_SCENARIO             ? &opt->scenario
+							     : &opt->cards_dir;
 		free(*dst);
 		*dst = strdup(arg);
 		if (!*dst)
 			return -ENOMEM;
 		if (!**dst) {
-			snprintf(err, errcap, "option '%s' needs a non-empty argument",
-				 name);
+			snprintf(err, errcap, "option '%s' needs a non-empty argument", name);
 			return -EINVAL;
 		}
 		break;
@@ -420,8 +450,7 @@ static int apply_option(struct cli_options *opt, int c, const char *arg, const c
 			return -EINVAL;
 		break;
 	case OPT_REQUEST:
-		if (parse_seconds("--request-timeout", arg, &opt->request_timeout_ms, err,
-				  errcap))
+		if (parse_seconds("--request-timeout", arg, &opt->request_timeout_ms, err, errcap))
 			return -EINVAL;
 		break;
 	case OPT_HANDSHAKE:
@@ -505,8 +534,10 @@ static int check_cards(struct cli_options *opt, char *err, size_t errcap)
 		n_dirs += opt->cards[i].dir != NULL;
 		for (size_t j = 0; j < i && opt->cards[i].name[0]; j++)
 			if (strcmp(opt->cards[i].name, opt->cards[j].name) == 0) {
-				snprintf(err, errcap, "two cards named '%s' (--card NAME=DIR names "
-					 "each)", opt->cards[i].name);
+				snprintf(err, errcap,
+					 "two cards named '%s' (--card NAME=DIR names "
+					 "each)",
+					 opt->cards[i].name);
 				return -EINVAL;
 			}
 	}
@@ -537,8 +568,9 @@ static int check_combinations(const struct cli_options *opt, char *err, size_t e
 		return -EINVAL;
 	}
 	if (opt->vpcd && opt->reader) {
-		snprintf(err, errcap, "--vpcd (the card only) and --reader (the gateway only) "
-				      "belong in two processes");
+		snprintf(err, errcap,
+			 "--vpcd (the card only) and --reader (the gateway only) "
+			 "belong in two processes");
 		return -EINVAL;
 	}
 	if (opt->reader && (opt->n_tcpip || opt->no_bip)) {
@@ -546,12 +578,14 @@ static int check_combinations(const struct cli_options *opt, char *err, size_t e
 		return -EINVAL;
 	}
 	if (opt->vpcd && (opt->n_bip_listen || opt->n_port_map)) {
-		snprintf(err, errcap, "--vpcd runs the card only: the gateway options belong to the "
-				      "--reader process");
+		snprintf(err, errcap,
+			 "--vpcd runs the card only: the gateway options belong to the "
+			 "--reader process");
 		return -EINVAL;
 	}
 	if (opt->bootstrap_server_doc && !opt->n_bootstrap_server) {
-		snprintf(err, errcap, "--bootstrap-server-doc needs a --bootstrap-server to serve it");
+		snprintf(err, errcap,
+			 "--bootstrap-server-doc needs a --bootstrap-server to serve it");
 		return -EINVAL;
 	}
 	if (opt->n_bootstrap_server && opt->reader) {

@@ -36,16 +36,16 @@ struct cli_card {
 /* --bootstrap-server ADDR:PORT[/PATH] */
 struct cli_bootstrap_server {
 	struct cli_addr addr;
-	char path[128];    /* "/bootstrap" when not given */
+	char path[128]; /* "/bootstrap" when not given */
 };
 
 struct cli_options {
-	char *card_dir;            /* the first --card (cards[0].dir); NULL = the default card */
+	char *card_dir; /* the first --card (cards[0].dir); NULL = the default card */
 	struct cli_card cards[CLI_CARDS_MAX]; /* --card and --reader, in order */
 	size_t n_cards;
-	char *cards_dir;           /* --cards DIR: every profile directory under DIR */
-	unsigned port_base;        /* --port-base N: card i's j-th port on N + i*stride + j; 0: off */
-	unsigned port_stride;      /* --port-stride S (default RACK_PORT_STRIDE_DEFAULT) */
+	char *cards_dir;      /* --cards DIR: every profile directory under DIR */
+	unsigned port_base;   /* --port-base N: card i's j-th port on N + i*stride + j; 0: off */
+	unsigned port_stride; /* --port-stride S (default RACK_PORT_STRIDE_DEFAULT) */
 	struct cli_addr tcpip[CLI_ADDRS_MAX];
 	size_t n_tcpip;
 	bool no_tcpip;
@@ -55,11 +55,11 @@ struct cli_options {
 	struct cli_port_map port_map[CLI_PORT_MAPS_MAX];
 	size_t n_port_map;
 	char *ready_file;
-	char *trace_file;  /* --trace FILE.pcap */
-	char *gsmtap;      /* --gsmtap HOST[:PORT] */
-	char *vpcd;        /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
-	char *reader;      /* the first --reader (cards[0].reader): the gateway only, over PC/SC */
-	char *control;     /* --control PATH: the control socket */
+	char *trace_file; /* --trace FILE.pcap */
+	char *gsmtap;     /* --gsmtap HOST[:PORT] */
+	char *vpcd;       /* --vpcd HOST:PORT: the card only, on vsmartcard's vpcd */
+	char *reader;     /* the first --reader (cards[0].reader): the gateway only, over PC/SC */
+	char *control;    /* --control PATH: the control socket */
 	/* The client under test (journal, verdicts, the Bootstrap Server). */
 	char *journal_file;        /* --journal FILE: JSON lines, appended */
 	char *report_file;         /* --report FILE.xml: JUnit */
@@ -68,9 +68,9 @@ struct cli_options {
 	struct cli_bootstrap_server bootstrap_server[CLI_ADDRS_MAX];
 	size_t n_bootstrap_server;
 	char *bootstrap_server_doc; /* --bootstrap-server-doc FILE */
-	char *scenario;    /* --scenario FILE: control commands replayed */
+	char *scenario;             /* --scenario FILE: control commands replayed */
 	bool log_json;
-	int verbosity;             /* -1 quiet, 0 normal, 1.. verbose */
+	int verbosity; /* -1 quiet, 0 normal, 1.. verbose */
 	unsigned idle_timeout_ms;
 	unsigned request_timeout_ms;   /* a request's head and body, from its first byte */
 	unsigned handshake_timeout_ms; /* the TLS handshake, from the connection */
@@ -82,20 +82,21 @@ struct cli_options {
 	unsigned auth_fail_window_ms;
 	bool show_help;
 	bool show_version;
-	bool check_setup;  /* --check-setup: report what serving a real client needs */
-	bool print_paths;  /* --print-paths: data directory, cards, CA file */
+	bool check_setup; /* --check-setup: report what serving a real client needs */
+	bool print_paths; /* --print-paths: data directory, cards, CA file */
 };
 
 /* 0 on success (check show_help/show_version); -EINVAL with a one-line
  * message in err for bad usage (the daemon exits 2). */
-__attribute__((warn_unused_result))
-int cli_parse(int argc, char **argv, struct cli_options *opt, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int cli_parse(int argc, char **argv, struct cli_options *opt,
+						  char *err, size_t errcap);
 void cli_options_cleanup(struct cli_options *opt);
 
 /* "127.0.0.1:443", "[::1]:443", "localhost:443" is refused (numeric only).
  * with_port false accepts a bare address ("::1", "127.0.0.1"). */
-__attribute__((warn_unused_result))
-int cli_parse_addr(const char *s, bool with_port, struct cli_addr *out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int cli_parse_addr(const char *s, bool with_port,
+						       struct cli_addr *out, char *err,
+						       size_t errcap);
 
 const char *cli_usage(void);
 

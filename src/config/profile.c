@@ -45,9 +45,9 @@ struct ctx {
 };
 
 static const char *const root_keys[] = {
-	"name", "description", "iccid", "atr", "scws", "tls", "credentials",
-	"devid_allow", "bootstrap", "pkcs15", "files", "logical_channels", "gsm_class", "pins",
-	"access", NULL,
+	"name",        "description", "iccid",     "atr",    "scws",  "tls",
+	"credentials", "devid_allow", "bootstrap", "pkcs15", "files", "logical_channels",
+	"gsm_class",   "pins",        "access",    NULL,
 };
 static const char *const pin_keys[] = {
 	"key", "value", "puk", "tries", "puk_tries", "enabled", NULL,
@@ -57,16 +57,17 @@ static const char *const scws_keys[] = { "ports", "index", "open_retry", NULL };
 static const char *const retry_keys[] = { "count", "delay", NULL };
 static const char *const port_keys[] = { "port", "scheme", "channels", NULL };
 static const char *const tls_keys[] = {
-	"certificate", "key", "psk_identity", "psk_key", "min_version", "max_version",
-	"cipher_list", "ciphersuites", "security_level", "rsa_certificate", "rsa_key",
-	"resumption", NULL,
+	"certificate", "key",         "psk_identity", "psk_key",        "min_version",
+	"max_version", "cipher_list", "ciphersuites", "security_level", "rsa_certificate",
+	"rsa_key",     "resumption",  NULL,
 };
 static const char *const cred_keys[] = { "required", "username", "passphrase", NULL };
 static const char *const boot_keys[] = { "source", "store", NULL };
 static const char *const pkcs15_keys[] = {
-	"adf_fid", "aid", "odf_fid", "tokeninfo_fid", "dodf_fid", "bootstrap_fid",
-	"token_label", "manufacturer", "serial", "dodf_label", "oid_placement",
-	"misencoded_oid", NULL,
+	"adf_fid",  "aid",           "odf_fid",       "tokeninfo_fid",
+	"dodf_fid", "bootstrap_fid", "token_label",   "manufacturer",
+	"serial",   "dodf_label",    "oid_placement", "misencoded_oid",
+	NULL,
 };
 static const char *const file_keys[] = {
 	"path", "type", "record_length", "file", "hex", "update", "label", NULL,
@@ -98,8 +99,8 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
 }
 
 /* Fills the error; returns -EINVAL. */
-__attribute__((format(printf, 4, 5)))
-static int report(struct profile_error *err, const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int report(struct profile_error *err, const char *file,
+							int line, const char *fmt, ...)
 {
 	va_list ap;
 	copy_trunc(err->file, sizeof(err->file), file);
@@ -112,8 +113,8 @@ static int report(struct profile_error *err, const char *file, int line, const c
 
 /* An error about a setting: its line, and its path as the message prefix.
  * s == NULL (or the root) means the whole file. Returns -EINVAL. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const config_setting_t *s,
+						      const char *fmt, ...)
 {
 	char path[160], msg[sizeof(c->err->msg)];
 	va_list ap;
@@ -390,8 +391,10 @@ static int get_fid(struct ctx *c, const config_setting_t *g, const char *name, u
 		return rc;
 	uint16_t fid;
 	if (!parse_fid(v, strlen(v), &fid))
-		return fail(c, s, "\"%s\" is not a file identifier (4 hex digits, e.g. "
-			    "\"7F50\")", v);
+		return fail(c, s,
+			    "\"%s\" is not a file identifier (4 hex digits, e.g. "
+			    "\"7F50\")",
+			    v);
 	if (fid_reserved(fid))
 		return fail(c, s, "%04X is reserved (3F00, 7FFF and FFFF cannot be used)", fid);
 	*out = fid;
@@ -694,8 +697,8 @@ static int parse_scws(struct ctx *c, const config_setting_t *root)
 		return rc;
 	if (has)
 		p->open_retry.count = (unsigned)n;
-	if ((rc = get_int(c, rg, "delay", CARD_BIP_RETRY_DELAY_MIN, CARD_BIP_RETRY_DELAY_MAX,
-			  &has, &n)))
+	if ((rc = get_int(c, rg, "delay", CARD_BIP_RETRY_DELAY_MIN, CARD_BIP_RETRY_DELAY_MAX, &has,
+			  &n)))
 		return rc;
 	if (has)
 		p->open_retry.delay_ms = (unsigned)n;
@@ -727,8 +730,8 @@ static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_r
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
 	BIO *bio = NULL;
-	int rc = read_payload(c, cs, cert_rel, PROFILE_FILE_MAX, &cert, &cert_len, cert_out,
-			      shown, sizeof(shown));
+	int rc = read_payload(c, cs, cert_rel, PROFILE_FILE_MAX, &cert, &cert_len, cert_out, shown,
+			      sizeof(shown));
 	if (rc)
 		goto out;
 	bio = BIO_new_mem_buf(cert, (int)cert_len);
@@ -742,8 +745,8 @@ static int load_cert_key(struct ctx *c, config_setting_t *cs, const char *cert_r
 		rc = fail(c, cs, "%s: not an RSA certificate", shown);
 		goto out;
 	}
-	if ((rc = read_payload(c, ks, key_rel, PROFILE_FILE_MAX, &key, &key_len, key_out,
-			       shown, sizeof(shown))))
+	if ((rc = read_payload(c, ks, key_rel, PROFILE_FILE_MAX, &key, &key_len, key_out, shown,
+			       sizeof(shown))))
 		goto out;
 	bio = BIO_new_mem_buf(key, (int)key_len);
 	k = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL) : NULL;
@@ -838,10 +841,11 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 	if (cert && !t->cert_file)
 		return fail(c, cs, "needs tls.certificate (the ECDSA one) beside it");
 	if (cert && c->first_is_rsa)
-		return fail(c, cs, "tls.certificate is RSA already; the second must be ECDSA "
+		return fail(c, cs,
+			    "tls.certificate is RSA already; the second must be ECDSA "
 			    "there and RSA here");
-	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->rsa_cert_file,
-					&t->rsa_key_file, &t->rsa_cert_pem, &t->rsa_key_pem, true)))
+	if (cert && (rc = load_cert_key(c, cs, cert, ks, key, &t->rsa_cert_file, &t->rsa_key_file,
+					&t->rsa_cert_pem, &t->rsa_key_pem, true)))
 		return rc;
 	t->resumption = true;
 	if ((rc = get_bool(c, g, "resumption", &t->resumption)))
@@ -887,8 +891,10 @@ static int parse_tls(struct ctx *c, const config_setting_t *root)
 	for (size_t i = 0; i < c->p->n_ports; i++) {
 		if (c->p->ports[i].tls && !c->has_cert && !t->psk_identity) {
 			const config_setting_t *at = g ? g : member(member(root, "scws"), "ports");
-			return fail(c, at, "port %u is https: set tls.certificate and tls.key, "
-				    "or tls.psk_identity and tls.psk_key", c->p->ports[i].port);
+			return fail(c, at,
+				    "port %u is https: set tls.certificate and tls.key, "
+				    "or tls.psk_identity and tls.psk_key",
+				    c->p->ports[i].port);
 		}
 	}
 	return 0;
@@ -963,7 +969,8 @@ static int parse_devids(struct ctx *c, const config_setting_t *root)
 			return rc;
 		const char *v = config_setting_get_string(e);
 		if (!v || strlen(v) >= PROFILE_DEVID_MAX || !devid_ok(v))
-			return fail(c, e, "\"%s\" is not a devid of the form scheme:value "
+			return fail(c, e,
+				    "\"%s\" is not a devid of the form scheme:value "
 				    "(e.g. \"IMEI:493005100592800\"), at most %u bytes",
 				    v ? v : "", PROFILE_DEVID_MAX - 1);
 		if ((rc = dup_str(c, v, &p->devid_allow[i])))
@@ -1024,20 +1031,25 @@ static int parse_bootstrap(struct ctx *c, const config_setting_t *root)
 	if (p->store == PROFILE_STORE_WBXML) {
 		rc = codec_wbxml_encode(xml, len, &out, why, sizeof(why));
 		if (rc == -EMSGSIZE)
-			rc = fail(c, src_s, "%s: the WBXML form is over %u bytes; an EF holds at "
-				  "most %u", shown, SCWS_CONVERT_MAX, CARD_EF_SIZE_MAX);
+			rc = fail(c, src_s,
+				  "%s: the WBXML form is over %u bytes; an EF holds at "
+				  "most %u",
+				  shown, SCWS_CONVERT_MAX, CARD_EF_SIZE_MAX);
 		else if (rc == -ENOMEM)
 			rc = fail_errno(c, rc, shown);
 		else if (rc)
 			rc = fail(c, src_s, "%s: %s (store = \"xml\" keeps it as text)", shown,
 				  why);
 		else if (out.len > CARD_EF_SIZE_MAX)
-			rc = fail(c, src_s, "%s: the WBXML form is %zu bytes; an EF holds at most "
-				  "%u (its FCP file size has 2 bytes)", shown, out.len,
-				  CARD_EF_SIZE_MAX);
+			rc = fail(c, src_s,
+				  "%s: the WBXML form is %zu bytes; an EF holds at most "
+				  "%u (its FCP file size has 2 bytes)",
+				  shown, out.len, CARD_EF_SIZE_MAX);
 	} else if (len > CARD_EF_SIZE_MAX) {
-		rc = fail(c, src_s, "%s: %zu bytes; an EF holds at most %u (its FCP file size "
-			  "has 2 bytes)", shown, len, CARD_EF_SIZE_MAX);
+		rc = fail(c, src_s,
+			  "%s: %zu bytes; an EF holds at most %u (its FCP file size "
+			  "has 2 bytes)",
+			  shown, len, CARD_EF_SIZE_MAX);
 	} else {
 		rc = buf_append(&out, xml, len);
 		if (rc)
@@ -1081,18 +1093,16 @@ static int parse_pkcs15(struct ctx *c, const config_setting_t *root)
 		const char *name;
 		uint16_t fid;
 	} fids[] = {
-		{ "adf_fid", cs->pkcs15_fid },
-		{ "odf_fid", cs->odf_fid },
-		{ "tokeninfo_fid", cs->tokeninfo_fid },
-		{ "dodf_fid", cs->dodf_fid },
+		{ "adf_fid", cs->pkcs15_fid },          { "odf_fid", cs->odf_fid },
+		{ "tokeninfo_fid", cs->tokeninfo_fid }, { "dodf_fid", cs->dodf_fid },
 		{ "bootstrap_fid", cs->bootstrap_fid },
 	};
 	for (size_t i = 0; i < sizeof(fids) / sizeof(fids[0]); i++)
 		for (size_t j = 0; j < i; j++)
 			if (fids[i].fid == fids[j].fid) {
 				config_setting_t *at = member(g, fids[i].name);
-				return fail(c, at ? at : member(g, fids[j].name),
-					    "%04X is also %s", fids[i].fid, fids[j].name);
+				return fail(c, at ? at : member(g, fids[j].name), "%04X is also %s",
+					    fids[i].fid, fids[j].name);
 			}
 	/* EF.DIR and EF.ICCID live beside the ADF under the MF. */
 	if (cs->pkcs15_fid == 0x2F00 || cs->pkcs15_fid == 0x2FE2)
@@ -1107,13 +1117,15 @@ static int parse_pkcs15(struct ctx *c, const config_setting_t *root)
 	    (rc = get_label(c, g, "manufacturer", cs->manufacturer, sizeof(cs->manufacturer))) ||
 	    (rc = get_label(c, g, "dodf_label", cs->dodf_label, sizeof(cs->dodf_label))))
 		return rc;
-	if ((rc = get_hex(c, g, "serial", false, cs->serial, 1, sizeof(cs->serial),
-			  &cs->serial_len, &has)))
+	if ((rc = get_hex(c, g, "serial", false, cs->serial, 1, sizeof(cs->serial), &cs->serial_len,
+			  &has)))
 		return rc;
 
 	static const char *const places[] = { "typeAttributes", "applicationOID", "both", NULL };
 	static const enum card_oid_place place_vals[] = {
-		CARD_OID_TYPE_ATTRIBUTES, CARD_OID_APPLICATION_OID, CARD_OID_BOTH,
+		CARD_OID_TYPE_ATTRIBUTES,
+		CARD_OID_APPLICATION_OID,
+		CARD_OID_BOTH,
 	};
 	int idx = -1;
 	config_setting_t *s;
@@ -1135,8 +1147,10 @@ static int parse_path(struct ctx *c, const config_setting_t *s, const char *v,
 		size_t n = strcspn(q, "/");
 		uint16_t fid;
 		if (!parse_fid(q, n, &fid))
-			return fail(c, s, "\"%s\": FIDs of 4 hex digits separated by '/', "
-				    "e.g. \"3F00/7F50/6430\"", v);
+			return fail(c, s,
+				    "\"%s\": FIDs of 4 hex digits separated by '/', "
+				    "e.g. \"3F00/7F50/6430\"",
+				    v);
 		if (f->path_len == CARD_FS_DEPTH_MAX)
 			return fail(c, s, "\"%s\": deeper than %u levels", v, CARD_FS_DEPTH_MAX);
 		if (f->path_len == 0 && fid != CARD_FID_MF)
@@ -1169,7 +1183,9 @@ static int parse_file(struct ctx *c, const config_setting_t *g, struct card_file
 
 	static const char *const types[] = { "transparent", "linear-fixed", "df", NULL };
 	static const enum card_fs_type type_vals[] = {
-		CARD_FS_EF_TRANSPARENT, CARD_FS_EF_LINEAR_FIXED, CARD_FS_DF,
+		CARD_FS_EF_TRANSPARENT,
+		CARD_FS_EF_LINEAR_FIXED,
+		CARD_FS_DF,
 	};
 	int idx = 0;
 	if ((rc = get_word(c, g, "type", types, &idx, &s)))
@@ -1382,14 +1398,16 @@ static int parse_access(struct ctx *c, const config_setting_t *root)
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
 		struct card_access_spec *a = &cs->access[i];
-		if ((rc = want_type(c, g, CONFIG_TYPE_GROUP)) || (rc = check_keys(c, g, access_keys)))
+		if ((rc = want_type(c, g, CONFIG_TYPE_GROUP)) ||
+		    (rc = check_keys(c, g, access_keys)))
 			return rc;
 		set_origin(c, g, a->origin, sizeof(a->origin));
 		const char *v;
 		config_setting_t *s;
 		struct card_file_spec f;
 		memset(&f, 0, sizeof(f));
-		if ((rc = get_str(c, g, "path", true, 64, &v, &s)) || (rc = parse_path(c, s, v, &f)))
+		if ((rc = get_str(c, g, "path", true, 64, &v, &s)) ||
+		    (rc = parse_path(c, s, v, &f)))
 			return rc;
 		memcpy(a->path, f.path, sizeof(a->path));
 		a->path_len = f.path_len;
@@ -1644,8 +1662,10 @@ int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **
 	*out = NULL;
 	*out_len = 0;
 	if (!p->card.has_bootstrap) {
-		snprintf(err, errcap, "card '%s' has no bootstrap EF (bootstrap.store = \"none\"): "
-				      "give it a bootstrap in %s", p->name ? p->name : "?", p->conf_path);
+		snprintf(err, errcap,
+			 "card '%s' has no bootstrap EF (bootstrap.store = \"none\"): "
+			 "give it a bootstrap in %s",
+			 p->name ? p->name : "?", p->conf_path);
 		return -ENOENT;
 	}
 	uint8_t *in = NULL;
@@ -1667,7 +1687,8 @@ int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **
 	} else {
 		rc = codec_wbxml_decode(in, len, &xml, why, sizeof(why));
 		if (rc) {
-			snprintf(err, errcap, "%s: neither XML (no '<' first) nor WBXML: %s", path, why);
+			snprintf(err, errcap, "%s: neither XML (no '<' first) nor WBXML: %s", path,
+				 why);
 			rc = -EINVAL;
 			goto out;
 		}

@@ -26,7 +26,7 @@ struct profile_port {
 };
 
 struct profile_tls {
-	char *cert_file;   /* absolute paths, or NULL */
+	char *cert_file; /* absolute paths, or NULL */
 	char *key_file;
 	char *rsa_cert_file; /* the RSA certificate beside it, or NULL */
 	char *rsa_key_file;
@@ -38,21 +38,21 @@ struct profile_tls {
 		uint8_t *p;
 		size_t len;
 	} cert_pem, key_pem, rsa_cert_pem, rsa_key_pem;
-	bool resumption;   /* TLS session IDs and tickets (default true) */
+	bool resumption;    /* TLS session IDs and tickets (default true) */
 	char *psk_identity; /* NULL when no PSK */
 	uint8_t psk_key[TLS_PSK_KEY_MAX];
 	size_t psk_key_len;
-	int min_version;   /* OpenSSL TLS1_VERSION .. TLS1_3_VERSION */
+	int min_version; /* OpenSSL TLS1_VERSION .. TLS1_3_VERSION */
 	int max_version;
-	char *cipher_list; /* TLS <= 1.2, OpenSSL syntax; NULL = default */
+	char *cipher_list;  /* TLS <= 1.2, OpenSSL syntax; NULL = default */
 	char *ciphersuites; /* TLS 1.3; NULL = default */
 	int security_level; /* -1 = OpenSSL default */
 };
 
 struct profile {
-	char *dir;         /* as given */
-	char *conf_path;   /* dir/card.conf */
-	char *name;        /* "default" */
+	char *dir;       /* as given */
+	char *conf_path; /* dir/card.conf */
+	char *name;      /* "default" */
 	char *description;
 
 	struct card_spec card; /* identity, PKCS#15, bootstrap bytes, files, access, PINs,
@@ -67,8 +67,8 @@ struct profile {
 	struct profile_tls tls;
 
 	bool credentials_required;
-	char *username;    /* when required */
-	char *passphrase;  /* plain text, compared with the decoded base64 */
+	char *username;   /* when required */
+	char *passphrase; /* plain text, compared with the decoded base64 */
 
 	char **devid_allow; /* NULL when every devid is accepted */
 	size_t n_devid_allow;
@@ -79,14 +79,14 @@ struct profile {
 
 struct profile_error {
 	char file[512];
-	int line;          /* 0 when no line applies */
+	int line; /* 0 when no line applies */
 	char msg[512];
 };
 
 /* 0 and *out; -EINVAL (bad profile), -ENOENT (no such directory or file),
  * -ENOMEM, with err filled. */
-__attribute__((warn_unused_result))
-int profile_load(const char *dir, struct profile **out, struct profile_error *err);
+__attribute__((warn_unused_result)) int profile_load(const char *dir, struct profile **out,
+						     struct profile_error *err);
 void profile_free(struct profile *p);
 
 /* A new bootstrap document for p's card (`scwsemu-ctl bootstrap set FILE`),
@@ -96,9 +96,10 @@ void profile_free(struct profile *p);
  * decoded) and fits an EF. 0 and *out (malloc'd) / *out_len; or -EINVAL,
  * -ENOENT (p's card has no bootstrap EF: store = "none"), -EMSGSIZE, or an
  * errno of reading the file, with "file[:line]: reason" in err. */
-__attribute__((warn_unused_result))
-int profile_bootstrap_read(const struct profile *p, const char *path, uint8_t **out,
-			   size_t *out_len, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int profile_bootstrap_read(const struct profile *p,
+							       const char *path, uint8_t **out,
+							       size_t *out_len, char *err,
+							       size_t errcap);
 
 /* "file:line: msg" (or "file: msg" without a line) into out. */
 const char *profile_error_str(const struct profile_error *err, char *out, size_t cap);

@@ -26,7 +26,8 @@ __attribute__((warn_unused_result)) int buf_append(struct buf *b, const void *p,
 __attribute__((warn_unused_result)) int buf_append_u8(struct buf *b, uint8_t v);
 __attribute__((warn_unused_result)) int buf_append_str(struct buf *b, const char *s);
 /* printf-style append; the formatted text must fit under max. */
-__attribute__((warn_unused_result, format(printf, 2, 3))) int buf_printf(struct buf *b, const char *fmt, ...);
+__attribute__((warn_unused_result, format(printf, 2, 3))) int buf_printf(struct buf *b,
+									 const char *fmt, ...);
 /* Drops the first n bytes (n > len empties the buffer). */
 void buf_consume(struct buf *b, size_t n);
 /* Gives the storage to the caller (free() it); the buffer is left empty. */

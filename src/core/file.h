@@ -30,20 +30,18 @@
 
 #include "core/buf.h"
 
-__attribute__((warn_unused_result))
-int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+__attribute__((warn_unused_result)) int file_write_atomic(const char *path, const void *data,
+							  size_t len, mode_t mode);
 
 /* Returns an open file descriptor (>= 0) or a negative errno. */
-__attribute__((warn_unused_result))
-int file_open_private(const char *path, bool truncate, mode_t mode);
+__attribute__((warn_unused_result)) int file_open_private(const char *path, bool truncate,
+							  mode_t mode);
 
 /* Appends every byte of path to out (retrying EINTR). 0; -EMSGSIZE past
  * out's cap, -ENOMEM, or -errno of open()/read(). */
-__attribute__((warn_unused_result))
-int file_read_all(const char *path, struct buf *out);
+__attribute__((warn_unused_result)) int file_read_all(const char *path, struct buf *out);
 
 /* Writes all of len bytes (retrying short writes and EINTR); 0 or -errno. */
-__attribute__((warn_unused_result))
-int file_write_all(int fd, const void *data, size_t len);
+__attribute__((warn_unused_result)) int file_write_all(int fd, const void *data, size_t len);
 
 #endif

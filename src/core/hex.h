@@ -11,8 +11,8 @@ int hex_digit(int c);
 /* Parses hex digits, ignoring spaces, tabs and ':' between byte pairs.
  * Returns 0 and *out_len, -EINVAL on a non-hex character or an odd digit
  * count, -EMSGSIZE when the bytes do not fit in cap. */
-__attribute__((warn_unused_result))
-int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int hex_decode(const char *s, uint8_t *out, size_t cap,
+						   size_t *out_len);
 
 /* Writes 2*len hex digits (upper case, separated by sep unless sep == 0)
  * and a NUL into out; truncates to fit cap (cap >= 1). Returns out. */

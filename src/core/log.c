@@ -11,10 +11,10 @@
 
 /* Appends whose failure only shortens a log line: the line is cut at the
  * cap, which is the best a logger can do. */
-#define PUT(x)        \
-	do {          \
+#define PUT(x)           \
+	do {             \
 		if (x) { \
-		}     \
+		}        \
 	} while (0)
 
 static enum log_level g_level = LOG_INFO;
@@ -146,8 +146,8 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	log_line(level, subsys, msg, NULL, 0);
 }
 
-void log_kv(enum log_level level, const char *subsys, const char *msg,
-	    const struct log_kv *kv, unsigned n)
+void log_kv(enum log_level level, const char *subsys, const char *msg, const struct log_kv *kv,
+	    unsigned n)
 {
 	if (!log_enabled(level))
 		return;

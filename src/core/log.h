@@ -27,19 +27,19 @@ const char *log_level_name(enum log_level level);
 typedef void log_sink_fn(void *arg, enum log_level level, const char *line);
 void log_set_sink(log_sink_fn *fn, void *arg);
 
-__attribute__((format(printf, 3, 4)))
-void log_msg(enum log_level level, const char *subsys, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void log_msg(enum log_level level, const char *subsys,
+						   const char *fmt, ...);
 
 /* msg followed by key=value pairs (text) or fields (JSON). */
-void log_kv(enum log_level level, const char *subsys, const char *msg,
-	    const struct log_kv *kv, unsigned n);
+void log_kv(enum log_level level, const char *subsys, const char *msg, const struct log_kv *kv,
+	    unsigned n);
 
 #define log_err(sub, ...) log_msg(LOG_ERROR, sub, __VA_ARGS__)
 #define log_warn(sub, ...) log_msg(LOG_WARN, sub, __VA_ARGS__)
 #define log_info(sub, ...) log_msg(LOG_INFO, sub, __VA_ARGS__)
-#define log_dbg(sub, ...)                                  \
-	do {                                               \
-		if (log_enabled(LOG_DEBUG))                \
+#define log_dbg(sub, ...)                                     \
+	do {                                                  \
+		if (log_enabled(LOG_DEBUG))                   \
 			log_msg(LOG_DEBUG, sub, __VA_ARGS__); \
 	} while (0)
 

@@ -34,14 +34,14 @@ void perr_clear(struct perr *e);
 
 /* Records err (must be != 0), status and the formatted reason unless e is
  * set already; returns e->err either way (the first one). */
-__attribute__((format(printf, 4, 5)))
-int perr_set(struct perr *e, int err, int status, const char *fmt, ...);
-__attribute__((format(printf, 4, 0)))
-int perr_vset(struct perr *e, int err, int status, const char *fmt, va_list ap);
+__attribute__((format(printf, 4, 5))) int perr_set(struct perr *e, int err, int status,
+						   const char *fmt, ...);
+__attribute__((format(printf, 4, 0))) int perr_vset(struct perr *e, int err, int status,
+						    const char *fmt, va_list ap);
 
 /* "FILE:LINE: reason", or "FILE: reason" when line is 0, into out[cap]
  * (cut to fit, NUL-terminated when cap > 0). Returns out. */
-__attribute__((format(printf, 5, 6)))
-char *perr_where(char *out, size_t cap, const char *file, unsigned line, const char *fmt, ...);
+__attribute__((format(printf, 5, 6))) char *perr_where(char *out, size_t cap, const char *file,
+						       unsigned line, const char *fmt, ...);
 
 #endif

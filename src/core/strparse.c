@@ -22,8 +22,7 @@ int strparse_port(const char *s, size_t len, unsigned min, uint16_t *port)
 	return 0;
 }
 
-int strparse_hostport(const char *spec, struct bytes *host, struct bytes *port_text,
-		      bool *has_port)
+int strparse_hostport(const char *spec, struct bytes *host, struct bytes *port_text, bool *has_port)
 {
 	*has_port = false;
 	*port_text = bytes_make(NULL, 0);

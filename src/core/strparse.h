@@ -12,17 +12,16 @@
 
 /* A decimal port in s[0..len): digits only (no sign, no space), value in
  * min..65535. 0 and *port, or -EINVAL. */
-__attribute__((warn_unused_result))
-int strparse_port(const char *s, size_t len, unsigned min, uint16_t *port);
+__attribute__((warn_unused_result)) int strparse_port(const char *s, size_t len, unsigned min,
+						      uint16_t *port);
 
 /* Splits "HOST", "HOST:PORT", "[V6]", "[V6]:PORT", or a bare IPv6 literal
  * (two colons or more: all host, no port) into views of spec. *has_port
  * says whether a ':' introduced a port (then *port_text may be empty).
  * -EINVAL for a '[' without ']' or anything but ':' after the ']'. The
  * host view may be empty; the caller checks it. */
-__attribute__((warn_unused_result))
-int strparse_hostport(const char *spec, struct bytes *host, struct bytes *port_text,
-		      bool *has_port);
+__attribute__((warn_unused_result)) int strparse_hostport(const char *spec, struct bytes *host,
+							  struct bytes *port_text, bool *has_port);
 
 /* ASCII lower case; other bytes unchanged (no locale). */
 static inline uint8_t ascii_lower(uint8_t c)

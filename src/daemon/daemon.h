@@ -67,12 +67,12 @@ struct bootsrv {
 /* One card of the rack. */
 struct unit {
 	struct daemon *d;
-	size_t index;                 /* place in the rack: the --port-base slot */
-	char name[PROFILE_NAME_MAX];  /* --card NAME=, else the directory's name */
-	char card_dir[PATH_MAX];      /* "pcsc:READER" for a --reader card */
-	const char *reader;           /* --reader: the PC/SC reader; NULL otherwise */
+	size_t index;                         /* place in the rack: the --port-base slot */
+	char name[PROFILE_NAME_MAX];          /* --card NAME=, else the directory's name */
+	char card_dir[PATH_MAX];              /* "pcsc:READER" for a --reader card */
+	const char *reader;                   /* --reader: the PC/SC reader; NULL otherwise */
 	char vpcd_at[TRANSPORT_HOST_MAX + 8]; /* --vpcd HOST:PORT+index; "" otherwise */
-	char ca_file[PATH_MAX];       /* the test CA that signed the card's certificate */
+	char ca_file[PATH_MAX];               /* the test CA that signed the card's certificate */
 	struct scws_server *srv;
 	struct tcpip_server *tcpip;
 	/* The card as terminals see it (BIP): its own file system, built from
@@ -102,10 +102,11 @@ struct unit {
 struct daemon {
 	struct cli_options opt;
 	struct event_base *base;
-	struct admit *admit; /* --max-clients, --max-clients-per-peer: every card, every transport */
-	bool running;        /* the event loop runs: start-up has logged and written its own */
-	bool ready_written;  /* the ready file is ours to remove at exit */
-	int exit_rc;         /* set before event_base_loopexit on a fatal event */
+	struct admit
+		*admit;     /* --max-clients, --max-clients-per-peer: every card, every transport */
+	bool running;       /* the event loop runs: start-up has logged and written its own */
+	bool ready_written; /* the ready file is ours to remove at exit */
+	int exit_rc;        /* set before event_base_loopexit on a fatal event */
 	/* Trace sinks: every APDU exchange of every card, whichever link carries it. */
 	struct trace_pcap *pcap;
 	struct transport_gsmtap_udp *gsmtap;

@@ -204,14 +204,17 @@ static int open_tcpip(struct unit *u)
 			/* A rack: one card per host port. */
 			if (a->is_default) {
 				if (i == 0)
-					log_info("tcpip", "card %s: no TCP/IP listener (port %u is the "
+					log_info("tcpip",
+						 "card %s: no TCP/IP listener (port %u is the "
 						 "first card's; give --port-map %s:443=PORT or "
-						 "--port-base)", u->name, a->port, u->name);
+						 "--port-base)",
+						 u->name, a->port, u->name);
 				continue;
 			}
-			log_err("tcpip", "card %s: --tcpip port %u is the first card's: give "
-				"--port-map %s:443=PORT, --port-base N, or --tcpip ADDR:0", u->name,
-				a->port, u->name);
+			log_err("tcpip",
+				"card %s: --tcpip port %u is the first card's: give "
+				"--port-map %s:443=PORT, --port-base N, or --tcpip ADDR:0",
+				u->name, a->port, u->name);
 			return EXIT_USAGE;
 		}
 		int rc = transport_tcpip_listen(u->tcpip, a->host, want, true, &port, err,
@@ -219,20 +222,24 @@ static int open_tcpip(struct unit *u)
 		if (rc == -EADDRINUSE) {
 			bool v6 = strchr(a->host, ':') != NULL;
 			if (mapped >= 0)
-				log_err("tcpip", "card %s: %s: another process holds port %u (stop it, "
-					"or map it elsewhere: --port-map %s:443=0)", u->name, err, want,
-					u->name);
+				log_err("tcpip",
+					"card %s: %s: another process holds port %u (stop it, "
+					"or map it elsewhere: --port-map %s:443=0)",
+					u->name, err, want, u->name);
 			else
-				log_err("tcpip", "%s: another process holds port %u (stop it, or give "
-					"--tcpip %s%s%s:0 for an ephemeral port)", err, want,
-					v6 ? "[" : "", a->host, v6 ? "]" : "");
+				log_err("tcpip",
+					"%s: another process holds port %u (stop it, or give "
+					"--tcpip %s%s%s:0 for an ephemeral port)",
+					err, want, v6 ? "[" : "", a->host, v6 ? "]" : "");
 			return 1;
 		}
 		if (rc) {
 			if (a->is_default) {
-				log_warn("tcpip", "%s; skipping this default address (scwsemu "
+				log_warn("tcpip",
+					 "%s; skipping this default address (scwsemu "
 					 "--check-setup says how to enable it, or give --tcpip "
-					 "127.0.0.1:0)", err);
+					 "127.0.0.1:0)",
+					 err);
 				continue;
 			}
 			log_err("tcpip", "%s", err);
@@ -355,7 +362,6 @@ static bool fault_bip_open(void *arg, uint16_t card_port, uint8_t *result, size_
 	return true;
 }
 
-
 /* ---- the card as terminals see it, and its BIP side */
 
 /* The gateway asks the in-process card which client waits on whom. */
@@ -395,11 +401,16 @@ static int setup_card(struct unit *u)
 		ports[i].channels = p->ports[i].channels;
 	}
 	u->sink = (struct bip_sink_ctx){
-		.base = u->d->base, .srv = u->srv, .deadlines = daemon_deadlines(u->d),
+		.base = u->d->base,
+		.srv = u->srv,
+		.deadlines = daemon_deadlines(u->d),
 	};
 	struct card_bip_config bcfg = {
-		.ports = ports, .n_ports = p->n_ports, .sink = &transport_bip_sink_ops,
-		.sink_arg = &u->sink, .open_retry = p->open_retry,
+		.ports = ports,
+		.n_ports = p->n_ports,
+		.sink = &transport_bip_sink_ops,
+		.sink_arg = &u->sink,
+		.open_retry = p->open_retry,
 	};
 	u->bip = card_bip_new(&bcfg);
 	if (!u->bip) {
@@ -431,7 +442,8 @@ static int gateway_map(const struct unit *u, struct bip_gw_port_map *map, size_t
 	for (size_t j = 0; j < n_ports && n < cap; j++) {
 		int hp = unit_host_port(u, ports[j], j);
 		if (hp < 0 && u->index > 0) {
-			log_err("bip", "card %s: card port %u listens on host port %u for the first "
+			log_err("bip",
+				"card %s: card port %u listens on host port %u for the first "
 				"card: give --port-map %s:%u=PORT (0: ephemeral) or --port-base N",
 				u->name, ports[j], ports[j], u->name, ports[j]);
 			return -1;
@@ -467,13 +479,16 @@ static int open_gateway(struct unit *u)
 	if (n_map < 0)
 		return EXIT_USAGE;
 	struct bip_gw_config gcfg = {
-		.listen = listen, .n_listen = o->n_bip_listen,
-		.port_map = map, .n_port_map = (size_t)n_map,
+		.listen = listen,
+		.n_listen = o->n_bip_listen,
+		.port_map = map,
+		.n_port_map = (size_t)n_map,
 		.idle_timeout_ms = o->idle_timeout_ms,
 		.admit = u->d->admit,
 		.stalled_since = u->bip && !u->watch ? gw_stalled_since : NULL,
 		.stalled_arg = u,
-		.trace = daemon_tracing(u->d) ? daemon_trace_apdu : NULL, .trace_arg = u->d,
+		.trace = daemon_tracing(u->d) ? daemon_trace_apdu : NULL,
+		.trace_arg = u->d,
 	};
 	u->gw = transport_bip_gw_new(u->d->base, u->link_ops, u->link_ctx, &gcfg, err, sizeof(err));
 	if (!u->gw) {
@@ -482,7 +497,10 @@ static int open_gateway(struct unit *u)
 	}
 	u->sink.gw = u->watch ? NULL : u->gw;
 	struct bip_gw_fault_hooks fh = {
-		.rate = fault_bip_rate, .drop = fault_bip_drop, .open_fail = fault_bip_open, .arg = u,
+		.rate = fault_bip_rate,
+		.drop = fault_bip_drop,
+		.open_fail = fault_bip_open,
+		.arg = u,
 	};
 	transport_bip_gw_set_faults(u->gw, &fh);
 	if (u->watch)
@@ -589,8 +607,8 @@ static int open_bip(struct unit *u)
 		char err[256];
 		if ((rc = setup_card(u)) != 0)
 			return rc;
-		u->vpcd = transport_vpcd_new(u->d->base, u->card, u->vpcd_at, NULL, err,
-					     sizeof(err));
+		u->vpcd =
+			transport_vpcd_new(u->d->base, u->card, u->vpcd_at, NULL, err, sizeof(err));
 		if (!u->vpcd) {
 			log_err("vpcd", "--vpcd %s: %s", u->vpcd_at, err);
 			return EXIT_USAGE;
@@ -661,7 +679,8 @@ void unit_reload(struct unit *u)
 		memcpy(before, p->ports, n_before * sizeof(before[0]));
 	if (unit_load(u, false, NULL, 0) != 0) {
 		if (u->d->n_units > 1)
-			log_warn("main", "card %s: reload failed; still serving its previous profile",
+			log_warn("main",
+				 "card %s: reload failed; still serving its previous profile",
 				 u->name);
 		else
 			log_warn("main", "reload failed; still serving the previous card");
@@ -671,10 +690,11 @@ void unit_reload(struct unit *u)
 	bool same = p && p->n_ports == n_before;
 	for (size_t i = 0; same && i < n_before; i++)
 		same = before[i].port == p->ports[i].port &&
-		       before[i].channels == p->ports[i].channels && before[i].tls == p->ports[i].tls;
+		       before[i].channels == p->ports[i].channels &&
+		       before[i].tls == p->ports[i].tls;
 	if (!same && !u->d->opt.no_bip)
 		log_warn("main", "SIGHUP: the card's ports or channel counts changed; they wait "
-			 "for a restart (the BIP listeners keep the old ones)");
+				 "for a restart (the BIP listeners keep the old ones)");
 }
 
 /* The BIP entries of the endpoint list again (after the card came back),
@@ -745,12 +765,14 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 				       put(reply, "tcpip", json_integer((json_int_t)tcpip)) ||
 				       put(reply, "bip", json_integer((json_int_t)bip)) ||
 				       put(reply, "responses",
-					   json_integer((json_int_t)scws_server_responses(u->srv, 0)))
+					   json_integer(
+						   (json_int_t)scws_server_responses(u->srv, 0)))
 			       ? -ENOMEM
 			       : 0;
 	json_t *card = json_pack("{s:b, s:s}", "present", unit_present(u), "mode", unit_mode(u));
 	if (card && u->card)
-		json_object_set_new(card, "apdus", json_integer((json_int_t)card_apdu_count(u->card)));
+		json_object_set_new(card, "apdus",
+				    json_integer((json_int_t)card_apdu_count(u->card)));
 	if (card && u->vpcd)
 		json_object_set_new(card, "vpcd_connected",
 				    json_boolean(transport_vpcd_is_connected(u->vpcd)));
@@ -759,9 +781,9 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 		json_object_set_new(card, "name", json_string(p->name));
 	int rc = put(reply, "card", card);
 	rc = rc ? rc : put(reply, "bootstrap", json_string(boot));
-	json_t *conns = json_pack("{s:I, s:I, s:I}", "tcpip", (json_int_t)tcpip, "bip",
-				  (json_int_t)bip, "control",
-				  (json_int_t)transport_control_clients(u->d->ctl));
+	json_t *conns =
+		json_pack("{s:I, s:I, s:I}", "tcpip", (json_int_t)tcpip, "bip", (json_int_t)bip,
+			  "control", (json_int_t)transport_control_clients(u->d->ctl));
 	rc = rc ? (json_decref(conns), rc) : put(reply, "connections", conns);
 	json_t *resp = json_object();
 	for (int s = SCWS_STATUS_MIN; !rc && resp && s <= SCWS_STATUS_MAX; s++) {
@@ -779,18 +801,19 @@ int unit_status(struct unit *u, json_t *reply, bool brief)
 	/* Failed credential attempts (--auth-fail-limit): 429s, who is blocked. */
 	struct scws_server_auth_stats as;
 	scws_server_auth_stats(u->srv, transport_now_ms(), &as);
-	rc = put(reply, "auth", json_pack("{s:I, s:I}", "refused", (json_int_t)as.refused,
-					  "blocked", (json_int_t)as.blocked));
+	rc = put(reply, "auth",
+		 json_pack("{s:I, s:I}", "refused", (json_int_t)as.refused, "blocked",
+			   (json_int_t)as.blocked));
 	json_t *chs = json_array();
 	struct bip_term *t = u->gw ? transport_bip_gw_term(u->gw) : NULL;
 	for (unsigned i = 1; !rc && chs && t && i <= transport_bip_term_channels(t); i++) {
 		struct bip_term_channel_info ci;
 		if (transport_bip_term_channel(t, i, &ci) != 0 || ci.state == CAT_CH_CLOSED)
 			continue;
-		json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:I}", "channel", (json_int_t)i,
-				      "card_port", (json_int_t)ci.card_port, "state",
-				      card_cat_ch_state_name(ci.state), "bytes_in",
-				      (json_int_t)ci.bytes_in, "bytes_out", (json_int_t)ci.bytes_out);
+		json_t *o = json_pack(
+			"{s:I, s:I, s:s, s:I, s:I}", "channel", (json_int_t)i, "card_port",
+			(json_int_t)ci.card_port, "state", card_cat_ch_state_name(ci.state),
+			"bytes_in", (json_int_t)ci.bytes_in, "bytes_out", (json_int_t)ci.bytes_out);
 		rc = o && !json_array_append_new(chs, o) ? 0 : -ENOMEM;
 	}
 	return rc ? (json_decref(chs), rc) : put(reply, "channels", chs);
@@ -809,8 +832,10 @@ static int ctl_card(void *ctx, enum lab_card_action a, json_t *reply, char *err,
 	struct unit *u = ctx;
 	char why[512];
 	if (u->reader) {
-		snprintf(err, errcap, "the card is in PC/SC reader '%s' (--reader): remove, insert or "
-				      "reset it there", u->reader);
+		snprintf(err, errcap,
+			 "the card is in PC/SC reader '%s' (--reader): remove, insert or "
+			 "reset it there",
+			 u->reader);
 		return -ENOTSUP;
 	}
 	if (a == LAB_CARD_REMOVE) {
@@ -888,8 +913,7 @@ static int ctl_bootstrap_enable(void *ctx, bool on, json_t *reply, char *err, si
 	return put(reply, "bootstrap", json_string(on ? "on" : "off"));
 }
 
-static int ctl_bootstrap_set(void *ctx, const char *path, json_t *reply, char *err,
-			     size_t errcap)
+static int ctl_bootstrap_set(void *ctx, const char *path, json_t *reply, char *err, size_t errcap)
 {
 	struct unit *u = ctx;
 	const struct profile *p = scws_server_profile(u->srv);
@@ -912,8 +936,9 @@ static int ctl_bootstrap_set(void *ctx, const char *path, json_t *reply, char *e
 	log_info("control", "bootstrap set from %s (%zu bytes, %s)", path, len,
 		 p->store == PROFILE_STORE_WBXML ? "WBXML" : "XML");
 	rc = put(reply, "bytes", json_integer((json_int_t)len));
-	return rc ? rc : put(reply, "store", json_string(p->store == PROFILE_STORE_WBXML ? "wbxml"
-											  : "xml"));
+	return rc ? rc
+		  : put(reply, "store",
+			json_string(p->store == PROFILE_STORE_WBXML ? "wbxml" : "xml"));
 }
 
 static int ctl_reload(void *ctx, json_t *reply, char *err, size_t errcap)
@@ -950,7 +975,8 @@ static int ctl_bootstrap_at(void *ctx, enum lab_fault_target t, const char *acti
 			snprintf(err, errcap, "the Bootstrap Servers answer for card %s, the first",
 				 u->d->units[0]->name);
 		else
-			snprintf(err, errcap, "no Bootstrap Server in this process (--bootstrap-server)");
+			snprintf(err, errcap,
+				 "no Bootstrap Server in this process (--bootstrap-server)");
 		return -ENOTSUP;
 	}
 	if (strcmp(action, "set") == 0) {
@@ -965,11 +991,11 @@ static int ctl_bootstrap_at(void *ctx, enum lab_fault_target t, const char *acti
 		}
 		for (size_t i = 0; server && !rc && i < n_srv; i++)
 			rc = scws_server_set_document(u->d->bootsrv[i].srv,
-						      doc.len ? doc.p : (const uint8_t *)"", doc.len,
-						      !codec_is_xml(doc.p, doc.len));
+						      doc.len ? doc.p : (const uint8_t *)"",
+						      doc.len, !codec_is_xml(doc.p, doc.len));
 		if (!rc && server && n_srv)
-			log_info("control", "Bootstrap Server document set from %s (%zu bytes)", path,
-				 doc.len);
+			log_info("control", "Bootstrap Server document set from %s (%zu bytes)",
+				 path, doc.len);
 		buf_cleanup(&doc);
 		return rc;
 	}
@@ -979,12 +1005,15 @@ static int ctl_bootstrap_at(void *ctx, enum lab_fault_target t, const char *acti
 	for (size_t i = 0; server && i < n_srv; i++)
 		scws_server_set_bootstrap_enabled(u->d->bootsrv[i].srv, on);
 	log_info("control", "bootstrap %s on %s", on ? "on" : "off (404 not available)",
-		 t == LAB_TARGET_CARD ? "the card" : t == LAB_TARGET_SERVER ? "the Bootstrap Server"
-									  : "card and server");
+		 t == LAB_TARGET_CARD     ? "the card"
+		 : t == LAB_TARGET_SERVER ? "the Bootstrap Server"
+					  : "card and server");
 	rc = put(reply, "bootstrap", json_string(on ? "on" : "off"));
-	return rc ? rc : put(reply, "target", json_string(t == LAB_TARGET_CARD ? "card"
-							  : t == LAB_TARGET_SERVER ? "server"
-										   : "both"));
+	return rc ? rc
+		  : put(reply, "target",
+			json_string(t == LAB_TARGET_CARD     ? "card"
+				    : t == LAB_TARGET_SERVER ? "server"
+							     : "both"));
 }
 
 static int ctl_requests(void *ctx, unsigned long long since, json_t *reply, char *err,
@@ -1087,8 +1116,10 @@ struct unit *unit_new(struct daemon *d, size_t index, const char *name, const ch
 	u->side_card = (struct fault_side){ u, LAB_TARGET_CARD };
 	u->side_server = (struct fault_side){ u, LAB_TARGET_SERVER };
 	struct scws_fault_hooks hooks = {
-		.response = fault_response, .handshake = fault_handshake,
-		.apdu_sw = fault_apdu_sw, .arg = &u->side_card,
+		.response = fault_response,
+		.handshake = fault_handshake,
+		.apdu_sw = fault_apdu_sw,
+		.arg = &u->side_card,
 	};
 	scws_server_set_fault_hooks(u->srv, &hooks);
 	scws_server_set_auth_throttle(u->srv, d->opt.auth_fail_limit, d->opt.auth_fail_window_ms);
@@ -1102,7 +1133,9 @@ void unit_attach_bootsrv(struct unit *u, struct scws_server *srv)
 {
 	scws_server_set_observer(srv, on_observe, u);
 	struct scws_fault_hooks fh = {
-		.response = fault_response, .handshake = fault_handshake, .arg = &u->side_server,
+		.response = fault_response,
+		.handshake = fault_handshake,
+		.arg = &u->side_server,
 	};
 	scws_server_set_fault_hooks(srv, &fh);
 }

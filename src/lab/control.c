@@ -21,8 +21,8 @@ void lab_request_cleanup(struct lab_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errcap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+						      ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -41,7 +41,8 @@ static int word_ok(const char *w, size_t len, const char *what, char *err, size_
 		return fail(err, errcap, "%s is over %u bytes", what, CONTROL_WORD_MAX - 1);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7F)
-			return fail(err, errcap, "%s holds a control character (byte %zu)", what, i);
+			return fail(err, errcap, "%s holds a control character (byte %zu)", what,
+				    i);
 	/* A word goes back out in a JSON line (lab_request_to_line), and JSON
 	 * text is UTF-8 (RFC 8259 §8.1): jansson is the judge. */
 	json_t *s = json_stringn(w, len);
@@ -99,7 +100,8 @@ int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, 
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "cmd") && strcmp(key, "args") && strcmp(key, "id") &&
 		    strcmp(key, "card")) {
 			rc = fail(err, errcap, "unknown key \"%.64s\" (cmd, args, id, card)", key);
@@ -131,7 +133,8 @@ int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, 
 		goto out;
 	}
 	size_t i;
-	json_array_foreach(args, i, v) {
+	json_array_foreach(args, i, v)
+	{
 		char what[32];
 		snprintf(what, sizeof(what), "args[%zu]", i);
 		if (i >= CONTROL_ARGS_MAX) {
@@ -168,8 +171,9 @@ int lab_request_set_card(struct lab_request *r, const char *name, char *err, siz
 		ok = isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' ||
 		     name[i] == '-';
 	if (!ok)
-		return fail(err, errcap, "card '%.64s': a card name is 1 to %u of A-Z a-z 0-9 . _ -",
-			    name, (unsigned)sizeof(r->card) - 1);
+		return fail(err, errcap,
+			    "card '%.64s': a card name is 1 to %u of A-Z a-z 0-9 . _ -", name,
+			    (unsigned)sizeof(r->card) - 1);
 	memcpy(r->card, name, n + 1);
 	return 0;
 }
@@ -216,8 +220,8 @@ int lab_request_parse_words(struct lab_request *r, const char *text, size_t len,
 	return store_words(r, n, w, lens, err, errcap);
 }
 
-int lab_request_from_argv(struct lab_request *r, size_t argc, const char *const *argv,
-			  char *err, size_t errcap)
+int lab_request_from_argv(struct lab_request *r, size_t argc, const char *const *argv, char *err,
+			  size_t errcap)
 {
 	memset(r, 0, sizeof(*r));
 	if (argc == 0) {
@@ -301,8 +305,8 @@ static int not_available(const char *what, char *err, size_t errcap)
 	return -ENOTSUP;
 }
 
-static int run_status(struct lab_control *c, const struct lab_request *r, json_t *reply,
-		      char *err, size_t errcap)
+static int run_status(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		      size_t errcap)
 {
 	(void)r;
 	if (!c->ops || !c->ops->status)
@@ -345,9 +349,9 @@ static int bootstrap_target(const struct lab_request *r, size_t *argc, bool *giv
 		return LAB_TARGET_ANY;
 	*argc = r->argc - 1;
 	*given = true;
-	return !strcmp(w + 7, "card")	  ? LAB_TARGET_CARD
+	return !strcmp(w + 7, "card")     ? LAB_TARGET_CARD
 	       : !strcmp(w + 7, "server") ? LAB_TARGET_SERVER
-	       : !strcmp(w + 7, "both")	  ? LAB_TARGET_ANY
+	       : !strcmp(w + 7, "both")   ? LAB_TARGET_ANY
 					  : -1;
 }
 
@@ -359,7 +363,8 @@ static int check_bootstrap(const struct lab_request *r, char *err, size_t errcap
 		return fail(err, errcap, "bootstrap: '%.64s': target= is card, server or both",
 			    r->argv[r->argc - 1]);
 	if (set && argc != 3)
-		return fail(err, errcap, "usage: bootstrap set FILE [target=card|server|both] "
+		return fail(err, errcap,
+			    "usage: bootstrap set FILE [target=card|server|both] "
 			    "(an XML or WBXML file)");
 	if (!set && argc != 2)
 		return fail(err, errcap, "usage: bootstrap %s [target=card|server|both]",
@@ -389,8 +394,8 @@ static int run_bootstrap(struct lab_control *c, const struct lab_request *r, jso
 	return c->ops->bootstrap_enable(c->ctx, !strcmp(r->argv[1], "on"), reply, err, errcap);
 }
 
-static int run_reload(struct lab_control *c, const struct lab_request *r, json_t *reply,
-		      char *err, size_t errcap)
+static int run_reload(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		      size_t errcap)
 {
 	(void)r;
 	if (!c->ops || !c->ops->reload)
@@ -427,12 +432,14 @@ static int check_fault(const struct lab_request *r, char *err, size_t errcap)
 	if (!strcmp(sub, "clear")) {
 		unsigned id;
 		if (r->argc > 3 || (r->argc == 3 && parse_id(r->argv[2], &id)))
-			return fail(err, errcap, "usage: fault clear [ID] (ID as fault list shows it)");
+			return fail(err, errcap,
+				    "usage: fault clear [ID] (ID as fault list shows it)");
 		return 0;
 	}
 	if (r->argc < 3)
-		return fail(err, errcap, "usage: fault add KIND [ARGS] [count=N] [after=N] [port=P] "
-					 "[target=server|card]");
+		return fail(err, errcap,
+			    "usage: fault add KIND [ARGS] [count=N] [after=N] [port=P] "
+			    "[target=server|card]");
 	/* The registry's own parser decides, on a scratch registry. */
 	struct lab_faults *scratch = lab_faults_new();
 	if (!scratch) {
@@ -444,8 +451,8 @@ static int check_fault(const struct lab_request *r, char *err, size_t errcap)
 	return rc < 0 ? -EINVAL : 0;
 }
 
-static int run_fault(struct lab_control *c, const struct lab_request *r, json_t *reply,
-		     char *err, size_t errcap)
+static int run_fault(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		     size_t errcap)
 {
 	if (!c->faults)
 		return not_available("fault", err, errcap);
@@ -465,7 +472,8 @@ static int run_fault(struct lab_control *c, const struct lab_request *r, json_t 
 		}
 		if (rc)
 			return rc;
-		return json_object_set_new(reply, "cleared", id ? json_integer(id) : json_string("all"))
+		return json_object_set_new(reply, "cleared",
+					   id ? json_integer(id) : json_string("all"))
 			       ? -ENOMEM
 			       : 0;
 	}
@@ -500,8 +508,8 @@ static int run_requests(struct lab_control *c, const struct lab_request *r, json
 				err, errcap);
 }
 
-static int run_report(struct lab_control *c, const struct lab_request *r, json_t *reply,
-		      char *err, size_t errcap)
+static int run_report(struct lab_control *c, const struct lab_request *r, json_t *reply, char *err,
+		      size_t errcap)
 {
 	(void)r;
 	if (!c->ops || !c->ops->report)
@@ -514,8 +522,8 @@ static int run_report(struct lab_control *c, const struct lab_request *r, json_t
 static const struct lab_command commands[] = {
 	{ "status", "status", 0, 0, NULL, NULL, run_status },
 	{ "card", "card remove|insert|reset", 1, 1, card_words, NULL, run_card },
-	{ "bootstrap", "bootstrap off|on|set FILE [target=card|server|both]", 1, 3,
-	  bootstrap_words, check_bootstrap, run_bootstrap },
+	{ "bootstrap", "bootstrap off|on|set FILE [target=card|server|both]", 1, 3, bootstrap_words,
+	  check_bootstrap, run_bootstrap },
 	{ "reload", "reload", 0, 0, NULL, NULL, run_reload },
 	{ "fault",
 	  "fault add KIND [ARGS] [count=N] [after=N] [port=P] [target=server|card]\n"
@@ -640,8 +648,10 @@ json_t *lab_control_run(struct lab_control *c, const struct lab_request *r)
 			to = c->select(c->ctx, r->card, strcmp(r->argv[0], "status") == 0, err,
 				       sizeof(err));
 		else if (r->card[0])
-			snprintf(err, sizeof(err), "this process runs no rack of cards: no "
-				 "\"card\" (%.64s)", r->card);
+			snprintf(err, sizeof(err),
+				 "this process runs no rack of cards: no "
+				 "\"card\" (%.64s)",
+				 r->card);
 		if (!to || (!c->select && r->card[0]))
 			rc = -ENOENT;
 		else

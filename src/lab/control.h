@@ -40,33 +40,34 @@ struct lab_faults;
 struct lab_request {
 	size_t argc; /* 1..CONTROL_ARGS_MAX + 1 once parsed */
 	const char *argv[CONTROL_ARGS_MAX + 1];
-	json_t *id; /* the request's "id" (owned reference), or NULL */
-	char *mem;  /* the words, back to back (owned) */
+	json_t *id;                  /* the request's "id" (owned reference), or NULL */
+	char *mem;                   /* the words, back to back (owned) */
 	char card[PROFILE_NAME_MAX]; /* the request's "card"; "" when none */
 };
 
 /* Sets r->card (a card name: [A-Za-z0-9._-]); 0 or -EINVAL with a reason. */
-__attribute__((warn_unused_result))
-int lab_request_set_card(struct lab_request *r, const char *name, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int lab_request_set_card(struct lab_request *r,
+							     const char *name, char *err,
+							     size_t errcap);
 
 /* One JSON request line (without its newline). 0, or -EINVAL with a
  * one-line reason in err (r is then empty). Clean up r in both cases. */
-__attribute__((warn_unused_result))
-int lab_request_parse_json(struct lab_request *r, const char *line, size_t len, char *err,
-			   size_t errcap);
+__attribute__((warn_unused_result)) int lab_request_parse_json(struct lab_request *r,
+							       const char *line, size_t len,
+							       char *err, size_t errcap);
 /* The same request as words separated by blanks ("fault add http-status
  * 503"); no quoting. 0, or -EINVAL with a reason (-ENOMSG: no word). */
-__attribute__((warn_unused_result))
-int lab_request_parse_words(struct lab_request *r, const char *text, size_t len, char *err,
-			    size_t errcap);
+__attribute__((warn_unused_result)) int lab_request_parse_words(struct lab_request *r,
+								const char *text, size_t len,
+								char *err, size_t errcap);
 /* From an argv vector (scwsemu-ctl): the same checks. */
-__attribute__((warn_unused_result))
-int lab_request_from_argv(struct lab_request *r, size_t argc, const char *const *argv,
-			  char *err, size_t errcap);
+__attribute__((warn_unused_result)) int lab_request_from_argv(struct lab_request *r, size_t argc,
+							      const char *const *argv, char *err,
+							      size_t errcap);
 /* The request as a JSON line (with the newline) appended to out: what
  * scwsemu-ctl sends. 0 or a negative errno. */
-__attribute__((warn_unused_result))
-int lab_request_to_line(const struct lab_request *r, struct buf *out);
+__attribute__((warn_unused_result)) int lab_request_to_line(const struct lab_request *r,
+							    struct buf *out);
 void lab_request_cleanup(struct lab_request *r);
 
 enum lab_card_action { LAB_CARD_REMOVE, LAB_CARD_INSERT, LAB_CARD_RESET };
@@ -85,15 +86,14 @@ struct lab_control_ops {
 	/* bootstrap off|on: the endpoint answers 404 while off. */
 	int (*bootstrap_enable)(void *ctx, bool on, json_t *reply, char *err, size_t errcap);
 	/* bootstrap set FILE (the path as given). */
-	int (*bootstrap_set)(void *ctx, const char *path, json_t *reply, char *err,
-			     size_t errcap);
+	int (*bootstrap_set)(void *ctx, const char *path, json_t *reply, char *err, size_t errcap);
 	/* reload: as SIGHUP. */
 	int (*reload)(void *ctx, json_t *reply, char *err, size_t errcap);
 	/* bootstrap off|on|set FILE target=card|server|both: action is "off",
 	 * "on" or "set" (path the FILE, NULL otherwise). When NULL, a target=
 	 * word is "not available" and the two ops above serve "both". */
-	int (*bootstrap_at)(void *ctx, enum lab_fault_target t, const char *action, const char *path,
-			    json_t *reply, char *err, size_t errcap);
+	int (*bootstrap_at)(void *ctx, enum lab_fault_target t, const char *action,
+			    const char *path, json_t *reply, char *err, size_t errcap);
 	/* requests [--since N]: the journal entries numbered above since. */
 	int (*requests)(void *ctx, unsigned long long since, json_t *reply, char *err,
 			size_t errcap);
@@ -118,8 +118,8 @@ struct lab_control {
 
 /* The command table's verdict on r without running it (scenario files are
  * checked at start-up): 0, or -EINVAL with "usage: ..." or the reason. */
-__attribute__((warn_unused_result))
-int lab_control_check(const struct lab_request *r, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int lab_control_check(const struct lab_request *r, char *err,
+							  size_t errcap);
 
 /* Runs r: a new reference to the reply object (NULL only when memory ran
  * out). The reply carries r's id. */
@@ -127,12 +127,11 @@ json_t *lab_control_run(struct lab_control *c, const struct lab_request *r);
 
 /* One request line in, one reply line (with its newline) appended to out:
  * parse, check, run. 0, or a negative errno when out cannot take it. */
-__attribute__((warn_unused_result))
-int lab_control_line(struct lab_control *c, const char *line, size_t len, struct buf *out);
+__attribute__((warn_unused_result)) int lab_control_line(struct lab_control *c, const char *line,
+							 size_t len, struct buf *out);
 
 /* {"ok": false, "error": msg} and a newline, appended to out. */
-__attribute__((warn_unused_result))
-int lab_control_error_line(struct buf *out, const char *msg);
+__attribute__((warn_unused_result)) int lab_control_error_line(struct buf *out, const char *msg);
 
 /* The usage lines of every command, one per line ("card remove|insert|reset"). */
 const char *lab_control_usage(void);

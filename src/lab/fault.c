@@ -12,7 +12,7 @@
 
 struct lab_faults {
 	struct lab_fault slot[LAB_FAULTS_MAX];
-	size_t n;          /* slots in use, in id order */
+	size_t n; /* slots in use, in id order */
 	unsigned next_id;
 };
 
@@ -24,11 +24,11 @@ struct kind_info {
 	size_t args_min, args_max; /* positional tokens */
 	bool card_only;            /* target=server refused */
 	parse_fn *parse;
-	const char *usage;         /* for the error */
+	const char *usage; /* for the error */
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errcap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+						      ...)
 {
 	if (err && errcap) {
 		va_list ap;
@@ -103,8 +103,8 @@ static int parse_rate(struct lab_fault *ft, size_t argc, const char *const *argv
 	return 0;
 }
 
-static int parse_truncate(struct lab_fault *ft, size_t argc, const char *const *argv,
-			  char *err, size_t errcap)
+static int parse_truncate(struct lab_fault *ft, size_t argc, const char *const *argv, char *err,
+			  size_t errcap)
 {
 	(void)argc;
 	if (!parse_uint(argv[0], 0, LAB_FAULT_TRUNCATE_MAX, &ft->value))
@@ -154,8 +154,8 @@ static int parse_none(struct lab_fault *ft, size_t argc, const char *const *argv
 	return 0;
 }
 
-static int parse_apdu_sw(struct lab_fault *ft, size_t argc, const char *const *argv,
-			 char *err, size_t errcap)
+static int parse_apdu_sw(struct lab_fault *ft, size_t argc, const char *const *argv, char *err,
+			 size_t errcap)
 {
 	(void)argc;
 	uint32_t ins, sw;
@@ -175,8 +175,8 @@ static int parse_apdu_sw(struct lab_fault *ft, size_t argc, const char *const *a
 	return 0;
 }
 
-static int parse_open_fail(struct lab_fault *ft, size_t argc, const char *const *argv,
-			   char *err, size_t errcap)
+static int parse_open_fail(struct lab_fault *ft, size_t argc, const char *const *argv, char *err,
+			   size_t errcap)
 {
 	/* "20", "3A10" or "3A 10": general result then additional information. */
 	size_t n = 0;
@@ -184,14 +184,16 @@ static int parse_open_fail(struct lab_fault *ft, size_t argc, const char *const 
 		size_t got;
 		if (hex_decode(argv[i], ft->result + n, sizeof(ft->result) - n, &got) || !got)
 			return fail(err, errcap,
-				    "bip-open-fail: RESULT must be hex bytes (20, 3A10), at most %u, not '%s'",
+				    "bip-open-fail: RESULT must be hex bytes (20, 3A10), at most "
+				    "%u, not '%s'",
 				    LAB_FAULT_RESULT_MAX, argv[i]);
 		n += got;
 	}
 	uint8_t gr = ft->result[0];
 	if (gr < 0x20 || gr > 0x3F)
 		return fail(err, errcap,
-			    "bip-open-fail: the general result must be 20-3F (a failure), not %02X", gr);
+			    "bip-open-fail: the general result must be 20-3F (a failure), not %02X",
+			    gr);
 	ft->result_len = n;
 	return 0;
 }
@@ -221,9 +223,12 @@ const char *lab_fault_kind_name(enum lab_fault_kind kind)
 const char *lab_fault_target_name(enum lab_fault_target t)
 {
 	switch (t) {
-	case LAB_TARGET_ANY: return "any";
-	case LAB_TARGET_SERVER: return "server";
-	case LAB_TARGET_CARD: return "card";
+	case LAB_TARGET_ANY:
+		return "any";
+	case LAB_TARGET_SERVER:
+		return "server";
+	case LAB_TARGET_CARD:
+		return "card";
 	}
 	return "?";
 }
@@ -330,10 +335,13 @@ int lab_faults_add(struct lab_faults *f, size_t argc, const char *const *argv, c
 		if (!strcmp(argv[0], kinds[k].name))
 			break;
 	if (k == LAB_FAULT_KINDS)
-		return fail(err, errcap,
-			    "unknown fault kind '%s' (http-status, http-delay, http-drip, http-truncate, "
-			    "http-body, tls-cert, tls-alert, apdu-sw, apdu-delay, bip-rate, bip-drop, "
-			    "bip-open-fail)", argv[0]);
+		return fail(
+			err, errcap,
+			"unknown fault kind '%s' (http-status, http-delay, http-drip, "
+			"http-truncate, "
+			"http-body, tls-cert, tls-alert, apdu-sw, apdu-delay, bip-rate, bip-drop, "
+			"bip-open-fail)",
+			argv[0]);
 	const struct kind_info *ki = &kinds[k];
 	struct lab_fault ft = { .kind = (enum lab_fault_kind)k, .count = 1 };
 	size_t npos = 0;
@@ -343,7 +351,8 @@ int lab_faults_add(struct lab_faults *f, size_t argc, const char *const *argv, c
 		if (ki->args_max == 0)
 			return fail(err, errcap, "%s takes no argument, not '%s'", ki->name,
 				    argv[1]);
-		return fail(err, errcap, "usage: %s %s [count=N] [after=N] [port=P] [target=server|card]",
+		return fail(err, errcap,
+			    "usage: %s %s [count=N] [after=N] [port=P] [target=server|card]",
 			    ki->name, ki->usage);
 	}
 	int rc = ki->parse(&ft, npos, argv + 1, err, errcap);
@@ -443,16 +452,14 @@ json_t *lab_faults_list(const struct lab_faults *f)
 		return NULL;
 	for (size_t i = 0; f && i < f->n; i++) {
 		const struct lab_fault *ft = &f->slot[i];
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:I, s:o, s:s, s:I}",
-				      "id", (json_int_t)ft->id,
-				      "kind", lab_fault_kind_name(ft->kind),
-				      "args", ft->args,
-				      "count", (json_int_t)ft->count,
-				      "left", ft->count ? json_integer(ft->left) : json_null(),
-				      "after", (json_int_t)ft->after,
-				      "port", ft->port ? json_integer(ft->port) : json_null(),
-				      "target", lab_fault_target_name(ft->target),
-				      "fired", (json_int_t)ft->fired);
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:I, s:o, s:s, s:I}", "id",
+				      (json_int_t)ft->id, "kind", lab_fault_kind_name(ft->kind),
+				      "args", ft->args, "count", (json_int_t)ft->count, "left",
+				      ft->count ? json_integer(ft->left) : json_null(), "after",
+				      (json_int_t)ft->after, "port",
+				      ft->port ? json_integer(ft->port) : json_null(), "target",
+				      lab_fault_target_name(ft->target), "fired",
+				      (json_int_t)ft->fired);
 		if (!o || json_array_append_new(a, o)) {
 			json_decref(a);
 			return NULL;

@@ -21,10 +21,20 @@
 
 #include "core/limits.h"
 
-enum lab_fault_kind { LAB_FAULT_HTTP_STATUS, LAB_FAULT_HTTP_DELAY, LAB_FAULT_HTTP_DRIP,
-	LAB_FAULT_HTTP_TRUNCATE, LAB_FAULT_HTTP_BODY, LAB_FAULT_TLS_CERT, LAB_FAULT_TLS_ALERT,
-	LAB_FAULT_APDU_SW, LAB_FAULT_APDU_DELAY, LAB_FAULT_BIP_RATE, LAB_FAULT_BIP_DROP,
-	LAB_FAULT_BIP_OPEN_FAIL };
+enum lab_fault_kind {
+	LAB_FAULT_HTTP_STATUS,
+	LAB_FAULT_HTTP_DELAY,
+	LAB_FAULT_HTTP_DRIP,
+	LAB_FAULT_HTTP_TRUNCATE,
+	LAB_FAULT_HTTP_BODY,
+	LAB_FAULT_TLS_CERT,
+	LAB_FAULT_TLS_ALERT,
+	LAB_FAULT_APDU_SW,
+	LAB_FAULT_APDU_DELAY,
+	LAB_FAULT_BIP_RATE,
+	LAB_FAULT_BIP_DROP,
+	LAB_FAULT_BIP_OPEN_FAIL
+};
 #define LAB_FAULT_KINDS (LAB_FAULT_BIP_OPEN_FAIL + 1)
 
 /* Who a fault applies to: the emulated card (its SCWS over TCP/IP or BIP,
@@ -32,29 +42,33 @@ enum lab_fault_kind { LAB_FAULT_HTTP_STATUS, LAB_FAULT_HTTP_DELAY, LAB_FAULT_HTT
 enum lab_fault_target { LAB_TARGET_ANY, LAB_TARGET_SERVER, LAB_TARGET_CARD };
 
 enum lab_fault_body { LAB_BODY_WBXML_GARBAGE, LAB_BODY_WRONG_TYPE };
-enum lab_fault_cert { LAB_CERT_WRONG_NAME, LAB_CERT_EXPIRED, LAB_CERT_UNTRUSTED,
-	LAB_CERT_SELF_SIGNED };
+enum lab_fault_cert {
+	LAB_CERT_WRONG_NAME,
+	LAB_CERT_EXPIRED,
+	LAB_CERT_UNTRUSTED,
+	LAB_CERT_SELF_SIGNED
+};
 #define LAB_CERT_VARIANTS (LAB_CERT_SELF_SIGNED + 1)
 
 /* One armed fault with its parsed arguments. */
 struct lab_fault {
-	unsigned id;               /* > 0 */
+	unsigned id; /* > 0 */
 	enum lab_fault_kind kind;
 	/* http-status: the code; http-delay, apdu-delay: milliseconds;
 	 * http-drip, bip-rate: bytes per second; http-truncate: bytes. */
 	uint32_t value;
-	enum lab_fault_body body;  /* http-body */
-	enum lab_fault_cert cert;  /* tls-cert */
-	uint8_t ins;               /* apdu-sw */
-	uint16_t sw;               /* apdu-sw */
+	enum lab_fault_body body;             /* http-body */
+	enum lab_fault_cert cert;             /* tls-cert */
+	uint8_t ins;                          /* apdu-sw */
+	uint16_t sw;                          /* apdu-sw */
 	uint8_t result[LAB_FAULT_RESULT_MAX]; /* bip-open-fail: general result + info */
 	size_t result_len;
-	unsigned count;            /* 0: until cleared */
-	unsigned left;             /* fires left when count > 0 */
-	unsigned after;            /* matching events to skip */
-	unsigned skipped;          /* of them, skipped so far */
+	unsigned count;   /* 0: until cleared */
+	unsigned left;    /* fires left when count > 0 */
+	unsigned after;   /* matching events to skip */
+	unsigned skipped; /* of them, skipped so far */
 	unsigned fired;
-	uint16_t port;             /* 0: any */
+	uint16_t port; /* 0: any */
 	enum lab_fault_target target;
 	char args[LAB_FAULT_ARGS_MAX]; /* the kind's arguments, normalised ("B0 6F00") */
 };

@@ -13,9 +13,9 @@
 struct lab_journal {
 	struct lab_journal_entry **ring; /* cap slots; entries allocated as they come */
 	size_t cap;
-	size_t head;     /* index of the oldest entry */
-	size_t len;      /* len <= cap */
-	uint64_t next;   /* seq of the next entry */
+	size_t head;   /* index of the oldest entry */
+	size_t len;    /* len <= cap */
+	uint64_t next; /* seq of the next entry */
 	uint64_t dropped;
 };
 
@@ -86,8 +86,8 @@ const struct lab_journal_entry *lab_journal_add(struct lab_journal *j, const str
 	COPY(e->local, rec->local);
 	COPY(e->peer, rec->peer);
 	e->https = rec->https;
-	e->has_tls = rec->tls_version || rec->alert || rec->handshake_done || rec->sni ||
-		     rec->cipher;
+	e->has_tls =
+		rec->tls_version || rec->alert || rec->handshake_done || rec->sni || rec->cipher;
 	COPY(e->tls_version, rec->tls_version);
 	COPY(e->cipher, rec->cipher);
 	COPY(e->sni, rec->sni);
@@ -206,8 +206,8 @@ json_t *lab_journal_entry_json(const struct lab_journal_entry *e)
 		return NULL;
 	iso_time(e->start_ms, when, sizeof(when));
 	rc |= set_int(o, "seq", (json_int_t)e->seq);
-	rc |= json_object_set_new(o, "kind", json_string(e->kind == SCWS_OBS_REQUEST ? "request"
-										   : "connection"));
+	rc |= json_object_set_new(
+		o, "kind", json_string(e->kind == SCWS_OBS_REQUEST ? "request" : "connection"));
 	rc |= json_object_set_new(o, "time", json_string(when));
 	rc |= set_int(o, "time_ms", (json_int_t)e->start_ms);
 	rc |= set_str(o, "transport", e->transport);
@@ -226,8 +226,8 @@ json_t *lab_journal_entry_json(const struct lab_journal_entry *e)
 		rc |= set_str(t, "sni", e->sni);
 		rc |= set_str(t, "psk_identity", e->psk_identity);
 		rc |= set_str(t, "certificate", e->cert);
-		rc |= json_object_set_new(t, "handshake", json_string(e->handshake_done ? "completed"
-											: "failed"));
+		rc |= json_object_set_new(t, "handshake",
+					  json_string(e->handshake_done ? "completed" : "failed"));
 		rc |= set_str(t, "alert", e->alert);
 	} else if (e->alert[0]) {
 		rc |= set_str(o, "error", e->alert);
@@ -300,7 +300,8 @@ json_t *lab_journal_json(const struct lab_journal *j, uint64_t since)
 			json_decref(a);
 		return NULL;
 	}
-	if (set_int(o, "dropped", (json_int_t)j->dropped) || set_int(o, "next", (json_int_t)j->next)) {
+	if (set_int(o, "dropped", (json_int_t)j->dropped) ||
+	    set_int(o, "next", (json_int_t)j->next)) {
 		json_decref(o);
 		return NULL;
 	}

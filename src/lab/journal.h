@@ -29,7 +29,7 @@ struct lab_journal_part {
 
 /* One record, with every string copied (cut to its field, "" = absent). */
 struct lab_journal_entry {
-	uint64_t seq;          /* from 1 */
+	uint64_t seq; /* from 1 */
 	enum scws_obs_kind kind;
 	uint64_t conn_id;
 	int64_t start_ms;
@@ -38,7 +38,7 @@ struct lab_journal_entry {
 	char local[64];
 	char peer[64];
 	bool https;
-	bool has_tls;          /* a TLS engine ran (the fields below apply) */
+	bool has_tls; /* a TLS engine ran (the fields below apply) */
 	char tls_version[16];
 	char cipher[64];
 	char sni[128];
@@ -55,9 +55,9 @@ struct lab_journal_entry {
 	char content_type[128];
 	bool bootstrap;
 	struct lab_journal_part parts[MULTIPART_PARTS_MAX];
-	size_t n_parts;        /* n_parts <= MULTIPART_PARTS_MAX */
+	size_t n_parts; /* n_parts <= MULTIPART_PARTS_MAX */
 	char form_error[160];
-	bool has_devid;        /* devid came (possibly empty) */
+	bool has_devid; /* devid came (possibly empty) */
 	char devid[128];
 	bool has_username;
 	char username[128];

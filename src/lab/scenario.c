@@ -115,7 +115,8 @@ static int parse_line(const char *s, size_t len, struct lab_step *st, char *err,
 	} else if (memchr(s + i, '=', w - i) && !(w - i >= 5 && !memcmp(s + i, "card=", 5))) {
 		/* a first word with a "=" is a condition, and not one we know */
 		const char *eq = memchr(s + i, '=', w - i);
-		snprintf(err, errcap, "unknown condition '%.*s' (at=SECONDS, after-requests=N, "
+		snprintf(err, errcap,
+			 "unknown condition '%.*s' (at=SECONDS, after-requests=N, "
 			 "card=NAME)",
 			 (int)(eq - (s + i) + 1 > 64 ? 64 : eq - (s + i) + 1), s + i);
 		return -EINVAL;
@@ -160,8 +161,8 @@ static int parse_line(const char *s, size_t len, struct lab_step *st, char *err,
 	return 0;
 }
 
-int lab_scenario_parse(const char *name, const char *text, size_t len,
-		       struct lab_scenario **out, char *err, size_t errcap)
+int lab_scenario_parse(const char *name, const char *text, size_t len, struct lab_scenario **out,
+		       char *err, size_t errcap)
 {
 	*out = NULL;
 	struct lab_scenario *sc = calloc(1, sizeof(*sc));
@@ -187,9 +188,9 @@ int lab_scenario_parse(const char *name, const char *text, size_t len,
 			rc = -EINVAL;
 			break;
 		}
-		rc = end - pos > CONTROL_LINE_MAX ? -EINVAL
-						  : parse_line(text + pos, end - pos, &st, why,
-							       sizeof(why));
+		rc = end - pos > CONTROL_LINE_MAX
+			     ? -EINVAL
+			     : parse_line(text + pos, end - pos, &st, why, sizeof(why));
 		if (end - pos > CONTROL_LINE_MAX)
 			snprintf(why, sizeof(why), "line over %u bytes", CONTROL_LINE_MAX);
 		pos = nl ? end + 1 : len;
@@ -203,7 +204,8 @@ int lab_scenario_parse(const char *name, const char *text, size_t len,
 		}
 		if (sc->n_steps == SCENARIO_STEPS_MAX) {
 			lab_request_cleanup(&st.req);
-			perr_where(err, errcap, name, line, "more than %u steps", SCENARIO_STEPS_MAX);
+			perr_where(err, errcap, name, line, "more than %u steps",
+				   SCENARIO_STEPS_MAX);
 			rc = -EINVAL;
 			break;
 		}

@@ -27,7 +27,7 @@
 enum lab_step_when { LAB_STEP_NOW, LAB_STEP_AT, LAB_STEP_AFTER_REQUESTS };
 
 struct lab_step {
-	unsigned line;          /* 1-based line in the file */
+	unsigned line; /* 1-based line in the file */
 	enum lab_step_when when;
 	uint64_t at_ms;         /* LAB_STEP_AT */
 	uint64_t requests;      /* LAB_STEP_AFTER_REQUESTS */
@@ -35,21 +35,22 @@ struct lab_step {
 };
 
 struct lab_scenario {
-	char *name;             /* the file name, for messages */
+	char *name; /* the file name, for messages */
 	struct lab_step *steps;
-	size_t n_steps;         /* <= SCENARIO_STEPS_MAX */
-	size_t next;            /* the first step not run yet */
+	size_t n_steps; /* <= SCENARIO_STEPS_MAX */
+	size_t next;    /* the first step not run yet */
 };
 
 /* Parses text (the file's bytes; name for messages). 0 and *out, or
  * -EINVAL with "NAME:LINE: reason" in err, -ENOMEM. */
-__attribute__((warn_unused_result))
-int lab_scenario_parse(const char *name, const char *text, size_t len,
-		       struct lab_scenario **out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int lab_scenario_parse(const char *name, const char *text,
+							   size_t len, struct lab_scenario **out,
+							   char *err, size_t errcap);
 /* Reads and parses the file (at most CONTROL_LINE_MAX * 16 bytes). Errors
  * as lab_scenario_parse(), or the file's errno with "PATH: reason". */
-__attribute__((warn_unused_result))
-int lab_scenario_load(const char *path, struct lab_scenario **out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int lab_scenario_load(const char *path,
+							  struct lab_scenario **out, char *err,
+							  size_t errcap);
 void lab_scenario_free(struct lab_scenario *sc);
 
 /* The next step when its condition holds at elapsed_ms since ready with

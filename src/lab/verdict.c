@@ -20,46 +20,48 @@ static const struct {
 	const char *id;
 	const char *spec;
 } rules[LAB_RULE_COUNT] = {
-	[LAB_RULE_METHOD] = { "http-method",
-		"The device performs an HTTPS POST (a GET is the pre-CR form: warn)." },
-	[LAB_RULE_PATH] = { "http-path",
-		"The request goes to the endpoint's exact path (/OMA/DM/Bootstrap.xml on the "
-		"SCWS, the configured path on a Bootstrap Server)." },
-	[LAB_RULE_HTTPS] = { "https",
-		"The bootstrap is requested over HTTPS (plain HTTP fails)." },
-	[LAB_RULE_MULTIPART] = { "form-multipart",
-		"The body MUST be multipart/form-data (RFC 2388): Content-Type with a boundary, "
-		"a body that parses strictly (RFC 7578 / RFC 2046: CRLF, close delimiter)." },
-	[LAB_RULE_DEVID] = { "devid-present",
-		"devid is mandatory." },
-	[LAB_RULE_DEVID_URN] = { "devid-urn",
-		"devid is the device's URN: IMEI: with 15 digits and a correct Luhn check digit, "
-		"MEID:, ESN:, or urn:." },
-	[LAB_RULE_PART_TYPE] = { "form-part-type",
-		"The form fields are text/plain: a part's Content-Type, when given, is text/plain." },
+	[LAB_RULE_METHOD] = { "http-method", "The device performs an HTTPS POST (a GET is the "
+					     "pre-CR form: warn)." },
+	[LAB_RULE_PATH] = { "http-path", "The request goes to the endpoint's exact path "
+					 "(/OMA/DM/Bootstrap.xml on the "
+					 "SCWS, the configured path on a Bootstrap Server)." },
+	[LAB_RULE_HTTPS] = { "https", "The bootstrap is requested over HTTPS (plain HTTP fails)." },
+	[LAB_RULE_MULTIPART] = { "form-multipart", "The body MUST be multipart/form-data (RFC "
+						   "2388): Content-Type with a boundary, "
+						   "a body that parses strictly (RFC 7578 / RFC "
+						   "2046: CRLF, close delimiter)." },
+	[LAB_RULE_DEVID] = { "devid-present", "devid is mandatory." },
+	[LAB_RULE_DEVID_URN] = { "devid-urn", "devid is the device's URN: IMEI: with 15 digits and "
+					      "a correct Luhn check digit, "
+					      "MEID:, ESN:, or urn:." },
+	[LAB_RULE_PART_TYPE] = { "form-part-type", "The form fields are text/plain: a part's "
+						   "Content-Type, when given, is text/plain." },
 	[LAB_RULE_PASSPHRASE_WITH_USERNAME] = { "passphrase-with-username",
-		"passphrase is present exactly when username is." },
+						"passphrase is present exactly when username is." },
 	[LAB_RULE_PASSPHRASE_BASE64] = { "passphrase-base64",
-		"passphrase is base64 (RFC 4648): canonical, with padding, in the base64 alphabet." },
-	[LAB_RULE_PUSH_ADDRESS] = { "push-address-uri",
-		"push-address, when present, is a URI (RFC 3986) for notifications." },
+					 "passphrase is base64 (RFC 4648): canonical, with "
+					 "padding, in the base64 alphabet." },
+	[LAB_RULE_PUSH_ADDRESS] = { "push-address-uri", "push-address, when present, is a URI (RFC "
+							"3986) for notifications." },
 	[LAB_RULE_TLS_VERSION] = { "tls-version",
-		"TLS 1.2 or later (TLS 1.0/1.1 of legacy cards: warn)." },
-	[LAB_RULE_TLS_SNI] = { "tls-sni",
-		"On the TCP/IP path the SCWS is localuicc:443: the client names localuicc (SNI)." },
+				   "TLS 1.2 or later (TLS 1.0/1.1 of legacy cards: warn)." },
+	[LAB_RULE_TLS_SNI] = { "tls-sni", "On the TCP/IP path the SCWS is localuicc:443: the "
+					  "client names localuicc (SNI)." },
 	[LAB_RULE_TLS_CERT_CHECK] = { "tls-cert-check",
-		"A client that is presented a bad certificate aborts the handshake instead of "
-		"sending a request." },
+				      "A client that is presented a bad certificate aborts the "
+				      "handshake instead of "
+				      "sending a request." },
 	[LAB_RULE_FALLBACK] = { "fallback-order",
-		"With a Bootstrap Server configured, the SCWS URLs are used only after the server "
-		"answered not available or could not be reached." },
-	[LAB_RULE_NO_REFETCH] = { "no-refetch",
-		"After a 200 the client does not fetch the bootstrap again (warn)." },
-	[LAB_RULE_RETRY] = { "retry-after",
-		"After a 404 or 503 the client does not retry sooner than Retry-After, nor more "
-		"than a few times (warn)." },
-	[LAB_RULE_RECEIVED] = { "bootstrap-received",
-		"The server returns the TNDS bootstrap: a client that tried received it." },
+				"With a Bootstrap Server configured, the SCWS URLs are used only "
+				"after the server "
+				"answered not available or could not be reached." },
+	[LAB_RULE_NO_REFETCH] = { "no-refetch", "After a 200 the client does not fetch the "
+						"bootstrap again (warn)." },
+	[LAB_RULE_RETRY] = { "retry-after", "After a 404 or 503 the client does not retry sooner "
+					    "than Retry-After, nor more "
+					    "than a few times (warn)." },
+	[LAB_RULE_RECEIVED] = { "bootstrap-received", "The server returns the TNDS bootstrap: a "
+						      "client that tried received it." },
 };
 
 static const char *const result_names[] = {
@@ -127,7 +129,8 @@ static bool urn_nid_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool an = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+		bool an =
+			(c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 		if (!an && !(c == '-' && i > 0 && i + 1 < n))
 			return false;
 	}
@@ -150,9 +153,10 @@ const char *lab_verdict_devid_problem(const char *s, char *why, size_t cap)
 	size_t vlen = strlen(v);
 	if (slen == 4 && strncasecmp(s, "IMEI", 4) == 0) {
 		if (vlen != 15 || !all_digits(v, vlen)) {
-			snprintf(why, cap, "devid '%s': an IMEI has 15 digits (14 and the Luhn check "
-				 "digit, 3GPP TS 23.003), this one has %zu characters%s", s, vlen,
-				 all_digits(v, vlen) ? "" : " and not only digits");
+			snprintf(why, cap,
+				 "devid '%s': an IMEI has 15 digits (14 and the Luhn check "
+				 "digit, 3GPP TS 23.003), this one has %zu characters%s",
+				 s, vlen, all_digits(v, vlen) ? "" : " and not only digits");
 			return why;
 		}
 		int cd = luhn_check_digit(v);
@@ -185,7 +189,7 @@ const char *lab_verdict_devid_problem(const char *s, char *why, size_t cap)
 					goto bad_urn;
 			return NULL;
 		}
-bad_urn:
+	bad_urn:
 		snprintf(why, cap, "devid '%s' is not a URN (urn:NID:NSS, RFC 8141)", s);
 		return why;
 	}
@@ -315,8 +319,9 @@ static void owner_key(const struct lab_journal *j, size_t i, char *out, size_t c
 
 /* ---------------------------------------------------------------- judging */
 
-__attribute__((format(printf, 3, 4)))
-static void judge(struct lab_verdict_item *it, enum lab_verdict_result r, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void judge(struct lab_verdict_item *it,
+							enum lab_verdict_result r, const char *fmt,
+							...)
 {
 	if (r <= it->result && it->result != LAB_VERDICT_NA)
 		return; /* the first reason of the worst result stays */
@@ -363,19 +368,24 @@ static void rule_method(struct lab_verdict_item *it, const struct lab_journal_en
 	if (strcmp(e->method, "POST") == 0)
 		judge(it, LAB_VERDICT_PASS, "%s", s);
 	else if (strcmp(e->method, "GET") == 0 || strcmp(e->method, "HEAD") == 0)
-		judge(it, LAB_VERDICT_WARN, "%s: the pre-CR form; the CR asks for a POST with a "
-		      "multipart/form-data body", s);
+		judge(it, LAB_VERDICT_WARN,
+		      "%s: the pre-CR form; the CR asks for a POST with a "
+		      "multipart/form-data body",
+		      s);
 	else
-		judge(it, LAB_VERDICT_FAIL, "%s: answered %d; the bootstrap is requested with "
-		      "POST", s, e->status);
+		judge(it, LAB_VERDICT_FAIL,
+		      "%s: answered %d; the bootstrap is requested with "
+		      "POST",
+		      s, e->status);
 }
 
-static void rule_path(struct lab_verdict_item *it, const struct lab_journal_entry *e,
-		      const char *s)
+static void rule_path(struct lab_verdict_item *it, const struct lab_journal_entry *e, const char *s)
 {
 	if (!e->bootstrap)
-		judge(it, LAB_VERDICT_FAIL, "%s: not the endpoint's path (%s on the SCWS), "
-		      "answered %d", s, SCWS_BOOTSTRAP_PATH, e->status);
+		judge(it, LAB_VERDICT_FAIL,
+		      "%s: not the endpoint's path (%s on the SCWS), "
+		      "answered %d",
+		      s, SCWS_BOOTSTRAP_PATH, e->status);
 	else if (e->has_query)
 		judge(it, LAB_VERDICT_WARN, "%s: the endpoint's path with a query string", s);
 	else
@@ -412,8 +422,7 @@ static void rule_form(struct lab_verdict_client *c, const struct lab_journal_ent
 		judge(&c->rule[LAB_RULE_DEVID], LAB_VERDICT_NA, "%s: no form (not a POST)", s);
 		judge(&c->rule[LAB_RULE_DEVID_URN], LAB_VERDICT_NA, "no devid sent");
 		judge(&c->rule[LAB_RULE_PART_TYPE], LAB_VERDICT_NA, "no form sent");
-		judge(&c->rule[LAB_RULE_PASSPHRASE_WITH_USERNAME], LAB_VERDICT_NA,
-		      "no form sent");
+		judge(&c->rule[LAB_RULE_PASSPHRASE_WITH_USERNAME], LAB_VERDICT_NA, "no form sent");
 		judge(&c->rule[LAB_RULE_PASSPHRASE_BASE64], LAB_VERDICT_NA, "no passphrase sent");
 		judge(&c->rule[LAB_RULE_PUSH_ADDRESS], LAB_VERDICT_NA, "no push-address sent");
 		return;
@@ -485,8 +494,8 @@ static void rule_form(struct lab_verdict_client *c, const struct lab_journal_ent
 	if (!e->has_passphrase)
 		judge(it, LAB_VERDICT_NA, "no passphrase sent");
 	else if (strcmp(e->passphrase_base64, "ok") != 0)
-		judge(it, LAB_VERDICT_FAIL, "%s: passphrase of %zu bytes: %s", s, e->passphrase_size,
-		      e->passphrase_base64);
+		judge(it, LAB_VERDICT_FAIL, "%s: passphrase of %zu bytes: %s", s,
+		      e->passphrase_size, e->passphrase_base64);
 	else
 		judge(it, LAB_VERDICT_PASS, "%s: passphrase of %zu bytes, canonical base64", s,
 		      e->passphrase_size);
@@ -495,13 +504,13 @@ static void rule_form(struct lab_verdict_client *c, const struct lab_journal_ent
 	if (!e->has_push_address)
 		judge(it, LAB_VERDICT_NA, "no push-address sent");
 	else if (!uri_ok(e->push_address))
-		judge(it, LAB_VERDICT_FAIL, "%s: push-address '%s' is not a URI", s, e->push_address);
+		judge(it, LAB_VERDICT_FAIL, "%s: push-address '%s' is not a URI", s,
+		      e->push_address);
 	else
 		judge(it, LAB_VERDICT_PASS, "push-address %s", e->push_address);
 }
 
-static void rule_tls(struct lab_verdict_client *c, const struct lab_journal_entry *e,
-		     const char *s)
+static void rule_tls(struct lab_verdict_client *c, const struct lab_journal_entry *e, const char *s)
 {
 	struct lab_verdict_item *it = &c->rule[LAB_RULE_TLS_VERSION];
 	const char *v = e->tls_version;
@@ -517,8 +526,10 @@ static void rule_tls(struct lab_verdict_client *c, const struct lab_journal_entr
 	it = &c->rule[LAB_RULE_TLS_SNI];
 	if (strcmp(e->transport, "tcpip") == 0 && e->has_tls && (e->handshake_done || v[0])) {
 		if (!e->sni[0])
-			judge(it, LAB_VERDICT_WARN, "%s: no SNI (the server was addressed by IP, "
-			      "not as localuicc)", s);
+			judge(it, LAB_VERDICT_WARN,
+			      "%s: no SNI (the server was addressed by IP, "
+			      "not as localuicc)",
+			      s);
 		else if (strcasecmp(e->sni, "localuicc") != 0)
 			judge(it, LAB_VERDICT_FAIL, "%s: SNI '%s', not localuicc", s, e->sni);
 		else
@@ -527,13 +538,15 @@ static void rule_tls(struct lab_verdict_client *c, const struct lab_journal_entr
 	it = &c->rule[LAB_RULE_TLS_CERT_CHECK];
 	if (strncmp(e->fault, "tls-cert", 8) == 0) {
 		if (is_request(e))
-			judge(it, LAB_VERDICT_FAIL, "%s: sent a request over a connection that "
+			judge(it, LAB_VERDICT_FAIL,
+			      "%s: sent a request over a connection that "
 			      "presented a bad certificate (%s): it does not check certificates",
 			      s, e->fault);
 		else if (!e->requests)
-			judge(it, LAB_VERDICT_PASS, "%s: aborted the handshake after a bad "
-			      "certificate (%s): %s", s, e->fault,
-			      e->alert[0] ? e->alert : "closed");
+			judge(it, LAB_VERDICT_PASS,
+			      "%s: aborted the handshake after a bad "
+			      "certificate (%s): %s",
+			      s, e->fault, e->alert[0] ? e->alert : "closed");
 	}
 }
 
@@ -567,8 +580,9 @@ static void judge_client(struct lab_verdict_client *c, const struct lab_journal 
 			continue;
 		c->requests++;
 		if (olen + 1 < sizeof(order))
-			olen += (size_t)snprintf(order + olen, sizeof(order) - olen, "%s%s %s -> %d",
-						 olen ? ", " : "", e->transport, e->local, e->status);
+			olen += (size_t)snprintf(order + olen, sizeof(order) - olen,
+						 "%s%s %s -> %d", olen ? ", " : "", e->transport,
+						 e->local, e->status);
 		if (olen >= sizeof(order))
 			olen = sizeof(order) - 1;
 		rule_method(&c->rule[LAB_RULE_METHOD], e, s);
@@ -609,8 +623,8 @@ static void judge_client(struct lab_verdict_client *c, const struct lab_journal 
 		judge(it, LAB_VERDICT_PASS, "%zu bytes by %s", first_200->bytes,
 		      seen(first_200, s, sizeof(s)));
 	else if (c->requests)
-		judge(it, LAB_VERDICT_FAIL, "%zu requests, none answered 200 with the bootstrap: %s",
-		      c->requests, order);
+		judge(it, LAB_VERDICT_FAIL,
+		      "%zu requests, none answered 200 with the bootstrap: %s", c->requests, order);
 	else
 		judge(it, LAB_VERDICT_FAIL, "%zu connections, no bootstrap request%s%s",
 		      c->connections, last_alert ? ": " : "", last_alert ? last_alert : "");
@@ -643,19 +657,27 @@ static void judge_client(struct lab_verdict_client *c, const struct lab_journal 
 				continue;
 			if (prev && not_available(prev)) {
 				retries++;
-				int64_t gap = e->start_ms - (prev->start_ms + (int64_t)prev->duration_ms);
-				if (prev->retry_after_s && gap < (int64_t)prev->retry_after_s * 1000)
-					judge(it, LAB_VERDICT_WARN, "%s came %.1f s after a %d with "
-					      "Retry-After: %u", seen(e, s, sizeof(s)),
-					      (double)gap / 1000.0, prev->status, prev->retry_after_s);
+				int64_t gap =
+					e->start_ms - (prev->start_ms + (int64_t)prev->duration_ms);
+				if (prev->retry_after_s &&
+				    gap < (int64_t)prev->retry_after_s * 1000)
+					judge(it, LAB_VERDICT_WARN,
+					      "%s came %.1f s after a %d with "
+					      "Retry-After: %u",
+					      seen(e, s, sizeof(s)), (double)gap / 1000.0,
+					      prev->status, prev->retry_after_s);
 				if (retries > retries_max)
-					judge(it, LAB_VERDICT_WARN, "%u retries after %d on the %s "
-					      "(at most %u), the last %s", retries, prev->status,
+					judge(it, LAB_VERDICT_WARN,
+					      "%u retries after %d on the %s "
+					      "(at most %u), the last %s",
+					      retries, prev->status,
 					      side ? "SCWS" : "Bootstrap Server", retries_max,
 					      seen(e, s, sizeof(s)));
 				else
-					judge(it, LAB_VERDICT_PASS, "%u retries after %d on the %s, "
-					      "none early", retries, prev->status,
+					judge(it, LAB_VERDICT_PASS,
+					      "%u retries after %d on the %s, "
+					      "none early",
+					      retries, prev->status,
 					      side ? "SCWS" : "Bootstrap Server");
 			}
 			prev = e;
@@ -686,12 +708,15 @@ static void judge_client(struct lab_verdict_client *c, const struct lab_journal 
 	if (!card)
 		judge(it, LAB_VERDICT_NA, "did not use the SCWS URLs%s%s", olen ? ": " : "", order);
 	else if (srv_ok)
-		judge(it, LAB_VERDICT_FAIL, "went to the SCWS (%s) although the Bootstrap Server "
-		      "had served the bootstrap (%s); order: %s", seen(card, s, sizeof(s)),
-		      clock_of(srv_ok->start_ms, t, sizeof(t)), order);
+		judge(it, LAB_VERDICT_FAIL,
+		      "went to the SCWS (%s) although the Bootstrap Server "
+		      "had served the bootstrap (%s); order: %s",
+		      seen(card, s, sizeof(s)), clock_of(srv_ok->start_ms, t, sizeof(t)), order);
 	else if (!srv_no)
-		judge(it, LAB_VERDICT_FAIL, "went to the SCWS (%s) without asking the Bootstrap "
-		      "Server first; order: %s", seen(card, s, sizeof(s)), order);
+		judge(it, LAB_VERDICT_FAIL,
+		      "went to the SCWS (%s) without asking the Bootstrap "
+		      "Server first; order: %s",
+		      seen(card, s, sizeof(s)), order);
 	else
 		judge(it, LAB_VERDICT_PASS, "the SCWS after the Bootstrap Server %s; order: %s",
 		      is_request(srv_no) ? "said not available" : "could not be used", order);
@@ -702,7 +727,7 @@ int lab_verdict_judge(const struct lab_journal *j, const struct lab_verdict_ctx 
 {
 	size_t n = lab_journal_len(j);
 	struct lab_verdicts *v = calloc(1, sizeof(*v));
-	char (*keys)[160] = n ? calloc(n, sizeof(*keys)) : NULL;
+	char(*keys)[160] = n ? calloc(n, sizeof(*keys)) : NULL;
 	size_t *owner = n ? calloc(n, sizeof(*owner)) : NULL;
 	size_t *idx = n ? calloc(n, sizeof(*idx)) : NULL;
 	int rc = -ENOMEM;
@@ -837,12 +862,14 @@ int lab_verdict_junit(const struct lab_verdicts *v, struct buf *out)
 			if (it->result == LAB_VERDICT_FAIL) {
 				rc |= xmlTextWriterStartElement(w, X("failure")) < 0;
 				rc |= xmlTextWriterWriteAttribute(w, X("type"), X(rules[r].id)) < 0;
-				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) < 0;
+				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) <
+				      0;
 				rc |= xmlTextWriterWriteString(w, X(rules[r].spec)) < 0;
 				rc |= xmlTextWriterEndElement(w) < 0;
 			} else if (it->result == LAB_VERDICT_NA) {
 				rc |= xmlTextWriterStartElement(w, X("skipped")) < 0;
-				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) < 0;
+				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) <
+				      0;
 				rc |= xmlTextWriterEndElement(w) < 0;
 			} else {
 				rc |= xmlTextWriterWriteFormatElement(
@@ -874,8 +901,8 @@ json_t *lab_verdict_json(const struct lab_verdicts *v)
 			json_decref(a);
 		return NULL;
 	}
-	rc |= json_object_set_new(o, "result", json_string(lab_verdict_result_name(
-							      lab_verdict_worst(v))));
+	rc |= json_object_set_new(o, "result",
+				  json_string(lab_verdict_result_name(lab_verdict_worst(v))));
 	rc |= json_object_set_new(o, "exit_status", json_integer(lab_verdict_exit_status(v)));
 	if (v->clients_dropped)
 		rc |= json_object_set_new(o, "clients_not_judged",
@@ -890,16 +917,17 @@ json_t *lab_verdict_json(const struct lab_verdicts *v)
 			break;
 		}
 		rc |= json_object_set_new(co, "client", json_string(cl->name));
-		rc |= json_object_set_new(co, "result", json_string(lab_verdict_result_name(
-								lab_verdict_client_worst(cl))));
+		rc |= json_object_set_new(
+			co, "result",
+			json_string(lab_verdict_result_name(lab_verdict_client_worst(cl))));
 		rc |= json_object_set_new(co, "requests", json_integer((json_int_t)cl->requests));
 		rc |= json_object_set_new(co, "connections",
 					  json_integer((json_int_t)cl->connections));
 		rc |= json_object_set_new(co, "received", json_boolean(cl->received));
 		for (int r = 0; r < LAB_RULE_COUNT && !rc; r++) {
 			json_t *ro = json_pack("{s:s, s:s, s:s, s:s}", "id", rules[r].id, "result",
-					       lab_verdict_result_name(cl->rule[r].result), "reason",
-					       cl->rule[r].reason, "spec", rules[r].spec);
+					       lab_verdict_result_name(cl->rule[r].result),
+					       "reason", cl->rule[r].reason, "spec", rules[r].spec);
 			if (!ro || json_array_append_new(ra, ro))
 				rc = 1;
 		}
@@ -922,8 +950,8 @@ int lab_verdict_text(const struct lab_verdicts *v, struct buf *out)
 	for (size_t c = 0; c < v->n_clients && !rc; c++) {
 		const struct lab_verdict_client *cl = &v->clients[c];
 		rc |= buf_printf(out, "  %s: %s (%zu requests, %zu connections)\n", cl->name,
-				 lab_verdict_result_name(lab_verdict_client_worst(cl)), cl->requests,
-				 cl->connections);
+				 lab_verdict_result_name(lab_verdict_client_worst(cl)),
+				 cl->requests, cl->connections);
 		for (int r = 0; r < LAB_RULE_COUNT && !rc; r++)
 			if (cl->rule[r].result == LAB_VERDICT_FAIL ||
 			    cl->rule[r].result == LAB_VERDICT_WARN)

@@ -24,7 +24,7 @@
 #include "lab/journal.h"
 
 enum lab_verdict_result {
-	LAB_VERDICT_NA,   /* the rule had nothing to judge */
+	LAB_VERDICT_NA, /* the rule had nothing to judge */
 	LAB_VERDICT_PASS,
 	LAB_VERDICT_WARN,
 	LAB_VERDICT_FAIL, /* order: the worst last */
@@ -55,8 +55,8 @@ const char *lab_verdict_rule_id(enum lab_verdict_rule r);   /* "http-method" ...
 const char *lab_verdict_rule_spec(enum lab_verdict_rule r); /* the CR's sentence */
 
 struct lab_verdict_ctx {
-	bool has_server;         /* a Bootstrap Server is configured (--bootstrap-server) */
-	unsigned retries_max;    /* 0: LAB_RETRIES_MAX */
+	bool has_server;      /* a Bootstrap Server is configured (--bootstrap-server) */
+	unsigned retries_max; /* 0: LAB_RETRIES_MAX */
 };
 
 struct lab_verdict_item {
@@ -65,10 +65,10 @@ struct lab_verdict_item {
 };
 
 struct lab_verdict_client {
-	char name[160];          /* "devid IMEI:..." or "peer 127.0.0.1" */
-	size_t requests;         /* bootstrap attempts */
+	char name[160];  /* "devid IMEI:..." or "peer 127.0.0.1" */
+	size_t requests; /* bootstrap attempts */
 	size_t connections;
-	bool received;           /* a 200 with the bootstrap */
+	bool received; /* a 200 with the bootstrap */
 	struct lab_verdict_item rule[LAB_RULE_COUNT];
 };
 
@@ -80,9 +80,9 @@ struct lab_verdicts {
 };
 
 /* Judges j. 0 and *out (free with lab_verdicts_free), or -ENOMEM. */
-__attribute__((warn_unused_result))
-int lab_verdict_judge(const struct lab_journal *j, const struct lab_verdict_ctx *ctx,
-		      struct lab_verdicts **out);
+__attribute__((warn_unused_result)) int lab_verdict_judge(const struct lab_journal *j,
+							  const struct lab_verdict_ctx *ctx,
+							  struct lab_verdicts **out);
 void lab_verdicts_free(struct lab_verdicts *v);
 
 /* The worst result of a client, or of every client (NA when none). */
@@ -97,8 +97,8 @@ int lab_verdict_exit_status(const struct lab_verdicts *v);
 /* A JUnit XML report (testsuites > testsuite per client > testcase per
  * rule, <failure> for fail, <skipped> for n/a, the reason of pass and warn
  * in <system-out>) appended to out. 0, -ENOMEM or -EMSGSIZE. */
-__attribute__((warn_unused_result))
-int lab_verdict_junit(const struct lab_verdicts *v, struct buf *out);
+__attribute__((warn_unused_result)) int lab_verdict_junit(const struct lab_verdicts *v,
+							  struct buf *out);
 
 /* {"result": ..., "clients": [{"client": ..., "result": ..., "rules":
  * [{"id", "result", "reason", "spec"}]}]}: a new reference, NULL on
@@ -106,8 +106,8 @@ int lab_verdict_junit(const struct lab_verdicts *v, struct buf *out);
 json_t *lab_verdict_json(const struct lab_verdicts *v);
 
 /* A few lines for a person: one per client, one per rule not passed. */
-__attribute__((warn_unused_result))
-int lab_verdict_text(const struct lab_verdicts *v, struct buf *out);
+__attribute__((warn_unused_result)) int lab_verdict_text(const struct lab_verdicts *v,
+							 struct buf *out);
 
 /* Device URN checks, exposed for tests: NULL when s is a valid devid (IMEI
  * with 15 digits and its Luhn check digit, MEID, ESN, urn:NID:NSS), else

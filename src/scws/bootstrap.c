@@ -35,8 +35,8 @@ static const char builtin_index[] =
 	"<!DOCTYPE html>\n"
 	"<html><head><meta charset=\"utf-8\"><title>Smart Card Web Server</title></head>\n"
 	"<body><h1>Smart Card Web Server</h1>\n"
-	"<p>This card (scwsemu) serves its OMA DM bootstrap over HTTPS only, at:</p>\n"
-	INDEX_URLS_MARK "\n"
+	"<p>This card (scwsemu) serves its OMA DM bootstrap over HTTPS only, "
+	"at:</p>\n" INDEX_URLS_MARK "\n"
 	"</body></html>\n";
 
 /* Peer bytes for a log line or an error body: printable ASCII ('?' for
@@ -168,9 +168,8 @@ static int normalize_path(struct bytes in, char *out, size_t *out_len, const cha
 	return 0;
 }
 
-__attribute__((format(printf, 4, 5)))
-static enum scws_bootstrap_next decide(struct scws_bootstrap_req *r, int status, const char *allow,
-				       const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static enum scws_bootstrap_next decide(
+	struct scws_bootstrap_req *r, int status, const char *allow, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -219,7 +218,8 @@ enum scws_bootstrap_next scws_bootstrap_head_at(struct scws_bootstrap_req *r,
 		r->route = SCWS_BOOTSTRAP_ROUTE_BOOTSTRAP;
 		/* The bootstrap carries the DM account's credentials. */
 		if (!https)
-			return decide(r, 403, NULL, "the bootstrap is served over HTTPS only "
+			return decide(r, 403, NULL,
+				      "the bootstrap is served over HTTPS only "
 				      "(port 4116 or localuicc:443)");
 		if (!is_get_or_head(req) && req->method != SCWS_HTTP_POST)
 			return decide(r, 405, "GET, HEAD, POST",
@@ -247,8 +247,8 @@ enum scws_bootstrap_next scws_bootstrap_head_at(struct scws_bootstrap_req *r,
 
 /* ---------------------------------------------------------------- the form */
 
-__attribute__((format(printf, 2, 3)))
-static int form_fail(struct scws_bootstrap_req *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int form_fail(struct scws_bootstrap_req *r,
+							   const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -418,8 +418,10 @@ const char *scws_bootstrap_base64_problem(const uint8_t *in, size_t len, char *w
 			continue;
 		}
 		if (b64_value(in[i]) < 0) {
-			snprintf(why, cap, "character %zu is outside the base64 alphabet "
-				 "(RFC 4648 §4)", i + 1);
+			snprintf(why, cap,
+				 "character %zu is outside the base64 alphabet "
+				 "(RFC 4648 §4)",
+				 i + 1);
 			return why;
 		}
 		if (pads) {
@@ -428,8 +430,10 @@ const char *scws_bootstrap_base64_problem(const uint8_t *in, size_t len, char *w
 		}
 	}
 	if (len % 4) {
-		snprintf(why, cap, "not padded: %zu characters, not a multiple of 4 "
-			 "(RFC 4648 §3.2)", len);
+		snprintf(why, cap,
+			 "not padded: %zu characters, not a multiple of 4 "
+			 "(RFC 4648 §3.2)",
+			 len);
 		return why;
 	}
 	if (pads > 2) {
@@ -438,8 +442,10 @@ const char *scws_bootstrap_base64_problem(const uint8_t *in, size_t len, char *w
 	}
 	if (len) {
 		int v1 = b64_value(in[len - 3]), v2 = pads == 1 ? b64_value(in[len - 2]) : 0;
-		if ((pads == 2 && v1 >= 0 && (v1 & 0x0F)) || (pads == 1 && v2 >= 0 && (v2 & 0x03))) {
-			snprintf(why, cap, "non-zero bits after the last byte: not the canonical "
+		if ((pads == 2 && v1 >= 0 && (v1 & 0x0F)) ||
+		    (pads == 1 && v2 >= 0 && (v2 & 0x03))) {
+			snprintf(why, cap,
+				 "non-zero bits after the last byte: not the canonical "
 				 "encoding (RFC 4648 §3.5)");
 			return why;
 		}
@@ -525,8 +531,8 @@ static void peer_key(const char *peer, char *out, size_t cap)
 
 /* A credential attempt that failed: counted for the peer and the devid;
  * the failure that blocks one is logged, once per window. */
-static void credential_failed(struct scws_bootstrap_req *r, struct scws_throttle *t,
-			      const char *pk, const char *dk)
+static void credential_failed(struct scws_bootstrap_req *r, struct scws_throttle *t, const char *pk,
+			      const char *dk)
 {
 	unsigned limit_hit = 0;
 	if (r->peer && scws_throttle_fail(t, pk, r->now_ms))
@@ -534,15 +540,16 @@ static void credential_failed(struct scws_bootstrap_req *r, struct scws_throttle
 	if (scws_throttle_fail(t, dk, r->now_ms))
 		limit_hit |= 2;
 	if (limit_hit)
-		log_warn("scws", "failed credential attempts: %s%s%s at the limit "
+		log_warn("scws",
+			 "failed credential attempts: %s%s%s at the limit "
 			 "(--auth-fail-limit): answered 429 until its window is over",
 			 limit_hit & 1 ? pk : "", limit_hit == 3 ? " and " : "",
 			 limit_hit & 2 ? dk : "");
 }
 
 /* A one-line text/plain error body (doc/design.md §5: the body says which rule refused). */
-__attribute__((format(printf, 4, 5)))
-static int send_error(struct answer *a, int status, const char *allow, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int send_error(struct answer *a, int status,
+							    const char *allow, const char *fmt, ...)
 {
 	char body[sizeof(a->res->reason) + 1];
 	va_list ap;
@@ -565,8 +572,8 @@ static int put_urls(struct buf *b, const struct scws_server *srv)
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = buf_printf(b, "<li><a href=\"%s\">%s</a></li>\n", urls[i], urls[i]);
 	if (!n && !rc)
-		rc = buf_append_str(b, "<li><a href=\"" SCWS_BOOTSTRAP_PATH "\">"
-				       SCWS_BOOTSTRAP_PATH "</a></li>\n");
+		rc = buf_append_str(b, "<li><a href=\"" SCWS_BOOTSTRAP_PATH
+				       "\">" SCWS_BOOTSTRAP_PATH "</a></li>\n");
 	return rc ? rc : buf_append_str(b, "</ul>\n");
 }
 
@@ -730,7 +737,8 @@ static int answer_bootstrap(struct scws_bootstrap_req *r, struct scws_server *sr
 	rc = scws_server_read_bootstrap(srv, &boot, err, sizeof(err));
 	if (rc) {
 		if (rc != -ENOENT) {
-			struct log_kv kv[] = { { "card", p->name, false }, { "reason", err, false } };
+			struct log_kv kv[] = { { "card", p->name, false },
+					       { "reason", err, false } };
 			log_kv(LOG_WARN, "scws", "bootstrap walk failed, answering 404", kv, 2);
 		}
 		snprintf(r->detail, sizeof(r->detail), "%s", err[0] ? err : strerror(-rc));
@@ -747,17 +755,21 @@ static int answer_bootstrap(struct scws_bootstrap_req *r, struct scws_server *sr
 		const struct bytes *acc = scws_http_req_header(a->req, "Accept");
 		char shown[96];
 		printable(acc->ptr, acc->len, shown, sizeof(shown));
-		rc = send_error(a, 406, NULL, "the bootstrap is %s or %s, neither is acceptable "
-				"(Accept: %s)", stored, other, shown);
+		rc = send_error(a, 406, NULL,
+				"the bootstrap is %s or %s, neither is acceptable "
+				"(Accept: %s)",
+				stored, other, shown);
 		goto out;
 	}
 	if (valid && q_other > q_stored) {
 		rc = stored_wbxml ? codec_wbxml_decode(boot.p, boot.len, &conv, err, sizeof(err))
 				  : codec_wbxml_encode(boot.p, boot.len, &conv, err, sizeof(err));
 		if (rc) {
-			struct log_kv kv[] = { { "card", p->name, false }, { "reason", err, false } };
+			struct log_kv kv[] = { { "card", p->name, false },
+					       { "reason", err, false } };
 			log_kv(LOG_WARN, "scws", "the bootstrap does not convert", kv, 2);
-			rc = send_error(a, 500, NULL, "the bootstrap does not convert to %s", other);
+			rc = send_error(a, 500, NULL, "the bootstrap does not convert to %s",
+					other);
 			goto out;
 		}
 		type = other;
@@ -788,10 +800,12 @@ static int answer_get(struct scws_bootstrap_req *r, struct scws_server *srv,
 		      const struct profile *p, struct answer *a)
 {
 	if (p->credentials_required)
-		return send_error(a, 403, NULL, "this card requires username and passphrase: "
+		return send_error(a, 403, NULL,
+				  "this card requires username and passphrase: "
 				  "POST them as multipart/form-data");
 	if (p->devid_allow)
-		return send_error(a, 404, NULL, "this card serves listed devids only and a GET "
+		return send_error(a, 404, NULL,
+				  "this card serves listed devids only and a GET "
 				  "carries no devid: POST devid as multipart/form-data");
 	return answer_bootstrap(r, srv, p, a);
 }
@@ -863,7 +877,8 @@ static bool form_problem(struct scws_bootstrap_req *r, uint8_t *secret, size_t c
 	else if (devid->len == 0)
 		snprintf(msg, msgcap, "devid empty");
 	else if (!scws_bootstrap_devid_ok(devid->v, devid->len))
-		snprintf(msg, msgcap, "devid '%s' is not of the form scheme:value, "
+		snprintf(msg, msgcap,
+			 "devid '%s' is not of the form scheme:value, "
 			 "e.g. IMEI:493005100592800",
 			 printable(devid->v, devid->len, shown, sizeof(shown)));
 	else if (user->seen && !pass->seen)

@@ -84,14 +84,14 @@ enum scws_bootstrap_route {
 /* One request's state. Embedded in the connection; no heap. */
 struct scws_bootstrap_req {
 	enum scws_bootstrap_route route;
-	struct perr decided;    /* set: answer decided from the head (status, one-line body) */
-	const char *allow;      /* Allow of that answer (405), or NULL */
+	struct perr decided; /* set: answer decided from the head (status, one-line body) */
+	const char *allow;   /* Allow of that answer (405), or NULL */
 
-	bool is_form;           /* a form POST: the body goes to mp */
+	bool is_form; /* a form POST: the body goes to mp */
 	struct scws_multipart mp;
 	struct scws_bootstrap_field f[SCWS_BOOTSTRAP_F_COUNT];
-	int cur;                /* field of the current part, -1: ignored part */
-	struct perr form;       /* set: the form is refused (reason; the first one) */
+	int cur;          /* field of the current part, -1: ignored part */
+	struct perr form; /* set: the form is refused (reason; the first one) */
 
 	/* Every part of the form as it came, for the journal (no values). */
 	struct {
@@ -99,21 +99,21 @@ struct scws_bootstrap_req {
 		char content_type[64]; /* "" when the part had none */
 		size_t size;
 	} parts[MULTIPART_PARTS_MAX];
-	size_t n_parts;        /* n_parts <= MULTIPART_PARTS_MAX */
-	int part;              /* index in parts of the current part, -1: none */
+	size_t n_parts; /* n_parts <= MULTIPART_PARTS_MAX */
+	int part;       /* index in parts of the current part, -1: none */
 
 	/* For the request log line: printable, cut to size. */
 	char path[128];
 	bool has_query;
-	char devid[96];         /* "" when no devid came */
-	char fields[48];        /* optional fields that came, "username,passphrase" */
-	char ignored[128];      /* names of unknown fields, comma-separated */
-	char detail[192];       /* why a bootstrap was not served, "" otherwise */
-	int fault_body;         /* enum scws_fault_body for the 200 (set by the conn) */
+	char devid[96];    /* "" when no devid came */
+	char fields[48];   /* optional fields that came, "username,passphrase" */
+	char ignored[128]; /* names of unknown fields, comma-separated */
+	char detail[192];  /* why a bootstrap was not served, "" otherwise */
+	int fault_body;    /* enum scws_fault_body for the 200 (set by the conn) */
 
 	/* Set by the connection before scws_bootstrap_answer(): who asks, and
 	 * when, for throttling failed credential attempts. */
-	const char *peer;       /* "127.0.0.1:50000", "[::1]:1", "channel 3"; NULL: none */
+	const char *peer; /* "127.0.0.1:50000", "[::1]:1", "channel 3"; NULL: none */
 	uint64_t now_ms;
 };
 
@@ -155,16 +155,17 @@ void scws_bootstrap_body(struct scws_bootstrap_req *r, const uint8_t *data, size
  * the bootstrap when the answer needs it. 0, or a negative errno when the
  * response does not fit out (-EMSGSIZE) or memory ran out; out is then
  * left as it was. res is always filled. */
-__attribute__((warn_unused_result))
-int scws_bootstrap_answer(struct scws_bootstrap_req *r, struct scws_server *srv,
-			  const struct scws_http_req *req, bool close, struct buf *out,
-			  struct scws_bootstrap_result *res);
+__attribute__((warn_unused_result)) int scws_bootstrap_answer(struct scws_bootstrap_req *r,
+							      struct scws_server *srv,
+							      const struct scws_http_req *req,
+							      bool close, struct buf *out,
+							      struct scws_bootstrap_result *res);
 
 /* Strict base64 (RFC 4648 §4, padded, no whitespace, unused bits zero).
  * 0 and *out_len; -EINVAL for anything else; -EMSGSIZE when cap is short. */
-__attribute__((warn_unused_result))
-int scws_bootstrap_base64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-				 size_t *out_len);
+__attribute__((warn_unused_result)) int scws_bootstrap_base64_decode(const uint8_t *in, size_t len,
+								     uint8_t *out, size_t cap,
+								     size_t *out_len);
 
 /* NULL when in[0..len) is canonical base64 (what
  * scws_bootstrap_base64_decode() accepts), else what is wrong with it, e.g.

@@ -17,14 +17,10 @@
 #include <string.h>
 
 static const char *const state_names[] = {
-	[SCWS_CHUNKED_ST_SIZE] = "CHUNK_SIZE",
-	[SCWS_CHUNKED_ST_EXT] = "CHUNK_EXT",
-	[SCWS_CHUNKED_ST_SIZE_LF] = "CHUNK_SIZE_LF",
-	[SCWS_CHUNKED_ST_DATA] = "CHUNK_DATA",
-	[SCWS_CHUNKED_ST_DATA_CR] = "CHUNK_DATA_CR",
-	[SCWS_CHUNKED_ST_DATA_LF] = "CHUNK_DATA_LF",
-	[SCWS_CHUNKED_ST_TRAILER] = "TRAILER",
-	[SCWS_CHUNKED_ST_DONE] = "DONE",
+	[SCWS_CHUNKED_ST_SIZE] = "CHUNK_SIZE",       [SCWS_CHUNKED_ST_EXT] = "CHUNK_EXT",
+	[SCWS_CHUNKED_ST_SIZE_LF] = "CHUNK_SIZE_LF", [SCWS_CHUNKED_ST_DATA] = "CHUNK_DATA",
+	[SCWS_CHUNKED_ST_DATA_CR] = "CHUNK_DATA_CR", [SCWS_CHUNKED_ST_DATA_LF] = "CHUNK_DATA_LF",
+	[SCWS_CHUNKED_ST_TRAILER] = "TRAILER",       [SCWS_CHUNKED_ST_DONE] = "DONE",
 	[SCWS_CHUNKED_ST_ERROR] = "ERROR",
 };
 
@@ -51,8 +47,8 @@ void scws_chunked_init(struct scws_chunked *d, uint64_t max, const char *body_na
 	start_line(d);
 }
 
-__attribute__((format(printf, 4, 5)))
-static int fail(struct scws_chunked *d, int err, int status, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct scws_chunked *d, int err, int status,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -107,7 +103,8 @@ static int framing_byte(struct scws_chunked *d, uint8_t c)
 		if (d->st == SCWS_CHUNKED_ST_EXT) {
 			/* chunk-ext is skipped; only controls are refused. */
 			if ((c < 0x20 && c != '\t') || c == 0x7F)
-				return fail(d, -EPROTO, 400, "control character in chunk extension");
+				return fail(d, -EPROTO, 400,
+					    "control character in chunk extension");
 			return 0;
 		}
 		/* Digits only at the start: "1 2" is no size. */

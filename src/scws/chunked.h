@@ -39,13 +39,13 @@
 #include "core/perr.h"
 
 enum scws_chunked_state {
-	SCWS_CHUNKED_ST_SIZE,     /* chunk-size [BWS] */
-	SCWS_CHUNKED_ST_EXT,      /* ";" chunk-ext up to the line end */
-	SCWS_CHUNKED_ST_SIZE_LF,  /* CR seen at the end of a chunk-size line */
+	SCWS_CHUNKED_ST_SIZE,    /* chunk-size [BWS] */
+	SCWS_CHUNKED_ST_EXT,     /* ";" chunk-ext up to the line end */
+	SCWS_CHUNKED_ST_SIZE_LF, /* CR seen at the end of a chunk-size line */
 	SCWS_CHUNKED_ST_DATA,
-	SCWS_CHUNKED_ST_DATA_CR,  /* CRLF after chunk-data */
+	SCWS_CHUNKED_ST_DATA_CR, /* CRLF after chunk-data */
 	SCWS_CHUNKED_ST_DATA_LF,
-	SCWS_CHUNKED_ST_TRAILER,  /* trailer section, skipped */
+	SCWS_CHUNKED_ST_TRAILER, /* trailer section, skipped */
 	SCWS_CHUNKED_ST_DONE,
 	SCWS_CHUNKED_ST_ERROR,
 };
@@ -68,7 +68,7 @@ struct scws_chunked {
 	size_t trailer_line;   /* bytes in the current trailer line */
 	bool cr;               /* previous trailer byte was CR */
 
-	struct perr e;         /* the error: status 0 and reason "" for on_data's */
+	struct perr e; /* the error: status 0 and reason "" for on_data's */
 };
 
 /* Starts a body. At most max decoded bytes (chunk sizes are checked before
@@ -80,8 +80,8 @@ void scws_chunked_init(struct scws_chunked *d, uint64_t max, const char *body_na
 
 /* See the top of this file. in may be NULL when len is 0; on_data may be
  * NULL (the data is then only framed). */
-__attribute__((warn_unused_result))
-int scws_chunked_feed(struct scws_chunked *d, const uint8_t *in, size_t len, size_t *used,
-		      scws_chunked_data_fn *on_data, void *arg);
+__attribute__((warn_unused_result)) int scws_chunked_feed(struct scws_chunked *d, const uint8_t *in,
+							  size_t len, size_t *used,
+							  scws_chunked_data_fn *on_data, void *arg);
 
 #endif

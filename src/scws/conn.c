@@ -54,37 +54,37 @@ struct scws_conn {
 	char peer[64];
 	char local[64];
 	uint16_t local_port;
-	uint64_t id;                 /* scws_server_next_conn_id() */
-	struct timespec opened;      /* monotonic, at scws_conn_new() */
-	int64_t opened_ms;           /* wall clock, at scws_conn_new() */
-	int64_t t0_ms;               /* wall clock of t0 */
-	unsigned requests;           /* answered */
+	uint64_t id;            /* scws_server_next_conn_id() */
+	struct timespec opened; /* monotonic, at scws_conn_new() */
+	int64_t opened_ms;      /* wall clock, at scws_conn_new() */
+	int64_t t0_ms;          /* wall clock of t0 */
+	unsigned requests;      /* answered */
 	uint64_t bytes_in, bytes_out;
-	bool tls_opened;             /* the handshake completed */
-	bool live;                   /* scws_conn_new() succeeded: observed at free */
-	bool https;                  /* TLS engine, or TLS offloaded in front */
-	struct scws_tls *tls;        /* NULL on a plain-HTTP port */
-	struct conn_request *rq;     /* while a request is in progress, else NULL */
-	struct buf out;              /* bytes for the peer (ciphertext with tls) */
-	size_t out_off;              /* sent prefix of out; out_off <= out.len */
-	struct buf plain;            /* tls: response bytes not yet encrypted */
+	bool tls_opened;         /* the handshake completed */
+	bool live;               /* scws_conn_new() succeeded: observed at free */
+	bool https;              /* TLS engine, or TLS offloaded in front */
+	struct scws_tls *tls;    /* NULL on a plain-HTTP port */
+	struct conn_request *rq; /* while a request is in progress, else NULL */
+	struct buf out;          /* bytes for the peer (ciphertext with tls) */
+	size_t out_off;          /* sent prefix of out; out_off <= out.len */
+	struct buf plain;        /* tls: response bytes not yet encrypted */
 	bool done;
-	bool have_head;              /* on_head ran for the current request */
-	bool answered;               /* the current request has its response */
-	bool tls_started;            /* TLS bytes came (the handshake runs) */
-	bool fed;                    /* the first bytes came (the wrong-protocol check ran) */
-	bool in_req;                 /* bytes of a request came, its answer is not written */
-	bool handshaken;             /* tls: the handshake completed */
+	bool have_head;   /* on_head ran for the current request */
+	bool answered;    /* the current request has its response */
+	bool tls_started; /* TLS bytes came (the handshake runs) */
+	bool fed;         /* the first bytes came (the wrong-protocol check ran) */
+	bool in_req;      /* bytes of a request came, its answer is not written */
+	bool handshaken;  /* tls: the handshake completed */
 	struct scws_conn_deadlines dl;
-	uint64_t now;                /* the transport's clock (scws_conn_set_time) */
-	uint64_t t_conn;             /* the connection */
-	uint64_t t_req;              /* first byte of the current request */
-	uint64_t t_idle;             /* last answer written (or the handshake's end) */
-	uint64_t t_drained;          /* the output was last all taken */
-	uint64_t t_in;               /* bytes last came in */
-	struct timespec t0;          /* first byte of the current request */
-	uint64_t sent;               /* bytes consumed from out, ever */
-	bool tls_alert;              /* fault: abort the handshake with an alert */
+	uint64_t now;       /* the transport's clock (scws_conn_set_time) */
+	uint64_t t_conn;    /* the connection */
+	uint64_t t_req;     /* first byte of the current request */
+	uint64_t t_idle;    /* last answer written (or the handshake's end) */
+	uint64_t t_drained; /* the output was last all taken */
+	uint64_t t_in;      /* bytes last came in */
+	struct timespec t0; /* first byte of the current request */
+	uint64_t sent;      /* bytes consumed from out, ever */
+	bool tls_alert;     /* fault: abort the handshake with an alert */
 	/* For the observer (the journal judges the client by them): the fault
 	 * that acted on the connection ("tls-cert untrusted", "tls-alert") and
 	 * those that shaped the current answer, with its Retry-After. */
@@ -221,7 +221,8 @@ static uint64_t ms_since(const struct timespec *t)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	double dt = (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+	double dt =
+		(double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 	return dt < 0 ? 0 : (uint64_t)dt;
 }
 
@@ -303,12 +304,12 @@ static void observe_request(struct scws_conn *c, const struct scws_http_req *req
 		const struct scws_bootstrap_field *f = r->f;
 		if (f[SCWS_BOOTSTRAP_F_DEVID].seen)
 			o.devid = shown(bytes_make(f[SCWS_BOOTSTRAP_F_DEVID].v,
-						   f[SCWS_BOOTSTRAP_F_DEVID].len), devid,
-					sizeof(devid));
+						   f[SCWS_BOOTSTRAP_F_DEVID].len),
+					devid, sizeof(devid));
 		if (f[SCWS_BOOTSTRAP_F_USERNAME].seen)
 			o.username = shown(bytes_make(f[SCWS_BOOTSTRAP_F_USERNAME].v,
-						      f[SCWS_BOOTSTRAP_F_USERNAME].len), user,
-					   sizeof(user));
+						      f[SCWS_BOOTSTRAP_F_USERNAME].len),
+					   user, sizeof(user));
 		if (f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].seen)
 			o.push_address = shown(bytes_make(f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].v,
 							  f[SCWS_BOOTSTRAP_F_PUSH_ADDRESS].len),
@@ -349,8 +350,9 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 		snprintf(path, sizeof(path), "%s", c->rq->req.path);
 	} else if (req && req->target.len) {
 		size_t n = 0;
-		for (size_t i = 0; i < req->target.len && req->target.ptr[i] != '?' &&
-				   n + 1 < sizeof(path); i++) {
+		for (size_t i = 0;
+		     i < req->target.len && req->target.ptr[i] != '?' && n + 1 < sizeof(path);
+		     i++) {
 			uint8_t ch = req->target.ptr[i];
 			path[n++] = ch > 0x20 && ch < 0x7F ? (char)ch : '?';
 		}
@@ -381,8 +383,7 @@ static void log_request(struct scws_conn *c, const struct scws_http_req *req, in
 	};
 	log_kv(LOG_INFO, "scws", "request", kv, sizeof(kv) / sizeof(kv[0]));
 	c->requests++;
-	observe_request(c, req, status, body_len, reason, method, path,
-			dt < 0 ? 0 : (uint64_t)dt);
+	observe_request(c, req, status, body_len, reason, method, path, dt < 0 ? 0 : (uint64_t)dt);
 	scws_server_count_response(c->srv, status);
 }
 
@@ -444,8 +445,7 @@ static void add_item(char *out, size_t cap, const char *item)
 
 /* The faults of fr that act on this answer, as `fault add` names them:
  * "http-status 503", "http-body wrong-type, http-delay 1500". */
-static void describe_response_fault(const struct scws_fault_response *fr, char *out,
-				    size_t cap)
+static void describe_response_fault(const struct scws_fault_response *fr, char *out, size_t cap)
 {
 	static const char *const bodies[] = {
 		[SCWS_FAULT_BODY_WBXML_GARBAGE] = "wbxml-garbage",
@@ -521,8 +521,8 @@ static int on_head(void *arg, const struct scws_http_req *req)
 		return -ECANCELED;
 	}
 	c->have_head = true;
-	if (scws_bootstrap_head_at(&c->rq->req, req, c->https, scws_server_bootstrap_path(c->srv)) ==
-	    SCWS_BOOTSTRAP_DECIDED) {
+	if (scws_bootstrap_head_at(&c->rq->req, req, c->https,
+				   scws_server_bootstrap_path(c->srv)) == SCWS_BOOTSTRAP_DECIDED) {
 		if (req->expect_continue) {
 			answer(c, req, true);
 			return -ECANCELED; /* answered and closing: stop parsing */
@@ -757,10 +757,13 @@ static void plain_on_tls_port(struct scws_conn *c, const uint8_t *in, size_t len
 	snprintf(url, sizeof(url), "https://%s/OMA/DM/Bootstrap.xml", host);
 	int n = snprintf(body, sizeof(body),
 			 "400 Bad Request: this port speaks HTTPS (TLS), and a plain HTTP "
-			 "request came.\nUse %s\n", url);
+			 "request came.\nUse %s\n",
+			 url);
 	struct buf *o = &c->out;
-	if (buf_printf(o, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			  "Content-Length: %d\r\nConnection: close\r\n\r\n%s", n, body) != 0)
+	if (buf_printf(o,
+		       "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		       "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		       n, body) != 0)
 		fatal(c, "output over its limit");
 	log_conn(c, LOG_WARN, "plain HTTP on an HTTPS port", url);
 	c->done = true;
@@ -858,7 +861,7 @@ static void observe_close(struct scws_conn *c)
 	o.duration_ms = ms_since(&c->opened);
 	if (c->tls && !c->tls_opened) {
 		const char *why = scws_tls_reason(c->tls);
-		o.alert = why && why[0] ? why
+		o.alert = why && why[0]    ? why
 			  : c->tls_started ? "the client closed during the handshake"
 					   : "the client sent nothing";
 	} else if (c->tls && scws_tls_state(c->tls) == SCWS_TLS_ST_FAILED) {
@@ -943,8 +946,8 @@ int scws_conn_pace(struct scws_conn *c, uint64_t now_ms)
 	}
 	c->gate = released;
 	/* The next byte's time, at least SCWS_PACE_TICK_MS away. */
-	uint64_t next = open_at + ((released - c->pace_start + 1) * 1000u + c->pace_bps - 1) /
-					  c->pace_bps;
+	uint64_t next =
+		open_at + ((released - c->pace_start + 1) * 1000u + c->pace_bps - 1) / c->pace_bps;
 	uint64_t wait = next > now_ms ? next - now_ms : 0;
 	return (int)(wait < SCWS_PACE_TICK_MS ? SCWS_PACE_TICK_MS : wait);
 }
@@ -1012,8 +1015,10 @@ void scws_conn_set_time(struct scws_conn *c, uint64_t now_ms)
 enum phase { PH_NONE, PH_HANDSHAKE, PH_HEAD, PH_BODY, PH_KEEPALIVE };
 
 static const char *const phase_names[] = {
-	[PH_HANDSHAKE] = "TLS handshake", [PH_HEAD] = "request head",
-	[PH_BODY] = "request body", [PH_KEEPALIVE] = "keep-alive (no new request)",
+	[PH_HANDSHAKE] = "TLS handshake",
+	[PH_HEAD] = "request head",
+	[PH_BODY] = "request body",
+	[PH_KEEPALIVE] = "keep-alive (no new request)",
 };
 
 /* The phase, its start and its limit (0: none). */

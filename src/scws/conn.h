@@ -47,7 +47,7 @@ struct scws_conn_info {
 	bool tls_offloaded;
 	/* NULL: no deadlines. Copied. */
 	const struct scws_conn_deadlines *deadlines;
-	uint64_t now_ms;       /* the transport's clock at the connection */
+	uint64_t now_ms; /* the transport's clock at the connection */
 };
 
 /* A new connection on srv (borrowed: it must outlive the conn). The

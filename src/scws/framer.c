@@ -39,8 +39,8 @@ const struct perr *scws_framer_err(const struct scws_framer *f)
 }
 
 /* n bytes of body data at in: counted, then to on_data. */
-static int data(struct scws_framer *f, const uint8_t *in, size_t n,
-		scws_chunked_data_fn *on_data, void *arg)
+static int data(struct scws_framer *f, const uint8_t *in, size_t n, scws_chunked_data_fn *on_data,
+		void *arg)
 {
 	f->total += n;
 	if (!n || !on_data)

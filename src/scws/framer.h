@@ -34,7 +34,7 @@
 #include "scws/chunked.h"
 
 enum scws_framer_mode {
-	SCWS_FRAMER_NONE,        /* not started: a feed is a bug (-EBADFD, 500) */
+	SCWS_FRAMER_NONE, /* not started: a feed is a bug (-EBADFD, 500) */
 	SCWS_FRAMER_LENGTH,
 	SCWS_FRAMER_CHUNKED,
 	SCWS_FRAMER_UNTIL_CLOSE,
@@ -55,9 +55,9 @@ void scws_framer_chunked(struct scws_framer *f, uint64_t max, const char *body_n
 void scws_framer_until_close(struct scws_framer *f);
 
 /* See the top of this file. */
-__attribute__((warn_unused_result))
-int scws_framer_feed(struct scws_framer *f, const uint8_t *in, size_t len, size_t *used,
-		     scws_chunked_data_fn *on_data, void *arg);
+__attribute__((warn_unused_result)) int scws_framer_feed(struct scws_framer *f, const uint8_t *in,
+							 size_t len, size_t *used,
+							 scws_chunked_data_fn *on_data, void *arg);
 
 /* ---------------------------------------------------------------- the feed loop
  *
@@ -96,9 +96,10 @@ struct scws_msg_ops {
 	scws_chunked_data_fn *on_data;
 };
 
-__attribute__((warn_unused_result))
-int scws_framer_drive(struct scws_framer *f, const struct scws_msg_ops *ops, void *parser,
-		      const uint8_t *in, size_t len, size_t *used);
+__attribute__((warn_unused_result)) int scws_framer_drive(struct scws_framer *f,
+							  const struct scws_msg_ops *ops,
+							  void *parser, const uint8_t *in,
+							  size_t len, size_t *used);
 
 /* The error of the last feed that failed (the chunked decoder's for a
  * chunked body); not set while none. */

@@ -20,10 +20,8 @@
 #include <string.h>
 
 static const char *const state_names[] = {
-	[SCWS_HTTP_ST_HEAD] = "HEAD",
-	[SCWS_HTTP_ST_BODY] = "BODY",
-	[SCWS_HTTP_ST_CHUNKED] = "CHUNKED",
-	[SCWS_HTTP_ST_DONE] = "DONE",
+	[SCWS_HTTP_ST_HEAD] = "HEAD",       [SCWS_HTTP_ST_BODY] = "BODY",
+	[SCWS_HTTP_ST_CHUNKED] = "CHUNKED", [SCWS_HTTP_ST_DONE] = "DONE",
 	[SCWS_HTTP_ST_ERROR] = "ERROR",
 };
 
@@ -35,9 +33,8 @@ const char *scws_http_state_name(enum scws_http_state st)
 }
 
 static const char *const method_names[] = {
-	[SCWS_HTTP_OTHER] = "OTHER",   [SCWS_HTTP_GET] = "GET",
-	[SCWS_HTTP_HEAD] = "HEAD",     [SCWS_HTTP_POST] = "POST",
-	[SCWS_HTTP_PUT] = "PUT",       [SCWS_HTTP_DELETE] = "DELETE",
+	[SCWS_HTTP_OTHER] = "OTHER",     [SCWS_HTTP_GET] = "GET", [SCWS_HTTP_HEAD] = "HEAD",
+	[SCWS_HTTP_POST] = "POST",       [SCWS_HTTP_PUT] = "PUT", [SCWS_HTTP_DELETE] = "DELETE",
 	[SCWS_HTTP_OPTIONS] = "OPTIONS",
 };
 
@@ -150,8 +147,8 @@ const char *scws_http_parser_reason(const struct scws_http_parser *p)
 	return p->e.reason;
 }
 
-__attribute__((format(printf, 4, 5)))
-static int fail(struct scws_http_parser *p, int err, int status, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct scws_http_parser *p, int err,
+						      int status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -180,9 +177,8 @@ static const struct {
 	const char *name;
 	enum scws_http_method m;
 } known_methods[] = {
-	{ "GET", SCWS_HTTP_GET },         { "HEAD", SCWS_HTTP_HEAD },
-	{ "POST", SCWS_HTTP_POST },       { "PUT", SCWS_HTTP_PUT },
-	{ "DELETE", SCWS_HTTP_DELETE },   { "OPTIONS", SCWS_HTTP_OPTIONS },
+	{ "GET", SCWS_HTTP_GET }, { "HEAD", SCWS_HTTP_HEAD },     { "POST", SCWS_HTTP_POST },
+	{ "PUT", SCWS_HTTP_PUT }, { "DELETE", SCWS_HTTP_DELETE }, { "OPTIONS", SCWS_HTTP_OPTIONS },
 };
 
 /* request-line = method SP request-target SP HTTP-version (RFC 9112 §3),
@@ -552,9 +548,8 @@ int scws_http_date(time_t t, char *out, size_t cap)
 	if (cap < 30 || !gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
 		return -EINVAL;
 	/* Own name tables: strftime's %a and %b follow the locale. */
-	snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-		 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec);
+	snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return 0;
 }
 

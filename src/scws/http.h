@@ -88,19 +88,19 @@ struct scws_http_header {
 /* A parsed request head. Every view points into the parser (see above). */
 struct scws_http_req {
 	enum scws_http_method method;
-	struct bytes method_name;  /* the token as sent */
-	struct bytes target;       /* request-target as sent, e.g. "/OMA/DM/Bootstrap.xml?x" */
-	int minor_version;         /* 0 or 1 (HTTP/1.x with x > 1 is handled as 1.1) */
+	struct bytes method_name; /* the token as sent */
+	struct bytes target;      /* request-target as sent, e.g. "/OMA/DM/Bootstrap.xml?x" */
+	int minor_version;        /* 0 or 1 (HTTP/1.x with x > 1 is handled as 1.1) */
 	struct scws_http_header headers[HTTP_HEADERS_MAX];
 	size_t num_headers;
 	struct bytes host;         /* Host value; empty when absent (HTTP/1.0 only) */
 	struct bytes content_type; /* Content-Type value; empty when absent */
 	bool has_content_type;
-	bool is_chunked;           /* Transfer-Encoding: chunked */
-	uint64_t content_length;   /* 0 when chunked or absent */
-	bool has_body;             /* chunked, or Content-Length > 0 */
-	bool keep_alive;           /* the connection may carry another request */
-	bool expect_continue;      /* HTTP/1.1 Expect: 100-continue and a body follows:
+	bool is_chunked;         /* Transfer-Encoding: chunked */
+	uint64_t content_length; /* 0 when chunked or absent */
+	bool has_body;           /* chunked, or Content-Length > 0 */
+	bool keep_alive;         /* the connection may carry another request */
+	bool expect_continue;    /* HTTP/1.1 Expect: 100-continue and a body follows:
 				    * send SCWS_HTTP_CONTINUE from on_head unless
 				    * rejecting the request right away */
 };
@@ -124,10 +124,10 @@ struct scws_http_callbacks {
 };
 
 enum scws_http_state {
-	SCWS_HTTP_ST_HEAD,           /* framing the head */
-	SCWS_HTTP_ST_BODY,           /* Content-Length body */
-	SCWS_HTTP_ST_CHUNKED,        /* chunked body (the framer's decoder) */
-	SCWS_HTTP_ST_DONE,           /* request complete; next feed starts a new one */
+	SCWS_HTTP_ST_HEAD,    /* framing the head */
+	SCWS_HTTP_ST_BODY,    /* Content-Length body */
+	SCWS_HTTP_ST_CHUNKED, /* chunked body (the framer's decoder) */
+	SCWS_HTTP_ST_DONE,    /* request complete; next feed starts a new one */
 	SCWS_HTTP_ST_ERROR,
 };
 
@@ -140,14 +140,14 @@ struct scws_http_parser {
 	struct scws_http_req req;
 
 	struct scws_http_head head; /* the head being framed, then its views' bytes */
-	size_t head_scan;       /* head bytes before this were checked for bare CRs */
-	bool line_checked;      /* the request-line was checked as soon as it ended */
+	size_t head_scan;           /* head bytes before this were checked for bare CRs */
+	bool line_checked;          /* the request-line was checked as soon as it ended */
 
 	struct scws_framer framer; /* the body: Content-Length, or chunked within HTTP_BODY_MAX */
 	bool skip_body;
-	struct buf body;        /* only when cb.on_body is NULL */
+	struct buf body; /* only when cb.on_body is NULL */
 
-	struct perr e;          /* sticky in the error state: err, status, reason */
+	struct perr e; /* sticky in the error state: err, status, reason */
 };
 
 /* Embedded lifecycle. cb is copied; arg is passed to every callback. */
@@ -159,8 +159,9 @@ struct scws_http_parser *scws_http_parser_new(const struct scws_http_callbacks *
 void scws_http_parser_free(struct scws_http_parser *p);
 
 /* See the top of this file. in may be NULL when len is 0. */
-__attribute__((warn_unused_result))
-int scws_http_parser_feed(struct scws_http_parser *p, const uint8_t *in, size_t len, size_t *used);
+__attribute__((warn_unused_result)) int scws_http_parser_feed(struct scws_http_parser *p,
+							      const uint8_t *in, size_t len,
+							      size_t *used);
 
 /* The current request: complete from on_head on. */
 const struct scws_http_req *scws_http_parser_req(const struct scws_http_parser *p);
@@ -192,16 +193,16 @@ struct scws_http_field {
 };
 
 struct scws_http_response {
-	int status;                 /* 100..599 */
-	const char *content_type;   /* NULL: no Content-Type */
-	const char *cache_control;  /* NULL: none */
-	const char *allow;          /* NULL: none; "GET, HEAD, POST" for a 405 */
+	int status;                          /* 100..599 */
+	const char *content_type;            /* NULL: no Content-Type */
+	const char *cache_control;           /* NULL: none */
+	const char *allow;                   /* NULL: none; "GET, HEAD, POST" for a 405 */
 	const struct scws_http_field *extra; /* further header fields, in order */
 	size_t num_extra;
-	bool is_head;               /* answer to HEAD: all headers, no body */
-	bool close;                 /* Connection: close (the caller then closes) */
-	bool keep_alive_10;         /* Connection: keep-alive (HTTP/1.0 client kept) */
-	time_t date;                /* Date; 0 means now */
+	bool is_head;       /* answer to HEAD: all headers, no body */
+	bool close;         /* Connection: close (the caller then closes) */
+	bool keep_alive_10; /* Connection: keep-alive (HTTP/1.0 client kept) */
+	time_t date;        /* Date; 0 means now */
 	const void *body;
 	size_t body_len;
 };
@@ -217,16 +218,17 @@ void scws_http_response_init(struct scws_http_response *r, const struct scws_htt
  * is_head) the body to out. 0; -EINVAL for a bad status or a field with
  * CR/LF/NUL; -EMSGSIZE/-ENOMEM from the buffer. On failure out is left as
  * it was. */
-__attribute__((warn_unused_result))
-int scws_http_response_write(struct buf *out, const struct scws_http_response *r);
+__attribute__((warn_unused_result)) int scws_http_response_write(
+	struct buf *out, const struct scws_http_response *r);
 
 /* An error answer: `status`, text/plain body "<reason>\n", Cache-Control:
  * no-store, Connection: close unless keep is true (or req says close).
  * req may be NULL, or scws_http_parser_req() even after a parse error: a
  * HEAD request then gets the headers only. */
-__attribute__((warn_unused_result))
-int scws_http_response_error(struct buf *out, const struct scws_http_req *req, int status,
-			     const char *reason, bool keep);
+__attribute__((warn_unused_result)) int scws_http_response_error(struct buf *out,
+								 const struct scws_http_req *req,
+								 int status, const char *reason,
+								 bool keep);
 
 /* The standard reason phrase, or "" for a code we do not list. */
 const char *scws_http_status_phrase(int status);

@@ -19,9 +19,9 @@
 /* A head copied in until the empty line that ends it. */
 struct scws_http_head {
 	uint8_t buf[HTTP_HEAD_MAX];
-	size_t len;             /* len <= HTTP_HEAD_MAX */
-	size_t line_start;      /* start of the line being framed, <= len */
-	bool has_line;          /* a non-empty line came: an empty one now ends the head */
+	size_t len;        /* len <= HTTP_HEAD_MAX */
+	size_t line_start; /* start of the line being framed, <= len */
+	bool has_line;     /* a non-empty line came: an empty one now ends the head */
 };
 
 void scws_http_head_reset(struct scws_http_head *h);
@@ -68,7 +68,7 @@ struct scws_http_framing {
 	bool te_unknown;
 	bool te_chunked_last;
 	unsigned te_chunked;
-	char te_bad[40];        /* the first unknown transfer-coding, printable */
+	char te_bad[40]; /* the first unknown transfer-coding, printable */
 	bool conn_close;
 	bool conn_keep_alive;
 };

@@ -81,7 +81,7 @@ void scws_http_resp_parser_cleanup(struct scws_http_resp_parser *p)
 }
 
 struct scws_http_resp_parser *scws_http_resp_parser_new(const struct scws_http_resp_callbacks *cb,
-							 void *arg)
+							void *arg)
 {
 	struct scws_http_resp_parser *p = malloc(sizeof(*p));
 	if (p)
@@ -124,8 +124,8 @@ const char *scws_http_resp_parser_reason(const struct scws_http_resp_parser *p)
 	return p->e.reason;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct scws_http_resp_parser *p, int err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct scws_http_resp_parser *p, int err,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

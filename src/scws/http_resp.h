@@ -62,18 +62,18 @@
 
 /* A parsed response head. Views point into the parser (see above). */
 struct scws_http_resp {
-	int minor_version;         /* 0 or 1 (HTTP/1.x with x > 1 is handled as 1.1) */
-	int status;                /* 100..599 (RFC 9110 §15; others are -EPROTO) */
-	struct bytes reason;       /* reason-phrase, may be empty */
+	int minor_version;   /* 0 or 1 (HTTP/1.x with x > 1 is handled as 1.1) */
+	int status;          /* 100..599 (RFC 9110 §15; others are -EPROTO) */
+	struct bytes reason; /* reason-phrase, may be empty */
 	struct scws_http_header headers[HTTP_HEADERS_MAX];
 	size_t num_headers;
 	struct bytes content_type; /* Content-Type value; empty when absent */
 	bool is_chunked;           /* Transfer-Encoding: chunked */
 	bool has_content_length;
-	uint64_t content_length;   /* 0 unless has_content_length */
-	bool has_body;             /* a body follows (maybe an empty chunked one) */
-	bool until_close;          /* the body ends when the connection does */
-	bool keep_alive;           /* the connection may carry another request */
+	uint64_t content_length; /* 0 unless has_content_length */
+	bool has_body;           /* a body follows (maybe an empty chunked one) */
+	bool until_close;        /* the body ends when the connection does */
+	bool keep_alive;         /* the connection may carry another request */
 };
 
 /* Value of the first header named `name` (ASCII, any case), or NULL. */
@@ -87,11 +87,11 @@ struct scws_http_resp_callbacks {
 };
 
 enum scws_http_resp_state {
-	SCWS_HTTP_RESP_ST_HEAD,          /* framing a head */
-	SCWS_HTTP_RESP_ST_BODY,          /* Content-Length body */
-	SCWS_HTTP_RESP_ST_UNTIL_CLOSE,   /* body delimited by the close */
-	SCWS_HTTP_RESP_ST_CHUNKED,       /* chunked body (the framer's decoder) */
-	SCWS_HTTP_RESP_ST_DONE,          /* response complete; next feed starts a new one */
+	SCWS_HTTP_RESP_ST_HEAD,        /* framing a head */
+	SCWS_HTTP_RESP_ST_BODY,        /* Content-Length body */
+	SCWS_HTTP_RESP_ST_UNTIL_CLOSE, /* body delimited by the close */
+	SCWS_HTTP_RESP_ST_CHUNKED,     /* chunked body (the framer's decoder) */
+	SCWS_HTTP_RESP_ST_DONE,        /* response complete; next feed starts a new one */
 	SCWS_HTTP_RESP_ST_ERROR,
 };
 
@@ -103,14 +103,14 @@ struct scws_http_resp_parser {
 	void *arg;
 	enum scws_http_method method; /* of the request being answered */
 	struct scws_http_resp resp;
-	unsigned interim;       /* 1xx heads skipped for this response */
+	unsigned interim; /* 1xx heads skipped for this response */
 
 	struct scws_http_head head; /* the head being framed, then its views' bytes */
 
 	struct scws_framer framer; /* the body: Content-Length, chunked or until the close */
-	struct buf body;        /* only when cb.on_body is NULL */
+	struct buf body;           /* only when cb.on_body is NULL */
 
-	struct perr e;          /* sticky in the error state: err and reason (status 0) */
+	struct perr e; /* sticky in the error state: err and reason (status 0) */
 };
 
 /* Embedded lifecycle. cb is copied (may be NULL); arg goes to every
@@ -120,7 +120,7 @@ void scws_http_resp_parser_init(struct scws_http_resp_parser *p,
 void scws_http_resp_parser_cleanup(struct scws_http_resp_parser *p);
 /* Heap lifecycle: NULL on allocation failure; _free(NULL) is a no-op. */
 struct scws_http_resp_parser *scws_http_resp_parser_new(const struct scws_http_resp_callbacks *cb,
-							 void *arg);
+							void *arg);
 void scws_http_resp_parser_free(struct scws_http_resp_parser *p);
 
 /* The method of the request the next response answers (HEAD: no body).
@@ -128,17 +128,16 @@ void scws_http_resp_parser_free(struct scws_http_resp_parser *p);
 void scws_http_resp_parser_expect(struct scws_http_resp_parser *p, enum scws_http_method m);
 
 /* See the top of this file. in may be NULL when len is 0. */
-__attribute__((warn_unused_result))
-int scws_http_resp_parser_feed(struct scws_http_resp_parser *p, const uint8_t *in, size_t len,
-			       size_t *used);
+__attribute__((warn_unused_result)) int scws_http_resp_parser_feed(struct scws_http_resp_parser *p,
+								   const uint8_t *in, size_t len,
+								   size_t *used);
 
 /* The connection was closed by the peer (a clean TLS close_notify or a TCP
  * FIN). 0 when that completes the response (a body delimited by the close,
  * or a response already complete); -EPROTO when the response was cut short
  * (the reason says where; a close before any byte says so too); the sticky
  * error in the error state. */
-__attribute__((warn_unused_result))
-int scws_http_resp_parser_eof(struct scws_http_resp_parser *p);
+__attribute__((warn_unused_result)) int scws_http_resp_parser_eof(struct scws_http_resp_parser *p);
 
 /* The current response head: complete from on_head on. */
 const struct scws_http_resp *scws_http_resp_parser_resp(const struct scws_http_resp_parser *p);
@@ -156,25 +155,25 @@ const char *scws_http_resp_parser_reason(const struct scws_http_resp_parser *p);
 /* ---------------------------------------------------------------- requests */
 
 struct scws_http_request {
-	enum scws_http_method method; /* not SCWS_HTTP_OTHER */
-	const char *target;           /* origin-form, e.g. "/OMA/DM/Bootstrap.xml": VCHARs */
-	const char *host;             /* Host value, e.g. "localuicc:443" or "[::1]:4116" */
-	const char *user_agent;       /* NULL: none */
-	const char *accept;           /* NULL: none */
-	const char *content_type;     /* NULL: none */
+	enum scws_http_method method;        /* not SCWS_HTTP_OTHER */
+	const char *target;                  /* origin-form, e.g. "/OMA/DM/Bootstrap.xml": VCHARs */
+	const char *host;                    /* Host value, e.g. "localuicc:443" or "[::1]:4116" */
+	const char *user_agent;              /* NULL: none */
+	const char *accept;                  /* NULL: none */
+	const char *content_type;            /* NULL: none */
 	const struct scws_http_field *extra; /* further header fields, in order */
 	size_t num_extra;
-	bool close;                   /* Connection: close */
+	bool close; /* Connection: close */
 	const void *body;
-	size_t body_len;              /* sent with Content-Length (also 0 for POST/PUT) */
+	size_t body_len; /* sent with Content-Length (also 0 for POST/PUT) */
 };
 
 /* Appends the request line, Host, the optional fields, Content-Length (when
  * there is a body or the method is POST or PUT), Connection, the empty line
  * and the body to out. 0; -EINVAL for a bad method, target, host or field;
  * -EMSGSIZE/-ENOMEM from the buffer. On failure out is left as it was. */
-__attribute__((warn_unused_result))
-int scws_http_request_write(struct buf *out, const struct scws_http_request *r);
+__attribute__((warn_unused_result)) int scws_http_request_write(struct buf *out,
+								const struct scws_http_request *r);
 
 /* One form field: a name (ASCII without '"', CR, LF, NUL) and a value of
  * any bytes. */
@@ -188,8 +187,7 @@ struct scws_http_form_field {
  * from getrandom()) and its NUL into out. 0, -EINVAL when cap is under
  * SCWS_HTTP_FORM_BOUNDARY_LEN + 1, or the getrandom() errno. */
 #define SCWS_HTTP_FORM_BOUNDARY_LEN 40u
-__attribute__((warn_unused_result))
-int scws_http_form_boundary(char *out, size_t cap);
+__attribute__((warn_unused_result)) int scws_http_form_boundary(char *out, size_t cap);
 
 /* The Content-Type value for boundary: multipart/form-data; boundary=...
  * Returns out (truncated to fit cap, cap >= 1). */
@@ -201,8 +199,7 @@ const char *scws_http_form_content_type(const char *boundary, char *out, size_t 
  * boundary that is not 1..70 bchars or a bad field name; -EEXIST when a
  * value contains the delimiter (pick another boundary); -EMSGSIZE/-ENOMEM
  * from the buffer. On failure out is left as it was. */
-__attribute__((warn_unused_result))
-int scws_http_form_write(struct buf *out, const char *boundary,
-			 const struct scws_http_form_field *fields, size_t n);
+__attribute__((warn_unused_result)) int scws_http_form_write(
+	struct buf *out, const char *boundary, const struct scws_http_form_field *fields, size_t n);
 
 #endif

@@ -82,7 +82,7 @@ static int media_type_at(struct bytes v, size_t *pos, struct bytes *type)
 
 struct param {
 	struct bytes name;
-	struct bytes raw;  /* between the quotes, escapes still in, when quoted */
+	struct bytes raw; /* between the quotes, escapes still in, when quoted */
 	bool quoted;
 };
 
@@ -164,8 +164,8 @@ static const char *printable(struct bytes v, char *out, size_t cap)
 
 /* ---------------------------------------------------------------- errors */
 
-__attribute__((format(printf, 4, 5)))
-static int fail(struct scws_multipart *m, int err, int status, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct scws_multipart *m, int err, int status,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -358,8 +358,10 @@ static int parse_part_head(struct scws_multipart *m)
 			v.len--;
 		if (ascii_eq_ci(name, "Content-Disposition")) {
 			if (has_disposition)
-				return fail(m, -EPROTO, 400, "part %u has two Content-Disposition "
-					    "headers", m->parts);
+				return fail(m, -EPROTO, 400,
+					    "part %u has two Content-Disposition "
+					    "headers",
+					    m->parts);
 			has_disposition = true;
 			rc = parse_disposition(m, v, &has_name);
 		} else if (ascii_eq_ci(name, "Content-Type")) {

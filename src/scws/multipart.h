@@ -37,12 +37,12 @@
 /* One part. Views point into the parser and stay valid from on_part_begin
  * until on_part_end returns. */
 struct scws_multipart_part {
-	unsigned index;             /* 1 for the first part */
-	struct bytes name;          /* Content-Disposition name, unquoted; compare byte-exactly */
-	struct bytes filename;      /* unquoted; never trust it (RFC 7578 §4.2) */
+	unsigned index;        /* 1 for the first part */
+	struct bytes name;     /* Content-Disposition name, unquoted; compare byte-exactly */
+	struct bytes filename; /* unquoted; never trust it (RFC 7578 §4.2) */
 	bool has_filename;
-	struct bytes content_type;  /* type/subtype of the part, empty when absent (text/plain) */
-	struct bytes charset;       /* charset parameter, unquoted, empty when absent */
+	struct bytes content_type; /* type/subtype of the part, empty when absent (text/plain) */
+	struct bytes charset;      /* charset parameter, unquoted, empty when absent */
 };
 
 /* Return 0 to go on, a negative errno to stop: feed returns it. Callbacks
@@ -67,7 +67,7 @@ enum scws_multipart_state {
 	SCWS_MULTIPART_ST_CLOSE_DASH,  /* one '-' of the close delimiter seen */
 	SCWS_MULTIPART_ST_PART_HEAD,   /* part header lines */
 	SCWS_MULTIPART_ST_PART_DATA,
-	SCWS_MULTIPART_ST_EPILOGUE,    /* close delimiter seen: the rest is ignored */
+	SCWS_MULTIPART_ST_EPILOGUE, /* close delimiter seen: the rest is ignored */
 	SCWS_MULTIPART_ST_ERROR,
 };
 
@@ -78,15 +78,15 @@ struct scws_multipart {
 	struct scws_multipart_callbacks cb;
 	void *arg;
 	uint8_t delim[4 + MULTIPART_BOUNDARY_MAX]; /* CR LF '-' '-' boundary */
-	size_t delim_len;      /* 5 .. 4 + MULTIPART_BOUNDARY_MAX */
-	size_t match;          /* delim[0..match) seen and held back; match < delim_len */
-	bool in_preamble;      /* the delimiter being checked is the first one */
+	size_t delim_len;                          /* 5 .. 4 + MULTIPART_BOUNDARY_MAX */
+	size_t match;     /* delim[0..match) seen and held back; match < delim_len */
+	bool in_preamble; /* the delimiter being checked is the first one */
 	uint8_t head[MULTIPART_PART_HEAD_MAX];
-	size_t head_len;       /* <= MULTIPART_PART_HEAD_MAX */
-	size_t line_start;     /* start of the header line being copied */
-	unsigned parts;        /* parts begun, <= MULTIPART_PARTS_MAX */
+	size_t head_len;   /* <= MULTIPART_PART_HEAD_MAX */
+	size_t line_start; /* start of the header line being copied */
+	unsigned parts;    /* parts begun, <= MULTIPART_PARTS_MAX */
 	struct scws_multipart_part part;
-	struct perr e;         /* sticky in the error state */
+	struct perr e; /* sticky in the error state */
 };
 
 /* Reads the boundary from a request Content-Type value (the view is
@@ -94,9 +94,9 @@ struct scws_multipart {
  * is not multipart/form-data (case-insensitive); -EPROTO (400) for a
  * missing, duplicated or invalid boundary (1..70 bchars, not ending in a
  * space; quoted or not) or a malformed parameter list. */
-__attribute__((warn_unused_result))
-int scws_multipart_init(struct scws_multipart *m, struct bytes content_type,
-			const struct scws_multipart_callbacks *cb, void *arg);
+__attribute__((warn_unused_result)) int scws_multipart_init(
+	struct scws_multipart *m, struct bytes content_type,
+	const struct scws_multipart_callbacks *cb, void *arg);
 /* Nothing to free; for symmetry. */
 void scws_multipart_cleanup(struct scws_multipart *m);
 
@@ -104,13 +104,13 @@ void scws_multipart_cleanup(struct scws_multipart *m);
  * -EAGAIN: the close delimiter has not come yet; 0: it has (the rest is
  * epilogue, ignored); else a negative errno: -EPROTO malformed, -EMSGSIZE
  * over a limit, or a callback's value. */
-__attribute__((warn_unused_result))
-int scws_multipart_feed(struct scws_multipart *m, const uint8_t *in, size_t len, size_t *used);
+__attribute__((warn_unused_result)) int scws_multipart_feed(struct scws_multipart *m,
+							    const uint8_t *in, size_t len,
+							    size_t *used);
 
 /* The body is complete. 0 when the close delimiter was seen; -EPROTO
  * ("body ends before the close delimiter") otherwise. */
-__attribute__((warn_unused_result))
-int scws_multipart_end(struct scws_multipart *m);
+__attribute__((warn_unused_result)) int scws_multipart_end(struct scws_multipart *m);
 
 /* The boundary (without the leading "--"), valid while m lives. */
 struct bytes scws_multipart_boundary(const struct scws_multipart *m);

@@ -35,21 +35,21 @@ struct scws_obs_part {
 
 struct scws_obs {
 	enum scws_obs_kind kind;
-	uint64_t conn_id;       /* per server, from 1, in accept order */
-	int64_t start_ms;       /* wall clock (ms since the epoch): request or connection start */
+	uint64_t conn_id; /* per server, from 1, in accept order */
+	int64_t start_ms; /* wall clock (ms since the epoch): request or connection start */
 	uint64_t duration_ms;
-	const char *transport;  /* "tcpip", "bip", "server" */
-	const char *local;      /* the address the client reached, "127.0.0.1:4116" */
+	const char *transport; /* "tcpip", "bip", "server" */
+	const char *local;     /* the address the client reached, "127.0.0.1:4116" */
 	const char *peer;
-	bool https;             /* the request came over TLS (or TLS offloaded) */
+	bool https; /* the request came over TLS (or TLS offloaded) */
 	/* TLS: NULL without a TLS engine or before the values are known */
 	const char *tls_version;
 	const char *cipher;
 	const char *sni;
 	const char *psk_identity;
-	const char *cert;       /* subject of the certificate presented */
+	const char *cert; /* subject of the certificate presented */
 	bool handshake_done;
-	const char *alert;      /* the alert (or failure) that ended the connection */
+	const char *alert; /* the alert (or failure) that ended the connection */
 	/* The fault that acted on this connection ("tls-cert untrusted",
 	 * "tls-alert"), or on a request's answer ("http-status 503",
 	 * "http-body wrong-type, http-delay 1500"), as `fault add` names them,
@@ -58,11 +58,11 @@ struct scws_obs {
 
 	/* SCWS_OBS_REQUEST */
 	const char *method;
-	const char *path;       /* the request-target's path */
+	const char *path; /* the request-target's path */
 	bool has_query;
 	const char *host;
 	const char *content_type;
-	bool bootstrap;         /* routed to the bootstrap endpoint */
+	bool bootstrap; /* routed to the bootstrap endpoint */
 	const struct scws_obs_part *parts;
 	size_t n_parts;
 	const char *form_error; /* why the body did not parse as a form */

@@ -28,7 +28,7 @@ struct push_entry {
 };
 
 struct scws_server {
-	struct profile *p;        /* NULL until the first load */
+	struct profile *p; /* NULL until the first load */
 	struct card_fs *fs;
 	/* The SCWS's own reader of the tree: a card shares the file system
 	 * with the terminal's card but not its channels, current files or
@@ -41,7 +41,7 @@ struct scws_server {
 	char *urls[SCWS_URLS_MAX]; /* the index page's list (scws_server_set_urls) */
 	size_t n_urls;
 	struct push_entry push[SCWS_PUSH_DEVIDS_MAX];
-	size_t n_push;            /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
+	size_t n_push; /* slots used, <= SCWS_PUSH_DEVIDS_MAX */
 	uint64_t push_clock;
 	bool bootstrap_off;
 	unsigned long responses[SCWS_STATUS_MAX - SCWS_STATUS_MIN + 1];
@@ -50,7 +50,7 @@ struct scws_server {
 	void *on_response_arg;
 	/* A Bootstrap Server: its path, document and TLS context. */
 	char path[128];
-	uint8_t *doc;             /* NULL: the card's bootstrap */
+	uint8_t *doc; /* NULL: the card's bootstrap */
 	size_t doc_len;
 	bool doc_wbxml;
 	struct scws_tls_ctx *own_tls; /* NULL: the card's */
@@ -114,7 +114,10 @@ void scws_server_free(struct scws_server *srv)
 }
 
 static const char *const fault_cert_names[SCWS_FAULT_CERTS] = {
-	"wrong-name", "expired", "untrusted", "self-signed",
+	"wrong-name",
+	"expired",
+	"untrusted",
+	"self-signed",
 };
 
 const char *scws_fault_cert_name(enum scws_fault_cert c)
@@ -181,7 +184,8 @@ static void make_fault_tls(const struct profile *p, struct scws_tls_ctx **out)
 	char cert[4096], key[4096], why[256];
 	snprintf(key, sizeof(key), "%.*sscws-fault.key", dir, own);
 	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++) {
-		snprintf(cert, sizeof(cert), "%.*sscws-fault-%s.crt", dir, own, fault_cert_names[i]);
+		snprintf(cert, sizeof(cert), "%.*sscws-fault-%s.crt", dir, own,
+			 fault_cert_names[i]);
 		if (make_tls(p, cert, key, &out[i], why, sizeof(why)) != 0)
 			out[i] = NULL;
 	}
@@ -264,8 +268,7 @@ const char *scws_server_bootstrap_path(const struct scws_server *srv)
 	return srv->path;
 }
 
-int scws_server_set_document(struct scws_server *srv, const uint8_t *doc, size_t len,
-			     bool is_wbxml)
+int scws_server_set_document(struct scws_server *srv, const uint8_t *doc, size_t len, bool is_wbxml)
 {
 	uint8_t *copy = NULL;
 	if (doc) {
@@ -330,8 +333,8 @@ void scws_server_set_fault_hooks(struct scws_server *srv, const struct scws_faul
 		card_set_sw_fault(srv->card, srv->hooks.apdu_sw, srv->hooks.arg);
 }
 
-void scws_server_fault_response(const struct scws_server *srv, const char *transport,
-				uint16_t port, struct scws_fault_response *out)
+void scws_server_fault_response(const struct scws_server *srv, const char *transport, uint16_t port,
+				struct scws_fault_response *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (srv->hooks.response)
@@ -358,8 +361,7 @@ static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
 	return card_transmit(ctx, capdu, len, rapdu, cap, rlen);
 }
 
-int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
-			       size_t errcap)
+int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err, size_t errcap)
 {
 	if (srv->doc && !srv->doc_len) {
 		snprintf(err, errcap, "the Bootstrap Server's document is empty: not available");
@@ -472,8 +474,8 @@ bool scws_server_bootstrap_enabled(const struct scws_server *srv)
 	return !srv->bootstrap_off;
 }
 
-int scws_server_set_bootstrap(struct scws_server *srv, const uint8_t *data, size_t len,
-			      char *err, size_t errcap)
+int scws_server_set_bootstrap(struct scws_server *srv, const uint8_t *data, size_t len, char *err,
+			      size_t errcap)
 {
 	if (!srv->p || !srv->fs) {
 		snprintf(err, errcap, "no card loaded");
@@ -500,8 +502,7 @@ unsigned long scws_server_responses(const struct scws_server *srv, int status)
 	return srv->responses[status - SCWS_STATUS_MIN];
 }
 
-void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn,
-				   void *arg)
+void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn, void *arg)
 {
 	srv->on_response = fn;
 	srv->on_response_arg = arg;

@@ -26,9 +26,9 @@ void scws_server_free(struct scws_server *srv);
 /* Adopts p and fs (freed by the server, also on failure). 0, or a negative
  * errno with a one-line reason in err (e.g. the TLS certificate does not
  * load); on failure the previous card stays in place. */
-__attribute__((warn_unused_result))
-int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs *fs, char *err,
-		     size_t errcap);
+__attribute__((warn_unused_result)) int scws_server_load(struct scws_server *srv, struct profile *p,
+							 struct card_fs *fs, char *err,
+							 size_t errcap);
 
 /* The card's profile (borrowed; valid until the next load). */
 const struct profile *scws_server_profile(const struct scws_server *srv);
@@ -65,9 +65,9 @@ bool scws_server_bootstrap_enabled(const struct scws_server *srv);
  * file system (data already in the profile's store form: see
  * profile_bootstrap_read()); the next request reads them. A reload brings
  * the profile's own back. 0 or a negative errno with a reason in err. */
-__attribute__((warn_unused_result))
-int scws_server_set_bootstrap(struct scws_server *srv, const uint8_t *data, size_t len,
-			      char *err, size_t errcap);
+__attribute__((warn_unused_result)) int scws_server_set_bootstrap(struct scws_server *srv,
+								  const uint8_t *data, size_t len,
+								  char *err, size_t errcap);
 
 /* Responses sent, counted as each is logged: with status (100..599), or
  * all of them with status 0. */
@@ -77,28 +77,27 @@ unsigned long scws_server_responses(const struct scws_server *srv, int status);
 /* Called after each response is counted (NULL: none). The hook runs inside
  * a connection's processing: it must not free connections (defer). */
 typedef void scws_server_response_fn(void *arg, int status);
-void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn,
-				   void *arg);
+void scws_server_set_response_hook(struct scws_server *srv, scws_server_response_fn *fn, void *arg);
 /* ---- a Bootstrap Server (the same endpoint outside the card) */
 
 /* Where the endpoint answers; default SCWS_BOOTSTRAP_PATH. path is copied
  * (at most 127 bytes, starting with '/'). 0 or -EINVAL. */
-__attribute__((warn_unused_result))
-int scws_server_set_bootstrap_path(struct scws_server *srv, const char *path);
+__attribute__((warn_unused_result)) int scws_server_set_bootstrap_path(struct scws_server *srv,
+								       const char *path);
 const char *scws_server_bootstrap_path(const struct scws_server *srv);
 
 /* Serve doc (copied; WBXML when is_wbxml, else XML) instead of the card's
  * bootstrap; len 0: no bootstrap at all (answered 404, not available);
  * NULL clears it. 0 or -ENOMEM. */
-__attribute__((warn_unused_result))
-int scws_server_set_document(struct scws_server *srv, const uint8_t *doc, size_t len,
-			     bool is_wbxml);
+__attribute__((warn_unused_result)) int scws_server_set_document(struct scws_server *srv,
+								 const uint8_t *doc, size_t len,
+								 bool is_wbxml);
 
 /* TLS settings of the server's own that win over the card profile's, also
  * across reloads. 0, or a negative errno with the reason in err. */
-__attribute__((warn_unused_result))
-int scws_server_set_tls(struct scws_server *srv, const struct scws_tls_config *cfg, char *err,
-			size_t errcap);
+__attribute__((warn_unused_result)) int scws_server_set_tls(struct scws_server *srv,
+							    const struct scws_tls_config *cfg,
+							    char *err, size_t errcap);
 
 /* ---- the observer of every connection (scws/observe.h); fn NULL: none */
 
@@ -121,19 +120,24 @@ enum scws_fault_body {
 /* What to do to the answer of one bootstrap request (its path routed to
  * the endpoint, whatever the method). */
 struct scws_fault_response {
-	int status;            /* != 0: answered with this status (503: Retry-After) */
+	int status;                /* != 0: answered with this status (503: Retry-After) */
 	enum scws_fault_body body; /* applies to a 200 */
-	bool truncate;         /* close after truncate_len bytes of the answer */
-	size_t truncate_len;   /* HTTP bytes (before TLS), head included */
-	unsigned delay_ms;     /* release the answer this late (scws_conn_pace) */
-	unsigned drip_bps;     /* then at most this many bytes per second; 0: at once */
+	bool truncate;             /* close after truncate_len bytes of the answer */
+	size_t truncate_len;       /* HTTP bytes (before TLS), head included */
+	unsigned delay_ms;         /* release the answer this late (scws_conn_pace) */
+	unsigned drip_bps;         /* then at most this many bytes per second; 0: at once */
 };
 
 /* The fault certificates, in this order: the files scws-fault-<name>.crt
  * beside the card's own certificate, all with the key scws-fault.key
  * (pki/make-pki.sh makes them). */
-enum scws_fault_cert { SCWS_FAULT_CERT_WRONG_NAME, SCWS_FAULT_CERT_EXPIRED,
-	SCWS_FAULT_CERT_UNTRUSTED, SCWS_FAULT_CERT_SELF_SIGNED, SCWS_FAULT_CERTS };
+enum scws_fault_cert {
+	SCWS_FAULT_CERT_WRONG_NAME,
+	SCWS_FAULT_CERT_EXPIRED,
+	SCWS_FAULT_CERT_UNTRUSTED,
+	SCWS_FAULT_CERT_SELF_SIGNED,
+	SCWS_FAULT_CERTS
+};
 
 enum scws_fault_tls { SCWS_FAULT_TLS_NONE, SCWS_FAULT_TLS_CERT, SCWS_FAULT_TLS_ALERT };
 
@@ -179,8 +183,8 @@ bool scws_server_stores_wbxml(const struct scws_server *srv);
 struct scws_tls_ctx *scws_server_tls_ctx(const struct scws_server *srv);
 
 /* The hooks' answers (zeroed when no hook is set). */
-void scws_server_fault_response(const struct scws_server *srv, const char *transport,
-				uint16_t port, struct scws_fault_response *out);
+void scws_server_fault_response(const struct scws_server *srv, const char *transport, uint16_t port,
+				struct scws_fault_response *out);
 void scws_server_fault_handshake(const struct scws_server *srv, const char *transport,
 				 uint16_t port, struct scws_fault_handshake *out);
 /* The TLS context presenting fault certificate c (borrowed), or NULL when
@@ -194,9 +198,9 @@ struct scws_tls_ctx *scws_server_fault_tls_ctx(const struct scws_server *srv,
  * or a trace. Appends to out. 0; -ENOENT no bootstrap on the card (or no
  * card loaded); another negative errno for a broken card, with err saying
  * which step failed. */
-__attribute__((warn_unused_result))
-int scws_server_read_bootstrap(struct scws_server *srv, struct buf *out, char *err,
-			       size_t errcap);
+__attribute__((warn_unused_result)) int scws_server_read_bootstrap(struct scws_server *srv,
+								   struct buf *out, char *err,
+								   size_t errcap);
 
 /* Counts one response (conn.c, as it logs it) and calls the hook. */
 void scws_server_count_response(struct scws_server *srv, int status);
@@ -206,14 +210,15 @@ void scws_server_count_response(struct scws_server *srv, int status);
  * replacing the previous list; at most SCWS_URLS_MAX of at most
  * SCWS_URL_MAX - 1 bytes each (more: -EMSGSIZE, the list unchanged). 0,
  * -EMSGSIZE or -ENOMEM. */
-__attribute__((warn_unused_result))
-int scws_server_set_urls(struct scws_server *srv, const char *const *urls, size_t n);
+__attribute__((warn_unused_result)) int scws_server_set_urls(struct scws_server *srv,
+							     const char *const *urls, size_t n);
 /* The list (borrowed, valid until the next set); returns the count. */
 size_t scws_server_urls(const struct scws_server *srv, const char *const **urls);
 
 /* Records addr as devid's last push-address (both copied; the devid
  * updated longest ago is forgotten when the store is full). 0 or -ENOMEM. */
-__attribute__((warn_unused_result))
-int scws_server_set_push_address(struct scws_server *srv, const char *devid, const char *addr);
+__attribute__((warn_unused_result)) int scws_server_set_push_address(struct scws_server *srv,
+								     const char *devid,
+								     const char *addr);
 
 #endif

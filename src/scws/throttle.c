@@ -11,8 +11,8 @@
 
 struct entry {
 	char key[KEY_MAX];
-	uint64_t start;    /* first failure of the window */
-	uint64_t last;     /* last failure (LRU) */
+	uint64_t start; /* first failure of the window */
+	uint64_t last;  /* last failure (LRU) */
 	unsigned count;
 	bool used;
 };

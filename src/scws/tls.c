@@ -29,9 +29,9 @@
 
 struct scws_tls_ctx {
 	SSL_CTX *ssl_ctx;
-	unsigned refs;  /* the creator's plus one per connection */
+	unsigned refs; /* the creator's plus one per connection */
 	bool has_cert;
-	bool has_rsa;         /* an RSA certificate: RSA key exchange suites too */
+	bool has_rsa;            /* an RSA certificate: RSA key exchange suites too */
 	size_t psk_identity_len; /* 0 = no PSK */
 	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
 	uint8_t psk_key[TLS_PSK_KEY_MAX];
@@ -47,26 +47,26 @@ struct scws_tls_ctx {
 struct scws_tls {
 	struct scws_tls_ctx *ctx; /* one reference held */
 	SSL *ssl;
-	BIO *rbio;       /* both BIOs are owned by ssl */
+	BIO *rbio; /* both BIOs are owned by ssl */
 	BIO *wbio;
-	struct buf out;  /* ciphertext for the peer; len <= TLS_OUT_MAX */
+	struct buf out; /* ciphertext for the peer; len <= TLS_OUT_MAX */
 	enum scws_tls_state state;
-	bool has_output;   /* ciphertext was ever produced: keys may be in use */
-	bool alert_sent;   /* a fatal alert went out */
-	bool alert_rcvd;   /* a fatal alert came in */
+	bool has_output;     /* ciphertext was ever produced: keys may be in use */
+	bool alert_sent;     /* a fatal alert went out */
+	bool alert_rcvd;     /* a fatal alert came in */
 	const char *version; /* static strings from OpenSSL, set when OPEN */
 	const char *cipher;
 	bool has_psk_identity;
 	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
-	char alert[80];    /* the last fatal alert, as text */
+	char alert[80]; /* the last fatal alert, as text */
 	/* What the ClientHello offered, to say a failure in words. */
 	bool hello_seen;
-	bool offered_psk;  /* a PSK suite (TLS <= 1.2) or a pre_shared_key (1.3) */
+	bool offered_psk; /* a PSK suite (TLS <= 1.2) or a pre_shared_key (1.3) */
 	char offered_identity[TLS_PSK_IDENTITY_MAX + 1]; /* printable; "" = none */
 	char hello_ciphers[TLS_REASON_LIST_MAX];
 	char hello_versions[32];
 	char reason[TLS_REASON_MAX];
-	char cert[128];    /* subject of the certificate presented, "" for PSK */
+	char cert[128]; /* subject of the certificate presented, "" for PSK */
 };
 
 static const char *const state_names[] = {
@@ -228,12 +228,18 @@ static bool offers_psk_suite(const struct scws_tls_ctx *ctx, SSL *ssl)
 static const char *version_name(unsigned v)
 {
 	switch (v) {
-	case SSL3_VERSION: return "SSL 3.0";
-	case TLS1_VERSION: return "TLS 1.0";
-	case TLS1_1_VERSION: return "TLS 1.1";
-	case TLS1_2_VERSION: return "TLS 1.2";
-	case TLS1_3_VERSION: return "TLS 1.3";
-	default: return "?";
+	case SSL3_VERSION:
+		return "SSL 3.0";
+	case TLS1_VERSION:
+		return "TLS 1.0";
+	case TLS1_1_VERSION:
+		return "TLS 1.1";
+	case TLS1_2_VERSION:
+		return "TLS 1.2";
+	case TLS1_3_VERSION:
+		return "TLS 1.3";
+	default:
+		return "?";
 	}
 }
 
@@ -308,8 +314,7 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 	size_t len;
 
 	note_hello(SSL_get_app_data(ssl), ssl);
-	if (!ctx->n_tls13_psk_ids ||
-	    !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len))
+	if (!ctx->n_tls13_psk_ids || !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len))
 		return SSL_CLIENT_HELLO_SUCCESS;
 	if (offers_identity(ctx, ext, len) && offers_psk_suite(ctx, ssl) &&
 	    SSL_set_ciphersuites(ssl, ctx->tls13_psk_suites) != 1) {
@@ -337,7 +342,8 @@ static void find_psk_suites(struct scws_tls_ctx *ctx)
 		if (w.len)
 			wr_u8(&w, ':');
 		wr_mem(&w, name, strlen(name));
-		if (ctx->n_tls13_psk_ids < sizeof(ctx->tls13_psk_ids) / sizeof(ctx->tls13_psk_ids[0]))
+		if (ctx->n_tls13_psk_ids <
+		    sizeof(ctx->tls13_psk_ids) / sizeof(ctx->tls13_psk_ids[0]))
 			ctx->tls13_psk_ids[ctx->n_tls13_psk_ids++] = SSL_CIPHER_get_protocol_id(c);
 	}
 	if (w.failed)
@@ -382,7 +388,9 @@ static int ctx_error(char *err, size_t err_cap, const char *what, const char *wh
 			snprintf(err, err_cap, "%s: %s: %s", what, why, lib);
 		else
 			snprintf(err, err_cap, "%s: %s", what,
-				 why ? why : lib ? lib : "rejected by OpenSSL");
+				 why   ? why
+				 : lib ? lib
+				       : "rejected by OpenSSL");
 	}
 	ERR_clear_error();
 	return -EINVAL;
@@ -414,7 +422,8 @@ static int use_chain_mem(SSL_CTX *c, const uint8_t *pem, size_t len)
 		if (!ca) {
 			/* The end of the PEM stream is not an error. */
 			unsigned long e = ERR_peek_last_error();
-			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+			if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 				ERR_clear_error();
 			else
 				ok = 0;
@@ -545,7 +554,8 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 		 * certificate's type would load and leave the second keyless. */
 		EVP_PKEY *pk = SSL_CTX_get0_privatekey(c);
 		if (!pk || X509_check_private_key(second, pk) != 1)
-			return ctx_error(err, err_cap, key, "does not match the second certificate");
+			return ctx_error(err, err_cap, key,
+					 "does not match the second certificate");
 		if (first_type == EVP_PKEY_RSA ||
 		    EVP_PKEY_get_base_id(X509_get0_pubkey(second)) == EVP_PKEY_RSA)
 			ctx->has_rsa = true;
@@ -575,8 +585,7 @@ static int ctx_setup(struct scws_tls_ctx *ctx, const struct scws_tls_config *cfg
 			 * without a PSK none of them may be offered. */
 			snprintf(list, sizeof(list), "%s%s%s%s%s",
 				 ctx->has_cert ? SCWS_TLS_CIPHERS_CERT : "",
-				 ctx->has_rsa ? ":" : "",
-				 ctx->has_rsa ? SCWS_TLS_CIPHERS_RSA : "",
+				 ctx->has_rsa ? ":" : "", ctx->has_rsa ? SCWS_TLS_CIPHERS_RSA : "",
 				 ctx->has_cert && has_psk ? ":" : "",
 				 has_psk ? SCWS_TLS_CIPHERS_PSK : "");
 			cl = list;
@@ -768,28 +777,32 @@ static void explain(const struct scws_tls *t, unsigned long e, char *out, size_t
 		return;
 	bool bad_mac = r == SSL_R_BINDER_DOES_NOT_VERIFY ||
 		       r == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC ||
-		       r == SSL_R_DIGEST_CHECK_FAILED ||
-		       strstr(t->alert, "bad record mac") || strstr(t->alert, "decrypt");
+		       r == SSL_R_DIGEST_CHECK_FAILED || strstr(t->alert, "bad record mac") ||
+		       strstr(t->alert, "decrypt");
 	if (t->has_psk_identity && bad_mac) {
-		snprintf(out, cap, "wrong PSK key for identity '%s': the client's key is not the "
-			 "card's", t->psk_identity);
+		snprintf(out, cap,
+			 "wrong PSK key for identity '%s': the client's key is not the "
+			 "card's",
+			 t->psk_identity);
 	} else if (t->offered_identity[0] && ctx->psk_identity_len &&
 		   !identity_matches(ctx, t->offered_identity, strlen(t->offered_identity))) {
 		snprintf(out, cap, "the client's PSK identity '%s' is not the card's ('%s')",
 			 t->offered_identity, ctx->psk_identity);
 	} else if (!ctx->has_cert && !t->offered_psk) {
-		snprintf(out, cap, "the client offered no PSK, and this card has only PSK (no "
+		snprintf(out, cap,
+			 "the client offered no PSK, and this card has only PSK (no "
 			 "certificate): give the client the card's identity '%s' and key",
 			 ctx->psk_identity);
 	} else if (r == SSL_R_UNSUPPORTED_PROTOCOL || r == SSL_R_VERSION_TOO_LOW ||
 		   r == SSL_R_WRONG_VERSION_NUMBER || r == SSL_R_UNKNOWN_PROTOCOL ||
 		   r == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
 		char card[32];
-		version_range(card, sizeof(card),
-			      (unsigned)SSL_get_min_proto_version(t->ssl),
+		version_range(card, sizeof(card), (unsigned)SSL_get_min_proto_version(t->ssl),
 			      (unsigned)SSL_get_max_proto_version(t->ssl));
-		snprintf(out, cap, "protocol version refused: the client offers %s, the card "
-			 "accepts %s", t->hello_versions, card);
+		snprintf(out, cap,
+			 "protocol version refused: the client offers %s, the card "
+			 "accepts %s",
+			 t->hello_versions, card);
 	} else if (r == SSL_R_NO_SHARED_CIPHER) {
 		char card[TLS_REASON_LIST_MAX];
 		card_ciphers(t->ssl, card, sizeof(card));

@@ -42,8 +42,8 @@
  * scws_tls_ctx_new() copies what it keeps, so the strings and the key are
  * only borrowed for the duration of that call. */
 struct scws_tls_config {
-	const char *cert_file;    /* PEM certificate chain, server first; NULL = none */
-	const char *key_file;     /* PEM private key; NULL = the key is in cert_file */
+	const char *cert_file; /* PEM certificate chain, server first; NULL = none */
+	const char *key_file;  /* PEM private key; NULL = the key is in cert_file */
 	/* A second certificate of another key type (RSA beside ECDSA); both
 	 * NULL = none. Needs cert_file. */
 	const char *cert2_file;
@@ -58,8 +58,8 @@ struct scws_tls_config {
 	const char *psk_identity; /* NULL = no PSK; 1..TLS_PSK_IDENTITY_MAX bytes */
 	const uint8_t *psk_key;   /* 1..TLS_PSK_KEY_MAX bytes */
 	size_t psk_key_len;
-	int min_version;          /* TLS1_VERSION..TLS1_3_VERSION; 0 = TLS1_2_VERSION */
-	int max_version;          /* 0 = TLS1_3_VERSION */
+	int min_version; /* TLS1_VERSION..TLS1_3_VERSION; 0 = TLS1_2_VERSION */
+	int max_version; /* 0 = TLS1_3_VERSION */
 	/* TLS <= 1.2, OpenSSL syntax (may end in @SECLEVEL=n, which then wins
 	 * over security_level); NULL = SCWS_TLS_CIPHERS_* for the modes set. */
 	const char *cipher_list;
@@ -73,17 +73,17 @@ struct scws_tls_config {
  * ECDHE-PSK ones (RFC 5489): OpenSSL has no ECDHE-PSK with GCM, and GnuTLS's
  * NORMAL priority has no SHA-256 CBC MAC, so its ECDHE-PSK offer meets ours
  * only at CHACHA20-POLY1305 (RFC 7905). */
-#define SCWS_TLS_CIPHERS_CERT                                                  \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"         \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"           \
-	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:"             \
-	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:"                   \
+#define SCWS_TLS_CIPHERS_CERT                                          \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"   \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:"     \
+	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:"           \
 	"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA"
 /* Added when an RSA certificate is loaded: RSA key exchange, for TLS 1.2
  * clients that offer nothing else. */
 #define SCWS_TLS_CIPHERS_RSA "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA"
-#define SCWS_TLS_CIPHERS_PSK                                                   \
-	"ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:"                   \
+#define SCWS_TLS_CIPHERS_PSK                                 \
+	"ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256:" \
 	"ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-CBC-SHA"
 
 /* Fills the defaults: nothing configured, versions 0, security_level -1,
@@ -96,9 +96,9 @@ struct scws_tls_ctx;
 /* 0 and *out; -EINVAL for a bad configuration (err says what, naming the
  * file when a file is at fault), -ENOMEM. err may be NULL. Neither a
  * certificate nor a PSK is -EINVAL. */
-__attribute__((warn_unused_result)) int
-scws_tls_ctx_new(const struct scws_tls_config *cfg, struct scws_tls_ctx **out, char *err,
-		 size_t err_cap);
+__attribute__((warn_unused_result)) int scws_tls_ctx_new(const struct scws_tls_config *cfg,
+							 struct scws_tls_ctx **out, char *err,
+							 size_t err_cap);
 /* Drops the caller's reference. Connections made from the context hold
  * their own, so it may be freed (e.g. on a profile reload) while they live.
  * NULL is a no-op. */
@@ -130,22 +130,22 @@ void scws_tls_free(struct scws_tls *t);
  * 0: progress (the state may now be OPEN); -EPROTO: the connection failed
  * (state FAILED, send the output and close); -EBADFD: not HANDSHAKING or
  * OPEN, nothing taken. */
-__attribute__((warn_unused_result)) int
-scws_tls_feed(struct scws_tls *t, const uint8_t *in, size_t len, size_t *used);
+__attribute__((warn_unused_result)) int scws_tls_feed(struct scws_tls *t, const uint8_t *in,
+						      size_t len, size_t *used);
 
 /* Decrypted application data into out[0..cap). 0 with *out_len > 0;
  * -EAGAIN: nothing yet (more ciphertext needed, or still handshaking);
  * -EPIPE: the peer sent close_notify (state CLOSED, ours is in the output);
  * -EPROTO: failed (state FAILED, alert in the output); -EINVAL: cap 0. */
-__attribute__((warn_unused_result)) int
-scws_tls_read(struct scws_tls *t, uint8_t *out, size_t cap, size_t *out_len);
+__attribute__((warn_unused_result)) int scws_tls_read(struct scws_tls *t, uint8_t *out, size_t cap,
+						      size_t *out_len);
 
 /* Encrypts plaintext into the output, whole records only, as long as the
  * output stays under TLS_OUT_MAX. 0 with *used <= len (send the output and
  * write the rest); -EAGAIN: no room at all, send the output first;
  * -EBADFD: not OPEN; -EPROTO: failed. */
-__attribute__((warn_unused_result)) int
-scws_tls_write(struct scws_tls *t, const uint8_t *in, size_t len, size_t *used);
+__attribute__((warn_unused_result)) int scws_tls_write(struct scws_tls *t, const uint8_t *in,
+						       size_t len, size_t *used);
 
 /* Ciphertext waiting to be sent: a view valid until the next call on t. */
 struct bytes scws_tls_output(const struct scws_tls *t);

@@ -49,7 +49,8 @@ static const char usage_text[] =
 	"                                  walk EF.DIR -> PKCS#15 -> ODF -> DODF -> EF over APDUs\n"
 	"                                  (VERIFY PIN1 first when it is enabled), check the ATR\n"
 	"  scwsemu-card ls DIR             the file tree with decoded PKCS#15 objects\n"
-	"  scwsemu-card cat DIR PATH       raw bytes of one EF (PATH as FIDs, e.g. 3F00/7F50/6432)\n"
+	"  scwsemu-card cat DIR PATH       raw bytes of one EF (PATH as FIDs, e.g. "
+	"3F00/7F50/6432)\n"
 	"  scwsemu-card bootstrap DIR [--xml]   the bootstrap as stored, or decoded to XML\n"
 	"\n"
 	"Exit status: 0 success, 1 failure (the reason is printed), 2 bad usage or bad profile.\n";
@@ -185,18 +186,22 @@ static int check_atr(const struct profile *p)
 		       p->channels_set ? " (logical_channels)" : " (from the ATR)");
 		if (!agree) {
 			printf("  DISAGREE: the ATR announces %d logical channel%s, the profile's "
-			       "card opens %u (set logical_channels = %d, or fix byte 3 of the card "
-			       "capabilities: %02X)\n", a.channels, a.channels == 1 ? "" : "s", ch,
-			       a.channels, (uint8_t)((a.caps[2] & 0xF8) | card_atr_channel_bits(ch)));
+			       "card opens %u (set logical_channels = %d, or fix byte 3 of the "
+			       "card "
+			       "capabilities: %02X)\n",
+			       a.channels, a.channels == 1 ? "" : "s", ch, a.channels,
+			       (uint8_t)((a.caps[2] & 0xF8) | card_atr_channel_bits(ch)));
 			bad++;
 		}
 	}
 	if (a.has_caps && a.caps_len >= 3 && a.chaining) {
-		printf("  DISAGREE: the ATR announces command chaining, which the card does not do\n");
+		printf("  DISAGREE: the ATR announces command chaining, which the card does not "
+		       "do\n");
 		bad++;
 	}
 	if (a.has_status && a.sw != 0x9000 && a.sw != 0x0000) {
-		printf("  DISAGREE: the status indicator says %04X, the card answers 90 00\n", a.sw);
+		printf("  DISAGREE: the status indicator says %04X, the card answers 90 00\n",
+		       a.sw);
 		bad++;
 	}
 	return bad;
@@ -259,8 +264,10 @@ static int cmd_check(int argc, char **argv)
 	} else {
 		printf("FAIL: %s\n", err[0] ? err : strerror(-rc));
 		if (rc == -EACCES && !pin && info.pin1_enabled == 1)
-			printf("hint: PIN1 is enabled on this card; run scwsemu-card check --pin DIGITS "
-			       "%s\n", dir);
+			printf("hint: PIN1 is enabled on this card; run scwsemu-card check --pin "
+			       "DIGITS "
+			       "%s\n",
+			       dir);
 		rc = EXIT_FAIL;
 	}
 	if (atr_bad) {
@@ -415,15 +422,17 @@ static void show_dir(const struct card_fs_node *n)
 		       hex_encode(app.aid, app.aid_len, 0, aid, sizeof(aid)),
 		       app.has_label ? " \"" : "", app.has_label ? app.label : "",
 		       app.has_label ? "\"" : "",
-		       app.path_len ? card_pkcs15_path_str(app.path, app.path_len, path, sizeof(path))
-				    : "-");
+		       app.path_len
+			       ? card_pkcs15_path_str(app.path, app.path_len, path, sizeof(path))
+			       : "-");
 	}
 }
 
 static const char *odf_name(uint32_t tag)
 {
-	static const char *const names[] = { "PrKDF", "PuKDF", "TrustedPuKDF", "SKDF", "CDF",
-					     "TrustedCDF", "UsefulCDF", "DODF", "AODF" };
+	static const char *const names[] = { "PrKDF",     "PuKDF", "TrustedPuKDF",
+					     "SKDF",      "CDF",   "TrustedCDF",
+					     "UsefulCDF", "DODF",  "AODF" };
 	return tag >= 0xA0 && tag <= 0xA8 ? names[tag - 0xA0] : "unknown";
 }
 
@@ -438,8 +447,9 @@ static void show_odf(const struct card_fs_node *n, struct ls_ctx *c)
 		char path[64];
 		const struct card_pkcs15_odf_entry *e = &c->odf.e[i];
 		printf("      %s -> %s\n", odf_name(e->tag),
-		       e->has_path ? card_pkcs15_path_str(e->path.path, e->path.len, path, sizeof(path))
-				   : "(objects inline)");
+		       e->has_path
+			       ? card_pkcs15_path_str(e->path.path, e->path.len, path, sizeof(path))
+			       : "(objects inline)");
 	}
 }
 
@@ -526,8 +536,9 @@ static int ls_visit(void *arg, const struct card_fs_node *n, unsigned depth)
 		       n->update_always ? "  (update: always)" : "");
 		break;
 	case CARD_FS_EF_LINEAR_FIXED:
-		printf("%-22s EF   linear fixed %3zu x %-3u    %s%s\n", path, card_fs_record_count(n),
-		       n->rec_len, n->label, n->update_always ? "  (update: always)" : "");
+		printf("%-22s EF   linear fixed %3zu x %-3u    %s%s\n", path,
+		       card_fs_record_count(n), n->rec_len, n->label,
+		       n->update_always ? "  (update: always)" : "");
 		break;
 	}
 	if (n->type == CARD_FS_EF_LINEAR_FIXED && n->fid == 0x2F00 && n->parent == c->fs->mf)
@@ -569,8 +580,8 @@ static int cmd_ls(const char *dir)
 
 /* The files `new` may write, in this order; a failure removes them all. */
 static const char *const new_files[] = {
-	"card.conf", "bootstrap.xml", "scws-server.crt", "scws-server.key", "scws-ca.crt",
-	"scws-server-rsa.crt", "scws-server-rsa.key",
+	"card.conf",   "bootstrap.xml",       "scws-server.crt",     "scws-server.key",
+	"scws-ca.crt", "scws-server-rsa.crt", "scws-server-rsa.key",
 };
 
 static int write_file(const char *dir, const char *name, const void *p, size_t len)
@@ -682,26 +693,25 @@ static bool quoted_ok(const char *s, size_t n)
 
 /* What `new` was asked for, checked; shared by every card of a set. */
 struct new_args {
-	const char *bootstrap;  /* the XML file, NULL with --no-bootstrap */
-	const struct buf *xml;  /* its bytes */
+	const char *bootstrap; /* the XML file, NULL with --no-bootstrap */
+	const struct buf *xml; /* its bytes */
 	const char *store;
-	const char *auth, *colon_a;  /* USER:PASSPHRASE, or NULL */
-	const char *psk;             /* IDENTITY[:HEXKEY], or NULL */
+	const char *auth, *colon_a; /* USER:PASSPHRASE, or NULL */
+	const char *psk;            /* IDENTITY[:HEXKEY], or NULL */
 	size_t psk_id_len;
 	uint8_t psk_key[TLS_PSK_KEY_MAX]; /* --psk's key (a set's master key) */
 	size_t psk_key_len;
 	const char *const *devids;
 	size_t n_devids;
-	const char *pki_arg;         /* --pki as given, or NULL */
-	const char *pki;             /* its realpath, or the data dir's pki */
-	bool rsa;                    /* the pki has the RSA pair too */
-	unsigned count;              /* --count: a set of cards; 0: one card */
-	unsigned width;              /* digits of a card's number in a set */
+	const char *pki_arg; /* --pki as given, or NULL */
+	const char *pki;     /* its realpath, or the data dir's pki */
+	bool rsa;            /* the pki has the RSA pair too */
+	unsigned count;      /* --count: a set of cards; 0: one card */
+	unsigned width;      /* digits of a card's number in a set */
 };
 
 /* s (n bytes) for card `num` of a set (num 0: one card, as given). */
-static int put_text(struct buf *t, const char *s, size_t n, const struct new_args *a,
-		    unsigned num)
+static int put_text(struct buf *t, const char *s, size_t n, const struct new_args *a, unsigned num)
 {
 	if (!num)
 		return buf_append(t, s, n);
@@ -723,23 +733,26 @@ static int write_card(const struct new_args *a, const char *dir, const char *nam
 	struct buf t, x;
 	buf_init(&t, 65536);
 	buf_init(&x, PROFILE_FILE_MAX);
-	int rc = buf_printf(&t,
-			    "# %s/card.conf - made by scwsemu-card new; see scwsemu-profile(5).\n"
-			    "# Paths are relative to this directory.\n"
-			    "name = \"%s\";\n"
-			    "description = \"made by scwsemu-card new\";\n"
-			    "iccid = \"8988200000000000006\";\n"
-			    "atr = \"3B 9F 96 80 1F C7 80 31 E0 73 FE 21 1B 63 3A 20 4E 83 00 90 00 93\";\n"
-			    "\n"
-			    "tls = {\n"
-			    "  # TEST keys published with scwsemu (not secrets; never for anything real)\n"
-			    "  certificate = \"%s/scws-server.crt\";\n"
-			    "  key = \"%s/scws-server.key\";\n",
-			    name, name, pki_rel, pki_rel);
+	int rc = buf_printf(
+		&t,
+		"# %s/card.conf - made by scwsemu-card new; see scwsemu-profile(5).\n"
+		"# Paths are relative to this directory.\n"
+		"name = \"%s\";\n"
+		"description = \"made by scwsemu-card new\";\n"
+		"iccid = \"8988200000000000006\";\n"
+		"atr = \"3B 9F 96 80 1F C7 80 31 E0 73 FE 21 1B 63 3A 20 4E 83 00 90 00 93\";\n"
+		"\n"
+		"tls = {\n"
+		"  # TEST keys published with scwsemu (not secrets; never for anything real)\n"
+		"  certificate = \"%s/scws-server.crt\";\n"
+		"  key = \"%s/scws-server.key\";\n",
+		name, name, pki_rel, pki_rel);
 	/* The RSA pair too when the pki has one (both server certificates). */
 	if (a->rsa && !rc)
-		rc = buf_printf(&t, "  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
-				    "  rsa_key = \"%s/scws-server-rsa.key\";\n", pki_rel, pki_rel);
+		rc = buf_printf(&t,
+				"  rsa_certificate = \"%s/scws-server-rsa.crt\";\n"
+				"  rsa_key = \"%s/scws-server-rsa.key\";\n",
+				pki_rel, pki_rel);
 	if (a->psk && !rc) {
 		/* One card: the key given. A set: each card's own, derived from
 		 * the key given and the card's identity, or random without one. */
@@ -753,8 +766,10 @@ static int write_card(const struct new_args *a, const char *dir, const char *nam
 			rc = put_text(&t, a->psk, a->psk_id_len, a, num);
 		char id[TLS_PSK_IDENTITY_MAX + 1] = "";
 		if (!rc && t.len - id_start > TLS_PSK_IDENTITY_MAX) {
-			fprintf(stderr, "scwsemu-card: --psk: card %u's identity is over %u "
-				"characters\n", num, TLS_PSK_IDENTITY_MAX);
+			fprintf(stderr,
+				"scwsemu-card: --psk: card %u's identity is over %u "
+				"characters\n",
+				num, TLS_PSK_IDENTITY_MAX);
 			rc = -EINVAL;
 		}
 		if (!rc) {
@@ -796,9 +811,12 @@ static int write_card(const struct new_args *a, const char *dir, const char *nam
 		rc = rc ? rc : buf_append_str(&t, " ];\n");
 	}
 	if (!rc)
-		rc = !a->bootstrap ? buf_append_str(&t, "\nbootstrap = {\n  store = \"none\";\n};\n")
-				   : buf_printf(&t, "\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
-						    "  store = \"%s\";\n};\n", a->store);
+		rc = !a->bootstrap
+			     ? buf_append_str(&t, "\nbootstrap = {\n  store = \"none\";\n};\n")
+			     : buf_printf(&t,
+					  "\nbootstrap = {\n  source = \"bootstrap.xml\";\n"
+					  "  store = \"%s\";\n};\n",
+					  a->store);
 	if (a->bootstrap && !rc)
 		rc = put_text(&x, (const char *)a->xml->p, a->xml->len, a, num);
 	if (rc || write_file(dir, "card.conf", t.p, t.len) != 0 ||
@@ -853,12 +871,24 @@ static int cmd_new(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': bootstrap = optarg; break;
-		case 'a': auth = optarg; break;
-		case 'p': psk = optarg; break;
-		case 's': store = optarg; break;
-		case 'n': none = true; break;
-		case 'k': pki_arg = optarg; break;
+		case 'b':
+			bootstrap = optarg;
+			break;
+		case 'a':
+			auth = optarg;
+			break;
+		case 'p':
+			psk = optarg;
+			break;
+		case 's':
+			store = optarg;
+			break;
+		case 'n':
+			none = true;
+			break;
+		case 'k':
+			pki_arg = optarg;
+			break;
 		case 'c': {
 			char *end;
 			errno = 0;
@@ -875,7 +905,8 @@ static int cmd_new(int argc, char **argv)
 				return usage_error("new: more than %u --devid", PROFILE_DEVIDS_MAX);
 			devids[n_devids++] = optarg;
 			break;
-		default: return usage_error("new: bad option '%s'", argv[optind - 1]);
+		default:
+			return usage_error("new: bad option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
@@ -888,8 +919,14 @@ static int cmd_new(int argc, char **argv)
 
 	/* Everything is validated before anything is written. */
 	struct new_args a = {
-		.bootstrap = bootstrap, .store = store, .auth = auth, .psk = psk,
-		.devids = devids, .n_devids = n_devids, .pki_arg = pki_arg, .count = count,
+		.bootstrap = bootstrap,
+		.store = store,
+		.auth = auth,
+		.psk = psk,
+		.devids = devids,
+		.n_devids = n_devids,
+		.pki_arg = pki_arg,
+		.count = count,
 		.width = stamp_width(count),
 	};
 	a.colon_a = auth ? strchr(auth, ':') : NULL;
@@ -899,13 +936,15 @@ static int cmd_new(int argc, char **argv)
 		return usage_error("new: --auth: no quotes, backslashes or controls");
 	for (size_t i = 0; i < n_devids; i++) {
 		const char *d = devids[i];
-		bool ok = d[0] && strchr(d, ':') && strlen(d) < PROFILE_DEVID_MAX && quoted_ok(d, strlen(d));
+		bool ok = d[0] && strchr(d, ':') && strlen(d) < PROFILE_DEVID_MAX &&
+			  quoted_ok(d, strlen(d));
 		for (const char *q = d; ok && *q; q++)
 			ok = *q != ' ' && *q != '\t';
 		if (!ok)
-			return usage_error("new: --devid '%s': SCHEME:VALUE (IMEI:493005100592800), "
-					   "no spaces, quotes or controls, under %u bytes", d,
-					   PROFILE_DEVID_MAX);
+			return usage_error(
+				"new: --devid '%s': SCHEME:VALUE (IMEI:493005100592800), "
+				"no spaces, quotes or controls, under %u bytes",
+				d, PROFILE_DEVID_MAX);
 	}
 	const char *colon_p = psk ? strchr(psk, ':') : NULL;
 	/* A set may leave the key out: each card gets a random one. */
@@ -915,17 +954,18 @@ static int cmd_new(int argc, char **argv)
 	a.psk_id_len = psk ? (colon_p ? (size_t)(colon_p - psk) : strlen(psk)) : 0;
 	if (psk && (!quoted_ok(psk, a.psk_id_len) || a.psk_id_len > TLS_PSK_IDENTITY_MAX))
 		return usage_error("new: --psk: the identity must be 1..%u characters without "
-				   "quotes, backslashes or controls", TLS_PSK_IDENTITY_MAX);
+				   "quotes, backslashes or controls",
+				   TLS_PSK_IDENTITY_MAX);
 	if (psk && colon_p) {
 		if (hex_decode(colon_p + 1, a.psk_key, sizeof(a.psk_key), &a.psk_key_len) != 0 ||
 		    a.psk_key_len == 0)
 			return usage_error("new: --psk: the key '%s' must be 1..%u bytes of hex "
-					   "(an even number of 0-9A-F digits)", colon_p + 1,
-					   TLS_PSK_KEY_MAX);
+					   "(an even number of 0-9A-F digits)",
+					   colon_p + 1, TLS_PSK_KEY_MAX);
 	}
 	if (count && psk && colon_p && !stamp_has_var(psk) && count > 1)
 		fprintf(stderr, "scwsemu-card: note: --psk's identity has no ${N} or ${NNN}: "
-			"every card of the set has the same identity (with its own key)\n");
+				"every card of the set has the same identity (with its own key)\n");
 	char parent[PATH_MAX], base[NAME_MAX + 1];
 	{
 		char x[PATH_MAX], y[PATH_MAX];
@@ -936,12 +976,14 @@ static int cmd_new(int argc, char **argv)
 	}
 	if (!base[0] || base[0] == '.' || base[0] == '-' || !strcmp(base, "/"))
 		return usage_error("new: '%s': the card's name (the last part of DIR) must not "
-				   "start with '.' or '-'", dir);
+				   "start with '.' or '-'",
+				   dir);
 	for (const char *s = base; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || strchr("._-", *s)))
 			return usage_error("new: '%s': the card's name may hold only letters, "
-					   "digits, '.', '_' and '-'", base);
+					   "digits, '.', '_' and '-'",
+					   base);
 	struct stat st;
 	if (stat(dir, &st) == 0) {
 		fprintf(stderr, "scwsemu-card: %s already exists: choose a new directory\n", dir);
@@ -963,8 +1005,8 @@ static int cmd_new(int argc, char **argv)
 		char f[PATH_MAX + 32];
 		snprintf(f, sizeof(f), "%s/%s", pki, new_files[i]);
 		if (access(f, R_OK) != 0) {
-			fprintf(stderr, "scwsemu-card: %s: %s (the test certificate and key%s)\n", f,
-				strerror(errno), pki_arg ? "" : "; see scwsemu --print-paths");
+			fprintf(stderr, "scwsemu-card: %s: %s (the test certificate and key%s)\n",
+				f, strerror(errno), pki_arg ? "" : "; see scwsemu --print-paths");
 			return EXIT_USAGE;
 		}
 	}
@@ -987,8 +1029,10 @@ static int cmd_new(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		if (!root_is_syncml(xml.p, xml.len)) {
-			fprintf(stderr, "scwsemu-card: %s: not a DM bootstrap: the root element must "
-				"be <SyncML> (an OMA DM 1.2 message, as cards/default/bootstrap.xml)\n",
+			fprintf(stderr,
+				"scwsemu-card: %s: not a DM bootstrap: the root element must "
+				"be <SyncML> (an OMA DM 1.2 message, as "
+				"cards/default/bootstrap.xml)\n",
 				bootstrap);
 			buf_cleanup(&xml);
 			return EXIT_USAGE;
@@ -1004,14 +1048,17 @@ static int cmd_new(int argc, char **argv)
 			stored = erc == -EMSGSIZE ? SCWS_CONVERT_MAX + 1u : w.len;
 			buf_cleanup(&w);
 			if (erc && erc != -EMSGSIZE) {
-				fprintf(stderr, "scwsemu-card: %s: WBXML encoding: %s (--store xml "
-					"keeps it as text)\n", bootstrap, err);
+				fprintf(stderr,
+					"scwsemu-card: %s: WBXML encoding: %s (--store xml "
+					"keeps it as text)\n",
+					bootstrap, err);
 				buf_cleanup(&xml);
 				return EXIT_USAGE;
 			}
 		}
 		if (stored > CARD_EF_SIZE_MAX) {
-			fprintf(stderr, "scwsemu-card: %s: the bootstrap as stored (%s) is %s%zu "
+			fprintf(stderr,
+				"scwsemu-card: %s: the bootstrap as stored (%s) is %s%zu "
 				"bytes; an EF holds at most %u (its FCP file size has 2 bytes)\n",
 				bootstrap, store, stored > SCWS_CONVERT_MAX ? "over " : "",
 				stored > SCWS_CONVERT_MAX ? (size_t)SCWS_CONVERT_MAX : stored,
@@ -1075,8 +1122,10 @@ static int cmd_new(int argc, char **argv)
 			if (!rc && !pki_arg && (rc = load(cdir, &l)) == 0)
 				loaded_free(&l);
 			if (rc)
-				fprintf(stderr, "scwsemu-card: card %u of %u (%s) failed: nothing "
-					"written\n", i, count, name);
+				fprintf(stderr,
+					"scwsemu-card: card %u of %u (%s) failed: nothing "
+					"written\n",
+					i, count, name);
 		}
 	}
 	buf_cleanup(&xml);
@@ -1099,7 +1148,8 @@ static int cmd_new(int argc, char **argv)
 	if (pki_arg) {
 		for (unsigned i = count ? 1 : 0; i <= count && !rc; i++) {
 			char cdir[PATH_MAX + 32];
-			int w = count ? snprintf(cdir, sizeof(cdir), "%s/card-%0*u", dir, (int)a.width, i)
+			int w = count ? snprintf(cdir, sizeof(cdir), "%s/card-%0*u", dir,
+						 (int)a.width, i)
 				      : snprintf(cdir, sizeof(cdir), "%s", dir);
 			if (w < 0 || w >= (int)sizeof(cdir))
 				rc = EXIT_FAIL;
@@ -1115,7 +1165,8 @@ static int cmd_new(int argc, char **argv)
 		}
 	}
 	if (count)
-		printf("created %u cards in %s: card-%0*u ... card-%0*u (run: scwsemu --cards %s)\n",
+		printf("created %u cards in %s: card-%0*u ... card-%0*u (run: scwsemu --cards "
+		       "%s)\n",
 		       count, dir, (int)a.width, 1u, (int)a.width, count, dir);
 	else
 		printf("created %s/card.conf (run: scwsemu-card check %s)\n", dir, dir);

@@ -57,7 +57,8 @@ static int socket_from_ready(const char *file, char *out, size_t cap)
 	const char *p = json_string_value(json_object_get(v, "control"));
 	if (!p || !*p) {
 		fprintf(stderr,
-			"scwsemu-ctl: %s names no control socket: start scwsemu with --control PATH\n",
+			"scwsemu-ctl: %s names no control socket: start scwsemu with --control "
+			"PATH\n",
 			file);
 		json_decref(v);
 		return EXIT_UNREACHABLE;
@@ -79,8 +80,9 @@ static int connect_to(const char *path)
 	memcpy(sun.sun_path, path, strlen(path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "scwsemu-ctl: cannot reach %s: %s (is scwsemu running with "
-				"--control %s?)\n",
+		fprintf(stderr,
+			"scwsemu-ctl: cannot reach %s: %s (is scwsemu running with "
+			"--control %s?)\n",
 			path, strerror(errno), path);
 		if (fd >= 0)
 			close(fd);
@@ -135,8 +137,9 @@ static int exchange(int fd, const struct buf *req, unsigned timeout_ms, char **r
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "scwsemu-ctl: the daemon closed the connection without a "
-					"reply%s%s\n",
+			fprintf(stderr,
+				"scwsemu-ctl: the daemon closed the connection without a "
+				"reply%s%s\n",
 				n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 			break;
 		}
@@ -185,13 +188,15 @@ static void print_table(const char *name, const json_t *arr)
 	const json_t *v;
 	size_t width[32] = { 0 };
 	size_t ncol = 0;
-	json_object_foreach((json_t *)first, key, v) {
+	json_object_foreach((json_t *)first, key, v)
+	{
 		if (ncol < 32)
 			width[ncol++] = strlen(key);
 	}
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		size_t c = 0;
-		json_object_foreach((json_t *)first, key, v) {
+		json_object_foreach((json_t *)first, key, v)
+		{
 			if (c >= ncol)
 				break;
 			json_t *cell = json_object_get(json_array_get(arr, i), key);
@@ -206,7 +211,8 @@ static void print_table(const char *name, const json_t *arr)
 	}
 	size_t c = 0;
 	fputs(" ", stdout);
-	json_object_foreach((json_t *)first, key, v) {
+	json_object_foreach((json_t *)first, key, v)
+	{
 		if (c >= ncol)
 			break;
 		printf(" %-*s", (int)width[c++], key);
@@ -215,14 +221,15 @@ static void print_table(const char *name, const json_t *arr)
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		c = 0;
 		fputs(" ", stdout);
-		json_object_foreach((json_t *)first, key, v) {
+		json_object_foreach((json_t *)first, key, v)
+		{
 			if (c >= ncol)
 				break;
 			json_t *cell = json_object_get(json_array_get(arr, i), key);
 			char *s = json_is_string(cell) ? strdup(json_string_value(cell))
 				  : cell && !json_is_null(cell)
-				      ? json_dumps(cell, JSON_COMPACT | JSON_ENCODE_ANY)
-				      : strdup("-");
+					  ? json_dumps(cell, JSON_COMPACT | JSON_ENCODE_ANY)
+					  : strdup("-");
 			printf(" %-*s", (int)width[c++], s ? s : "?");
 			free(s);
 		}
@@ -234,7 +241,8 @@ static void print_object(const char *prefix, const json_t *o)
 {
 	const char *key;
 	const json_t *v;
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		char name[256];
 		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", key);
 		if (!*prefix && (!strcmp(key, "ok") || !strcmp(key, "id")))
@@ -321,8 +329,8 @@ int main(int argc, char **argv)
 	if (argc - optind >= 3 && !strcmp(argv[optind], "bootstrap") &&
 	    !strcmp(argv[optind + 1], "set") && argv[optind + 2][0] != '/') {
 		char cwd[2048];
-		if (getcwd(cwd, sizeof(cwd)) &&
-		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, argv[optind + 2]) < sizeof(abs))
+		if (getcwd(cwd, sizeof(cwd)) && (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd,
+								 argv[optind + 2]) < sizeof(abs))
 			argv[optind + 2] = abs;
 	}
 	struct lab_request r;
@@ -373,9 +381,10 @@ int main(int argc, char **argv)
 	}
 	bool good = json_is_true(ok);
 	if (!good)
-		fprintf(stderr, "scwsemu-ctl: %s\n", json_string_value(json_object_get(v, "error"))
-							       ? json_string_value(json_object_get(v, "error"))
-							       : "refused");
+		fprintf(stderr, "scwsemu-ctl: %s\n",
+			json_string_value(json_object_get(v, "error"))
+				? json_string_value(json_object_get(v, "error"))
+				: "refused");
 	if (!text)
 		puts(reply);
 	else if (good && json_object_size(v) > (json_object_get(v, "id") ? 2u : 1u))

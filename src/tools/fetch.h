@@ -54,25 +54,25 @@ struct opts {
 	unsigned long requests;
 	bool is_load;
 	bool want_json;
-	bool resume;             /* --resume: workers resume their TLS sessions */
+	bool resume; /* --resume: workers resume their TLS sessions */
 	/* Misbehaviour on purpose, to show the verdict rules failing. */
-	bool no_devid;           /* --no-devid */
-	bool unpadded;           /* --unpadded-passphrase */
-	bool plain;              /* --plain: HTTP without TLS, whatever the URL says */
-	bool insecure;           /* --insecure: no certificate check */
-	unsigned loop;           /* --loop N: the whole fetch N times */
-	unsigned loop_ms;        /* --loop-interval MS */
+	bool no_devid;    /* --no-devid */
+	bool unpadded;    /* --unpadded-passphrase */
+	bool plain;       /* --plain: HTTP without TLS, whatever the URL says */
+	bool insecure;    /* --insecure: no certificate check */
+	unsigned loop;    /* --loop N: the whole fetch N times */
+	unsigned loop_ms; /* --loop-interval MS */
 };
 
 enum fail_kind {
-	FAIL_NONE,     /* an HTTP response came */
+	FAIL_NONE, /* an HTTP response came */
 	FAIL_RESOLVE,
 	FAIL_CONNECT,
 	FAIL_TLS,
 	FAIL_TIMEOUT,
-	FAIL_IO,       /* the connection broke after it was up */
-	FAIL_PROTO,    /* the response is not valid HTTP/1.1 */
-	FAIL_LOCAL,    /* out of memory, a file, a socket */
+	FAIL_IO,    /* the connection broke after it was up */
+	FAIL_PROTO, /* the response is not valid HTTP/1.1 */
+	FAIL_LOCAL, /* out of memory, a file, a socket */
 	FAIL_KINDS,
 };
 
@@ -81,19 +81,19 @@ extern const char *const fail_names[FAIL_KINDS];
 /* One fetch's outcome. */
 struct result {
 	enum fail_kind kind;
-	char msg[512];              /* what failed, for a person */
-	int status;                 /* the final HTTP status when kind == FAIL_NONE */
-	char reason[64];            /* its reason phrase */
+	char msg[512];   /* what failed, for a person */
+	int status;      /* the final HTTP status when kind == FAIL_NONE */
+	char reason[64]; /* its reason phrase */
 	char content_type[128];
 	struct buf body;
 	char peer[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1 port 4116" */
-	double ms;                  /* connect to the last response byte */
-	bool resumed;               /* the TLS handshake resumed a session */
+	double ms;                        /* connect to the last response byte */
+	bool resumed;                     /* the TLS handshake resumed a session */
 };
 
 /* r->msg from fmt, r->kind = kind; returns -1. */
-__attribute__((format(printf, 3, 4)))
-int set_fail(struct result *r, enum fail_kind kind, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int set_fail(struct result *r, enum fail_kind kind,
+						   const char *fmt, ...);
 int64_t fetch_now_ms(void);
 double fetch_now_s(void);
 
@@ -111,8 +111,7 @@ int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct 
 	       bool verbose, SSL_SESSION **sess);
 
 /* "scwsemu-fetch: MESSAGE" and the --help hint on stderr; EXIT_USAGE. */
-__attribute__((format(printf, 1, 2)))
-int usage_error(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
 
 /* --concurrency N --requests M: the exit status. */
 int run_load(const struct opts *o);

@@ -214,4 +214,3 @@ out:
 	client_cleanup(&cl);
 	return rc;
 }
-

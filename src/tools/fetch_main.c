@@ -50,7 +50,6 @@
 #include "tools/fetch_url.h"
 #include "transport/sock.h"
 
-
 /* The order a DM client tries the SCWS (OMA DM Bootstrap,
  * doc/protocol.md §2.1): BIP over IPv4, BIP over IPv6, then TCP/IP (ETSI TS 102 483). */
 static const char *const auto_urls[] = {
@@ -101,8 +100,6 @@ static const char usage_text[] =
 
 /* ---------------------------------------------------------------- options */
 
-
-
 int usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -119,8 +116,10 @@ static int parse_tls_version(const char *s, int *v)
 	static const struct {
 		const char *name;
 		int v;
-	} versions[] = { { "1.0", TLS1_VERSION }, { "1.1", TLS1_1_VERSION },
-			 { "1.2", TLS1_2_VERSION }, { "1.3", TLS1_3_VERSION } };
+	} versions[] = { { "1.0", TLS1_VERSION },
+			 { "1.1", TLS1_1_VERSION },
+			 { "1.2", TLS1_2_VERSION },
+			 { "1.3", TLS1_3_VERSION } };
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		if (!strcmp(s, versions[i].name)) {
 			*v = versions[i].v;
@@ -224,24 +223,25 @@ static int run_single(const struct opts *o)
 	buf_init(&r.body, HTTP_RESP_BODY_MAX);
 	rc = EXIT_FAIL;
 	for (unsigned round = 0; round < (o->loop ? o->loop : 1); round++) {
-	if (round) {
-		struct timespec ts = { o->loop_ms / 1000, (long)(o->loop_ms % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-		buf_reset(&r.body);
-		rc = EXIT_FAIL;
-	}
-	for (size_t i = 0; i < nurls; i++) {
-		if (fetch_once(&cl, &u[i], &r, o->verbose, NULL) == 0) {
-			if (o->is_auto)
-				fprintf(stderr, PROG ": %s answered (connected to %s)\n", u[i].text,
-					r.peer);
-			rc = finish_fetch(o, &r);
-			break;
+		if (round) {
+			struct timespec ts = { o->loop_ms / 1000,
+					       (long)(o->loop_ms % 1000) * 1000000L };
+			nanosleep(&ts, NULL);
+			buf_reset(&r.body);
+			rc = EXIT_FAIL;
 		}
-		fprintf(stderr, PROG ": %s: %s\n", u[i].text, r.msg);
-		if (o->is_auto && i + 1 == nurls)
-			fprintf(stderr, PROG ": no SCWS answered\n");
-	}
+		for (size_t i = 0; i < nurls; i++) {
+			if (fetch_once(&cl, &u[i], &r, o->verbose, NULL) == 0) {
+				if (o->is_auto)
+					fprintf(stderr, PROG ": %s answered (connected to %s)\n",
+						u[i].text, r.peer);
+				rc = finish_fetch(o, &r);
+				break;
+			}
+			fprintf(stderr, PROG ": %s: %s\n", u[i].text, r.msg);
+			if (o->is_auto && i + 1 == nurls)
+				fprintf(stderr, PROG ": no SCWS answered\n");
+		}
 	}
 	buf_cleanup(&r.body);
 	client_cleanup(&cl);
@@ -341,13 +341,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 	while ((c = getopt_long(argc, argv, ":o:v", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_AUTO: o->is_auto = true; break;
-		case OPT_GET: o->is_get = true; break;
-		case OPT_DEVID: o->devid = optarg; break;
-		case OPT_USERNAME: o->username = optarg; break;
-		case OPT_PASSPHRASE: o->passphrase = optarg; break;
-		case OPT_PUSH: o->push_address = optarg; break;
-		case OPT_CACERT: o->cacert = optarg; break;
+		case OPT_AUTO:
+			o->is_auto = true;
+			break;
+		case OPT_GET:
+			o->is_get = true;
+			break;
+		case OPT_DEVID:
+			o->devid = optarg;
+			break;
+		case OPT_USERNAME:
+			o->username = optarg;
+			break;
+		case OPT_PASSPHRASE:
+			o->passphrase = optarg;
+			break;
+		case OPT_PUSH:
+			o->push_address = optarg;
+			break;
+		case OPT_CACERT:
+			o->cacert = optarg;
+			break;
 		case OPT_PSK:
 			if (parse_psk(optarg, o))
 				return EXIT_USAGE;
@@ -356,33 +370,42 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (o->num_resolve == FETCH_RESOLVE_MAX)
 				return usage_error("more than %u --resolve", FETCH_RESOLVE_MAX);
 			if (tools_fetch_url_parse_resolve(optarg, &o->resolve[o->num_resolve++]))
-				return usage_error("--resolve wants HOST:PORT:ADDR, ADDR numeric: %s",
-						   optarg);
+				return usage_error(
+					"--resolve wants HOST:PORT:ADDR, ADDR numeric: %s", optarg);
 			break;
 		case OPT_CONNECT_TO:
 			if (o->num_connect_to == FETCH_RESOLVE_MAX)
 				return usage_error("more than %u --connect-to", FETCH_RESOLVE_MAX);
-			if (tools_fetch_url_parse_connect_to(optarg, &o->connect_to[o->num_connect_to++]))
+			if (tools_fetch_url_parse_connect_to(optarg,
+							     &o->connect_to[o->num_connect_to++]))
 				return usage_error("--connect-to wants HOST1:PORT1:HOST2:PORT2: %s",
 						   optarg);
 			break;
-		case 'o': o->output = optarg; break;
-		case OPT_XML: o->want_xml = true; break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_XML:
+			o->want_xml = true;
+			break;
 		case OPT_TIMEOUT: {
 			char *end;
 			errno = 0;
 			double t = strtod(optarg, &end);
 			if (errno || *end || end == optarg || !(t > 0) || t > 3600)
-				return usage_error("--timeout wants seconds, over 0 and up to 3600");
+				return usage_error(
+					"--timeout wants seconds, over 0 and up to 3600");
 			o->timeout_ms = (int)(t * 1000 + 0.5);
 			if (o->timeout_ms < 1)
 				o->timeout_ms = 1;
 			break;
 		}
-		case 'v': o->verbose = true; break;
+		case 'v':
+			o->verbose = true;
+			break;
 		case OPT_CONCURRENCY:
 			if (parse_unsigned(optarg, FETCH_CONCURRENCY_MAX, &v))
-				return usage_error("--concurrency wants 1 to %u", FETCH_CONCURRENCY_MAX);
+				return usage_error("--concurrency wants 1 to %u",
+						   FETCH_CONCURRENCY_MAX);
 			o->concurrency = (unsigned)v;
 			has_concurrency = true;
 			break;
@@ -392,17 +415,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->requests = v;
 			has_requests = true;
 			break;
-		case OPT_JSON: o->want_json = true; break;
-		case OPT_RESUME: o->resume = true; break;
+		case OPT_JSON:
+			o->want_json = true;
+			break;
+		case OPT_RESUME:
+			o->resume = true;
+			break;
 		case OPT_TLS_MIN:
 		case OPT_TLS_MAX:
 			if (parse_tls_version(optarg, c == OPT_TLS_MIN ? &o->tls_min : &o->tls_max))
 				return usage_error("TLS versions are 1.0, 1.1, 1.2 and 1.3");
 			break;
-		case OPT_NO_DEVID: o->no_devid = true; break;
-		case OPT_UNPADDED: o->unpadded = true; break;
-		case OPT_PLAIN: o->plain = true; break;
-		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_NO_DEVID:
+			o->no_devid = true;
+			break;
+		case OPT_UNPADDED:
+			o->unpadded = true;
+			break;
+		case OPT_PLAIN:
+			o->plain = true;
+			break;
+		case OPT_INSECURE:
+			o->insecure = true;
+			break;
 		case OPT_LOOP:
 		case OPT_LOOP_INTERVAL: {
 			char *end;
@@ -418,10 +453,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->loop_ms = (unsigned)n;
 			break;
 		}
-		case OPT_HELP: fputs(usage_text, stdout); return -1;
-		case OPT_VERSION: puts(PROG " " PACKAGE_VERSION); return -1;
-		case ':': return usage_error("%s needs a value", argv[optind - 1]);
-		default: return usage_error("unknown option %s", argv[optind - 1]);
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_VERSION:
+			puts(PROG " " PACKAGE_VERSION);
+			return -1;
+		case ':':
+			return usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -442,7 +483,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->is_load && (o->output || o->want_xml || o->verbose))
 		return usage_error("-o, --xml and -v do not go with --concurrency/--requests");
 	if (o->is_load && (o->loop || o->plain || o->insecure))
-		return usage_error("--loop, --plain and --insecure do not go with the load generator");
+		return usage_error(
+			"--loop, --plain and --insecure do not go with the load generator");
 	if (o->want_json && !o->is_load)
 		return usage_error("--json goes with --concurrency/--requests");
 	if (o->resume && !o->is_load)

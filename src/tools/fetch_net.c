@@ -43,15 +43,12 @@
 
 /* ---------------------------------------------------------------- results */
 
-
-
 const char *const fail_names[FAIL_KINDS] = {
-	[FAIL_NONE] = "none",       [FAIL_RESOLVE] = "resolve", [FAIL_CONNECT] = "connect",
-	[FAIL_TLS] = "tls",         [FAIL_TIMEOUT] = "timeout", [FAIL_IO] = "io",
+	[FAIL_NONE] = "none",           [FAIL_RESOLVE] = "resolve",
+	[FAIL_CONNECT] = "connect",     [FAIL_TLS] = "tls",
+	[FAIL_TIMEOUT] = "timeout",     [FAIL_IO] = "io",
 	[FAIL_PROTO] = "http-protocol", [FAIL_LOCAL] = "local",
 };
-
-
 
 int set_fail(struct result *r, enum fail_kind kind, const char *fmt, ...)
 {
@@ -78,8 +75,6 @@ double fetch_now_s(void)
 }
 
 /* ---------------------------------------------------------------- TLS setup */
-
-
 
 /* TLS_AES_128_GCM_SHA256: the hash of an external PSK, as the SCWS and
  * OpenSSL's s_client use it (scws/tls.h). */
@@ -193,8 +188,8 @@ int client_init(struct client *c, const struct opts *o, bool https)
 	 * certificate fails verification instead of being trusted. */
 	SSL_CTX_set_verify(c->ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
 	if (o->has_psk) {
-		const char *list = legacy ? "PSK:ECDHE-PSK:DHE-PSK:@SECLEVEL=0"
-					  : "PSK:ECDHE-PSK:DHE-PSK";
+		const char *list =
+			legacy ? "PSK:ECDHE-PSK:DHE-PSK:@SECLEVEL=0" : "PSK:ECDHE-PSK:DHE-PSK";
 		if (!SSL_CTX_set_cipher_list(c->ctx, list)) {
 			openssl_errors(err, sizeof(err));
 			fprintf(stderr, PROG ": no PSK cipher suite: %s\n", err);
@@ -276,8 +271,7 @@ static int resolve(const struct opts *o, const struct tools_fetch_url *u, struct
 		   struct result *r)
 {
 	struct tools_fetch_route rt;
-	tools_fetch_url_route(u, o->connect_to, o->num_connect_to, o->resolve, o->num_resolve,
-			      &rt);
+	tools_fetch_url_route(u, o->connect_to, o->num_connect_to, o->resolve, o->num_resolve, &rt);
 	const char *host = rt.host;
 	unsigned port = rt.port;
 	al->n = 0;
@@ -316,8 +310,7 @@ static int resolve(const struct opts *o, const struct tools_fetch_url *u, struct
 }
 
 /* Tries each address in turn, like curl without happy eyeballs. */
-static int connect_any(struct conn *c, const struct addr_list *al, struct result *r,
-		       bool verbose)
+static int connect_any(struct conn *c, const struct addr_list *al, struct result *r, bool verbose)
 {
 	char where[sizeof(r->peer)];
 	for (size_t i = 0; i < al->n; i++) {
@@ -357,8 +350,7 @@ static int connect_any(struct conn *c, const struct addr_list *al, struct result
 }
 
 /* Why the handshake failed, in one line, with the OpenSSL reason. */
-static void tls_failure(struct conn *c, int ssl_err, bool psk, const char *where,
-			struct result *r)
+static void tls_failure(struct conn *c, int ssl_err, bool psk, const char *where, struct result *r)
 {
 	unsigned long e = ERR_peek_last_error();
 	int reason = ERR_GET_REASON(e);
@@ -473,8 +465,10 @@ static int conn_write(struct conn *c, const uint8_t *p, size_t len, struct resul
 						r->peer, strerror(errno));
 		}
 		if (w == -ETIMEDOUT)
-			return set_fail(r, FAIL_TIMEOUT, "sending the request to %s: timed out "
-					"after %g s", r->peer, c->timeout_s);
+			return set_fail(r, FAIL_TIMEOUT,
+					"sending the request to %s: timed out "
+					"after %g s",
+					r->peer, c->timeout_s);
 		if (w)
 			return set_fail(r, FAIL_IO, "sending the request to %s: %s", r->peer,
 					strerror(-w));
@@ -530,8 +524,10 @@ static int conn_read(struct conn *c, uint8_t *p, size_t cap, size_t *n, struct r
 						r->peer, strerror(errno));
 		}
 		if (w == -ETIMEDOUT)
-			return set_fail(r, FAIL_TIMEOUT, "waiting for the response from %s: timed "
-					"out after %g s", r->peer, c->timeout_s);
+			return set_fail(r, FAIL_TIMEOUT,
+					"waiting for the response from %s: timed "
+					"out after %g s",
+					r->peer, c->timeout_s);
 		if (w)
 			return set_fail(r, FAIL_IO, "reading the response from %s: %s", r->peer,
 					strerror(-w));
@@ -680,7 +676,7 @@ static void print_request(const struct opts *o, const struct buf *req, size_t fo
 /* sess: NULL, or the worker's session slot (--resume): offered, and
  * replaced by the one the server gives. */
 int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct result *r,
-		      bool verbose, SSL_SESSION **sess)
+	       bool verbose, SSL_SESSION **sess)
 {
 	const struct opts *o = cl->o;
 	struct conn c = { .fd = -1, .ssl = NULL };
@@ -728,7 +724,8 @@ int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct 
 		if (prc == 0)
 			break;
 		rc = set_fail(r, FAIL_PROTO, "bad response from %s: %s", r->peer,
-			      prc == -EAGAIN ? "connection closed" : scws_http_resp_parser_reason(&p));
+			      prc == -EAGAIN ? "connection closed"
+					     : scws_http_resp_parser_reason(&p));
 	}
 	if (rc == 0) {
 		const struct scws_http_resp *resp = scws_http_resp_parser_resp(&p);
@@ -751,4 +748,3 @@ int fetch_once(const struct client *cl, const struct tools_fetch_url *u, struct 
 	buf_cleanup(&req);
 	return rc;
 }
-

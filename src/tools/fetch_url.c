@@ -139,8 +139,8 @@ int tools_fetch_url_parse(const char *text, struct tools_fetch_url *u)
 	for (size_t i = 0; i < plen; i++)
 		if ((unsigned char)path[i] <= 0x20 || (unsigned char)path[i] >= 0x7F)
 			return -EINVAL;
-	int n = snprintf(u->target, sizeof(u->target), "%s%.*s", *path == '/' ? "" : "/",
-			 (int)plen, path);
+	int n = snprintf(u->target, sizeof(u->target), "%s%.*s", *path == '/' ? "" : "/", (int)plen,
+			 path);
 	if (n < 0 || (size_t)n >= sizeof(u->target))
 		return -EINVAL;
 	bool v6 = strchr(u->host, ':') != NULL;
@@ -212,7 +212,8 @@ void tools_fetch_url_route(const struct tools_fetch_url *u, const struct tools_f
 	out->fixed = NULL;
 	for (size_t i = 0; i < nct; i++) {
 		const struct tools_fetch_connect_to *c = &ct[i];
-		if ((c->host1[0] && strcasecmp(c->host1, u->host)) || (c->port1 && c->port1 != u->port))
+		if ((c->host1[0] && strcasecmp(c->host1, u->host)) ||
+		    (c->port1 && c->port1 != u->port))
 			continue;
 		if (c->host2[0])
 			out->host = c->host2;

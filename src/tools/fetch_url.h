@@ -15,10 +15,10 @@
 
 struct tools_fetch_url {
 	bool is_https;
-	char host[FETCH_HOST_MAX];     /* a name, or an address literal without brackets */
+	char host[FETCH_HOST_MAX]; /* a name, or an address literal without brackets */
 	bool host_is_ip;
-	unsigned port;                 /* the default of the scheme when absent */
-	char target[FETCH_TARGET_MAX]; /* origin-form: path and query, "/" at least */
+	unsigned port;                      /* the default of the scheme when absent */
+	char target[FETCH_TARGET_MAX];      /* origin-form: path and query, "/" at least */
 	char authority[FETCH_HOST_MAX + 8]; /* the Host value: [v6]:port, default port left out */
 	char text[FETCH_HOST_MAX + FETCH_TARGET_MAX + 16]; /* for messages, the port always shown */
 };

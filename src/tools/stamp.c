@@ -71,8 +71,8 @@ bool stamp_has_var(const char *s)
 	return false;
 }
 
-int stamp_psk_key(const uint8_t *master, size_t master_len, const char *identity,
-		  uint8_t *out, size_t key_len)
+int stamp_psk_key(const uint8_t *master, size_t master_len, const char *identity, uint8_t *out,
+		  size_t key_len)
 {
 	if (!master || !master_len || !identity || !out || !key_len || key_len > TLS_PSK_KEY_MAX)
 		return -EINVAL;

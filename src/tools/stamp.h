@@ -23,8 +23,8 @@ unsigned stamp_width(unsigned count);
 
 /* Appends in[0..len) to out with the variables replaced for card n.
  * 0, or -EMSGSIZE when out's cap is reached (out is then as before). */
-__attribute__((warn_unused_result))
-int stamp_subst(const char *in, size_t len, unsigned n, unsigned width, struct buf *out);
+__attribute__((warn_unused_result)) int stamp_subst(const char *in, size_t len, unsigned n,
+						    unsigned width, struct buf *out);
 
 /* True when s holds ${N} or ${NNN}. */
 bool stamp_has_var(const char *s);
@@ -34,8 +34,8 @@ bool stamp_has_var(const char *s);
  * counter byte), blocks concatenated (counter 1, 2, ...). Distinct
  * identities give unrelated keys; the same inputs, the same key (a lab can
  * give its handsets the keys again). 0, or -EINVAL. */
-__attribute__((warn_unused_result))
-int stamp_psk_key(const uint8_t *master, size_t master_len, const char *identity,
-		  uint8_t *out, size_t key_len);
+__attribute__((warn_unused_result)) int stamp_psk_key(const uint8_t *master, size_t master_len,
+						      const char *identity, uint8_t *out,
+						      size_t key_len);
 
 #endif

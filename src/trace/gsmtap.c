@@ -46,16 +46,28 @@ static void put_command(struct wr *w, const uint8_t *capdu, size_t clen)
 	}
 }
 
-int trace_gsmtap_encode_apdu(const uint8_t *capdu, size_t clen, const uint8_t *rapdu,
-			     size_t rlen, uint8_t *out, size_t cap, size_t *out_len)
+int trace_gsmtap_encode_apdu(const uint8_t *capdu, size_t clen, const uint8_t *rapdu, size_t rlen,
+			     uint8_t *out, size_t cap, size_t *out_len)
 {
 	/* version, hdr_len in words, type, timeslot; arfcn; signal, snr;
 	 * frame number; sub_type, antenna, sub_slot, res. */
 	static const uint8_t hdr[GSMTAP_HDR_LEN] = {
-		GSMTAP_VERSION, GSMTAP_HDR_LEN / 4, GSMTAP_TYPE_SIM, 0,
-		0, 0, 0, 0,
-		0, 0, 0, 0,
-		GSMTAP_SIM_APDU, 0, 0, 0,
+		GSMTAP_VERSION,
+		GSMTAP_HDR_LEN / 4,
+		GSMTAP_TYPE_SIM,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		GSMTAP_SIM_APDU,
+		0,
+		0,
+		0,
 	};
 	struct wr w;
 	if ((!capdu && clen) || (!rapdu && rlen) || !out || !out_len)
@@ -78,22 +90,22 @@ static void put_ipv4_udp(uint8_t *out, size_t len)
 	size_t udp_len = 8 + len;
 	struct wr w;
 	wr_init(&w, out, TRACE_IPV4_UDP_HDR);
-	wr_u8(&w, 0x45);		/* version 4, IHL 5 */
-	wr_u8(&w, 0);			/* DSCP/ECN */
+	wr_u8(&w, 0x45); /* version 4, IHL 5 */
+	wr_u8(&w, 0);    /* DSCP/ECN */
 	wr_u16be(&w, (uint16_t)total);
-	wr_u16be(&w, 0);		/* identification: DF set, never fragmented */
+	wr_u16be(&w, 0); /* identification: DF set, never fragmented */
 	wr_u16be(&w, 0x4000);
-	wr_u8(&w, 64);			/* TTL */
-	wr_u8(&w, 17);			/* UDP */
-	wr_u16be(&w, 0);		/* checksum, below */
-	wr_u16be(&w, 0x7F00);		/* 127.0.0.1 */
+	wr_u8(&w, 64);        /* TTL */
+	wr_u8(&w, 17);        /* UDP */
+	wr_u16be(&w, 0);      /* checksum, below */
+	wr_u16be(&w, 0x7F00); /* 127.0.0.1 */
 	wr_u16be(&w, 0x0001);
 	wr_u16be(&w, 0x7F00);
 	wr_u16be(&w, 0x0001);
 	wr_u16be(&w, GSMTAP_UDP_PORT);
 	wr_u16be(&w, GSMTAP_UDP_PORT);
 	wr_u16be(&w, (uint16_t)udp_len);
-	wr_u16be(&w, 0);		/* no UDP checksum (RFC 768) */
+	wr_u16be(&w, 0); /* no UDP checksum (RFC 768) */
 	uint16_t sum = trace_gsmtap_ip_checksum(out, 20);
 	out[10] = (uint8_t)(sum >> 8);
 	out[11] = (uint8_t)sum;
@@ -104,8 +116,7 @@ int trace_gsmtap_encode_ipv4(const uint8_t *gsmtap, size_t len, uint8_t *out, si
 {
 	if ((!gsmtap && len) || !out || !out_len)
 		return -EINVAL;
-	if (len > TRACE_GSMTAP_MAX || cap < TRACE_IPV4_UDP_HDR ||
-	    len > cap - TRACE_IPV4_UDP_HDR)
+	if (len > TRACE_GSMTAP_MAX || cap < TRACE_IPV4_UDP_HDR || len > cap - TRACE_IPV4_UDP_HDR)
 		return -EMSGSIZE;
 	if (len)
 		memmove(out + TRACE_IPV4_UDP_HDR, gsmtap, len);

@@ -14,9 +14,9 @@
 #define REC_MAX (TRACE_PCAP_REC_HDR_LEN + TRACE_PCAP_SNAPLEN)
 
 struct trace_pcap {
-	FILE *f;        /* adopted stream (closed on free), or NULL */
-	int fd;         /* records go here with write(2), never through stdio */
-	off_t size;     /* bytes of whole records (and the header) in the file */
+	FILE *f;    /* adopted stream (closed on free), or NULL */
+	int fd;     /* records go here with write(2), never through stdio */
+	off_t size; /* bytes of whole records (and the header) in the file */
 	unsigned long records;
 	int err; /* sticky: nothing is appended after a failed write */
 	/* One record: header then packet, handed to the kernel at once. */
@@ -38,14 +38,14 @@ void trace_pcap_encode_header(uint8_t out[TRACE_PCAP_HDR_LEN], uint32_t linktype
 	out[5] = 0;
 	out[6] = 4;
 	out[7] = 0;
-	put_u32le(out + 8, 0);	/* thiszone: UTC */
+	put_u32le(out + 8, 0);  /* thiszone: UTC */
 	put_u32le(out + 12, 0); /* sigfigs */
 	put_u32le(out + 16, TRACE_PCAP_SNAPLEN);
 	put_u32le(out + 20, linktype);
 }
 
-void trace_pcap_encode_record_header(uint8_t out[TRACE_PCAP_REC_HDR_LEN],
-				     const struct timeval *ts, uint32_t len)
+void trace_pcap_encode_record_header(uint8_t out[TRACE_PCAP_REC_HDR_LEN], const struct timeval *ts,
+				     uint32_t len)
 {
 	put_u32le(out, (uint32_t)ts->tv_sec);
 	put_u32le(out + 4, (uint32_t)ts->tv_usec);
@@ -154,8 +154,7 @@ static int write_record(struct trace_pcap *p, const struct timeval *ts, size_t l
 	return p->err;
 }
 
-int trace_pcap_write(struct trace_pcap *p, const struct timeval *ts, const uint8_t *pkt,
-		     size_t len)
+int trace_pcap_write(struct trace_pcap *p, const struct timeval *ts, const uint8_t *pkt, size_t len)
 {
 	if (!p || (!pkt && len))
 		return -EINVAL;
@@ -166,8 +165,8 @@ int trace_pcap_write(struct trace_pcap *p, const struct timeval *ts, const uint8
 	return write_record(p, ts, len);
 }
 
-int trace_pcap_write_apdu(struct trace_pcap *p, const struct timeval *ts,
-			  const uint8_t *capdu, size_t clen, const uint8_t *rapdu, size_t rlen)
+int trace_pcap_write_apdu(struct trace_pcap *p, const struct timeval *ts, const uint8_t *capdu,
+			  size_t clen, const uint8_t *rapdu, size_t rlen)
 {
 	size_t len = 0;
 	int rc;

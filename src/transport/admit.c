@@ -19,7 +19,7 @@ struct admit_peer {
 	struct admit_peer *next;
 	uint8_t key[17]; /* family byte + address */
 	unsigned count;
-	bool logged;     /* "at its limit" said once while it stays there */
+	bool logged; /* "at its limit" said once while it stays there */
 };
 
 struct admit {
@@ -34,7 +34,7 @@ struct admit {
 		void *arg;
 	} room[ROOM_FNS_MAX];
 	size_t n_room;
-	bool entering; /* evictions inside admit_enter: no room callbacks */
+	bool entering;       /* evictions inside admit_enter: no room callbacks */
 	uint64_t trimmed_at; /* transport_now_ms() of the last malloc_trim */
 	bool trimmed;
 };
@@ -160,8 +160,10 @@ int admit_enter(struct admit *a, struct admit_entry *e, const struct sockaddr *s
 		if (!v) {
 			a->refused++;
 			if (!p->logged)
-				log_warn("admit", "a peer has %u connections "
-					 "(--max-clients-per-peer): refusing more", p->count);
+				log_warn("admit",
+					 "a peer has %u connections "
+					 "(--max-clients-per-peer): refusing more",
+					 p->count);
 			p->logged = true;
 			return -EUSERS;
 		}

@@ -59,9 +59,10 @@ void admit_off_room(struct admit *a, void *arg);
 /* 0 admitted; 1 admitted over the total (stop accepting); -EUSERS the
  * peer has max_per_peer clients, none evictable (close the new one);
  * -ENOMEM. sa is the peer's address (the port is ignored). */
-__attribute__((warn_unused_result))
-int admit_enter(struct admit *a, struct admit_entry *e, const struct sockaddr *sa,
-		const struct admit_ops *ops, void *arg, uint64_t now_ms);
+__attribute__((warn_unused_result)) int admit_enter(struct admit *a, struct admit_entry *e,
+						    const struct sockaddr *sa,
+						    const struct admit_ops *ops, void *arg,
+						    uint64_t now_ms);
 /* No-op for an entry that is not in. */
 void admit_leave(struct admit *a, struct admit_entry *e);
 

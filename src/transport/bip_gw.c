@@ -41,7 +41,7 @@ struct gw_listener {
 struct gw_port {
 	struct bip_gw *gw;
 	bool in_use;
-	bool stale;         /* during a restart: kept for the card to open again */
+	bool stale; /* during a restart: kept for the card to open again */
 	uint16_t card_port;
 	struct gw_listener ls[BIP_GW_ADDRS_MAX];
 	size_t n_ls;
@@ -59,8 +59,8 @@ enum conn_state {
 
 struct gw_conn {
 	struct bip_gw *gw;
-	bool dropped;         /* bip-drop: the close is an RST */
-	bool fin_pending;     /* the client's FIN came with bytes not yet in Rx */
+	bool dropped;     /* bip-drop: the close is an RST */
+	bool fin_pending; /* the client's FIN came with bytes not yet in Rx */
 	/* bip-rate: libevent's token buckets on the client's socket, both
 	 * ways (NULL: no cap). */
 	struct ev_token_bucket_cfg *rate;
@@ -72,8 +72,8 @@ struct gw_conn {
 	uint16_t card_port;   /* CONN_BOUND */
 	/* The eviction clock (ms, monotonic): the card's answers to what the
 	 * client sent tell a stalled client from one being served. */
-	uint64_t t_bound;     /* bound to its channel */
-	uint64_t t_last_tx;   /* last byte from the card to the client */
+	uint64_t t_bound;      /* bound to its channel */
+	uint64_t t_last_tx;    /* last byte from the card to the client */
 	uint64_t t_unanswered; /* first client byte since then; 0: none */
 	char peer[BIP_GW_PEER_MAX];
 	char local[BIP_GW_PEER_MAX]; /* the address the client reached */
@@ -264,8 +264,10 @@ static void update_accepting(struct gw_port *p)
 	if (want)
 		log_dbg(SUB, "card port %u: accepting again", p->card_port);
 	else
-		log_info(SUB, "card port %u: every channel busy and %u clients wait: new clients "
-			 "wait in the backlog", p->card_port, BIP_GW_PARKED_MAX);
+		log_info(SUB,
+			 "card port %u: every channel busy and %u clients wait: new clients "
+			 "wait in the backlog",
+			 p->card_port, BIP_GW_PARKED_MAX);
 }
 
 /* move_rx(), then the client's FIN once every byte before it is in the
@@ -306,8 +308,8 @@ static void bind_conn(struct gw_conn *c, unsigned ch)
 			per_tick = 1;
 		c->rate = ev_token_bucket_cfg_new(per_tick, per_tick, per_tick, per_tick, &tick);
 		if (c->rate && bufferevent_set_rate_limit(c->bev, c->rate) == 0)
-			log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)", c->peer,
-				 ch, rate);
+			log_info(SUB, "%s: channel %u capped at %u bytes/s each way (fault)",
+				 c->peer, ch, rate);
 	}
 	c->rx_max = info.buffer_size ? info.buffer_size : 1;
 	bufferevent_set_max_single_read(c->bev, (ssize_t)c->rx_max);
@@ -410,9 +412,10 @@ static void evict_for(struct gw_port *p, uint64_t now)
 		}
 		if (!victim)
 			return;
-		log_info(SUB, "%s: channel %u closed to make room for a waiting client "
-			 "(stalled %llu ms)", victim->peer, victim->ch,
-			 (unsigned long long)(now - oldest));
+		log_info(SUB,
+			 "%s: channel %u closed to make room for a waiting client "
+			 "(stalled %llu ms)",
+			 victim->peer, victim->ch, (unsigned long long)(now - oldest));
 		gw->evictions++;
 		transport_bip_term_peer_closed(gw->term, victim->ch, true);
 		conn_free(victim);
@@ -583,8 +586,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct gw_port *p = l->port;
 	struct bip_gw *gw = p->gw;
 	struct gw_conn *c = calloc(1, sizeof(*c));
-	struct bufferevent *bev = c ? bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE)
-				    : NULL;
+	struct bufferevent *bev =
+		c ? bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (!bev) {
 		evutil_closesocket(fd);
 		free(c);
@@ -599,7 +602,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	socklen_t here_len = sizeof(here);
 	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
 		transport_sock_peer((struct sockaddr *)&here, c->local, sizeof(c->local));
-	if (gw->admit && admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, transport_now_ms()) < 0) {
+	if (gw->admit &&
+	    admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, transport_now_ms()) < 0) {
 		log_dbg(SUB, "%s: refused (--max-clients-per-peer)", c->peer);
 		bufferevent_free(bev);
 		free(c);
@@ -725,8 +729,10 @@ static int net_listen(void *arg, uint16_t card_port)
 		if (rc) {
 			if (gw->addrs[i].is_default) {
 				if (!gw->warned[i])
-					log_warn(SUB, "%s; skipping this default address (scwsemu "
-						 "--check-setup says how to enable it)", err);
+					log_warn(SUB,
+						 "%s; skipping this default address (scwsemu "
+						 "--check-setup says how to enable it)",
+						 err);
 				gw->warned[i] = true;
 				continue;
 			}
@@ -908,7 +914,8 @@ struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_l
 	gw->poll = evtimer_new(base, poll_cb, gw);
 	gw->evict = evtimer_new(base, evict_cb, gw);
 	if (!gw->term || !gw->kick || !gw->retry || !gw->poll || !gw->evict) {
-		snprintf(err, errcap, "BIP gateway: bad channel count or buffer size, "
+		snprintf(err, errcap,
+			 "BIP gateway: bad channel count or buffer size, "
 			 "or no memory");
 		transport_bip_gw_free(gw);
 		return NULL;
@@ -989,8 +996,7 @@ const char *transport_bip_gw_port_in_use(const struct bip_gw *gw)
 	return gw && gw->in_use[0] ? gw->in_use : NULL;
 }
 
-size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,
-				  size_t cap)
+size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out, size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; gw && i < CAT_BIP_CHANNELS_MAX; i++) {

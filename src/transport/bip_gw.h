@@ -83,7 +83,7 @@ struct bip_gw_endpoint {
 	const char *transport; /* "bip" */
 	const char *scheme;    /* "https" for card port 4116 (and 443), else "http" */
 	char host[BIP_GW_HOST_MAX];
-	uint16_t port;         /* host port bound */
+	uint16_t port; /* host port bound */
 	uint16_t card_port;
 };
 
@@ -103,8 +103,8 @@ void transport_bip_gw_free(struct bip_gw *gw);
  * channel: see transport_bip_gw_endpoints), or a negative errno with a
  * one-line reason: -EIO link failure, -EPROTO card refused the profile.
  * Call once (and again after transport_bip_gw_stop()). */
-__attribute__((warn_unused_result))
-int transport_bip_gw_start(struct bip_gw *gw, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_bip_gw_start(struct bip_gw *gw, char *err,
+							       size_t errcap);
 
 /* The card is gone (removed): every client and listener is closed; the
  * card is not touched. transport_bip_gw_start() again once it is back. */
@@ -114,13 +114,12 @@ void transport_bip_gw_stop(struct bip_gw *gw);
  * the card is started as by transport_bip_gw_start(). The listeners of
  * card ports the card opens again stay open (same host ports, no client
  * refused meanwhile); the others close. Same returns as start. */
-__attribute__((warn_unused_result))
-int transport_bip_gw_restart(struct bip_gw *gw, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_bip_gw_restart(struct bip_gw *gw, char *err,
+								 size_t errcap);
 
 /* The listening sockets now (they follow OPEN/CLOSE CHANNEL): fills up to
  * cap entries and returns how many there are. */
-size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out,
-				  size_t cap);
+size_t transport_bip_gw_endpoints(const struct bip_gw *gw, struct bip_gw_endpoint *out, size_t cap);
 /* A card port's host port was held by another process (EADDRINUSE) since
  * the gateway was made: that OPEN CHANNEL failed (3A 10) and nothing was
  * logged; the returned line names the address, the port, and --port-map

@@ -52,9 +52,13 @@ static void *sink_open(void *arg, uint16_t port, unsigned channel)
 		(void)transport_bip_gw_channel_client(x->gw, channel, &gw_peer, &gw_local);
 	struct scws_conn_deadlines dl = x->deadlines;
 	struct scws_conn_info info = {
-		.transport = "bip", .peer = gw_peer ? gw_peer : peer,
-		.local = gw_local ? gw_local : local, .local_port = port, .tls = tls,
-		.deadlines = &dl, .now_ms = transport_now_ms(),
+		.transport = "bip",
+		.peer = gw_peer ? gw_peer : peer,
+		.local = gw_local ? gw_local : local,
+		.local_port = port,
+		.tls = tls,
+		.deadlines = &dl,
+		.now_ms = transport_now_ms(),
 	};
 	struct sink_conn *sc = calloc(1, sizeof(*sc));
 	if (!sc)

@@ -21,20 +21,20 @@ struct term_ch {
 	enum card_cat_ch_state state;
 	uint16_t card_port;
 	size_t bufsize;
-	struct buf rx;       /* bytes from the client; max bufsize */
-	struct buf tx;       /* SEND DATA bytes the connection has not taken; max bufsize */
-	size_t tx_flush;     /* tx_flush <= tx.len: head bytes to write (SEND DATA q=01) */
-	void *conn;          /* non-NULL exactly when ESTABLISHED */
-	uint32_t conn_gen;   /* connections accepted since the channel opened */
+	struct buf rx;     /* bytes from the client; max bufsize */
+	struct buf tx;     /* SEND DATA bytes the connection has not taken; max bufsize */
+	size_t tx_flush;   /* tx_flush <= tx.len: head bytes to write (SEND DATA q=01) */
+	void *conn;        /* non-NULL exactly when ESTABLISHED */
+	uint32_t conn_gen; /* connections accepted since the channel opened */
 	/* What the card was told last (TERMINAL RESPONSE or event); the
 	 * events owed are the difference to the state above. */
 	enum card_cat_ch_state card_state;
 	uint32_t card_gen;
-	uint8_t drop_info;   /* further info of the LISTEN event: 00 FIN, 05 link dropped */
-	bool closed_event;   /* CLOSE CHANNEL q=00: one CLOSED event owed */
-	bool da_owed;        /* a Data available event owed */
-	uint64_t bytes_in;   /* from clients to the card since OPEN CHANNEL */
-	uint64_t bytes_out;  /* from the card to clients since OPEN CHANNEL */
+	uint8_t drop_info;  /* further info of the LISTEN event: 00 FIN, 05 link dropped */
+	bool closed_event;  /* CLOSE CHANNEL q=00: one CLOSED event owed */
+	bool da_owed;       /* a Data available event owed */
+	uint64_t bytes_in;  /* from clients to the card since OPEN CHANNEL */
+	uint64_t bytes_out; /* from the card to clients since OPEN CHANNEL */
 };
 
 struct bip_term {
@@ -44,18 +44,18 @@ struct bip_term {
 	unsigned channels;
 	size_t buffer_max;
 	struct term_ch ch[CAT_BIP_CHANNELS_MAX + 1]; /* ids 1..channels */
-	bool ev_data_available, ev_channel_status;  /* SET UP EVENT LIST */
-	size_t pending;      /* length announced by 91 xx (1..256); 0 none */
-	bool waiting;        /* until wake(): card busy or throttled */
+	bool ev_data_available, ev_channel_status;   /* SET UP EVENT LIST */
+	size_t pending; /* length announced by 91 xx (1..256); 0 none */
+	bool waiting;   /* until wake(): card busy or throttled */
 	unsigned busy_ms;
-	unsigned streak;     /* proactive commands since the card was last idle */
+	unsigned streak; /* proactive commands since the card was last idle */
 	bool streak_warned;
 	bool link_down;
 	bool in_pump;
 	bip_term_open_fault_fn *open_fault;
 	void *open_fault_arg;
-	bool want_poll;      /* send STATUS at the next pump */
-	uint32_t poll_ms;    /* POLL INTERVAL granted to the card; 0: polling off */
+	bool want_poll;                 /* send STATUS at the next pump */
+	uint32_t poll_ms;               /* POLL INTERVAL granted to the card; 0: polling off */
 	uint8_t cmd[CAT_PROACTIVE_MAX]; /* the fetched command */
 	uint8_t capdu[5 + APDU_SHORT_DATA_MAX + 1];
 	uint8_t rapdu[APDU_SHORT_RESP_MAX + 2];
@@ -68,8 +68,7 @@ struct tr {
 	uint8_t data[CAT_RECEIVE_DATA_MAX];
 };
 
-void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn,
-				       void *arg)
+void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn, void *arg)
 {
 	t->open_fault = fn;
 	t->open_fault_arg = arg;
@@ -84,8 +83,10 @@ static uint8_t len_byte(size_t n)
 static int link_fail(struct bip_term *t, const char *what, int rc)
 {
 	if (!t->link_down)
-		log_err(SUB, "card link (%s) failed during %s: %s; the gateway stops talking "
-			"to the card", t->link.ops->name ? t->link.ops->name : "?", what,
+		log_err(SUB,
+			"card link (%s) failed during %s: %s; the gateway stops talking "
+			"to the card",
+			t->link.ops->name ? t->link.ops->name : "?", what,
 			strerror(rc < 0 ? -rc : EIO));
 	t->link_down = true;
 	return -EIO;
@@ -94,8 +95,7 @@ static int link_fail(struct bip_term *t, const char *what, int rc)
 /* One exchange of t->capdu[0..clen); response data in t->rapdu[0..*dlen).
  * -EIO when the link is gone, -EPROTO for an answer without a usable SW
  * (the command may have taken effect; the card stays reachable). */
-static int exchange(struct bip_term *t, size_t clen, const char *what, size_t *dlen,
-		    uint16_t *sw)
+static int exchange(struct bip_term *t, size_t clen, const char *what, size_t *dlen, uint16_t *sw)
 {
 	size_t rlen = 0;
 	if (t->link_down)
@@ -453,8 +453,7 @@ static void do_status(struct bip_term *t, const struct card_cat_command *c, stru
 /* POLL INTERVAL (§6.4.6): the card asks to be polled with STATUS every
  * Duration while the terminal is idle; granted as asked, at least
  * BIP_GW_POLL_MIN_MS (the Duration in the response is what is granted). */
-static void do_poll_interval(struct bip_term *t, const struct card_cat_command *c,
-			     struct tr *tr)
+static void do_poll_interval(struct bip_term *t, const struct card_cat_command *c, struct tr *tr)
 {
 	uint32_t ms = card_cat_duration_ms(c->duration);
 	if (ms == 0) {
@@ -490,10 +489,14 @@ static const struct {
 	uint8_t type;
 	cmd_fn *fn;
 } handlers[] = {
-	{ CAT_CMD_SET_UP_EVENT_LIST, do_event_list }, { CAT_CMD_OPEN_CHANNEL, do_open },
-	{ CAT_CMD_CLOSE_CHANNEL, do_close },          { CAT_CMD_RECEIVE_DATA, do_receive },
-	{ CAT_CMD_SEND_DATA, do_send },               { CAT_CMD_GET_CHANNEL_STATUS, do_status },
-	{ CAT_CMD_POLL_INTERVAL, do_poll_interval },  { CAT_CMD_POLLING_OFF, do_polling_off },
+	{ CAT_CMD_SET_UP_EVENT_LIST, do_event_list },
+	{ CAT_CMD_OPEN_CHANNEL, do_open },
+	{ CAT_CMD_CLOSE_CHANNEL, do_close },
+	{ CAT_CMD_RECEIVE_DATA, do_receive },
+	{ CAT_CMD_SEND_DATA, do_send },
+	{ CAT_CMD_GET_CHANNEL_STATUS, do_status },
+	{ CAT_CMD_POLL_INTERVAL, do_poll_interval },
+	{ CAT_CMD_POLLING_OFF, do_polling_off },
 };
 
 static cmd_fn *handler(uint8_t type)
@@ -726,8 +729,7 @@ static enum deliver deliver_one(struct bip_term *t)
 			} else if (c->state == CAT_CH_CLOSED) {
 				break;
 			} else if (c->card_state == CAT_CH_ESTABLISHED &&
-				   (c->state != CAT_CH_ESTABLISHED ||
-				    c->card_gen != c->conn_gen)) {
+				   (c->state != CAT_CH_ESTABLISHED || c->card_gen != c->conn_gen)) {
 				status = CAT_CHST(CAT_CHST_LISTEN, i, c->drop_info);
 				tell = CAT_CH_LISTEN;
 			} else if (c->state == CAT_CH_ESTABLISHED &&
@@ -803,9 +805,10 @@ enum bip_term_next transport_bip_term_pump(struct bip_term *t, unsigned *wait_ms
 			 * answered, but in bursts with pauses between. */
 			if (t->streak >= BIP_GW_STREAK_MAX) {
 				if (!t->streak_warned)
-					log_warn(SUB, "card issued %u proactive commands in a row; "
-						 "pausing %u ms between bursts", t->streak,
-						 BIP_GW_THROTTLE_MS);
+					log_warn(SUB,
+						 "card issued %u proactive commands in a row; "
+						 "pausing %u ms between bursts",
+						 t->streak, BIP_GW_THROTTLE_MS);
 				t->streak_warned = true;
 				t->streak = 0;
 				t->waiting = true;

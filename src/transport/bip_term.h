@@ -74,8 +74,8 @@ struct bip_term_net_ops {
 };
 
 struct bip_term_config {
-	unsigned channels;  /* channel ids 1..channels (TERMINAL PROFILE byte 13); 0: 7 */
-	size_t buffer_max;  /* largest buffer granted, 1..BIP_GW_BUFFER_MAX; 0: that */
+	unsigned channels; /* channel ids 1..channels (TERMINAL PROFILE byte 13); 0: 7 */
+	size_t buffer_max; /* largest buffer granted, 1..BIP_GW_BUFFER_MAX; 0: that */
 };
 
 /* What the owner should do after pump(). */
@@ -103,9 +103,10 @@ void transport_bip_term_free(struct bip_term *t);
  * BIP_GW_START_STEPS_MAX steps were spent. 0; -EIO when the link fails;
  * -EPROTO when the card refuses TERMINAL PROFILE. A one-line reason in
  * err. Call pump() afterwards when *next is not BIP_TERM_IDLE. */
-__attribute__((warn_unused_result))
-int transport_bip_term_start(struct bip_term *t, enum bip_term_next *next, unsigned *wait_ms,
-			     char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_bip_term_start(struct bip_term *t,
+								 enum bip_term_next *next,
+								 unsigned *wait_ms, char *err,
+								 size_t errcap);
 
 /* Forgets every channel, as a card reset does (TS 102 221 §6.2.1): the
  * connections are closed (net close), the ports released (net unlisten),
@@ -118,10 +119,8 @@ void transport_bip_term_reset(struct bip_term *t);
  * general result then additional information, *len 1..4 bytes) answers
  * the command with it, nothing opened. Runs inside pump() and start().
  * fn NULL: none. */
-typedef bool bip_term_open_fault_fn(void *arg, uint16_t card_port, uint8_t *result,
-				     size_t *len);
-void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn,
-				       void *arg);
+typedef bool bip_term_open_fault_fn(void *arg, uint16_t card_port, uint8_t *result, size_t *len);
+void transport_bip_term_set_open_fault(struct bip_term *t, bip_term_open_fault_fn *fn, void *arg);
 
 /* Runs the card: Tx flushes first (no APDU; also while waiting), then the
  * pending proactive commands, then the events owed; at most
@@ -148,8 +147,8 @@ bool transport_bip_term_port_free(const struct bip_term *t, uint16_t card_port);
 size_t transport_bip_term_rx_room(const struct bip_term *t, unsigned ch);
 /* Bytes from the client of channel ch. 0; -EMSGSIZE over rx_room (nothing
  * taken); -EBADFD when the channel is not established. */
-__attribute__((warn_unused_result))
-int transport_bip_term_rx(struct bip_term *t, unsigned ch, const uint8_t *p, size_t len);
+__attribute__((warn_unused_result)) int transport_bip_term_rx(struct bip_term *t, unsigned ch,
+							      const uint8_t *p, size_t len);
 /* The connection of channel ch can take more bytes: the next pump()
  * continues a flush. */
 void transport_bip_term_tx_drained(struct bip_term *t, unsigned ch);

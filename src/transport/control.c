@@ -227,8 +227,8 @@ static int clear_path(const char *path, const struct sockaddr_un *sun, char *err
 		return -e;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errcap, "%s exists and is not a socket: give another path or remove it",
-			 path);
+		snprintf(err, errcap,
+			 "%s exists and is not a socket: give another path or remove it", path);
 		return -EEXIST;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -241,8 +241,10 @@ static int clear_path(const char *path, const struct sockaddr_un *sun, char *err
 	int e = errno;
 	close(fd);
 	if (rc == 0 || e == EAGAIN) {
-		snprintf(err, errcap, "%s: another process listens on this control socket "
-				      "(a scwsemu still running?): stop it or give another path", path);
+		snprintf(err, errcap,
+			 "%s: another process listens on this control socket "
+			 "(a scwsemu still running?): stop it or give another path",
+			 path);
 		return -EADDRINUSE;
 	}
 	if (e != ECONNREFUSED) {

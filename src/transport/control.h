@@ -28,9 +28,11 @@ struct transport_control;
  * 0 and *out, or a negative errno with a one-line reason in err: -EINVAL
  * path too long for a UNIX socket, -EADDRINUSE a live process listens
  * there, -EEXIST not a socket, another errno from socket/bind/listen. */
-__attribute__((warn_unused_result))
-int transport_control_new(struct event_base *base, const char *path, struct lab_control *lc,
-			  struct transport_control **out, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_control_new(struct event_base *base,
+							      const char *path,
+							      struct lab_control *lc,
+							      struct transport_control **out,
+							      char *err, size_t errcap);
 /* Closes every client, the listener, and removes the socket file. NULL is
  * a no-op. */
 void transport_control_free(struct transport_control *c);

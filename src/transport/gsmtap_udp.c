@@ -82,8 +82,7 @@ int transport_gsmtap_udp_send_apdu(struct transport_gsmtap_udp *g, const uint8_t
 	ssize_t n;
 	if (!g)
 		return -EINVAL;
-	int rc = trace_gsmtap_encode_apdu(capdu, clen, rapdu, rlen, g->pkt, sizeof(g->pkt),
-					  &len);
+	int rc = trace_gsmtap_encode_apdu(capdu, clen, rapdu, rlen, g->pkt, sizeof(g->pkt), &len);
 	if (rc) {
 		g->dropped++;
 		return rc;

@@ -18,9 +18,9 @@ struct transport_gsmtap_udp;
  * defaults to 4729. The name is resolved once, here. 0 and *out, or
  * -EINVAL (bad spec), -EHOSTUNREACH (no address), -ENOMEM or a socket
  * errno, with a one-line reason in err. */
-__attribute__((warn_unused_result))
-int transport_gsmtap_udp_open(const char *spec, struct transport_gsmtap_udp **out, char *err,
-			      size_t errcap);
+__attribute__((warn_unused_result)) int transport_gsmtap_udp_open(const char *spec,
+								  struct transport_gsmtap_udp **out,
+								  char *err, size_t errcap);
 void transport_gsmtap_udp_free(struct transport_gsmtap_udp *g);
 
 /* Sends one exchange (see trace_gsmtap_encode_apdu). 0 when the kernel

@@ -13,10 +13,9 @@
  * or a bare IPv6 literal (two colons or more: no port). A missing port
  * gives default_port, or -EINVAL when need_port. Ports are 1-65535.
  * 0, or -EINVAL with a one-line reason in err. */
-__attribute__((warn_unused_result))
-int transport_hostport_parse(const char *spec, uint16_t default_port, bool need_port,
-			     char host[TRANSPORT_HOST_MAX], uint16_t *port, char *err,
-			     size_t errcap);
+__attribute__((warn_unused_result)) int transport_hostport_parse(
+	const char *spec, uint16_t default_port, bool need_port, char host[TRANSPORT_HOST_MAX],
+	uint16_t *port, char *err, size_t errcap);
 
 struct addrinfo;
 
@@ -25,9 +24,9 @@ struct addrinfo;
  * the caller frees with freeaddrinfo(3), host and port filled; -EINVAL as
  * the parse, or -EHOSTUNREACH with "WHAT: cannot resolve 'HOST': why" in
  * err. */
-__attribute__((warn_unused_result))
-int transport_hostport_resolve(const char *what, const char *spec, uint16_t default_port,
-			       int socktype, char host[TRANSPORT_HOST_MAX], uint16_t *port,
-			       struct addrinfo **res, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_hostport_resolve(
+	const char *what, const char *spec, uint16_t default_port, int socktype,
+	char host[TRANSPORT_HOST_MAX], uint16_t *port, struct addrinfo **res, char *err,
+	size_t errcap);
 
 #endif

@@ -4,8 +4,8 @@
 
 #include <errno.h>
 
-int transport_link_transmit(struct card_link *l, const uint8_t *capdu, size_t len,
-			    uint8_t *rapdu, size_t cap, size_t *rlen)
+int transport_link_transmit(struct card_link *l, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+			    size_t cap, size_t *rlen)
 {
 	if (!l || !l->ops || !l->ops->transmit || !capdu || !rapdu || !rlen)
 		return -EINVAL;

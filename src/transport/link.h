@@ -35,8 +35,8 @@ struct card_link_ops {
  * R-APDU (data + SW), as in one GSMTAP SIM APDU record (doc/protocol.md §7).
  * After a reset: capdu NULL, clen 0, rapdu = the ATR. The views are valid
  * during the call only; the hook must not use the link. */
-typedef void card_link_trace_fn(void *arg, const uint8_t *capdu, size_t clen,
-				const uint8_t *rapdu, size_t rlen);
+typedef void card_link_trace_fn(void *arg, const uint8_t *capdu, size_t clen, const uint8_t *rapdu,
+				size_t rlen);
 
 struct card_link {
 	const struct card_link_ops *ops; /* borrowed */
@@ -47,12 +47,13 @@ struct card_link {
 
 /* ops->transmit, then the trace hook when it succeeded. Also refuses an
  * R-APDU shorter than SW1 SW2 (-EPROTO), so callers can read the SW. */
-__attribute__((warn_unused_result))
-int transport_link_transmit(struct card_link *l, const uint8_t *capdu, size_t len,
-			    uint8_t *rapdu, size_t cap, size_t *rlen);
+__attribute__((warn_unused_result)) int transport_link_transmit(struct card_link *l,
+								const uint8_t *capdu, size_t len,
+								uint8_t *rapdu, size_t cap,
+								size_t *rlen);
 /* ops->reset, then the trace hook with the ATR. */
-__attribute__((warn_unused_result))
-int transport_link_reset(struct card_link *l, uint8_t *atr, size_t cap, size_t *atr_len);
+__attribute__((warn_unused_result)) int transport_link_reset(struct card_link *l, uint8_t *atr,
+							     size_t cap, size_t *atr_len);
 
 /* The in-process link over an emulated card. transport_link_emu_new()
  * returns the ctx for transport_link_emu_ops (NULL on allocation failure);

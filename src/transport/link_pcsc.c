@@ -49,8 +49,7 @@ static long pl_list_readers(void *arg, long hctx, char *buf, size_t *len)
 	return rc;
 }
 
-static long pl_connect(void *arg, long hctx, const char *reader, long *hcard,
-		       unsigned long *proto)
+static long pl_connect(void *arg, long hctx, const char *reader, long *hcard, unsigned long *proto)
 {
 	SCARDHANDLE h = 0;
 	DWORD p = 0;
@@ -75,8 +74,8 @@ static long pl_disconnect(void *arg, long hcard)
 	return SCardDisconnect(hcard, SCARD_LEAVE_CARD);
 }
 
-static long pl_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c,
-			size_t clen, uint8_t *r, size_t *rlen)
+static long pl_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c, size_t clen,
+			uint8_t *r, size_t *rlen)
 {
 	const SCARD_IO_REQUEST *pci = proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0;
 	DWORD n = *rlen > 0xFFFFFFFFu ? 0xFFFFFFFFu : (DWORD)*rlen;
@@ -195,15 +194,15 @@ struct transport_link_pcsc {
 	unsigned long proto;
 
 	/* What the watcher has told the daemon, and what it saw. */
-	bool card_up;             /* CARD_IN reported, CARD_OUT not yet */
-	bool reset_pending;       /* another application reset the card */
+	bool card_up;       /* CARD_IN reported, CARD_OUT not yet */
+	bool reset_pending; /* another application reset the card */
 	bool reset_reported;
-	bool swap_reported;       /* a new card under our old handle: reported */
-	unsigned long gsc_state;  /* last dwEventState, SCARD_STATE_UNAWARE after establish */
+	bool swap_reported;      /* a new card under our old handle: reported */
+	unsigned long gsc_state; /* last dwEventState, SCARD_STATE_UNAWARE after establish */
 	bool have_counter;
-	unsigned long counter;    /* pcsc-lite's event counter when the card came up */
-	bool down_logged;         /* pcscd away: said once, until it is back */
-	int connect_logged;       /* the last failure to take the card, said once */
+	unsigned long counter; /* pcsc-lite's event counter when the card came up */
+	bool down_logged;      /* pcscd away: said once, until it is back */
+	int connect_logged;    /* the last failure to take the card, said once */
 	unsigned backoff_ms;
 
 	char last_error[256];
@@ -219,8 +218,8 @@ static int note(struct transport_link_pcsc *l, const char *what, long code)
 	return transport_pcsc_errno(code);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct transport_link_pcsc *l, int rc, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct transport_link_pcsc *l, int rc,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -416,8 +415,8 @@ const struct card_link_ops transport_link_pcsc_ops = {
 	.free = pcsc_free,
 };
 
-__attribute__((format(printf, 4, 5)))
-static void append(char *s, size_t cap, size_t *off, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void append(char *s, size_t cap, size_t *off,
+							 const char *fmt, ...)
 {
 	if (*off >= cap)
 		return;
@@ -750,8 +749,8 @@ struct transport_pcsc_watch *transport_pcsc_watch_new(struct event_base *base,
 	w->fn = fn;
 	w->arg = arg;
 	w->poll_ms = opts && opts->poll_ms ? opts->poll_ms : PCSC_POLL_MS;
-	w->backoff_max_ms = opts && opts->backoff_max_ms ? opts->backoff_max_ms
-							  : PCSC_BACKOFF_MAX_MS;
+	w->backoff_max_ms =
+		opts && opts->backoff_max_ms ? opts->backoff_max_ms : PCSC_BACKOFF_MAX_MS;
 	w->timer = evtimer_new(base, on_tick, w);
 	if (!w->timer) {
 		free(w);

@@ -87,13 +87,12 @@ extern const struct card_link_ops transport_link_pcsc_ops; /* .free = transport_
  *   other          another PC/SC failure, mapped by transport_pcsc_errno().
  * transport_link_pcsc_new_api() takes the PC/SC layer to use (borrowed; api_arg is
  * passed to every call). */
-__attribute__((warn_unused_result))
-int transport_link_pcsc_new(const char *reader, struct transport_link_pcsc **out, char *err,
-			    size_t errcap);
-__attribute__((warn_unused_result))
-int transport_link_pcsc_new_api(const char *reader, const struct transport_pcsc_api *api,
-				void *api_arg, struct transport_link_pcsc **out, char *err,
-				size_t errcap);
+__attribute__((warn_unused_result)) int transport_link_pcsc_new(const char *reader,
+								struct transport_link_pcsc **out,
+								char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_link_pcsc_new_api(
+	const char *reader, const struct transport_pcsc_api *api, void *api_arg,
+	struct transport_link_pcsc **out, char *err, size_t errcap);
 /* Disconnects (leaving the card as it is) and releases the context. NULL is a no-op. */
 void transport_link_pcsc_free(struct transport_link_pcsc *l);
 
@@ -147,8 +146,7 @@ void transport_pcsc_watch_free(struct transport_pcsc_watch *w);
 /* Polls once now (so a card already in the reader is reported, and the gateway
  * started, before this returns), then every poll_ms. Do not start the gateway
  * yourself: CARD_IN says when. 0, or -ENOMEM when the timer cannot be armed. */
-__attribute__((warn_unused_result))
-int transport_pcsc_watch_start(struct transport_pcsc_watch *w);
+__attribute__((warn_unused_result)) int transport_pcsc_watch_start(struct transport_pcsc_watch *w);
 void transport_pcsc_watch_stop(struct transport_pcsc_watch *w);
 
 /* ---- PC/SC status codes, translated once ---- */

@@ -61,7 +61,8 @@ static bool resolves_to_loopback(const char *name, int family, char *out, size_t
 			memcpy(&in, a->ai_addr, sizeof(in));
 			found = (ntohl(in.sin_addr.s_addr) >> 24) == 127;
 			inet_ntop(AF_INET, &in.sin_addr, out, (socklen_t)cap);
-		} else if (a->ai_family == AF_INET6 && a->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+		} else if (a->ai_family == AF_INET6 &&
+			   a->ai_addrlen >= sizeof(struct sockaddr_in6)) {
 			struct sockaddr_in6 in6;
 			memcpy(&in6, a->ai_addr, sizeof(in6));
 			found = IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr);
@@ -78,8 +79,9 @@ static void check_localuicc(struct report *r)
 	if (resolves_to_loopback("localuicc", AF_INET, got, sizeof(got)))
 		ok(r, "localuicc resolves to %s (IPv4 loopback)", got);
 	else
-		fix(r, "localuicc does not resolve to an IPv4 loopback address%s%s: "
-		       "echo '127.0.0.1 localuicc' | sudo tee -a /etc/hosts",
+		fix(r,
+		    "localuicc does not resolve to an IPv4 loopback address%s%s: "
+		    "echo '127.0.0.1 localuicc' | sudo tee -a /etc/hosts",
 		    got[0] ? " (it gives " : "", got[0] ? got : "");
 	if (resolves_to_loopback("localuicc", AF_INET6, got, sizeof(got)))
 		ok(r, "localuicc resolves to %s (IPv6 loopback)", got);
@@ -124,18 +126,22 @@ static void check_tcpip(struct report *r, const struct cli_options *opt, const c
 		if (bindable(a->host, a->port, &e, err, sizeof(err))) {
 			ok(r, "%s can be bound by this user", addr);
 		} else if (e == EACCES || e == EPERM) {
-			fix(r, "%s cannot be bound by this user (a port below "
-			       "net.ipv4.ip_unprivileged_port_start needs a privilege): sudo "
-			       "setcap cap_net_bind_service=+ep %s (or, for every program: sudo "
-			       "sysctl -w net.ipv4.ip_unprivileged_port_start=%u)",
+			fix(r,
+			    "%s cannot be bound by this user (a port below "
+			    "net.ipv4.ip_unprivileged_port_start needs a privilege): sudo "
+			    "setcap cap_net_bind_service=+ep %s (or, for every program: sudo "
+			    "sysctl -w net.ipv4.ip_unprivileged_port_start=%u)",
 			    addr, exe, a->port);
 		} else if (e == EADDRINUSE) {
-			fix(r, "%s is held by another process: sudo ss -ltnp 'sport = :%u' "
-			       "names it (stop it, or give --tcpip %s%s%s:0)",
+			fix(r,
+			    "%s is held by another process: sudo ss -ltnp 'sport = :%u' "
+			    "names it (stop it, or give --tcpip %s%s%s:0)",
 			    addr, a->port, v6 ? "[" : "", a->host, v6 ? "]" : "");
 		} else if (v6 && !have_v6) {
-			fix(r, "%s needs the IPv6 loopback: sudo sysctl -w "
-			       "net.ipv6.conf.lo.disable_ipv6=0", addr);
+			fix(r,
+			    "%s needs the IPv6 loopback: sudo sysctl -w "
+			    "net.ipv6.conf.lo.disable_ipv6=0",
+			    addr);
 		} else {
 			fix(r, "%s: %s (give --tcpip with an address of this machine)", addr, err);
 		}
@@ -164,18 +170,21 @@ static void check_ca(struct report *r, const char *ca_file)
 	if (f)
 		fclose(f);
 	if (!ca) {
-		fix(r, "the card's CA file %s is %s: reinstall scwsemu, or see scwsemu "
-		       "--print-paths", ca_file, f ? "not a PEM certificate" : "not readable");
+		fix(r,
+		    "the card's CA file %s is %s: reinstall scwsemu, or see scwsemu "
+		    "--print-paths",
+		    ca_file, f ? "not a PEM certificate" : "not readable");
 		return;
 	}
 	ok(r, "the card's CA file %s is readable", ca_file);
 	if (store_trusts(ca))
 		ok(r, "OpenSSL's default trust store (curl, Python) trusts the test CA");
 	else
-		fix(r, "the system trust store does not have the test CA (a client that cannot be "
-		       "given a CA needs it there): sudo cp %s "
-		       "/usr/local/share/ca-certificates/scwsemu-test-ca.crt && sudo "
-		       "update-ca-certificates (a test machine only: remove it afterwards)",
+		fix(r,
+		    "the system trust store does not have the test CA (a client that cannot be "
+		    "given a CA needs it there): sudo cp %s "
+		    "/usr/local/share/ca-certificates/scwsemu-test-ca.crt && sudo "
+		    "update-ca-certificates (a test machine only: remove it afterwards)",
 		    ca_file);
 	X509_free(ca);
 	fprintf(r->out,
@@ -192,8 +201,10 @@ static void check_pcsc(struct report *r, const struct cli_options *opt)
 	SCARDCONTEXT ctx;
 	LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
 	if (rv != SCARD_S_SUCCESS) {
-		fix(r, "pcscd does not answer (%s): sudo systemctl start pcscd.socket "
-		       "(or: sudo pcscd)", pcsc_stringify_error(rv));
+		fix(r,
+		    "pcscd does not answer (%s): sudo systemctl start pcscd.socket "
+		    "(or: sudo pcscd)",
+		    pcsc_stringify_error(rv));
 		return;
 	}
 	ok(r, "pcscd answers");
@@ -219,13 +230,15 @@ static void check_pcsc(struct report *r, const struct cli_options *opt)
 		if (reader)
 			ok(r, "pcscd lists the reader '%s'", opt->reader);
 		else
-			fix(r, "pcscd has no reader '%s': pcsc_scan -r lists the readers "
-			       "(give one of them to --reader)", opt->reader);
+			fix(r,
+			    "pcscd has no reader '%s': pcsc_scan -r lists the readers "
+			    "(give one of them to --reader)",
+			    opt->reader);
 	}
 }
 
-unsigned transport_check_setup(const struct cli_options *opt, const char *exe,
-			       const char *ca_file, FILE *out)
+unsigned transport_check_setup(const struct cli_options *opt, const char *exe, const char *ca_file,
+			       FILE *out)
 {
 	struct report r = { .out = out };
 	check_localuicc(&r);

@@ -22,7 +22,7 @@
 #include "config/cli.h"
 
 /* exe: the binary setcap should name; ca_file: the card's CA. */
-unsigned transport_check_setup(const struct cli_options *opt, const char *exe,
-			       const char *ca_file, FILE *out);
+unsigned transport_check_setup(const struct cli_options *opt, const char *exe, const char *ca_file,
+			       FILE *out);
 
 #endif

@@ -41,8 +41,8 @@ void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap)
 		snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *fd,
-			  uint16_t *bound, char *err, size_t errcap)
+int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *fd, uint16_t *bound,
+			  char *err, size_t errcap)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -88,9 +88,8 @@ int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *
 	socklen_t gotlen = sizeof(got);
 	*bound = port;
 	if (getsockname(s, (struct sockaddr *)&got, &gotlen) == 0)
-		*bound = got.ss_family == AF_INET6
-				 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
-				 : ntohs(((struct sockaddr_in *)&got)->sin_port);
+		*bound = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+						   : ntohs(((struct sockaddr_in *)&got)->sin_port);
 	*fd = s;
 	return 0;
 }

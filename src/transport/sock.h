@@ -27,9 +27,10 @@
  *	"socket: <strerror>"  ("<addr>: socket: ..." with TRANSPORT_SOCK_ERR_ADDR)
  *	"cannot listen on <addr>:<port>: <strerror>"
  * where <addr> is host, in brackets for IPv6. */
-__attribute__((warn_unused_result))
-int transport_sock_listen(const char *host, uint16_t port, unsigned flags, int *fd,
-			  uint16_t *bound, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_sock_listen(const char *host, uint16_t port,
+							      unsigned flags, int *fd,
+							      uint16_t *bound, char *err,
+							      size_t errcap);
 
 /* "127.0.0.1:4116", "[::1]:4116", or "?" for another family, into out
  * (truncated to cap, cap >= 1). */

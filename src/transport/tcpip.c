@@ -37,11 +37,11 @@ struct tcpip_client {
 	struct bufferevent *bev;
 	struct scws_conn *conn;
 	struct event *deadline;
-	uint64_t deadline_at;  /* when the timer fires; UINT64_MAX: not armed */
+	uint64_t deadline_at; /* when the timer fires; UINT64_MAX: not armed */
 	struct admit_entry admit;
-	struct event *pace;  /* a held answer's next release (scws_conn_pace) */
-	bool closing;     /* the conn is done: flush, then half_close() */
-	bool half_closed; /* our FIN is out: reading until the client's */
+	struct event *pace; /* a held answer's next release (scws_conn_pace) */
+	bool closing;       /* the conn is done: flush, then half_close() */
+	bool half_closed;   /* our FIN is out: reading until the client's */
 	char peer[64];
 	struct tcpip_client *prev, *next;
 };
@@ -57,10 +57,10 @@ struct tcpip_server {
 	struct admit *admit;
 	bool own_admit;
 	bool paused;
-	bool suspended; /* the card is out: no listener */
+	bool suspended;       /* the card is out: no listener */
 	struct event *settle; /* trims the heap once connections settle */
 	bool unsettled;       /* activity since the settle timer was armed */
-	char name[16]; /* the transport's name in logs and the journal */
+	char name[16];        /* the transport's name in logs and the journal */
 };
 
 /* A handshake's transient memory (OpenSSL's handshake buffers, ~30 KB a
@@ -109,8 +109,10 @@ static void set_listening(struct tcpip_server *t, bool on)
 			evconnlistener_disable(t->listeners[i].lev);
 	}
 	if (!on)
-		log_warn("tcpip", "%zu connections open (--max-clients), none to close: new "
-			 "clients wait in the backlog", admit_clients(t->admit));
+		log_warn("tcpip",
+			 "%zu connections open (--max-clients), none to close: new "
+			 "clients wait in the backlog",
+			 admit_clients(t->admit));
 }
 
 static void room_cb(void *arg)
@@ -398,9 +400,13 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	if (getsockname(fd, (struct sockaddr *)&here, &here_len) == 0)
 		transport_sock_peer((struct sockaddr *)&here, local, sizeof(local));
 	struct scws_conn_info info = {
-		.transport = t->name, .peer = cl->peer, .local = local[0] ? local : NULL,
-		.local_port = l->port, .tls = l->tls,
-		.deadlines = &t->lim.deadlines, .now_ms = now,
+		.transport = t->name,
+		.peer = cl->peer,
+		.local = local[0] ? local : NULL,
+		.local_port = l->port,
+		.tls = l->tls,
+		.deadlines = &t->lim.deadlines,
+		.now_ms = now,
 	};
 	cl->conn = scws_conn_new(t->srv, &info);
 	cl->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -544,8 +550,8 @@ int transport_tcpip_resume(struct tcpip_server *t, char *err, size_t errcap)
 		char why[256];
 		int rc = transport_sock_listen(l->host, l->port, 0, &fd, &p, why, sizeof(why));
 		if (!rc) {
-			l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, -1,
-						    fd);
+			l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE,
+						    -1, fd);
 			if (!l->lev) {
 				evutil_closesocket(fd);
 				rc = -ENOMEM;

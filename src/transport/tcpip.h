@@ -43,9 +43,10 @@ void transport_tcpip_free(struct tcpip_server *t);
 
 /* Listens on host (numeric) and port (0 = ephemeral); *bound gets the port.
  * 0, or a negative errno with a one-line reason in err. */
-__attribute__((warn_unused_result))
-int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t port, bool tls,
-			   uint16_t *bound, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_tcpip_listen(struct tcpip_server *t,
+							       const char *host, uint16_t port,
+							       bool tls, uint16_t *bound, char *err,
+							       size_t errcap);
 
 /* The card is out (`card remove`): every listener closes (its address
  * and port are kept) and each open connection stops reading, sends what
@@ -53,8 +54,8 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 void transport_tcpip_suspend(struct tcpip_server *t);
 /* The card is back: listens again on the same addresses and ports. 0, or a
  * negative errno with a reason (the listeners that did open stay). */
-__attribute__((warn_unused_result))
-int transport_tcpip_resume(struct tcpip_server *t, char *err, size_t errcap);
+__attribute__((warn_unused_result)) int transport_tcpip_resume(struct tcpip_server *t, char *err,
+							       size_t errcap);
 bool transport_tcpip_suspended(const struct tcpip_server *t);
 
 /* Open connections right now (for tests and the shutdown log). */

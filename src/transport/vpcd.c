@@ -40,20 +40,20 @@ struct transport_vpcd {
 	int fd;
 	struct event *ev_read, *ev_write, *ev_timer;
 	unsigned backoff_ms;
-	bool said_down;	  /* an outage was logged: stay quiet until connected */
+	bool said_down;   /* an outage was logged: stay quiet until connected */
 	bool got_message; /* this connection carried a message: reset back-off */
 
 	struct transport_vpcd_frame frame;
 	uint8_t in[VPCD_IN_CAP];
 	size_t in_pos, in_len; /* unprocessed input: in[in_pos..in_len) */
-	uint8_t *out;	       /* VPCD_FRAME_MAX: the answer being sent */
+	uint8_t *out;          /* VPCD_FRAME_MAX: the answer being sent */
 	size_t out_pos, out_len;
 
 	transport_vpcd_trace_fn *trace;
 	void *trace_arg;
 	transport_vpcd_delay_fn *delay;
 	void *delay_arg;
-	unsigned hold_ms;     /* the answer just made waits this long */
+	unsigned hold_ms; /* the answer just made waits this long */
 	struct event *ev_hold;
 	struct transport_vpcd_stats stats;
 };
@@ -150,8 +150,7 @@ static void set_sockopt(int fd, int level, int name)
 static int flush_out(struct transport_vpcd *v)
 {
 	while (v->out_pos < v->out_len) {
-		ssize_t n = send(v->fd, v->out + v->out_pos, v->out_len - v->out_pos,
-				 MSG_NOSIGNAL);
+		ssize_t n = send(v->fd, v->out + v->out_pos, v->out_len - v->out_pos, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -170,8 +169,8 @@ static int handle_message(struct transport_vpcd *v)
 	enum transport_vpcd_kind kind = VPCD_KIND_UNKNOWN;
 	size_t len = 0;
 	const uint8_t *msg = transport_vpcd_frame_msg(&v->frame, &len);
-	int rc = transport_vpcd_frame_handle(v->card, msg, len, v->out, VPCD_FRAME_MAX,
-					     &v->out_len, &kind);
+	int rc = transport_vpcd_frame_handle(v->card, msg, len, v->out, VPCD_FRAME_MAX, &v->out_len,
+					     &kind);
 	if (rc)
 		return rc;
 	v->out_pos = 0;

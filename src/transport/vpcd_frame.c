@@ -112,12 +112,9 @@ int transport_vpcd_frame_encode(const uint8_t *msg, size_t len, uint8_t *out, si
 }
 
 static const char *const kind_names[] = {
-	[VPCD_KIND_POWER_OFF] = "power off",
-	[VPCD_KIND_POWER_ON] = "power on",
-	[VPCD_KIND_RESET] = "reset",
-	[VPCD_KIND_ATR] = "get ATR",
-	[VPCD_KIND_APDU] = "APDU",
-	[VPCD_KIND_UNKNOWN] = "unknown control",
+	[VPCD_KIND_POWER_OFF] = "power off", [VPCD_KIND_POWER_ON] = "power on",
+	[VPCD_KIND_RESET] = "reset",         [VPCD_KIND_ATR] = "get ATR",
+	[VPCD_KIND_APDU] = "APDU",           [VPCD_KIND_UNKNOWN] = "unknown control",
 };
 
 const char *transport_vpcd_kind_name(enum transport_vpcd_kind kind)
@@ -133,8 +130,8 @@ static void put_prefix(uint8_t *out, size_t len)
 	out[1] = (uint8_t)len;
 }
 
-static int answer_apdu(struct card *card, const uint8_t *msg, size_t len, uint8_t *out,
-		       size_t cap, size_t *out_len)
+static int answer_apdu(struct card *card, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+		       size_t *out_len)
 {
 	size_t room = cap - 2, rlen = 0;
 	if (room > VPCD_MSG_MAX)
@@ -153,9 +150,8 @@ static int answer_apdu(struct card *card, const uint8_t *msg, size_t len, uint8_
 	return 0;
 }
 
-int transport_vpcd_frame_handle(struct card *card, const uint8_t *msg, size_t len,
-				uint8_t *out, size_t cap, size_t *out_len,
-				enum transport_vpcd_kind *kind)
+int transport_vpcd_frame_handle(struct card *card, const uint8_t *msg, size_t len, uint8_t *out,
+				size_t cap, size_t *out_len, enum transport_vpcd_kind *kind)
 {
 	enum transport_vpcd_kind k;
 	if (!card || !msg || !len || !out || !out_len)

@@ -31,8 +31,8 @@ struct card;
 struct transport_vpcd_frame {
 	uint8_t *msg; /* max bytes, owned */
 	size_t max;
-	size_t need;  /* length of the frame being read (valid once hdr_len == 2) */
-	size_t have;  /* message bytes read */
+	size_t need; /* length of the frame being read (valid once hdr_len == 2) */
+	size_t have; /* message bytes read */
 	uint8_t hdr[2];
 	uint8_t hdr_len;
 	bool complete; /* msg holds a whole message; the next feed starts anew */
@@ -41,8 +41,8 @@ struct transport_vpcd_frame {
 
 /* max: the longest message accepted, 1..VPCD_MSG_MAX (the client uses
  * VPCD_MSG_MAX: every length the prefix can carry). 0, -EINVAL, -ENOMEM. */
-__attribute__((warn_unused_result))
-int transport_vpcd_frame_init(struct transport_vpcd_frame *f, size_t max);
+__attribute__((warn_unused_result)) int transport_vpcd_frame_init(struct transport_vpcd_frame *f,
+								  size_t max);
 void transport_vpcd_frame_cleanup(struct transport_vpcd_frame *f);
 /* Forgets any partial frame and a sticky error (a new connection). */
 void transport_vpcd_frame_reset(struct transport_vpcd_frame *f);
@@ -53,9 +53,9 @@ void transport_vpcd_frame_reset(struct transport_vpcd_frame *f);
  * the message is not complete, -EPROTO for a zero-length frame, -EMSGSIZE
  * for a length over max. Errors are sticky (the stream cannot be resynced:
  * drop the connection) and use no input. */
-__attribute__((warn_unused_result))
-int transport_vpcd_frame_feed(struct transport_vpcd_frame *f, const uint8_t *in, size_t len,
-			      size_t *used);
+__attribute__((warn_unused_result)) int transport_vpcd_frame_feed(struct transport_vpcd_frame *f,
+								  const uint8_t *in, size_t len,
+								  size_t *used);
 
 /* The complete message, or NULL with *len 0 when there is none. */
 const uint8_t *transport_vpcd_frame_msg(const struct transport_vpcd_frame *f, size_t *len);
@@ -63,9 +63,9 @@ const uint8_t *transport_vpcd_frame_msg(const struct transport_vpcd_frame *f, si
 /* Writes the 2-byte length prefix and len bytes of msg into out (msg may
  * overlap out).
  * 0, -EINVAL (len 0 or NULL), -EMSGSIZE (len over VPCD_MSG_MAX or cap). */
-__attribute__((warn_unused_result))
-int transport_vpcd_frame_encode(const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
-				size_t *out_len);
+__attribute__((warn_unused_result)) int transport_vpcd_frame_encode(const uint8_t *msg, size_t len,
+								    uint8_t *out, size_t cap,
+								    size_t *out_len);
 
 enum transport_vpcd_kind {
 	VPCD_KIND_POWER_OFF,
@@ -89,9 +89,10 @@ const char *transport_vpcd_kind_name(enum transport_vpcd_kind kind);
  * out + 2 for tracing. cap >= VPCD_FRAME_MAX always suffices.
  * Returns 0; -EINVAL for NULL or empty input; -EMSGSIZE when cap is too
  * small for the answer (the command has taken effect all the same). */
-__attribute__((warn_unused_result))
-int transport_vpcd_frame_handle(struct card *card, const uint8_t *msg, size_t len,
-				uint8_t *out, size_t cap, size_t *out_len,
-				enum transport_vpcd_kind *kind);
+__attribute__((warn_unused_result)) int transport_vpcd_frame_handle(struct card *card,
+								    const uint8_t *msg, size_t len,
+								    uint8_t *out, size_t cap,
+								    size_t *out_len,
+								    enum transport_vpcd_kind *kind);
 
 #endif

@@ -32,8 +32,8 @@ static int tk_profile(void *arg, const struct card_apdu *a, struct wr *resp, uin
 
 static int tk_fetch(void *arg, const struct card_apdu *a, struct wr *resp, uint16_t *sw)
 {
-	static const uint8_t cmd[] = { 0xD0, 0x09, 0x81, 0x03, 0x01, 0x13, 0x00,
-				       0x82, 0x02, 0x81, 0x83 };
+	static const uint8_t cmd[] = { 0xD0, 0x09, 0x81, 0x03, 0x01, 0x13,
+				       0x00, 0x82, 0x02, 0x81, 0x83 };
 	if (!tk_pending_len)
 		return -EBADFD;
 	wr_mem(resp, cmd, sizeof(cmd));

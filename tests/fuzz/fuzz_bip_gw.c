@@ -101,7 +101,9 @@ static int fz_reset(void *ctx, uint8_t *atr, size_t cap, size_t *atr_len)
 }
 
 static const struct card_link_ops fz_ops = {
-	.name = "fuzz", .transmit = fz_transmit, .reset = fz_reset,
+	.name = "fuzz",
+	.transmit = fz_transmit,
+	.reset = fz_reset,
 };
 
 static int fz_listen(void *arg, uint16_t port)

@@ -67,8 +67,8 @@ static int f_reload(void *ctx, json_t *reply, char *err, size_t errcap)
 	return answer(reply, err, errcap);
 }
 
-static int f_bootstrap_at(void *ctx, enum lab_fault_target t, const char *action,
-			  const char *path, json_t *reply, char *err, size_t errcap)
+static int f_bootstrap_at(void *ctx, enum lab_fault_target t, const char *action, const char *path,
+			  json_t *reply, char *err, size_t errcap)
 {
 	if (t != LAB_TARGET_ANY && t != LAB_TARGET_CARD && t != LAB_TARGET_SERVER)
 		abort();
@@ -79,8 +79,7 @@ static int f_bootstrap_at(void *ctx, enum lab_fault_target t, const char *action
 	return answer(reply, err, errcap);
 }
 
-static int f_requests(void *ctx, unsigned long long since, json_t *reply, char *err,
-		      size_t errcap)
+static int f_requests(void *ctx, unsigned long long since, json_t *reply, char *err, size_t errcap)
 {
 	return answer(reply, err, errcap);
 }
@@ -94,9 +93,14 @@ static int f_report(void *ctx, json_t *reply, char *err, size_t errcap)
  * its op (a missing op would answer "not available" and the check below
  * could not tell a refused request from an accepted one). */
 static const struct lab_control_ops ops = {
-	.status = f_status, .card = f_card, .bootstrap_enable = f_enable,
-	.bootstrap_set = f_set, .reload = f_reload, .bootstrap_at = f_bootstrap_at,
-	.requests = f_requests, .report = f_report,
+	.status = f_status,
+	.card = f_card,
+	.bootstrap_enable = f_enable,
+	.bootstrap_set = f_set,
+	.reload = f_reload,
+	.bootstrap_at = f_bootstrap_at,
+	.requests = f_requests,
+	.report = f_report,
 };
 
 static void check_words(const struct lab_request *r)

@@ -42,8 +42,8 @@ static void tlv_tree(const uint8_t *p, size_t len, unsigned flags, unsigned dept
 			    memcmp(out + 2, t.value.ptr, t.value.len) != 0)
 				abort();
 		}
-		if (t.tag == 0x03 && codec_tlv_named_bits(t.value, &bits) == 0 && t.value.len == 1 &&
-		    bits != 0)
+		if (t.tag == 0x03 && codec_tlv_named_bits(t.value, &bits) == 0 &&
+		    t.value.len == 1 && bits != 0)
 			abort(); /* an empty BIT STRING has no bit set */
 	}
 }
@@ -124,8 +124,8 @@ struct script {
 	size_t len, pos;
 };
 
-static int script_transmit(void *ctx, const uint8_t *capdu, size_t clen, uint8_t *rapdu,
-			   size_t cap, size_t *rlen)
+static int script_transmit(void *ctx, const uint8_t *capdu, size_t clen, uint8_t *rapdu, size_t cap,
+			   size_t *rlen)
 {
 	struct script *s = ctx;
 	if (s->pos >= s->len)

@@ -139,8 +139,7 @@ static int part_begin(void *arg, const struct scws_multipart_part *part)
 {
 	struct value *v = arg;
 	v->parts++;
-	check(bytes_eq(part->name, v->parts == 1 ? "devid" : "passphrase",
-		       v->parts == 1 ? 5 : 10));
+	check(bytes_eq(part->name, v->parts == 1 ? "devid" : "passphrase", v->parts == 1 ? 5 : 10));
 	return 0;
 }
 

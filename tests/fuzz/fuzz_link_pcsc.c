@@ -48,11 +48,21 @@ static uint8_t u8(void)
 }
 
 static const long codes[] = {
-	SCARD_S_SUCCESS,         SCARD_W_RESET_CARD,       SCARD_W_REMOVED_CARD,
-	SCARD_E_NO_SERVICE,      SCARD_E_INVALID_HANDLE,   SCARD_E_NO_SMARTCARD,
-	SCARD_E_TIMEOUT,         SCARD_E_UNKNOWN_READER,   SCARD_E_SHARING_VIOLATION,
-	SCARD_E_NOT_TRANSACTED,  SCARD_E_INSUFFICIENT_BUFFER, SCARD_F_COMM_ERROR,
-	SCARD_E_SERVICE_STOPPED, SCARD_W_UNRESPONSIVE_CARD, SCARD_E_PROTO_MISMATCH,
+	SCARD_S_SUCCESS,
+	SCARD_W_RESET_CARD,
+	SCARD_W_REMOVED_CARD,
+	SCARD_E_NO_SERVICE,
+	SCARD_E_INVALID_HANDLE,
+	SCARD_E_NO_SMARTCARD,
+	SCARD_E_TIMEOUT,
+	SCARD_E_UNKNOWN_READER,
+	SCARD_E_SHARING_VIOLATION,
+	SCARD_E_NOT_TRANSACTED,
+	SCARD_E_INSUFFICIENT_BUFFER,
+	SCARD_F_COMM_ERROR,
+	SCARD_E_SERVICE_STOPPED,
+	SCARD_W_UNRESPONSIVE_CARD,
+	SCARD_E_PROTO_MISMATCH,
 	0x12345678L,
 };
 
@@ -78,7 +88,10 @@ static long z_list_readers(void *arg, long hctx, char *buf, size_t *len)
 		const char *s;
 		size_t n;
 	} lists[] = {
-		{ "R\0S\0", 5 }, { "S\0R", 3 }, { "", 1 }, { "R\0", 3 },
+		{ "R\0S\0", 5 },
+		{ "S\0R", 3 },
+		{ "", 1 },
+		{ "R\0", 3 },
 	};
 	uint8_t k = u8();
 	if (k & 0x80)
@@ -91,8 +104,7 @@ static long z_list_readers(void *arg, long hctx, char *buf, size_t *len)
 	return SCARD_S_SUCCESS;
 }
 
-static long z_connect(void *arg, long hctx, const char *reader, long *hcard,
-		      unsigned long *proto)
+static long z_connect(void *arg, long hctx, const char *reader, long *hcard, unsigned long *proto)
 {
 	uint8_t b = u8();
 	*hcard = 9;
@@ -110,8 +122,8 @@ static long z_disconnect(void *arg, long hcard)
 	return SCARD_S_SUCCESS;
 }
 
-static long z_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c,
-		       size_t clen, uint8_t *r, size_t *rlen)
+static long z_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c, size_t clen,
+		       uint8_t *r, size_t *rlen)
 {
 	if (!left()) {
 		if (*rlen < 2)
@@ -225,8 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			enum transport_pcsc_event ev;
 			uint8_t atr[CARD_ATR_MAX];
 			size_t n = 0;
-			unsigned d = transport_link_pcsc_poll(l, 250, 2000, &ev, atr, sizeof(atr),
-							      &n);
+			unsigned d =
+				transport_link_pcsc_poll(l, 250, 2000, &ev, atr, sizeof(atr), &n);
 			if (n > sizeof(atr) || d < 250 || d > 2000 ||
 			    (ev != TRANSPORT_PCSC_CARD_IN && n != 0))
 				abort();

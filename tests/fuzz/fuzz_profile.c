@@ -38,27 +38,25 @@ static const char bootstrap_xml[] =
 	"<Node><NodeName>A</NodeName><Value>w7</Value></Node></MgmtTree></Data>"
 	"</Item></Add><Final/></SyncBody></SyncML>\n";
 
-static const char test_crt[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIB7jCCAZWgAwIBAgIUNRTO9Y4DK4XWCTE7kKhBbddDeXAwCgYIKoZIzj0EAwIw\n"
-	"TDEQMA4GA1UECgwHc2N3c2VtdTEhMB8GA1UECwwYVEVTVCBPTkxZIC0gTk9UIEEg\n"
-	"U0VDUkVUMRUwEwYDVQQDDAxwcm9maWxlLXRlc3QwIBcNMjYxMTI4MDYzMTQ5WhgP\n"
-	"MjEyNjExMDQwNjMxNDlaMEwxEDAOBgNVBAoMB3Njd3NlbXUxITAfBgNVBAsMGFRF\n"
-	"U1QgT05MWSAtIE5PVCBBIFNFQ1JFVDEVMBMGA1UEAwwMcHJvZmlsZS10ZXN0MFkw\n"
-	"EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEdUIRFOG5ys33dFFyWxWGOKqqn1GVLeoE\n"
-	"bHfWL/mFlrIUGCwCDFB1M3kLAegHhPMUFlGJ8owyHO5K7SrPwk3jTaNTMFEwHQYD\n"
-	"VR0OBBYEFP8wDZJQVHItsIP2h8FxBaV967nKMB8GA1UdIwQYMBaAFP8wDZJQVHIt\n"
-	"sIP2h8FxBaV967nKMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIg\n"
-	"SMKBfScrF60iH2DxdtBVFwnCXZMjP4ijTcx8k5rDjtsCIB6KgEHq93CKXZaRR2le\n"
-	"XbU160+yYe0xfpI2uKCioNHK\n"
-	"-----END CERTIFICATE-----\n";
+static const char test_crt[] = "-----BEGIN CERTIFICATE-----\n"
+			       "MIIB7jCCAZWgAwIBAgIUNRTO9Y4DK4XWCTE7kKhBbddDeXAwCgYIKoZIzj0EAwIw\n"
+			       "TDEQMA4GA1UECgwHc2N3c2VtdTEhMB8GA1UECwwYVEVTVCBPTkxZIC0gTk9UIEEg\n"
+			       "U0VDUkVUMRUwEwYDVQQDDAxwcm9maWxlLXRlc3QwIBcNMjYxMTI4MDYzMTQ5WhgP\n"
+			       "MjEyNjExMDQwNjMxNDlaMEwxEDAOBgNVBAoMB3Njd3NlbXUxITAfBgNVBAsMGFRF\n"
+			       "U1QgT05MWSAtIE5PVCBBIFNFQ1JFVDEVMBMGA1UEAwwMcHJvZmlsZS10ZXN0MFkw\n"
+			       "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEdUIRFOG5ys33dFFyWxWGOKqqn1GVLeoE\n"
+			       "bHfWL/mFlrIUGCwCDFB1M3kLAegHhPMUFlGJ8owyHO5K7SrPwk3jTaNTMFEwHQYD\n"
+			       "VR0OBBYEFP8wDZJQVHItsIP2h8FxBaV967nKMB8GA1UdIwQYMBaAFP8wDZJQVHIt\n"
+			       "sIP2h8FxBaV967nKMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIg\n"
+			       "SMKBfScrF60iH2DxdtBVFwnCXZMjP4ijTcx8k5rDjtsCIB6KgEHq93CKXZaRR2le\n"
+			       "XbU160+yYe0xfpI2uKCioNHK\n"
+			       "-----END CERTIFICATE-----\n";
 
-static const char test_key[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgNtH5+YJ0ueTkYr3q\n"
-	"XcyX+a/SafvYkaP+HZ2DohH3eg+hRANCAAR1QhEU4bnKzfd0UXJbFYY4qqqfUZUt\n"
-	"6gRsd9Yv+YWWshQYLAIMUHUzeQsB6AeE8xQWUYnyjDIc7krtKs/CTeNN\n"
-	"-----END PRIVATE KEY-----\n";
+static const char test_key[] = "-----BEGIN PRIVATE KEY-----\n"
+			       "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgNtH5+YJ0ueTkYr3q\n"
+			       "XcyX+a/SafvYkaP+HZ2DohH3eg+hRANCAAR1QhEU4bnKzfd0UXJbFYY4qqqfUZUt\n"
+			       "6gRsd9Yv+YWWshQYLAIMUHUzeQsB6AeE8xQWUYnyjDIc7krtKs/CTeNN\n"
+			       "-----END PRIVATE KEY-----\n";
 
 static const struct {
 	const char *name;

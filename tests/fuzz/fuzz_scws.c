@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const cards[4] = { "default", "auth", "xml", "empty" };
 static struct scws_server *servers[4];
-static const size_t feed_sizes[16] = { 0, 1, 2, 3, 5, 8, 13, 64, 100, 256, 1000, 4096,
-				       7, 17, 31, 16384 };
+static const size_t feed_sizes[16] = { 0,   1,   2,    3,    5, 8,  13, 64,
+				       100, 256, 1000, 4096, 7, 17, 31, 16384 };
 static const uint8_t psk_key[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 				     0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 
@@ -202,8 +202,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 1;
 
 	struct scws_conn_info info = {
-		.transport = "fuzz", .peer = "127.0.0.1:1", .local_port = 4116,
-		.tls = mode >= 2, .tls_offloaded = mode == 1,
+		.transport = "fuzz",
+		.peer = "127.0.0.1:1",
+		.local_port = 4116,
+		.tls = mode >= 2,
+		.tls_offloaded = mode == 1,
 	};
 	struct scws_conn *c = scws_conn_new(server(card), &info);
 	check(c != NULL);

@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 		}
 		const char *top = getenv("top_srcdir");
 		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", top && *top ? top : ".", base + 5);
+		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", top && *top ? top : ".",
+			 base + 5);
 		rc = run_dir(dir, &count);
 	}
 	printf("replayed %u inputs\n", count);

@@ -143,9 +143,8 @@ int main(int argc, char **argv)
 	}
 	/* The expected READ BINARY answer is whatever the first one says. */
 	if (!transmit(h, proto, select_mf, sizeof(select_mf), sw_ok, 2) ||
-	    SCardTransmit(h, proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1,
-			  read_iccid, sizeof(read_iccid), NULL, iccid, &iccid_len) !=
-		    SCARD_S_SUCCESS ||
+	    SCardTransmit(h, proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1, read_iccid,
+			  sizeof(read_iccid), NULL, iccid, &iccid_len) != SCARD_S_SUCCESS ||
 	    iccid_len != 12 || iccid[10] != 0x90 || iccid[11] != 0x00) {
 		fprintf(stderr, "pcsc_loop: the card does not answer SELECT MF + READ BINARY\n");
 		goto fail;

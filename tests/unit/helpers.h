@@ -30,9 +30,9 @@
 /* ---- collecting callback ---- */
 
 struct unit_collect {
-	struct buf data;  /* every byte, in order */
+	struct buf data; /* every byte, in order */
 	size_t calls;
-	size_t fail_at;   /* the call (1-based) that returns -ECANCELED; 0 never */
+	size_t fail_at; /* the call (1-based) that returns -ECANCELED; 0 never */
 };
 
 /* data capped at cap bytes (over: -ENOMEM from the callback). */
@@ -71,8 +71,8 @@ int unit_tls_client_new(SSL_CTX *ctx, bool verify, const struct unit_psk *psk12,
 /* One run of a case: its first len input bytes fed as pieces ending at
  * cuts[0] < ... < cuts[ncuts - 1]; prefix: len stops before the case's
  * end. True when the outcome is what the case expects. */
-typedef bool unit_split_run_fn(void *arg, size_t len, const size_t *cuts, size_t ncuts,
-			       bool prefix, const char *mode);
+typedef bool unit_split_run_fn(void *arg, size_t len, const size_t *cuts, size_t ncuts, bool prefix,
+			       const char *mode);
 
 /* A case of in_len bytes whose last `leftover` bytes follow the message:
  * run whole, split in two at every point, one byte per feed (when

@@ -26,6 +26,9 @@ const char *unit_srcpath(const char *rel);
 /* Reads a whole file; returns a malloc'd buffer (NUL-terminated) or NULL. */
 uint8_t *unit_read_file(const char *path, size_t *len);
 
-#define UNIT_TEST(fn) { #fn, fn }
+#define UNIT_TEST(fn)   \
+	{               \
+#fn, fn \
+	}
 
 #endif

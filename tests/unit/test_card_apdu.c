@@ -143,8 +143,8 @@ static void test_parse_prefixes(void)
 	const uint8_t full[] = { 0x00, 0xA4, 0x04, 0x04, 0x00, 0x00, 0x02, 0x3F, 0x00, 0x00, 0x00 };
 	/* len 4: case 1; 5: case 2 short (Le 00); 7: case 2 extended (Le 0002);
 	 * 9: case 3 extended; 11: case 4 extended. */
-	static const int want[] = { -EINVAL, -EINVAL, -EINVAL, -EINVAL, 0, 0, -EINVAL, 0,
-				    -EINVAL, 0, -EINVAL, 0 };
+	static const int want[] = { -EINVAL, -EINVAL, -EINVAL, -EINVAL, 0,       0,
+				    -EINVAL, 0,       -EINVAL, 0,       -EINVAL, 0 };
 	for (size_t n = 0; n <= sizeof(full); n++) {
 		uint8_t *p = malloc(n ? n : 1);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -190,11 +190,14 @@ static void test_channel_table(void)
 int unit_register(void)
 {
 	static CU_TestInfo parse[] = {
-		UNIT_TEST(test_parse_table), UNIT_TEST(test_parse_max),
-		UNIT_TEST(test_parse_prefixes), CU_TEST_INFO_NULL,
+		UNIT_TEST(test_parse_table),
+		UNIT_TEST(test_parse_max),
+		UNIT_TEST(test_parse_prefixes),
+		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo cla[] = {
-		UNIT_TEST(test_channel_table), CU_TEST_INFO_NULL,
+		UNIT_TEST(test_channel_table),
+		CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("card_apdu_parse", parse);
 	if (!rc)

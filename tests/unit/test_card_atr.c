@@ -11,7 +11,7 @@
 static const struct {
 	const char *hex;
 	int rc;
-	const char *err;       /* substring, or NULL */
+	const char *err; /* substring, or NULL */
 	unsigned protocols;
 	int has_tck;
 	int tck_ok;
@@ -36,7 +36,10 @@ static const struct {
 	{ "3B021450", 0, NULL, 0x0001, 0, 1, -1, 0, 0, 2, 0 },
 	/* Category 00: status in the last three bytes; C1 = chaining,
 	 * extended lengths, 2 channels. */
-	{ "3B08" "0073C840C1" "009000", 0, NULL, 0x0001, 0, 1, 2, 1, 1, 8, 1 },
+	{ "3B08"
+	  "0073C840C1"
+	  "009000",
+	  0, NULL, 0x0001, 0, 1, 2, 1, 1, 8, 1 },
 	{ "3B880073000000000000", -EINVAL, "10 bytes, but T0 and the TDi bytes announce 11", 0, 0,
 	  0, 0, 0, 0, 0, 0 },
 	/* Broken compact-TLV: the length runs past the bytes. */
@@ -45,7 +48,8 @@ static const struct {
 	{ "3C00", -EINVAL, "TS is 3C", 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "3B", -EINVAL, "2 to 33", 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "3B9F96", -EINVAL, "inside the interface bytes", 0, 0, 0, 0, 0, 0, 0, 0 },
-	{ "3B0214", -EINVAL, "3 bytes, but T0 and the TDi bytes announce 4", 0, 0, 0, 0, 0, 0, 0, 0 },
+	{ "3B0214", -EINVAL, "3 bytes, but T0 and the TDi bytes announce 4", 0, 0, 0, 0, 0, 0, 0,
+	  0 },
 };
 
 static void test_parse(void)
@@ -84,8 +88,8 @@ static void test_status_and_bits(void)
 	size_t n = 0;
 	struct card_atr a;
 	char err[80];
-	CU_ASSERT_EQUAL_FATAL(hex_decode("3B9F96801FC78031E073FE211B633A204E8300900093", b,
-					 sizeof(b), &n), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		hex_decode("3B9F96801FC78031E073FE211B633A204E8300900093", b, sizeof(b), &n), 0);
 	CU_ASSERT_EQUAL_FATAL(card_atr_parse(b, n, &a, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(a.category, 0x80);
 	CU_ASSERT_TRUE(a.has_status);

@@ -210,8 +210,8 @@ static uint16_t toolkit(uint8_t ins, const uint8_t *data, size_t len)
 	return xmit(capdu, n);
 }
 
-static const uint8_t full_tp[] = { 0x01, 0, 0, 0, 0x01, 0x0C, 0, 0, 0, 0, 0, 0x1F, 0xE0,
-				   0, 0, 0, 0x04 };
+static const uint8_t full_tp[] = { 0x01, 0, 0,    0,    0x01, 0x0C, 0, 0,   0,
+				   0,    0, 0x1F, 0xE0, 0,    0,    0, 0x04 };
 
 static uint16_t send_tp(const uint8_t *tp, size_t len)
 {
@@ -293,16 +293,16 @@ struct tchan {
 };
 
 static struct term {
-	uint16_t grant_buffer;     /* 0: grant what is asked */
-	uint8_t open_result;       /* CAT_RES_OK or e.g. CAT_RES_BIP_ERROR */
+	uint16_t grant_buffer; /* 0: grant what is asked */
+	uint8_t open_result;   /* CAT_RES_OK or e.g. CAT_RES_BIP_ERROR */
 	uint8_t open_info;
 	uint8_t send_result, send_info; /* applied once, then reset to OK */
 	uint8_t recv_result, recv_info;
-	bool free_zero;            /* SEND DATA responses say 00 bytes free */
+	bool free_zero; /* SEND DATA responses say 00 bytes free */
 	struct tchan ch[CAT_BIP_CHANNELS_MAX + 1];
 	unsigned opens, events_setups, statuses;
 	unsigned poll_intervals, polling_offs;
-	uint32_t poll_ms;          /* POLL INTERVAL in force (0: none) */
+	uint32_t poll_ms; /* POLL INTERVAL in force (0: none) */
 	uint8_t numbers[1024];
 	size_t n_numbers;
 	uint8_t types[1024];
@@ -415,8 +415,9 @@ static void term_answer(const struct card_cat_command *c)
 			t->stored = 0;
 		}
 		r.has_data_len = true;
-		r.data_len = (uint8_t)(t->buffer_size - t->stored > 0xFF ? 0xFF
-									: t->buffer_size - t->stored);
+		r.data_len =
+			(uint8_t)(t->buffer_size - t->stored > 0xFF ? 0xFF
+								    : t->buffer_size - t->stored);
 		if (term.free_zero)
 			r.data_len = 0;
 		break;
@@ -471,9 +472,10 @@ static unsigned term_pump(void)
 /* A client connects / sends bytes / leaves. */
 static void term_connect(unsigned id)
 {
-	CU_ASSERT_EQUAL(send_event(CAT_EVENT_CHANNEL_STATUS,
-				   CAT_CHST(CAT_CHST_ESTABLISHED, id, 0), -1) & 0xFF00,
-			last_sw & 0xFF00);
+	CU_ASSERT_EQUAL(
+		send_event(CAT_EVENT_CHANNEL_STATUS, CAT_CHST(CAT_CHST_ESTABLISHED, id, 0), -1) &
+			0xFF00,
+		last_sw & 0xFF00);
 	CU_ASSERT(last_sw == SW_OK || (last_sw & 0xFF00) == 0x9100);
 }
 
@@ -530,23 +532,28 @@ static void test_example_exchange(void)
 	trigger = 200;
 	canned_len = 0x90;
 
-	CU_ASSERT_EQUAL(xmit_hex("80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04"),
-			0x910F);
+	CU_ASSERT_EQUAL(
+		xmit_hex("80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04"),
+		0x910F);
 	CU_ASSERT_EQUAL(xmit_hex("80 12 00 00 0F"), SW_OK);
 	CU_ASSERT_EQUAL(rlen, 0x0F);
 	uint8_t want[300];
 	size_t wn = 0;
-	CU_ASSERT_EQUAL(hex_decode("D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A", want,
-				   sizeof(want), &wn), 0);
+	CU_ASSERT_EQUAL(
+		hex_decode("D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A", want, sizeof(want), &wn),
+		0);
 	CU_ASSERT(rlen == wn && memcmp(rbuf, want, wn) == 0);
 	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00"), 0x9114);
 	CU_ASSERT_EQUAL(xmit_hex("80 12 00 00 14"), SW_OK);
 	CU_ASSERT_EQUAL(hex_decode("D0 12 81 03 02 40 00 82 02 81 82 B9 02 05 78 BC 03 03 10 14",
-				   want, sizeof(want), &wn), 0);
+				   want, sizeof(want), &wn),
+			0);
 	CU_ASSERT(rlen == wn && memcmp(rbuf, want, wn) == 0);
 	CU_ASSERT_FALSE(card_bip_settled(bip));
-	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 "
-				 "02 05 78"), SW_OK);
+	CU_ASSERT_EQUAL(
+		xmit_hex("80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 "
+			 "02 05 78"),
+		SW_OK);
 	CU_ASSERT(card_bip_settled(bip));
 	CU_ASSERT_STRING_EQUAL(card_bip_reason(bip), "");
 	struct card_bip_channel_info ci = chan_info(1);
@@ -560,8 +567,9 @@ static void test_example_exchange(void)
 	CU_ASSERT_EQUAL(xmit_hex("80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 00 B7 01 C8"),
 			0x910E);
 	CU_ASSERT_EQUAL(xmit_hex("80 12 00 00 0E"), SW_OK);
-	CU_ASSERT_EQUAL(hex_decode("D0 0C 81 03 03 42 00 82 02 81 21 B7 01 C8", want, sizeof(want),
-				   &wn), 0);
+	CU_ASSERT_EQUAL(
+		hex_decode("D0 0C 81 03 03 42 00 82 02 81 21 B7 01 C8", want, sizeof(want), &wn),
+		0);
 	CU_ASSERT(rlen == wn && memcmp(rbuf, want, wn) == 0);
 
 	/* TR RECEIVE DATA with 200 bytes: 16 03 01 00 C3 … */
@@ -570,23 +578,24 @@ static void test_example_exchange(void)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = pattern(i);
 	memcpy(data, "\x16\x03\x01\x00\xC3", 5);
-	CU_ASSERT_EQUAL(hex_decode("81 03 03 42 00 82 02 82 81 83 01 00 B6 81 C8", tr, sizeof(tr),
-				   &n), 0);
+	CU_ASSERT_EQUAL(
+		hex_decode("81 03 03 42 00 82 02 82 81 83 01 00 B6 81 C8", tr, sizeof(tr), &n), 0);
 	memcpy(tr + n, data, sizeof(data));
 	n += sizeof(data);
 	memcpy(tr + n, "\xB7\x01\x00", 3);
 	n += 3;
 	CU_ASSERT_EQUAL(n, 0xDA);
-	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_TERMINAL_RESPONSE, tr, n, capdu, sizeof(capdu),
-					   &cn), 0);
+	CU_ASSERT_EQUAL(
+		card_cat_msg_capdu(CAT_INS_TERMINAL_RESPONSE, tr, n, capdu, sizeof(capdu), &cn), 0);
 	CU_ASSERT_EQUAL(memcmp(capdu, "\x80\x14\x00\x00\xDA", 5), 0);
 	/* The sink answers 0x90 bytes at once: SEND DATA (04) is announced. */
 	CU_ASSERT_EQUAL(xmit(capdu, cn), 0x919F);
 	CU_ASSERT(pool[0].in_len == 200 && memcmp(pool[0].in, data, 200) == 0);
 
 	CU_ASSERT_EQUAL(xmit_hex("80 12 00 00 9F"), SW_OK);
-	CU_ASSERT_EQUAL(hex_decode("D0 81 9C 81 03 04 43 01 82 02 81 21 B6 81 90", want,
-				   sizeof(want), &wn), 0);
+	CU_ASSERT_EQUAL(
+		hex_decode("D0 81 9C 81 03 04 43 01 82 02 81 21 B6 81 90", want, sizeof(want), &wn),
+		0);
 	for (size_t i = 0; i < 0x90; i++)
 		want[wn++] = canned_byte(i);
 	CU_ASSERT(rlen == wn && memcmp(rbuf, want, wn) == 0);
@@ -712,8 +721,9 @@ static void test_chunks_exact(void)
 	pool[0].out_len = sizeof(data);
 	CU_ASSERT_EQUAL(xmit_hex("80 F2 00 0C 00") & 0xFF00, 0x9100);
 	term_pump();
-	static const struct chunk want[] = { { 240, 0 }, { 60, 1 }, { 240, 0 }, { 60, 1 },
-					     { 100, 1 } };
+	static const struct chunk want[] = {
+		{ 240, 0 }, { 60, 1 }, { 240, 0 }, { 60, 1 }, { 100, 1 }
+	};
 	struct tchan *t = &term.ch[1];
 	CU_ASSERT_EQUAL_FATAL(t->n_chunks, 5);
 	for (size_t i = 0; i < 5; i++) {
@@ -862,14 +872,10 @@ static void test_profile_refused(void)
 		uint8_t clear;
 		const char *why;
 	} cases[] = {
-		{ 17, 0x04, "TCP UICC server mode" },
-		{ 5, 0x01, "SET UP EVENT LIST" },
-		{ 6, 0x04, "event Data available" },
-		{ 6, 0x08, "event Channel status" },
-		{ 12, 0x01, "OPEN CHANNEL" },
-		{ 12, 0x02, "CLOSE CHANNEL" },
-		{ 12, 0x04, "RECEIVE DATA" },
-		{ 12, 0x08, "SEND DATA" },
+		{ 17, 0x04, "TCP UICC server mode" }, { 5, 0x01, "SET UP EVENT LIST" },
+		{ 6, 0x04, "event Data available" },  { 6, 0x08, "event Channel status" },
+		{ 12, 0x01, "OPEN CHANNEL" },         { 12, 0x02, "CLOSE CHANNEL" },
+		{ 12, 0x04, "RECEIVE DATA" },         { 12, 0x08, "SEND DATA" },
 		{ 13, 0xE0, "BIP channels" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -994,8 +1000,8 @@ static void test_open_channel_errors(void)
 }
 
 /* TERMINAL PROFILE with POLL INTERVAL and POLLING OFF (byte 3 b6 b7). */
-static const uint8_t poll_tp[] = { 0x01, 0, 0x60, 0, 0x01, 0x0C, 0, 0, 0, 0, 0, 0x1F, 0xE0,
-				   0, 0, 0, 0x04 };
+static const uint8_t poll_tp[] = { 0x01, 0, 0x60, 0,    0x01, 0x0C, 0, 0,   0,
+				   0,    0, 0x1F, 0xE0, 0,    0,    0, 0x04 };
 
 static uint16_t poll_status(void)
 {
@@ -1112,16 +1118,23 @@ static void test_open_retry(void)
 
 	/* The config's ranges. */
 	static const struct card_bip_retry bad[] = {
-		{ CARD_BIP_RETRY_MAX + 1, 1000 }, { 1, 99 }, { 1, CARD_BIP_RETRY_DELAY_MAX + 1 },
+		{ CARD_BIP_RETRY_MAX + 1, 1000 },
+		{ 1, 99 },
+		{ 1, CARD_BIP_RETRY_DELAY_MAX + 1 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct card_bip_config cfg = {
-			.ports = port_4116, .n_ports = 1, .sink = &sink_ops, .open_retry = bad[i],
+			.ports = port_4116,
+			.n_ports = 1,
+			.sink = &sink_ops,
+			.open_retry = bad[i],
 		};
 		CU_ASSERT_PTR_NULL(card_bip_new(&cfg));
 	}
 	struct card_bip_config ok = {
-		.ports = port_4116, .n_ports = 1, .sink = &sink_ops,
+		.ports = port_4116,
+		.n_ports = 1,
+		.sink = &sink_ops,
 		.open_retry = { 0, 5 }, /* no retry: the delay does not matter */
 	};
 	struct card_bip *b = card_bip_new(&ok);
@@ -1412,8 +1425,7 @@ static void test_apdu_errors(void)
 	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 0C 81 03 01 05 01 82 02 82 81 83 01 00"), 0x9114);
 	CU_ASSERT_FALSE(card_cat_outstanding(card_bip_cat(bip), NULL));
 	/* Answered already: the same response again has nothing to match. */
-	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00"),
-			0x6985);
+	CU_ASSERT_EQUAL(xmit_hex("80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00"), 0x6985);
 	/* ENVELOPE: garbage, truncated, other BER-TLV, bad events. */
 	static const struct {
 		const char *apdu;
@@ -1563,28 +1575,17 @@ static void test_config_and_names(void)
 }
 
 static CU_TestInfo tests[] = {
-	UNIT_TEST(test_example_exchange),
-	UNIT_TEST(test_open_retry),
-	UNIT_TEST(test_receive_chunk_sizes),
-	UNIT_TEST(test_modified_buffer_size),
-	UNIT_TEST(test_chunks_exact),
-	UNIT_TEST(test_client_gone_and_second_connection),
-	UNIT_TEST(test_done_closes_to_listen),
-	UNIT_TEST(test_seven_channels),
-	UNIT_TEST(test_profile_refused),
-	UNIT_TEST(test_fewer_channels),
-	UNIT_TEST(test_open_channel_errors),
-	UNIT_TEST(test_data_errors),
-	UNIT_TEST(test_late_response),
-	UNIT_TEST(test_pending_withdrawn),
-	UNIT_TEST(test_terminal_buffer_full),
-	UNIT_TEST(test_backpressure),
-	UNIT_TEST(test_apdu_errors),
-	UNIT_TEST(test_command_numbers),
-	UNIT_TEST(test_get_status_reconciles),
-	UNIT_TEST(test_reset),
-	UNIT_TEST(test_config_and_names),
-	CU_TEST_INFO_NULL,
+	UNIT_TEST(test_example_exchange),      UNIT_TEST(test_open_retry),
+	UNIT_TEST(test_receive_chunk_sizes),   UNIT_TEST(test_modified_buffer_size),
+	UNIT_TEST(test_chunks_exact),          UNIT_TEST(test_client_gone_and_second_connection),
+	UNIT_TEST(test_done_closes_to_listen), UNIT_TEST(test_seven_channels),
+	UNIT_TEST(test_profile_refused),       UNIT_TEST(test_fewer_channels),
+	UNIT_TEST(test_open_channel_errors),   UNIT_TEST(test_data_errors),
+	UNIT_TEST(test_late_response),         UNIT_TEST(test_pending_withdrawn),
+	UNIT_TEST(test_terminal_buffer_full),  UNIT_TEST(test_backpressure),
+	UNIT_TEST(test_apdu_errors),           UNIT_TEST(test_command_numbers),
+	UNIT_TEST(test_get_status_reconciles), UNIT_TEST(test_reset),
+	UNIT_TEST(test_config_and_names),      CU_TEST_INFO_NULL,
 };
 
 int unit_register(void)

@@ -14,22 +14,38 @@
 
 /* doc/protocol.md §1.13, verbatim. */
 static const char *const example[] = {
-	"TERMINAL PROFILE                       80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04 | 91 0F",
-	"FETCH → SET UP EVENT LIST              80 12 00 00 0F | D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A | 90 00",
-	"TERMINAL RESPONSE                      80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00 | 91 14",
-	"FETCH → OPEN CHANNEL (TCP srv, 4116)   80 12 00 00 14 | D0 12 81 03 02 40 00 82 02 81 82 B9 02 05 78 BC 03 03 10 14 | 90 00",
-	"TR OPEN CHANNEL (ch1 LISTEN, 1400)     80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78 | 90 00",
-	"ENVELOPE Channel status (ESTABLISHED)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 81 00 | 90 00",
-	"ENVELOPE Data available (200 bytes)    80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 00 B7 01 C8 | 91 0E",
-	"FETCH → RECEIVE DATA (200)             80 12 00 00 0E | D0 0C 81 03 03 42 00 82 02 81 21 B7 01 C8 | 90 00",
-	"TR RECEIVE DATA                        80 14 00 00 DA 81 03 03 42 00 82 02 82 81 83 01 00 B6 81 C8 <200 bytes: 16 03 01 00 C3 …> B7 01 00 | 90 00",
-	"FETCH → SEND DATA (immediate, 0x90 B)  80 12 00 00 9F | D0 81 9C 81 03 04 43 01 82 02 81 21 B6 81 90 <144 bytes: 16 03 03 00 8B …> | 90 00",
-	"TR SEND DATA                           80 14 00 00 0F 81 03 04 43 01 82 02 82 81 83 01 00 B7 01 FF | 90 00",
-	"ENVELOPE Channel status (client gone)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 41 05 | 90 00   (variant: … B8 02 41 00)",
-	"FETCH → CLOSE CHANNEL (→CLOSED)        80 12 00 00 0B | D0 09 81 03 05 41 00 82 02 81 21 | 90 00",
-	"TR CLOSE CHANNEL                       80 14 00 00 0C 81 03 05 41 00 82 02 82 81 83 01 00 | 90 00",
-	"FETCH → GET CHANNEL STATUS             80 12 00 00 0B | D0 09 81 03 06 44 00 82 02 81 82 | 90 00",
-	"TR GET CHANNEL STATUS                  80 14 00 00 10 81 03 06 44 00 82 02 82 81 83 01 00 B8 02 41 00 | 90 00",
+	"TERMINAL PROFILE                       80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F "
+	"20 00 00 00 04 | 91 0F",
+	"FETCH → SET UP EVENT LIST              80 12 00 00 0F | D0 0D 81 03 01 05 00 82 02 81 82 "
+	"99 02 09 0A | 90 00",
+	"TERMINAL RESPONSE                      80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00 "
+	"| 91 14",
+	"FETCH → OPEN CHANNEL (TCP srv, 4116)   80 12 00 00 14 | D0 12 81 03 02 40 00 82 02 81 82 "
+	"B9 02 05 78 BC 03 03 10 14 | 90 00",
+	"TR OPEN CHANNEL (ch1 LISTEN, 1400)     80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 "
+	"B8 02 41 00 B9 02 05 78 | 90 00",
+	"ENVELOPE Channel status (ESTABLISHED)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 81 "
+	"00 | 90 00",
+	"ENVELOPE Data available (200 bytes)    80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 "
+	"00 B7 01 C8 | 91 0E",
+	"FETCH → RECEIVE DATA (200)             80 12 00 00 0E | D0 0C 81 03 03 42 00 82 02 81 21 "
+	"B7 01 C8 | 90 00",
+	"TR RECEIVE DATA                        80 14 00 00 DA 81 03 03 42 00 82 02 82 81 83 01 00 "
+	"B6 81 C8 <200 bytes: 16 03 01 00 C3 …> B7 01 00 | 90 00",
+	"FETCH → SEND DATA (immediate, 0x90 B)  80 12 00 00 9F | D0 81 9C 81 03 04 43 01 82 02 81 "
+	"21 B6 81 90 <144 bytes: 16 03 03 00 8B …> | 90 00",
+	"TR SEND DATA                           80 14 00 00 0F 81 03 04 43 01 82 02 82 81 83 01 00 "
+	"B7 01 FF | 90 00",
+	"ENVELOPE Channel status (client gone)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 41 "
+	"05 | 90 00   (variant: … B8 02 41 00)",
+	"FETCH → CLOSE CHANNEL (→CLOSED)        80 12 00 00 0B | D0 09 81 03 05 41 00 82 02 81 21 "
+	"| 90 00",
+	"TR CLOSE CHANNEL                       80 14 00 00 0C 81 03 05 41 00 82 02 82 81 83 01 00 "
+	"| 90 00",
+	"FETCH → GET CHANNEL STATUS             80 12 00 00 0B | D0 09 81 03 06 44 00 82 02 81 82 "
+	"| 90 00",
+	"TR GET CHANNEL STATUS                  80 14 00 00 10 81 03 06 44 00 82 02 82 81 83 01 00 "
+	"B8 02 41 00 | 90 00",
 };
 #define N_FRAMES (sizeof(example) / sizeof(example[0]))
 
@@ -313,7 +329,8 @@ static void test_encode_from_scratch(void)
 		.has_buffer_size = true,
 		.buffer_size = 1400,
 	};
-	hexv("81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78", want, sizeof(want), &wn);
+	hexv("81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78", want, sizeof(want),
+	     &wn);
 	CU_ASSERT_EQUAL(card_cat_msg_response_encode(&r, out, sizeof(out), &n), 0);
 	CU_ASSERT(n == wn && memcmp(out, want, n) == 0);
 
@@ -495,8 +512,8 @@ static const struct bad bad_frames[] = {
 	/* BER framing. */
 	{ "", 0, -EPROTO },
 	{ "D0", 0, -EPROTO },
-	{ "D0 00", 0, -EPROTO },                 /* no command details */
-	{ "D0 80 81 03 01 05 00", 0, -EPROTO },  /* indefinite length */
+	{ "D0 00", 0, -EPROTO },                /* no command details */
+	{ "D0 80 81 03 01 05 00", 0, -EPROTO }, /* indefinite length */
 	{ "D0 82 00 09 81 03 01 41 00 82 02 81 21", 0, -EPROTO },
 	{ "D0 09 81 03 05 41 00 82 02 81 21 00", 0, -EPROTO }, /* trailing byte */
 	{ "D0 0A 81 03 05 41 00 82 02 81 21", 0, -EPROTO },    /* BER length too long */
@@ -504,28 +521,28 @@ static const struct bad bad_frames[] = {
 	{ "1F 09 81 03 05 41 00 82 02 81 21", 0, -EPROTO },    /* multi-byte tag */
 	{ "D0 81", 0, -EPROTO },
 	/* C-TLVs. */
-	{ "D0 09 81 02 05 41 82 02 81 21 00", 0, -EPROTO },    /* details of 2 bytes */
-	{ "D0 0A 81 04 05 41 00 00 82 02 81 21", 0, -EPROTO }, /* details of 4 bytes */
-	{ "D0 08 81 03 05 41 00 82 01 81", 0, -EPROTO },       /* devices of 1 byte */
-	{ "D0 05 81 03 05 41 00", 0, -EPROTO },                /* no devices */
-	{ "D0 06 82 02 81 21 00 00", 0, -EPROTO },             /* tag 00 */
+	{ "D0 09 81 02 05 41 82 02 81 21 00", 0, -EPROTO },       /* details of 2 bytes */
+	{ "D0 0A 81 04 05 41 00 00 82 02 81 21", 0, -EPROTO },    /* details of 4 bytes */
+	{ "D0 08 81 03 05 41 00 82 01 81", 0, -EPROTO },          /* devices of 1 byte */
+	{ "D0 05 81 03 05 41 00", 0, -EPROTO },                   /* no devices */
+	{ "D0 06 82 02 81 21 00 00", 0, -EPROTO },                /* tag 00 */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 FF 00", 0, -EPROTO }, /* tag FF */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 80 00", 0, -EPROTO }, /* tag 80 */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 B7 05", 0, -EPROTO }, /* value past the end */
 	{ "D0 0C 81 03 05 41 00 82 02 81 21 B7 82 01", 0, -EPROTO },
 	{ "D0 0C 81 03 03 42 00 82 02 81 21 B7 02 C8 00", 0, -EPROTO }, /* wrong length */
 	/* Mandatory objects per command. */
-	{ "D0 09 81 03 01 05 00 82 02 81 82", 0, -EPROTO },    /* no event list */
+	{ "D0 09 81 03 01 05 00 82 02 81 82", 0, -EPROTO },                /* no event list */
 	{ "D0 0E 81 03 02 40 00 82 02 81 82 BC 03 03 10 14", 0, -EPROTO }, /* no buffer size */
 	{ "D0 11 81 03 02 40 00 82 02 81 82 B9 02 05 78 BC 02 03 10", 0, -EPROTO },
-	{ "D0 09 81 03 03 42 00 82 02 81 21", 0, -EPROTO },    /* RECEIVE: no length */
-	{ "D0 09 81 03 04 43 01 82 02 81 21", 0, -EPROTO },    /* SEND: no data */
+	{ "D0 09 81 03 03 42 00 82 02 81 21", 0, -EPROTO }, /* RECEIVE: no length */
+	{ "D0 09 81 03 04 43 01 82 02 81 21", 0, -EPROTO }, /* SEND: no data */
 	/* Responses. */
 	{ "", 1, -EPROTO },
-	{ "81 03 01 05 00 82 02 82 81", 1, -EPROTO },           /* no result */
-	{ "81 03 01 05 00 82 02 82 81 83 00", 1, -EPROTO },     /* empty result */
-	{ "81 03 01 05 00 83 01 00", 1, -EPROTO },              /* no devices */
-	{ "82 02 82 81 83 01 00", 1, -EPROTO },                 /* no details */
+	{ "81 03 01 05 00 82 02 82 81", 1, -EPROTO },       /* no result */
+	{ "81 03 01 05 00 82 02 82 81 83 00", 1, -EPROTO }, /* empty result */
+	{ "81 03 01 05 00 83 01 00", 1, -EPROTO },          /* no devices */
+	{ "82 02 82 81 83 01 00", 1, -EPROTO },             /* no details */
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B8 01 41", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B8 03 41 00 00", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B9 01 05", 1, -EPROTO },
@@ -534,17 +551,18 @@ static const struct bad bad_frames[] = {
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B6 80", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 00", 1, -EPROTO },
 	{ "81 03 06 44 00 82 02 82 81 83 01 00 B8 02 41 00 B8 02 42 00 B8 02 43 00 B8 02 44 00"
-	  " B8 02 45 00 B8 02 46 00 B8 02 47 00 B8 02 01 00", 1, -EMSGSIZE },
+	  " B8 02 45 00 B8 02 46 00 B8 02 47 00 B8 02 01 00",
+	  1, -EMSGSIZE },
 	/* Envelopes. */
 	{ "", 2, -EPROTO },
 	{ "D6", 2, -EPROTO },
-	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81", 2, -EPROTO }, /* truncated */
-	{ "D6 0A 99 02 0A 09 82 02 82 81 B8 00", 2, -EPROTO }, /* status of 0 bytes */
+	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81", 2, -EPROTO },       /* truncated */
+	{ "D6 0A 99 02 0A 09 82 02 82 81 B8 00", 2, -EPROTO },       /* status of 0 bytes */
 	{ "D6 0C 99 02 0A 09 82 02 82 81 B8 02 81 00", 2, -EPROTO }, /* two events */
-	{ "D6 0A 99 00 82 02 82 81 B8 02 81 00", 2, -EPROTO },  /* no event */
-	{ "D6 07 99 01 0A B8 02 81 00", 2, -EPROTO },           /* no devices */
-	{ "D6 08 82 02 82 81 B8 02 81 00", 2, -EPROTO },        /* no event list */
-	{ "D1 03 02 01 00", 2, -ENOTSUP },                      /* SMS-PP download */
+	{ "D6 0A 99 00 82 02 82 81 B8 02 81 00", 2, -EPROTO },       /* no event */
+	{ "D6 07 99 01 0A B8 02 81 00", 2, -EPROTO },                /* no devices */
+	{ "D6 08 82 02 82 81 B8 02 81 00", 2, -EPROTO },             /* no event list */
+	{ "D1 03 02 01 00", 2, -ENOTSUP },                           /* SMS-PP download */
 	{ "D0 09 81 03 05 41 00 82 02 81 21", 2, -ENOTSUP },
 	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81 00 00", 2, -EPROTO }, /* trailing */
 };
@@ -657,8 +675,8 @@ static void test_profile(void)
 	uint8_t out[32];
 	size_t n = 0;
 	struct card_cat_profile tp = { 0 }, back;
-	static const uint8_t want[] = { 0x01, 0, 0, 0, 0x01, 0x0C, 0, 0, 0, 0, 0, 0x1F, 0xE0,
-					0, 0, 0, 0x04 };
+	static const uint8_t want[] = { 0x01, 0, 0,    0,    0x01, 0x0C, 0, 0,   0,
+					0,    0, 0x1F, 0xE0, 0,    0,    0, 0x04 };
 	tp.set_up_event_list = tp.ev_data_available = tp.ev_channel_status = true;
 	tp.open_channel = tp.close_channel = tp.receive_data = tp.send_data = true;
 	tp.get_channel_status = tp.tcp_server = true;
@@ -718,11 +736,14 @@ static void test_capdu(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_ENVELOPE, out, 256, out, sizeof(out), &n),
 			-EINVAL);
-	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_ENVELOPE, (const uint8_t *)"ab", 2, out, 6,
-					   &n), -EMSGSIZE);
-	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_ENVELOPE, (const uint8_t *)"ab", 2, out, 7,
-					   &n), 0);
-	CU_ASSERT(n == 7 && memcmp(out, "\x80\xC2\x00\x00\x02" "ab", 7) == 0);
+	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_ENVELOPE, (const uint8_t *)"ab", 2, out, 6, &n),
+			-EMSGSIZE);
+	CU_ASSERT_EQUAL(card_cat_msg_capdu(CAT_INS_ENVELOPE, (const uint8_t *)"ab", 2, out, 7, &n),
+			0);
+	CU_ASSERT(n == 7 && memcmp(out,
+				   "\x80\xC2\x00\x00\x02"
+				   "ab",
+				   7) == 0);
 }
 
 static void test_names(void)
@@ -839,9 +860,9 @@ static void test_command_scan(void)
 		{ "D00C810303420082028121B701C8", 0, 14, 0, 1, false, true, true },
 		{ "D00C810303420082028121B701C89000", 0, 14, 2, 1, false, true, true },
 		{ "D081098103054100820281 21", 0, 12, 0, 0, false, true, true },
-		{ "D00E810303420082028121B701C8", 0, 14, 0, 1, true, true, true },   /* cut */
-		{ "D0058102034282", 0, 7, 0, 0, true, false, false },                /* short details, broken */
-		{ "D00A8104034200008202812105", 0, 12, 1, 0, true, true, true },     /* details of 4 */
+		{ "D00E810303420082028121B701C8", 0, 14, 0, 1, true, true, true }, /* cut */
+		{ "D0058102034282", 0, 7, 0, 0, true, false, false }, /* short details, broken */
+		{ "D00A8104034200008202812105", 0, 12, 1, 0, true, true, true }, /* details of 4 */
 		{ "D1028100", -EPROTO, 0, 0, 0, false, false, false },
 		{ "D082000100", -EPROTO, 0, 0, 0, false, false, false },
 		{ "D081", -EPROTO, 0, 0, 0, false, false, false },
@@ -869,14 +890,16 @@ static void test_command_scan(void)
 			     sc.has_details == rows[i].has_details &&
 			     sc.has_devices == rows[i].has_devices;
 		if (!ok)
-			fprintf(stderr, "\nscan row %zu: rc %d len %zu trailing %zu objs %zu mal %d\n",
-				i, rc, sc.len, sc.trailing, sc.n_objs, sc.malformed);
+			fprintf(stderr,
+				"\nscan row %zu: rc %d len %zu trailing %zu objs %zu mal %d\n", i,
+				rc, sc.len, sc.trailing, sc.n_objs, sc.malformed);
 		CU_ASSERT_TRUE(ok);
 	}
 	/* The details and the CR bit of the other objects. */
-	static const uint8_t open[] = { 0xD0, 0x12, 0x81, 0x03, 0x02, 0x40, 0x00, 0x82, 0x02,
-					0x81, 0x82, 0xB9, 0x02, 0x05, 0x78, 0x3C, 0x03, 0x03,
-					0x10, 0x14 };
+	static const uint8_t open[] = {
+		0xD0, 0x12, 0x81, 0x03, 0x02, 0x40, 0x00, 0x82, 0x02, 0x81,
+		0x82, 0xB9, 0x02, 0x05, 0x78, 0x3C, 0x03, 0x03, 0x10, 0x14
+	};
 	struct card_cat_command_scan sc;
 	CU_ASSERT_EQUAL_FATAL(card_cat_msg_command_scan(open, sizeof(open), &sc), 0);
 	CU_ASSERT_EQUAL(sc.details.number, 2);
@@ -894,8 +917,9 @@ static void test_poll_interval(void)
 		uint8_t unit, interval;
 		uint32_t ms;
 	} to_ms[] = {
-		{ CAT_DURATION_SECONDS, 5, 5000 }, { CAT_DURATION_TENTHS, 15, 1500 },
-		{ CAT_DURATION_MINUTES, 2, 120000 }, { 3, 1, 0 }, { CAT_DURATION_SECONDS, 0, 0 },
+		{ CAT_DURATION_SECONDS, 5, 5000 },   { CAT_DURATION_TENTHS, 15, 1500 },
+		{ CAT_DURATION_MINUTES, 2, 120000 }, { 3, 1, 0 },
+		{ CAT_DURATION_SECONDS, 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof(to_ms) / sizeof(to_ms[0]); i++) {
 		struct card_cat_duration d = { to_ms[i].unit, to_ms[i].interval };
@@ -905,9 +929,9 @@ static void test_poll_interval(void)
 		uint32_t ms;
 		uint8_t unit, interval;
 	} from_ms[] = {
-		{ 0, CAT_DURATION_TENTHS, 1 },       { 100, CAT_DURATION_TENTHS, 1 },
-		{ 101, CAT_DURATION_TENTHS, 2 },     { 1500, CAT_DURATION_TENTHS, 15 },
-		{ 25500, CAT_DURATION_TENTHS, 255 }, { 25501, CAT_DURATION_SECONDS, 26 },
+		{ 0, CAT_DURATION_TENTHS, 1 },         { 100, CAT_DURATION_TENTHS, 1 },
+		{ 101, CAT_DURATION_TENTHS, 2 },       { 1500, CAT_DURATION_TENTHS, 15 },
+		{ 25500, CAT_DURATION_TENTHS, 255 },   { 25501, CAT_DURATION_SECONDS, 26 },
 		{ 255000, CAT_DURATION_SECONDS, 255 }, { 255001, CAT_DURATION_MINUTES, 5 },
 		{ 3600000, CAT_DURATION_MINUTES, 60 }, { 0xFFFFFFFFu, CAT_DURATION_MINUTES, 255 },
 	};

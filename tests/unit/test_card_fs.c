@@ -33,7 +33,10 @@ static void test_add_errors(void)
 		uint16_t fid;
 		int rc;
 	} reserved[] = {
-		{ 0x3F00, -EINVAL }, { 0x7FFF, -EINVAL }, { 0xFFFF, -EINVAL }, { 0x2FE2, 0 },
+		{ 0x3F00, -EINVAL },
+		{ 0x7FFF, -EINVAL },
+		{ 0xFFFF, -EINVAL },
+		{ 0x2FE2, 0 },
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		int rc = card_fs_add_ef(fs->mf, reserved[i].fid, d, 3, NULL);
@@ -59,15 +62,11 @@ static void test_add_errors(void)
 			-EMSGSIZE);
 	/* ADFs: AID length and uniqueness, FID uniqueness under the MF. */
 	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F50, pkcs15_aid, 0, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F50, pkcs15_aid, CARD_AID_MAX + 1, NULL),
-			-EMSGSIZE);
+	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F50, pkcs15_aid, CARD_AID_MAX + 1, NULL), -EMSGSIZE);
 	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F50, pkcs15_aid, sizeof(pkcs15_aid), &adf), 0);
-	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F51, pkcs15_aid, sizeof(pkcs15_aid), NULL),
-			-EEXIST);
-	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F10, (const uint8_t *)"\xA0\x01", 2, NULL),
-			-EEXIST);
-	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7FFF, (const uint8_t *)"\xA0\x01", 2, NULL),
-			-EINVAL);
+	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F51, pkcs15_aid, sizeof(pkcs15_aid), NULL), -EEXIST);
+	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F10, (const uint8_t *)"\xA0\x01", 2, NULL), -EEXIST);
+	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7FFF, (const uint8_t *)"\xA0\x01", 2, NULL), -EINVAL);
 	/* A shorter AID that is a prefix of an existing one is a different AID. */
 	CU_ASSERT_EQUAL(card_fs_add_adf(fs, 0x7F51, pkcs15_aid, 5, NULL), 0);
 	card_fs_free(fs);
@@ -178,8 +177,7 @@ static void test_walk(void)
 
 	struct walk_log l = { .len = 0, .stop_at = 0, .count = 0 };
 	CU_ASSERT_EQUAL(card_fs_walk(fs, log_node, &l), 0);
-	CU_ASSERT_STRING_EQUAL(l.text,
-			       "0:3F00 1:2F00 1:7F50 2:5031 2:5F00 3:4F01 2:6430 1:2FE2 ");
+	CU_ASSERT_STRING_EQUAL(l.text, "0:3F00 1:2F00 1:7F50 2:5031 2:5F00 3:4F01 2:6430 1:2FE2 ");
 	struct walk_log s = { .len = 0, .stop_at = 4, .count = 0 };
 	CU_ASSERT_EQUAL(card_fs_walk(fs, log_node, &s), 42);
 	CU_ASSERT_STRING_EQUAL(s.text, "0:3F00 1:2F00 1:7F50 2:5031 ");
@@ -264,10 +262,15 @@ static void test_fcp_bytes(void)
 		const char *hex;
 	} cases[] = {
 		{ 0, "62108202782183023F008A01058C03069090" },
-		{ 1, "621E8202782183027F5084" "0CA000000063504B43532D3135" "8A01058C03069090" },
+		{ 1, "621E8202782183027F5084"
+		     "0CA000000063504B43532D3135"
+		     "8A01058C03069090" },
 		{ 2, "62198205422100200283022F008A01058C03039000800200408800" },
-		{ 3, "62178202412183025031" "8A01058C0303900080020008880188" },
-		{ 4, "62168202412183026432" "8A01058C0303000080020034" "8800" },
+		{ 3, "62178202412183025031"
+		     "8A01058C0303900080020008880188" },
+		{ 4, "62168202412183026432"
+		     "8A01058C0303000080020034"
+		     "8800" },
 		{ 5, "62108202782183027F108A01058C03069090" },
 	};
 	const struct card_fs_node *nodes[] = { fs->mf, adf, dir, odf, boot, df };
@@ -294,12 +297,14 @@ static void test_fcp_bytes(void)
 int unit_register(void)
 {
 	static CU_TestInfo tree[] = {
-		UNIT_TEST(test_new_mf),    UNIT_TEST(test_add_errors), UNIT_TEST(test_depth_limit),
-		UNIT_TEST(test_lookup_and_path), UNIT_TEST(test_walk), UNIT_TEST(test_set_data),
-		UNIT_TEST(test_sfi),       CU_TEST_INFO_NULL,
+		UNIT_TEST(test_new_mf),      UNIT_TEST(test_add_errors),
+		UNIT_TEST(test_depth_limit), UNIT_TEST(test_lookup_and_path),
+		UNIT_TEST(test_walk),        UNIT_TEST(test_set_data),
+		UNIT_TEST(test_sfi),         CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo fcp[] = {
-		UNIT_TEST(test_fcp_bytes), CU_TEST_INFO_NULL,
+		UNIT_TEST(test_fcp_bytes),
+		CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("card_fs_tree", tree);
 	if (!rc)

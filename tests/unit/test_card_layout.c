@@ -90,8 +90,10 @@ static void test_defaults_bytes(void)
 	CU_ASSERT_STRING_EQUAL(fs->mf->label, "MF");
 	check_node(fs, P_ICCID, 2, "98 88 02 00 00 00 00 00 00 F6", "EF.ICCID");
 	/* §4.3 record, with the path pointing at the real ADF 7F50. */
-	check_node(fs, P_DIR, 2, "61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 "
-				 "50 07 50 4B 43 53 23 31 35 51 04 3F 00 7F 50", "EF.DIR");
+	check_node(fs, P_DIR, 2,
+		   "61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 "
+		   "50 07 50 4B 43 53 23 31 35 51 04 3F 00 7F 50",
+		   "EF.DIR");
 	const struct card_fs_node *dir = card_fs_lookup(fs, P_DIR, 2);
 	CU_ASSERT_EQUAL(dir->type, CARD_FS_EF_LINEAR_FIXED);
 	CU_ASSERT_EQUAL(dir->rec_len, 31);
@@ -102,11 +104,15 @@ static void test_defaults_bytes(void)
 	CU_ASSERT_EQUAL(adf->fid, 0x7F50);
 	CU_ASSERT_STRING_EQUAL(adf->label, "ADF PKCS#15");
 	check_node(fs, P_ODF, 3, "A7 06 30 04 04 02 64 30", "EF.ODF");
-	check_node(fs, P_TOKEN, 3, "30 2E 02 01 00 04 08 01 02 03 04 05 06 07 08 0C 08 53 43 57 53 "
-				   "2D 45 4D 55 80 12 44 4D 20 62 6F 6F 74 73 74 72 61 70 20 74 6F "
-				   "6B 65 6E 03 01 00", "EF.TokenInfo");
-	check_node(fs, P_DODF, 3, "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 "
-				  "A1 0E 30 0C 06 04 67 2B 07 01 30 04 04 02 64 32", "EF.DODF");
+	check_node(fs, P_TOKEN, 3,
+		   "30 2E 02 01 00 04 08 01 02 03 04 05 06 07 08 0C 08 53 43 57 53 "
+		   "2D 45 4D 55 80 12 44 4D 20 62 6F 6F 74 73 74 72 61 70 20 74 6F "
+		   "6B 65 6E 03 01 00",
+		   "EF.TokenInfo");
+	check_node(fs, P_DODF, 3,
+		   "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 "
+		   "A1 0E 30 0C 06 04 67 2B 07 01 30 04 04 02 64 32",
+		   "EF.DODF");
 	const struct card_fs_node *b = card_fs_lookup(fs, P_BOOT, 3);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_STRING_EQUAL(b->label, "EF.DM_Bootstrap");
@@ -179,8 +185,10 @@ static int walk_spec(const struct card_spec *s, struct buf *out, char *err, size
 	struct card *card = card_new(fs, s->atr, s->atr_len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(card);
 	CU_ASSERT_EQUAL_FATAL(card_configure(card, &s->opts), 0);
-	struct card_pkcs15_walk_ops ops = { .transmit = transmit, .ctx = card,
-					    .report = lines ? collect : NULL, .report_arg = lines,
+	struct card_pkcs15_walk_ops ops = { .transmit = transmit,
+					    .ctx = card,
+					    .report = lines ? collect : NULL,
+					    .report_arg = lines,
 					    .pin1 = walk_pin1 };
 	rc = card_pkcs15_walk(&ops, out, info, err, errcap);
 	/* The walk closed its channel: only the basic channel is open. */
@@ -243,8 +251,8 @@ static void test_e2e_default(void)
 static void test_e2e_variants(void)
 {
 	/* Past 7FFF the walk reads with B1 (offset DO 54). */
-	static const size_t sizes[] = { 1, 255, 256, 257, 4096, 5003, 32767, 32768, 32769,
-					40000, 61440, 65535 };
+	static const size_t sizes[] = { 1,     255,   256,   257,   4096,  5003,
+					32767, 32768, 32769, 40000, 61440, 65535 };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct card_spec s;
 		card_spec_init(&s);
@@ -321,8 +329,8 @@ static void test_e2e_overrides(void)
 		/* A DODF that points to a missing EF: a broken card. */
 		{ P_DODF, 3, CARD_FS_EF_TRANSPARENT, 0,
 		  "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C "
-		  "06 04 67 2B 07 01 30 04 04 02 64 39", -EPROTO,
-		  "SELECT 7FFF/6439 (bootstrap EF 6439): 6A 82" },
+		  "06 04 67 2B 07 01 30 04 04 02 64 39",
+		  -EPROTO, "SELECT 7FFF/6439 (bootstrap EF 6439): 6A 82" },
 		/* Malformed DODF. */
 		{ P_DODF, 3, CARD_FS_EF_TRANSPARENT, 0, "A1 22 30 0E", -EPROTO,
 		  "DODF 6430: malformed (4 bytes)" },
@@ -332,21 +340,22 @@ static void test_e2e_overrides(void)
 		/* EF.DIR with another application only (longer records, padded). */
 		{ P_DIR, 2, CARD_FS_EF_LINEAR_FIXED, 0x14,
 		  "61 0E 4F 0C A0 00 00 00 87 10 02 FF FF FF FF 89 FF FF FF FF "
-		  "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF", -ENOENT,
-		  "EF.DIR has no PKCS#15 application" },
+		  "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF",
+		  -ENOENT, "EF.DIR has no PKCS#15 application" },
 		/* Empty bootstrap EF. */
-		{ P_BOOT, 3, CARD_FS_EF_TRANSPARENT, 0, "", -ENOENT,
-		  "bootstrap EF 6432 is empty" },
+		{ P_BOOT, 3, CARD_FS_EF_TRANSPARENT, 0, "", -ENOENT, "bootstrap EF 6432 is empty" },
 		/* DODF with the absolute path form, still found. */
 		{ P_DODF, 3, CARD_FS_EF_TRANSPARENT, 0,
 		  "A1 26 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 12 30 10 "
-		  "06 04 67 2B 07 01 30 08 04 06 3F 00 7F 50 64 32 FF FF", 0, "" },
+		  "06 04 67 2B 07 01 30 08 04 06 3F 00 7F 50 64 32 FF FF",
+		  0, "" },
 		/* EF.DIR record: PKCS#15 second, after a USIM record, 2 records. */
 		{ P_DIR, 2, CARD_FS_EF_LINEAR_FIXED, 0x21,
 		  "61 0E 4F 0C A0 00 00 00 87 10 02 FF FF FF FF 89 FF FF FF FF FF FF FF FF FF FF "
 		  "FF FF FF FF FF FF FF "
 		  "61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 50 07 50 4B 43 53 23 31 35 "
-		  "51 04 3F 00 7F 50 FF FF", 0, "" },
+		  "51 04 3F 00 7F 50 FF FF",
+		  0, "" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct card_spec s;
@@ -418,12 +427,14 @@ static void test_file_errors(void)
 		{ bad_root, 1, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
 		  "card.conf:7: 2F00 does not start at the MF (3F00)" },
 		{ no_parent, 3, CARD_FS_EF_TRANSPARENT, 0, "00", -ENOENT,
-		  "card.conf:7: 3F00/7F10/6F3A: parent 3F00/7F10 does not exist (declare the DF first)" },
+		  "card.conf:7: 3F00/7F10/6F3A: parent 3F00/7F10 does not exist (declare the DF "
+		  "first)" },
 		{ under_ef, 3, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
 		  "card.conf:7: 3F00/2F00/6F3A: parent 3F00/2F00 is a linear fixed EF, not a DF" },
 		{ reserved, 2, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
 		  "card.conf:7: 3F00/7FFF: reserved FID" },
-		{ deep, 0, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL, "card.conf:7: a path of 0 FIDs (1..8)" },
+		{ deep, 0, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
+		  "card.conf:7: a path of 0 FIDs (1..8)" },
 		{ deep, CARD_FS_DEPTH_MAX + 1, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
 		  "card.conf:7: a path of 9 FIDs (1..8)" },
 		{ P_DIR, 2, CARD_FS_EF_TRANSPARENT, 0, "00", -EINVAL,
@@ -477,7 +488,8 @@ static void test_e2e_pin(void)
 	card_spec_init(&s);
 	set_bootstrap(&s, 40000);
 	s.opts.pins[0].enabled = true;
-	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6432 }, .path_len = 3,
+	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6432 },
+					.path_len = 3,
 					.read_key = CARD_KEY_PIN1 };
 	s.access = &acc;
 	s.n_access = 1;
@@ -507,8 +519,9 @@ static void test_e2e_pin(void)
 	CU_ASSERT_EQUAL(out.len, 40000);
 	CU_ASSERT_EQUAL(memcmp(out.p, s.bootstrap, 40000), 0);
 	CU_ASSERT_TRUE(buf_append_u8(&lines, 0) == 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr((const char *)lines.p,
-				      "SELECT 3F00 (MF): 90 00, PIN1 enabled\nVERIFY PIN1: 90 00\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr((const char *)lines.p,
+		       "SELECT 3F00 (MF): 90 00, PIN1 enabled\nVERIFY PIN1: 90 00\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr((const char *)lines.p,
 				      "READ BINARY (B1) bootstrap EF 6432 offset 32768 length 253: "
 				      "90 00, 253 bytes"));
@@ -532,8 +545,10 @@ static void test_access_errors(void)
 	card_spec_init(&s);
 	struct card_fs *fs = NULL;
 	char err[256];
-	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6499 }, .path_len = 3,
-					.read_key = CARD_KEY_PIN1, .origin = "x.conf:7" };
+	struct card_access_spec acc = { .path = { 0x3F00, 0x7F50, 0x6499 },
+					.path_len = 3,
+					.read_key = CARD_KEY_PIN1,
+					.origin = "x.conf:7" };
 	s.access = &acc;
 	s.n_access = 1;
 	CU_ASSERT_EQUAL(card_layout_build(&s, &fs, err, sizeof(err)), -ENOENT);
@@ -605,12 +620,9 @@ int unit_register(void)
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo e2e[] = {
-		UNIT_TEST(test_e2e_default),
-		UNIT_TEST(test_e2e_variants),
-		UNIT_TEST(test_e2e_no_bootstrap),
-		UNIT_TEST(test_e2e_overrides),
-		UNIT_TEST(test_e2e_pin),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_e2e_default),      UNIT_TEST(test_e2e_variants),
+		UNIT_TEST(test_e2e_no_bootstrap), UNIT_TEST(test_e2e_overrides),
+		UNIT_TEST(test_e2e_pin),          CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("card_layout", layout);
 	if (!rc)

@@ -22,16 +22,20 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
 }
 
 /* doc/protocol.md §4.3, verbatim. */
-#define DIR_43 "61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 50 07 50 4B 43 53 23 31 35 " \
-	       "51 04 3F 00 50 15"
+#define DIR_43                                                                        \
+	"61 1D 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35 50 07 50 4B 43 53 23 31 35 " \
+	"51 04 3F 00 50 15"
 #define ODF_43 "A7 06 30 04 04 02 64 30"
-#define TOKENINFO_43 "30 2E 02 01 00 04 08 01 02 03 04 05 06 07 08 0C 08 53 43 57 53 2D 45 4D " \
-		     "55 80 12 44 4D 20 62 6F 6F 74 73 74 72 61 70 20 74 6F 6B 65 6E 03 01 00"
-#define DODF_43 "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C " \
-		"06 04 67 2B 07 01 30 04 04 02 64 32"
+#define TOKENINFO_43                                                               \
+	"30 2E 02 01 00 04 08 01 02 03 04 05 06 07 08 0C 08 53 43 57 53 2D 45 4D " \
+	"55 80 12 44 4D 20 62 6F 6F 74 73 74 72 61 70 20 74 6F 6B 65 6E 03 01 00"
+#define DODF_43                                                                    \
+	"A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C " \
+	"06 04 67 2B 07 01 30 04 04 02 64 32"
 /* doc/protocol.md §4.1: the nRF card's DODF, OID mis-encoded as 06 04 67 2B 09 01. */
-#define DODF_NRF "A1 27 30 00 30 11 0C 0F 4C 77 4D 32 4D 20 42 6F 6F 74 73 74 72 61 70 " \
-		 "A1 10 30 0E 06 06 06 04 67 2B 09 01 30 04 04 02 64 32"
+#define DODF_NRF                                                                \
+	"A1 27 30 00 30 11 0C 0F 4C 77 4D 32 4D 20 42 6F 6F 74 73 74 72 61 70 " \
+	"A1 10 30 0E 06 06 06 04 67 2B 09 01 30 04 04 02 64 32"
 
 static void check_bytes(const uint8_t *got, size_t n, const char *hex)
 {
@@ -42,7 +46,8 @@ static void check_bytes(const uint8_t *got, size_t n, const char *hex)
 		CU_ASSERT_EQUAL(memcmp(got, exp, n), 0);
 	if (n != en || memcmp(got, exp, n) != 0) {
 		char h[1100];
-		fprintf(stderr, "\n  got %s\n  exp %s\n", hex_encode(got, n, ' ', h, sizeof(h)), hex);
+		fprintf(stderr, "\n  got %s\n  exp %s\n", hex_encode(got, n, ' ', h, sizeof(h)),
+			hex);
 	}
 }
 
@@ -136,8 +141,9 @@ static void test_encode_dodf_43(void)
 	d.flags = CARD_PKCS15_FLAG_MODIFIABLE;
 	wr_init(&w, out, sizeof(out));
 	CU_ASSERT_EQUAL(card_pkcs15_do_encode(&w, &d), 0);
-	check_bytes(out, w.len, "30 24 30 12 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 "
-				"03 02 06 40 30 06 06 04 67 2B 07 01 A1 06 30 04 04 02 64 32");
+	check_bytes(out, w.len,
+		    "30 24 30 12 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 "
+		    "03 02 06 40 30 06 06 04 67 2B 07 01 A1 06 30 04 04 02 64 32");
 
 	/* oidDO without an id is refused; so is an entry without a Path. */
 	d.kind = CARD_PKCS15_DO_OID;
@@ -309,8 +315,8 @@ static void test_decode_dodf_nrf(void)
 	CU_ASSERT_TRUE(mis);
 	/* Looking for the LwM2M OID 2.23.43.9.1: found as a wrapped OID. */
 	mis = false;
-	CU_ASSERT_EQUAL(card_pkcs15_dodf_find(d, (const uint8_t *)"\x67\x2B\x09\x01", 4, false,
-					      &mis), 0);
+	CU_ASSERT_EQUAL(
+		card_pkcs15_dodf_find(d, (const uint8_t *)"\x67\x2B\x09\x01", 4, false, &mis), 0);
 	CU_ASSERT_TRUE(mis);
 	free(d);
 }
@@ -319,13 +325,14 @@ static void test_decode_dodf_forms(void)
 {
 	static const struct {
 		const char *hex;
-		int find;      /* index found (non-strict), or -ENOENT */
+		int find; /* index found (non-strict), or -ENOENT */
 		bool mis;
 		const char *path;
 	} cases[] = {
 		/* applicationOID only, typeAttributes a bare Path (LwM2M wording). */
 		{ "30 1A 30 00 30 06 06 04 67 2B 07 01 A1 0E 30 0C 04 02 64 32 02 01 00 80 03 00 "
-		  "01 00", 0, false, "6432" },
+		  "01 00",
+		  0, false, "6432" },
 		/* implicit OidDO: A1 { 06 oid, 30 path }. */
 		{ "A1 14 30 00 30 00 A1 0E 06 04 67 2B 07 01 30 06 04 04 7F FF 64 32", 0, false,
 		  "7FFF/6432" },
@@ -345,8 +352,8 @@ static void test_decode_dodf_forms(void)
 		/* Exact match wins over an earlier mis-encoded one. */
 		{ DODF_NRF " " DODF_43, 1, false, "6432" },
 		/* An entry that is not the bootstrap: not found. */
-		{ "A1 16 30 00 30 00 A1 10 30 0E 06 06 2A 86 48 86 F7 0D 30 04 04 02 64 32", -ENOENT,
-		  false, NULL },
+		{ "A1 16 30 00 30 00 A1 10 30 0E 06 06 2A 86 48 86 F7 0D 30 04 04 02 64 32",
+		  -ENOENT, false, NULL },
 		/* The OID entry with a direct value [0]: found, but no Path. */
 		{ "A1 12 30 00 30 00 A1 0C 30 0A 06 04 67 2B 07 01 A0 02 04 00", 0, false, NULL },
 	};
@@ -377,9 +384,9 @@ static void test_decode_dodf_forms(void)
 		}
 		char s[64];
 		CU_ASSERT_TRUE(d->e[idx].has_path);
-		CU_ASSERT_STRING_EQUAL(card_pkcs15_path_str(d->e[idx].path.path, d->e[idx].path.len,
-							    s, sizeof(s)),
-				       cases[i].path);
+		CU_ASSERT_STRING_EQUAL(
+			card_pkcs15_path_str(d->e[idx].path.path, d->e[idx].path.len, s, sizeof(s)),
+			cases[i].path);
 	}
 	free(d);
 }
@@ -393,43 +400,43 @@ static void test_decode_malformed(void)
 	} cases[] = {
 		{ 0, "" },
 		{ 0, "FF FF" },
-		{ 0, "62 00" },                                  /* not 61 */
-		{ 0, "61 03 50 01 41" },                         /* no AID */
-		{ 0, "61 06 4F 01 A0 4F 01 A0" },                /* two AIDs */
-		{ 0, "61 03 4F 01 A0 01" },                      /* not padding after */
-		{ 0, "61 03 4F 00 FF" },                         /* empty AID */
+		{ 0, "62 00" },                   /* not 61 */
+		{ 0, "61 03 50 01 41" },          /* no AID */
+		{ 0, "61 06 4F 01 A0 4F 01 A0" }, /* two AIDs */
+		{ 0, "61 03 4F 01 A0 01" },       /* not padding after */
+		{ 0, "61 03 4F 00 FF" },          /* empty AID */
 		{ 0, "61 13 4F 11 A0 00 00 00 63 50 4B 43 53 2D 31 35 01 02 03 04 05" },
-		{ 0, "61 05 4F 01 A0 51 02 00" },                /* inner TLV too long */
-		{ 1, "30 04 04 02 64 30" },                      /* not a context tag */
-		{ 1, "87 02 64 30" },                            /* primitive */
-		{ 1, "A7 04 04 02 64 30" },                      /* Path not a SEQUENCE */
-		{ 1, "A7 02 30 00" },                            /* Path without 04 */
-		{ 1, "A7 04 30 02 04 00" },                      /* empty path */
-		{ 1, "A7 08 30 04 04 02 64 30 30 00" },          /* two objects */
-		{ 1, "A7 06 30 04 04 02 64 30 FF 01" },          /* data after padding */
-		{ 1, "A7 09 30 07 04 02 64 30 05 01 00" },       /* index not INTEGER */
-		{ 1, "A7 09 30 07 04 02 64 30 02 01 FF" },       /* negative index */
+		{ 0, "61 05 4F 01 A0 51 02 00" },                   /* inner TLV too long */
+		{ 1, "30 04 04 02 64 30" },                         /* not a context tag */
+		{ 1, "87 02 64 30" },                               /* primitive */
+		{ 1, "A7 04 04 02 64 30" },                         /* Path not a SEQUENCE */
+		{ 1, "A7 02 30 00" },                               /* Path without 04 */
+		{ 1, "A7 04 30 02 04 00" },                         /* empty path */
+		{ 1, "A7 08 30 04 04 02 64 30 30 00" },             /* two objects */
+		{ 1, "A7 06 30 04 04 02 64 30 FF 01" },             /* data after padding */
+		{ 1, "A7 09 30 07 04 02 64 30 05 01 00" },          /* index not INTEGER */
+		{ 1, "A7 09 30 07 04 02 64 30 02 01 FF" },          /* negative index */
 		{ 1, "A7 0C 30 0A 04 02 64 30 02 01 00 02 01 00" }, /* length not [0] */
 		{ 1, "A7 14 30 12 04 12 3F 00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F 10" },
 		{ 2, "" },
 		{ 2, "30 00" },
-		{ 2, "30 03 02 01 00" },                         /* no serial */
-		{ 2, "30 06 02 01 00 04 01 01" },                /* no flags */
-		{ 2, "30 09 02 01 00 04 01 01 03 01 08" },       /* bad bit string */
-		{ 2, "30 08 02 00 04 01 01 03 01 00" },          /* empty INTEGER */
+		{ 2, "30 03 02 01 00" },                   /* no serial */
+		{ 2, "30 06 02 01 00 04 01 01" },          /* no flags */
+		{ 2, "30 09 02 01 00 04 01 01 03 01 08" }, /* bad bit string */
+		{ 2, "30 08 02 00 04 01 01 03 01 00" },    /* empty INTEGER */
 		{ 3, "A1 00" },
-		{ 3, "A1 02 30 00" },                            /* no class attributes */
-		{ 3, "A1 04 30 00 30 00" },                      /* no typeAttributes */
-		{ 3, "A1 08 30 00 30 00 A2 02 05 00" },          /* [2] is not typeAttributes */
-		{ 3, "A1 06 30 00 30 00 A1 00" },                /* empty typeAttributes */
-		{ 3, "A1 08 30 00 30 00 A1 02 06 00" },          /* empty OID, no value */
+		{ 3, "A1 02 30 00" },                               /* no class attributes */
+		{ 3, "A1 04 30 00 30 00" },                         /* no typeAttributes */
+		{ 3, "A1 08 30 00 30 00 A2 02 05 00" },             /* [2] is not typeAttributes */
+		{ 3, "A1 06 30 00 30 00 A1 00" },                   /* empty typeAttributes */
+		{ 3, "A1 08 30 00 30 00 A1 02 06 00" },             /* empty OID, no value */
 		{ 3, "A1 0C 30 00 30 00 A1 06 06 02 2A 86 30 00" }, /* OID cut in a sub-id */
-		{ 3, "A1 0A 30 00 30 00 A1 04 30 02 05 00" },    /* 30 with neither 06 nor 04 */
+		{ 3, "A1 0A 30 00 30 00 A1 04 30 02 05 00" },       /* 30 with neither 06 nor 04 */
 		{ 3, "A1 0C 30 00 30 00 A1 06 06 04 67 2B 07 01" }, /* OID without value */
 		{ 3, "A1 0C 30 00 30 04 06 02 2A 80 A1 02 30 00" }, /* bad applicationOID */
 		{ 3, "A1 10 30 04 03 02 08 00 30 00 A1 06 30 04 04 02 64 32" }, /* bad flags */
-		{ 3, "04 02 64 32" },                            /* primitive entry */
-		{ 3, DODF_43 " 01" },                            /* garbage after */
+		{ 3, "04 02 64 32" }, /* primitive entry */
+		{ 3, DODF_43 " 01" }, /* garbage after */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t in[64];
@@ -443,10 +450,18 @@ static void test_decode_malformed(void)
 		struct card_pkcs15_tokeninfo ti;
 		static struct card_pkcs15_dodf dodf;
 		switch (cases[i].which) {
-		case 0: rc = card_pkcs15_dir_decode(p, n, &app); break;
-		case 1: rc = card_pkcs15_odf_decode(p, n, &odf); break;
-		case 2: rc = card_pkcs15_tokeninfo_decode(p, n, &ti); break;
-		default: rc = card_pkcs15_dodf_decode(p, n, &dodf); break;
+		case 0:
+			rc = card_pkcs15_dir_decode(p, n, &app);
+			break;
+		case 1:
+			rc = card_pkcs15_odf_decode(p, n, &odf);
+			break;
+		case 2:
+			rc = card_pkcs15_tokeninfo_decode(p, n, &ti);
+			break;
+		default:
+			rc = card_pkcs15_dodf_decode(p, n, &dodf);
+			break;
 		}
 		CU_ASSERT_EQUAL(rc, -EPROTO);
 		if (rc != -EPROTO)
@@ -473,10 +488,18 @@ static void test_decode_every_prefix(void)
 			struct card_pkcs15_odf odf;
 			struct card_pkcs15_tokeninfo ti;
 			switch (which) {
-			case 0: rc = card_pkcs15_dir_decode(p, len, &app); break;
-			case 1: rc = card_pkcs15_odf_decode(p, len, &odf); break;
-			case 2: rc = card_pkcs15_tokeninfo_decode(p, len, &ti); break;
-			default: rc = card_pkcs15_dodf_decode(p, len, &dodf); break;
+			case 0:
+				rc = card_pkcs15_dir_decode(p, len, &app);
+				break;
+			case 1:
+				rc = card_pkcs15_odf_decode(p, len, &odf);
+				break;
+			case 2:
+				rc = card_pkcs15_tokeninfo_decode(p, len, &ti);
+				break;
+			default:
+				rc = card_pkcs15_dodf_decode(p, len, &dodf);
+				break;
 			}
 			bool ok = len == n || (len == 0 && (which == 1 || which == 3));
 			CU_ASSERT_EQUAL(rc, ok ? 0 : -EPROTO);
@@ -517,13 +540,14 @@ struct script {
 	bool mismatch;
 };
 
-static int script_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
-			   size_t cap, size_t *rlen)
+static int script_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,
+			   size_t *rlen)
 {
 	struct script *s = ctx;
 	char h[600];
 	if (s->at == s->n) {
-		fprintf(stderr, "\n  unexpected command %s\n", hex_encode(capdu, len, ' ', h, sizeof(h)));
+		fprintf(stderr, "\n  unexpected command %s\n",
+			hex_encode(capdu, len, ' ', h, sizeof(h)));
 		s->mismatch = true;
 		return -EIO;
 	}
@@ -575,8 +599,10 @@ static void test_walk_nrf_trace(void)
 	struct script s = { steps, sizeof(steps) / sizeof(steps[0]), 0, false };
 	struct buf lines;
 	buf_init(&lines, 16384);
-	struct card_pkcs15_walk_ops ops = { .transmit = script_transmit, .ctx = &s,
-					    .report = collect_lines, .report_arg = &lines };
+	struct card_pkcs15_walk_ops ops = { .transmit = script_transmit,
+					    .ctx = &s,
+					    .report = collect_lines,
+					    .report_arg = &lines };
 	struct buf out;
 	buf_init(&out, 4096);
 	struct card_pkcs15_walk_info info;
@@ -630,7 +656,7 @@ static void test_walk_nrf_trace(void)
 struct fake_file {
 	bool in_adf;
 	uint16_t fid;
-	uint8_t fd;      /* 01 transparent, 02 linear fixed */
+	uint8_t fd; /* 01 transparent, 02 linear fixed */
 	uint8_t rec_len;
 	uint8_t data[1100];
 	size_t len;
@@ -650,12 +676,12 @@ struct fake {
 	unsigned inject_nth; /* ... its nth occurrence (1-based) ... */
 	uint16_t inject_sw;  /* ... answered with this SW */
 	unsigned seen;
-	int fail_at;         /* transport error on this APDU number */
+	int fail_at; /* transport error on this APDU number */
 	/* state */
 	unsigned count;
 	bool open[4];
 	bool in_adf[4];
-	int cur[4];          /* index of the current EF, -1 none */
+	int cur[4]; /* index of the current EF, -1 none */
 	uint8_t pending[300];
 	size_t pending_len;
 	char log[8192];
@@ -898,10 +924,11 @@ static int fake_transmit(void *ctx, const uint8_t *c, size_t len, uint8_t *r, si
 	}
 }
 
-static int run_walk(struct fake *fk, struct buf *out, struct card_pkcs15_walk_info *info,
-		    char *err, size_t errcap, struct buf *lines)
+static int run_walk(struct fake *fk, struct buf *out, struct card_pkcs15_walk_info *info, char *err,
+		    size_t errcap, struct buf *lines)
 {
-	struct card_pkcs15_walk_ops ops = { .transmit = fake_transmit, .ctx = fk,
+	struct card_pkcs15_walk_ops ops = { .transmit = fake_transmit,
+					    .ctx = fk,
 					    .report = lines ? collect_lines : NULL,
 					    .report_arg = lines };
 	buf_reset(out);
@@ -1049,7 +1076,7 @@ struct err_case {
 	unsigned nth;
 	uint16_t sw;
 	int rc;
-	const char *err;    /* substring */
+	const char *err; /* substring */
 };
 
 static const struct err_case err_cases[] = {
@@ -1059,17 +1086,21 @@ static const struct err_case err_cases[] = {
 	{ "00 B2 01", 1, 0x6A83, -ENOENT, "EF.DIR has no PKCS#15 application" },
 	{ "00 B2 01", 1, 0x6A82, -EPROTO, "READ RECORD 1 of EF.DIR: 6A 82" },
 	{ "00 70 00", 1, 0x6A82, -EPROTO, "MANAGE CHANNEL open: 6A 82" },
-	{ "01 A4 04 04", 1, 0x6A82, -EPROTO, "SELECT AID A000000063504B43532D3135 on channel 1: "
-					     "6A 82" },
+	{ "01 A4 04 04", 1, 0x6A82, -EPROTO,
+	  "SELECT AID A000000063504B43532D3135 on channel 1: "
+	  "6A 82" },
 	{ "01 A4 08 04 04 7F FF 50 31", 1, 0x6A82, -EPROTO, "SELECT 7FFF/5031 (EF.ODF): 6A 82" },
 	{ "01 B0", 1, 0x6A82, -EPROTO, "READ BINARY EF.ODF offset 0 length 8: 6A 82" },
-	{ "01 A4 08 04 04 7F FF 64 30", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6430 (DODF 6430): "
-							    "6A 82" },
+	{ "01 A4 08 04 04 7F FF 64 30", 1, 0x6A82, -EPROTO,
+	  "SELECT 7FFF/6430 (DODF 6430): "
+	  "6A 82" },
 	{ "01 B0", 2, 0x6982, -EACCES, "READ BINARY DODF 6430 offset 0 length 36: 69 82" },
-	{ "01 A4 08 04 04 7F FF 64 32", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6432 (bootstrap EF "
-							    "6432): 6A 82" },
-	{ "01 B0", 3, 0x6F00, -EPROTO, "READ BINARY bootstrap EF 6432 offset 0 length 15: "
-				       "6F 00" },
+	{ "01 A4 08 04 04 7F FF 64 32", 1, 0x6A82, -EPROTO,
+	  "SELECT 7FFF/6432 (bootstrap EF "
+	  "6432): 6A 82" },
+	{ "01 B0", 3, 0x6F00, -EPROTO,
+	  "READ BINARY bootstrap EF 6432 offset 0 length 15: "
+	  "6F 00" },
 	/* 6C xx: the same command again with Le = xx, then all is well. */
 	{ "01 A4 08 04 04 7F FF 50 31", 1, 0x6C05, 0, "" },
 };
@@ -1106,7 +1137,7 @@ static void test_walk_errors_at_each_step(void)
 static void test_walk_broken_and_missing(void)
 {
 	static const struct {
-		int file;       /* index in fake_default, or -1 to drop the bootstrap EF */
+		int file; /* index in fake_default, or -1 to drop the bootstrap EF */
 		const char *hex;
 		int rc;
 		const char *err;
@@ -1126,12 +1157,15 @@ static void test_walk_broken_and_missing(void)
 		{ 3, "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF", -ENOENT,
 		  "DODF 6430 has no entry with OID 2.23.43.7.1" },
 		{ 3, "", -ENOENT, "DODF 6430 has no entry with OID 2.23.43.7.1" },
-		{ 3, "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C "
-		     "06 04 67 2B 07 01 30 04 04 02 64 32 00 01", -EPROTO, "DODF 6430: malformed" },
+		{ 3,
+		  "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C "
+		  "06 04 67 2B 07 01 30 04 04 02 64 32 00 01",
+		  -EPROTO, "DODF 6430: malformed" },
 		{ 3, "A1 12 30 00 30 00 A1 0C 30 0A 06 04 67 2B 07 01 A0 02 04 00", -EPROTO,
 		  "does not point to a file" },
 		{ 3, "A1 16 30 00 30 00 A1 10 30 0E 06 04 67 2B 07 01 30 06 04 04 3F 00 2F 00",
-		  -EPROTO, "SELECT 2F00 (bootstrap EF 3F00/2F00): linear fixed, not a transparent EF" },
+		  -EPROTO,
+		  "SELECT 2F00 (bootstrap EF 3F00/2F00): linear fixed, not a transparent EF" },
 		{ 4, "", -ENOENT, "bootstrap EF 6432 is empty" },
 		{ 4, "FF FF FF FF", -ENOENT, "bootstrap EF 6432 is empty" },
 		{ -1, NULL, -EPROTO, "SELECT 7FFF/6432 (bootstrap EF 6432): 6A 82" },
@@ -1236,16 +1270,11 @@ int unit_register(void)
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo dec[] = {
-		UNIT_TEST(test_decode_dir),
-		UNIT_TEST(test_decode_odf),
-		UNIT_TEST(test_decode_tokeninfo),
-		UNIT_TEST(test_decode_dodf_43),
-		UNIT_TEST(test_decode_dodf_nrf),
-		UNIT_TEST(test_decode_dodf_forms),
-		UNIT_TEST(test_decode_malformed),
-		UNIT_TEST(test_decode_every_prefix),
-		UNIT_TEST(test_dodf_limit),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_decode_dir),       UNIT_TEST(test_decode_odf),
+		UNIT_TEST(test_decode_tokeninfo), UNIT_TEST(test_decode_dodf_43),
+		UNIT_TEST(test_decode_dodf_nrf),  UNIT_TEST(test_decode_dodf_forms),
+		UNIT_TEST(test_decode_malformed), UNIT_TEST(test_decode_every_prefix),
+		UNIT_TEST(test_dodf_limit),       CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo walk[] = {
 		UNIT_TEST(test_walk_nrf_trace),

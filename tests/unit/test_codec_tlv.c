@@ -37,7 +37,7 @@ static const struct read_case read_cases[] = {
 	{ "DF 81 81 81 01 00", 0, -EPROTO, 0, 0, 0 }, /* tag over 4 bytes */
 	{ "5F", 0, -EPROTO, 0, 0, 0 },                /* tag cut short */
 	{ "5F 81", 0, -EPROTO, 0, 0, 0 },
-	{ "04 81 01 AA", 0, 0, 0x04, 1, 4 },          /* BER: non-minimal ok */
+	{ "04 81 01 AA", 0, 0, 0x04, 1, 4 }, /* BER: non-minimal ok */
 	{ "04 81 01 AA", CODEC_TLV_DER, -EPROTO, 0, 0, 0 },
 	{ "04 82 00 01 AA", 0, 0, 0x04, 1, 5 },
 	{ "04 82 00 81", CODEC_TLV_DER, -EPROTO, 0, 0, 0 },
@@ -51,7 +51,7 @@ static const struct read_case read_cases[] = {
 	{ "04 81", 0, -EPROTO, 0, 0, 0 },
 	{ "04 82 01", 0, -EPROTO, 0, 0, 0 },
 	{ "", 0, -EPROTO, 0, 0, 0 },
-	{ "00 00", 0, -EPROTO, 0, 0, 0 },               /* padding is not a tag */
+	{ "00 00", 0, -EPROTO, 0, 0, 0 }, /* padding is not a tag */
 	{ "FF 01 00", 0, -EPROTO, 0, 0, 0 },
 	{ "1F 1E 00", CODEC_TLV_DER, -EPROTO, 0, 0, 0 }, /* short-form number in long form */
 	{ "1F 1E 00", 0, 0, 0x1F1E, 0, 3 },
@@ -133,8 +133,12 @@ static void test_tlv_write_lengths(void)
 		size_t len;
 		const char *hdr;
 	} cases[] = {
-		{ 0, "04 00" },        { 0x7F, "04 7F" },       { 0x80, "04 81 80" },
-		{ 0xFF, "04 81 FF" },  { 0x100, "04 82 01 00" }, { 0xFFFF, "04 82 FF FF" },
+		{ 0, "04 00" },
+		{ 0x7F, "04 7F" },
+		{ 0x80, "04 81 80" },
+		{ 0xFF, "04 81 FF" },
+		{ 0x100, "04 82 01 00" },
+		{ 0xFFFF, "04 82 FF FF" },
 		{ 0x10000, "04 83 01 00 00" },
 	};
 	static uint8_t val[0x10000];
@@ -216,9 +220,14 @@ static void test_tlv_int(void)
 		long v;
 		const char *hex;
 	} cases[] = {
-		{ 0, "02 01 00" },         { 1, "02 01 01" },       { 127, "02 01 7F" },
-		{ 128, "02 02 00 80" },    { 256, "02 02 01 00" },  { -1, "02 01 FF" },
-		{ -128, "02 01 80" },      { -129, "02 02 FF 7F" },
+		{ 0, "02 01 00" },
+		{ 1, "02 01 01" },
+		{ 127, "02 01 7F" },
+		{ 128, "02 02 00 80" },
+		{ 256, "02 02 01 00" },
+		{ -1, "02 01 FF" },
+		{ -128, "02 01 80" },
+		{ -129, "02 02 FF 7F" },
 		{ 0x7FFFFFFFL, "02 04 7F FF FF FF" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -251,7 +260,7 @@ static void test_tlv_named_bits(void)
 		const char *hex;
 	} cases[] = {
 		{ 0, "03 01 00" },
-		{ 1u << 0, "03 02 07 80" },             /* private */
+		{ 1u << 0, "03 02 07 80" },               /* private */
 		{ (1u << 0) | (1u << 1), "03 02 06 C0" }, /* private, modifiable */
 		{ 1u << 1, "03 02 06 40" },
 		{ 1u << 8, "03 03 07 00 80" },
@@ -289,7 +298,7 @@ static const struct ctlv_case ctlv_cases[] = {
 	{ "01 03 01 40 00", 0, 0, 0x01, false, 3 },
 	{ "B9 02 05 78", 0, 0, 0x39, true, 2 },
 	{ "3C 03 03 10 14", 0, 0, 0x3C, false, 3 },
-	{ "7F 80 68 01 00", 0, 0, 0x68, true, 1 },  /* 3-byte tag with CR */
+	{ "7F 80 68 01 00", 0, 0, 0x68, true, 1 }, /* 3-byte tag with CR */
 	{ "7F 01 23 00", 0, 0, 0x0123, false, 0 },
 	{ "7F 00 00 00", 0, -EPROTO, 0, false, 0 },
 	{ "7F 80", 0, -EPROTO, 0, false, 0 },
@@ -443,7 +452,8 @@ static void test_oid_decode_errors(void)
 					 sizeof(text)),
 			0);
 	CU_ASSERT_STRING_EQUAL(text, "0.6.4.103.43.9.1");
-	CU_ASSERT_EQUAL(codec_oid_decode((const uint8_t *)"\x67\x2B\x07\x01", 4, text, 8), -EMSGSIZE);
+	CU_ASSERT_EQUAL(codec_oid_decode((const uint8_t *)"\x67\x2B\x07\x01", 4, text, 8),
+			-EMSGSIZE);
 	CU_ASSERT_EQUAL(codec_oid_decode((const uint8_t *)"\x67\x2B\x07\x01", 4, text, 12), 0);
 	uint8_t out[2];
 	size_t n;

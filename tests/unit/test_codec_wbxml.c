@@ -29,12 +29,12 @@ static const uint8_t *find(const uint8_t *p, size_t len, const void *needle, siz
 static void collect(xmlNodePtr n, struct buf *out)
 {
 	for (; n; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE &&
-		    (!xmlStrcmp(n->name, BAD_CAST "NodeName") ||
-		     !xmlStrcmp(n->name, BAD_CAST "Value"))) {
+		if (n->type == XML_ELEMENT_NODE && (!xmlStrcmp(n->name, BAD_CAST "NodeName") ||
+						    !xmlStrcmp(n->name, BAD_CAST "Value"))) {
 			xmlChar *s = xmlNodeGetContent(n);
 			CU_ASSERT_EQUAL(buf_printf(out, "%s=%s\n", (const char *)n->name,
-						   s ? (const char *)s : ""), 0);
+						   s ? (const char *)s : ""),
+					0);
 			xmlFree(s);
 		}
 		collect(n->children, out);
@@ -267,7 +267,8 @@ static void test_encode_errors(void)
 
 	static const char unknown[] = "<foo xmlns=\"urn:x\"><bar/></foo>";
 	CU_ASSERT_EQUAL(codec_wbxml_encode((const uint8_t *)unknown, strlen(unknown), &out, err,
-					   sizeof(err)), -EINVAL);
+					   sizeof(err)),
+			-EINVAL);
 	CU_ASSERT_EQUAL(strcmp(err, "WBXML encoding failed: The XML language is unknown."), 0);
 	CU_ASSERT_EQUAL(out.len, 0);
 	buf_cleanup(&out);

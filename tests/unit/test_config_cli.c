@@ -98,7 +98,8 @@ static void test_bip(void)
 	struct cli_options o;
 	char err[256];
 	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--bip-listen", "::1", "--bip-listen",
-			      "127.0.0.2", "--port-map", "4116=0", "--port-map", "3516=13516", NULL),
+			      "127.0.0.2", "--port-map", "4116=0", "--port-map", "3516=13516",
+			      NULL),
 			0);
 	CU_ASSERT_EQUAL(o.n_bip_listen, 2);
 	CU_ASSERT_STRING_EQUAL(o.bip_listen[0].host, "::1");
@@ -108,9 +109,9 @@ static void test_bip(void)
 	CU_ASSERT_EQUAL(o.port_map[0].host_port, 0);
 	CU_ASSERT_EQUAL(o.port_map[1].host_port, 13516);
 	cli_options_cleanup(&o);
-	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-map", "4116=1", "--port-map", "4116=2",
-			      NULL),
-			-EINVAL);
+	CU_ASSERT_EQUAL(
+		parse(&o, err, sizeof(err), "--port-map", "4116=1", "--port-map", "4116=2", NULL),
+		-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "mapped twice"));
 	cli_options_cleanup(&o);
 	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--no-bip", "--port-map", "4116=1", NULL),
@@ -137,7 +138,8 @@ static void test_errors(void)
 		{ "--max-clients", "65537", "expected a whole number" },
 		{ "--max-clients-per-peer", "-3", "expected a whole number" },
 		{ "--max-clients-per-peer", "2x", "expected a whole number" },
-		{ "--auth-fail-limit", "-1", "--auth-fail-limit '-1': expected a whole number 0.." },
+		{ "--auth-fail-limit", "-1",
+		  "--auth-fail-limit '-1': expected a whole number 0.." },
 		{ "--auth-fail-window", "0", "--auth-fail-window '0': expected seconds" },
 		{ "--bogus", NULL, "unknown option '--bogus'" },
 		{ "--card", NULL, "needs an argument" },
@@ -250,9 +252,8 @@ static void test_rack(void)
 	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--reader", "R", "--card", "x", NULL), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "--reader runs the gateway only: no --card or --cards");
 	cli_options_cleanup(&o);
-	CU_ASSERT_EQUAL(parse(&o, err, sizeof(err), "--port-base", "30000", "--port-stride", "4",
-			      NULL),
-			0);
+	CU_ASSERT_EQUAL(
+		parse(&o, err, sizeof(err), "--port-base", "30000", "--port-stride", "4", NULL), 0);
 	CU_ASSERT_EQUAL(o.port_stride, 4);
 	cli_options_cleanup(&o);
 }
@@ -292,9 +293,8 @@ int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_defaults), UNIT_TEST(test_explicit), UNIT_TEST(test_bip),
-		UNIT_TEST(test_errors), UNIT_TEST(test_commands), UNIT_TEST(test_card_path),
-		UNIT_TEST(test_limits), UNIT_TEST(test_rack),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_errors),   UNIT_TEST(test_commands), UNIT_TEST(test_card_path),
+		UNIT_TEST(test_limits),   UNIT_TEST(test_rack),     CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("config_cli", tests);
 }

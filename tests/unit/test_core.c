@@ -127,7 +127,8 @@ static void test_log_json_escape(void)
 	struct captured c = { .count = 0 };
 	log_set_sink(capture, &c);
 	log_setup(LOG_INFO, true);
-	struct log_kv kv[] = { { "path", "/a\"b", false }, { "status", "200", true },
+	struct log_kv kv[] = { { "path", "/a\"b", false },
+			       { "status", "200", true },
 			       { "skipped", NULL, false } };
 	log_kv(LOG_INFO, "http", "request", kv, 3);
 	CU_ASSERT_EQUAL(c.count, 1);
@@ -257,8 +258,8 @@ static void test_json_escape(void)
 		{ "a\"b", "\"a\\\"b\"" },
 		{ "back\\slash", "\"back\\\\slash\"" },
 		{ "\n\r\t\x01\x1f", "\"\\u000a\\u000d\\u0009\\u0001\\u001f\"" },
-		{ " \x7f", "\" \x7f\"" },                   /* DEL and space pass */
-		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },       /* UTF-8 passes */
+		{ " \x7f", "\" \x7f\"" },             /* DEL and space pass */
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" }, /* UTF-8 passes */
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct buf b;
@@ -298,10 +299,18 @@ static void test_strparse_port(void)
 		int rc;
 		unsigned port;
 	} t[] = {
-		{ "80", 1, 0, 80 },       { "65535", 1, 0, 65535 }, { "0", 0, 0, 0 },
-		{ "0", 1, -EINVAL, 0 },   { "65536", 0, -EINVAL, 0 }, { "", 0, -EINVAL, 0 },
-		{ "-1", 0, -EINVAL, 0 },  { "+1", 0, -EINVAL, 0 },   { " 1", 0, -EINVAL, 0 },
-		{ "1 ", 0, -EINVAL, 0 },  { "8o", 0, -EINVAL, 0 },   { "0000080", 1, 0, 80 },
+		{ "80", 1, 0, 80 },
+		{ "65535", 1, 0, 65535 },
+		{ "0", 0, 0, 0 },
+		{ "0", 1, -EINVAL, 0 },
+		{ "65536", 0, -EINVAL, 0 },
+		{ "", 0, -EINVAL, 0 },
+		{ "-1", 0, -EINVAL, 0 },
+		{ "+1", 0, -EINVAL, 0 },
+		{ " 1", 0, -EINVAL, 0 },
+		{ "1 ", 0, -EINVAL, 0 },
+		{ "8o", 0, -EINVAL, 0 },
+		{ "0000080", 1, 0, 80 },
 		{ "99999999999999999999", 0, -EINVAL, 0 },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -329,7 +338,7 @@ static void test_strparse_hostport(void)
 		{ "localhost", 0, "localhost", false, "" },
 		{ "[::1]:4116", 0, "::1", true, "4116" },
 		{ "[::1]", 0, "::1", false, "" },
-		{ "::1", 0, "::1", false, "" },          /* bare IPv6: no port */
+		{ "::1", 0, "::1", false, "" }, /* bare IPv6: no port */
 		{ "fe80::1:80", 0, "fe80::1:80", false, "" },
 		{ "host:", 0, "host", true, "" },
 		{ ":80", 0, "", true, "80" },
@@ -369,8 +378,8 @@ static void test_tv_from_ms(void)
 	static const struct {
 		uint64_t ms;
 		long sec, usec;
-	} t[] = { { 0, 0, 0 }, { 1, 0, 1000 }, { 999, 0, 999000 }, { 1000, 1, 0 },
-		  { 2500, 2, 500000 }, { 86400001, 86400, 1000 } };
+	} t[] = { { 0, 0, 0 },    { 1, 0, 1000 },      { 999, 0, 999000 },
+		  { 1000, 1, 0 }, { 2500, 2, 500000 }, { 86400001, 86400, 1000 } };
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct timeval tv = tv_from_ms(t[i].ms);
 		CU_ASSERT_EQUAL((long)tv.tv_sec, t[i].sec);
@@ -466,26 +475,35 @@ static void test_perr_where(void)
 int unit_register(void)
 {
 	static CU_TestInfo cursors[] = {
-		UNIT_TEST(test_rd_sticky), UNIT_TEST(test_rd_bytes_short),
-		UNIT_TEST(test_wr_cap), CU_TEST_INFO_NULL,
-	};
-	static CU_TestInfo bufs[] = {
-		UNIT_TEST(test_buf_cap), UNIT_TEST(test_buf_overflow_guard), CU_TEST_INFO_NULL,
-	};
-	static CU_TestInfo misc[] = {
-		UNIT_TEST(test_hex), UNIT_TEST(test_log_json_escape), CU_TEST_INFO_NULL,
-	};
-	static CU_TestInfo text[] = {
-		UNIT_TEST(test_json_escape), UNIT_TEST(test_strparse_port),
-		UNIT_TEST(test_strparse_hostport), UNIT_TEST(test_ascii), UNIT_TEST(test_tv_from_ms),
+		UNIT_TEST(test_rd_sticky),
+		UNIT_TEST(test_rd_bytes_short),
+		UNIT_TEST(test_wr_cap),
 		CU_TEST_INFO_NULL,
 	};
+	static CU_TestInfo bufs[] = {
+		UNIT_TEST(test_buf_cap),
+		UNIT_TEST(test_buf_overflow_guard),
+		CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo misc[] = {
+		UNIT_TEST(test_hex),
+		UNIT_TEST(test_log_json_escape),
+		CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo text[] = {
+		UNIT_TEST(test_json_escape),       UNIT_TEST(test_strparse_port),
+		UNIT_TEST(test_strparse_hostport), UNIT_TEST(test_ascii),
+		UNIT_TEST(test_tv_from_ms),        CU_TEST_INFO_NULL,
+	};
 	static CU_TestInfo perrs[] = {
-		UNIT_TEST(test_perr_sticky), UNIT_TEST(test_perr_cut), UNIT_TEST(test_perr_where),
+		UNIT_TEST(test_perr_sticky),
+		UNIT_TEST(test_perr_cut),
+		UNIT_TEST(test_perr_where),
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo files[] = {
-		UNIT_TEST(test_file_atomic_link_and_mode), UNIT_TEST(test_file_private),
+		UNIT_TEST(test_file_atomic_link_and_mode),
+		UNIT_TEST(test_file_private),
 		UNIT_TEST(test_file_read_all),
 		CU_TEST_INFO_NULL,
 	};

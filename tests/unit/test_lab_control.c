@@ -122,8 +122,7 @@ static void test_words(void)
 	CU_ASSERT_EQUAL(r.argc, 17);
 	lab_request_cleanup(&r);
 	const char *more = "a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17";
-	CU_ASSERT_EQUAL(lab_request_parse_words(&r, more, strlen(more), err, sizeof(err)),
-			-EINVAL);
+	CU_ASSERT_EQUAL(lab_request_parse_words(&r, more, strlen(more), err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "more than 16 arguments");
 	/* argv form and back to a JSON line */
 	const char *argv[] = { "bootstrap", "set", "x\"y.xml" };
@@ -131,14 +130,15 @@ static void test_words(void)
 	struct buf b;
 	buf_init(&b, 4096);
 	CU_ASSERT_EQUAL(lab_request_to_line(&r, &b), 0);
-	CU_ASSERT_EQUAL(b.len, strlen("{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n"));
-	CU_ASSERT_EQUAL(memcmp(b.p, "{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n", b.len),
-			0);
+	CU_ASSERT_EQUAL(b.len,
+			strlen("{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n"));
+	CU_ASSERT_EQUAL(
+		memcmp(b.p, "{\"cmd\":\"bootstrap\",\"args\":[\"set\",\"x\\\"y.xml\"]}\n", b.len),
+		0);
 	lab_request_cleanup(&r);
 	struct lab_request back;
-	CU_ASSERT_EQUAL(lab_request_parse_json(&back, (const char *)b.p, b.len - 1, err,
-					       sizeof(err)),
-			0);
+	CU_ASSERT_EQUAL(
+		lab_request_parse_json(&back, (const char *)b.p, b.len - 1, err, sizeof(err)), 0);
 	joined(&back, got, sizeof(got));
 	CU_ASSERT_STRING_EQUAL(got, "bootstrap|set|x\"y.xml");
 	lab_request_cleanup(&back);
@@ -165,10 +165,11 @@ static const struct check_case check_cases[] = {
 	{ "bootstrap off", NULL },
 	{ "bootstrap on", NULL },
 	{ "bootstrap set f.xml", NULL },
-	{ "bootstrap set", "usage: bootstrap set FILE [target=card|server|both] (an XML or WBXML file)" },
+	{ "bootstrap set",
+	  "usage: bootstrap set FILE [target=card|server|both] (an XML or WBXML file)" },
 	{ "bootstrap on f.xml", "usage: bootstrap on [target=card|server|both]" },
-	{ "bootstrap toggle",
-	  "unknown 'bootstrap toggle'; usage: bootstrap off|on|set FILE [target=card|server|both]" },
+	{ "bootstrap toggle", "unknown 'bootstrap toggle'; usage: bootstrap off|on|set FILE "
+			      "[target=card|server|both]" },
 	{ "bootstrap off target=server", NULL },
 	{ "bootstrap on target=card", NULL },
 	{ "bootstrap set f.xml target=both", NULL },
@@ -198,7 +199,8 @@ static const struct check_case check_cases[] = {
 	{ "requests 12", "usage: requests [--since N]" },
 	{ "report", NULL },
 	{ "report now", "usage: report" },
-	{ "eject", "unknown command 'eject' (status, card, bootstrap, reload, fault, requests, report)" },
+	{ "eject",
+	  "unknown command 'eject' (status, card, bootstrap, reload, fault, requests, report)" },
 };
 
 static void test_check(void)
@@ -208,7 +210,8 @@ static void test_check(void)
 		struct lab_request r;
 		char err[256] = "";
 		CU_ASSERT_EQUAL_FATAL(
-			lab_request_parse_words(&r, c->words, strlen(c->words), err, sizeof(err)), 0);
+			lab_request_parse_words(&r, c->words, strlen(c->words), err, sizeof(err)),
+			0);
 		int rc = lab_control_check(&r, err, sizeof(err));
 		if (!c->err) {
 			CU_ASSERT_EQUAL(rc, 0);
@@ -275,8 +278,11 @@ static int fake_reload(void *ctx, json_t *reply, char *err, size_t errcap)
 }
 
 static const struct lab_control_ops fake_ops = {
-	.status = fake_status, .card = fake_card, .bootstrap_enable = fake_enable,
-	.bootstrap_set = fake_set, .reload = fake_reload,
+	.status = fake_status,
+	.card = fake_card,
+	.bootstrap_enable = fake_enable,
+	.bootstrap_set = fake_set,
+	.reload = fake_reload,
 };
 
 static void line_is(struct lab_control *c, const char *in, const char *want)
@@ -298,7 +304,8 @@ static void test_dispatch(void)
 	struct lab_control c = { .ops = &fake_ops, .ctx = &f };
 	line_is(&c, "{\"cmd\":\"status\",\"id\":3}",
 		"{\"ok\":true,\"card\":{\"present\":true},\"id\":3}\n");
-	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"remove\"]}", "{\"ok\":true,\"card\":\"removed\"}\n");
+	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"remove\"]}",
+		"{\"ok\":true,\"card\":\"removed\"}\n");
 	f.fail = -EALREADY;
 	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"insert\"],\"id\":\"a\"}",
 		"{\"ok\":false,\"error\":\"the card is already out\",\"id\":\"a\"}\n");
@@ -309,8 +316,9 @@ static void test_dispatch(void)
 	line_is(&c, "{\"cmd\":\"card\",\"args\":[\"pull\"],\"id\":1}",
 		"{\"ok\":false,\"error\":\"unknown 'card pull'; usage: card remove|insert|reset\","
 		"\"id\":1}\n");
-	line_is(&c, "nonsense", "{\"ok\":false,\"error\":\"not JSON: '[' or '{' expected near "
-				"'nonsense' (column 8)\"}\n");
+	line_is(&c, "nonsense",
+		"{\"ok\":false,\"error\":\"not JSON: '[' or '{' expected near "
+		"'nonsense' (column 8)\"}\n");
 	CU_ASSERT_STRING_EQUAL(f.calls, "status;remove;insert;off;b.wbxml;reload;");
 	/* no ops: not available */
 	struct lab_control none = { .ops = NULL };
@@ -319,15 +327,16 @@ static void test_dispatch(void)
 	/* a reply that does not fit: an error line that does */
 	struct buf small;
 	buf_init(&small, 60);
-	const char *in = "{\"cmd\":\"status\",\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}";
+	const char *in =
+		"{\"cmd\":\"status\",\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}";
 	CU_ASSERT_EQUAL(lab_control_line(&c, in, strlen(in), &small), -EMSGSIZE);
 	CU_ASSERT_EQUAL(small.len, 0);
 	buf_cleanup(&small);
 	struct buf out;
 	buf_init(&out, 4096);
 	CU_ASSERT_EQUAL(lab_control_error_line(&out, "line over 65536 bytes"), 0);
-	CU_ASSERT_EQUAL(memcmp(out.p, "{\"ok\":false,\"error\":\"line over 65536 bytes\"}\n", out.len),
-			0);
+	CU_ASSERT_EQUAL(
+		memcmp(out.p, "{\"ok\":false,\"error\":\"line over 65536 bytes\"}\n", out.len), 0);
 	buf_cleanup(&out);
 }
 
@@ -336,9 +345,12 @@ static void test_faults(void)
 	struct fake f = { "", 0 };
 	struct lab_faults *reg = lab_faults_new();
 	struct lab_control c = { .ops = &fake_ops, .ctx = &f, .faults = reg };
-	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"http-status\",\"503\",\"count=2\"],\"id\":9}",
+	line_is(&c,
+		"{\"cmd\":\"fault\",\"args\":[\"add\",\"http-status\",\"503\",\"count=2\"],\"id\":"
+		"9}",
 		"{\"ok\":true,\"fault\":1,\"id\":9}\n");
-	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"bip-drop\"]}", "{\"ok\":true,\"fault\":2}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"add\",\"bip-drop\"]}",
+		"{\"ok\":true,\"fault\":2}\n");
 	struct buf out;
 	buf_init(&out, 65536);
 	const char *in = "{\"cmd\":\"status\"}";
@@ -346,8 +358,9 @@ static void test_faults(void)
 	json_t *v = json_loadb((const char *)out.p, out.len, 0, NULL);
 	json_t *faults = json_object_get(v, "faults");
 	CU_ASSERT_EQUAL(json_array_size(faults), 2);
-	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(faults, 0), "kind")),
-			       "http-status");
+	CU_ASSERT_STRING_EQUAL(
+		json_string_value(json_object_get(json_array_get(faults, 0), "kind")),
+		"http-status");
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(faults, 0), "left")), 2);
 	json_decref(v);
 	buf_reset(&out);
@@ -357,10 +370,12 @@ static void test_faults(void)
 	CU_ASSERT_EQUAL(json_array_size(json_object_get(v, "faults")), 2);
 	json_decref(v);
 	buf_cleanup(&out);
-	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\",\"1\"]}", "{\"ok\":true,\"cleared\":1}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\",\"1\"]}",
+		"{\"ok\":true,\"cleared\":1}\n");
 	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\",\"1\"]}",
 		"{\"ok\":false,\"error\":\"no fault 1 (see fault list)\"}\n");
-	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\"]}", "{\"ok\":true,\"cleared\":\"all\"}\n");
+	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"clear\"]}",
+		"{\"ok\":true,\"cleared\":\"all\"}\n");
 	line_is(&c, "{\"cmd\":\"fault\",\"args\":[\"list\"]}", "{\"ok\":true,\"faults\":[]}\n");
 	CU_ASSERT_EQUAL(lab_faults_count(reg), 0);
 	/* a bad fault is refused by the table, before the registry sees it */
@@ -474,7 +489,8 @@ static void test_error_cut_in_a_character(void)
 			struct lab_request r;
 			char err[512];
 			CU_ASSERT_EQUAL_FATAL(
-				lab_request_parse_words(&r, word, strlen(word), err, sizeof(err)), 0);
+				lab_request_parse_words(&r, word, strlen(word), err, sizeof(err)),
+				0);
 			json_t *reply = lab_control_run(&none, &r);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
 			const char *e = json_string_value(json_object_get(reply, "error"));
@@ -496,8 +512,9 @@ static void test_error_cut_in_a_character(void)
 			snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"%s\":1}", word);
 			CU_ASSERT_EQUAL(lab_control_line(&none, line, strlen(line), &out), 0);
 			v = json_loadb((const char *)out.p, out.len, 0, NULL);
-			CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(v, "error")),
-						      "?\" (cmd, args, id, card)"));
+			CU_ASSERT_PTR_NOT_NULL(
+				strstr(json_string_value(json_object_get(v, "error")),
+				       "?\" (cmd, args, id, card)"));
 			json_decref(v);
 			buf_cleanup(&out);
 		}

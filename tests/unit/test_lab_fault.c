@@ -7,9 +7,9 @@
 #include "lab/fault.h"
 #include "runner.h"
 
-#define ADD(f, ...)                                                                    \
-	({                                                                             \
-		const char *const av_[] = { __VA_ARGS__ };                             \
+#define ADD(f, ...)                                                                       \
+	({                                                                                \
+		const char *const av_[] = { __VA_ARGS__ };                                \
 		lab_faults_add((f), sizeof(av_) / sizeof(av_[0]), av_, err, sizeof(err)); \
 	})
 
@@ -289,12 +289,12 @@ static void test_list(void)
 	lab_faults_fire(f, LAB_FAULT_APDU_SW, &ev);
 	json_t *l = lab_faults_list(f);
 	char *s = json_dumps(l, JSON_COMPACT);
-	CU_ASSERT_STRING_EQUAL(s,
-			       "[{\"id\":1,\"kind\":\"apdu-sw\",\"args\":\"B0 6F00\",\"count\":2,"
-			       "\"left\":1,\"after\":1,\"port\":3516,\"target\":\"any\",\"fired\":1},"
-			       "{\"id\":2,\"kind\":\"tls-alert\",\"args\":\"\",\"count\":0,"
-			       "\"left\":null,\"after\":0,\"port\":null,\"target\":\"server\","
-			       "\"fired\":0}]");
+	CU_ASSERT_STRING_EQUAL(
+		s, "[{\"id\":1,\"kind\":\"apdu-sw\",\"args\":\"B0 6F00\",\"count\":2,"
+		   "\"left\":1,\"after\":1,\"port\":3516,\"target\":\"any\",\"fired\":1},"
+		   "{\"id\":2,\"kind\":\"tls-alert\",\"args\":\"\",\"count\":0,"
+		   "\"left\":null,\"after\":0,\"port\":null,\"target\":\"server\","
+		   "\"fired\":0}]");
 	free(s);
 	json_decref(l);
 	lab_faults_free(f);
@@ -304,15 +304,9 @@ static void test_list(void)
 }
 
 static CU_TestInfo tests[] = {
-	UNIT_TEST(test_parse_each_kind),
-	UNIT_TEST(test_parse_errors),
-	UNIT_TEST(test_counts),
-	UNIT_TEST(test_after),
-	UNIT_TEST(test_port_target),
-	UNIT_TEST(test_clear),
-	UNIT_TEST(test_full_table),
-	UNIT_TEST(test_list),
-	CU_TEST_INFO_NULL,
+	UNIT_TEST(test_parse_each_kind), UNIT_TEST(test_parse_errors), UNIT_TEST(test_counts),
+	UNIT_TEST(test_after),           UNIT_TEST(test_port_target),  UNIT_TEST(test_clear),
+	UNIT_TEST(test_full_table),      UNIT_TEST(test_list),         CU_TEST_INFO_NULL,
 };
 
 int unit_register(void)

@@ -19,11 +19,22 @@
 static struct scws_obs req(const char *devid, int status)
 {
 	struct scws_obs o = {
-		.kind = SCWS_OBS_REQUEST, .conn_id = 1, .start_ms = 1764870000123,
-		.transport = "bip", .local = "port 4116", .peer = "channel 1", .https = true,
-		.tls_version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256",
-		.handshake_done = true, .method = "POST", .path = "/OMA/DM/Bootstrap.xml",
-		.bootstrap = true, .devid = devid, .status = status, .bytes = 10,
+		.kind = SCWS_OBS_REQUEST,
+		.conn_id = 1,
+		.start_ms = 1764870000123,
+		.transport = "bip",
+		.local = "port 4116",
+		.peer = "channel 1",
+		.https = true,
+		.tls_version = "TLSv1.3",
+		.cipher = "TLS_AES_128_GCM_SHA256",
+		.handshake_done = true,
+		.method = "POST",
+		.path = "/OMA/DM/Bootstrap.xml",
+		.bootstrap = true,
+		.devid = devid,
+		.status = status,
+		.bytes = 10,
 	};
 	return o;
 }
@@ -86,7 +97,8 @@ static void test_json_shape(void)
 {
 	struct lab_journal *j = lab_journal_new(0);
 	struct scws_obs_part parts[] = {
-		{ "devid", 20, "text/plain" }, { "passphrase", 12, NULL },
+		{ "devid", 20, "text/plain" },
+		{ "passphrase", 12, NULL },
 	};
 	struct scws_obs o = req("IMEI:490154203237518", 200);
 	o.parts = parts;
@@ -117,8 +129,12 @@ static void test_json_shape(void)
 	CU_ASSERT_EQUAL(json_object_size(p), 2);
 	json_decref(x);
 
-	struct scws_obs c = { .kind = SCWS_OBS_CONNECTION, .conn_id = 2, .transport = "tcpip",
-			      .peer = "[::1]:5000", .alert = "bad certificate", .requests = 0 };
+	struct scws_obs c = { .kind = SCWS_OBS_CONNECTION,
+			      .conn_id = 2,
+			      .transport = "tcpip",
+			      .peer = "[::1]:5000",
+			      .alert = "bad certificate",
+			      .requests = 0 };
 	e = lab_journal_add(j, &c);
 	x = lab_journal_entry_json(e);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(x, "kind")), "connection");
@@ -136,13 +152,17 @@ static void test_peer_host(void)
 	static const struct {
 		const char *peer, *host;
 	} t[] = {
-		{ "127.0.0.1:50000", "127.0.0.1" }, { "[::1]:4116", "::1" },
-		{ "channel 3", "bip" },             { "?", "?" },
-		{ "[fe80::1", "fe80::1" },          { "", "" },
+		{ "127.0.0.1:50000", "127.0.0.1" },
+		{ "[::1]:4116", "::1" },
+		{ "channel 3", "bip" },
+		{ "?", "?" },
+		{ "[fe80::1", "fe80::1" },
+		{ "", "" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		char out[64];
-		CU_ASSERT_STRING_EQUAL(lab_journal_peer_host(t[i].peer, out, sizeof(out)), t[i].host);
+		CU_ASSERT_STRING_EQUAL(lab_journal_peer_host(t[i].peer, out, sizeof(out)),
+				       t[i].host);
 	}
 }
 
@@ -155,11 +175,10 @@ static void observe(void *arg, const struct scws_obs *rec)
 
 #define SECRET_B64 "c2VjcmV0LXBhc3MtOTk=" /* "secret-pass-99" */
 
-static const char form[] =
-	"POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\n"
-	"Host: 127.0.0.1:4116\r\n"
-	"Content-Type: multipart/form-data; boundary=XyZ\r\n"
-	"Content-Length: %zu\r\n\r\n%s";
+static const char form[] = "POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\n"
+			   "Host: 127.0.0.1:4116\r\n"
+			   "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+			   "Content-Length: %zu\r\n\r\n%s";
 static const char body[] =
 	"--XyZ\r\nContent-Disposition: form-data; name=\"devid\"\r\n"
 	"Content-Type: text/plain\r\n\r\nIMEI:490154203237518\r\n"
@@ -184,7 +203,10 @@ static void test_through_conn(void)
 	scws_server_set_observer(srv, observe, j);
 
 	struct scws_conn_info info = {
-		.transport = "bip", .peer = "channel 2", .local_port = 4116, .tls_offloaded = true,
+		.transport = "bip",
+		.peer = "channel 2",
+		.local_port = 4116,
+		.tls_offloaded = true,
 	};
 	struct scws_conn *c = scws_conn_new(srv, &info);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -252,12 +274,8 @@ static void test_through_conn(void)
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_ring),
-		UNIT_TEST(test_copy_cut),
-		UNIT_TEST(test_json_shape),
-		UNIT_TEST(test_peer_host),
-		UNIT_TEST(test_through_conn),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_ring),      UNIT_TEST(test_copy_cut),     UNIT_TEST(test_json_shape),
+		UNIT_TEST(test_peer_host), UNIT_TEST(test_through_conn), CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("lab_journal", tests);
 }

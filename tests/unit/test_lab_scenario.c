@@ -62,14 +62,16 @@ struct bad {
 };
 
 static const struct bad bad_cases[] = {
-	{ "status\nat=x card remove\n", "s.txt:2: at=x: at=SECONDS, 0 to 86400, at most 3 decimals" },
+	{ "status\nat=x card remove\n",
+	  "s.txt:2: at=x: at=SECONDS, 0 to 86400, at most 3 decimals" },
 	{ "at=1.2345 status", "s.txt:1: at=1.2345: at=SECONDS" },
 	{ "at=1. status", "s.txt:1: at=1.: at=SECONDS" },
 	{ "at=86401 status", "s.txt:1: at=86401: at=SECONDS" },
 	{ "at= status", "s.txt:1: at=: at=SECONDS" },
 	{ "after-requests=-1 status", "s.txt:1: after-requests=-1: after-requests=N" },
 	{ "after-requests= status", "s.txt:1: after-requests=: after-requests=N" },
-	{ "sleep=1 status", "s.txt:1: unknown condition 'sleep=' (at=SECONDS, after-requests=N, card=NAME)" },
+	{ "sleep=1 status",
+	  "s.txt:1: unknown condition 'sleep=' (at=SECONDS, after-requests=N, card=NAME)" },
 	{ "\n\nat=3\n", "s.txt:3: a condition without a command" },
 	{ "at=3 # later\n", "s.txt:1: a condition without a command" },
 	{ "card pull\n", "s.txt:1: unknown 'card pull'; usage: card remove|insert|reset" },
@@ -84,8 +86,8 @@ static void test_errors(void)
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		struct lab_scenario *sc = (void *)1;
 		char err[256] = "";
-		int rc = lab_scenario_parse("s.txt", bad_cases[i].text, strlen(bad_cases[i].text), &sc,
-					    err, sizeof(err));
+		int rc = lab_scenario_parse("s.txt", bad_cases[i].text, strlen(bad_cases[i].text),
+					    &sc, err, sizeof(err));
 		CU_ASSERT_EQUAL(rc, -EINVAL);
 		CU_ASSERT_PTR_NULL(sc);
 		if (strncmp(err, bad_cases[i].err, strlen(bad_cases[i].err)))
@@ -111,7 +113,8 @@ static void test_errors(void)
 	CU_ASSERT_STRING_EQUAL(err, "r.txt:1: card=NAME: a card name of 1 to 63 characters");
 	CU_ASSERT_EQUAL(lab_scenario_parse("r.txt", "card=a/b status\n", 16, &sc, err, sizeof(err)),
 			-EINVAL);
-	CU_ASSERT_STRING_EQUAL(err, "r.txt:1: card 'a/b': a card name is 1 to 63 of A-Z a-z 0-9 . _ -");
+	CU_ASSERT_STRING_EQUAL(err,
+			       "r.txt:1: card 'a/b': a card name is 1 to 63 of A-Z a-z 0-9 . _ -");
 	CU_ASSERT_EQUAL(lab_scenario_parse("s.txt", "status\n\0x\n", 9, &sc, err, sizeof(err)),
 			-EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "s.txt:2: a NUL byte: not a text file");

@@ -16,7 +16,7 @@ struct result {
 	int rc;
 	int status;
 	char reason[PERR_REASON_MAX];
-	size_t used;  /* bytes taken in all */
+	size_t used; /* bytes taken in all */
 	struct buf data;
 };
 
@@ -49,12 +49,12 @@ struct chunked_case {
 	const char *in;
 	size_t in_len;
 	uint64_t max;
-	int rc;              /* 0, -EAGAIN, or the error */
-	int status;          /* for errors */
-	const char *reason;  /* for errors: exact */
-	const char *data;    /* the decoded body */
+	int rc;             /* 0, -EAGAIN, or the error */
+	int status;         /* for errors */
+	const char *reason; /* for errors: exact */
+	const char *data;   /* the decoded body */
 	size_t data_len;
-	size_t leftover;     /* bytes after the body (rc 0) */
+	size_t leftover; /* bytes after the body (rc 0) */
 };
 
 #define IN(s) s, sizeof(s) - 1
@@ -241,9 +241,9 @@ static void test_callback_error(void)
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name(d.st), "ERROR");
 	CU_ASSERT_EQUAL(g.data.len, 3);
 	used = 99;
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, unit_collect_data,
-					  &g),
-			-ECANCELED);
+	CU_ASSERT_EQUAL(
+		scws_chunked_feed(&d, (const uint8_t *)"0", 1, &used, unit_collect_data, &g),
+		-ECANCELED);
 	CU_ASSERT_EQUAL(used, 0);
 	unit_collect_cleanup(&g);
 }
@@ -270,9 +270,8 @@ static void test_sticky_and_done(void)
 	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"2\r\nab", 5, &used, NULL, NULL),
 			-EAGAIN);
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name(d.st), "CHUNK_DATA_CR");
-	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"\r\n0\r\n\r\nX", 8, &used, NULL,
-					  NULL),
-			0);
+	CU_ASSERT_EQUAL(
+		scws_chunked_feed(&d, (const uint8_t *)"\r\n0\r\n\r\nX", 8, &used, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(used, 7);
 	CU_ASSERT_EQUAL(scws_chunked_feed(&d, (const uint8_t *)"X", 1, &used, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(used, 0);
@@ -282,25 +281,22 @@ static void test_sticky_and_done(void)
 
 static void test_state_names(void)
 {
-	static const char *const want[] = { "CHUNK_SIZE", "CHUNK_EXT", "CHUNK_SIZE_LF",
+	static const char *const want[] = { "CHUNK_SIZE", "CHUNK_EXT",     "CHUNK_SIZE_LF",
 					    "CHUNK_DATA", "CHUNK_DATA_CR", "CHUNK_DATA_LF",
-					    "TRAILER", "DONE", "ERROR" };
+					    "TRAILER",    "DONE",          "ERROR" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		CU_ASSERT_STRING_EQUAL(scws_chunked_state_name((enum scws_chunked_state)i), want[i]);
+		CU_ASSERT_STRING_EQUAL(scws_chunked_state_name((enum scws_chunked_state)i),
+				       want[i]);
 	CU_ASSERT_STRING_EQUAL(scws_chunked_state_name((enum scws_chunked_state)99), "?");
 }
 
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_table_whole),
-		UNIT_TEST(test_table_split),
-		UNIT_TEST(test_limits),
-		UNIT_TEST(test_total_overflow),
-		UNIT_TEST(test_callback_error),
-		UNIT_TEST(test_sticky_and_done),
-		UNIT_TEST(test_state_names),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_table_whole),    UNIT_TEST(test_table_split),
+		UNIT_TEST(test_limits),         UNIT_TEST(test_total_overflow),
+		UNIT_TEST(test_callback_error), UNIT_TEST(test_sticky_and_done),
+		UNIT_TEST(test_state_names),    CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_chunked", tests);
 }

@@ -19,12 +19,12 @@ enum mode { LENGTH, CHUNKED, UNTIL_CLOSE };
 static const struct row {
 	const char *name;
 	enum mode mode;
-	uint64_t arg;      /* LENGTH: the length; CHUNKED: max */
+	uint64_t arg; /* LENGTH: the length; CHUNKED: max */
 	const char *in;
-	int rc;            /* after the whole input */
+	int rc; /* after the whole input */
 	const char *body;
-	size_t used;       /* bytes taken in all */
-	int status;        /* of an error */
+	size_t used; /* bytes taken in all */
+	int status;  /* of an error */
 	const char *reason;
 } rows[] = {
 	{ "length exact", LENGTH, 5, "hello", 0, "hello", 5, 0, "" },
@@ -116,9 +116,9 @@ static void test_callback_stop(void)
 		CU_ASSERT_TRUE(e->set);
 		CU_ASSERT_EQUAL(e->status, 0);
 		CU_ASSERT_STRING_EQUAL(e->reason, "");
-		CU_ASSERT_EQUAL(scws_framer_feed(&f, (const uint8_t *)"x", 1, &used,
-						 unit_collect_data, &g),
-				-ECANCELED);
+		CU_ASSERT_EQUAL(
+			scws_framer_feed(&f, (const uint8_t *)"x", 1, &used, unit_collect_data, &g),
+			-ECANCELED);
 		CU_ASSERT_EQUAL(used, 0);
 		unit_collect_cleanup(&g);
 	}
@@ -207,7 +207,8 @@ static int toy_run(const char *in, size_t cut, struct toy *t)
 	while (pos < len) {
 		size_t end = cut && pos < cut && cut < len ? cut : len;
 		size_t used = 0;
-		rc = scws_framer_drive(&t->f, &toy_ops, t, (const uint8_t *)in + pos, end - pos, &used);
+		rc = scws_framer_drive(&t->f, &toy_ops, t, (const uint8_t *)in + pos, end - pos,
+				       &used);
 		pos += used;
 		if (rc == 0) {
 			toy_data(t, (const uint8_t *)"|", 1);
@@ -246,8 +247,8 @@ static void test_drive(void)
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_rows), UNIT_TEST(test_callback_stop), UNIT_TEST(test_not_started),
-		UNIT_TEST(test_drive),
+		UNIT_TEST(test_rows),        UNIT_TEST(test_callback_stop),
+		UNIT_TEST(test_not_started), UNIT_TEST(test_drive),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("scws_framer", tests);

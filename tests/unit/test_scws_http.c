@@ -37,11 +37,10 @@ static void render_head(const struct scws_http_req *req, char *out, size_t cap)
 			      req->minor_version, req->keep_alive ? " keep-alive" : "",
 			      req->expect_continue ? " 100-continue" : "");
 	for (size_t i = 0; i < req->num_headers && n < cap; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%.*s: %.*s\n",
-				      (int)req->headers[i].name.len,
-				      (const char *)req->headers[i].name.ptr,
-				      (int)req->headers[i].value.len,
-				      (const char *)req->headers[i].value.ptr);
+		n += (size_t)snprintf(
+			out + n, cap - n, "%.*s: %.*s\n", (int)req->headers[i].name.len,
+			(const char *)req->headers[i].name.ptr, (int)req->headers[i].value.len,
+			(const char *)req->headers[i].value.ptr);
 }
 
 static int on_head(void *arg, const struct scws_http_req *req)
@@ -109,12 +108,12 @@ struct http_case {
 	const char *name;
 	const char *in;
 	size_t in_len;
-	int status;          /* 0: a complete request is expected */
-	const char *reason;  /* for errors: exact */
-	const char *head;    /* for success: render_head() */
+	int status;         /* 0: a complete request is expected */
+	const char *reason; /* for errors: exact */
+	const char *head;   /* for success: render_head() */
 	const char *body;
 	size_t body_len;
-	size_t leftover;     /* bytes after the request (pipelining) */
+	size_t leftover; /* bytes after the request (pipelining) */
 };
 
 #define IN(s) s, sizeof(s) - 1
@@ -138,16 +137,16 @@ static const struct http_case cases[] = {
 	  NOBODY, 0 },
 	{ "HEAD", IN("HEAD /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: localuicc\r\n\r\n"), 0, NULL,
 	  "HEAD /OMA/DM/Bootstrap.xml HTTP/1.1 keep-alive\nHost: localuicc\n", NOBODY, 0 },
-	{ "HTTP/1.0 without Host closes", IN("GET / HTTP/1.0\r\n\r\n"), 0, NULL,
-	  "GET / HTTP/1.0\n", NOBODY, 0 },
+	{ "HTTP/1.0 without Host closes", IN("GET / HTTP/1.0\r\n\r\n"), 0, NULL, "GET / HTTP/1.0\n",
+	  NOBODY, 0 },
 	{ "HTTP/1.0 keep-alive", IN("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"), 0, NULL,
 	  "GET / HTTP/1.0 keep-alive\nConnection: Keep-Alive\n", NOBODY, 0 },
 	{ "HTTP/1.1 Connection: close",
 	  IN("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade, CLOSE\r\n\r\n"), 0, NULL,
 	  "GET / HTTP/1.1\nHost: a\nConnection: upgrade, CLOSE\n", NOBODY, 0 },
 	{ "HTTP/1.0 keep-alive and close",
-	  IN("GET / HTTP/1.0\r\nConnection: keep-alive,close\r\n\r\n"),
-	  0, NULL, "GET / HTTP/1.0\nConnection: keep-alive,close\n", NOBODY, 0 },
+	  IN("GET / HTTP/1.0\r\nConnection: keep-alive,close\r\n\r\n"), 0, NULL,
+	  "GET / HTTP/1.0\nConnection: keep-alive,close\n", NOBODY, 0 },
 	{ "HTTP/1.2 is handled as 1.1", IN("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 0, NULL,
 	  "GET / HTTP/1.1 keep-alive\nHost: a\n", NOBODY, 0 },
 	{ "unknown method, absolute-form",
@@ -164,9 +163,8 @@ static const struct http_case cases[] = {
 	  "GET / HTTP/1.1 keep-alive\nHost: a\nX: y\n", NOBODY, 0 },
 	{ "mixed line ends", IN("GET / HTTP/1.1\r\nHost: a\n\r\n"), 0, NULL,
 	  "GET / HTTP/1.1 keep-alive\nHost: a\n", NOBODY, 0 },
-	{ "empty lines before the request line",
-	  IN("\r\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0, NULL,
-	  "GET / HTTP/1.1 keep-alive\nHost: a\n", NOBODY, 0 },
+	{ "empty lines before the request line", IN("\r\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  0, NULL, "GET / HTTP/1.1 keep-alive\nHost: a\n", NOBODY, 0 },
 	{ "POST Content-Length",
 	  IN("POST /OMA/DM/Bootstrap.xml HTTP/1.1\r\nHost: 127.0.0.1:4116\r\n"
 	     "Content-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello\r\nworld"),
@@ -174,51 +172,48 @@ static const struct http_case cases[] = {
 	  "POST /OMA/DM/Bootstrap.xml HTTP/1.1 keep-alive\nHost: 127.0.0.1:4116\n"
 	  "Content-Length: 12\nContent-Type: text/plain\n",
 	  BODY("hello\r\nworld"), 0 },
-	{ "Content-Length 0", IN(POST_A "Content-Length: 0\r\n\r\n"), 0,
-	  NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nContent-Length: 0\n", NOBODY, 0 },
+	{ "Content-Length 0", IN(POST_A "Content-Length: 0\r\n\r\n"), 0, NULL,
+	  "POST / HTTP/1.1 keep-alive\nHost: a\nContent-Length: 0\n", NOBODY, 0 },
 	{ "Content-Length with leading zeros, twice agreeing",
-	  IN(POST_A "Content-Length: 003\r\ncontent-length: 3\r\n\r\nabc"),
-	  0, NULL,
+	  IN(POST_A "Content-Length: 003\r\ncontent-length: 3\r\n\r\nabc"), 0, NULL,
 	  "POST / HTTP/1.1 keep-alive\nHost: a\nContent-Length: 003\ncontent-length: 3\n",
 	  BODY("abc"), 0 },
 	{ "binary body with NUL",
-	  IN("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n\0\r\n\xff"),
-	  0, NULL, "PUT /x HTTP/1.1 keep-alive\nHost: a\nContent-Length: 4\n", BODY("\0\r\n\xff"),
-	  0 },
-	{ "100-continue", IN(POST_A "Expect: 100-Continue\r\n"
-			     "Content-Length: 2\r\n\r\nhi"),
+	  IN("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n\0\r\n\xff"), 0, NULL,
+	  "PUT /x HTTP/1.1 keep-alive\nHost: a\nContent-Length: 4\n", BODY("\0\r\n\xff"), 0 },
+	{ "100-continue",
+	  IN(POST_A "Expect: 100-Continue\r\n"
+		    "Content-Length: 2\r\n\r\nhi"),
 	  0, NULL,
 	  "POST / HTTP/1.1 keep-alive 100-continue\nHost: a\nExpect: 100-Continue\n"
 	  "Content-Length: 2\n",
 	  BODY("hi"), 0 },
 	{ "100-continue without a body",
-	  IN("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"),
-	  0, NULL, "GET / HTTP/1.1 keep-alive\nHost: a\nExpect: 100-continue\n", NOBODY, 0 },
+	  IN("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"), 0, NULL,
+	  "GET / HTTP/1.1 keep-alive\nHost: a\nExpect: 100-continue\n", NOBODY, 0 },
 	{ "100-continue ignored in HTTP/1.0",
 	  IN("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx"), 0, NULL,
 	  "POST / HTTP/1.0\nExpect: 100-continue\nContent-Length: 1\n", BODY("x"), 0 },
-	{ "chunked", IN(CHUNKED
-			"5\r\nhello\r\n1;ext=\"q;uoted\"\r\n,\r\n"
-			"A \t; e1 ; e2=x\r\n 0123\r\n567\r\n"
-			"0\r\n\r\n"),
+	{ "chunked",
+	  IN(CHUNKED "5\r\nhello\r\n1;ext=\"q;uoted\"\r\n,\r\n"
+		     "A \t; e1 ; e2=x\r\n 0123\r\n567\r\n"
+		     "0\r\n\r\n"),
 	  0, NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n",
 	  BODY("hello, 0123\r\n567"), 0 },
 	{ "chunked, upper case hex, leading zeros, trailer",
 	  IN(POST_A "Transfer-Encoding: Chunked\r\n\r\n"
-	     "0000B\r\nhello world\r\n00\r\nX-Checksum: 1\r\nX-More: 2\r\n\r\n"),
+		    "0000B\r\nhello world\r\n00\r\nX-Checksum: 1\r\nX-More: 2\r\n\r\n"),
 	  0, NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: Chunked\n",
 	  BODY("hello world"), 0 },
 	{ "chunked with bare LF everywhere",
 	  IN("POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n3\nabc\n0\nT: 1\n\n"), 0,
 	  NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n", BODY("abc"),
 	  0 },
-	{ "chunked, empty", IN(CHUNKED "0\r\n\r\n"),
-	  0, NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n", NOBODY, 0 },
+	{ "chunked, empty", IN(CHUNKED "0\r\n\r\n"), 0, NULL,
+	  "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n", NOBODY, 0 },
 	{ "chunked, list with empty elements",
-	  IN(POST_A "Transfer-Encoding: , chunked,\r\n\r\n1\r\nz\r\n0\r\n\r\n"),
-	  0, NULL, "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: , chunked,\n",
-	  BODY("z"),
-	  0 },
+	  IN(POST_A "Transfer-Encoding: , chunked,\r\n\r\n1\r\nz\r\n0\r\n\r\n"), 0, NULL,
+	  "POST / HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: , chunked,\n", BODY("z"), 0 },
 	{ "pipelined: leftover stays",
 	  IN("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"), 0, NULL,
 	  "GET /a HTTP/1.1 keep-alive\nHost: a\n", NOBODY, 28 },
@@ -228,152 +223,136 @@ static const struct http_case cases[] = {
 	{ "pipelined after chunked",
 	  IN("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 	     "1\r\nq\r\n0\r\n\r\nGET"),
-	  0, NULL, "POST /a HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n",
-	  BODY("q"), 3 },
+	  0, NULL, "POST /a HTTP/1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\n", BODY("q"),
+	  3 },
 
 	/* ---- request line */
-	{ "no Host in HTTP/1.1", IN("GET / HTTP/1.1\r\n\r\n"), ERR(400,
-	  "HTTP/1.1 request without a Host header") },
-	{ "two Host", IN("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ERR(400,
-	  "more than one Host header") },
-	{ "double space", IN("GET  / HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (request-target)") },
-	{ "leading space", IN(" GET / HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (method)") },
-	{ "no version", IN("GET /\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (request-target)") },
-	{ "trailing space", IN("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (HTTP version)") },
-	{ "lower-case version", IN("GET / http/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (HTTP version)") },
-	{ "two-digit minor", IN("GET / HTTP/1.10\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (HTTP version)") },
-	{ "HTTP/2.0", IN("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), ERR(505,
-	  "HTTP/2.0 not supported, only HTTP/1.0 and 1.1") },
-	{ "HTTP/0.9", IN("GET / HTTP/0.9\r\n\r\n"), ERR(505,
-	  "HTTP/0.9 not supported, only HTTP/1.0 and 1.1") },
-	{ "bad method char", IN("G(T / HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (method)") },
-	{ "control in target", IN("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "malformed request line (request-target)") },
-	{ "bare CR in request line", IN("GET /\r HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "bare CR in request head") },
+	{ "no Host in HTTP/1.1", IN("GET / HTTP/1.1\r\n\r\n"),
+	  ERR(400, "HTTP/1.1 request without a Host header") },
+	{ "two Host", IN("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+	  ERR(400, "more than one Host header") },
+	{ "double space", IN("GET  / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (request-target)") },
+	{ "leading space", IN(" GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (method)") },
+	{ "no version", IN("GET /\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (request-target)") },
+	{ "trailing space", IN("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (HTTP version)") },
+	{ "lower-case version", IN("GET / http/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (HTTP version)") },
+	{ "two-digit minor", IN("GET / HTTP/1.10\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (HTTP version)") },
+	{ "HTTP/2.0", IN("GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+	  ERR(505, "HTTP/2.0 not supported, only HTTP/1.0 and 1.1") },
+	{ "HTTP/0.9", IN("GET / HTTP/0.9\r\n\r\n"),
+	  ERR(505, "HTTP/0.9 not supported, only HTTP/1.0 and 1.1") },
+	{ "bad method char", IN("G(T / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (method)") },
+	{ "control in target", IN("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "malformed request line (request-target)") },
+	{ "bare CR in request line", IN("GET /\r HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "bare CR in request head") },
 	/* Refused at once: nothing more comes that could make these a head. */
-	{ "HTTP/0.9 request-line, no head end", IN("GET /\r\n"), ERR(400,
-	  "malformed request line (request-target)") },
-	{ "HTTP/0.9 request-line, bare LF", IN("GET /index.html\n"), ERR(400,
-	  "malformed request line (request-target)") },
-	{ "bare CRs ending the head", IN("GET / HTTP/1.1\rHost: a\r\r"), ERR(400,
-	  "bare CR in request head") },
-	{ "bare CR after a good line", IN("GET / HTTP/1.1\r\nHost: a\rX"), ERR(400,
-	  "bare CR in request head") },
-	{ "bad version, no head end yet", IN("GET / HTTP/9\r\n"), ERR(400,
-	  "malformed request line (HTTP version)") },
-	{ "NUL in request line", IN("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n"), ERR(400,
-	  "NUL in request head") },
+	{ "HTTP/0.9 request-line, no head end", IN("GET /\r\n"),
+	  ERR(400, "malformed request line (request-target)") },
+	{ "HTTP/0.9 request-line, bare LF", IN("GET /index.html\n"),
+	  ERR(400, "malformed request line (request-target)") },
+	{ "bare CRs ending the head", IN("GET / HTTP/1.1\rHost: a\r\r"),
+	  ERR(400, "bare CR in request head") },
+	{ "bare CR after a good line", IN("GET / HTTP/1.1\r\nHost: a\rX"),
+	  ERR(400, "bare CR in request head") },
+	{ "bad version, no head end yet", IN("GET / HTTP/9\r\n"),
+	  ERR(400, "malformed request line (HTTP version)") },
+	{ "NUL in request line", IN("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n"),
+	  ERR(400, "NUL in request head") },
 
 	/* ---- header syntax (RFC 9112 §11.2 smuggling rules) */
-	{ "space before colon", IN("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), ERR(400,
-	  "whitespace between header name and colon") },
-	{ "tab before colon", IN("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"), ERR(400,
-	  "whitespace between header name and colon") },
-	{ "obs-fold", IN("GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n"), ERR(400,
-	  "obsolete line folding in request head") },
-	{ "whitespace line after request line", IN("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), ERR(400,
-	  "obsolete line folding in request head") },
-	{ "bare CR in value", IN("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"), ERR(400,
-	  "bare CR in request head") },
+	{ "space before colon", IN("GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+	  ERR(400, "whitespace between header name and colon") },
+	{ "tab before colon", IN("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"),
+	  ERR(400, "whitespace between header name and colon") },
+	{ "obs-fold", IN("GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n"),
+	  ERR(400, "obsolete line folding in request head") },
+	{ "whitespace line after request line", IN("GET / HTTP/1.1\r\n Host: a\r\n\r\n"),
+	  ERR(400, "obsolete line folding in request head") },
+	{ "bare CR in value", IN("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"),
+	  ERR(400, "bare CR in request head") },
 	{ "NUL in value", IN("GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n"),
 	  ERR(400, "NUL in request head") },
-	{ "control in value", IN("GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n"), ERR(400,
-	  "control character in header value") },
-	{ "no colon", IN("GET / HTTP/1.1\r\nHost a\r\n\r\n"), ERR(400,
-	  "whitespace between header name and colon") },
-	{ "no colon, no space", IN("GET / HTTP/1.1\r\nHost\r\n\r\n"), ERR(400,
-	  "header line without a colon") },
-	{ "empty name", IN("GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n"), ERR(400,
-	  "invalid character in header name") },
-	{ "bad name char", IN("GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n"), ERR(400,
-	  "invalid character in header name") },
-	{ "two Content-Type", IN(POST_A "Content-Type: a/b\r\n"
-				 "Content-Type: c/d\r\n\r\n"),
+	{ "control in value", IN("GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n"),
+	  ERR(400, "control character in header value") },
+	{ "no colon", IN("GET / HTTP/1.1\r\nHost a\r\n\r\n"),
+	  ERR(400, "whitespace between header name and colon") },
+	{ "no colon, no space", IN("GET / HTTP/1.1\r\nHost\r\n\r\n"),
+	  ERR(400, "header line without a colon") },
+	{ "empty name", IN("GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n"),
+	  ERR(400, "invalid character in header name") },
+	{ "bad name char", IN("GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n"),
+	  ERR(400, "invalid character in header name") },
+	{ "two Content-Type",
+	  IN(POST_A "Content-Type: a/b\r\n"
+		    "Content-Type: c/d\r\n\r\n"),
 	  ERR(400, "more than one Content-Type header") },
 
 	/* ---- framing */
-	{ "CL and TE", IN(POST_A "Content-Length: 3\r\n"
-			  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+	{ "CL and TE",
+	  IN(POST_A "Content-Length: 3\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
 	  ERR(400, "Content-Length and Transfer-Encoding both present") },
-	{ "CL not digits", IN(POST_A "Content-Length: 12a\r\n\r\n"), ERR(400,
-	  "invalid Content-Length") },
-	{ "CL negative", IN(POST_A "Content-Length: -1\r\n\r\n"), ERR(400,
-	  "invalid Content-Length") },
-	{ "CL plus sign", IN(POST_A "Content-Length: +5\r\n\r\n"), ERR(400,
-	  "invalid Content-Length") },
-	{ "CL empty", IN(POST_A "Content-Length: \r\n\r\n"), ERR(400,
-	  "invalid Content-Length") },
-	{ "CL list", IN(POST_A "Content-Length: 1, 1\r\n\r\nx"), ERR(400,
-	  "invalid Content-Length") },
+	{ "CL not digits", IN(POST_A "Content-Length: 12a\r\n\r\n"),
+	  ERR(400, "invalid Content-Length") },
+	{ "CL negative", IN(POST_A "Content-Length: -1\r\n\r\n"),
+	  ERR(400, "invalid Content-Length") },
+	{ "CL plus sign", IN(POST_A "Content-Length: +5\r\n\r\n"),
+	  ERR(400, "invalid Content-Length") },
+	{ "CL empty", IN(POST_A "Content-Length: \r\n\r\n"), ERR(400, "invalid Content-Length") },
+	{ "CL list", IN(POST_A "Content-Length: 1, 1\r\n\r\nx"),
+	  ERR(400, "invalid Content-Length") },
 	{ "CL overflow", IN(POST_A "Content-Length: 18446744073709551616\r\n\r\n"),
 	  ERR(400, "Content-Length overflow") },
-	{ "CL max uint64 is 413",
-	  IN(POST_A "Content-Length: 18446744073709551615\r\n\r\n"), ERR(413,
-	  "request body of 18446744073709551615 bytes over 65536 bytes") },
-	{ "CL conflicting", IN(POST_A "Content-Length: 1\r\n"
-			       "Content-Length: 2\r\n\r\nxy"),
+	{ "CL max uint64 is 413", IN(POST_A "Content-Length: 18446744073709551615\r\n\r\n"),
+	  ERR(413, "request body of 18446744073709551615 bytes over 65536 bytes") },
+	{ "CL conflicting",
+	  IN(POST_A "Content-Length: 1\r\n"
+		    "Content-Length: 2\r\n\r\nxy"),
 	  ERR(400, "conflicting Content-Length headers") },
-	{ "CL over 64 KiB", IN(POST_A "Content-Length: 65537\r\n\r\nabc"), ERR(413,
-	  "request body of 65537 bytes over 65536 bytes") },
-	{ "TE gzip", IN(POST_A "Transfer-Encoding: gzip\r\n\r\n"), ERR(501,
-	  "transfer-coding \"gzip\" not implemented") },
+	{ "CL over 64 KiB", IN(POST_A "Content-Length: 65537\r\n\r\nabc"),
+	  ERR(413, "request body of 65537 bytes over 65536 bytes") },
+	{ "TE gzip", IN(POST_A "Transfer-Encoding: gzip\r\n\r\n"),
+	  ERR(501, "transfer-coding \"gzip\" not implemented") },
 	{ "TE gzip, chunked", IN(POST_A "Transfer-Encoding: gzip, chunked\r\n\r\n"),
 	  ERR(501, "transfer-coding \"gzip\" not implemented") },
-	{ "TE over two lines", IN(POST_A "Transfer-Encoding: chunked\r\n"
-				  "Transfer-Encoding: x-y\r\n\r\n"),
+	{ "TE over two lines",
+	  IN(POST_A "Transfer-Encoding: chunked\r\n"
+		    "Transfer-Encoding: x-y\r\n\r\n"),
 	  ERR(501, "transfer-coding \"x-y\" not implemented") },
 	{ "TE chunked twice", IN(POST_A "Transfer-Encoding: chunked, chunked\r\n\r\n"),
 	  ERR(400, "Transfer-Encoding must end in one \"chunked\"") },
-	{ "TE empty", IN(POST_A "Transfer-Encoding:\r\n\r\n"), ERR(400,
-	  "Transfer-Encoding must end in one \"chunked\"") },
+	{ "TE empty", IN(POST_A "Transfer-Encoding:\r\n\r\n"),
+	  ERR(400, "Transfer-Encoding must end in one \"chunked\"") },
 	{ "TE in HTTP/1.0", IN("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-	  ERR(400,
-	  "Transfer-Encoding in an HTTP/1.0 request") },
+	  ERR(400, "Transfer-Encoding in an HTTP/1.0 request") },
 	{ "Expect other", IN(POST_A "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx"),
 	  ERR(417, "only \"Expect: 100-continue\" is supported") },
-	{ "chunk size not hex", IN(CHUNKED
-				   "zz\r\n"),
-	  ERR(400, "invalid chunk size") },
-	{ "chunk size empty", IN(CHUNKED
-				 ";x\r\n"),
-	  ERR(400, "invalid chunk size") },
-	{ "chunk size line empty (CRLF)", IN(CHUNKED
-					     "\r\n"),
-	  ERR(400, "invalid chunk size") },
-	{ "chunk size line empty (LF)", IN(CHUNKED
-					   "\n"),
-	  ERR(400, "invalid chunk size") },
-	{ "chunk size with inner space", IN(CHUNKED
-					    "1 2\r\n"),
-	  ERR(400, "invalid chunk size") },
-	{ "chunk size overflow", IN(CHUNKED
-				    "10000000000000000\r\n"),
+	{ "chunk size not hex", IN(CHUNKED "zz\r\n"), ERR(400, "invalid chunk size") },
+	{ "chunk size empty", IN(CHUNKED ";x\r\n"), ERR(400, "invalid chunk size") },
+	{ "chunk size line empty (CRLF)", IN(CHUNKED "\r\n"), ERR(400, "invalid chunk size") },
+	{ "chunk size line empty (LF)", IN(CHUNKED "\n"), ERR(400, "invalid chunk size") },
+	{ "chunk size with inner space", IN(CHUNKED "1 2\r\n"), ERR(400, "invalid chunk size") },
+	{ "chunk size overflow", IN(CHUNKED "10000000000000000\r\n"),
 	  ERR(400, "chunk size overflow") },
-	{ "chunk over 64 KiB", IN(CHUNKED
-				  "10001\r\nabc"),
+	{ "chunk over 64 KiB", IN(CHUNKED "10001\r\nabc"),
 	  ERR(413, "chunked request body over 65536 bytes") },
-	{ "chunk data without CRLF", IN(CHUNKED
-					"1\r\nab\r\n0\r\n\r\n"),
+	{ "chunk data without CRLF", IN(CHUNKED "1\r\nab\r\n0\r\n\r\n"),
 	  ERR(400, "chunk data not followed by CRLF") },
-	{ "chunk data CR without LF", IN(CHUNKED
-					 "1\r\na\rb"),
+	{ "chunk data CR without LF", IN(CHUNKED "1\r\na\rb"),
 	  ERR(400, "chunk data not followed by CRLF") },
-	{ "bare CR in chunk-size line", IN(CHUNKED
-					   "1\rx"),
+	{ "bare CR in chunk-size line", IN(CHUNKED "1\rx"),
 	  ERR(400, "bare CR in chunk-size line") },
-	{ "control in chunk extension", IN(CHUNKED
-					   "1;a\x01\r\n"),
+	{ "control in chunk extension", IN(CHUNKED "1;a\x01\r\n"),
 	  ERR(400, "control character in chunk extension") },
-	{ "bare CR in trailer", IN(CHUNKED
-				   "0\r\nX: a\rb\r\n\r\n"),
+	{ "bare CR in trailer", IN(CHUNKED "0\r\nX: a\rb\r\n\r\n"),
 	  ERR(400, "bare CR in trailer section") },
 };
 
@@ -422,8 +401,9 @@ static bool run_case(void *arg, size_t len, const size_t *cuts, size_t ncuts, bo
 		ok = ok && again == rc && used == 0;
 	}
 	if (!ok)
-		fprintf(stderr, "\n[%s] %s (%s, %zu pieces, ends %zu): rc %d, status %d \"%s\", "
-				"heads %d, body %zu, took %zu\n%s",
+		fprintf(stderr,
+			"\n[%s] %s (%s, %zu pieces, ends %zu): rc %d, status %d \"%s\", "
+			"heads %d, body %zu, took %zu\n%s",
 			c->name, mode, buffered ? "buffered" : "streamed", ncuts, len, rc,
 			scws_http_parser_status(&p), scws_http_parser_reason(&p), g.heads,
 			g.body.len, off, g.heads ? g.head : "");
@@ -474,14 +454,15 @@ static void test_head_limit(void)
 	size_t pre = strlen("GET / HTTP/1.1\r\nHost: a\r\nX: ");
 	snprintf(expect, sizeof(expect), "GET / HTTP/1.1 keep-alive\nHost: a\nX: %.*s\n",
 		 (int)(HTTP_HEAD_MAX - pre - 4), s + pre);
-	struct http_case ok = { "head of 8192 bytes", s, HTTP_HEAD_MAX, 0, NULL, expect, NOBODY,
-				0 };
+	struct http_case ok = {
+		"head of 8192 bytes", s, HTTP_HEAD_MAX, 0, NULL, expect, NOBODY, 0
+	};
 	run_all_ways(&ok, false);
 	free(s);
 
 	s = head_of_size(HTTP_HEAD_MAX + 1);
-	struct http_case big = { "head of 8193 bytes", s, HTTP_HEAD_MAX + 1, ERR(431,
-				 "request head over 8192 bytes") };
+	struct http_case big = { "head of 8193 bytes", s, HTTP_HEAD_MAX + 1,
+				 ERR(431, "request head over 8192 bytes") };
 	run_all_ways(&big, false);
 
 	/* 431 as soon as the limit is passed, without waiting for the end. */
@@ -562,8 +543,10 @@ static void test_body_limit(void)
 		}
 
 		buf_reset(&req);
-		CU_ASSERT_EQUAL(buf_printf(&req, "POST / HTTP/1.1\r\nHost: a\r\n"
-						 "Content-Length: %zu\r\n\r\n", blen),
+		CU_ASSERT_EQUAL(buf_printf(&req,
+					   "POST / HTTP/1.1\r\nHost: a\r\n"
+					   "Content-Length: %zu\r\n\r\n",
+					   blen),
 				0);
 		CU_ASSERT_EQUAL(buf_append(&req, body, blen), 0);
 		struct scws_http_parser p;
@@ -599,10 +582,15 @@ static void test_chunk_line_and_trailer_limits(void)
 		memset(s + n, 'e', line - 4);
 		n += line - 4;
 		n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\nz\r\n0\r\n\r\n");
-		struct http_case c = { "chunk-size line", s, n, 0, NULL,
+		struct http_case c = { "chunk-size line",
+				       s,
+				       n,
+				       0,
+				       NULL,
 				       "POST / HTTP/1.1 keep-alive\nHost: a\n"
 				       "Transfer-Encoding: chunked\n",
-				       BODY("z"), 0 };
+				       BODY("z"),
+				       0 };
 		if (line > HTTP_CHUNK_LINE_MAX) {
 			c.status = 400;
 			c.reason = "chunk-size line over 256 bytes";
@@ -846,9 +834,8 @@ static void test_response_from_request(void)
 	scws_http_parser_init(&p, NULL, NULL);
 	size_t used;
 	static const char head10[] = "HEAD /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-	CU_ASSERT_EQUAL_FATAL(scws_http_parser_feed(&p, (const uint8_t *)head10, sizeof(head10) - 1,
-						    &used),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		scws_http_parser_feed(&p, (const uint8_t *)head10, sizeof(head10) - 1, &used), 0);
 	struct buf out;
 	buf_init(&out, 4096);
 	struct scws_http_response r;
@@ -862,9 +849,8 @@ static void test_response_from_request(void)
 			 "Allow: GET, HEAD, POST\r\nConnection: keep-alive\r\n\r\n");
 
 	static const char get11[] = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-	CU_ASSERT_EQUAL_FATAL(scws_http_parser_feed(&p, (const uint8_t *)get11, sizeof(get11) - 1,
-						    &used),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		scws_http_parser_feed(&p, (const uint8_t *)get11, sizeof(get11) - 1, &used), 0);
 	buf_reset(&out);
 	scws_http_response_init(&r, scws_http_parser_req(&p), 404);
 	r.date = RFC_DATE;

@@ -27,8 +27,8 @@ struct got {
 	char head[2 * HTTP_HEAD_MAX];
 	size_t head_len;
 	struct buf body;
-	int head_rc;  /* what on_head returns */
-	int body_rc;  /* what on_body returns */
+	int head_rc; /* what on_head returns */
+	int body_rc; /* what on_body returns */
 };
 
 static void render_head(const struct scws_http_resp *r, char *out, size_t cap, size_t *len)
@@ -46,8 +46,7 @@ static void render_head(const struct scws_http_resp *r, char *out, size_t cap, s
 	if (n < cap)
 		n += (size_t)snprintf(out + n, cap - n, "\n");
 	for (size_t i = 0; i < r->num_headers && n < cap; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%.*s: %.*s\n",
-				      (int)r->headers[i].name.len,
+		n += (size_t)snprintf(out + n, cap - n, "%.*s: %.*s\n", (int)r->headers[i].name.len,
 				      (const char *)r->headers[i].name.ptr,
 				      (int)r->headers[i].value.len,
 				      (const char *)r->headers[i].value.ptr);
@@ -94,7 +93,7 @@ struct resp_case {
 	const char *head;   /* every head, rendered */
 	const char *body;
 	size_t body_len;
-	size_t leftover;    /* bytes after the response */
+	size_t leftover; /* bytes after the response */
 };
 
 #define IN(s) s, sizeof(s) - 1
@@ -116,8 +115,8 @@ static const struct resp_case cases[] = {
 	     "Cache-Control: no-store\r\n\r\n\x02\x00\x00\x6a\x00"),
 	  GET, false,
 	  OK(H200 " cl=5\nDate: Sun, 06 Nov 1994 08:49:37 GMT\nServer: scwsemu/0.1.0\n"
-	     "Content-Length: 5\nContent-Type: application/vnd.syncml.dm+wbxml\n"
-	     "Cache-Control: no-store\n"),
+		  "Content-Length: 5\nContent-Type: application/vnd.syncml.dm+wbxml\n"
+		  "Cache-Control: no-store\n"),
 	  BODY("\x02\x00\x00\x6a\x00"), 0 },
 	{ "404 with a reason, Connection: close",
 	  IN("HTTP/1.1 404 Not Found\r\nContent-Length: 23\r\nConnection: close\r\n\r\n"
@@ -151,17 +150,21 @@ static const struct resp_case cases[] = {
 	  BODY("ab\r\nc"), 0 },
 	{ "until close, HTTP/1.1 is not kept alive", IN(S200 "X: y\r\n\r\nbody"), GET, true,
 	  OK("200 HTTP/1.1 OK| until-close\nX: y\n"), BODY("body"), 0 },
-	{ "until close, empty body", IN(S200 "\r\n"), GET, true, OK("200 HTTP/1.1 OK| until-close\n"),
-	  NOBODY, 0 },
-	{ "HTTP/1.0 keep-alive", IN("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
-				    "Content-Length: 1\r\n\r\nx"),
-	  GET, false, OK("200 HTTP/1.0 OK| keep-alive cl=1\nConnection: Keep-Alive\n"
-			 "Content-Length: 1\n"),
+	{ "until close, empty body", IN(S200 "\r\n"), GET, true,
+	  OK("200 HTTP/1.1 OK| until-close\n"), NOBODY, 0 },
+	{ "HTTP/1.0 keep-alive",
+	  IN("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
+	     "Content-Length: 1\r\n\r\nx"),
+	  GET, false,
+	  OK("200 HTTP/1.0 OK| keep-alive cl=1\nConnection: Keep-Alive\n"
+	     "Content-Length: 1\n"),
 	  BODY("x"), 0 },
-	{ "HTTP/1.0 keep-alive and close", IN("HTTP/1.0 200 OK\r\nConnection: keep-alive,close\r\n"
-					      "Content-Length: 0\r\n\r\n"),
-	  GET, false, OK("200 HTTP/1.0 OK| cl=0\nConnection: keep-alive,close\nContent-Length: 0\n"),
-	  NOBODY, 0 },
+	{ "HTTP/1.0 keep-alive and close",
+	  IN("HTTP/1.0 200 OK\r\nConnection: keep-alive,close\r\n"
+	     "Content-Length: 0\r\n\r\n"),
+	  GET, false,
+	  OK("200 HTTP/1.0 OK| cl=0\nConnection: keep-alive,close\nContent-Length: 0\n"), NOBODY,
+	  0 },
 	{ "HTTP/1.2 is handled as 1.1", IN("HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n"), GET,
 	  false, OK(H200 " cl=0\nContent-Length: 0\n"), NOBODY, 0 },
 	{ "no reason phrase, no space", IN("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"), GET, false,
@@ -178,8 +181,8 @@ static const struct resp_case cases[] = {
 	{ "obs-fold is unfolded with spaces",
 	  IN(S200 "X: a\r\n  b\r\n\tc \r\nY: 1\r\nContent-Length: 0\r\n\r\n"), GET, false,
 	  OK(H200 " cl=0\nX: a    b  \tc\nY: 1\nContent-Length: 0\n"), NOBODY, 0 },
-	{ "obs-fold of an empty value", IN(S200 "X:\r\n z\r\nContent-Length: 0\r\n\r\n"), GET, false,
-	  OK(H200 " cl=0\nX: z\nContent-Length: 0\n"), NOBODY, 0 },
+	{ "obs-fold of an empty value", IN(S200 "X:\r\n z\r\nContent-Length: 0\r\n\r\n"), GET,
+	  false, OK(H200 " cl=0\nX: z\nContent-Length: 0\n"), NOBODY, 0 },
 	{ "bare LF line ends", IN("HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"), GET, false,
 	  OK(H200 " cl=2\nContent-Length: 2\n"), BODY("hi"), 0 },
 	{ "HEAD: Content-Length describes a body that does not come",
@@ -279,8 +282,9 @@ static const struct resp_case cases[] = {
 	  ERR(-EPROTO, "Content-Length overflow") },
 	{ "TE gzip", IN(S200 "Transfer-Encoding: gzip, chunked\r\n\r\n"), GET, false,
 	  ERR(-EOPNOTSUPP, "transfer-coding \"gzip\" not supported") },
-	{ "TE chunked twice", IN(S200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
-	  GET, false, ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
+	{ "TE chunked twice",
+	  IN(S200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), GET, false,
+	  ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
 	{ "TE empty", IN(S200 "Transfer-Encoding:\r\n\r\n"), GET, false,
 	  ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
 	{ "TE in HTTP/1.0", IN("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), GET, false,
@@ -405,8 +409,9 @@ static bool run_case(void *arg, size_t len, const size_t *cuts, size_t ncuts, bo
 		     used == 0 && scws_http_resp_parser_eof(&p) == rc;
 	}
 	if (!ok)
-		fprintf(stderr, "\n[%s] %s (%s, %zu pieces, ends %zu): rc %d \"%s\", heads %d, "
-				"body %zu, took %zu\n%s",
+		fprintf(stderr,
+			"\n[%s] %s (%s, %zu pieces, ends %zu): rc %d \"%s\", heads %d, "
+			"body %zu, took %zu\n%s",
 			c->name, mode, buffered ? "buffered" : "streamed", ncuts, len, rc, reason,
 			g.heads, g.body.len, off, g.head);
 	scws_http_resp_parser_cleanup(&p);
@@ -452,8 +457,8 @@ static void test_head_limit(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(expect);
 		snprintf(expect, HTTP_HEAD_MAX + 64, "200 HTTP/1.1 OK| until-close\nX: %.*s\n",
 			 (int)(head_len - pre_len - 4), s + pre_len);
-		struct resp_case c = { "head at the limit", s, head_len, GET, true, OK(expect),
-				       NOBODY, 0 };
+		struct resp_case c = { "head at the limit", s,      head_len, GET, true,
+				       OK(expect),          NOBODY, 0 };
 		if (extra) {
 			c.name = "head over the limit";
 			c.rc = -EMSGSIZE;
@@ -470,8 +475,8 @@ static void test_header_count(void)
 	char s[2048], expect[2048];
 	for (unsigned n = HTTP_HEADERS_MAX; n <= HTTP_HEADERS_MAX + 1; n++) {
 		size_t len = (size_t)snprintf(s, sizeof(s), S200 "Content-Length: 0\r\n");
-		size_t elen = (size_t)snprintf(expect, sizeof(expect),
-					       H200 " cl=0\nContent-Length: 0\n");
+		size_t elen =
+			(size_t)snprintf(expect, sizeof(expect), H200 " cl=0\nContent-Length: 0\n");
 		for (unsigned i = 1; i < n; i++) {
 			len += (size_t)snprintf(s + len, sizeof(s) - len, "H%u: %u\r\n", i, i);
 			elen += (size_t)snprintf(expect + elen, sizeof(expect) - elen, "H%u: %u\n",
@@ -502,7 +507,9 @@ static void test_body_limit(void)
 			struct buf r;
 			buf_init(&r, 2 * HTTP_RESP_BODY_MAX);
 			if (framing == 0) {
-				CU_ASSERT_EQUAL(buf_printf(&r, S200 "Content-Length: %zu\r\n\r\n", blen), 0);
+				CU_ASSERT_EQUAL(
+					buf_printf(&r, S200 "Content-Length: %zu\r\n\r\n", blen),
+					0);
 				CU_ASSERT_EQUAL(buf_append(&r, body, blen), 0);
 			} else if (framing == 1) {
 				CU_ASSERT_EQUAL(buf_append_str(&r, CHUNKED), 0);
@@ -528,16 +535,18 @@ static void test_body_limit(void)
 				if (extra == 0 || !buffered) {
 					CU_ASSERT_EQUAL(rc, 0);
 					CU_ASSERT_EQUAL(used, r.len);
-					struct bytes b = buffered ? scws_http_resp_parser_body(&p)
-								  : bytes_make(g.body.p, g.body.len);
+					struct bytes b = buffered
+								 ? scws_http_resp_parser_body(&p)
+								 : bytes_make(g.body.p, g.body.len);
 					CU_ASSERT_TRUE(bytes_eq(b, body, blen));
 				} else {
 					CU_ASSERT_EQUAL(rc, -EMSGSIZE);
 					CU_ASSERT_STRING_EQUAL(
 						scws_http_resp_parser_reason(&p),
-						framing == 0 ? "response body of 4194305 bytes over "
-							       "4194304 bytes"
-							     : "response body over 4194304 bytes");
+						framing == 0
+							? "response body of 4194305 bytes over "
+							  "4194304 bytes"
+							: "response body over 4194304 bytes");
 				}
 				scws_http_resp_parser_cleanup(&p);
 				buf_cleanup(&g.body);
@@ -636,9 +645,8 @@ static void test_chunk_line_and_trailer_limits(void)
 static void test_keep_alive_sequence(void)
 {
 	static const char stream[] =
-		S200 "Content-Length: 3\r\n\r\nabc"
-		S200 "Content-Length: 3\r\n\r\n"
-		"HTTP/1.1 100 Continue\r\n\r\n" CHUNKED "2\r\nde\r\n0\r\n\r\n";
+		S200 "Content-Length: 3\r\n\r\nabc" S200 "Content-Length: 3\r\n\r\n"
+		     "HTTP/1.1 100 Continue\r\n\r\n" CHUNKED "2\r\nde\r\n0\r\n\r\n";
 	static const enum scws_http_method methods[] = { SCWS_HTTP_GET, SCWS_HTTP_HEAD,
 							 SCWS_HTTP_POST };
 	static const char *const bodies[] = { "abc", "", "de" };
@@ -656,8 +664,8 @@ static void test_keep_alive_sequence(void)
 		const struct scws_http_resp *r = scws_http_resp_parser_resp(&p);
 		CU_ASSERT_EQUAL(r->status, 200);
 		CU_ASSERT_TRUE(r->keep_alive);
-		CU_ASSERT_TRUE(bytes_eq(scws_http_resp_parser_body(&p), bodies[i],
-					strlen(bodies[i])));
+		CU_ASSERT_TRUE(
+			bytes_eq(scws_http_resp_parser_body(&p), bodies[i], strlen(bodies[i])));
 		CU_ASSERT_FALSE(scws_http_resp_parser_in_response(&p));
 	}
 	CU_ASSERT_EQUAL(off, len);
@@ -692,8 +700,9 @@ static void test_views_and_lookup(void)
 	struct scws_http_resp_parser p;
 	size_t used;
 	scws_http_resp_parser_init(&p, NULL, NULL);
-	CU_ASSERT_EQUAL(feed_str(&p, "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
-				     "X-Twice: 1\r\nx-twice: 2\r\nContent-Length: 4\r\n\r\nnone",
+	CU_ASSERT_EQUAL(feed_str(&p,
+				 "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
+				 "X-Twice: 1\r\nx-twice: 2\r\nContent-Length: 4\r\n\r\nnone",
 				 &used),
 			0);
 	const struct scws_http_resp *r = scws_http_resp_parser_resp(&p);
@@ -764,7 +773,8 @@ static void expect_buf(const struct buf *b, const char *s)
 	size_t n = strlen(s);
 	CU_ASSERT_EQUAL(b->len, n);
 	if (b->len != n || memcmp(b->p, s, n) != 0) {
-		fprintf(stderr, "\ngot:\n%.*s\nexpected:\n%s\n", (int)b->len, (const char *)b->p, s);
+		fprintf(stderr, "\ngot:\n%.*s\nexpected:\n%s\n", (int)b->len, (const char *)b->p,
+			s);
 		CU_FAIL("bytes differ");
 	}
 }
@@ -789,8 +799,11 @@ static void test_request_get(void)
 
 	buf_reset(&b);
 	struct scws_http_field extra[] = { { "X-Test", "1" }, { "Expect", "100-continue" } };
-	struct scws_http_request h = { .method = SCWS_HTTP_HEAD, .target = "/", .host = "localuicc",
-				       .extra = extra, .num_extra = 2 };
+	struct scws_http_request h = { .method = SCWS_HTTP_HEAD,
+				       .target = "/",
+				       .host = "localuicc",
+				       .extra = extra,
+				       .num_extra = 2 };
 	CU_ASSERT_EQUAL(scws_http_request_write(&b, &h), 0);
 	expect_buf(&b, "HEAD / HTTP/1.1\r\nHost: localuicc\r\nX-Test: 1\r\n"
 		       "Expect: 100-continue\r\n\r\n");
@@ -819,13 +832,26 @@ static void test_request_rejects(void)
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = NULL },
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h\r\nX: 1" },
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .accept = "a\nb" },
-		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = bad_name,
+		{ .method = SCWS_HTTP_GET,
+		  .target = "/",
+		  .host = "h",
+		  .extra = bad_name,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = bad_value,
+		{ .method = SCWS_HTTP_GET,
+		  .target = "/",
+		  .host = "h",
+		  .extra = bad_value,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = null_value,
+		{ .method = SCWS_HTTP_GET,
+		  .target = "/",
+		  .host = "h",
+		  .extra = null_value,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_POST, .target = "/", .host = "h", .body = NULL, .body_len = 3 },
+		{ .method = SCWS_HTTP_POST,
+		  .target = "/",
+		  .host = "h",
+		  .body = NULL,
+		  .body_len = 3 },
 	};
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
 		CU_ASSERT_EQUAL(scws_http_request_write(&b, &rs[i]), -EINVAL);
@@ -836,7 +862,9 @@ static void test_request_rejects(void)
 	/* Over the buffer's cap: -EMSGSIZE and nothing written. */
 	buf_init(&b, 40);
 	CU_ASSERT_EQUAL(buf_append_str(&b, "keep"), 0);
-	struct scws_http_request big = { .method = SCWS_HTTP_POST, .target = "/", .host = "h",
+	struct scws_http_request big = { .method = SCWS_HTTP_POST,
+					 .target = "/",
+					 .host = "h",
 					 .body = "0123456789012345678901234567890123456789",
 					 .body_len = 40 };
 	CU_ASSERT_EQUAL(scws_http_request_write(&b, &big), -EMSGSIZE);
@@ -855,14 +883,14 @@ static const struct scws_http_form_field form[] = {
 	{ "binary", "\0\r\n--x\r\n", 8 },
 };
 
-#define FORM_BYTES                                                                        \
-	"--B\r\nContent-Disposition: form-data; name=\"devid\"\r\n\r\nIMEI:493005100592800\r\n" \
-	"--B\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\ndmuser\r\n"            \
+#define FORM_BYTES                                                                               \
+	"--B\r\nContent-Disposition: form-data; name=\"devid\"\r\n\r\nIMEI:493005100592800\r\n"  \
+	"--B\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\ndmuser\r\n"             \
 	"--B\r\nContent-Disposition: form-data; name=\"passphrase\"\r\n\r\nczNjcmV0LXBhc3M=\r\n" \
-	"--B\r\nContent-Disposition: form-data; name=\"push-address\"\r\n\r\n"                 \
-	"http://127.0.0.1:9/push\r\n"                                                         \
-	"--B\r\nContent-Disposition: form-data; name=\"empty\"\r\n\r\n\r\n"                     \
-	"--B\r\nContent-Disposition: form-data; name=\"binary\"\r\n\r\n\0\r\n--x\r\n\r\n"       \
+	"--B\r\nContent-Disposition: form-data; name=\"push-address\"\r\n\r\n"                   \
+	"http://127.0.0.1:9/push\r\n"                                                            \
+	"--B\r\nContent-Disposition: form-data; name=\"empty\"\r\n\r\n\r\n"                      \
+	"--B\r\nContent-Disposition: form-data; name=\"binary\"\r\n\r\n\0\r\n--x\r\n\r\n"        \
 	"--B--\r\n"
 
 static void test_form_bytes(void)
@@ -889,7 +917,11 @@ static void test_form_rejects(void)
 	buf_init(&b, 4096);
 	CU_ASSERT_EQUAL(buf_append_str(&b, "keep"), 0);
 	static const char *const bad_boundaries[] = {
-		"", "ends in space ", "semi;colon", "quote\"", "at@",
+		"",
+		"ends in space ",
+		"semi;colon",
+		"quote\"",
+		"at@",
 		"12345678901234567890123456789012345678901234567890123456789012345678901",
 	};
 	for (size_t i = 0; i < sizeof(bad_boundaries) / sizeof(bad_boundaries[0]); i++) {
@@ -966,8 +998,7 @@ static int part_begin(void *arg, const struct scws_multipart_part *part)
 	return 0;
 }
 
-static int part_data(void *arg, const struct scws_multipart_part *part, const uint8_t *d,
-		     size_t n)
+static int part_data(void *arg, const struct scws_multipart_part *part, const uint8_t *d, size_t n)
 {
 	struct parts *ps = arg;
 	(void)part;

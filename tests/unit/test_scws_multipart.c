@@ -167,7 +167,7 @@ struct mp_case {
 	const char *ctype;
 	const char *body;
 	size_t body_len;
-	int status;        /* 0 or 400 */
+	int status; /* 0 or 400 */
 	const char *reason;
 	const char *parts; /* the rendering, complete or up to the error */
 };
@@ -179,9 +179,10 @@ struct mp_case {
 
 static const struct mp_case cases[] = {
 	{ "curl -F devid=IMEI:1 -F username=alice", CURL_CT,
-	  BODY(CURL_B "\r\nContent-Disposition: form-data; name=\"devid\"\r\n\r\nIMEI:1\r\n"
-	       CURL_B "\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n"
-	       CURL_B "--\r\n"),
+	  BODY(CURL_B
+	       "\r\nContent-Disposition: form-data; name=\"devid\"\r\n\r\nIMEI:1\r\n" CURL_B
+	       "\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n" CURL_B
+	       "--\r\n"),
 	  0, NULL, "devid=IMEI:1\nusername=alice\n" },
 	{ "quoted boundary with a space", "multipart/form-data; boundary=\"simple boundary\"",
 	  BODY("--simple boundary\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
@@ -223,8 +224,7 @@ static const struct mp_case cases[] = {
 	{ "binary value with CR, LF, dashes and near-delimiters", CT,
 	  BODY("--b0und\r\nContent-Disposition: form-data; name=bin\r\n\r\n"
 	       "\0\r\n--\r\n--b0un\r\r\n-\r\n--b0unx--b0und\n\xff\r\r\r\n--b0und--\r\n"),
-	  0, NULL,
-	  "bin=\\x00\\r\\n--\\r\\n--b0un\\r\\r\\n-\\r\\n--b0unx--b0und\\n\\xff\\r\\r\n" },
+	  0, NULL, "bin=\\x00\\r\\n--\\r\\n--b0un\\r\\r\\n-\\r\\n--b0unx--b0und\\n\\xff\\r\\r\n" },
 	{ "quoted-pair and token names, other headers ignored", CT,
 	  BODY("--b0und\r\nX-Other: 1\r\nContent-Transfer-Encoding: 8bit\r\n"
 	       "Content-Disposition: form-data ; name = \"a\\\"b\\\\c\" ; x=y\r\n\r\nq\r\n"
@@ -237,8 +237,8 @@ static const struct mp_case cases[] = {
 	  0, NULL, "devid=A\ndevid=B\n" },
 	{ "no parts", CT, BODY("--b0und--\r\n"), 0, NULL, "" },
 	{ "close delimiter at the very end", CT,
-	  BODY("--b0und\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--b0und--"), 0,
-	  NULL, "a=v\n" },
+	  BODY("--b0und\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--b0und--"), 0, NULL,
+	  "a=v\n" },
 	{ "16 parts", "multipart/form-data; boundary=b",
 	  BODY("--b\r\nContent-Disposition: form-data; name=1\r\n\r\n\r\n"
 	       "--b\r\nContent-Disposition: form-data; name=2\r\n\r\n\r\n"
@@ -294,8 +294,9 @@ static const struct mp_case cases[] = {
 	{ "empty body", CT, BODY(""), 400, "no boundary delimiter in the body", "" },
 	{ "preamble only", CT, BODY("just text\r\n--b0un"), 400,
 	  "no boundary delimiter in the body", "" },
-	{ "wrong boundary", CT, BODY("--other\r\nContent-Disposition: form-data; name=a\r\n\r\n"
-				     "v\r\n--other--\r\n"),
+	{ "wrong boundary", CT,
+	  BODY("--other\r\nContent-Disposition: form-data; name=a\r\n\r\n"
+	       "v\r\n--other--\r\n"),
 	  400, "no boundary delimiter in the body", "" },
 	{ "no name", CT,
 	  BODY("--b0und\r\nContent-Disposition: form-data; filename=\"x\"\r\n\r\nv\r\n--b0und--"),
@@ -331,8 +332,8 @@ static const struct mp_case cases[] = {
 	  BODY("--b0und\r\nContent-Disposition form-data; name=a\r\n\r\nv\r\n--b0und--"), 400,
 	  "malformed header line in part 1", "" },
 	{ "folded part header", CT,
-	  BODY("--b0und\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nv\r\n--b0und--"),
-	  400, "folded header line in part 1", "" },
+	  BODY("--b0und\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nv\r\n--b0und--"), 400,
+	  "folded header line in part 1", "" },
 	{ "bare CR in part header", CT,
 	  BODY("--b0und\r\nContent-Disposition: form-data;\r name=a\r\n\r\nv\r\n--b0und--"), 400,
 	  "bare CR in part 1 headers", "" },
@@ -430,8 +431,9 @@ static bool run_case(const struct mp_case *c, const uint8_t *in, size_t len, con
 		     scws_multipart_end(&m) == rc;
 	}
 	if (!ok)
-		fprintf(stderr, "\n[%s] %s (%zu pieces, ends %zu): feed %d, end %d, status %d "
-				"\"%s\", events:\n%.*s\n",
+		fprintf(stderr,
+			"\n[%s] %s (%zu pieces, ends %zu): feed %d, end %d, status %d "
+			"\"%s\", events:\n%.*s\n",
 			c->name, mode, ncuts, len, feed_rc, rc, scws_multipart_status(&m),
 			scws_multipart_reason(&m), (int)g.out.len, (const char *)g.out.p);
 	scws_multipart_cleanup(&m);
@@ -522,8 +524,7 @@ struct sink {
 	struct buf b;
 };
 
-static int sink_data(void *arg, const struct scws_multipart_part *part, const uint8_t *d,
-		     size_t n)
+static int sink_data(void *arg, const struct scws_multipart_part *part, const uint8_t *d, size_t n)
 {
 	struct sink *s = arg;
 	(void)part;

@@ -23,7 +23,7 @@ static void test_window(void)
 	CU_ASSERT_EQUAL(scws_throttle_blocked(t, "peer b", 300), 0);
 	CU_ASSERT_EQUAL(scws_throttle_blocked_keys(t, 500), 1);
 	CU_ASSERT_EQUAL(scws_throttle_blocked(t, "peer a", 1100), 0); /* window over */
-	CU_ASSERT_FALSE(scws_throttle_fail(t, "peer a", 1200));      /* a new window */
+	CU_ASSERT_FALSE(scws_throttle_fail(t, "peer a", 1200));       /* a new window */
 	CU_ASSERT_EQUAL(scws_throttle_blocked(t, "peer a", 1200), 0);
 	scws_throttle_refused_one(t);
 	CU_ASSERT_EQUAL(scws_throttle_refused(t), 1);

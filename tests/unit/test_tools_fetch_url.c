@@ -27,7 +27,8 @@ struct url_case {
 
 static const struct url_case url_cases[] = {
 	{ "https://127.0.0.1:4116/OMA/DM/Bootstrap.xml", 0, true, "127.0.0.1", true, 4116,
-	  "/OMA/DM/Bootstrap.xml", "127.0.0.1:4116", "https://127.0.0.1:4116/OMA/DM/Bootstrap.xml" },
+	  "/OMA/DM/Bootstrap.xml", "127.0.0.1:4116",
+	  "https://127.0.0.1:4116/OMA/DM/Bootstrap.xml" },
 	{ "https://[::1]:4116/OMA/DM/Bootstrap.xml", 0, true, "::1", true, 4116,
 	  "/OMA/DM/Bootstrap.xml", "[::1]:4116", "https://[::1]:4116/OMA/DM/Bootstrap.xml" },
 	{ "https://localuicc:443/OMA/DM/Bootstrap.xml", 0, true, "localuicc", false, 443,
@@ -79,8 +80,9 @@ static void test_url_table(void)
 			     !strcmp(u.target, c->target) && !strcmp(u.authority, c->authority) &&
 			     !strcmp(u.text, c->text);
 		if (!ok)
-			fprintf(stderr, "\n[%s] rc %d: host '%s' port %u target '%s' authority '%s' "
-					"text '%s'\n",
+			fprintf(stderr,
+				"\n[%s] rc %d: host '%s' port %u target '%s' authority '%s' "
+				"text '%s'\n",
 				c->in, rc, rc ? "" : u.host, rc ? 0 : u.port, rc ? "" : u.target,
 				rc ? "" : u.authority, rc ? "" : u.text);
 		CU_ASSERT_TRUE(ok);
@@ -131,10 +133,19 @@ static void test_resolve(void)
 	CU_ASSERT_STRING_EQUAL(e.host, "::1");
 
 	static const char *const bad[] = {
-		"", "localuicc", "localuicc:443", "localuicc:443:", ":443:127.0.0.1",
-		"localuicc::127.0.0.1", "localuicc:0:127.0.0.1", "localuicc:443:localhost",
-		"localuicc:443:127.0.0.1:1", "localuicc:443:[127.0.0.1]", "local uicc:443:127.0.0.1",
-		"localuicc:443:[::1", "[::1:4116:127.0.0.1",
+		"",
+		"localuicc",
+		"localuicc:443",
+		"localuicc:443:",
+		":443:127.0.0.1",
+		"localuicc::127.0.0.1",
+		"localuicc:0:127.0.0.1",
+		"localuicc:443:localhost",
+		"localuicc:443:127.0.0.1:1",
+		"localuicc:443:[127.0.0.1]",
+		"local uicc:443:127.0.0.1",
+		"localuicc:443:[::1",
+		"[::1:4116:127.0.0.1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = tools_fetch_url_parse_resolve(bad[i], &e);
@@ -169,8 +180,8 @@ static void test_connect_to(void)
 		CU_ASSERT_EQUAL(c.port2, good[i].port2);
 	}
 	static const char *const bad[] = {
-		"", ":", "::", "a:b:c:d", "::1:4116::1", "h:1:h:1:", "h:1:h:99999", "h:1:h",
-		"[::1]4116::1", "h:1:h:-1",
+		"",         ":",           "::",    "a:b:c:d",      "::1:4116::1",
+		"h:1:h:1:", "h:1:h:99999", "h:1:h", "[::1]4116::1", "h:1:h:-1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct tools_fetch_connect_to c;
@@ -187,7 +198,8 @@ static void test_route(void)
 {
 	struct tools_fetch_connect_to ct[3];
 	struct tools_fetch_resolve res[2];
-	CU_ASSERT_EQUAL_FATAL(tools_fetch_url_parse_connect_to("127.0.0.1:4116:127.0.0.1:1", &ct[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		tools_fetch_url_parse_connect_to("127.0.0.1:4116:127.0.0.1:1", &ct[0]), 0);
 	CU_ASSERT_EQUAL_FATAL(tools_fetch_url_parse_connect_to(":4116::40001", &ct[1]), 0);
 	CU_ASSERT_EQUAL_FATAL(tools_fetch_url_parse_connect_to(":443::40002", &ct[2]), 0);
 	CU_ASSERT_EQUAL_FATAL(tools_fetch_url_parse_resolve("LOCALUICC:443:127.0.0.2", &res[0]), 0);
@@ -217,8 +229,8 @@ static void test_route(void)
 		bool ok = !strcmp(rt.host, cases[i].host) && rt.port == cases[i].port &&
 			  rt.fixed == (cases[i].fixed < 0 ? NULL : &res[cases[i].fixed]);
 		if (!ok)
-			fprintf(stderr, "\n[%s] -> %s %u fixed %p\n", cases[i].url, rt.host, rt.port,
-				(const void *)rt.fixed);
+			fprintf(stderr, "\n[%s] -> %s %u fixed %p\n", cases[i].url, rt.host,
+				rt.port, (const void *)rt.fixed);
 		CU_ASSERT_TRUE(ok);
 	}
 }
@@ -226,12 +238,8 @@ static void test_route(void)
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_url_table),
-		UNIT_TEST(test_url_limits),
-		UNIT_TEST(test_resolve),
-		UNIT_TEST(test_connect_to),
-		UNIT_TEST(test_route),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_url_table),  UNIT_TEST(test_url_limits), UNIT_TEST(test_resolve),
+		UNIT_TEST(test_connect_to), UNIT_TEST(test_route),      CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("tools_fetch_url", tests);
 }

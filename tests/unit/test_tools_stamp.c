@@ -16,8 +16,8 @@ static void test_width(void)
 	static const struct {
 		unsigned count, width;
 	} cases[] = {
-		{ 1, 3 }, { 9, 3 }, { 10, 3 }, { 100, 3 }, { 999, 3 }, { 1000, 4 }, { 9999, 4 },
-		{ 10000, 5 },
+		{ 1, 3 },   { 9, 3 },    { 10, 3 },   { 100, 3 },
+		{ 999, 3 }, { 1000, 4 }, { 9999, 4 }, { 10000, 5 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CU_ASSERT_EQUAL(stamp_width(cases[i].count), cases[i].width);
@@ -57,7 +57,8 @@ static void test_subst(void)
 		CU_ASSERT_EQUAL(out.len, 4 + strlen(c->want));
 		CU_ASSERT(out.len == 4 + strlen(c->want) && !memcmp(out.p, "pre:", 4) &&
 			  !memcmp(out.p + 4, c->want, strlen(c->want)));
-		CU_ASSERT_EQUAL(stamp_has_var(c->in), strstr(c->in, "${N}") || strstr(c->in, "${NNN}"));
+		CU_ASSERT_EQUAL(stamp_has_var(c->in),
+				strstr(c->in, "${N}") || strstr(c->in, "${NNN}"));
 		buf_cleanup(&out);
 	}
 	/* Every cut of the input is copied exactly (a variable cut is text). */
@@ -67,9 +68,10 @@ static void test_subst(void)
 		buf_init(&out, 256);
 		CU_ASSERT_EQUAL(stamp_subst(in, cut, 4, 3, &out), 0);
 		char want[64];
-		static const char *const full[] = { "", "a", "a$", "a${", "a${N", "a${NN", "a${NNN",
-						    "a004", "a004b", "a004b$", "a004b${",
-						    "a004b${N", "a004b4", "a004b4c" };
+		static const char *const full[] = { "",       "a",      "a$",      "a${",
+						    "a${N",   "a${NN",  "a${NNN",  "a004",
+						    "a004b",  "a004b$", "a004b${", "a004b${N",
+						    "a004b4", "a004b4c" };
 		snprintf(want, sizeof(want), "%s", full[cut]);
 		CU_ASSERT(out.len == strlen(want) && (!out.len || !memcmp(out.p, want, out.len)));
 		buf_cleanup(&out);
@@ -89,8 +91,8 @@ static void test_psk_key(void)
 {
 	uint8_t master[16], a[TLS_PSK_KEY_MAX], b[TLS_PSK_KEY_MAX], again[TLS_PSK_KEY_MAX];
 	size_t n = 0;
-	CU_ASSERT_EQUAL_FATAL(hex_decode("00112233445566778899AABBCCDDEEFF", master, sizeof(master),
-					 &n), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		hex_decode("00112233445566778899AABBCCDDEEFF", master, sizeof(master), &n), 0);
 	/* The construction checked against an independent computation:
 	 * printf 'lab-001\x01' | openssl dgst -sha256 -mac HMAC
 	 *   -macopt hexkey:00112233445566778899AABBCCDDEEFF (first 16 bytes). */

@@ -62,10 +62,9 @@ static const struct enc_case enc_cases[] = {
 	{ "extended case 2: P3 = low byte of Le", "00B00000 00 0102", "AABB 9000",
 	  "00B0000002 AABB 9000" },
 	{ "extended case 2: Le 0000", "00B00000 00 0000", "6282", "00B0000000 6282" },
-	{ "extended case 3: P3 = low byte of Lc, all data",
-	  "00D60000 00 0003 112233", "9000", "00D6000003 112233 9000" },
-	{ "extended case 4", "00CB3FFF 00 0002 5C00 0100", "53 9000",
-	  "00CB3FFF02 5C00 53 9000" },
+	{ "extended case 3: P3 = low byte of Lc, all data", "00D60000 00 0003 112233", "9000",
+	  "00D6000003 112233 9000" },
+	{ "extended case 4", "00CB3FFF 00 0002 5C00 0100", "53 9000", "00CB3FFF02 5C00 53 9000" },
 	{ "malformed (Lc past the end): bytes as sent", "0014000005 0102", "6700",
 	  "00140000050102 6700" },
 	{ "shorter than a header", "8010", "6700", "8010 6700" },
@@ -92,9 +91,9 @@ static void test_encode_table(void)
 		CU_ASSERT(glen == wlen && memcmp(got, want, wlen) == 0);
 		/* One byte less room is refused, never overrun. */
 		glen = 0;
-		CU_ASSERT_EQUAL(trace_gsmtap_encode_apdu(capdu, clen, rapdu, rlen, got, wlen - 1,
-							 &glen),
-				-EMSGSIZE);
+		CU_ASSERT_EQUAL(
+			trace_gsmtap_encode_apdu(capdu, clen, rapdu, rlen, got, wlen - 1, &glen),
+			-EMSGSIZE);
 	}
 }
 
@@ -126,9 +125,9 @@ static void test_encode_datagram_limit(void)
 	capdu[1] = 0xD6;
 	capdu[5] = (uint8_t)(lc >> 8);
 	capdu[6] = (uint8_t)lc;
-	CU_ASSERT_EQUAL(trace_gsmtap_encode_ipv4_apdu(capdu, 7 + lc, sw, 2, out,
-						      TRACE_IPV4_MAX + 16, &len),
-			0);
+	CU_ASSERT_EQUAL(
+		trace_gsmtap_encode_ipv4_apdu(capdu, 7 + lc, sw, 2, out, TRACE_IPV4_MAX + 16, &len),
+		0);
 	CU_ASSERT_EQUAL(len, TRACE_IPV4_MAX);
 	CU_ASSERT_EQUAL(out[2], 0xFF);
 	CU_ASSERT_EQUAL(out[3], 0xFF);
@@ -136,12 +135,12 @@ static void test_encode_datagram_limit(void)
 	lc++;
 	capdu[5] = (uint8_t)(lc >> 8);
 	capdu[6] = (uint8_t)lc;
-	CU_ASSERT_EQUAL(trace_gsmtap_encode_ipv4_apdu(capdu, 7 + lc, sw, 2, out,
-						      TRACE_IPV4_MAX + 16, &len),
-			-EMSGSIZE);
-	CU_ASSERT_EQUAL(trace_gsmtap_encode_apdu(capdu, 7 + lc, sw, 2, out, TRACE_IPV4_MAX + 16,
-						 &len),
-			-EMSGSIZE);
+	CU_ASSERT_EQUAL(
+		trace_gsmtap_encode_ipv4_apdu(capdu, 7 + lc, sw, 2, out, TRACE_IPV4_MAX + 16, &len),
+		-EMSGSIZE);
+	CU_ASSERT_EQUAL(
+		trace_gsmtap_encode_apdu(capdu, 7 + lc, sw, 2, out, TRACE_IPV4_MAX + 16, &len),
+		-EMSGSIZE);
 	free(capdu);
 	free(out);
 }
@@ -203,8 +202,7 @@ static void test_pcap_golden(void)
 	struct trace_pcap *p = NULL;
 	struct stat st;
 	size_t want_len = 0, got_len = 0, size = TRACE_PCAP_HDR_LEN;
-	int n = exchanges_load(unit_srcpath("tests/data/trace/bip-session.txt"), ex,
-			       EXCHANGES_MAX);
+	int n = exchanges_load(unit_srcpath("tests/data/trace/bip-session.txt"), ex, EXCHANGES_MAX);
 	CU_ASSERT_FATAL(n == 18);
 	tmp_path(path, sizeof(path), "golden");
 	CU_ASSERT_EQUAL_FATAL(trace_pcap_open(path, &p), 0);
@@ -214,9 +212,8 @@ static void test_pcap_golden(void)
 		struct timeval tv = exchange_time((size_t)i);
 		uint8_t pkt[2048];
 		size_t len = 0;
-		CU_ASSERT_EQUAL(trace_pcap_write_apdu(p, &tv, ex[i].c, ex[i].clen, ex[i].r,
-						      ex[i].rlen),
-				0);
+		CU_ASSERT_EQUAL(
+			trace_pcap_write_apdu(p, &tv, ex[i].c, ex[i].clen, ex[i].r, ex[i].rlen), 0);
 		CU_ASSERT_EQUAL(trace_gsmtap_encode_ipv4_apdu(ex[i].c, ex[i].clen, ex[i].r,
 							      ex[i].rlen, pkt, sizeof(pkt), &len),
 				0);
@@ -228,8 +225,8 @@ static void test_pcap_golden(void)
 	CU_ASSERT_EQUAL(trace_pcap_records(p), (unsigned long)n);
 	trace_pcap_free(p);
 
-	uint8_t *want = unit_read_file(unit_srcpath("tests/data/trace/bip-session.pcap"),
-				       &want_len);
+	uint8_t *want =
+		unit_read_file(unit_srcpath("tests/data/trace/bip-session.pcap"), &want_len);
 	uint8_t *got = unit_read_file(path, &got_len);
 	CU_ASSERT_FATAL(want && got);
 	CU_ASSERT_EQUAL(got_len, want_len);
@@ -445,9 +442,9 @@ static void test_hostport_resolve(void)
 		char host[TRANSPORT_HOST_MAX], err[256] = "";
 		uint16_t port = 0;
 		struct addrinfo *res = (struct addrinfo *)&port; /* must be reset */
-		int rc = transport_hostport_resolve("test", t[i].spec,
-						    t[i].socktype == SOCK_DGRAM ? 4729 : 35963,
-						    t[i].socktype, host, &port, &res, err, sizeof(err));
+		int rc = transport_hostport_resolve(
+			"test", t[i].spec, t[i].socktype == SOCK_DGRAM ? 4729 : 35963,
+			t[i].socktype, host, &port, &res, err, sizeof(err));
 		CU_ASSERT_EQUAL(rc, t[i].rc);
 		if (t[i].rc == 0) {
 			CU_ASSERT_FATAL(res != NULL);
@@ -472,8 +469,7 @@ static void test_gsmtap_udp(void)
 	struct transport_gsmtap_udp *g = NULL;
 	char spec[64], err[256], want_peer[64];
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	int n = exchanges_load(unit_srcpath("tests/data/trace/bip-session.txt"), ex,
-			       EXCHANGES_MAX);
+	int n = exchanges_load(unit_srcpath("tests/data/trace/bip-session.txt"), ex, EXCHANGES_MAX);
 	struct timeval tmo = { 2, 0 };
 	CU_ASSERT_FATAL(fd >= 0 && n > 0);
 	memset(&sa, 0, sizeof(sa));
@@ -489,11 +485,11 @@ static void test_gsmtap_udp(void)
 	for (int i = 0; i < n; i++) {
 		uint8_t want[2048], got[2048];
 		size_t wlen = 0;
-		CU_ASSERT_EQUAL(transport_gsmtap_udp_send_apdu(g, ex[i].c, ex[i].clen, ex[i].r,
-							       ex[i].rlen),
-				0);
-		CU_ASSERT_EQUAL(trace_gsmtap_encode_apdu(ex[i].c, ex[i].clen, ex[i].r,
-							 ex[i].rlen, want, sizeof(want), &wlen),
+		CU_ASSERT_EQUAL(
+			transport_gsmtap_udp_send_apdu(g, ex[i].c, ex[i].clen, ex[i].r, ex[i].rlen),
+			0);
+		CU_ASSERT_EQUAL(trace_gsmtap_encode_apdu(ex[i].c, ex[i].clen, ex[i].r, ex[i].rlen,
+							 want, sizeof(want), &wlen),
 				0);
 		ssize_t got_len = recv(fd, got, sizeof(got), 0);
 		CU_ASSERT_EQUAL(got_len, (ssize_t)wlen);
@@ -545,14 +541,10 @@ int unit_register(void)
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo pcap_tests[] = {
-		UNIT_TEST(test_pcap_headers),
-		UNIT_TEST(test_pcap_golden),
-		UNIT_TEST(test_pcap_write_raw),
-		UNIT_TEST(test_pcap_open_errors),
-		UNIT_TEST(test_pcap_sticky_error),
-		UNIT_TEST(test_pcap_symlink),
-		UNIT_TEST(test_pcap_full_disk),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_pcap_headers),      UNIT_TEST(test_pcap_golden),
+		UNIT_TEST(test_pcap_write_raw),    UNIT_TEST(test_pcap_open_errors),
+		UNIT_TEST(test_pcap_sticky_error), UNIT_TEST(test_pcap_symlink),
+		UNIT_TEST(test_pcap_full_disk),    CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo live_tests[] = {
 		UNIT_TEST(test_hostport),

@@ -104,8 +104,8 @@ static void script_add(struct script *s, const char *c, const char *r)
 		st->rc = -EIO;
 }
 
-static int script_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
-			   size_t cap, size_t *rlen)
+static int script_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,
+			   size_t *rlen)
 {
 	struct script *s = ctx;
 	if (s->pos >= s->n) {
@@ -137,7 +137,9 @@ static int fixed_reset(void *ctx, uint8_t *atr, size_t cap, size_t *atr_len)
 }
 
 static const struct card_link_ops script_ops = {
-	.name = "script", .transmit = script_transmit, .reset = fixed_reset,
+	.name = "script",
+	.transmit = script_transmit,
+	.reset = fixed_reset,
 };
 
 /* ---- a fake network for the engine ------------------------------------ */
@@ -155,8 +157,8 @@ struct fnet {
 	size_t n_unlisten;
 	int listen_rc;
 	unsigned port_changed, want_read;
-	size_t room;     /* bytes write() takes until refilled */
-	int write_rc;    /* non-zero: write() fails */
+	size_t room;  /* bytes write() takes until refilled */
+	int write_rc; /* non-zero: write() fails */
 	struct fconn conns[8];
 };
 
@@ -236,10 +238,10 @@ struct mcard {
 	size_t qhead, n_q;
 	struct mc_frame log[96];
 	size_t n_log;
-	unsigned busy;         /* answer that many ENVELOPEs 93 00 */
-	bool endless;          /* never pop: the same command forever */
+	unsigned busy; /* answer that many ENVELOPEs 93 00 */
+	bool endless;  /* never pop: the same command forever */
 	unsigned n_apdus;
-	size_t counts[256];    /* frames per INS, also past the log */
+	size_t counts[256]; /* frames per INS, also past the log */
 	uint8_t next_number;
 	/* Called after a TERMINAL RESPONSE or ENVELOPE was logged. */
 	void (*react)(struct mcard *m, const struct mc_frame *f);
@@ -297,8 +299,8 @@ static void mc_events(struct mcard *m, const char *list_hex)
 
 static void mc_open(struct mcard *m, uint16_t port, uint16_t bufsize)
 {
-	const uint8_t b[] = { 0xB9, 0x02, (uint8_t)(bufsize >> 8), (uint8_t)bufsize,
-			      0xBC, 0x03, 0x03, (uint8_t)(port >> 8), (uint8_t)port };
+	const uint8_t b[] = { 0xB9, 0x02, (uint8_t)(bufsize >> 8), (uint8_t)bufsize, 0xBC,
+			      0x03, 0x03, (uint8_t)(port >> 8),    (uint8_t)port };
 	mc_push_cmd(m, 0x40, 0x00, 0x82, b, sizeof(b));
 }
 
@@ -388,7 +390,9 @@ static int mc_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rap
 }
 
 static const struct card_link_ops mc_ops = {
-	.name = "mcard", .transmit = mc_transmit, .reset = fixed_reset,
+	.name = "mcard",
+	.transmit = mc_transmit,
+	.reset = fixed_reset,
 };
 
 /* The last frame the card got with that INS, or NULL. */
@@ -461,10 +465,8 @@ static void rig_free(struct rig *r)
 }
 
 /* The last TERMINAL RESPONSE must be exactly `hex`. */
-#define ASSERT_LAST_TR(r, hex) \
-	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&(r)->m, 0x14)), norm(hex))
-#define ASSERT_LAST_ENV(r, hex) \
-	CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&(r)->m, 0xC2)), norm(hex))
+#define ASSERT_LAST_TR(r, hex) CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&(r)->m, 0x14)), norm(hex))
+#define ASSERT_LAST_ENV(r, hex) CU_ASSERT_STRING_EQUAL(frame_hex(mc_last(&(r)->m, 0xC2)), norm(hex))
 
 /* Card with events 09 0A and one channel open on `port`: ch 1 LISTEN. */
 static void rig_with_channel(struct rig *r, unsigned channels, uint16_t port, uint16_t bufsize)
@@ -696,7 +698,6 @@ static void test_open_no_channel_and_port_busy(void)
 	rig_free(&r);
 }
 
-
 /* bip-open-fail: the hook's result answers OPEN CHANNEL, nothing opens;
  * OPEN CHANNELs it lets by open as usual. */
 static unsigned open_fault_calls;
@@ -758,8 +759,8 @@ static void test_open_lowest_free_id(void)
 	/* The CLOSED event of channel 1 is not sent: the id was opened again
 	 * before the card went idle. */
 	for (size_t i = 0; i < r.m.n_log; i++)
-		CU_ASSERT(!(r.m.log[i].ins == 0xC2 &&
-			    strstr(frame_hex(&r.m.log[i]), "B8 02 01 00")));
+		CU_ASSERT(
+			!(r.m.log[i].ins == 0xC2 && strstr(frame_hex(&r.m.log[i]), "B8 02 01 00")));
 	/* 4116 keeps channel 2; 3516 is new. */
 	CU_ASSERT_EQUAL(r.net.n_unlisten, 0);
 	CU_ASSERT_EQUAL(r.net.n_listen, 2);
@@ -812,7 +813,7 @@ static void test_receive_chunking(void)
 		"81 03 03 42 00 82 02 82 81 83 01 02 B6 81 ED", /* 237 < 255 asked */
 		"81 03 04 42 00 82 02 82 81 83 01 00 B6 81 ED",
 		"81 03 05 42 00 82 02 82 81 83 01 00 B6 7E",
-		"81 03 06 42 00 82 02 82 81 83 01 02 B6 00",    /* empty buffer */
+		"81 03 06 42 00 82 02 82 81 83 01 02 B6 00", /* empty buffer */
 	};
 	static const char *const tails[] = { "B7 01 FF", "B7 01 7E", "B7 01 00", "B7 01 00" };
 	for (size_t i = 0; i < 4; i++) {
@@ -914,8 +915,8 @@ static void test_close_and_status(void)
 	CU_ASSERT_EQUAL(transport_bip_term_accept(r.t, 4116, &a), 1);
 	CU_ASSERT(transport_bip_term_port_free(r.t, 4116));
 	mc_status(&r.m);
-	mc_close(&r.m, 1, 0x01);           /* ESTABLISHED -> LISTEN, no event */
-	mc_close(&r.m, 2, 0x01);           /* LISTEN stays LISTEN */
+	mc_close(&r.m, 1, 0x01); /* ESTABLISHED -> LISTEN, no event */
+	mc_close(&r.m, 2, 0x01); /* LISTEN stays LISTEN */
 	mc_status(&r.m);
 	CU_ASSERT_EQUAL(rig_pump(&r), BIP_TERM_IDLE);
 	/* ESTABLISHED event, then the four commands. */
@@ -923,10 +924,8 @@ static void test_close_and_status(void)
 			       norm("D6 0B 99 01 0A 82 02 82 81 B8 02 81 00"));
 	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[6]),
 			       norm("81 03 05 44 00 82 02 82 81 83 01 00 B8 02 81 00 B8 02 42 00"));
-	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[7]),
-			       norm("81 03 06 41 01 82 02 82 81 83 01 00"));
-	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[8]),
-			       norm("81 03 07 41 01 82 02 82 81 83 01 00"));
+	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[7]), norm("81 03 06 41 01 82 02 82 81 83 01 00"));
+	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[8]), norm("81 03 07 41 01 82 02 82 81 83 01 00"));
 	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[9]),
 			       norm("81 03 08 44 00 82 02 82 81 83 01 00 B8 02 41 00 B8 02 42 00"));
 	CU_ASSERT_EQUAL(r.m.n_log, 10);
@@ -937,7 +936,7 @@ static void test_close_and_status(void)
 	CU_ASSERT_EQUAL(transport_bip_term_accept(r.t, 4116, &b), 1);
 	mc_close(&r.m, 1, 0x00);
 	mc_close(&r.m, 2, 0x00);
-	mc_close(&r.m, 2, 0x00);           /* already closed: 3A 03 */
+	mc_close(&r.m, 2, 0x00); /* already closed: 3A 03 */
 	mc_status(&r.m);
 	CU_ASSERT_EQUAL(rig_pump(&r), BIP_TERM_IDLE);
 	CU_ASSERT_STRING_EQUAL(frame_hex(&r.m.log[11]),
@@ -1097,8 +1096,8 @@ static void test_data_available_no_stall(void)
 /* ---- hostile cards ---------------------------------------------------- */
 
 struct hostile_case {
-	const char *cmd;  /* FETCH response data */
-	const char *tr;   /* expected TERMINAL RESPONSE data, NULL: none */
+	const char *cmd; /* FETCH response data */
+	const char *tr;  /* expected TERMINAL RESPONSE data, NULL: none */
 };
 
 static const struct hostile_case hostile_cases[] = {
@@ -1326,9 +1325,9 @@ static void test_link_emu(void)
 {
 	struct card_fs *fs = card_fs_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fs);
-	static const uint8_t atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31, 0xE0,
-				       0x73, 0xFE, 0x21, 0x1B, 0x63, 0x3A, 0x20, 0x4E, 0x83,
-				       0x00, 0x90, 0x00, 0x31 };
+	static const uint8_t atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31,
+				       0xE0, 0x73, 0xFE, 0x21, 0x1B, 0x63, 0x3A, 0x20,
+				       0x4E, 0x83, 0x00, 0x90, 0x00, 0x31 };
 	struct card *card = card_new(fs, atr, sizeof(atr));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(card);
 	void *ctx = transport_link_emu_new(card);
@@ -1441,8 +1440,11 @@ static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_g
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n->base);
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map = { 4116, 0 };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = &map,
-				     .n_port_map = 1, .channels = channels };
+	struct bip_gw_config cfg = { .listen = &lo,
+				     .n_listen = 1,
+				     .port_map = &map,
+				     .n_port_map = 1,
+				     .channels = channels };
 	if (base_cfg)
 		cfg = *base_cfg;
 	char err[256] = "";
@@ -1524,7 +1526,6 @@ static void test_gw_echo_flow(void)
 			       norm("D6 0B 99 01 0A 82 02 82 81 B8 02 41 05"));
 	net_rig_free(&n);
 }
-
 
 static bool last_env_established(struct net_rig *n, void *arg)
 {
@@ -1752,8 +1753,9 @@ static void test_gw_rx_backpressure(void)
 	quiet();
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
-				     .n_port_map = 2 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
+	};
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "09 0A");
 	mc_open(&n.m, 4116, 1400);
@@ -1812,8 +1814,9 @@ static void test_gw_listen_failures(void)
 	CU_ASSERT_EQUAL_FATAL(getsockname(busy, (struct sockaddr *)&a, &alen), 0);
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	struct bip_gw_port_map map = { 4116, ntohs(a.sin_port) };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = &map,
-				     .n_port_map = 1 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = &map, .n_port_map = 1
+	};
 	net_rig_new(&n, 0, &cfg);
 	mc_open(&n.m, 4116, 1400);
 	net_rig_start(&n);
@@ -1827,8 +1830,9 @@ static void test_gw_listen_failures(void)
 	 * fails the OPEN CHANNEL. 192.0.2.1 (TEST-NET-1) is not local. */
 	struct bip_gw_addr two[2] = { { "127.0.0.1", false }, { "192.0.2.1", true } };
 	struct bip_gw_port_map eph = { 3516, 0 };
-	struct bip_gw_config c2 = { .listen = two, .n_listen = 2, .port_map = &eph,
-				    .n_port_map = 1 };
+	struct bip_gw_config c2 = {
+		.listen = two, .n_listen = 2, .port_map = &eph, .n_port_map = 1
+	};
 	net_rig_new(&n, 0, &c2);
 	mc_open(&n.m, 3516, 1400);
 	net_rig_start(&n);
@@ -1892,8 +1896,11 @@ static void test_gw_idle_timeout(void)
 	quiet();
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map = { 4116, 0 };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = &map,
-				     .n_port_map = 1, .idle_timeout_ms = 50 };
+	struct bip_gw_config cfg = { .listen = &lo,
+				     .n_listen = 1,
+				     .port_map = &map,
+				     .n_port_map = 1,
+				     .idle_timeout_ms = 50 };
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "0A");
 	mc_open(&n.m, 4116, 1400);
@@ -1940,8 +1947,9 @@ static void test_gw_restart_stop(void)
 	quiet();
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
-				     .n_port_map = 2 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
+	};
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "09 0A");
 	mc_open(&n.m, 4116, 1400);
@@ -2012,8 +2020,9 @@ static void test_gw_with_card(void)
 	n.base = event_base_new();
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
-				     .n_port_map = 2 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
+	};
 	char err[256] = "";
 	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
@@ -2103,8 +2112,9 @@ static void test_gw_open_retry_with_card(void)
 	struct card_fs *fs = card_fs_new();
 	struct card *card = card_new(fs, test_atr, sizeof(test_atr));
 	static const struct card_bip_port ports[] = { { 4116, 1 }, { 3516, 1 } };
-	struct card_bip_config bc = { .ports = ports, .n_ports = 2, .sink = &unit_echo_sink,
-				      .open_retry = { 1, 300 } };
+	struct card_bip_config bc = {
+		.ports = ports, .n_ports = 2, .sink = &unit_echo_sink, .open_retry = { 1, 300 }
+	};
 	struct card_bip *bip = card_bip_new(&bc);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bip);
 	card_bip_attach(bip, card);
@@ -2114,8 +2124,9 @@ static void test_gw_open_retry_with_card(void)
 	n.base = event_base_new();
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = map,
-				     .n_port_map = 2 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
+	};
 	char err[256] = "";
 	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
@@ -2130,7 +2141,7 @@ static void test_gw_open_retry_with_card(void)
 	CU_ASSERT(wait_for(&n, listens_on_4116, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	CU_ASSERT(ms >= 290); /* not before the POLL INTERVAL */
+	CU_ASSERT(ms >= 290);                /* not before the POLL INTERVAL */
 	CU_ASSERT_EQUAL(open_once_calls, 2); /* 4116 again */
 	CU_ASSERT(card_bip_settled(bip));
 	/* POLLING OFF went: no poll timer left behind (the loop goes idle). */

@@ -108,26 +108,26 @@ static void run_for(struct event_base *base, unsigned ms)
 /* ---- a fake pcscd with one reader ------------------------------------- */
 
 struct fake {
-	bool service;           /* pcscd running */
-	long gen;               /* contexts of older pcscd runs are stale */
-	long ctx_live;          /* contexts established in this run and not released */
-	const char *readers;    /* multi-string; NULL: no reader at all */
+	bool service;        /* pcscd running */
+	long gen;            /* contexts of older pcscd runs are stale */
+	long ctx_live;       /* contexts established in this run and not released */
+	const char *readers; /* multi-string; NULL: no reader at all */
 	size_t readers_len;
 	bool present;
-	bool exclusive;         /* someone holds the card exclusively */
-	unsigned long counter;  /* pcsc-lite's event counter */
-	unsigned long proto;    /* SCARD_PROTOCOL_T0 or _T1 */
+	bool exclusive;        /* someone holds the card exclusively */
+	unsigned long counter; /* pcsc-lite's event counter */
+	unsigned long proto;   /* SCARD_PROTOCOL_T0 or _T1 */
 	uint8_t atr[33];
 	size_t atr_len;
 
 	bool handle_open;
 	long hcard;
-	bool handle_reset;      /* another application reset the card */
-	bool handle_removed;    /* the card went out since the handle was made */
+	bool handle_reset;   /* another application reset the card */
+	bool handle_removed; /* the card went out since the handle was made */
 
 	unsigned establishes, releases, connects, disconnects, reconnects, resets;
 	bool last_reconnect_reset;
-	long transmit_rc;       /* one forced failure */
+	long transmit_rc; /* one forced failure */
 
 	/* every C-APDU, and the answers: a script, or the emulated card */
 	char sent[SENT_MAX][3 * FRAME_MAX + 1];
@@ -140,9 +140,9 @@ struct fake {
 
 static struct fake F;
 
-static const uint8_t fake_atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31, 0xE0,
-				    0x73, 0xFE, 0x21, 0x1B, 0x63, 0x3A, 0x20, 0x4E, 0x83,
-				    0x00, 0x90, 0x00, 0x93 };
+static const uint8_t fake_atr[] = { 0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31,
+				    0xE0, 0x73, 0xFE, 0x21, 0x1B, 0x63, 0x3A, 0x20,
+				    0x4E, 0x83, 0x00, 0x90, 0x00, 0x93 };
 
 static void fake_init(unsigned long proto, bool present)
 {
@@ -272,8 +272,7 @@ static void fake_power(void)
 		card_reset(F.card);
 }
 
-static long f_connect(void *arg, long hctx, const char *reader, long *hcard,
-		      unsigned long *proto)
+static long f_connect(void *arg, long hctx, const char *reader, long *hcard, unsigned long *proto)
 {
 	F.connects++;
 	long rc = check_ctx(hctx);
@@ -321,8 +320,8 @@ static long f_disconnect(void *arg, long hcard)
 	return rc;
 }
 
-static long f_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c,
-		       size_t clen, uint8_t *r, size_t *rlen)
+static long f_transmit(void *arg, long hcard, unsigned long proto, const uint8_t *c, size_t clen,
+		       uint8_t *r, size_t *rlen)
 {
 	long rc = check_card(hcard);
 	if (rc != SCARD_S_SUCCESS)
@@ -551,8 +550,7 @@ static void test_t0_case4(void)
 	fake_answer("61 08");
 	fake_answer("6C 06");
 	fake_answer("62 04 82 02 78 21 90 00");
-	CU_ASSERT_STRING_EQUAL(xmit(l, "01 A4 04 04 02 7F 50 00", 300),
-			       "62 04 82 02 78 21 90 00");
+	CU_ASSERT_STRING_EQUAL(xmit(l, "01 A4 04 04 02 7F 50 00", 300), "62 04 82 02 78 21 90 00");
 	CU_ASSERT_EQUAL(F.n_sent, 3);
 	expect_sent(0, "01 A4 04 04 02 7F 50");
 	expect_sent(1, "01 C0 00 00 08");
@@ -570,12 +568,12 @@ static void test_t0_getresponse_cla(void)
 	static const struct {
 		const char *cmd, *gr;
 	} cases[] = {
-		{ "80 F2 00 00", "00 C0 00 00 02" },       /* proprietary, channel 0 */
-		{ "83 F2 00 00", "03 C0 00 00 02" },       /* channel 3 */
-		{ "0C B0 00 00", "00 C0 00 00 02" },       /* SM bits dropped */
-		{ "41 B0 00 00", "41 C0 00 00 02" },       /* further interindustry, 5 */
-		{ "6F B0 00 00", "4F C0 00 00 02" },       /* channel 19, SM dropped */
-		{ "C7 F2 00 00", "47 C0 00 00 02" },       /* proprietary, channel 11 */
+		{ "80 F2 00 00", "00 C0 00 00 02" }, /* proprietary, channel 0 */
+		{ "83 F2 00 00", "03 C0 00 00 02" }, /* channel 3 */
+		{ "0C B0 00 00", "00 C0 00 00 02" }, /* SM bits dropped */
+		{ "41 B0 00 00", "41 C0 00 00 02" }, /* further interindustry, 5 */
+		{ "6F B0 00 00", "4F C0 00 00 02" }, /* channel 19, SM dropped */
+		{ "C7 F2 00 00", "47 C0 00 00 02" }, /* proprietary, channel 11 */
 	};
 	logs_reset();
 	struct transport_link_pcsc *l = open_card(SCARD_PROTOCOL_T0);
@@ -612,7 +610,7 @@ static void test_t0_limits(void)
 	before = F.n_sent;
 	CU_ASSERT_STRING_EQUAL(xmit(l, "00 B0 00 00 00 01 00", 300), "rc=-22"); /* extended */
 	CU_ASSERT_STRING_EQUAL(xmit(l, "00 B0 00", 300), "rc=-22");
-	CU_ASSERT_STRING_EQUAL(xmit(l, "00 D6 00 00 03 01 02", 300), "rc=-22"); /* short data */
+	CU_ASSERT_STRING_EQUAL(xmit(l, "00 D6 00 00 03 01 02", 300), "rc=-22");    /* short data */
 	CU_ASSERT_STRING_EQUAL(xmit(l, "00 D6 00 00 01 01 02 03", 300), "rc=-22"); /* long */
 	CU_ASSERT_EQUAL(F.n_sent, before);
 	/* An answer without SW1 SW2 from the layer below. */
@@ -771,7 +769,8 @@ static void test_reader_not_found(void)
 	struct transport_link_pcsc *l = NULL;
 	char small[12];
 	CU_ASSERT_EQUAL(transport_link_pcsc_new_api("No Such Reader", &fake_api, NULL, &l, small,
-						    sizeof(small)), -ENODEV);
+						    sizeof(small)),
+			-ENODEV);
 	CU_ASSERT_STRING_EQUAL(small, "no reader '");
 }
 
@@ -788,18 +787,19 @@ static void test_reader_bad_args_and_pcscd_away(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(transport_link_pcsc_new_api("", &fake_api, NULL, &l, err, sizeof(err)),
 			-EINVAL);
-	CU_ASSERT_EQUAL(transport_link_pcsc_new_api(longname, &fake_api, NULL, &l, err,
-						    sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(
+		transport_link_pcsc_new_api(longname, &fake_api, NULL, &l, err, sizeof(err)),
+		-EINVAL);
 	CU_ASSERT_EQUAL(transport_link_pcsc_new_api(READER, NULL, NULL, &l, err, sizeof(err)),
 			-EINVAL);
-	CU_ASSERT_EQUAL(transport_link_pcsc_new_api(READER, &fake_api, NULL, NULL, err,
-						    sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(
+		transport_link_pcsc_new_api(READER, &fake_api, NULL, NULL, err, sizeof(err)),
+		-EINVAL);
 	CU_ASSERT_EQUAL(F.establishes, 0);
 	fake_service_down();
 	CU_ASSERT_EQUAL(transport_link_pcsc_new_api(READER, &fake_api, NULL, &l, err, sizeof(err)),
 			-ECONNREFUSED);
-	CU_ASSERT_STRING_EQUAL(err,
-			       "pcscd is not running (SCardEstablishContext: 0x8010001D)");
+	CU_ASSERT_STRING_EQUAL(err, "pcscd is not running (SCardEstablishContext: 0x8010001D)");
 	CU_ASSERT_PTR_NULL(l);
 }
 
@@ -841,8 +841,7 @@ static void test_error_table(void)
 		CU_ASSERT_STRING_EQUAL(transport_pcsc_strerror(cases[i].code), cases[i].text);
 	}
 	CU_ASSERT_STRING_EQUAL(transport_pcsc_event_name(TRANSPORT_PCSC_CARD_IN), "card in");
-	CU_ASSERT_STRING_EQUAL(transport_pcsc_event_name(TRANSPORT_PCSC_CARD_RESET),
-			       "card reset");
+	CU_ASSERT_STRING_EQUAL(transport_pcsc_event_name(TRANSPORT_PCSC_CARD_RESET), "card reset");
 	CU_ASSERT_STRING_EQUAL(transport_pcsc_event_name(TRANSPORT_PCSC_CARD_OUT), "card out");
 	CU_ASSERT_STRING_EQUAL(transport_pcsc_event_name(TRANSPORT_PCSC_NONE), "none");
 }
@@ -861,8 +860,7 @@ static void test_poll_insert_remove(void)
 	fake_insert();
 	CU_ASSERT_EQUAL(poll1(l, NULL), TRANSPORT_PCSC_CARD_IN);
 	CU_ASSERT(transport_link_pcsc_has_card(l));
-	CU_ASSERT_EQUAL(logs_with("card in reader 'Virtual PCD 00 00' (T=0), ATR 3B 9F 96 80"),
-			1);
+	CU_ASSERT_EQUAL(logs_with("card in reader 'Virtual PCD 00 00' (T=0), ATR 3B 9F 96 80"), 1);
 	CU_ASSERT_EQUAL(poll1(l, NULL), TRANSPORT_PCSC_NONE);
 	CU_ASSERT_EQUAL(poll1(l, NULL), TRANSPORT_PCSC_NONE);
 	fake_remove();
@@ -1220,8 +1218,9 @@ static void test_gateway_over_pcsc(void)
 	struct gw_rig g = { .base = event_base_new() };
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map = { 4116, 0 };
-	struct bip_gw_config cfg = { .listen = &lo, .n_listen = 1, .port_map = &map,
-				     .n_port_map = 1 };
+	struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = &map, .n_port_map = 1
+	};
 	char err[256] = "";
 	g.gw = transport_bip_gw_new(g.base, &transport_link_pcsc_ops, l, &cfg, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g.gw);

@@ -77,9 +77,8 @@ static void test_listen_ipv4(void)
 	char err[128] = "", want[128];
 	int fd = -1, fd2 = -1;
 	uint16_t bound = 0, bound2 = 0;
-	CU_ASSERT_EQUAL_FATAL(transport_sock_listen("127.0.0.1", 0, 0, &fd, &bound, err,
-						    sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		transport_sock_listen("127.0.0.1", 0, 0, &fd, &bound, err, sizeof(err)), 0);
 	CU_ASSERT_NOT_EQUAL(bound, 0);
 	struct sockaddr_in got;
 	socklen_t len = sizeof(got);
@@ -90,9 +89,9 @@ static void test_listen_ipv4(void)
 	CU_ASSERT_EQUAL(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &type, &len), 0);
 	CU_ASSERT_EQUAL(type, 1);
 
-	CU_ASSERT_EQUAL(transport_sock_listen("127.0.0.1", bound, 0, &fd2, &bound2, err,
-					      sizeof(err)),
-			-EADDRINUSE);
+	CU_ASSERT_EQUAL(
+		transport_sock_listen("127.0.0.1", bound, 0, &fd2, &bound2, err, sizeof(err)),
+		-EADDRINUSE);
 	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u: %s", bound,
 		 strerror(EADDRINUSE));
 	CU_ASSERT_STRING_EQUAL(err, want);
@@ -122,8 +121,7 @@ static void test_listen_ipv6(void)
 	CU_ASSERT_EQUAL(transport_sock_listen("::1", bound, TRANSPORT_SOCK_ERR_ADDR, &fd2, &bound2,
 					      err, sizeof(err)),
 			-EADDRINUSE);
-	snprintf(want, sizeof(want), "cannot listen on [::1]:%u: %s", bound,
-		 strerror(EADDRINUSE));
+	snprintf(want, sizeof(want), "cannot listen on [::1]:%u: %s", bound, strerror(EADDRINUSE));
 	CU_ASSERT_STRING_EQUAL(err, want);
 	close(fd);
 }
@@ -131,10 +129,8 @@ static void test_listen_ipv6(void)
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_peer_names),
-		UNIT_TEST(test_not_numeric),
-		UNIT_TEST(test_listen_ipv4),
-		UNIT_TEST(test_listen_ipv6),
+		UNIT_TEST(test_peer_names),  UNIT_TEST(test_not_numeric),
+		UNIT_TEST(test_listen_ipv4), UNIT_TEST(test_listen_ipv6),
 		CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("transport_sock", tests);

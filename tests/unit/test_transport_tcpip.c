@@ -41,9 +41,9 @@ ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
 int __wrap_bufferevent_write(struct bufferevent *bev, const void *data, size_t size);
 
-static unsigned hold_reads;   /* evbuffer_remove() calls to answer "nothing" */
+static unsigned hold_reads; /* evbuffer_remove() calls to answer "nothing" */
 static unsigned reads_held;
-static bool refuse_writes;    /* bufferevent_write() fails */
+static bool refuse_writes; /* bufferevent_write() fails */
 static unsigned writes_refused;
 
 int __wrap_evbuffer_remove(struct evbuffer *buf, void *data, size_t datlen)
@@ -102,9 +102,8 @@ static void rig_start(struct rig *r)
 	struct tcpip_limits lim = { .idle_timeout_ms = 10000 };
 	r->t = transport_tcpip_new(r->base, r->srv, &lim);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r->t);
-	CU_ASSERT_EQUAL_FATAL(transport_tcpip_listen(r->t, "127.0.0.1", 0, false, &r->port, msg,
-						     sizeof(msg)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		transport_tcpip_listen(r->t, "127.0.0.1", 0, false, &r->port, msg, sizeof(msg)), 0);
 }
 
 static void rig_stop(struct rig *r)

@@ -83,9 +83,8 @@ static size_t build_stream(uint8_t *out, size_t cap, uint8_t msgs[][400], size_t
 	for (size_t i = 0; i < sizeof(stream_msgs) / sizeof(stream_msgs[0]); i++) {
 		size_t flen = 0;
 		lens[i] = unhex(stream_msgs[i], msgs[i], 400);
-		CU_ASSERT_EQUAL_FATAL(transport_vpcd_frame_encode(msgs[i], lens[i], out + n,
-								  cap - n, &flen),
-				      0);
+		CU_ASSERT_EQUAL_FATAL(
+			transport_vpcd_frame_encode(msgs[i], lens[i], out + n, cap - n, &flen), 0);
 		n += flen;
 	}
 	/* One long APDU too: 300 bytes of UPDATE BINARY-ish data. */
@@ -99,8 +98,7 @@ static size_t build_stream(uint8_t *out, size_t cap, uint8_t msgs[][400], size_t
 	for (size_t i = 5; i < 305; i++)
 		msgs[last][i] = (uint8_t)i;
 	size_t flen = 0;
-	CU_ASSERT_EQUAL_FATAL(transport_vpcd_frame_encode(msgs[last], 305, out + n, cap - n,
-							  &flen),
+	CU_ASSERT_EQUAL_FATAL(transport_vpcd_frame_encode(msgs[last], 305, out + n, cap - n, &flen),
 			      0);
 	return n + flen;
 }
@@ -241,13 +239,12 @@ static void test_frame_encode(void)
 	CU_ASSERT_EQUAL(transport_vpcd_frame_encode(m, 0, out, sizeof(out), &len), -EINVAL);
 	CU_ASSERT_EQUAL(transport_vpcd_frame_encode(NULL, 2, out, sizeof(out), &len), -EINVAL);
 	memset(big, 0x11, VPCD_MSG_MAX + 3);
-	CU_ASSERT_EQUAL(transport_vpcd_frame_encode(big, VPCD_MSG_MAX, big, VPCD_MSG_MAX + 2,
-						    &len),
+	CU_ASSERT_EQUAL(transport_vpcd_frame_encode(big, VPCD_MSG_MAX, big, VPCD_MSG_MAX + 2, &len),
 			0);
 	CU_ASSERT(len == VPCD_MSG_MAX + 2 && big[0] == 0xFF && big[1] == 0xFF && big[2] == 0x11);
-	CU_ASSERT_EQUAL(transport_vpcd_frame_encode(big, VPCD_MSG_MAX + 1, big + 0,
-						    VPCD_MSG_MAX + 3, &len),
-			-EMSGSIZE);
+	CU_ASSERT_EQUAL(
+		transport_vpcd_frame_encode(big, VPCD_MSG_MAX + 1, big + 0, VPCD_MSG_MAX + 3, &len),
+		-EMSGSIZE);
 	free(big);
 }
 
@@ -297,9 +294,8 @@ static void apdu(const char *capdu, const char *rapdu)
 	size_t clen = unhex(capdu, c, sizeof(c)), wlen = unhex(rapdu, want, sizeof(want));
 	size_t len = 0;
 	enum transport_vpcd_kind kind = VPCD_KIND_UNKNOWN;
-	CU_ASSERT_EQUAL_FATAL(transport_vpcd_frame_handle(card, c, clen, out, sizeof(out), &len,
-							  &kind),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		transport_vpcd_frame_handle(card, c, clen, out, sizeof(out), &len, &kind), 0);
 	CU_ASSERT_EQUAL(kind, VPCD_KIND_APDU);
 	CU_ASSERT_EQUAL(len, 2 + wlen);
 	CU_ASSERT(len >= 2 && (size_t)((out[0] << 8) | out[1]) == len - 2);
@@ -374,13 +370,11 @@ static void test_handle_too_long(void)
 	CU_ASSERT_EQUAL_FATAL(card_fs_add_ef(big->mf, 0x6F01, data, CARD_EF_SIZE_MAX, NULL), 0);
 	c = card_new(big, prof->card.atr, prof->card.atr_len);
 	CU_ASSERT_FATAL(c != NULL);
-	CU_ASSERT_EQUAL(transport_vpcd_frame_handle(c, sel, sizeof(sel), out, sizeof(out), &len,
-						    NULL),
-			0);
+	CU_ASSERT_EQUAL(
+		transport_vpcd_frame_handle(c, sel, sizeof(sel), out, sizeof(out), &len, NULL), 0);
 	CU_ASSERT(len == 4 && out[2] == 0x90);
-	CU_ASSERT_EQUAL(transport_vpcd_frame_handle(c, rb, sizeof(rb), out, sizeof(out), &len,
-						    NULL),
-			0);
+	CU_ASSERT_EQUAL(
+		transport_vpcd_frame_handle(c, rb, sizeof(rb), out, sizeof(out), &len, NULL), 0);
 	CU_ASSERT(len == 4 && out[0] == 0 && out[1] == 2 && out[2] == 0x6F && out[3] == 0x00);
 	card_free(c);
 	card_fs_free(big);
@@ -515,8 +509,7 @@ static void fake_send_hex(struct fake *f, const char *hex)
 }
 
 /* Sends a frame and expects the answer frame (hex, prefix included). */
-static void exchange(struct event_base *base, struct fake *f, const char *frame,
-		     const char *want)
+static void exchange(struct event_base *base, struct fake *f, const char *frame, const char *want)
 {
 	uint8_t w[512];
 	size_t wlen = unhex(want, w, sizeof(w));
@@ -622,7 +615,6 @@ static void test_client_exchange(void)
 	event_base_free(base);
 	transport_vpcd_free(NULL);
 }
-
 
 /* apdu-delay: the hook holds the answer; the command behind it waits. */
 static unsigned delay_calls;
@@ -844,17 +836,17 @@ static void test_client_new_errors(void)
 	struct event_base *base = event_base_new();
 	char err[256] = "";
 	CU_ASSERT_FATAL(base != NULL);
-	CU_ASSERT_PTR_NULL(transport_vpcd_new(base, card, "127.0.0.1:99999", NULL, err,
-					      sizeof(err)));
+	CU_ASSERT_PTR_NULL(
+		transport_vpcd_new(base, card, "127.0.0.1:99999", NULL, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "port") != NULL);
-	CU_ASSERT_PTR_NULL(transport_vpcd_new(base, card, "nowhere.invalid", NULL, err,
-					      sizeof(err)));
+	CU_ASSERT_PTR_NULL(
+		transport_vpcd_new(base, card, "nowhere.invalid", NULL, err, sizeof(err)));
 	CU_ASSERT(strstr(err, "nowhere.invalid") != NULL);
 	CU_ASSERT_PTR_NULL(transport_vpcd_new(NULL, card, "127.0.0.1", NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NULL(transport_vpcd_new(base, NULL, "127.0.0.1", NULL, err, sizeof(err)));
 	/* Default port. */
-	struct transport_vpcd *v = transport_vpcd_new(base, card, "127.0.0.1", NULL, err,
-						      sizeof(err));
+	struct transport_vpcd *v =
+		transport_vpcd_new(base, card, "127.0.0.1", NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(v);
 	if (v)
 		CU_ASSERT_STRING_EQUAL(transport_vpcd_peer(v), "127.0.0.1:35963");
@@ -878,12 +870,9 @@ int unit_register(void)
 		CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo client_tests[] = {
-		UNIT_TEST(test_client_exchange),
-		UNIT_TEST(test_client_reconnect),
-		UNIT_TEST(test_client_bad_frame),
-		UNIT_TEST(test_client_big_answers),
-		UNIT_TEST(test_client_new_errors),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_client_exchange),   UNIT_TEST(test_client_reconnect),
+		UNIT_TEST(test_client_bad_frame),  UNIT_TEST(test_client_big_answers),
+		UNIT_TEST(test_client_new_errors), CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {
 		{ "transport_vpcd_frame", load_card, free_card, NULL, NULL, frame_tests },
