@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 
 build_pkgs=(build-essential autoconf automake pkg-config libssl-dev libevent-dev
-	libpcsclite-dev libconfig-dev libwbxml2-dev libxml2-dev libcunit1-dev libjansson-dev
+	libpcsclite-dev libconfig-dev libwbxml2-dev libexpat1-dev libxml2-dev libcunit1-dev libjansson-dev
 	libsystemd-dev)
 run_pkgs=(openssl curl python3)
 test_pkgs=(libwbxml2-utils gnutls-bin jq pcscd pcsc-tools vsmartcard-vpcd opensc tshark

@@ -10,8 +10,8 @@ tests_unit_test_codec_tlv_SOURCES = tests/unit/test_codec_tlv.c
 tests_unit_test_codec_tlv_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_codec_tlv_LDADD = $(UNIT_LIBS) $(LIB_CODEC) $(DEP_LIBS) $(CUNIT_LIBS)
 tests_unit_test_codec_wbxml_SOURCES = tests/unit/test_codec_wbxml.c
-tests_unit_test_codec_wbxml_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_codec_wbxml_LDADD = $(UNIT_LIBS) $(LIB_CODEC) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_codec_wbxml_CFLAGS = $(UNIT_CFLAGS) $(LIBXML_CFLAGS)
+tests_unit_test_codec_wbxml_LDADD = $(UNIT_LIBS) $(LIB_CODEC) $(DEP_LIBS) $(LIBXML_LIBS) $(CUNIT_LIBS)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_der
 tests_fuzz_fuzz_der_SOURCES = tests/fuzz/fuzz_der.c

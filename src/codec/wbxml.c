@@ -1,4 +1,4 @@
-/* wbxml.c - DM bootstrap messages: XML well-formedness (libxml2) and XML <-> WBXML 1.2
+/* wbxml.c - DM bootstrap messages: XML well-formedness (expat) and XML <-> WBXML 1.2
  * (WAP-192-WBXML; libwbxml2 with the SyncML 1.2 and DM DDF 1.2 code pages, OMA-TS-DM_RepPro). */
 #include "codec/wbxml.h"
 
@@ -10,17 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
+#include <expat.h>
 #include <wbxml/wbxml.h>
 #include <wbxml/wbxml_conv.h>
 
-/* The first error the parser reported; later ones are consequences. */
-struct xml_capture {
-	bool has_error;
-	int line;
-	char msg[256];
-};
+#include "core/limits.h"
+#include "core/strparse.h"
 
 static void set_err(char *err, size_t errcap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -35,23 +30,68 @@ static void set_err(char *err, size_t errcap, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libxml2 hands a SAX2 parser's serror the parser context as its data
- * (ctxt->userData == ctxt), so the capture rides in ctxt->_private. */
-static void capture_error(void *data, xmlErrorPtr e)
+/* The elements open while expat parses, so that a mismatched end tag can
+ * name the element it should have closed and where that one opened. */
+struct xml_open {
+	size_t depth;
+	struct {
+		char name[CODEC_XML_NAME_MAX + 1];
+		unsigned long line;
+	} el[CODEC_XML_OPEN_NAMED];
+	XML_Parser p;
+};
+
+static void XMLCALL on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 {
-	xmlParserCtxtPtr ctxt = data;
-	struct xml_capture *cap = ctxt ? ctxt->_private : NULL;
-	if (!cap || !e || e->level < XML_ERR_ERROR || cap->has_error)
-		return;
-	cap->has_error = true;
-	cap->line = e->line > 0 ? e->line : 0;
-	snprintf(cap->msg, sizeof(cap->msg), "%s", e->message ? e->message : "malformed XML");
-	/* err holds one line; libxml2 messages end with a newline and some
-	 * quote the offending input after another one. */
-	cap->msg[strcspn(cap->msg, "\r\n")] = '\0';
-	size_t n = strlen(cap->msg);
-	while (n > 0 && cap->msg[n - 1] == ' ')
-		cap->msg[--n] = '\0';
+	struct xml_open *o = arg;
+	(void)attrs;
+	if (o->depth < CODEC_XML_OPEN_NAMED) {
+		snprintf(o->el[o->depth].name, sizeof(o->el[0].name), "%s", name);
+		o->el[o->depth].line = XML_GetCurrentLineNumber(o->p);
+	}
+	o->depth++;
+}
+
+static void XMLCALL on_end(void *arg, const XML_Char *name)
+{
+	struct xml_open *o = arg;
+	(void)name;
+	o->depth--;
+}
+
+/* The name of the end tag whose name expat's error index points at (the
+ * byte after "</"), into name. */
+static bool end_tag_name(const uint8_t *xml, size_t len, size_t at, char *name, size_t cap)
+{
+	if (at < 2 || at >= len || xml[at - 2] != '<' || xml[at - 1] != '/')
+		return false;
+	size_t n = 0;
+	for (; at < len && n + 1 < cap; at++) {
+		uint8_t c = xml[at];
+		if (c == '>' || c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			break;
+		name[n++] = (char)c;
+	}
+	name[n] = '\0';
+	return n > 0;
+}
+
+/* Bytes of p[0..len) before the first of stop, at most CODEC_XML_NAME_MAX. */
+static size_t strcspn_n(const uint8_t *p, size_t len, const char *stop)
+{
+	size_t n = 0;
+	while (n < len && n < CODEC_XML_NAME_MAX && !strchr(stop, p[n]))
+		n++;
+	return n;
+}
+
+/* Whether xml[at..len) starts with a whole UTF-8 character (ASCII too). */
+static bool utf8_at(const uint8_t *xml, size_t len, size_t at)
+{
+	char c[5] = { 0 };
+	for (size_t k = 0; k < 4 && at + k < len; k++)
+		c[k] = (char)xml[at + k];
+	return at < len && utf8_seq_len(c) != 0;
 }
 
 int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t errcap)
@@ -69,28 +109,47 @@ int codec_xml_check(const uint8_t *xml, size_t len, int *line, char *err, size_t
 		set_err(err, errcap, "document too large");
 		return -EMSGSIZE;
 	}
-
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
+	struct xml_open *o = calloc(1, sizeof(*o));
+	XML_Parser p = o ? XML_ParserCreate(NULL) : NULL;
+	if (!p) {
+		free(o);
 		set_err(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
-	struct xml_capture cap = { .has_error = false };
-	ctxt->_private = &cap;
-	ctxt->sax->serror = capture_error;
-	/* No network, no external DTD, no entity substitution: a bootstrap
-	 * source is checked as it stands. NOERROR/NOWARNING keep the generic
-	 * channel (stderr) quiet; the structured one above still sees errors. */
-	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL, NULL, opts);
-	bool ok = doc && ctxt->wellFormed && !cap.has_error;
-	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
-	if (ok)
-		return 0;
-	*line = cap.line;
-	set_err(err, errcap, "%s", cap.has_error ? cap.msg : "malformed XML");
-	return -EINVAL;
+	/* No handler for external entities or parameter entities: expat then
+	 * reads no DTD and fetches nothing; a bootstrap source is checked as
+	 * it stands. */
+	o->p = p;
+	XML_SetUserData(p, o);
+	XML_SetElementHandler(p, on_start, on_end);
+	int rc = 0;
+	if (XML_Parse(p, (const char *)xml, (int)len, XML_TRUE) != XML_STATUS_OK) {
+		enum XML_Error code = XML_GetErrorCode(p);
+		unsigned long l = XML_GetCurrentLineNumber(p);
+		char closing[CODEC_XML_NAME_MAX + 1];
+		XML_Index at = XML_GetCurrentByteIndex(p);
+		*line = l > INT_MAX ? 0 : (int)l;
+		rc = code == XML_ERROR_NO_MEMORY ? -ENOMEM : -EINVAL;
+		if (code == XML_ERROR_TAG_MISMATCH && o->depth >= 1 &&
+		    o->depth <= CODEC_XML_OPEN_NAMED && at >= 0 &&
+		    end_tag_name(xml, len, (size_t)at, closing, sizeof(closing)))
+			set_err(err, errcap, "%s: </%s> while <%s> of line %lu is open",
+				XML_ErrorString(code), closing, o->el[o->depth - 1].name,
+				o->el[o->depth - 1].line);
+		else if (code == XML_ERROR_UNDEFINED_ENTITY && at >= 0 && (size_t)at < len &&
+			 xml[at] == '&')
+			set_err(err, errcap, "%s: &%.*s;", XML_ErrorString(code),
+				(int)strcspn_n(xml + at + 1, len - (size_t)at - 1, ";<\n"),
+				(const char *)xml + at + 1);
+		else if (code == XML_ERROR_INVALID_TOKEN && at >= 0 &&
+			 !utf8_at(xml, len, (size_t)at))
+			set_err(err, errcap, "%s: bytes that are not UTF-8", XML_ErrorString(code));
+		else
+			set_err(err, errcap, "%s", XML_ErrorString(code));
+	}
+	XML_ParserFree(p);
+	free(o);
+	return rc;
 }
 
 static const char *wbxml_reason(WBXMLError e)

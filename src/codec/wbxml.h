@@ -1,7 +1,7 @@
-/* wbxml.h - DM bootstrap messages: XML well-formedness (libxml2) and
+/* wbxml.h - DM bootstrap messages: XML well-formedness (expat) and
  * XML <-> WBXML conversion (libwbxml2, SyncML 1.2 / DM DDF 1.2 code pages).
  *
- * err receives one line without a newline; libwbxml2 and libxml2 are kept
+ * err receives one line without a newline; libwbxml2 and expat are kept
  * off stderr. Output buffers are appended to, never reset. */
 #ifndef SCWS_CODEC_WBXML_H
 #define SCWS_CODEC_WBXML_H
@@ -13,9 +13,10 @@
 #include "core/buf.h"
 
 /* 0 when the bytes are well-formed XML; -EINVAL with *line (1-based, 0 when
- * unknown; line may be NULL) and the parser's first error message in err
- * (no "line N:" prefix); -EMSGSIZE over INT_MAX bytes, -ENOMEM. No network,
- * no external DTD. */
+ * unknown; line may be NULL) and expat's error in err (no "line N:"
+ * prefix; a mismatched end tag also names the element it should close and
+ * the line that element opened on); -EMSGSIZE over INT_MAX bytes, -ENOMEM.
+ * No network, no external DTD or entity. */
 __attribute__((warn_unused_result)) int codec_xml_check(const uint8_t *xml, size_t len, int *line,
 							char *err, size_t errcap);
 

@@ -27,6 +27,8 @@
 /* BER-TLV / DER and PKCS#15 (PKCS #15 v1.1, doc/protocol.md §4). */
 #define CODEC_OID_ARCS_MAX 32u                   /* arcs of one OBJECT IDENTIFIER */
 #define CODEC_OID_TEXT_MAX 128u                  /* dotted text of one OID, with the NUL */
+#define CODEC_XML_OPEN_NAMED 32u                 /* open elements an XML error can name */
+#define CODEC_XML_NAME_MAX 64u                   /* element name bytes an XML error quotes */
 #define PKCS15_LABEL_MAX 64u                     /* label bytes kept by decoders (longer: cut) */
 #define PKCS15_OID_MAX 32u                       /* OID content bytes kept by decoders */
 #define PKCS15_PATH_MAX (2u * CARD_FS_DEPTH_MAX) /* Path.path bytes */

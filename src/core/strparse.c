@@ -58,3 +58,38 @@ bool ascii_eq_ci(struct bytes v, const char *s)
 			return false;
 	return true;
 }
+
+size_t utf8_seq_len(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c = u[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2)
+		return 0;
+	if (c < 0xE0) {
+		n = 2;
+	} else if (c < 0xF0) {
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0; /* overlong */
+		else if (c == 0xED)
+			hi = 0x9F; /* surrogates */
+	} else if (c < 0xF5) {
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F; /* past U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (u[1] < lo || u[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if ((u[k] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}

@@ -1,5 +1,6 @@
 /* strparse.h - small text parsers shared by the command lines and the
- * protocol parsers: ports, "HOST:PORT" splitting, ASCII case folding.
+ * protocol parsers: ports, "HOST:PORT" splitting, ASCII case folding,
+ * UTF-8 sequences.
  * No protocol knowledge: each caller keeps its own grammar and messages. */
 #ifndef SCWS_CORE_STRPARSE_H
 #define SCWS_CORE_STRPARSE_H
@@ -31,5 +32,10 @@ static inline uint8_t ascii_lower(uint8_t c)
 
 /* v equals the NUL-terminated s, ASCII case-insensitively. */
 bool ascii_eq_ci(struct bytes v, const char *s);
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence that starts s
+ * (RFC 3629 §4: no overlong form, no surrogate, nothing past U+10FFFF),
+ * or 0 when it is broken or cut by the end of the string (a NUL). */
+size_t utf8_seq_len(const char *s);
 
 #endif

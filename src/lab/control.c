@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strparse.h"
 #include "lab/fault.h"
 
 /* ---- requests ------------------------------------------------------------ */
@@ -595,12 +596,6 @@ int lab_control_check(const struct lab_request *r, char *err, size_t errcap)
 	return check_with(cmd, r, err, errcap);
 }
 
-/* Bytes of a UTF-8 sequence that lead byte c starts (0: not a lead byte). */
-static size_t utf8_seq_len(unsigned char c)
-{
-	return c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-}
-
 /* An error message quotes the client's words cut at a byte count
  * ("'%.64s'"), which can split a multi-byte character; JSON text is UTF-8
  * and jansson refuses the message then, so the client would get no reply
@@ -608,14 +603,11 @@ static size_t utf8_seq_len(unsigned char c)
 static void utf8_scrub(char *s)
 {
 	for (size_t i = 0; s[i];) {
-		size_t n = utf8_seq_len((unsigned char)s[i]), k = 1;
-		while (n > 1 && k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
-			k++;
-		if (n == 0 || k < n) {
-			for (size_t j = 0; j < k; j++)
-				s[i + j] = '?';
-		}
-		i += k;
+		size_t n = utf8_seq_len(s + i);
+		if (n == 0)
+			s[i++] = '?';
+		else
+			i += n;
 	}
 }
 

@@ -31,8 +31,8 @@ tests_unit_test_lab_journal_SOURCES = tests/unit/test_lab_journal.c
 tests_unit_test_lab_journal_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lab_journal_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)
 tests_unit_test_lab_verdict_SOURCES = tests/unit/test_lab_verdict.c
-tests_unit_test_lab_verdict_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_lab_verdict_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(CUNIT_LIBS)
+tests_unit_test_lab_verdict_CFLAGS = $(UNIT_CFLAGS) $(LIBXML_CFLAGS)
+tests_unit_test_lab_verdict_LDADD = $(UNIT_LIBS) $(LIB_LAB) $(DEP_LIBS) $(LIBXML_LIBS) $(CUNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_lab_scenario
 TESTS += tests/unit/test_lab_scenario

@@ -1,5 +1,6 @@
 /* verdict.c - the rules of OMA DM "Bootstrap via HTTPS" (CR, section 5.5.7)
- * applied to the journal; JUnit XML (libxml2's writer) and JSON reports. */
+ * applied to the journal; JUnit XML (core/xml escapes the text) and JSON
+ * reports. */
 #include "config.h"
 
 #include "lab/verdict.h"
@@ -12,8 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <libxml/xmlwriter.h>
-
+#include "core/xml.h"
 #include "scws/bootstrap.h"
 
 static const struct {
@@ -819,76 +819,86 @@ static size_t count(const struct lab_verdict_client *c, enum lab_verdict_result 
 	return k;
 }
 
-#define X(s) ((const xmlChar *)(s))
+/* ' name="value"', the value escaped. */
+static int attr(struct buf *b, const char *name, const char *value)
+{
+	int rc = buf_append_str(b, " ");
+	rc = rc ? rc : buf_append_str(b, name);
+	rc = rc ? rc : buf_append_str(b, "=\"");
+	rc = rc ? rc : xml_put_escaped(b, value, true);
+	return rc ? rc : buf_append_str(b, "\"");
+}
+
+static int attr_n(struct buf *b, const char *name, size_t n)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%zu", n);
+	return attr(b, name, text);
+}
+
+/* '<name tests=".." failures=".." skipped=".." errors="0"' of a suite. */
+static int suite_open(struct buf *b, const char *indent, const char *tag, const char *name,
+		      size_t tests, size_t fails, size_t skips)
+{
+	int rc = buf_append_str(b, indent);
+	rc = rc ? rc : buf_append_str(b, tag);
+	rc = rc ? rc : attr(b, "name", name);
+	rc = rc ? rc : attr_n(b, "tests", tests);
+	rc = rc ? rc : attr_n(b, "failures", fails);
+	rc = rc ? rc : attr_n(b, "skipped", skips);
+	rc = rc ? rc : attr(b, "errors", "0");
+	return rc ? rc : buf_append_str(b, ">\n");
+}
+
+/* One <testcase>: a <failure> with the rule's clause, a <skipped>, or the
+ * result and reason as <system-out>. */
+static int testcase(struct buf *b, const struct lab_verdict_client *cl, int r)
+{
+	const struct lab_verdict_item *it = &cl->rule[r];
+	int rc = buf_append_str(b, "  <testcase");
+	rc = rc ? rc : attr(b, "name", rules[r].id);
+	rc = rc ? rc : attr(b, "classname", cl->name);
+	rc = rc ? rc : buf_append_str(b, ">\n");
+	if (it->result == LAB_VERDICT_FAIL) {
+		rc = rc ? rc : buf_append_str(b, "   <failure");
+		rc = rc ? rc : attr(b, "type", rules[r].id);
+		rc = rc ? rc : attr(b, "message", it->reason);
+		rc = rc ? rc : buf_append_str(b, ">");
+		rc = rc ? rc : xml_put_escaped(b, rules[r].spec, false);
+		rc = rc ? rc : buf_append_str(b, "</failure>\n");
+	} else if (it->result == LAB_VERDICT_NA) {
+		rc = rc ? rc : buf_append_str(b, "   <skipped");
+		rc = rc ? rc : attr(b, "message", it->reason);
+		rc = rc ? rc : buf_append_str(b, "/>\n");
+	} else {
+		rc = rc ? rc : buf_append_str(b, "   <system-out>");
+		rc = rc ? rc : xml_put_escaped(b, lab_verdict_result_name(it->result), false);
+		rc = rc ? rc : buf_append_str(b, ": ");
+		rc = rc ? rc : xml_put_escaped(b, it->reason, false);
+		rc = rc ? rc : buf_append_str(b, "</system-out>\n");
+	}
+	return rc ? rc : buf_append_str(b, "  </testcase>\n");
+}
 
 int lab_verdict_junit(const struct lab_verdicts *v, struct buf *out)
 {
-	xmlBufferPtr xb = xmlBufferCreate();
-	xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
 	size_t fails = 0, skips = 0, tests = 0;
-	int rc = 0;
-	if (!w) {
-		xmlBufferFree(xb);
-		return -ENOMEM;
-	}
 	for (size_t c = 0; c < v->n_clients; c++) {
 		fails += count(&v->clients[c], LAB_VERDICT_FAIL);
 		skips += count(&v->clients[c], LAB_VERDICT_NA);
 		tests += LAB_RULE_COUNT;
 	}
-	xmlTextWriterSetIndent(w, 1);
-	rc |= xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0;
-	rc |= xmlTextWriterStartElement(w, X("testsuites")) < 0;
-	rc |= xmlTextWriterWriteAttribute(w, X("name"), X("scwsemu verdicts")) < 0;
-	rc |= xmlTextWriterWriteFormatAttribute(w, X("tests"), "%zu", tests) < 0;
-	rc |= xmlTextWriterWriteFormatAttribute(w, X("failures"), "%zu", fails) < 0;
-	rc |= xmlTextWriterWriteFormatAttribute(w, X("skipped"), "%zu", skips) < 0;
-	rc |= xmlTextWriterWriteAttribute(w, X("errors"), X("0")) < 0;
+	int rc = buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	rc = rc ? rc : suite_open(out, "", "<testsuites", "scwsemu verdicts", tests, fails, skips);
 	for (size_t c = 0; c < v->n_clients && !rc; c++) {
 		const struct lab_verdict_client *cl = &v->clients[c];
-		rc |= xmlTextWriterStartElement(w, X("testsuite")) < 0;
-		rc |= xmlTextWriterWriteAttribute(w, X("name"), X(cl->name)) < 0;
-		rc |= xmlTextWriterWriteFormatAttribute(w, X("tests"), "%d", LAB_RULE_COUNT) < 0;
-		rc |= xmlTextWriterWriteFormatAttribute(w, X("failures"), "%zu",
-							count(cl, LAB_VERDICT_FAIL)) < 0;
-		rc |= xmlTextWriterWriteFormatAttribute(w, X("skipped"), "%zu",
-							count(cl, LAB_VERDICT_NA)) < 0;
-		rc |= xmlTextWriterWriteAttribute(w, X("errors"), X("0")) < 0;
-		for (int r = 0; r < LAB_RULE_COUNT && !rc; r++) {
-			const struct lab_verdict_item *it = &cl->rule[r];
-			rc |= xmlTextWriterStartElement(w, X("testcase")) < 0;
-			rc |= xmlTextWriterWriteAttribute(w, X("name"), X(rules[r].id)) < 0;
-			rc |= xmlTextWriterWriteAttribute(w, X("classname"), X(cl->name)) < 0;
-			if (it->result == LAB_VERDICT_FAIL) {
-				rc |= xmlTextWriterStartElement(w, X("failure")) < 0;
-				rc |= xmlTextWriterWriteAttribute(w, X("type"), X(rules[r].id)) < 0;
-				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) <
-				      0;
-				rc |= xmlTextWriterWriteString(w, X(rules[r].spec)) < 0;
-				rc |= xmlTextWriterEndElement(w) < 0;
-			} else if (it->result == LAB_VERDICT_NA) {
-				rc |= xmlTextWriterStartElement(w, X("skipped")) < 0;
-				rc |= xmlTextWriterWriteAttribute(w, X("message"), X(it->reason)) <
-				      0;
-				rc |= xmlTextWriterEndElement(w) < 0;
-			} else {
-				rc |= xmlTextWriterWriteFormatElement(
-					      w, X("system-out"), "%s: %s",
-					      lab_verdict_result_name(it->result), it->reason) < 0;
-			}
-			rc |= xmlTextWriterEndElement(w) < 0;
-		}
-		rc |= xmlTextWriterEndElement(w) < 0;
+		rc = suite_open(out, " ", "<testsuite", cl->name, LAB_RULE_COUNT,
+				count(cl, LAB_VERDICT_FAIL), count(cl, LAB_VERDICT_NA));
+		for (int r = 0; r < LAB_RULE_COUNT && !rc; r++)
+			rc = testcase(out, cl, r);
+		rc = rc ? rc : buf_append_str(out, " </testsuite>\n");
 	}
-	rc |= xmlTextWriterEndElement(w) < 0;
-	rc |= xmlTextWriterEndDocument(w) < 0;
-	xmlFreeTextWriter(w);
-	if (!rc)
-		rc = buf_append(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
-	else
-		rc = -ENOMEM;
-	xmlBufferFree(xb);
-	return rc;
+	return rc ? rc : buf_append_str(out, "</testsuites>\n");
 }
 
 json_t *lab_verdict_json(const struct lab_verdicts *v)

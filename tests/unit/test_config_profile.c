@@ -491,7 +491,7 @@ static const struct {
 	{ "source-missing", "card.conf", 10, "missing.xml: No such file or directory", -EINVAL },
 	{ "source-dir", "card.conf", 10, ": Is a directory", -EINVAL },
 	{ "bootstrap-malformed", "bootstrap.xml", 8,
-	  "Opening and ending tag mismatch: Target line 7 and SyncHdr", -EINVAL },
+	  "mismatched tag: </SyncHdr> while <Target> of line 7 is open", -EINVAL },
 	{ "bootstrap-unknown", "card.conf", 10,
 	  "WBXML encoding failed: The XML language is unknown.", -EINVAL },
 	{ "fid-dup", "card.conf", 11, "pkcs15.bootstrap_fid: 6430 is also dodf_fid", -EINVAL },
