@@ -16,3 +16,6 @@ tests_unit_test_codec_wbxml_LDADD = $(UNIT_LIBS) $(LIB_CODEC) $(DEP_LIBS) $(LIBX
 FUZZ_TARGETS += tests/fuzz/fuzz_der
 tests_fuzz_fuzz_der_SOURCES = tests/fuzz/fuzz_der.c
 tests_fuzz_fuzz_der_LDADD = $(FUZZ_MAIN) $(LIB_PKCS15) $(DEP_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_xml
+tests_fuzz_fuzz_xml_SOURCES = tests/fuzz/fuzz_xml.c
+tests_fuzz_fuzz_xml_LDADD = $(FUZZ_MAIN) $(LIB_CODEC) $(DEP_LIBS)
