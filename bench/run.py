@@ -1601,7 +1601,9 @@ def main(argv=None):
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--many", type=int, default=1000, metavar="N",
                     help="clients at once for the many-clients latency (default 1000; 0: none)")
-    ap.add_argument("--many-rounds", type=int, default=3)
+    ap.add_argument("--many-rounds", type=int, default=9,
+                    help="rounds of the many-clients latency (default 9: its p99 swings "
+                    "by 5x from round to round on a small machine, for both servers)")
     ap.add_argument("--strace", type=int, default=200, metavar="N",
                     help="system calls per fetch under strace -c over N fetches (default 200; "
                          "0: none)")
