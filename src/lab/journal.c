@@ -5,6 +5,7 @@
 #include "lab/journal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,84 +45,137 @@ void lab_journal_free(struct lab_journal *j)
 	free(j);
 }
 
-/* Copies a string the observer gave (printable already) into a field,
- * marking a cut with "...". */
-static void copy(char *dst, size_t cap, const char *src)
+/* The string fields: where each is in a record and in an entry, and its
+ * cap (bytes kept with the NUL; longer strings end in "..."). */
+static const struct field {
+	size_t obs;   /* offsetof(struct scws_obs, ...) */
+	size_t entry; /* offsetof(struct lab_journal_entry, ...) */
+	size_t cap;
+} fields[] = {
+#define F(name, cap)                                                                           \
+	{                                                                                      \
+		offsetof(struct scws_obs, name), offsetof(struct lab_journal_entry, name), cap \
+	}
+	F(transport, 16),
+	F(local, 64),
+	F(peer, 64),
+	F(tls_version, 16),
+	F(cipher, 64),
+	F(sni, 128),
+	F(psk_identity, TLS_PSK_IDENTITY_MAX + 1),
+	F(cert, 128),
+	F(alert, 200),
+	F(fault, SCWS_OBS_FAULT_MAX),
+	F(method, 24),
+	F(path, 128),
+	F(host, 128),
+	F(content_type, 128),
+	F(form_error, 160),
+	F(devid, 128),
+	F(username, 128),
+	F(push_address, 256),
+	F(passphrase_base64, 128),
+	F(reason, 256),
+#undef F
+};
+
+#define PART_NAME_CAP 40u
+#define PART_TYPE_CAP 64u
+
+/* Bytes src takes in an entry, its NUL included (cut at cap). */
+static size_t packed_len(const char *src, size_t cap)
 {
+	size_t n = src ? strlen(src) : 0;
+	return (n < cap ? n : cap - 1) + 1;
+}
+
+/* Copies src (printable already; NULL = "") to *at, cut at cap with "...";
+ * returns it and moves *at past it. */
+static const char *pack(char **at, const char *src, size_t cap)
+{
+	char *dst = *at;
 	size_t n = src ? strlen(src) : 0;
 	if (n < cap) {
 		memcpy(dst, src ? src : "", n + 1);
-		return;
+		*at += n + 1;
+	} else {
+		memcpy(dst, src, cap - 4);
+		memcpy(dst + cap - 4, "...", 4);
+		*at += cap;
 	}
-	memcpy(dst, src, cap - 4);
-	memcpy(dst + cap - 4, "...", 4);
+	return dst;
 }
 
-#define COPY(field, src) copy((field), sizeof(field), (src))
+static const char *obs_str(const struct scws_obs *rec, const struct field *f)
+{
+	const char *v;
+	memcpy(&v, (const char *)rec + f->obs, sizeof(v));
+	return v;
+}
 
 const struct lab_journal_entry *lab_journal_add(struct lab_journal *j, const struct scws_obs *rec)
 {
-	struct lab_journal_entry *e;
+	size_t n_parts = rec->n_parts < MULTIPART_PARTS_MAX ? rec->n_parts : MULTIPART_PARTS_MAX;
+	const char *passphrase_base64 = rec->has_passphrase ? rec->passphrase_base64 : NULL;
+	size_t size = sizeof(struct lab_journal_entry) + n_parts * sizeof(struct lab_journal_part);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		size += packed_len(fields[i].obs == offsetof(struct scws_obs, passphrase_base64)
+					   ? passphrase_base64
+					   : obs_str(rec, &fields[i]),
+				   fields[i].cap);
+	for (size_t i = 0; i < n_parts; i++)
+		size += packed_len(rec->parts[i].name, PART_NAME_CAP) +
+			packed_len(rec->parts[i].content_type, PART_TYPE_CAP);
+
+	struct lab_journal_entry *e = malloc(size);
+	if (!e) {
+		j->dropped++;
+		j->next++;
+		return NULL;
+	}
 	if (j->len == j->cap) {
-		e = j->ring[j->head];
+		free(j->ring[j->head]);
 		j->ring[j->head] = NULL;
 		j->head = (j->head + 1) % j->cap;
 		j->len--;
 		j->dropped++;
-	} else {
-		e = malloc(sizeof(*e));
-		if (!e) {
-			j->dropped++;
-			j->next++;
-			return NULL;
-		}
 	}
 	memset(e, 0, sizeof(*e));
+	struct lab_journal_part *parts = (struct lab_journal_part *)(e + 1);
+	char *at = (char *)(parts + n_parts);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *src = fields[i].obs == offsetof(struct scws_obs, passphrase_base64)
+					  ? passphrase_base64
+					  : obs_str(rec, &fields[i]);
+		const char *v = pack(&at, src, fields[i].cap);
+		memcpy((char *)e + fields[i].entry, &v, sizeof(v));
+	}
+	for (size_t i = 0; i < n_parts; i++) {
+		parts[i].name = pack(&at, rec->parts[i].name, PART_NAME_CAP);
+		parts[i].content_type = pack(&at, rec->parts[i].content_type, PART_TYPE_CAP);
+		parts[i].size = rec->parts[i].size;
+	}
+	e->parts = parts;
+	e->n_parts = n_parts;
 	e->seq = j->next++;
 	e->kind = rec->kind;
 	e->conn_id = rec->conn_id;
 	e->start_ms = rec->start_ms;
 	e->duration_ms = rec->duration_ms;
-	COPY(e->transport, rec->transport);
-	COPY(e->local, rec->local);
-	COPY(e->peer, rec->peer);
 	e->https = rec->https;
 	e->has_tls =
 		rec->tls_version || rec->alert || rec->handshake_done || rec->sni || rec->cipher;
-	COPY(e->tls_version, rec->tls_version);
-	COPY(e->cipher, rec->cipher);
-	COPY(e->sni, rec->sni);
-	COPY(e->psk_identity, rec->psk_identity);
-	COPY(e->cert, rec->cert);
 	e->handshake_done = rec->handshake_done;
-	COPY(e->alert, rec->alert);
-	COPY(e->fault, rec->fault);
-	COPY(e->method, rec->method);
-	COPY(e->path, rec->path);
 	e->has_query = rec->has_query;
-	COPY(e->host, rec->host);
-	COPY(e->content_type, rec->content_type);
 	e->bootstrap = rec->bootstrap;
-	for (size_t i = 0; i < rec->n_parts && i < MULTIPART_PARTS_MAX; i++) {
-		COPY(e->parts[i].name, rec->parts[i].name);
-		COPY(e->parts[i].content_type, rec->parts[i].content_type);
-		e->parts[i].size = rec->parts[i].size;
-		e->n_parts++;
-	}
-	COPY(e->form_error, rec->form_error);
 	e->has_devid = rec->devid != NULL;
-	COPY(e->devid, rec->devid);
 	e->has_username = rec->username != NULL;
-	COPY(e->username, rec->username);
 	e->has_push_address = rec->push_address != NULL;
-	COPY(e->push_address, rec->push_address);
 	e->has_passphrase = rec->has_passphrase;
 	e->passphrase_size = rec->passphrase_size;
-	COPY(e->passphrase_base64, rec->has_passphrase ? rec->passphrase_base64 : NULL);
 	e->status = rec->status;
 	e->bytes = rec->bytes;
 	e->retry_after_s = rec->retry_after_s;
-	COPY(e->reason, rec->reason);
 	e->requests = rec->requests;
 	e->bytes_in = rec->bytes_in;
 	e->bytes_out = rec->bytes_out;

@@ -7,6 +7,11 @@
  * are numbered from 1 in arrival order; the number survives drops, so a
  * reader asks for "everything after N".
  *
+ * An entry is one allocation: the fixed fields, then its parts and its
+ * strings back to back, each string as long as it is (cut at its field's
+ * cap, below, with "..." at the end). A full ring of 4,096 typical
+ * entries is about 2 MB.
+ *
  * A record holds no secret (observe.h): the passphrase is present only as
  * its size and a base64 verdict, a PSK only as its identity. */
 #ifndef SCWS_LAB_JOURNAL_H
@@ -22,54 +27,56 @@
 #include "scws/observe.h"
 
 struct lab_journal_part {
-	char name[40];
-	char content_type[64]; /* "" when the part had none */
+	const char *name;         /* cut at 39 bytes */
+	const char *content_type; /* cut at 63; "" when the part had none */
 	size_t size;
 };
 
-/* One record, with every string copied (cut to its field, "" = absent). */
+/* One record, with every string copied: never NULL, "" = absent; each cut
+ * at its cap (journal.c's field table, the sizes the fixed fields had:
+ * e.g. 255 bytes for push_address and reason, 127 for devid and path). */
 struct lab_journal_entry {
 	uint64_t seq; /* from 1 */
 	enum scws_obs_kind kind;
 	uint64_t conn_id;
 	int64_t start_ms;
 	uint64_t duration_ms;
-	char transport[16];
-	char local[64];
-	char peer[64];
+	const char *transport;
+	const char *local;
+	const char *peer;
 	bool https;
 	bool has_tls; /* a TLS engine ran (the fields below apply) */
-	char tls_version[16];
-	char cipher[64];
-	char sni[128];
-	char psk_identity[TLS_PSK_IDENTITY_MAX + 1];
-	char cert[128];
+	const char *tls_version;
+	const char *cipher;
+	const char *sni;
+	const char *psk_identity;
+	const char *cert;
 	bool handshake_done;
-	char alert[200];
-	char fault[SCWS_OBS_FAULT_MAX];
+	const char *alert;
+	const char *fault;
 
-	char method[24];
-	char path[128];
+	const char *method;
+	const char *path;
 	bool has_query;
-	char host[128];
-	char content_type[128];
+	const char *host;
+	const char *content_type;
 	bool bootstrap;
-	struct lab_journal_part parts[MULTIPART_PARTS_MAX];
-	size_t n_parts; /* n_parts <= MULTIPART_PARTS_MAX */
-	char form_error[160];
+	const struct lab_journal_part *parts; /* n_parts of them */
+	size_t n_parts;                       /* n_parts <= MULTIPART_PARTS_MAX */
+	const char *form_error;
 	bool has_devid; /* devid came (possibly empty) */
-	char devid[128];
+	const char *devid;
 	bool has_username;
-	char username[128];
+	const char *username;
 	bool has_push_address;
-	char push_address[256];
+	const char *push_address;
 	bool has_passphrase;
 	size_t passphrase_size;
-	char passphrase_base64[128];
+	const char *passphrase_base64;
 	int status;
 	size_t bytes;
 	unsigned retry_after_s;
-	char reason[256];
+	const char *reason;
 
 	unsigned requests;
 	uint64_t bytes_in;
