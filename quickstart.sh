@@ -159,7 +159,9 @@ test)
 			show_failed_logs build-asan/scwsemu-*/_build
 		fi
 		# The tree is formatted with .clang-format: a file that is not fails.
-		if ! make -C build-asan format-check >build-asan/format.log 2>&1; then
+		if make -C build-asan format-check >build-asan/format.log 2>&1; then
+			say "format-check passed"
+		else
 			rc=1
 			say "format-check FAILED (run clang-format -i on these):"
 			grep -v '^make' build-asan/format.log >&2
