@@ -50,6 +50,11 @@ int xml_put_escaped(struct buf *b, const char *s, bool attr)
 			continue;
 		}
 		size_t n = utf8_seq_len(s + i);
+		/* U+FFFE and U+FFFF are well-formed UTF-8 but no XML Char
+		 * (XML 1.0 §2.2): a byte each of '?' as for broken UTF-8. */
+		if (n == 3 && (unsigned char)s[i] == 0xEF && (unsigned char)s[i + 1] == 0xBF &&
+		    (unsigned char)s[i + 2] >= 0xBE)
+			n = 0;
 		int rc = n ? buf_append(b, s + i, n) : buf_append(b, "?", 1);
 		if (rc)
 			return rc;

@@ -5,8 +5,9 @@
  * Escaped: '&' '<' '>' '"' '\'' as entities; in an attribute value also
  * TAB, LF and CR as character references (XML 1.0 §3.3.3 would otherwise
  * normalise them to spaces). Characters XML 1.0 cannot carry at all (C0
- * controls other than TAB, LF, CR) and each byte of a broken UTF-8
- * sequence become '?': the text comes from a peer and may be anything. */
+ * controls other than TAB, LF, CR; U+FFFE, U+FFFF) and each byte of a
+ * broken UTF-8 sequence become '?': the text comes from a peer and may be
+ * anything. */
 #ifndef SCWS_CORE_XML_H
 #define SCWS_CORE_XML_H
 

@@ -2,7 +2,8 @@
  * and the XML escaper (src/core/xml.c).
  *
  * Every input is checked as a bootstrap source: the answer is 0 or
- * -EINVAL with one line of reason and a line number within the input.
+ * -EINVAL with one line of reason and a line number within the input
+ * (counting a lone CR as a line end, as XML does).
  * Then the same bytes, as a string, are escaped as character data and as
  * an attribute value and put in <a x="...">...</a>: expat must find that
  * document well-formed, whatever the bytes were (controls and broken
@@ -26,9 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != 0 && rc != -EINVAL && rc != -ENOMEM)
 		abort();
 	if (rc == -EINVAL) {
+		/* Lines as XML counts them (§2.11): CR LF, a lone CR and LF each
+		 * end one. */
 		size_t lines = 1;
 		for (size_t i = 0; i < size; i++)
-			lines += data[i] == '\n';
+			lines += data[i] == '\n' ||
+				 (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n'));
 		if (!err[0] || strchr(err, '\n') || line < 0 || (size_t)line > lines)
 			abort();
 	}

@@ -527,6 +527,9 @@ static void test_xml_escape(void)
 		{ "\xed\xa0\x80!", true,
 		  "??"
 		  "?!" }, /* no trigraph */
+		{ "\xef\xbf\xbd\xef\xbf\xbe\xef\xbf\xbf", false,
+		  "\xef\xbf\xbd??"
+		  "????" },
 		{ "", true, "" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
