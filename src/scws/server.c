@@ -35,8 +35,12 @@ struct scws_server {
 	 * trace, so its walk stays inside the card. */
 	struct card *card;
 	struct scws_tls_ctx *tls; /* NULL: no TLS settings */
-	/* The same settings with a fault certificate each; NULL: not loaded. */
+	/* The same settings with a fault certificate each, made when a
+	 * tls-cert fault first needs one (most runs arm none: a rack of 1,000
+	 * cards would otherwise build 4,000 contexts nobody uses); NULL: not
+	 * made yet, or fault_tried says the files were not there. */
 	struct scws_tls_ctx *fault_tls[SCWS_FAULT_CERTS];
+	bool fault_tried[SCWS_FAULT_CERTS];
 	struct scws_fault_hooks hooks;
 	char *urls[SCWS_URLS_MAX]; /* the index page's list (scws_server_set_urls) */
 	size_t n_urls;
@@ -172,30 +176,28 @@ static int make_tls(const struct profile *p, const char *cert_file, const char *
 	return rc;
 }
 
-/* The fault certificates beside the card's certificate: each that loads
- * gets a context, the others stay NULL (the fault then says so). */
-static void make_fault_tls(const struct profile *p, struct scws_tls_ctx **out)
+/* Fault certificate c beside the card's certificate (scws-fault-NAME.crt
+ * and scws-fault.key in its directory) with the card's other TLS
+ * settings; NULL when the card has no certificate or the files do not
+ * load. */
+static struct scws_tls_ctx *make_fault_tls(const struct profile *p, enum scws_fault_cert c)
 {
 	const char *own = p->tls.cert_file;
+	struct scws_tls_ctx *out = NULL;
 	if (!own)
-		return;
+		return NULL;
 	const char *slash = strrchr(own, '/');
 	int dir = slash ? (int)(slash - own) + 1 : 0;
 	char cert[4096], key[4096], why[256];
 	snprintf(key, sizeof(key), "%.*sscws-fault.key", dir, own);
-	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++) {
-		snprintf(cert, sizeof(cert), "%.*sscws-fault-%s.crt", dir, own,
-			 fault_cert_names[i]);
-		if (make_tls(p, cert, key, &out[i], why, sizeof(why)) != 0)
-			out[i] = NULL;
-	}
+	snprintf(cert, sizeof(cert), "%.*sscws-fault-%s.crt", dir, own, fault_cert_names[c]);
+	return make_tls(p, cert, key, &out, why, sizeof(why)) == 0 ? out : NULL;
 }
 
 int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs *fs, char *err,
 		     size_t errcap)
 {
 	struct scws_tls_ctx *tls = NULL;
-	struct scws_tls_ctx *fault_tls[SCWS_FAULT_CERTS] = { NULL };
 	struct card *card = NULL;
 	int rc;
 	if (errcap)
@@ -208,7 +210,6 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 	rc = make_tls(p, NULL, NULL, &tls, err, errcap);
 	if (rc)
 		goto fail;
-	make_fault_tls(p, fault_tls);
 	card = card_new(fs, p->card.atr, p->card.atr_len);
 	if (!card) {
 		snprintf(err, errcap, "cannot power the SCWS's card (ATR, or out of memory)");
@@ -226,9 +227,11 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 	card_fs_free(srv->fs);
 	profile_free(srv->p);
 	scws_tls_ctx_free(srv->tls);
+	/* The next tls-cert fault makes its context from the new profile. */
 	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++) {
 		scws_tls_ctx_free(srv->fault_tls[i]);
-		srv->fault_tls[i] = fault_tls[i];
+		srv->fault_tls[i] = NULL;
+		srv->fault_tried[i] = false;
 	}
 	card_set_sw_fault(card, srv->hooks.apdu_sw, srv->hooks.arg);
 	srv->card = card;
@@ -237,8 +240,6 @@ int scws_server_load(struct scws_server *srv, struct profile *p, struct card_fs 
 	srv->tls = tls;
 	return 0;
 fail:
-	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
-		scws_tls_ctx_free(fault_tls[i]);
 	scws_tls_ctx_free(tls);
 	card_fs_free(fs);
 	profile_free(p);
@@ -349,10 +350,15 @@ void scws_server_fault_handshake(const struct scws_server *srv, const char *tran
 		srv->hooks.handshake(srv->hooks.arg, transport, port, out);
 }
 
-struct scws_tls_ctx *scws_server_fault_tls_ctx(const struct scws_server *srv,
-					       enum scws_fault_cert c)
+struct scws_tls_ctx *scws_server_fault_tls_ctx(struct scws_server *srv, enum scws_fault_cert c)
 {
-	return (unsigned)c < SCWS_FAULT_CERTS ? srv->fault_tls[c] : NULL;
+	if ((unsigned)c >= SCWS_FAULT_CERTS || !srv->p)
+		return NULL;
+	if (!srv->fault_tls[c] && !srv->fault_tried[c]) {
+		srv->fault_tls[c] = make_fault_tls(srv->p, c);
+		srv->fault_tried[c] = true;
+	}
+	return srv->fault_tls[c];
 }
 
 static int transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap,

@@ -188,9 +188,10 @@ void scws_server_fault_response(const struct scws_server *srv, const char *trans
 void scws_server_fault_handshake(const struct scws_server *srv, const char *transport,
 				 uint16_t port, struct scws_fault_handshake *out);
 /* The TLS context presenting fault certificate c (borrowed), or NULL when
- * the card has no certificate or the files were not found beside it. */
-struct scws_tls_ctx *scws_server_fault_tls_ctx(const struct scws_server *srv,
-					       enum scws_fault_cert c);
+ * the card has no certificate or the files were not found beside it.
+ * Made on the first call after each load, from the files as they are
+ * then; a miss is not retried until the next load. */
+struct scws_tls_ctx *scws_server_fault_tls_ctx(struct scws_server *srv, enum scws_fault_cert c);
 
 /* Reads the DM bootstrap as a handset would (card_pkcs15_walk: EF.DIR ->
  * PKCS#15 -> ODF -> DODF -> EF), inside the card: over the server's own

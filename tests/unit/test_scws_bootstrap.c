@@ -2983,6 +2983,9 @@ static void test_fault_tls(void)
 	for (unsigned i = 0; i < SCWS_FAULT_CERTS; i++)
 		CU_ASSERT_PTR_NOT_NULL(scws_server_fault_tls_ctx(srv, (enum scws_fault_cert)i));
 	CU_ASSERT_PTR_NULL(scws_server_fault_tls_ctx(srv, SCWS_FAULT_CERTS));
+	/* Made once (on first use), then the same context each time. */
+	CU_ASSERT_PTR_EQUAL(scws_server_fault_tls_ctx(srv, SCWS_FAULT_CERT_UNTRUSTED),
+			    scws_server_fault_tls_ctx(srv, SCWS_FAULT_CERT_UNTRUSTED));
 	c = tls_conn(srv);
 	struct client cl;
 	client_init(&cl, CLI_CERT, NULL);
