@@ -162,6 +162,7 @@ static void run_steps(const char *name, const struct step *steps, size_t n)
 
 static void test_dispatch(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "", "6700" },
 		{ "00", "6700" },
@@ -199,12 +200,14 @@ static void test_dispatch(void)
 		{ "00A4000C023F00", "9000" },
 		{ "80F2000C", "9000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_select(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		/* 7FFF before any application is selected. */
 		{ "00A4000C027FFF", "6A82" },
@@ -249,15 +252,10 @@ static void test_select(void)
 		{ "00A40804047F50503100", ODF_FCP "9000" },
 		{ "00A4080C043F007F50", "6A82" },
 		{ "00A4080C047F506431", "6A82" },
-		{ "00A4080C06"
-		  "7F505031"
-		  "0001",
-		  "6A82" },
+		{ "00A4080C06" "7F505031" "0001", "6A82" },
 		{ "00A4080C037F5050", "6700" },
 		{ "00A4080C", "6700" },
-		{ "00A4080C12"
-		  "7F507F507F507F507F507F507F507F507F50",
-		  "6700" },
+		{ "00A4080C12" "7F507F507F507F507F507F507F507F507F50", "6700" },
 		/* Path from the current DF, 7FFF first. */
 		{ "00A4000C023F00", "9000" },
 		{ "00A4090C027F10", "9000" },
@@ -288,12 +286,14 @@ static void test_select(void)
 		{ "00A4000C029999", "6A82" },
 		{ "80F2000000", ADF_FCP "9000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_read_binary(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		/* No current EF after reset; then a record EF. */
 		{ "00B0000008", "6986" },
@@ -339,6 +339,7 @@ static void test_read_binary(void)
 		{ "00B000000101", "6700" },
 		{ "00B00000010100", "6700" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 
@@ -352,6 +353,7 @@ static void test_read_binary(void)
 
 static void test_read_record(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "00B2010404", "6986" },
 		{ "00A4000C026F10", "9000" },
@@ -401,12 +403,14 @@ static void test_read_record(void)
 		{ "00B2010400", "6981" },
 		{ "00B0000000", "981014000000000000009000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_update(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "00D6000001AA", "6986" },
 		{ "00DC010401AA", "6986" },
@@ -415,8 +419,7 @@ static void test_update(void)
 		{ "00D6000001AA", "6982" },
 		{ "00DC010401AA", "6981" },
 		{ "00A4000C022F00", "9000" },
-		{ "00DC010420"
-		  "0000000000000000000000000000000000000000000000000000000000000000",
+		{ "00DC010420" "0000000000000000000000000000000000000000000000000000000000000000",
 		  "6982" },
 		{ "00D6000001AA", "6981" },
 		/* An ALW transparent EF. */
@@ -455,21 +458,21 @@ static void test_update(void)
 		{ "00B2020404", "CAFEF00D9000" },
 		{ "00DC010604AAAAAAAA", "6A86" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_get_response(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "00C0000000", "6985" },
 		/* 6C with the exact length, then partial reads with 61 xx. */
 		{ "00A40004023F00", "6112" },
 		{ "00C0000020", "6C12" },
-		{ "00C0000008", "6210820278218302"
-				"610A" },
-		{ "00C000000A", "3F008A01058C03069090"
-				"9000" },
+		{ "00C0000008", "6210820278218302" "610A" },
+		{ "00C000000A", "3F008A01058C03069090" "9000" },
 		{ "00C000000A", "6985" },
 		/* Le 00: everything; no Le: 6C. */
 		{ "00A40004027F50", "6120" },
@@ -504,24 +507,19 @@ static void test_get_response(void)
 		{ "00700000", "6101" },
 		{ "00C0000001", "029000" },
 		/* Extended: the part beyond Le waits too. */
-		{ "00A40004000002"
-		  "7F50"
-		  "0010",
-		  "621E8202782183027F50840CA0000000"
-		  "6110" },
-		{ "00C0000010", "63504B43532D31358A01058C03069090"
-				"9000" },
-		{ "00A40004027F5010", "621E8202782183027F50840CA0000000"
-				      "6110" },
-		{ "00C0000000", "63504B43532D31358A01058C03069090"
-				"9000" },
+		{ "00A40004000002" "7F50" "0010", "621E8202782183027F50840CA0000000" "6110" },
+		{ "00C0000010", "63504B43532D31358A01058C03069090" "9000" },
+		{ "00A40004027F5010", "621E8202782183027F50840CA0000000" "6110" },
+		{ "00C0000000", "63504B43532D31358A01058C03069090" "9000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_status(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "80F2000000", MF_FCP "9000" },
 		/* No application yet: no DF name. */
@@ -541,19 +539,20 @@ static void test_status(void)
 		{ "80F2000000", MF_FCP "9000" },
 		{ "80F2000100", "840C" AID "9000" },
 		/* Le shorter than the FCP: the rest via GET RESPONSE. */
-		{ "80F2000010", "62108202782183023F008A01058C0306"
-				"6102" },
+		{ "80F2000010", "62108202782183023F008A01058C0306" "6102" },
 		{ "00C0000002", "90909000" },
 		{ "80F2030000", "6A86" },
 		{ "80F2000200", "6A86" },
 		{ "80F2000001AA", "6700" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
 
 static void test_channels(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "0070000001", "019000" },
 		{ "0070000001", "029000" },
@@ -614,6 +613,7 @@ static void test_channels(void)
 		{ "4FA4000C027F10", "9000" },
 		{ "4F70000001", "089000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 }
@@ -630,11 +630,13 @@ static void test_channels_full(void)
 		CU_ASSERT_EQUAL(out[1], 0x90);
 		CU_ASSERT_TRUE(card_channel_is_open(card, n));
 	}
+	/* clang-format off */
 	static const struct step full[] = {
 		{ "0070000001", "6A81" },
 		{ "4F708000", "9000" },
 		{ "0070000001", "139000" },
 	};
+	/* clang-format on */
 	RUN(full);
 	for (unsigned n = 1; n < CARD_LOGICAL_CHANNELS; n++) {
 		snprintf(capdu, sizeof(capdu), "007080%02X", n);
@@ -650,6 +652,7 @@ static void test_channels_full(void)
 /* doc/protocol.md §4.1: the nRF LwM2M bootstrap trace, on channel 1. */
 static void test_trace_4_1(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "0070000001", "019000" },
 		{ "01A404040CA000000063504B43532D313500", ADF_FCP "9000" },
@@ -666,6 +669,7 @@ static void test_trace_4_1(void)
 		{ "01B0000000", "6881" },
 		{ "80F2000000", MF_FCP "9000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 	CU_ASSERT_PTR_EQUAL(card_current_df(card, 0), fs->mf);
@@ -674,11 +678,13 @@ static void test_trace_4_1(void)
 
 static void test_current_files(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "0070000001", "019000" },
 		{ "01A4080C047F505031", "9000" },
 		{ "01B2000204", "6981" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 	struct card_fs_node *adf = card_fs_child(fs->mf, 0x7F50);
@@ -694,17 +700,24 @@ static void test_current_files(void)
 
 static void test_reset(void)
 {
+	/* clang-format off */
 	static const struct step before[] = {
 		{ "0070000001", "019000" },
 		{ "00A4040C0C" AID, "9000" },
 		{ "00A4000C025031", "9000" },
 		{ "00A40004023F00", "6112" },
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const struct step after[] = {
-		{ "01A4000C023F00", "6881" },    { "00C0000012", "6985" },
-		{ "80F2000000", MF_FCP "9000" }, { "00B0000001", "6986" },
-		{ "00A4000C027FFF", "6A82" },    { "0070000001", "019000" },
+		{ "01A4000C023F00", "6881" },
+		{ "00C0000012", "6985" },
+		{ "80F2000000", MF_FCP "9000" },
+		{ "00B0000001", "6986" },
+		{ "00A4000C027FFF", "6A82" },
+		{ "0070000001", "019000" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(before);
 	card_reset(card);
@@ -790,53 +803,66 @@ static void test_toolkit(void)
 	fresh();
 	card_set_toolkit(card, &ops, &t);
 
+	/* clang-format off */
 	static const struct step tp[] = {
 		{ "8010000003FFFFFF", "9000" },
 		{ "0010000003FFFFFF", "6D00" },
 	};
+	/* clang-format on */
 	RUN(tp);
 	CU_ASSERT_EQUAL(t.calls[0], 1);
 	CU_ASSERT_EQUAL(t.last_lc, 3);
 
 	/* A pending proactive command turns every 90 00 into 91 xx. */
 	t.pending = 0x0B;
+	/* clang-format off */
 	static const struct step pend[] = {
-		{ "8010000003FFFFFF", "910B" }, { "80F2000C", "910B" },
-		{ "00A4000C027F50", "910B" },   { "00A4000C029999", "6A82" },
-		{ "00A40004023F00", "6112" },   { "00C0000012", MF_FCP "910B" },
-		{ "0070000001", "01910B" },     { "81F2000C", "910B" },
+		{ "8010000003FFFFFF", "910B" },
+		{ "80F2000C", "910B" },
+		{ "00A4000C027F50", "910B" },
+		{ "00A4000C029999", "6A82" },
+		{ "00A40004023F00", "6112" },
+		{ "00C0000012", MF_FCP "910B" },
+		{ "0070000001", "01910B" },
+		{ "81F2000C", "910B" },
 	};
+	/* clang-format on */
 	RUN(pend);
 
 	t.data_hex = "D009810301130082028183";
+	/* clang-format off */
 	static const struct step fetch[] = {
-		{ "801200000B", "D009810301130082028183"
-				"9000" },
+		{ "801200000B", "D009810301130082028183" "9000" },
 		{ "80F2000C", "9000" },
 	};
+	/* clang-format on */
 	RUN(fetch);
 	CU_ASSERT_EQUAL(t.calls[1], 1);
 
 	/* Response data without Le waits for GET RESPONSE. */
 	t.data_hex = "AABBCC";
+	/* clang-format off */
 	static const struct step env[] = {
 		{ "80C2000003D60100", "6103" },
 		{ "00C0000003", "AABBCC9000" },
 		{ "8014000003810301", "6103" },
 	};
+	/* clang-format on */
 	RUN(env);
 	CU_ASSERT_EQUAL(t.calls[3], 1);
 	CU_ASSERT_EQUAL(t.calls[2], 1);
 
 	/* Errors from the toolkit become status words. */
 	t.data_hex = NULL;
+	/* clang-format off */
 	static const struct {
 		int rc;
 		const char *sw;
 	} errs[] = {
-		{ -EBUSY, "9300" },    { -EINVAL, "6A80" }, { -EPROTO, "6A80" },
+		{ -EBUSY, "9300" }, { -EINVAL, "6A80" }, { -EPROTO, "6A80" },
 		{ -EMSGSIZE, "6700" }, { -EBADFD, "6985" }, { -ENOMEM, "6F00" },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
 		t.rc = errs[i].rc;
 		struct step s = { "80C2000003D60100", errs[i].sw };
@@ -853,10 +879,12 @@ static void test_toolkit(void)
 	/* Detached: 6D 00 again, and no 91 xx. */
 	t.pending = 5;
 	card_set_toolkit(card, NULL, NULL);
+	/* clang-format off */
 	static const struct step off[] = {
 		{ "8010000003FFFFFF", "6D00" },
 		{ "80F2000C", "9000" },
 	};
+	/* clang-format on */
 	RUN(off);
 }
 
@@ -876,16 +904,17 @@ static bool sw_hook(void *arg, uint8_t ins, uint16_t *sw)
 static void test_sw_fault(void)
 {
 	static uint8_t ins = 0xB0;
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "00A4000C023F00", "9000" },
 		{ "00B0000001", "6F00" },
 		/* Other INS go through. */
-		{ "80F2000010", "62108202782183023F008A01058C0306"
-				"6102" },
+		{ "80F2000010", "62108202782183023F008A01058C0306" "6102" },
 		/* The faulted command drops what GET RESPONSE would have read. */
 		{ "00B0000001", "6F00" },
 		{ "00C0000002", "6985" },
 	};
+	/* clang-format on */
 	fresh();
 	sw_calls = 0;
 	card_set_sw_fault(card, sw_hook, &ins);
@@ -932,6 +961,7 @@ static void test_new_free(void)
 
 static void test_sw_text(void)
 {
+	/* clang-format off */
 	static const struct {
 		uint16_t sw;
 		const char *text;
@@ -945,14 +975,17 @@ static void test_sw_text(void)
 		{ 0x910B, "normal ending, proactive command pending" },
 		{ 0x1234, "unknown status word" },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CU_ASSERT_STRING_EQUAL(card_sw_text(cases[i].sw), cases[i].text);
 	/* Every SW this card answers has a text. */
+	/* clang-format off */
 	static const uint16_t answered[] = {
 		0x9000, 0x6282, 0x6700, 0x6881, 0x6882, 0x6981, 0x6982, 0x6985, 0x6986,
 		0x6A80, 0x6A81, 0x6A82, 0x6A83, 0x6A86, 0x6B00, 0x6D00, 0x6E00, 0x6F00,
 		0x9300, 0x6100, 0x61FF, 0x6C00, 0x6CFF, 0x9101, 0x91FF,
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(answered) / sizeof(answered[0]); i++)
 		CU_ASSERT_STRING_NOT_EQUAL(card_sw_text(answered[i]), "unknown status word");
 }
@@ -1052,15 +1085,14 @@ static void test_configure(void)
 
 /* VERIFY PIN with every retry count, the empty form, blocking at 0, the
  * block surviving a reset, UNBLOCK. */
+/* clang-format off */
 static const struct step pin_verify[] = {
 	/* The FCP of the MF and the ADF carries C6; an EF's does not. */
 	{ "00A40004023F0000", MF_FCP_PINS "9000" },
 	/* Bootstrap EF needs PIN1: 69 82 until verified. */
 	{ "00A40804047F50643200", "#24:9000" },
 	{ "00B0000010", "6982" },
-	{ "00B1000003540100"
-	  "10",
-	  "6982" },
+	{ "00B1000003540100" "10", "6982" },
 	/* Empty VERIFY (case 1): tries left; with Le it is no VERIFY. */
 	{ "00200001", "63C3" },
 	{ "0020000100", "6700" },
@@ -1068,9 +1100,7 @@ static const struct step pin_verify[] = {
 	{ "00200101", "6A86" },
 	{ "00200002", "6A88" },
 	{ "0020008208" PIN1, "6A88" },
-	{ "0020000104"
-	  "31323334",
-	  "6700" },
+	{ "0020000104" "31323334", "6700" },
 	{ "0020000108" PIN1 "00", "6700" },
 	/* Wrong, wrong, right: the counter is back to 3. */
 	{ "0020000108" WRONG, "63C2" },
@@ -1078,12 +1108,8 @@ static const struct step pin_verify[] = {
 	{ "0020000108" WRONG, "63C1" },
 	{ "0020000108" PIN1, "9000" },
 	{ "00200001", "9000" },
-	{ "00B0000004", "01080F16"
-			"9000" },
-	{ "00B1000003540101"
-	  "04",
-	  "5302080F"
-	  "9000" },
+	{ "00B0000004", "01080F16" "9000" },
+	{ "00B1000003540101" "04", "5302080F" "9000" },
 	/* A reset forgets the verification, not the counter. */
 	{ "RESET", "" },
 	{ "00200001", "63C3" },
@@ -1114,22 +1140,24 @@ static const struct step pin_verify[] = {
 	{ "002C0001", "63CA" },
 	{ "00200001", "9000" },
 	{ "00A4080C047F506432", "9000" },
-	{ "00B0000004", "01080F16"
-			"9000" },
+	{ "00B0000004", "01080F16" "9000" },
 	{ "RESET", "" },
 	{ "00200001", "63C3" },
 	{ "0020000108" PIN1, "63C2" },
 	{ "0020000108" PIN1_NEW, "9000" },
 };
+/* clang-format on */
 
 /* The PUK blocks for good after its tries. */
 static void test_pin_puk_blocked(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "0020000108" WRONG, "63C2" },
 		{ "0020000108" WRONG, "63C1" },
 		{ "0020000108" WRONG, "63C0" },
 	};
+	/* clang-format on */
 	fresh();
 	configure_pins(CARD_LOGICAL_CHANNELS, true);
 	RUN(steps);
@@ -1144,17 +1172,20 @@ static void test_pin_puk_blocked(void)
 		if (left == 0)
 			break;
 	}
+	/* clang-format off */
 	static const struct step blocked[] = {
 		{ "002C000110" PUK1 PIN1_NEW, "6983" },
 		{ "002C0001", "6983" },
 		{ "0020000108" PIN1, "6983" },
 	};
+	/* clang-format on */
 	RUN(blocked);
 	card_reset(card);
 	RUN(blocked);
 }
 
 /* CHANGE, DISABLE, ENABLE. */
+/* clang-format off */
 static const struct step pin_change_enable[] = {
 	/* CHANGE: old then new. */
 	{ "0024000108" PIN1, "6700" },
@@ -1179,13 +1210,11 @@ static const struct step pin_change_enable[] = {
 	{ "0020000108" PIN1_NEW, "6984" },
 	{ "0024000110" PIN1_NEW PIN1, "6984" },
 	{ "00A4080C047F506432", "9000" },
-	{ "00B0000004", "01080F16"
-			"9000" },
+	{ "00B0000004", "01080F16" "9000" },
 	/* ENABLE again: READ needs it again after a reset. */
 	{ "0028000108" WRONG, "63C2" },
 	{ "0028000108" PIN1_NEW, "9000" },
-	{ "00B0000004", "01080F16"
-			"9000" },
+	{ "00B0000004", "01080F16" "9000" },
 	{ "RESET", "" },
 	{ "00A4080C047F506432", "9000" },
 	{ "00B0000004", "6982" },
@@ -1207,14 +1236,14 @@ static const struct step pin_change_enable[] = {
 	{ "A020000108" PIN1, "9840" },
 	{ "A020000208" PIN2, "9808" },
 	{ "A020000308" PIN2, "6B00" },
-	{ "A020000104"
-	  "31323334",
-	  "6700" },
+	{ "A020000104" "31323334", "6700" },
 };
+/* clang-format on */
 /* The PIN scripts: each on a fresh card with PINs, "RESET" steps between
  * the exchanges. */
 static void test_pin_scripts(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		const struct step *steps;
@@ -1224,6 +1253,7 @@ static void test_pin_scripts(void)
 		{ "pin_change_enable", pin_change_enable,
 		  sizeof(pin_change_enable) / sizeof(pin_change_enable[0]) },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
 		fresh();
 		configure_pins(CARD_LOGICAL_CHANNELS, true);
@@ -1234,14 +1264,22 @@ static void test_pin_scripts(void)
 /* MANAGE CHANNEL at the configured limit (the ATR's 4: basic + 3). */
 static void test_channel_limit(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
-		{ "0070000001", "019000" },   { "0070000001", "029000" },
-		{ "0070000001", "039000" },   { "0070000001", "6A81" },
-		{ "00700004", "6881" },       { "00700013", "6881" },
-		{ "40A4000C023F00", "6881" }, { "00708004", "6881" },
-		{ "00708002", "9000" },       { "00700002", "9000" },
-		{ "0070000001", "6A81" },     { "83F2000C", "9000" },
+		{ "0070000001", "019000" },
+		{ "0070000001", "029000" },
+		{ "0070000001", "039000" },
+		{ "0070000001", "6A81" },
+		{ "00700004", "6881" },
+		{ "00700013", "6881" },
+		{ "40A4000C023F00", "6881" },
+		{ "00708004", "6881" },
+		{ "00708002", "9000" },
+		{ "00700002", "9000" },
+		{ "0070000001", "6A81" },
+		{ "83F2000C", "9000" },
 	};
+	/* clang-format on */
 	fresh();
 	configure_pins(4, true);
 	RUN(steps);
@@ -1257,113 +1295,42 @@ static void test_read_binary_odd(void)
 	fresh();
 	struct card_fs_node *n;
 	CU_ASSERT_EQUAL_FATAL(card_fs_add_ef(fs->mf, 0x6F40, big, sizeof(big), &n), 0);
+	/* clang-format off */
 	static const struct step real[] = {
 		/* 65535 bytes: the size on 3 bytes (80 03 00 FF FF), not a
 		 * negative INTEGER. */
-		{ "00A40004026F4000", "6217820241218302"
-				      "6F40"
-				      "8A01058C0303900080030"
-				      "0FFFF8800"
+		{ "00A40004026F4000", "6217820241218302" "6F40" "8A01058C0303900080030" "0FFFF8800"
 				      "9000" },
 		/* Le 256: 53 81 FD and 253 bytes. */
-		{ "00B1000004"
-		  "54028000"
-		  "00",
-		  "#256:9000" },
-		{ "00B1000004"
-		  "54028000"
-		  "04",
-		  "53028081"
-		  "9000" },
-		{ "00B1000004"
-		  "5402FFFE"
-		  "00",
-		  "530101"
-		  "9000" },
-		{ "00B1000004"
-		  "54027FFF"
-		  "04",
-		  "53028080"
-		  "9000" },
-		{ "00B1000005"
-		  "540300FFFD"
-		  "00",
-		  "53020201"
-		  "9000" },
+		{ "00B1000004" "54028000" "00", "#256:9000" },
+		{ "00B1000004" "54028000" "04", "53028081" "9000" },
+		{ "00B1000004" "5402FFFE" "00", "530101" "9000" },
+		{ "00B1000004" "54027FFF" "04", "53028080" "9000" },
+		{ "00B1000005" "540300FFFD" "00", "53020201" "9000" },
 		/* Le 130: 53 7F and 127 bytes; Le 2: no room for data. */
-		{ "00B1000004"
-		  "54020000"
-		  "82",
-		  "#129:9000" },
-		{ "00B1000004"
-		  "54020000"
-		  "02",
-		  "6700" },
+		{ "00B1000004" "54020000" "82", "#129:9000" },
+		{ "00B1000004" "54020000" "02", "6700" },
 		/* FFFF is past the last byte (FFFE). */
-		{ "00B1000004"
-		  "5402FFFF"
-		  "00",
-		  "6B00" },
-		{ "00B1000005"
-		  "540301FFFF"
-		  "00",
-		  "6B00" },
+		{ "00B1000004" "5402FFFF" "00", "6B00" },
+		{ "00B1000005" "540301FFFF" "00", "6B00" },
 		/* Bad data objects and lengths. */
-		{ "00B1000004"
-		  "53028000"
-		  "00",
-		  "6A80" },
-		{ "00B1000003"
-		  "540200"
-		  "00",
-		  "6A80" },
-		{ "00B1000006"
-		  "540400000000"
-		  "00",
-		  "6A80" },
-		{ "00B1000002"
-		  "5400"
-		  "00",
-		  "6700" },
-		{ "00B1000003"
-		  "540100",
-		  "6700" },
-		{ "00B1000004"
-		  "54028000"
-		  "02",
-		  "6700" },
+		{ "00B1000004" "53028000" "00", "6A80" },
+		{ "00B1000003" "540200" "00", "6A80" },
+		{ "00B1000006" "540400000000" "00", "6A80" },
+		{ "00B1000002" "5400" "00", "6700" },
+		{ "00B1000003" "540100", "6700" },
+		{ "00B1000004" "54028000" "02", "6700" },
 		/* P1-P2: an SFI, a FID; errors. */
-		{ "00B10002"
-		  "03"
-		  "540100"
-		  "04",
-		  "6A82" },
-		{ "00B12FE2"
-		  "03"
-		  "540100"
-		  "0C",
-		  "530A98101400000000000000"
-		  "9000" },
-		{ "00B1001E"
-		  "03"
-		  "540100"
-		  "04",
-		  "6981" },
-		{ "00B16F10"
-		  "03"
-		  "540100"
-		  "0A",
-		  "6981" },
-		{ "00B19999"
-		  "03"
-		  "540100"
-		  "04",
-		  "6A82" },
+		{ "00B10002" "03" "540100" "04", "6A82" },
+		{ "00B12FE2" "03" "540100" "0C", "530A98101400000000000000" "9000" },
+		{ "00B1001E" "03" "540100" "04", "6981" },
+		{ "00B16F10" "03" "540100" "0A", "6981" },
+		{ "00B19999" "03" "540100" "04", "6A82" },
 		/* The UICC B0 stops at 7FFF: P1 b8 is the SFI flag. */
 		{ "00A4000C026F40", "9000" },
-		{ "00B07FFF01", "80"
-				"9000" },
+		{ "00B07FFF01", "80" "9000" },
 	};
+	/* clang-format on */
 	RUN(real);
 }
 
@@ -1371,59 +1338,24 @@ static void test_read_binary_odd(void)
  * and off. */
 static void test_gsm(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "A0A40000023F00", "9F17" },
-		{ "A0C0000017", "0000"
-				"0000"
-				"3F00"
-				"01"
-				"0000000000"
-				"0A"
-				"01"
-				"0303"
-				"00"
-				"00"
-				"00000000"
-				"00"
-				"9000" },
+		{ "A0C0000017", "0000" "0000" "3F00" "01" "0000000000" "0A" "01" "0303" "00" "00"
+				"00000000" "00" "9000" },
 		{ "A0A40000022FE2", "9F0F" },
-		{ "A0C000000F", "0000"
-				"000A"
-				"2FE2"
-				"04"
-				"00"
-				"0A"
-				"FF"
-				"AA"
-				"01"
-				"02"
-				"00"
-				"00"
+		{ "A0C000000F", "0000" "000A" "2FE2" "04" "00" "0A" "FF" "AA" "01" "02" "00" "00"
 				"9000" },
 		{ "A0C000000F", "9400" },
-		{ "A0B000000A", "98101400000000000000"
-				"9000" },
+		{ "A0B000000A", "98101400000000000000" "9000" },
 		{ "A0B000000B", "670A" },
 		{ "A0B0000A01", "9402" },
 		{ "A0B0820001", "6B00" },
 		{ "A0A40000026F10", "9F0F" },
-		{ "A0C000000F", "0000"
-				"000C"
-				"6F10"
-				"04"
-				"00"
-				"00"
-				"FF"
-				"AA"
-				"01"
-				"02"
-				"01"
-				"04"
+		{ "A0C000000F", "0000" "000C" "6F10" "04" "00" "00" "FF" "AA" "01" "02" "01" "04"
 				"9000" },
-		{ "A0B2010404", "11111111"
-				"9000" },
-		{ "A0B2020404", "22222222"
-				"9000" },
+		{ "A0B2010404", "11111111" "9000" },
+		{ "A0B2020404", "22222222" "9000" },
 		{ "A0B2050404", "9402" },
 		{ "A0B2000A04", "6B00" },
 		{ "A0B0000001", "9408" },
@@ -1431,26 +1363,15 @@ static void test_gsm(void)
 		{ "A0A40400026F10", "6B00" },
 		{ "A0A4000003123456", "6700" },
 		{ "A0A40000027F10", "9F17" },
-		{ "A0F2000017", "0000"
-				"0000"
-				"7F10"
-				"02"
-				"0000000000"
-				"0A"
-				"01"
-				"0001"
-				"00"
-				"00"
-				"00000000"
-				"00"
-				"9000" },
-		{ "A0F2000004", "00000000"
-				"9000" },
+		{ "A0F2000017", "0000" "0000" "7F10" "02" "0000000000" "0A" "01" "0001" "00" "00"
+				"00000000" "00" "9000" },
+		{ "A0F2000004", "00000000" "9000" },
 		{ "A0F2010017", "6B00" },
 		{ "A0B0000001", "9400" },
 		{ "A0C0000001", "9400" },
 		{ "A0CA000000", "6D00" },
 	};
+	/* clang-format on */
 	fresh();
 	RUN(steps);
 	/* Off: every A0 command is 6E 00, the UICC class still works. */
@@ -1458,52 +1379,34 @@ static void test_gsm(void)
 	card_options_init(&o);
 	o.gsm_class = false;
 	CU_ASSERT_EQUAL_FATAL(card_configure(card, &o), 0);
+	/* clang-format off */
 	static const struct step off[] = {
 		{ "A0A40000023F00", "6E00" },
 		{ "A0F2000017", "6E00" },
 		{ "00A4000C023F00", "9000" },
 	};
+	/* clang-format on */
 	RUN(off);
 }
 
 /* With PINs, the GSM response tells the CHV states. */
 static void test_gsm_chv(void)
 {
+	/* clang-format off */
 	static const struct step steps[] = {
 		{ "A0A40000023F00", "9F17" },
 		/* CHV1 enabled (b8 of 14 clear), 4 codes, CHV1 83, UNBLOCK 8A,
 		 * CHV2 83, no UNBLOCK CHV2. */
-		{ "A0C0000017", "0000"
-				"0000"
-				"3F00"
-				"01"
-				"0000000000"
-				"0A"
-				"01"
-				"0303"
-				"04"
-				"00"
-				"838A8300"
-				"00"
-				"9000" },
+		{ "A0C0000017", "0000" "0000" "3F00" "01" "0000000000" "0A" "01" "0303" "04" "00"
+				"838A8300" "00" "9000" },
 		{ "A0A40000022FE2", "9F0F" },
-		{ "A0C000000F", "0000"
-				"000A"
-				"2FE2"
-				"04"
-				"00"
-				"2A"
-				"FF"
-				"AA"
-				"01"
-				"02"
-				"00"
-				"00"
+		{ "A0C000000F", "0000" "000A" "2FE2" "04" "00" "2A" "FF" "AA" "01" "02" "00" "00"
 				"9000" },
 		{ "A020000108" WRONG, "9804" },
 		{ "A0A40000023F00", "9F17" },
 		{ "A0C0000017", "#23:9000" },
 	};
+	/* clang-format on */
 	fresh();
 	configure_pins(CARD_LOGICAL_CHANNELS, true);
 	RUN(steps);
@@ -1521,32 +1424,23 @@ static int suite_cleanup(void)
 
 int unit_register(void)
 {
+	/* clang-format off */
 	static CU_TestInfo cmds[] = {
-		UNIT_TEST(test_dispatch),
-		UNIT_TEST(test_select),
-		UNIT_TEST(test_read_binary),
-		UNIT_TEST(test_read_record),
-		UNIT_TEST(test_update),
-		UNIT_TEST(test_get_response),
-		UNIT_TEST(test_status),
-		UNIT_TEST(test_channels),
-		UNIT_TEST(test_channels_full),
-		UNIT_TEST(test_trace_4_1),
-		UNIT_TEST(test_current_files),
-		UNIT_TEST(test_reset),
-		UNIT_TEST(test_toolkit),
-		UNIT_TEST(test_transmit_cap),
+		UNIT_TEST(test_dispatch),     UNIT_TEST(test_select),
+		UNIT_TEST(test_read_binary),  UNIT_TEST(test_read_record),
+		UNIT_TEST(test_update),       UNIT_TEST(test_get_response),
+		UNIT_TEST(test_status),       UNIT_TEST(test_channels),
+		UNIT_TEST(test_channels_full), UNIT_TEST(test_trace_4_1),
+		UNIT_TEST(test_current_files), UNIT_TEST(test_reset),
+		UNIT_TEST(test_toolkit),      UNIT_TEST(test_transmit_cap),
 		UNIT_TEST(test_sw_fault),
-		UNIT_TEST(test_new_free),
-		UNIT_TEST(test_sw_text),
-		UNIT_TEST(test_configure),
-		UNIT_TEST(test_pin_scripts),
+		UNIT_TEST(test_new_free),     UNIT_TEST(test_sw_text),
+		UNIT_TEST(test_configure),    UNIT_TEST(test_pin_scripts),
 		UNIT_TEST(test_pin_puk_blocked),
-		UNIT_TEST(test_channel_limit),
-		UNIT_TEST(test_read_binary_odd),
-		UNIT_TEST(test_gsm),
-		UNIT_TEST(test_gsm_chv),
+		UNIT_TEST(test_channel_limit), UNIT_TEST(test_read_binary_odd),
+		UNIT_TEST(test_gsm),          UNIT_TEST(test_gsm_chv),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
 	return unit_add_suite_cleanup("card_card", suite_cleanup, cmds);
 }

@@ -13,40 +13,26 @@
 #include "runner.h"
 
 /* doc/protocol.md §1.13, verbatim. */
+/* clang-format off */
 static const char *const example[] = {
-	"TERMINAL PROFILE                       80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F "
-	"20 00 00 00 04 | 91 0F",
-	"FETCH → SET UP EVENT LIST              80 12 00 00 0F | D0 0D 81 03 01 05 00 82 02 81 82 "
-	"99 02 09 0A | 90 00",
-	"TERMINAL RESPONSE                      80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00 "
-	"| 91 14",
-	"FETCH → OPEN CHANNEL (TCP srv, 4116)   80 12 00 00 14 | D0 12 81 03 02 40 00 82 02 81 82 "
-	"B9 02 05 78 BC 03 03 10 14 | 90 00",
-	"TR OPEN CHANNEL (ch1 LISTEN, 1400)     80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 "
-	"B8 02 41 00 B9 02 05 78 | 90 00",
-	"ENVELOPE Channel status (ESTABLISHED)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 81 "
-	"00 | 90 00",
-	"ENVELOPE Data available (200 bytes)    80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 "
-	"00 B7 01 C8 | 91 0E",
-	"FETCH → RECEIVE DATA (200)             80 12 00 00 0E | D0 0C 81 03 03 42 00 82 02 81 21 "
-	"B7 01 C8 | 90 00",
-	"TR RECEIVE DATA                        80 14 00 00 DA 81 03 03 42 00 82 02 82 81 83 01 00 "
-	"B6 81 C8 <200 bytes: 16 03 01 00 C3 …> B7 01 00 | 90 00",
-	"FETCH → SEND DATA (immediate, 0x90 B)  80 12 00 00 9F | D0 81 9C 81 03 04 43 01 82 02 81 "
-	"21 B6 81 90 <144 bytes: 16 03 03 00 8B …> | 90 00",
-	"TR SEND DATA                           80 14 00 00 0F 81 03 04 43 01 82 02 82 81 83 01 00 "
-	"B7 01 FF | 90 00",
-	"ENVELOPE Channel status (client gone)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 41 "
-	"05 | 90 00   (variant: … B8 02 41 00)",
-	"FETCH → CLOSE CHANNEL (→CLOSED)        80 12 00 00 0B | D0 09 81 03 05 41 00 82 02 81 21 "
-	"| 90 00",
-	"TR CLOSE CHANNEL                       80 14 00 00 0C 81 03 05 41 00 82 02 82 81 83 01 00 "
-	"| 90 00",
-	"FETCH → GET CHANNEL STATUS             80 12 00 00 0B | D0 09 81 03 06 44 00 82 02 81 82 "
-	"| 90 00",
-	"TR GET CHANNEL STATUS                  80 14 00 00 10 81 03 06 44 00 82 02 82 81 83 01 00 "
-	"B8 02 41 00 | 90 00",
+	"TERMINAL PROFILE                       80 10 00 00 11 01 00 00 00 01 0C 00 00 00 00 00 1F 20 00 00 00 04 | 91 0F",
+	"FETCH → SET UP EVENT LIST              80 12 00 00 0F | D0 0D 81 03 01 05 00 82 02 81 82 99 02 09 0A | 90 00",
+	"TERMINAL RESPONSE                      80 14 00 00 0C 81 03 01 05 00 82 02 82 81 83 01 00 | 91 14",
+	"FETCH → OPEN CHANNEL (TCP srv, 4116)   80 12 00 00 14 | D0 12 81 03 02 40 00 82 02 81 82 B9 02 05 78 BC 03 03 10 14 | 90 00",
+	"TR OPEN CHANNEL (ch1 LISTEN, 1400)     80 14 00 00 14 81 03 02 40 00 82 02 82 81 83 01 00 B8 02 41 00 B9 02 05 78 | 90 00",
+	"ENVELOPE Channel status (ESTABLISHED)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 81 00 | 90 00",
+	"ENVELOPE Data available (200 bytes)    80 C2 00 00 10 D6 0E 99 01 09 82 02 82 81 B8 02 81 00 B7 01 C8 | 91 0E",
+	"FETCH → RECEIVE DATA (200)             80 12 00 00 0E | D0 0C 81 03 03 42 00 82 02 81 21 B7 01 C8 | 90 00",
+	"TR RECEIVE DATA                        80 14 00 00 DA 81 03 03 42 00 82 02 82 81 83 01 00 B6 81 C8 <200 bytes: 16 03 01 00 C3 …> B7 01 00 | 90 00",
+	"FETCH → SEND DATA (immediate, 0x90 B)  80 12 00 00 9F | D0 81 9C 81 03 04 43 01 82 02 81 21 B6 81 90 <144 bytes: 16 03 03 00 8B …> | 90 00",
+	"TR SEND DATA                           80 14 00 00 0F 81 03 04 43 01 82 02 82 81 83 01 00 B7 01 FF | 90 00",
+	"ENVELOPE Channel status (client gone)  80 C2 00 00 0D D6 0B 99 01 0A 82 02 82 81 B8 02 41 05 | 90 00   (variant: … B8 02 41 00)",
+	"FETCH → CLOSE CHANNEL (→CLOSED)        80 12 00 00 0B | D0 09 81 03 05 41 00 82 02 81 21 | 90 00",
+	"TR CLOSE CHANNEL                       80 14 00 00 0C 81 03 05 41 00 82 02 82 81 83 01 00 | 90 00",
+	"FETCH → GET CHANNEL STATUS             80 12 00 00 0B | D0 09 81 03 06 44 00 82 02 81 82 | 90 00",
+	"TR GET CHANNEL STATUS                  80 14 00 00 10 81 03 06 44 00 82 02 82 81 83 01 00 B8 02 41 00 | 90 00",
 };
+/* clang-format on */
 #define N_FRAMES (sizeof(example) / sizeof(example[0]))
 
 /* One frame: C-APDU header, command data (TP/TR/ENVELOPE) or response
@@ -393,6 +379,7 @@ static void test_encode_from_scratch(void)
 /* Tags without the CR bit and non-minimal 81 lengths decode the same. */
 static void test_cr_and_long_lengths(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *a, *b;
 		int kind; /* 0 command, 1 response, 2 event */
@@ -414,6 +401,7 @@ static void test_cr_and_long_lengths(void)
 		{ "D6 0E 99 01 09 82 02 82 81 B8 02 81 00 B7 01 C8",
 		  "D6 81 0F 99 01 09 82 02 82 81 B8 02 81 00 B7 81 01 C8", 2 },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		uint8_t a[300], b[300], ea[300], eb[300];
 		size_t al = 0, bl = 0, eal = 0, ebl = 0;
@@ -508,12 +496,13 @@ struct bad {
 	int rc;
 };
 
+/* clang-format off */
 static const struct bad bad_frames[] = {
 	/* BER framing. */
 	{ "", 0, -EPROTO },
 	{ "D0", 0, -EPROTO },
-	{ "D0 00", 0, -EPROTO },                /* no command details */
-	{ "D0 80 81 03 01 05 00", 0, -EPROTO }, /* indefinite length */
+	{ "D0 00", 0, -EPROTO },                 /* no command details */
+	{ "D0 80 81 03 01 05 00", 0, -EPROTO },  /* indefinite length */
 	{ "D0 82 00 09 81 03 01 41 00 82 02 81 21", 0, -EPROTO },
 	{ "D0 09 81 03 05 41 00 82 02 81 21 00", 0, -EPROTO }, /* trailing byte */
 	{ "D0 0A 81 03 05 41 00 82 02 81 21", 0, -EPROTO },    /* BER length too long */
@@ -521,28 +510,28 @@ static const struct bad bad_frames[] = {
 	{ "1F 09 81 03 05 41 00 82 02 81 21", 0, -EPROTO },    /* multi-byte tag */
 	{ "D0 81", 0, -EPROTO },
 	/* C-TLVs. */
-	{ "D0 09 81 02 05 41 82 02 81 21 00", 0, -EPROTO },       /* details of 2 bytes */
-	{ "D0 0A 81 04 05 41 00 00 82 02 81 21", 0, -EPROTO },    /* details of 4 bytes */
-	{ "D0 08 81 03 05 41 00 82 01 81", 0, -EPROTO },          /* devices of 1 byte */
-	{ "D0 05 81 03 05 41 00", 0, -EPROTO },                   /* no devices */
-	{ "D0 06 82 02 81 21 00 00", 0, -EPROTO },                /* tag 00 */
+	{ "D0 09 81 02 05 41 82 02 81 21 00", 0, -EPROTO },    /* details of 2 bytes */
+	{ "D0 0A 81 04 05 41 00 00 82 02 81 21", 0, -EPROTO }, /* details of 4 bytes */
+	{ "D0 08 81 03 05 41 00 82 01 81", 0, -EPROTO },       /* devices of 1 byte */
+	{ "D0 05 81 03 05 41 00", 0, -EPROTO },                /* no devices */
+	{ "D0 06 82 02 81 21 00 00", 0, -EPROTO },             /* tag 00 */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 FF 00", 0, -EPROTO }, /* tag FF */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 80 00", 0, -EPROTO }, /* tag 80 */
 	{ "D0 0B 81 03 05 41 00 82 02 81 21 B7 05", 0, -EPROTO }, /* value past the end */
 	{ "D0 0C 81 03 05 41 00 82 02 81 21 B7 82 01", 0, -EPROTO },
 	{ "D0 0C 81 03 03 42 00 82 02 81 21 B7 02 C8 00", 0, -EPROTO }, /* wrong length */
 	/* Mandatory objects per command. */
-	{ "D0 09 81 03 01 05 00 82 02 81 82", 0, -EPROTO },                /* no event list */
+	{ "D0 09 81 03 01 05 00 82 02 81 82", 0, -EPROTO },    /* no event list */
 	{ "D0 0E 81 03 02 40 00 82 02 81 82 BC 03 03 10 14", 0, -EPROTO }, /* no buffer size */
 	{ "D0 11 81 03 02 40 00 82 02 81 82 B9 02 05 78 BC 02 03 10", 0, -EPROTO },
-	{ "D0 09 81 03 03 42 00 82 02 81 21", 0, -EPROTO }, /* RECEIVE: no length */
-	{ "D0 09 81 03 04 43 01 82 02 81 21", 0, -EPROTO }, /* SEND: no data */
+	{ "D0 09 81 03 03 42 00 82 02 81 21", 0, -EPROTO },    /* RECEIVE: no length */
+	{ "D0 09 81 03 04 43 01 82 02 81 21", 0, -EPROTO },    /* SEND: no data */
 	/* Responses. */
 	{ "", 1, -EPROTO },
-	{ "81 03 01 05 00 82 02 82 81", 1, -EPROTO },       /* no result */
-	{ "81 03 01 05 00 82 02 82 81 83 00", 1, -EPROTO }, /* empty result */
-	{ "81 03 01 05 00 83 01 00", 1, -EPROTO },          /* no devices */
-	{ "82 02 82 81 83 01 00", 1, -EPROTO },             /* no details */
+	{ "81 03 01 05 00 82 02 82 81", 1, -EPROTO },           /* no result */
+	{ "81 03 01 05 00 82 02 82 81 83 00", 1, -EPROTO },     /* empty result */
+	{ "81 03 01 05 00 83 01 00", 1, -EPROTO },              /* no devices */
+	{ "82 02 82 81 83 01 00", 1, -EPROTO },                 /* no details */
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B8 01 41", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B8 03 41 00 00", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B9 01 05", 1, -EPROTO },
@@ -551,21 +540,21 @@ static const struct bad bad_frames[] = {
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 B6 80", 1, -EPROTO },
 	{ "81 03 01 05 00 82 02 82 81 83 01 00 00", 1, -EPROTO },
 	{ "81 03 06 44 00 82 02 82 81 83 01 00 B8 02 41 00 B8 02 42 00 B8 02 43 00 B8 02 44 00"
-	  " B8 02 45 00 B8 02 46 00 B8 02 47 00 B8 02 01 00",
-	  1, -EMSGSIZE },
+	  " B8 02 45 00 B8 02 46 00 B8 02 47 00 B8 02 01 00", 1, -EMSGSIZE },
 	/* Envelopes. */
 	{ "", 2, -EPROTO },
 	{ "D6", 2, -EPROTO },
-	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81", 2, -EPROTO },       /* truncated */
-	{ "D6 0A 99 02 0A 09 82 02 82 81 B8 00", 2, -EPROTO },       /* status of 0 bytes */
+	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81", 2, -EPROTO }, /* truncated */
+	{ "D6 0A 99 02 0A 09 82 02 82 81 B8 00", 2, -EPROTO }, /* status of 0 bytes */
 	{ "D6 0C 99 02 0A 09 82 02 82 81 B8 02 81 00", 2, -EPROTO }, /* two events */
-	{ "D6 0A 99 00 82 02 82 81 B8 02 81 00", 2, -EPROTO },       /* no event */
-	{ "D6 07 99 01 0A B8 02 81 00", 2, -EPROTO },                /* no devices */
-	{ "D6 08 82 02 82 81 B8 02 81 00", 2, -EPROTO },             /* no event list */
-	{ "D1 03 02 01 00", 2, -ENOTSUP },                           /* SMS-PP download */
+	{ "D6 0A 99 00 82 02 82 81 B8 02 81 00", 2, -EPROTO },  /* no event */
+	{ "D6 07 99 01 0A B8 02 81 00", 2, -EPROTO },           /* no devices */
+	{ "D6 08 82 02 82 81 B8 02 81 00", 2, -EPROTO },        /* no event list */
+	{ "D1 03 02 01 00", 2, -ENOTSUP },                      /* SMS-PP download */
 	{ "D0 09 81 03 05 41 00 82 02 81 21", 2, -ENOTSUP },
 	{ "D6 0B 99 01 0A 82 02 82 81 B8 02 81 00 00", 2, -EPROTO }, /* trailing */
 };
+/* clang-format on */
 
 static int decode_kind(int kind, const uint8_t *p, size_t len)
 {
@@ -689,6 +678,7 @@ static void test_profile(void)
 	tp.channels = 8;
 	CU_ASSERT_EQUAL(card_cat_msg_profile_encode(&tp, out, sizeof(out), &n), -EINVAL);
 	/* Each bit alone. */
+	/* clang-format off */
 	static const struct {
 		size_t byte;
 		uint8_t mask;
@@ -704,6 +694,7 @@ static void test_profile(void)
 		{ 12, 0x10, offsetof(struct card_cat_profile, get_channel_status) },
 		{ 17, 0x04, offsetof(struct card_cat_profile, tcp_server) },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
 		uint8_t p[20];
 		memset(p, 0xFF, sizeof(p));
@@ -767,6 +758,7 @@ static void test_names(void)
 /* The one channel-state table: names, Channel status bits both ways. */
 static void test_ch_states(void)
 {
+	/* clang-format off */
 	static const struct {
 		enum card_cat_ch_state st;
 		const char *name;
@@ -776,6 +768,7 @@ static void test_ch_states(void)
 		{ CAT_CH_LISTEN, "LISTEN", CAT_CHST_LISTEN },
 		{ CAT_CH_ESTABLISHED, "ESTABLISHED", CAT_CHST_ESTABLISHED },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		enum card_cat_ch_state got = (enum card_cat_ch_state)99;
 		CU_ASSERT_STRING_EQUAL(card_cat_ch_state_name(rows[i].st), rows[i].name);
@@ -793,6 +786,7 @@ static void test_ch_states(void)
 /* The command table: rows, the common objects, the mandatory one. */
 static void test_cmd_table(void)
 {
+	/* clang-format off */
 	static const struct {
 		uint8_t type;
 		enum card_cat_dst dst;
@@ -805,6 +799,7 @@ static void test_cmd_table(void)
 		{ CAT_CMD_SEND_DATA, CAT_DST_CHANNEL, CAT_TAG_CHANNEL_DATA },
 		{ CAT_CMD_GET_CHANNEL_STATUS, CAT_DST_TERMINAL, 0 },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct card_cat_cmd_spec *s = card_cat_cmd_spec(rows[i].type);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -851,6 +846,7 @@ static void test_cmd_table(void)
 /* The terminal's scan: what it can answer even of a malformed command. */
 static void test_command_scan(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *hex;
 		int rc;
@@ -860,14 +856,15 @@ static void test_command_scan(void)
 		{ "D00C810303420082028121B701C8", 0, 14, 0, 1, false, true, true },
 		{ "D00C810303420082028121B701C89000", 0, 14, 2, 1, false, true, true },
 		{ "D081098103054100820281 21", 0, 12, 0, 0, false, true, true },
-		{ "D00E810303420082028121B701C8", 0, 14, 0, 1, true, true, true }, /* cut */
-		{ "D0058102034282", 0, 7, 0, 0, true, false, false }, /* short details, broken */
-		{ "D00A8104034200008202812105", 0, 12, 1, 0, true, true, true }, /* details of 4 */
+		{ "D00E810303420082028121B701C8", 0, 14, 0, 1, true, true, true },   /* cut */
+		{ "D0058102034282", 0, 7, 0, 0, true, false, false },                /* short details, broken */
+		{ "D00A8104034200008202812105", 0, 12, 1, 0, true, true, true },     /* details of 4 */
 		{ "D1028100", -EPROTO, 0, 0, 0, false, false, false },
 		{ "D082000100", -EPROTO, 0, 0, 0, false, false, false },
 		{ "D081", -EPROTO, 0, 0, 0, false, false, false },
 		{ "D0", -EPROTO, 0, 0, 0, false, false, false },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint8_t in[64];
 		size_t len = 0;
@@ -913,28 +910,31 @@ static void test_command_scan(void)
  * TERMINAL PROFILE bits (byte 3 b6, b7). */
 static void test_poll_interval(void)
 {
+	/* clang-format off */
 	static const struct {
 		uint8_t unit, interval;
 		uint32_t ms;
 	} to_ms[] = {
-		{ CAT_DURATION_SECONDS, 5, 5000 },   { CAT_DURATION_TENTHS, 15, 1500 },
-		{ CAT_DURATION_MINUTES, 2, 120000 }, { 3, 1, 0 },
-		{ CAT_DURATION_SECONDS, 0, 0 },
+		{ CAT_DURATION_SECONDS, 5, 5000 }, { CAT_DURATION_TENTHS, 15, 1500 },
+		{ CAT_DURATION_MINUTES, 2, 120000 }, { 3, 1, 0 }, { CAT_DURATION_SECONDS, 0, 0 },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(to_ms) / sizeof(to_ms[0]); i++) {
 		struct card_cat_duration d = { to_ms[i].unit, to_ms[i].interval };
 		CU_ASSERT_EQUAL(card_cat_duration_ms(d), to_ms[i].ms);
 	}
+	/* clang-format off */
 	static const struct {
 		uint32_t ms;
 		uint8_t unit, interval;
 	} from_ms[] = {
-		{ 0, CAT_DURATION_TENTHS, 1 },         { 100, CAT_DURATION_TENTHS, 1 },
-		{ 101, CAT_DURATION_TENTHS, 2 },       { 1500, CAT_DURATION_TENTHS, 15 },
-		{ 25500, CAT_DURATION_TENTHS, 255 },   { 25501, CAT_DURATION_SECONDS, 26 },
+		{ 0, CAT_DURATION_TENTHS, 1 },       { 100, CAT_DURATION_TENTHS, 1 },
+		{ 101, CAT_DURATION_TENTHS, 2 },     { 1500, CAT_DURATION_TENTHS, 15 },
+		{ 25500, CAT_DURATION_TENTHS, 255 }, { 25501, CAT_DURATION_SECONDS, 26 },
 		{ 255000, CAT_DURATION_SECONDS, 255 }, { 255001, CAT_DURATION_MINUTES, 5 },
 		{ 3600000, CAT_DURATION_MINUTES, 60 }, { 0xFFFFFFFFu, CAT_DURATION_MINUTES, 255 },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(from_ms) / sizeof(from_ms[0]); i++) {
 		struct card_cat_duration d = card_cat_duration_from_ms(from_ms[i].ms);
 		CU_ASSERT_EQUAL(d.unit, from_ms[i].unit);
@@ -986,6 +986,7 @@ static void test_poll_interval(void)
 	CU_ASSERT(!tback.poll_interval && !tback.polling_off);
 }
 
+/* clang-format off */
 static CU_TestInfo tests[] = {
 	UNIT_TEST(test_example_round_trip),
 	UNIT_TEST(test_example_fields),
@@ -1004,6 +1005,7 @@ static CU_TestInfo tests[] = {
 	UNIT_TEST(test_command_scan),
 	CU_TEST_INFO_NULL,
 };
+/* clang-format on */
 
 int unit_register(void)
 {

@@ -323,16 +323,16 @@ static void test_decode_dodf_nrf(void)
 
 static void test_decode_dodf_forms(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *hex;
-		int find; /* index found (non-strict), or -ENOENT */
+		int find;      /* index found (non-strict), or -ENOENT */
 		bool mis;
 		const char *path;
 	} cases[] = {
 		/* applicationOID only, typeAttributes a bare Path (LwM2M wording). */
 		{ "30 1A 30 00 30 06 06 04 67 2B 07 01 A1 0E 30 0C 04 02 64 32 02 01 00 80 03 00 "
-		  "01 00",
-		  0, false, "6432" },
+		  "01 00", 0, false, "6432" },
 		/* implicit OidDO: A1 { 06 oid, 30 path }. */
 		{ "A1 14 30 00 30 00 A1 0E 06 04 67 2B 07 01 30 06 04 04 7F FF 64 32", 0, false,
 		  "7FFF/6432" },
@@ -352,11 +352,12 @@ static void test_decode_dodf_forms(void)
 		/* Exact match wins over an earlier mis-encoded one. */
 		{ DODF_NRF " " DODF_43, 1, false, "6432" },
 		/* An entry that is not the bootstrap: not found. */
-		{ "A1 16 30 00 30 00 A1 10 30 0E 06 06 2A 86 48 86 F7 0D 30 04 04 02 64 32",
-		  -ENOENT, false, NULL },
+		{ "A1 16 30 00 30 00 A1 10 30 0E 06 06 2A 86 48 86 F7 0D 30 04 04 02 64 32", -ENOENT,
+		  false, NULL },
 		/* The OID entry with a direct value [0]: found, but no Path. */
 		{ "A1 12 30 00 30 00 A1 0C 30 0A 06 04 67 2B 07 01 A0 02 04 00", 0, false, NULL },
 	};
+	/* clang-format on */
 	struct card_pkcs15_dodf *d = malloc(sizeof(*d));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -394,50 +395,52 @@ static void test_decode_dodf_forms(void)
 /* Malformed inputs: each decoder says -EPROTO. */
 static void test_decode_malformed(void)
 {
+	/* clang-format off */
 	static const struct {
 		int which; /* 0 DIR, 1 ODF, 2 TokenInfo, 3 DODF */
 		const char *hex;
 	} cases[] = {
 		{ 0, "" },
 		{ 0, "FF FF" },
-		{ 0, "62 00" },                   /* not 61 */
-		{ 0, "61 03 50 01 41" },          /* no AID */
-		{ 0, "61 06 4F 01 A0 4F 01 A0" }, /* two AIDs */
-		{ 0, "61 03 4F 01 A0 01" },       /* not padding after */
-		{ 0, "61 03 4F 00 FF" },          /* empty AID */
+		{ 0, "62 00" },                                  /* not 61 */
+		{ 0, "61 03 50 01 41" },                         /* no AID */
+		{ 0, "61 06 4F 01 A0 4F 01 A0" },                /* two AIDs */
+		{ 0, "61 03 4F 01 A0 01" },                      /* not padding after */
+		{ 0, "61 03 4F 00 FF" },                         /* empty AID */
 		{ 0, "61 13 4F 11 A0 00 00 00 63 50 4B 43 53 2D 31 35 01 02 03 04 05" },
-		{ 0, "61 05 4F 01 A0 51 02 00" },                   /* inner TLV too long */
-		{ 1, "30 04 04 02 64 30" },                         /* not a context tag */
-		{ 1, "87 02 64 30" },                               /* primitive */
-		{ 1, "A7 04 04 02 64 30" },                         /* Path not a SEQUENCE */
-		{ 1, "A7 02 30 00" },                               /* Path without 04 */
-		{ 1, "A7 04 30 02 04 00" },                         /* empty path */
-		{ 1, "A7 08 30 04 04 02 64 30 30 00" },             /* two objects */
-		{ 1, "A7 06 30 04 04 02 64 30 FF 01" },             /* data after padding */
-		{ 1, "A7 09 30 07 04 02 64 30 05 01 00" },          /* index not INTEGER */
-		{ 1, "A7 09 30 07 04 02 64 30 02 01 FF" },          /* negative index */
+		{ 0, "61 05 4F 01 A0 51 02 00" },                /* inner TLV too long */
+		{ 1, "30 04 04 02 64 30" },                      /* not a context tag */
+		{ 1, "87 02 64 30" },                            /* primitive */
+		{ 1, "A7 04 04 02 64 30" },                      /* Path not a SEQUENCE */
+		{ 1, "A7 02 30 00" },                            /* Path without 04 */
+		{ 1, "A7 04 30 02 04 00" },                      /* empty path */
+		{ 1, "A7 08 30 04 04 02 64 30 30 00" },          /* two objects */
+		{ 1, "A7 06 30 04 04 02 64 30 FF 01" },          /* data after padding */
+		{ 1, "A7 09 30 07 04 02 64 30 05 01 00" },       /* index not INTEGER */
+		{ 1, "A7 09 30 07 04 02 64 30 02 01 FF" },       /* negative index */
 		{ 1, "A7 0C 30 0A 04 02 64 30 02 01 00 02 01 00" }, /* length not [0] */
 		{ 1, "A7 14 30 12 04 12 3F 00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F 10" },
 		{ 2, "" },
 		{ 2, "30 00" },
-		{ 2, "30 03 02 01 00" },                   /* no serial */
-		{ 2, "30 06 02 01 00 04 01 01" },          /* no flags */
-		{ 2, "30 09 02 01 00 04 01 01 03 01 08" }, /* bad bit string */
-		{ 2, "30 08 02 00 04 01 01 03 01 00" },    /* empty INTEGER */
+		{ 2, "30 03 02 01 00" },                         /* no serial */
+		{ 2, "30 06 02 01 00 04 01 01" },                /* no flags */
+		{ 2, "30 09 02 01 00 04 01 01 03 01 08" },       /* bad bit string */
+		{ 2, "30 08 02 00 04 01 01 03 01 00" },          /* empty INTEGER */
 		{ 3, "A1 00" },
-		{ 3, "A1 02 30 00" },                               /* no class attributes */
-		{ 3, "A1 04 30 00 30 00" },                         /* no typeAttributes */
-		{ 3, "A1 08 30 00 30 00 A2 02 05 00" },             /* [2] is not typeAttributes */
-		{ 3, "A1 06 30 00 30 00 A1 00" },                   /* empty typeAttributes */
-		{ 3, "A1 08 30 00 30 00 A1 02 06 00" },             /* empty OID, no value */
+		{ 3, "A1 02 30 00" },                            /* no class attributes */
+		{ 3, "A1 04 30 00 30 00" },                      /* no typeAttributes */
+		{ 3, "A1 08 30 00 30 00 A2 02 05 00" },          /* [2] is not typeAttributes */
+		{ 3, "A1 06 30 00 30 00 A1 00" },                /* empty typeAttributes */
+		{ 3, "A1 08 30 00 30 00 A1 02 06 00" },          /* empty OID, no value */
 		{ 3, "A1 0C 30 00 30 00 A1 06 06 02 2A 86 30 00" }, /* OID cut in a sub-id */
-		{ 3, "A1 0A 30 00 30 00 A1 04 30 02 05 00" },       /* 30 with neither 06 nor 04 */
+		{ 3, "A1 0A 30 00 30 00 A1 04 30 02 05 00" },    /* 30 with neither 06 nor 04 */
 		{ 3, "A1 0C 30 00 30 00 A1 06 06 04 67 2B 07 01" }, /* OID without value */
 		{ 3, "A1 0C 30 00 30 04 06 02 2A 80 A1 02 30 00" }, /* bad applicationOID */
 		{ 3, "A1 10 30 04 03 02 08 00 30 00 A1 06 30 04 04 02 64 32" }, /* bad flags */
-		{ 3, "04 02 64 32" }, /* primitive entry */
-		{ 3, DODF_43 " 01" }, /* garbage after */
+		{ 3, "04 02 64 32" },                            /* primitive entry */
+		{ 3, DODF_43 " 01" },                            /* garbage after */
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t in[64];
 		size_t n = hx(cases[i].hex, in, sizeof(in));
@@ -577,6 +580,7 @@ static void collect_lines(void *arg, const char *line)
 
 static void test_walk_nrf_trace(void)
 {
+	/* clang-format off */
 	static const struct script_step steps[] = {
 		{ "00 A4 00 04 02 3F 00 00", "62 08 82 02 78 21 83 02 3F 00 90 00" },
 		{ "00 A4 00 04 02 2F 00 00", "62 0B 82 05 42 21 00 1F 01 83 02 2F 00 90 00" },
@@ -596,6 +600,7 @@ static void test_walk_nrf_trace(void)
 		{ "01 B0 00 00 0F", BOOT_HEX " 90 00" },
 		{ "01 70 80 01", "90 00" },
 	};
+	/* clang-format on */
 	struct script s = { steps, sizeof(steps) / sizeof(steps[0]), 0, false };
 	struct buf lines;
 	buf_init(&lines, 16384);
@@ -992,6 +997,7 @@ static void test_walk_basic_channel_and_fid_select(void)
 
 static void test_walk_path_forms(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *odf;
 		const char *dodf;
@@ -1012,6 +1018,7 @@ static void test_walk_path_forms(void)
 		/* The nRF DODF (mis-encoded OID). */
 		{ "A7 06 30 04 04 02 64 30", DODF_NRF },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake fk;
 		fake_default(&fk);
@@ -1079,6 +1086,7 @@ struct err_case {
 	const char *err; /* substring */
 };
 
+/* clang-format off */
 static const struct err_case err_cases[] = {
 	{ "00 A4 00 04 02 3F 00", 1, 0x6A82, -EPROTO, "SELECT 3F00 (MF): 6A 82" },
 	{ "00 A4 00 04 02 2F 00", 1, 0x6A82, -ENOENT, "SELECT 2F00 (EF.DIR): 6A 82" },
@@ -1086,24 +1094,21 @@ static const struct err_case err_cases[] = {
 	{ "00 B2 01", 1, 0x6A83, -ENOENT, "EF.DIR has no PKCS#15 application" },
 	{ "00 B2 01", 1, 0x6A82, -EPROTO, "READ RECORD 1 of EF.DIR: 6A 82" },
 	{ "00 70 00", 1, 0x6A82, -EPROTO, "MANAGE CHANNEL open: 6A 82" },
-	{ "01 A4 04 04", 1, 0x6A82, -EPROTO,
-	  "SELECT AID A000000063504B43532D3135 on channel 1: "
-	  "6A 82" },
+	{ "01 A4 04 04", 1, 0x6A82, -EPROTO, "SELECT AID A000000063504B43532D3135 on channel 1: "
+					     "6A 82" },
 	{ "01 A4 08 04 04 7F FF 50 31", 1, 0x6A82, -EPROTO, "SELECT 7FFF/5031 (EF.ODF): 6A 82" },
 	{ "01 B0", 1, 0x6A82, -EPROTO, "READ BINARY EF.ODF offset 0 length 8: 6A 82" },
-	{ "01 A4 08 04 04 7F FF 64 30", 1, 0x6A82, -EPROTO,
-	  "SELECT 7FFF/6430 (DODF 6430): "
-	  "6A 82" },
+	{ "01 A4 08 04 04 7F FF 64 30", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6430 (DODF 6430): "
+							    "6A 82" },
 	{ "01 B0", 2, 0x6982, -EACCES, "READ BINARY DODF 6430 offset 0 length 36: 69 82" },
-	{ "01 A4 08 04 04 7F FF 64 32", 1, 0x6A82, -EPROTO,
-	  "SELECT 7FFF/6432 (bootstrap EF "
-	  "6432): 6A 82" },
-	{ "01 B0", 3, 0x6F00, -EPROTO,
-	  "READ BINARY bootstrap EF 6432 offset 0 length 15: "
-	  "6F 00" },
+	{ "01 A4 08 04 04 7F FF 64 32", 1, 0x6A82, -EPROTO, "SELECT 7FFF/6432 (bootstrap EF "
+							    "6432): 6A 82" },
+	{ "01 B0", 3, 0x6F00, -EPROTO, "READ BINARY bootstrap EF 6432 offset 0 length 15: "
+				       "6F 00" },
 	/* 6C xx: the same command again with Le = xx, then all is well. */
 	{ "01 A4 08 04 04 7F FF 50 31", 1, 0x6C05, 0, "" },
 };
+/* clang-format on */
 
 static void test_walk_errors_at_each_step(void)
 {
@@ -1136,8 +1141,9 @@ static void test_walk_errors_at_each_step(void)
 
 static void test_walk_broken_and_missing(void)
 {
+	/* clang-format off */
 	static const struct {
-		int file; /* index in fake_default, or -1 to drop the bootstrap EF */
+		int file;       /* index in fake_default, or -1 to drop the bootstrap EF */
 		const char *hex;
 		int rc;
 		const char *err;
@@ -1157,19 +1163,17 @@ static void test_walk_broken_and_missing(void)
 		{ 3, "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF", -ENOENT,
 		  "DODF 6430 has no entry with OID 2.23.43.7.1" },
 		{ 3, "", -ENOENT, "DODF 6430 has no entry with OID 2.23.43.7.1" },
-		{ 3,
-		  "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C "
-		  "06 04 67 2B 07 01 30 04 04 02 64 32 00 01",
-		  -EPROTO, "DODF 6430: malformed" },
+		{ 3, "A1 22 30 0E 0C 0C 44 4D 20 42 6F 6F 74 73 74 72 61 70 30 00 A1 0E 30 0C "
+		     "06 04 67 2B 07 01 30 04 04 02 64 32 00 01", -EPROTO, "DODF 6430: malformed" },
 		{ 3, "A1 12 30 00 30 00 A1 0C 30 0A 06 04 67 2B 07 01 A0 02 04 00", -EPROTO,
 		  "does not point to a file" },
 		{ 3, "A1 16 30 00 30 00 A1 10 30 0E 06 04 67 2B 07 01 30 06 04 04 3F 00 2F 00",
-		  -EPROTO,
-		  "SELECT 2F00 (bootstrap EF 3F00/2F00): linear fixed, not a transparent EF" },
+		  -EPROTO, "SELECT 2F00 (bootstrap EF 3F00/2F00): linear fixed, not a transparent EF" },
 		{ 4, "", -ENOENT, "bootstrap EF 6432 is empty" },
 		{ 4, "FF FF FF FF", -ENOENT, "bootstrap EF 6432 is empty" },
 		{ -1, NULL, -EPROTO, "SELECT 7FFF/6432 (bootstrap EF 6432): 6A 82" },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake fk;
 		fake_default(&fk);
@@ -1262,6 +1266,7 @@ static void test_walk_garbage(void)
 
 int unit_register(void)
 {
+	/* clang-format off */
 	static CU_TestInfo enc[] = {
 		UNIT_TEST(test_encode_dir_43),
 		UNIT_TEST(test_encode_odf_43),
@@ -1269,13 +1274,22 @@ int unit_register(void)
 		UNIT_TEST(test_encode_dodf_43),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static CU_TestInfo dec[] = {
-		UNIT_TEST(test_decode_dir),       UNIT_TEST(test_decode_odf),
-		UNIT_TEST(test_decode_tokeninfo), UNIT_TEST(test_decode_dodf_43),
-		UNIT_TEST(test_decode_dodf_nrf),  UNIT_TEST(test_decode_dodf_forms),
-		UNIT_TEST(test_decode_malformed), UNIT_TEST(test_decode_every_prefix),
-		UNIT_TEST(test_dodf_limit),       CU_TEST_INFO_NULL,
+		UNIT_TEST(test_decode_dir),
+		UNIT_TEST(test_decode_odf),
+		UNIT_TEST(test_decode_tokeninfo),
+		UNIT_TEST(test_decode_dodf_43),
+		UNIT_TEST(test_decode_dodf_nrf),
+		UNIT_TEST(test_decode_dodf_forms),
+		UNIT_TEST(test_decode_malformed),
+		UNIT_TEST(test_decode_every_prefix),
+		UNIT_TEST(test_dodf_limit),
+		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static CU_TestInfo walk[] = {
 		UNIT_TEST(test_walk_nrf_trace),
 		UNIT_TEST(test_walk_fake_default),
@@ -1289,6 +1303,7 @@ int unit_register(void)
 		UNIT_TEST(test_walk_garbage),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
 	int rc = unit_add_suite("pkcs15_encode", enc);
 	if (!rc)
 		rc = unit_add_suite("pkcs15_decode", dec);

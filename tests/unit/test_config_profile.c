@@ -15,14 +15,18 @@
 #include "core/buf.h"
 #include "runner.h"
 
+/* clang-format off */
 static const uint8_t default_atr[] = {
 	0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7, 0x80, 0x31, 0xE0, 0x73, 0xFE,
 	0x21, 0x1B, 0x63, 0x3A, 0x20, 0x4E, 0x83, 0x00, 0x90, 0x00, 0x93,
 };
+/* clang-format on */
+/* clang-format off */
 static const uint8_t test_psk[] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 	0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF,
 };
+/* clang-format on */
 
 static bool ends_with(const char *s, const char *tail)
 {
@@ -55,6 +59,7 @@ static struct profile *load_ok(const char *rel)
 }
 
 /* What every shipped profile has in common, and what sets each apart. */
+/* clang-format off */
 static const struct {
 	const char *dir;
 	const char *name;
@@ -68,79 +73,20 @@ static const struct {
 	size_t n_ports;
 	uint8_t iccid[2]; /* the last two bytes of EF.ICCID, nibble-swapped BCD */
 } shipped[] = {
-	{ "cards/default",
-	  "default",
-	  true,
-	  PROFILE_STORE_WBXML,
-	  true,
-	  false,
-	  TLS1_2_VERSION,
-	  TLS1_3_VERSION,
-	  NULL,
-	  -1,
-	  2,
-	  { 0x00, 0xF6 } },
-	{ "cards/auth",
-	  "auth",
-	  true,
-	  PROFILE_STORE_WBXML,
-	  true,
-	  true,
-	  TLS1_2_VERSION,
-	  TLS1_3_VERSION,
-	  NULL,
-	  -1,
-	  2,
-	  { 0x10, 0xF4 } },
-	{ "cards/empty",
-	  "empty",
-	  false,
-	  PROFILE_STORE_WBXML,
-	  true,
-	  false,
-	  TLS1_2_VERSION,
-	  TLS1_3_VERSION,
-	  NULL,
-	  -1,
-	  2,
-	  { 0x20, 0xF2 } },
-	{ "cards/psk-only",
-	  "psk-only",
-	  true,
-	  PROFILE_STORE_WBXML,
-	  false,
-	  false,
-	  TLS1_2_VERSION,
-	  TLS1_3_VERSION,
-	  NULL,
-	  -1,
-	  2,
-	  { 0x30, 0xF0 } },
-	{ "cards/legacy",
-	  "legacy",
-	  true,
-	  PROFILE_STORE_WBXML,
-	  false,
-	  false,
-	  TLS1_VERSION,
-	  TLS1_2_VERSION,
-	  "PSK-AES128-CBC-SHA:@SECLEVEL=0",
-	  0,
-	  2,
-	  { 0x40, 0xF8 } },
-	{ "cards/xml",
-	  "xml",
-	  true,
-	  PROFILE_STORE_XML,
-	  true,
-	  false,
-	  TLS1_2_VERSION,
-	  TLS1_3_VERSION,
-	  NULL,
-	  -1,
-	  2,
-	  { 0x50, 0xF5 } },
+	{ "cards/default", "default", true, PROFILE_STORE_WBXML, true, false,
+	  TLS1_2_VERSION, TLS1_3_VERSION, NULL, -1, 2, { 0x00, 0xF6 } },
+	{ "cards/auth", "auth", true, PROFILE_STORE_WBXML, true, true,
+	  TLS1_2_VERSION, TLS1_3_VERSION, NULL, -1, 2, { 0x10, 0xF4 } },
+	{ "cards/empty", "empty", false, PROFILE_STORE_WBXML, true, false,
+	  TLS1_2_VERSION, TLS1_3_VERSION, NULL, -1, 2, { 0x20, 0xF2 } },
+	{ "cards/psk-only", "psk-only", true, PROFILE_STORE_WBXML, false, false,
+	  TLS1_2_VERSION, TLS1_3_VERSION, NULL, -1, 2, { 0x30, 0xF0 } },
+	{ "cards/legacy", "legacy", true, PROFILE_STORE_WBXML, false, false,
+	  TLS1_VERSION, TLS1_2_VERSION, "PSK-AES128-CBC-SHA:@SECLEVEL=0", 0, 2, { 0x40, 0xF8 } },
+	{ "cards/xml", "xml", true, PROFILE_STORE_XML, true, false,
+	  TLS1_2_VERSION, TLS1_3_VERSION, NULL, -1, 2, { 0x50, 0xF5 } },
 };
+/* clang-format on */
 
 static void test_shipped(void)
 {
@@ -406,6 +352,7 @@ static void test_trailing_slash(void)
 
 /* Broken profiles: tests/data/profiles/<dir>/card.conf. The error must name
  * this file (or the bootstrap XML), this line and say this. */
+/* clang-format off */
 static const struct {
 	const char *dir;
 	const char *file; /* file name in dir the error names */
@@ -420,28 +367,28 @@ static const struct {
 	{ "unknown-key", "card.conf", 7, "tls.psk_kye: unknown setting", -EINVAL },
 	{ "name-missing", "card.conf", 0, "name: missing", -EINVAL },
 	{ "name-chars", "card.conf", 2, "name: \"bad name\": use letters", -EINVAL },
-	{ "wrong-type", "card.conf", 11, "scws.ports[0].port: expected an integer, not a string",
-	  -EINVAL },
+	{ "wrong-type", "card.conf", 11,
+	  "scws.ports[0].port: expected an integer, not a string", -EINVAL },
 	{ "float-int", "card.conf", 12,
 	  "scws.ports[0].channels: expected an integer, not a floating point number", -EINVAL },
 	{ "psk-not-hex", "card.conf", 7, "tls.psk_key: not hex", -EINVAL },
 	{ "psk-odd", "card.conf", 7, "tls.psk_key: not hex", -EINVAL },
 	{ "psk-long", "card.conf", 7, "tls.psk_key: more than 64 bytes", -EINVAL },
-	{ "psk-no-key", "card.conf", 5, "tls.psk_key: missing, needed with tls.psk_identity",
-	  -EINVAL },
-	{ "iccid-letters", "card.conf", 3, "iccid: \"89882000000000000A6\": only decimal digits",
-	  -EINVAL },
+	{ "psk-no-key", "card.conf", 5,
+	  "tls.psk_key: missing, needed with tls.psk_identity", -EINVAL },
+	{ "iccid-letters", "card.conf", 3,
+	  "iccid: \"89882000000000000A6\": only decimal digits", -EINVAL },
 	{ "iccid-short", "card.conf", 3, "iccid: 5 digits; an ICCID has 18 to 20", -EINVAL },
 	{ "atr-long", "card.conf", 4, "atr: more than 33 bytes", -EINVAL },
 	{ "atr-tck", "card.conf", 4, "atr: TCK is 31 but should be 93", -EINVAL },
-	{ "atr-length", "card.conf", 4, "atr: 3 bytes, but T0 and the TDi bytes announce 4",
-	  -EINVAL },
+	{ "atr-length", "card.conf", 4,
+	  "atr: 3 bytes, but T0 and the TDi bytes announce 4", -EINVAL },
 	{ "atr-ts", "card.conf", 4, "atr: TS is 3C", -EINVAL },
 	{ "rsa-ecdsa", "card.conf", 7, "scws-server.crt: not an RSA certificate", -EINVAL },
 	{ "rsa-alone", "card.conf", 6,
 	  "tls.rsa_certificate: needs tls.certificate (the ECDSA one) beside it", -EINVAL },
-	{ "pin-value", "card.conf", 6, "pins[0].value: 4 to 8 decimal digits (TS 102 221 §9.5.2)",
-	  -EINVAL },
+	{ "pin-value", "card.conf", 6,
+	  "pins[0].value: 4 to 8 decimal digits (TS 102 221 §9.5.2)", -EINVAL },
 	{ "pin-key", "card.conf", 6, "pins[0].key: \"PIN9\" is not a key: \"PIN1\" (01)", -EINVAL },
 	{ "pin-twice", "card.conf", 7, "pins[1].key: PIN1 is declared twice", -EINVAL },
 	{ "pin-puk", "card.conf", 7, "pins[0].puk: a PUK is 8 decimal digits", -EINVAL },
@@ -451,15 +398,15 @@ static const struct {
 	{ "access-missing", "card.conf", 7, "access: 3F00/7F50/6499: no such file", -EINVAL },
 	{ "logical-channels", "card.conf", 5, "logical_channels: 21 is out of range 1..20",
 	  -EINVAL },
-	{ "port-range", "card.conf", 11, "scws.ports[0].port: 70000 is out of range 1..65535",
-	  -EINVAL },
+	{ "port-range", "card.conf", 11,
+	  "scws.ports[0].port: 70000 is out of range 1..65535", -EINVAL },
 	{ "channels-total", "card.conf", 12,
 	  "scws.ports[1]: 8 channels in all; a card has at most 7", -EINVAL },
-	{ "channels-range", "card.conf", 11, "scws.ports[0].channels: 8 is out of range 1..7",
-	  -EINVAL },
+	{ "channels-range", "card.conf", 11,
+	  "scws.ports[0].channels: 8 is out of range 1..7", -EINVAL },
 	{ "port-twice", "card.conf", 12, "port 4116 is listed twice", -EINVAL },
-	{ "open-retry-count", "card.conf", 11, "scws.open_retry.count: 101 is out of range 0..100",
-	  -EINVAL },
+	{ "open-retry-count", "card.conf", 11,
+	  "scws.open_retry.count: 101 is out of range 0..100", -EINVAL },
 	{ "open-retry-delay", "card.conf", 12,
 	  "scws.open_retry.delay: 99 is out of range 100..3600000", -EINVAL },
 	{ "open-retry-key", "card.conf", 11,
@@ -470,13 +417,13 @@ static const struct {
 	{ "cert-missing", "card.conf", 6, "nope.crt: No such file or directory", -EINVAL },
 	{ "cert-not-pem", "card.conf", 6, "card.conf: no PEM certificate in it", -EINVAL },
 	{ "cert-no-key", "card.conf", 5, "tls.key: missing, needed with tls.certificate", -EINVAL },
-	{ "key-mismatch", "card.conf", 7, "tls.key: other.key does not belong to the certificate",
-	  -EINVAL },
+	{ "key-mismatch", "card.conf", 7,
+	  "tls.key: other.key does not belong to the certificate", -EINVAL },
 	{ "version-name", "card.conf", 8,
 	  "tls.min_version: \"1.4\" is not one of \"1.0\", \"1.1\", \"1.2\", \"1.3\"", -EINVAL },
 	{ "version-order", "card.conf", 8, "tls.min_version: above tls.max_version", -EINVAL },
-	{ "cipher-bad", "card.conf", 8, "tls.cipher_list: \"NO-SUCH-CIPHER\" matches no cipher",
-	  -EINVAL },
+	{ "cipher-bad", "card.conf", 8,
+	  "tls.cipher_list: \"NO-SUCH-CIPHER\" matches no cipher", -EINVAL },
 	{ "seclevel-range", "card.conf", 8, "tls.security_level: 6 is out of range 0..5", -EINVAL },
 	{ "creds-no-pass", "card.conf", 9, "credentials.passphrase: missing", -EINVAL },
 	{ "creds-unused", "card.conf", 11,
@@ -496,43 +443,43 @@ static const struct {
 	  "WBXML encoding failed: The XML language is unknown.", -EINVAL },
 	{ "fid-dup", "card.conf", 11, "pkcs15.bootstrap_fid: 6430 is also dodf_fid", -EINVAL },
 	{ "fid-reserved", "card.conf", 10, "pkcs15.adf_fid: 3F00 is reserved", -EINVAL },
-	{ "fid-syntax", "card.conf", 10, "pkcs15.odf_fid: \"50311\" is not a file identifier",
-	  -EINVAL },
+	{ "fid-syntax", "card.conf", 10,
+	  "pkcs15.odf_fid: \"50311\" is not a file identifier", -EINVAL },
 	{ "aid-short", "card.conf", 10, "pkcs15.aid: 4 bytes, at least 5 needed", -EINVAL },
 	{ "oid-placement", "card.conf", 10,
 	  "pkcs15.oid_placement: \"typeattributes\" is not one of", -EINVAL },
 	{ "misencoded-type", "card.conf", 10,
 	  "pkcs15.misencoded_oid: expected a boolean, not a string", -EINVAL },
 	{ "label-long", "card.conf", 10, "pkcs15.dodf_label: longer than 63 bytes", -EINVAL },
-	{ "path-no-mf", "card.conf", 11, "files[1].path: \"7F50/6430\" does not start with 3F00",
-	  -EINVAL },
-	{ "path-bad-fid", "card.conf", 10, "files[0].path: \"3F00/7G50\": FIDs of 4 hex digits",
-	  -EINVAL },
+	{ "path-no-mf", "card.conf", 11,
+	  "files[1].path: \"7F50/6430\" does not start with 3F00", -EINVAL },
+	{ "path-bad-fid", "card.conf", 10,
+	  "files[0].path: \"3F00/7G50\": FIDs of 4 hex digits", -EINVAL },
 	{ "path-deep", "card.conf", 10, "deeper than 8 levels", -EINVAL },
 	{ "type-unknown", "card.conf", 11,
 	  "files[0].type: \"cyclic\" is not one of \"transparent\","
-	  " \"linear-fixed\", \"df\"",
-	  -EINVAL },
+	  " \"linear-fixed\", \"df\"", -EINVAL },
 	{ "linear-no-reclen", "card.conf", 10,
 	  "files[0].record_length: missing, needed for a linear-fixed EF", -EINVAL },
 	{ "linear-partial", "card.conf", 11,
 	  "files[0].hex: 3 bytes is not a whole number of 2-byte records", -EINVAL },
 	{ "reclen-transparent", "card.conf", 11,
 	  "files[0].record_length: only a linear-fixed EF has records", -EINVAL },
-	{ "file-and-hex", "card.conf", 11, "files[0].hex: give either file or hex, not both",
-	  -EINVAL },
+	{ "file-and-hex", "card.conf", 11,
+	  "files[0].hex: give either file or hex, not both", -EINVAL },
 	{ "df-data", "card.conf", 11, "files[0].hex: a DF has no contents", -EINVAL },
 	{ "hex-bad", "card.conf", 11, "files[0].hex: not hex", -EINVAL },
 	{ "update-unknown", "card.conf", 11,
 	  "files[0].update: \"sometimes\" is not one of \"never\", \"always\"", -EINVAL },
-	{ "files-not-list", "card.conf", 9, "files: expected a list ( ... ), not a group",
-	  -EINVAL },
+	{ "files-not-list", "card.conf", 9,
+	  "files: expected a list ( ... ), not a group", -EINVAL },
 	{ "index-missing", "card.conf", 10, "index.html: No such file or directory", -EINVAL },
 	{ "layout-parent", "card.conf", 11,
 	  "files: 3F00/7F99/6F01: parent 3F00/7F99 does not exist", -EINVAL },
 	{ "layout-type", "card.conf", 10, "files: 3F00/7F50 is ", -EINVAL },
 	{ "nul-byte", "card.conf", 9, "NUL byte in a text file", -EINVAL },
 };
+/* clang-format on */
 
 static void test_broken(void)
 {
@@ -602,12 +549,20 @@ static void test_error_str(void)
 	profile_free(NULL);
 }
 
+/* clang-format off */
 static CU_TestInfo tests[] = {
-	UNIT_TEST(test_shipped), UNIT_TEST(test_default_bootstrap), UNIT_TEST(test_xml_store),
-	UNIT_TEST(test_full),    UNIT_TEST(test_minimal),           UNIT_TEST(test_trailing_slash),
-	UNIT_TEST(test_broken),  UNIT_TEST(test_missing),           UNIT_TEST(test_error_str),
+	UNIT_TEST(test_shipped),
+	UNIT_TEST(test_default_bootstrap),
+	UNIT_TEST(test_xml_store),
+	UNIT_TEST(test_full),
+	UNIT_TEST(test_minimal),
+	UNIT_TEST(test_trailing_slash),
+	UNIT_TEST(test_broken),
+	UNIT_TEST(test_missing),
+	UNIT_TEST(test_error_str),
 	CU_TEST_INFO_NULL,
 };
+/* clang-format on */
 
 int unit_register(void)
 {

@@ -107,6 +107,7 @@ struct resp_case {
 #define H200 "200 HTTP/1.1 OK| keep-alive"
 #define HCH H200 " chunked\nTransfer-Encoding: chunked\n"
 
+/* clang-format off */
 static const struct resp_case cases[] = {
 	/* ---- valid */
 	{ "bootstrap, as scwsemu answers",
@@ -115,8 +116,8 @@ static const struct resp_case cases[] = {
 	     "Cache-Control: no-store\r\n\r\n\x02\x00\x00\x6a\x00"),
 	  GET, false,
 	  OK(H200 " cl=5\nDate: Sun, 06 Nov 1994 08:49:37 GMT\nServer: scwsemu/0.1.0\n"
-		  "Content-Length: 5\nContent-Type: application/vnd.syncml.dm+wbxml\n"
-		  "Cache-Control: no-store\n"),
+	     "Content-Length: 5\nContent-Type: application/vnd.syncml.dm+wbxml\n"
+	     "Cache-Control: no-store\n"),
 	  BODY("\x02\x00\x00\x6a\x00"), 0 },
 	{ "404 with a reason, Connection: close",
 	  IN("HTTP/1.1 404 Not Found\r\nContent-Length: 23\r\nConnection: close\r\n\r\n"
@@ -150,21 +151,17 @@ static const struct resp_case cases[] = {
 	  BODY("ab\r\nc"), 0 },
 	{ "until close, HTTP/1.1 is not kept alive", IN(S200 "X: y\r\n\r\nbody"), GET, true,
 	  OK("200 HTTP/1.1 OK| until-close\nX: y\n"), BODY("body"), 0 },
-	{ "until close, empty body", IN(S200 "\r\n"), GET, true,
-	  OK("200 HTTP/1.1 OK| until-close\n"), NOBODY, 0 },
-	{ "HTTP/1.0 keep-alive",
-	  IN("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
-	     "Content-Length: 1\r\n\r\nx"),
-	  GET, false,
-	  OK("200 HTTP/1.0 OK| keep-alive cl=1\nConnection: Keep-Alive\n"
-	     "Content-Length: 1\n"),
+	{ "until close, empty body", IN(S200 "\r\n"), GET, true, OK("200 HTTP/1.1 OK| until-close\n"),
+	  NOBODY, 0 },
+	{ "HTTP/1.0 keep-alive", IN("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
+				    "Content-Length: 1\r\n\r\nx"),
+	  GET, false, OK("200 HTTP/1.0 OK| keep-alive cl=1\nConnection: Keep-Alive\n"
+			 "Content-Length: 1\n"),
 	  BODY("x"), 0 },
-	{ "HTTP/1.0 keep-alive and close",
-	  IN("HTTP/1.0 200 OK\r\nConnection: keep-alive,close\r\n"
-	     "Content-Length: 0\r\n\r\n"),
-	  GET, false,
-	  OK("200 HTTP/1.0 OK| cl=0\nConnection: keep-alive,close\nContent-Length: 0\n"), NOBODY,
-	  0 },
+	{ "HTTP/1.0 keep-alive and close", IN("HTTP/1.0 200 OK\r\nConnection: keep-alive,close\r\n"
+					      "Content-Length: 0\r\n\r\n"),
+	  GET, false, OK("200 HTTP/1.0 OK| cl=0\nConnection: keep-alive,close\nContent-Length: 0\n"),
+	  NOBODY, 0 },
 	{ "HTTP/1.2 is handled as 1.1", IN("HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n"), GET,
 	  false, OK(H200 " cl=0\nContent-Length: 0\n"), NOBODY, 0 },
 	{ "no reason phrase, no space", IN("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"), GET, false,
@@ -181,8 +178,8 @@ static const struct resp_case cases[] = {
 	{ "obs-fold is unfolded with spaces",
 	  IN(S200 "X: a\r\n  b\r\n\tc \r\nY: 1\r\nContent-Length: 0\r\n\r\n"), GET, false,
 	  OK(H200 " cl=0\nX: a    b  \tc\nY: 1\nContent-Length: 0\n"), NOBODY, 0 },
-	{ "obs-fold of an empty value", IN(S200 "X:\r\n z\r\nContent-Length: 0\r\n\r\n"), GET,
-	  false, OK(H200 " cl=0\nX: z\nContent-Length: 0\n"), NOBODY, 0 },
+	{ "obs-fold of an empty value", IN(S200 "X:\r\n z\r\nContent-Length: 0\r\n\r\n"), GET, false,
+	  OK(H200 " cl=0\nX: z\nContent-Length: 0\n"), NOBODY, 0 },
 	{ "bare LF line ends", IN("HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"), GET, false,
 	  OK(H200 " cl=2\nContent-Length: 2\n"), BODY("hi"), 0 },
 	{ "HEAD: Content-Length describes a body that does not come",
@@ -282,9 +279,8 @@ static const struct resp_case cases[] = {
 	  ERR(-EPROTO, "Content-Length overflow") },
 	{ "TE gzip", IN(S200 "Transfer-Encoding: gzip, chunked\r\n\r\n"), GET, false,
 	  ERR(-EOPNOTSUPP, "transfer-coding \"gzip\" not supported") },
-	{ "TE chunked twice",
-	  IN(S200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), GET, false,
-	  ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
+	{ "TE chunked twice", IN(S200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	  GET, false, ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
 	{ "TE empty", IN(S200 "Transfer-Encoding:\r\n\r\n"), GET, false,
 	  ERR(-EPROTO, "Transfer-Encoding must end in one \"chunked\"") },
 	{ "TE in HTTP/1.0", IN("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), GET, false,
@@ -328,6 +324,7 @@ static const struct resp_case cases[] = {
 	{ "closed in the trailer", IN(CHUNKED "0\r\nX: 1\r\n"), GET, true,
 	  ERR(-EPROTO, "connection closed inside the chunked body (TRAILER)") },
 };
+/* clang-format on */
 
 /* Feeds in[0..len) as pieces ending at cuts[0] < ... == len, stopping at
  * the first result that is not -EAGAIN; then, when `eof`, closes. */
@@ -823,6 +820,7 @@ static void test_request_rejects(void)
 	struct scws_http_field bad_name[] = { { "X Y", "1" } };
 	struct scws_http_field bad_value[] = { { "X", "a\r\nInjected: 1" } };
 	struct scws_http_field null_value[] = { { "X", NULL } };
+	/* clang-format off */
 	struct scws_http_request rs[] = {
 		{ .method = SCWS_HTTP_OTHER, .target = "/", .host = "h" },
 		{ .method = SCWS_HTTP_GET, .target = "x", .host = "h" },
@@ -832,27 +830,15 @@ static void test_request_rejects(void)
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = NULL },
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h\r\nX: 1" },
 		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .accept = "a\nb" },
-		{ .method = SCWS_HTTP_GET,
-		  .target = "/",
-		  .host = "h",
-		  .extra = bad_name,
+		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = bad_name,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_GET,
-		  .target = "/",
-		  .host = "h",
-		  .extra = bad_value,
+		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = bad_value,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_GET,
-		  .target = "/",
-		  .host = "h",
-		  .extra = null_value,
+		{ .method = SCWS_HTTP_GET, .target = "/", .host = "h", .extra = null_value,
 		  .num_extra = 1 },
-		{ .method = SCWS_HTTP_POST,
-		  .target = "/",
-		  .host = "h",
-		  .body = NULL,
-		  .body_len = 3 },
+		{ .method = SCWS_HTTP_POST, .target = "/", .host = "h", .body = NULL, .body_len = 3 },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
 		CU_ASSERT_EQUAL(scws_http_request_write(&b, &rs[i]), -EINVAL);
 		expect_buf(&b, "keep");
@@ -874,6 +860,7 @@ static void test_request_rejects(void)
 
 /* ---------------------------------------------------------------- form writer */
 
+/* clang-format off */
 static const struct scws_http_form_field form[] = {
 	{ "devid", "IMEI:493005100592800", 20 },
 	{ "username", "dmuser", 6 },
@@ -882,6 +869,7 @@ static const struct scws_http_form_field form[] = {
 	{ "empty", "", 0 },
 	{ "binary", "\0\r\n--x\r\n", 8 },
 };
+/* clang-format on */
 
 #define FORM_BYTES                                                                               \
 	"--B\r\nContent-Disposition: form-data; name=\"devid\"\r\n\r\nIMEI:493005100592800\r\n"  \
@@ -916,14 +904,12 @@ static void test_form_rejects(void)
 	struct buf b;
 	buf_init(&b, 4096);
 	CU_ASSERT_EQUAL(buf_append_str(&b, "keep"), 0);
+	/* clang-format off */
 	static const char *const bad_boundaries[] = {
-		"",
-		"ends in space ",
-		"semi;colon",
-		"quote\"",
-		"at@",
+		"", "ends in space ", "semi;colon", "quote\"", "at@",
 		"12345678901234567890123456789012345678901234567890123456789012345678901",
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(bad_boundaries) / sizeof(bad_boundaries[0]); i++) {
 		CU_ASSERT_EQUAL(scws_http_form_write(&b, bad_boundaries[i], form, 1), -EINVAL);
 		expect_buf(&b, "keep");
@@ -937,10 +923,12 @@ static void test_form_rejects(void)
 	buf_reset(&b);
 	CU_ASSERT_EQUAL(buf_append_str(&b, "keep"), 0);
 
+	/* clang-format off */
 	struct scws_http_form_field names[][1] = {
 		{ { "a\"b", "v", 1 } }, { { "a\r\nb", "v", 1 } }, { { "", "v", 1 } },
 		{ { NULL, "v", 1 } },   { { "n", NULL, 1 } },
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		CU_ASSERT_EQUAL(scws_http_form_write(&b, "B", names[i], 1), -EINVAL);
 		expect_buf(&b, "keep");
@@ -1090,6 +1078,7 @@ static void test_reads_server_responses(void)
 
 int unit_register(void)
 {
+	/* clang-format off */
 	static CU_TestInfo tests[] = {
 		UNIT_TEST(test_table_streamed),
 		UNIT_TEST(test_table_buffered),
@@ -1112,5 +1101,6 @@ int unit_register(void)
 		UNIT_TEST(test_reads_server_responses),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
 	return unit_add_suite("scws_http_resp", tests);
 }

@@ -272,169 +272,93 @@ struct hs_case {
 #define CLI_PSK12 .psk12 = true
 #define CLI_PSK13 .psk13 = true
 
+/* clang-format off */
 static const struct hs_case ok_cases[] = {
 	/* (a) certificate */
 	{ "cert tls1.3", SRV_CERT, { CLI_CERT }, "TLSv1.3", "TLS_AES_256_GCM_SHA384", NULL },
-	{ "cert from memory tls1.3",
-	  SRV_CERT_MEM,
-	  { CLI_CERT },
-	  "TLSv1.3",
-	  "TLS_AES_256_GCM_SHA384",
-	  NULL },
-	{ "cert from memory tls1.2",
-	  SRV_CERT_MEM,
-	  { CLI_CERT, .max_version = TLS1_2_VERSION },
-	  "TLSv1.2",
-	  "ECDHE-ECDSA-AES256-GCM-SHA384",
-	  NULL },
-	{ "cert tls1.3 aes128",
-	  SRV_CERT,
-	  { CLI_CERT, .ciphersuites = "TLS_AES_128_GCM_SHA256" },
-	  "TLSv1.3",
-	  "TLS_AES_128_GCM_SHA256",
-	  NULL },
-	{ "cert tls1.2",
-	  SRV_CERT,
-	  { CLI_CERT, .max_version = TLS1_2_VERSION },
-	  "TLSv1.2",
-	  "ECDHE-ECDSA-AES256-GCM-SHA384",
-	  NULL },
-	{ "cert tls1.2 cbc",
-	  SRV_CERT,
+	{ "cert from memory tls1.3", SRV_CERT_MEM, { CLI_CERT }, "TLSv1.3",
+	  "TLS_AES_256_GCM_SHA384", NULL },
+	{ "cert from memory tls1.2", SRV_CERT_MEM, { CLI_CERT, .max_version = TLS1_2_VERSION },
+	  "TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384", NULL },
+	{ "cert tls1.3 aes128", SRV_CERT,
+	  { CLI_CERT, .ciphersuites = "TLS_AES_128_GCM_SHA256" }, "TLSv1.3",
+	  "TLS_AES_128_GCM_SHA256", NULL },
+	{ "cert tls1.2", SRV_CERT, { CLI_CERT, .max_version = TLS1_2_VERSION }, "TLSv1.2",
+	  "ECDHE-ECDSA-AES256-GCM-SHA384", NULL },
+	{ "cert tls1.2 cbc", SRV_CERT,
 	  { CLI_CERT, .max_version = TLS1_2_VERSION, .cipher_list = "ECDHE-ECDSA-AES128-SHA" },
-	  "TLSv1.2",
-	  "ECDHE-ECDSA-AES128-SHA",
-	  NULL },
+	  "TLSv1.2", "ECDHE-ECDSA-AES128-SHA", NULL },
 	/* (b) TLS 1.2 PSK */
-	{ "psk tls1.2 cbc-sha",
-	  SRV_PSK,
+	{ "psk tls1.2 cbc-sha", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-CBC-SHA" },
-	  "TLSv1.2",
-	  "PSK-AES128-CBC-SHA",
-	  PSK_ID },
-	{ "psk tls1.2 gcm",
-	  SRV_PSK,
+	  "TLSv1.2", "PSK-AES128-CBC-SHA", PSK_ID },
+	{ "psk tls1.2 gcm", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-GCM-SHA256" },
-	  "TLSv1.2",
-	  "PSK-AES128-GCM-SHA256",
-	  PSK_ID },
-	{ "psk tls1.2 ecdhe",
-	  SRV_PSK,
+	  "TLSv1.2", "PSK-AES128-GCM-SHA256", PSK_ID },
+	{ "psk tls1.2 ecdhe", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION,
 	    .cipher_list = "ECDHE-PSK-AES128-CBC-SHA256" },
-	  "TLSv1.2",
-	  "ECDHE-PSK-AES128-CBC-SHA256",
-	  PSK_ID },
-	{ "psk tls1.2 ecdhe chacha",
-	  SRV_PSK,
+	  "TLSv1.2", "ECDHE-PSK-AES128-CBC-SHA256", PSK_ID },
+	{ "psk tls1.2 ecdhe chacha", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION,
 	    .cipher_list = "ECDHE-PSK-CHACHA20-POLY1305" },
-	  "TLSv1.2",
-	  "ECDHE-PSK-CHACHA20-POLY1305",
-	  PSK_ID },
-	{ "psk tls1.2 client default list",
-	  SRV_PSK,
-	  { CLI_PSK12, .max_version = TLS1_2_VERSION },
-	  "TLSv1.2",
-	  NULL,
-	  PSK_ID },
+	  "TLSv1.2", "ECDHE-PSK-CHACHA20-POLY1305", PSK_ID },
+	{ "psk tls1.2 client default list", SRV_PSK,
+	  { CLI_PSK12, .max_version = TLS1_2_VERSION }, "TLSv1.2", NULL, PSK_ID },
 	/* (c) TLS 1.3 external PSK */
 	/* OpenSSL clients put TLS_AES_256_GCM_SHA384 first, and the PSK's hash
 	 * rules it out: their next choice. */
-	{ "psk tls1.3",
-	  SRV_PSK,
-	  { CLI_PSK13, .min_version = TLS1_3_VERSION },
-	  "TLSv1.3",
-	  "TLS_CHACHA20_POLY1305_SHA256",
-	  PSK_ID },
+	{ "psk tls1.3", SRV_PSK, { CLI_PSK13, .min_version = TLS1_3_VERSION }, "TLSv1.3",
+	  "TLS_CHACHA20_POLY1305_SHA256", PSK_ID },
 	/* A SHA-384 first client: the server must pick a SHA-256 suite. */
-	{ "psk tls1.3 client prefers sha384",
-	  SRV_PSK,
+	{ "psk tls1.3 client prefers sha384", SRV_PSK,
 	  { CLI_PSK13, .ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256" },
-	  "TLSv1.3",
-	  "TLS_AES_128_GCM_SHA256",
-	  PSK_ID },
+	  "TLSv1.3", "TLS_AES_128_GCM_SHA256", PSK_ID },
 	/* A TLS 1.2-style PSK callback on a TLS 1.3 client (OpenSSL's own
 	 * fallback, what s_client -psk does). */
-	{ "psk tls1.3 via psk12 callback",
-	  SRV_PSK,
-	  { CLI_PSK12 },
-	  "TLSv1.3",
-	  "TLS_CHACHA20_POLY1305_SHA256",
-	  PSK_ID },
+	{ "psk tls1.3 via psk12 callback", SRV_PSK, { CLI_PSK12 }, "TLSv1.3",
+	  "TLS_CHACHA20_POLY1305_SHA256", PSK_ID },
 	/* (d) both on one context */
 	{ "both: cert tls1.3", SRV_BOTH, { CLI_CERT }, "TLSv1.3", "TLS_AES_256_GCM_SHA384", NULL },
-	{ "both: cert tls1.2",
-	  SRV_BOTH,
-	  { CLI_CERT, .max_version = TLS1_2_VERSION },
-	  "TLSv1.2",
-	  "ECDHE-ECDSA-AES256-GCM-SHA384",
-	  NULL },
-	{ "both: psk tls1.2",
-	  SRV_BOTH,
+	{ "both: cert tls1.2", SRV_BOTH, { CLI_CERT, .max_version = TLS1_2_VERSION }, "TLSv1.2",
+	  "ECDHE-ECDSA-AES256-GCM-SHA384", NULL },
+	{ "both: psk tls1.2", SRV_BOTH,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-CBC-SHA" },
-	  "TLSv1.2",
-	  "PSK-AES128-CBC-SHA",
-	  PSK_ID },
+	  "TLSv1.2", "PSK-AES128-CBC-SHA", PSK_ID },
 	/* Where OpenSSL alone would take the client's SHA-384 suite and drop
 	 * the PSK for the certificate. */
-	{ "both: psk tls1.3",
-	  SRV_BOTH,
-	  { CLI_PSK13 },
-	  "TLSv1.3",
-	  "TLS_CHACHA20_POLY1305_SHA256",
+	{ "both: psk tls1.3", SRV_BOTH, { CLI_PSK13 }, "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256",
 	  PSK_ID },
-	{ "both: psk tls1.3 aes",
-	  SRV_BOTH,
+	{ "both: psk tls1.3 aes", SRV_BOTH,
 	  { CLI_PSK13, .ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256" },
-	  "TLSv1.3",
-	  "TLS_AES_128_GCM_SHA256",
-	  PSK_ID },
-	{ "both: psk tls1.3 via psk12 callback",
-	  SRV_BOTH,
-	  { CLI_PSK12 },
-	  "TLSv1.3",
-	  "TLS_CHACHA20_POLY1305_SHA256",
-	  PSK_ID },
+	  "TLSv1.3", "TLS_AES_128_GCM_SHA256", PSK_ID },
+	{ "both: psk tls1.3 via psk12 callback", SRV_BOTH, { CLI_PSK12 }, "TLSv1.3",
+	  "TLS_CHACHA20_POLY1305_SHA256", PSK_ID },
 	/* A TLS 1.3 client with an unknown identity on a context with a
 	 * certificate: the PSK is ignored, the certificate used (RFC 8446
 	 * §4.2.11). */
-	{ "both: tls1.3 unknown identity falls back",
-	  SRV_BOTH,
-	  { CLI_CERT, .psk13 = true, .psk_id = "other", .key = psk_key },
-	  "TLSv1.3",
-	  "TLS_AES_256_GCM_SHA384",
-	  NULL },
+	{ "both: tls1.3 unknown identity falls back", SRV_BOTH,
+	  { CLI_CERT, .psk13 = true, .psk_id = "other", .key = psk_key }, "TLSv1.3",
+	  "TLS_AES_256_GCM_SHA384", NULL },
 	/* Our identity, but only a SHA-384 suite: the PSK cannot serve, the
 	 * certificate does. */
-	{ "both: tls1.3 psk with sha384 only falls back",
-	  SRV_BOTH,
-	  { CLI_CERT, .psk13 = true, .ciphersuites = "TLS_AES_256_GCM_SHA384" },
-	  "TLSv1.3",
-	  "TLS_AES_256_GCM_SHA384",
-	  NULL },
+	{ "both: tls1.3 psk with sha384 only falls back", SRV_BOTH,
+	  { CLI_CERT, .psk13 = true, .ciphersuites = "TLS_AES_256_GCM_SHA384" }, "TLSv1.3",
+	  "TLS_AES_256_GCM_SHA384", NULL },
 	/* (e) legacy */
-	{ "legacy tls1.0",
-	  SRV_LEGACY,
+	{ "legacy tls1.0", SRV_LEGACY,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
 	    .cipher_list = "PSK-AES128-CBC-SHA:@SECLEVEL=0" },
-	  "TLSv1",
-	  "PSK-AES128-CBC-SHA",
-	  PSK_ID },
-	{ "legacy tls1.1",
-	  SRV_LEGACY,
+	  "TLSv1", "PSK-AES128-CBC-SHA", PSK_ID },
+	{ "legacy tls1.1", SRV_LEGACY,
 	  { CLI_PSK12, .min_version = TLS1_1_VERSION, .max_version = TLS1_1_VERSION,
 	    .cipher_list = "PSK-AES128-CBC-SHA:@SECLEVEL=0" },
-	  "TLSv1.1",
-	  "PSK-AES128-CBC-SHA",
-	  PSK_ID },
-	{ "legacy tls1.2",
-	  SRV_LEGACY,
+	  "TLSv1.1", "PSK-AES128-CBC-SHA", PSK_ID },
+	{ "legacy tls1.2", SRV_LEGACY,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-CBC-SHA" },
-	  "TLSv1.2",
-	  "PSK-AES128-CBC-SHA",
-	  PSK_ID },
+	  "TLSv1.2", "PSK-AES128-CBC-SHA", PSK_ID },
 };
+/* clang-format on */
 
 struct hs_outcome {
 	char version[16], cipher[64], psk[TLS_PSK_IDENTITY_MAX + 1];
@@ -525,96 +449,69 @@ struct fail_case {
 	const char *words;  /* the failure in words, at the start of the reason; NULL: none */
 };
 
+/* clang-format off */
 static const struct fail_case fail_cases[] = {
 	/* (f) wrong key: the server cannot decrypt the client's Finished;
 	 * its alert goes out before its own ChangeCipherSpec, in clear. */
-	{ "psk tls1.2 wrong key",
-	  SRV_PSK,
+	{ "psk tls1.2 wrong key", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-CBC-SHA",
 	    .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 },
-	  "bad record mac",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac",
 	  "wrong PSK key for identity '" PSK_ID "': the client's key is not the card's" },
-	{ "psk tls1.2 gcm wrong key",
-	  SRV_PSK,
+	{ "psk tls1.2 gcm wrong key", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK-AES128-GCM-SHA256",
 	    .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 },
-	  "bad record mac",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x14 }, "bad record mac",
 	  "wrong PSK key for identity '" PSK_ID "'" },
 	/* TLS 1.3: the binder does not verify (RFC 8446 §4.2.11.2); OpenSSL 3.0
 	 * answers illegal_parameter (47). */
-	{ "psk tls1.3 wrong key",
-	  SRV_PSK,
-	  { CLI_PSK13, .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f },
-	  "binder does not verify",
+	{ "psk tls1.3 wrong key", SRV_PSK, { CLI_PSK13, .key = bad_key },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify",
 	  "wrong PSK key for identity '" PSK_ID "'" },
-	{ "both: psk tls1.3 wrong key",
-	  SRV_BOTH,
-	  { CLI_PSK13, .key = bad_key },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f },
-	  "binder does not verify",
+	{ "both: psk tls1.3 wrong key", SRV_BOTH, { CLI_PSK13, .key = bad_key },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f }, "binder does not verify",
 	  "wrong PSK key for identity '" PSK_ID "'" },
 	/* Wrong identity: RFC 4279 §2 unknown_psk_identity (115). */
-	{ "psk tls1.2 wrong identity",
-	  SRV_PSK,
+	{ "psk tls1.2 wrong identity", SRV_PSK,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x73 },
-	  "unknown PSK identity",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity",
 	  "the client's PSK identity 'nobody' is not the card's ('" PSK_ID "')" },
-	{ "legacy tls1.0 wrong identity",
-	  SRV_LEGACY,
+	{ "legacy tls1.0 wrong identity", SRV_LEGACY,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
 	    .cipher_list = "PSK-AES128-CBC-SHA:@SECLEVEL=0", .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x73 },
-	  "unknown PSK identity",
+	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x73 }, "unknown PSK identity",
 	  "the client's PSK identity 'nobody' is not the card's" },
 	/* TLS 1.3, no certificate to fall back on. */
-	{ "psk tls1.3 wrong identity",
-	  SRV_PSK,
+	{ "psk tls1.3 wrong identity", SRV_PSK,
 	  { CLI_PSK13, .min_version = TLS1_3_VERSION, .psk_id = "nobody" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 },
-	  "handshake failure",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure",
 	  "the client's PSK identity 'nobody' is not the card's" },
 	/* Modes the context does not have. */
-	{ "psk-only context, certificate client",
-	  SRV_PSK,
-	  { CLI_CERT },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 },
-	  "handshake failure",
+	{ "psk-only context, certificate client", SRV_PSK, { CLI_CERT },
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "handshake failure",
 	  "the client offered no PSK, and this card has only PSK (no certificate)" },
-	{ "cert-only context, psk tls1.2 client",
-	  SRV_CERT,
+	{ "cert-only context, psk tls1.2 client", SRV_CERT,
 	  { CLI_PSK12, .max_version = TLS1_2_VERSION, .cipher_list = "PSK" },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 },
-	  "no shared cipher",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher",
 	  "no cipher in common: the client offers RSA-PSK-AES256-GCM-SHA384:" },
 	/* (j) TLS 1.0 on the default context: protocol_version (70). */
-	{ "tls1.0 refused by default",
-	  SRV_BOTH,
+	{ "tls1.0 refused by default", SRV_BOTH,
 	  { CLI_PSK12, .min_version = TLS1_VERSION, .max_version = TLS1_VERSION,
 	    .cipher_list = "ALL:@SECLEVEL=0", .seclevel0 = true },
-	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46 },
-	  "protocol version",
-	  "protocol version refused: the client offers TLS 1.0, the card accepts TLS 1.2 to TLS "
-	  "1.3" },
-	{ "tls1.1 refused by default",
-	  SRV_CERT,
+	  { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46 }, "protocol version",
+	  "protocol version refused: the client offers TLS 1.0, the card accepts TLS 1.2 to TLS 1.3" },
+	{ "tls1.1 refused by default", SRV_CERT,
 	  { CLI_CERT, .min_version = TLS1_1_VERSION, .max_version = TLS1_1_VERSION,
 	    .cipher_list = "ALL:@SECLEVEL=0" },
-	  { 0x15, 0x03, 0x02, 0x00, 0x02, 0x02, 0x46 },
-	  "protocol version",
-	  "protocol version refused: the client offers TLS 1.1, the card accepts TLS 1.2 to TLS "
-	  "1.3" },
+	  { 0x15, 0x03, 0x02, 0x00, 0x02, 0x02, 0x46 }, "protocol version",
+	  "protocol version refused: the client offers TLS 1.1, the card accepts TLS 1.2 to TLS 1.3" },
 	/* Legacy offers only its PSK suite. */
-	{ "legacy, certificate client",
-	  SRV_LEGACY,
+	{ "legacy, certificate client", SRV_LEGACY,
 	  { CLI_CERT, .max_version = TLS1_2_VERSION },
-	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 },
-	  "no shared cipher",
+	  { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 }, "no shared cipher",
 	  "the client offered no PSK, and this card has only PSK (no certificate)" },
 };
+/* clang-format on */
 
 static void run_fail_case(const struct fail_case *tc, size_t chunk)
 {
@@ -713,77 +610,39 @@ static const uint8_t g_long[] = { 0x16, 0x03, 0x01, 0xff, 0xff, 0x01 };
 static const uint8_t g_trunc_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x06, 0x01,
 					 0x00, 0x00, 0x02, 0x03, 0x03 };
 /* A ClientHello with an empty cipher suite list. */
-static const uint8_t
-	g_no_suites[] = {
-		0x16, 0x03, 0x01, 0x00, 0x2b, 0x01, 0x00, 0x00, 0x27, 0x03, 0x03,
-		0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-		0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
-		0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x00, /* session id */
-		0x00, 0x00, /* cipher suites */
-		0x01, 0x00, /* compression: null */
-	};
+/* clang-format off */
+static const uint8_t g_no_suites[] = {
+	0x16, 0x03, 0x01, 0x00, 0x2b, 0x01, 0x00, 0x00, 0x27, 0x03, 0x03,
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+	0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	0x00,       /* session id */
+	0x00, 0x00, /* cipher suites */
+	0x01, 0x00, /* compression: null */
+};
+/* clang-format on */
 /* Application data before any handshake. */
 static const uint8_t g_appdata[] = { 0x17, 0x03, 0x03, 0x00, 0x03, 0x61, 0x62, 0x63 };
 /* A fatal alert before the ClientHello: OpenSSL calls it unexpected. */
 static const uint8_t g_alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28 };
 /* An SSLv2-format ClientHello offering only SSL 2.0. */
+/* clang-format off */
 static const uint8_t g_sslv2[] = {
-	0x80,
-	0x2e,
-	0x01,
-	0x00,
-	0x02,
-	0x00,
-	0x15,
-	0x00,
-	0x00,
-	0x00,
-	0x10,
+	0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10,
 	/* 7 SSLv2 cipher specs */
-	0x01,
-	0x00,
-	0x80,
-	0x02,
-	0x00,
-	0x80,
-	0x03,
-	0x00,
-	0x80,
-	0x04,
-	0x00,
-	0x80,
-	0x05,
-	0x00,
-	0x80,
-	0x06,
-	0x00,
-	0x40,
-	0x07,
-	0x00,
-	0xc0,
+	0x01, 0x00, 0x80, 0x02, 0x00, 0x80, 0x03, 0x00, 0x80, 0x04, 0x00, 0x80,
+	0x05, 0x00, 0x80, 0x06, 0x00, 0x40, 0x07, 0x00, 0xc0,
 	/* challenge */
-	0x00,
-	0x01,
-	0x02,
-	0x03,
-	0x04,
-	0x05,
-	0x06,
-	0x07,
-	0x08,
-	0x09,
-	0x0a,
-	0x0b,
-	0x0c,
-	0x0d,
-	0x0e,
-	0x0f,
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+	0x0c, 0x0d, 0x0e, 0x0f,
 };
+/* clang-format on */
 
 #define ALERT(ver, desc)                                \
 	{                                               \
 		0x15, 0x03, ver, 0x00, 0x02, 0x02, desc \
 	}
+/* clang-format off */
 static const struct garbage_case garbage_cases[] = {
 	/* Not TLS at all: OpenSSL stays silent, the engine answers
 	 * protocol_version itself. */
@@ -800,6 +659,7 @@ static const struct garbage_case garbage_cases[] = {
 	{ "sslv2 hello", g_sslv2, sizeof(g_sslv2), ALERT(0x03, 70), "unknown protocol" },
 	{ "peer alert", g_alert, sizeof(g_alert), ALERT(0x03, 10), "unexpected message" },
 };
+/* clang-format on */
 
 static void run_garbage(const struct garbage_case *gc, struct scws_tls_ctx *ctx, size_t chunk)
 {
@@ -1053,24 +913,28 @@ struct cfg_case {
 	const char *err; /* substring */
 };
 
+/* clang-format off */
 static const struct cfg_case cfg_cases[] = {
-	{ "ok cert", "pki/scws-server.crt", "pki/scws-server.key", NULL, 0, 0, 0, -1, NULL, NULL, 0,
-	  "" },
+	{ "ok cert", "pki/scws-server.crt", "pki/scws-server.key", NULL, 0, 0, 0, -1, NULL, NULL,
+	  0, "" },
 	{ "ok psk", NULL, NULL, "id", 16, 0, 0, -1, NULL, NULL, 0, "" },
 	{ "ok psk max key", NULL, NULL, "id", TLS_PSK_KEY_MAX, 0, 0, -1, NULL, NULL, 0, "" },
 	{ "ok tls1.3 only psk", NULL, NULL, "id", 16, TLS1_3_VERSION, 0, -1, NULL, NULL, 0, "" },
 	{ "nothing", NULL, NULL, NULL, 0, 0, 0, -1, NULL, NULL, -EINVAL,
 	  "neither a certificate nor a PSK" },
 	{ "no cert file", "/nonexistent/x.crt", "pki/scws-server.key", NULL, 0, 0, 0, -1, NULL,
-	  NULL, -EINVAL, "/nonexistent/x.crt: cannot load the certificate chain: No such file" },
-	{ "no key file", "pki/scws-server.crt", "/nonexistent/x.key", NULL, 0, 0, 0, -1, NULL, NULL,
-	  -EINVAL, "/nonexistent/x.key: cannot load the private key: No such file" },
-	{ "key is a cert", "pki/scws-server.crt", "pki/scws-ca.crt", NULL, 0, 0, 0, -1, NULL, NULL,
-	  -EINVAL, "pki/scws-ca.crt: cannot load the private key" },
-	{ "key mismatch", "pki/scws-server.crt", "pki/scws-ca.key", NULL, 0, 0, 0, -1, NULL, NULL,
-	  -EINVAL, "scws-ca.key: cannot load the private key: key values mismatch" },
-	{ "key without cert", NULL, "pki/scws-server.key", "id", 16, 0, 0, -1, NULL, NULL, -EINVAL,
-	  "a key file without a certificate" },
+	  NULL, -EINVAL,
+	  "/nonexistent/x.crt: cannot load the certificate chain: No such file" },
+	{ "no key file", "pki/scws-server.crt", "/nonexistent/x.key", NULL, 0, 0, 0, -1, NULL,
+	  NULL, -EINVAL,
+	  "/nonexistent/x.key: cannot load the private key: No such file" },
+	{ "key is a cert", "pki/scws-server.crt", "pki/scws-ca.crt", NULL, 0, 0, 0, -1, NULL,
+	  NULL, -EINVAL, "pki/scws-ca.crt: cannot load the private key" },
+	{ "key mismatch", "pki/scws-server.crt", "pki/scws-ca.key", NULL, 0, 0, 0, -1, NULL,
+	  NULL, -EINVAL,
+	  "scws-ca.key: cannot load the private key: key values mismatch" },
+	{ "key without cert", NULL, "pki/scws-server.key", "id", 16, 0, 0, -1, NULL, NULL,
+	  -EINVAL, "a key file without a certificate" },
 	{ "empty identity", NULL, NULL, "", 16, 0, 0, -1, NULL, NULL, -EINVAL, "PSK identity" },
 	{ "long identity", NULL, NULL,
 	  "0123456789012345678901234567890123456789012345678901234567890123456789"
@@ -1084,13 +948,15 @@ static const struct cfg_case cfg_cases[] = {
 	  -EINVAL, "versions" },
 	{ "bad version", NULL, NULL, "id", 16, 0, 0x0305, -1, NULL, NULL, -EINVAL, "versions" },
 	{ "seclevel 6", NULL, NULL, "id", 16, 0, 0, 6, NULL, NULL, -EINVAL, "security level" },
-	{ "3des", NULL, NULL, "id", 16, TLS1_VERSION, 0, 0, "PSK-3DES-EDE-CBC-SHA", NULL, -EINVAL,
-	  "cipher list: no cipher match" },
-	{ "bad suites", NULL, NULL, "id", 16, 0, 0, -1, NULL, "TLS_NOPE", -EINVAL, "ciphersuites" },
-	{ "cert key too weak for level 5", "pki/scws-server.crt", "pki/scws-server.key", NULL, 0, 0,
-	  0, 5, NULL, NULL, -EINVAL,
+	{ "3des", NULL, NULL, "id", 16, TLS1_VERSION, 0, 0, "PSK-3DES-EDE-CBC-SHA", NULL,
+	  -EINVAL, "cipher list: no cipher match" },
+	{ "bad suites", NULL, NULL, "id", 16, 0, 0, -1, NULL, "TLS_NOPE", -EINVAL,
+	  "ciphersuites" },
+	{ "cert key too weak for level 5", "pki/scws-server.crt", "pki/scws-server.key", NULL, 0,
+	  0, 0, 5, NULL, NULL, -EINVAL,
 	  "scws-server.crt: cannot load the certificate chain: ee key too small" },
 };
+/* clang-format on */
 
 static void test_config(void)
 {
@@ -1142,6 +1008,7 @@ static void test_config(void)
  * second without a first, a mismatched key are refused. */
 static void test_config_two_certs(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *cert, *key, *cert2, *key2;
 		int rc;
@@ -1158,6 +1025,7 @@ static void test_config_two_certs(void)
 		{ "pki/scws-server.crt", "pki/scws-server.key", "pki/scws-server-rsa.crt",
 		  "pki/scws-server.key", -EINVAL, "scws-server.key: does not match the second" },
 	};
+	/* clang-format on */
 	uint8_t psk[16] = { 0 };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scws_tls_config cfg;
@@ -1203,29 +1071,30 @@ static void test_config_null_err(void)
 
 int unit_register(void)
 {
+	/* clang-format off */
 	static CU_TestInfo handshakes[] = {
-		UNIT_TEST(test_handshakes),
-		UNIT_TEST(test_byte_at_a_time),
+		UNIT_TEST(test_handshakes), UNIT_TEST(test_byte_at_a_time),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static CU_TestInfo failures[] = {
-		UNIT_TEST(test_failures),
-		UNIT_TEST(test_garbage),
-		UNIT_TEST(test_random_bytes),
+		UNIT_TEST(test_failures), UNIT_TEST(test_garbage), UNIT_TEST(test_random_bytes),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static CU_TestInfo bounds[] = {
-		UNIT_TEST(test_output_bound),
-		UNIT_TEST(test_input_bound),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_output_bound), UNIT_TEST(test_input_bound), CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static CU_TestInfo api[] = {
-		UNIT_TEST(test_api_states),
-		UNIT_TEST(test_config),
-		UNIT_TEST(test_config_null_err),
+		UNIT_TEST(test_api_states), UNIT_TEST(test_config), UNIT_TEST(test_config_null_err),
 		UNIT_TEST(test_config_two_certs),
 		CU_TEST_INFO_NULL,
 	};
+	/* clang-format on */
 	int rc = unit_add_suite("scws_tls_handshake", handshakes);
 	if (!rc)
 		rc = unit_add_suite("scws_tls_failure", failures);
