@@ -1008,18 +1008,26 @@ static uint16_t poll_status(void)
 	return xmit_hex("80 F2 00 0C 00");
 }
 
+/* A card with scws.open_retry = retry ({0}: none) on ports, whose
+ * terminal refuses every OPEN CHANNEL, after the TERMINAL PROFILE tp. */
+static void start_refused(struct card_bip_retry retry, const struct card_bip_port *ports,
+			  const uint8_t *tp, size_t tp_len)
+{
+	setup_retry = retry;
+	setup(ports, 1, 0);
+	term_init();
+	term.open_result = CAT_RES_TERMINAL_UNABLE;
+	send_tp(tp, tp_len);
+	term_pump();
+}
+
 /* scws.open_retry: a refused OPEN CHANNEL goes again at the terminal's
  * STATUS after the POLL INTERVAL the card asked for, count times at most;
  * then POLLING OFF. */
 static void test_open_retry(void)
 {
 	/* Refused once (20, then 3A 10), granted at the second retry. */
-	setup_retry = (struct card_bip_retry){ 2, 1500 };
-	setup(port_4116, 1, 0);
-	term_init();
-	term.open_result = CAT_RES_TERMINAL_UNABLE;
-	send_tp(poll_tp, sizeof(poll_tp));
-	term_pump();
+	start_refused((struct card_bip_retry){ 2, 1500 }, port_4116, poll_tp, sizeof(poll_tp));
 	CU_ASSERT_EQUAL(term.opens, 1);
 	CU_ASSERT_EQUAL(term.poll_intervals, 1);
 	CU_ASSERT_EQUAL(term.poll_ms, 1500); /* 15 tenths of a second */
@@ -1051,12 +1059,7 @@ static void test_open_retry(void)
 	teardown();
 
 	/* Refused every time: count + 1 OPEN CHANNELs, then it gives up. */
-	setup_retry = (struct card_bip_retry){ 1, 100 };
-	setup(port_4116, 1, 0);
-	term_init();
-	term.open_result = CAT_RES_TERMINAL_UNABLE;
-	send_tp(poll_tp, sizeof(poll_tp));
-	term_pump();
+	start_refused((struct card_bip_retry){ 1, 100 }, port_4116, poll_tp, sizeof(poll_tp));
 	CU_ASSERT_EQUAL(term.poll_ms, 100);
 	CU_ASSERT_EQUAL(poll_status() & 0xFF00, 0x9100);
 	term_pump();
@@ -1071,11 +1074,7 @@ static void test_open_retry(void)
 	teardown();
 
 	/* No retry configured (the default): one OPEN CHANNEL, no poll. */
-	setup(port_4116, 1, 0);
-	term_init();
-	term.open_result = CAT_RES_TERMINAL_UNABLE;
-	send_tp(poll_tp, sizeof(poll_tp));
-	term_pump();
+	start_refused((struct card_bip_retry){ 0, 0 }, port_4116, poll_tp, sizeof(poll_tp));
 	CU_ASSERT_EQUAL(term.opens, 1);
 	CU_ASSERT_EQUAL(term.poll_intervals, 0);
 	CU_ASSERT(card_bip_settled(bip));
@@ -1086,12 +1085,7 @@ static void test_open_retry(void)
 	/* A terminal without POLL INTERVAL: the retry waits for its STATUS;
 	 * every channel of the port retries on its own. */
 	static const struct card_bip_port two[] = { { 4116, 2 } };
-	setup_retry = (struct card_bip_retry){ 1, 60000 };
-	setup(two, 1, 0);
-	term_init();
-	term.open_result = CAT_RES_TERMINAL_UNABLE;
-	send_tp(full_tp, sizeof(full_tp));
-	term_pump();
+	start_refused((struct card_bip_retry){ 1, 60000 }, two, full_tp, sizeof(full_tp));
 	CU_ASSERT_EQUAL(term.opens, 2);
 	CU_ASSERT_EQUAL(term.poll_intervals, 0);
 	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 2);
@@ -1105,12 +1099,7 @@ static void test_open_retry(void)
 	teardown();
 
 	/* A reset forgets the waiting retry. */
-	setup_retry = (struct card_bip_retry){ 3, 1000 };
-	setup(port_4116, 1, 0);
-	term_init();
-	term.open_result = CAT_RES_TERMINAL_UNABLE;
-	send_tp(poll_tp, sizeof(poll_tp));
-	term_pump();
+	start_refused((struct card_bip_retry){ 3, 1000 }, port_4116, poll_tp, sizeof(poll_tp));
 	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 1);
 	card_reset(card);
 	CU_ASSERT_EQUAL(card_bip_retries_waiting(bip), 0);
