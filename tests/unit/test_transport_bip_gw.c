@@ -1433,11 +1433,21 @@ static void echo_react(struct mcard *m, const struct mc_frame *f)
 	}
 }
 
-static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_gw_config *base_cfg)
+/* n's event base and a gateway over link ops/arg with cfg. */
+static void net_rig_open(struct net_rig *n, const struct card_link_ops *ops, void *arg,
+			 const struct bip_gw_config *cfg)
 {
 	memset(n, 0, sizeof(*n));
 	n->base = event_base_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n->base);
+	char err[256] = "";
+	n->gw = transport_bip_gw_new(n->base, ops, arg == NULL ? &n->m : arg, cfg, err,
+				     sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n->gw);
+}
+
+static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_gw_config *base_cfg)
+{
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
 	static const struct bip_gw_port_map map = { 4116, 0 };
 	struct bip_gw_config cfg = { .listen = &lo,
@@ -1445,11 +1455,20 @@ static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_g
 				     .port_map = &map,
 				     .n_port_map = 1,
 				     .channels = channels };
-	if (base_cfg)
-		cfg = *base_cfg;
-	char err[256] = "";
-	n->gw = transport_bip_gw_new(n->base, &mc_ops, &n->m, &cfg, err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(n->gw);
+	net_rig_open(n, &mc_ops, NULL, base_cfg ? base_cfg : &cfg);
+}
+
+/* A gateway over the in-process link to a real card (link_ctx from
+ * transport_link_emu_new()), card ports 4116 and 3516 on ephemeral
+ * loopback ports. */
+static void net_rig_card(struct net_rig *n, void *link_ctx)
+{
+	static const struct bip_gw_addr lo = { "127.0.0.1", false };
+	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
+	static const struct bip_gw_config cfg = {
+		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
+	};
+	net_rig_open(n, &transport_link_emu_ops, link_ctx, &cfg);
 }
 
 static void net_rig_start(struct net_rig *n)
@@ -2016,16 +2035,8 @@ static void test_gw_with_card(void)
 	void *ctx = transport_link_emu_new(card);
 
 	struct net_rig n;
-	memset(&n, 0, sizeof(n));
-	n.base = event_base_new();
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = {
-		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
-	};
+	net_rig_card(&n, ctx);
 	char err[256] = "";
-	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
 	CU_ASSERT_EQUAL(transport_bip_gw_start(n.gw, err, sizeof(err)), 0);
 	CU_ASSERT(card_bip_settled(bip));
 	struct bip_gw_endpoint ep[4];
@@ -2120,16 +2131,8 @@ static void test_gw_open_retry_with_card(void)
 	card_bip_attach(bip, card);
 	void *ctx = transport_link_emu_new(card);
 	struct net_rig n;
-	memset(&n, 0, sizeof(n));
-	n.base = event_base_new();
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = {
-		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
-	};
+	net_rig_card(&n, ctx);
 	char err[256] = "";
-	n.gw = transport_bip_gw_new(n.base, &transport_link_emu_ops, ctx, &cfg, err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(n.gw);
 	struct bip_gw_fault_hooks h = { .open_fail = open_fail_once };
 	transport_bip_gw_set_faults(n.gw, &h);
 	struct timespec t0, t1;
