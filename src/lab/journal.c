@@ -106,9 +106,14 @@ static const char *pack(char **at, const char *src, size_t cap)
 	return dst;
 }
 
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Field f of rec; the base64 verdict only when a passphrase came. */
 static const char *obs_str(const struct scws_obs *rec, const struct field *f)
 {
 	const char *v;
+	if (f->obs == offsetof(struct scws_obs, passphrase_base64) && !rec->has_passphrase)
+		return NULL;
 	memcpy(&v, (const char *)rec + f->obs, sizeof(v));
 	return v;
 }
@@ -116,13 +121,12 @@ static const char *obs_str(const struct scws_obs *rec, const struct field *f)
 const struct lab_journal_entry *lab_journal_add(struct lab_journal *j, const struct scws_obs *rec)
 {
 	size_t n_parts = rec->n_parts < MULTIPART_PARTS_MAX ? rec->n_parts : MULTIPART_PARTS_MAX;
-	const char *passphrase_base64 = rec->has_passphrase ? rec->passphrase_base64 : NULL;
+	const char *src[N_FIELDS];
 	size_t size = sizeof(struct lab_journal_entry) + n_parts * sizeof(struct lab_journal_part);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		size += packed_len(fields[i].obs == offsetof(struct scws_obs, passphrase_base64)
-					   ? passphrase_base64
-					   : obs_str(rec, &fields[i]),
-				   fields[i].cap);
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		src[i] = obs_str(rec, &fields[i]);
+		size += packed_len(src[i], fields[i].cap);
+	}
 	for (size_t i = 0; i < n_parts; i++)
 		size += packed_len(rec->parts[i].name, PART_NAME_CAP) +
 			packed_len(rec->parts[i].content_type, PART_TYPE_CAP);
@@ -143,11 +147,8 @@ const struct lab_journal_entry *lab_journal_add(struct lab_journal *j, const str
 	memset(e, 0, sizeof(*e));
 	struct lab_journal_part *parts = (struct lab_journal_part *)(e + 1);
 	char *at = (char *)(parts + n_parts);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const char *src = fields[i].obs == offsetof(struct scws_obs, passphrase_base64)
-					  ? passphrase_base64
-					  : obs_str(rec, &fields[i]);
-		const char *v = pack(&at, src, fields[i].cap);
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		const char *v = pack(&at, src[i], fields[i].cap);
 		memcpy((char *)e + fields[i].entry, &v, sizeof(v));
 	}
 	for (size_t i = 0; i < n_parts; i++) {
