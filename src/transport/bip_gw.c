@@ -647,7 +647,8 @@ static int open_listener(struct gw_port *p, const char *host, uint16_t port, cha
 	if (rc)
 		return rc;
 	struct gw_listener *l = &p->ls[p->n_ls];
-	l->lev = evconnlistener_new(p->gw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	l->lev = evconnlistener_new(p->gw->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE,
+				    TRANSPORT_SOCK_EV_LISTENING, fd);
 	if (!l->lev) {
 		evutil_closesocket(fd);
 		snprintf(err, errcap, "evconnlistener_new failed");

@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "lab/control.h"
+#include "transport/sock.h"
 
 #define SUB "control"
 
@@ -300,7 +301,8 @@ int transport_control_new(struct event_base *base, const char *path, struct lab_
 	if (c)
 		c->path = strdup(path);
 	if (c && c->path)
-		c->lev = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		c->lev = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE,
+					    TRANSPORT_SOCK_EV_LISTENING, fd);
 	if (!c || !c->path || !c->lev) {
 		unlink(path);
 		close(fd);

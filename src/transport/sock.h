@@ -13,6 +13,14 @@
  * after 1 s, 3 s). */
 #define TRANSPORT_SOCK_BACKLOG SOMAXCONN
 
+/* evconnlistener_new()'s backlog argument for a socket that already listens
+ * (transport_sock_listen(), the control socket): 0 leaves it as it is. (-1, the
+ * "reasonable default", calls listen(fd, 128) again and cuts the backlog
+ * to 128: a burst of 400 connects then overflows the accept queue, and a
+ * client whose final ACK was dropped sits in a connection the server has
+ * forgotten.) */
+#define TRANSPORT_SOCK_EV_LISTENING 0
+
 /* Reasons name the address on every failure: "[::1]: socket: ..." rather
  * than "socket: ...". */
 #define TRANSPORT_SOCK_ERR_ADDR 1u

@@ -499,7 +499,8 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 	if (rc)
 		return rc;
 	struct tcpip_listener *l = &t->listeners[t->n_listeners];
-	l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE,
+				    TRANSPORT_SOCK_EV_LISTENING, fd);
 	if (!l->lev) {
 		evutil_closesocket(fd);
 		snprintf(err, errcap, "evconnlistener_new failed");
@@ -551,7 +552,7 @@ int transport_tcpip_resume(struct tcpip_server *t, char *err, size_t errcap)
 		int rc = transport_sock_listen(l->host, l->port, 0, &fd, &p, why, sizeof(why));
 		if (!rc) {
 			l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE,
-						    -1, fd);
+						    TRANSPORT_SOCK_EV_LISTENING, fd);
 			if (!l->lev) {
 				evutil_closesocket(fd);
 				rc = -ENOMEM;
