@@ -453,14 +453,55 @@ static int build_rack(struct daemon *d)
 	return 0;
 }
 
-/* Every card's sockets: 1000 cards hold several thousand listeners. */
-static void raise_fd_limit(const struct daemon *d)
+/* The soft open-file limit is raised to the hard one, as a daemon that
+ * needs many descriptors and never uses select() should: 1,024, a shell's
+ * usual soft limit, is below --max-clients' default with the listeners
+ * beside it, and a rack of 1,000 cards holds thousands of listeners. */
+static void raise_fd_limit(void)
 {
 	struct rlimit rl;
-	if (d->n_units < 2 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Descriptors open now (/proc/self/fd), or -1. */
+static long open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -1;
+	long n = 0;
+	for (struct dirent *e; (e = readdir(dir));)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* the directory's own */
+}
+
+/* Once every listener is open: when the open-file limit leaves fewer
+ * descriptors than --max-clients beside those open and FD_RESERVE, the
+ * total is lowered to fit, so that at the limit the stalled clients make
+ * room (admit.h) and the rest wait in the backlog, instead of accept()
+ * failing. Said once, with the way out. */
+static void fit_clients_to_fds(struct daemon *d)
+{
+	struct rlimit rl;
+	long fds = open_fds();
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || fds < 0)
+		return;
+	unsigned long long used = (unsigned long long)fds + FD_RESERVE;
+	unsigned long long room = rl.rlim_cur > used ? rl.rlim_cur - used : 1;
+	unsigned max = admit_max(d->admit);
+	if (room >= max)
+		return;
+	admit_set_max(d->admit, (unsigned)room);
+	log_warn("main",
+		 "the open-file limit (%llu) leaves room for %llu clients beside the %ld "
+		 "descriptors open and %u kept in reserve, not --max-clients %u: further "
+		 "clients wait in the backlog. Raise the hard limit (LimitNOFILE= in a unit, "
+		 "'ulimit -Hn' as root) or give --max-clients %llu to silence this",
+		 (unsigned long long)rl.rlim_cur, room, fds, FD_RESERVE, max, room);
 }
 
 static unsigned long rack_responses(const struct daemon *d)
@@ -993,7 +1034,7 @@ int main(int argc, char **argv)
 	rc = build_rack(&d);
 	if (rc)
 		goto out;
-	raise_fd_limit(&d);
+	raise_fd_limit();
 	for (size_t i = 0; i < d.n_units && !rc; i++)
 		if (!d.units[i]->reader)
 			rc = unit_load(d.units[i], true, NULL, 0);
@@ -1023,6 +1064,7 @@ int main(int argc, char **argv)
 	rc = open_rack(&d);
 	if (rc)
 		goto out;
+	fit_clients_to_fds(&d);
 	bool any_endpoint = false;
 	for (size_t i = 0; i < d.n_units; i++) {
 		unit_log_endpoints(d.units[i]);

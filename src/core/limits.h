@@ -134,6 +134,9 @@
 #define TCPIP_LINGER_READ_MS 2000u   /* after our FIN: the client's rest is read and dropped */
 #define TCPIP_HEAP_SETTLE_MS 100u    /* heap trimmed once connections were quiet this long */
 #define ADMIT_TRIM_EVERY_MS 1000u    /* the last client leaving trims the heap at most this often */
+#define ACCEPT_PAUSE_MS 100u         /* accept() failed (EMFILE...): the listeners rest this long */
+#define ACCEPT_LOG_EVERY_MS 10000u   /* ...and the failure is logged at most this often */
+#define FD_RESERVE 64u /* descriptors kept beside --max-clients clients (files, control) */
 
 /* Card profiles. */
 #define PROFILE_FILE_MAX (1024u * 1024u) /* any file a profile names */

@@ -49,6 +49,16 @@ struct admit *admit_new(unsigned max_clients, unsigned max_per_peer)
 	return a;
 }
 
+unsigned admit_max(const struct admit *a)
+{
+	return a->max;
+}
+
+void admit_set_max(struct admit *a, unsigned max_clients)
+{
+	a->max = max_clients ? max_clients : 1;
+}
+
 void admit_free(struct admit *a)
 {
 	if (!a)

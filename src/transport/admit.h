@@ -66,6 +66,12 @@ __attribute__((warn_unused_result)) int admit_enter(struct admit *a, struct admi
 /* No-op for an entry that is not in. */
 void admit_leave(struct admit *a, struct admit_entry *e);
 
+/* The total (--max-clients) now, and a new one (>= 1): main lowers it at
+ * start when the open-file limit has no room for that many. Clients over a
+ * lowered total stay until they leave. */
+unsigned admit_max(const struct admit *a);
+void admit_set_max(struct admit *a, unsigned max_clients);
+
 /* Clients now; evicted and refused since start (for the status). */
 size_t admit_clients(const struct admit *a);
 bool admit_full(const struct admit *a);

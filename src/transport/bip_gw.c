@@ -101,8 +101,10 @@ struct bip_gw {
 	struct event *retry; /* the engine asked to wait */
 	struct event *poll;  /* the card's POLL INTERVAL: STATUS when it fires */
 	struct event *evict; /* clients wait for a channel: look for one to free */
-	unsigned evictions;  /* connections closed to make room, since start */
-	bool restarting;     /* released ports turn stale instead of closing */
+	/* accept() failed (EMFILE...): every port rests for ACCEPT_PAUSE_MS. */
+	struct transport_accept_rest rest;
+	unsigned evictions; /* connections closed to make room, since start */
+	bool restarting;    /* released ports turn stale instead of closing */
 	/* The first listener another process held (EADDRINUSE): said once by
 	 * transport_bip_gw_port_in_use(), not by every OPEN CHANNEL. */
 	char in_use[400];
@@ -163,7 +165,7 @@ static void conn_free(struct gw_conn *c)
 			if (fd >= 0)
 				(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		}
-		bufferevent_free(c->bev);
+		transport_sock_bev_free(c->bev);
 	}
 	if (c->rate)
 		ev_token_bucket_cfg_free(c->rate);
@@ -251,7 +253,8 @@ static void update_accepting(struct gw_port *p)
 	/* Clients waiting for a channel are accepted and parked (up to
 	 * BIP_GW_PARKED_MAX), so the gateway sees that they wait and can
 	 * make room (evict_for); beyond, they wait in the backlog. */
-	bool want = p->n_parked < BIP_GW_PARKED_MAX;
+	bool room = p->n_parked < BIP_GW_PARKED_MAX;
+	bool want = room && !p->gw->rest.resting;
 	if (want == p->accepting)
 		return;
 	p->accepting = want;
@@ -263,7 +266,7 @@ static void update_accepting(struct gw_port *p)
 	}
 	if (want)
 		log_dbg(SUB, "card port %u: accepting again", p->card_port);
-	else
+	else if (!room)
 		log_info(SUB,
 			 "card port %u: every channel busy and %u clients wait: new clients "
 			 "wait in the backlog",
@@ -605,7 +608,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	if (gw->admit &&
 	    admit_enter(gw->admit, &c->admit, sa, &gw_admit_ops, c, transport_now_ms()) < 0) {
 		log_dbg(SUB, "%s: refused (--max-clients-per-peer)", c->peer);
-		bufferevent_free(bev);
+		transport_sock_bev_free(bev);
 		free(c);
 		return;
 	}
@@ -637,6 +640,23 @@ static uint16_t mapped_port(const struct bip_gw *gw, uint16_t card_port)
 	return card_port;
 }
 
+static void rest_apply(void *arg)
+{
+	struct bip_gw *gw = arg;
+	for (size_t i = 0; i < CAT_BIP_CHANNELS_MAX; i++)
+		if (gw->ports[i].in_use)
+			update_accepting(&gw->ports[i]);
+}
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	struct gw_listener *l = arg;
+	struct bip_gw *gw = l->port->gw;
+	transport_accept_rest_start(&gw->rest, EVUTIL_SOCKET_ERROR(),
+				    gw->admit ? admit_clients(gw->admit) : gw->n_conns);
+}
+
 static int open_listener(struct gw_port *p, const char *host, uint16_t port, char *err,
 			 size_t errcap)
 {
@@ -654,6 +674,7 @@ static int open_listener(struct gw_port *p, const char *host, uint16_t port, cha
 		snprintf(err, errcap, "evconnlistener_new failed");
 		return -ENOMEM;
 	}
+	evconnlistener_set_error_cb(l->lev, accept_error_cb);
 	l->port = p;
 	l->host_port = bound;
 	snprintf(l->host, sizeof(l->host), "%s", host);
@@ -751,6 +772,7 @@ static int net_listen(void *arg, uint16_t card_port)
 		return -EADDRNOTAVAIL;
 	p->in_use = true;
 	p->accepting = true;
+	update_accepting(p); /* resting after a failed accept() */
 	return 0;
 }
 
@@ -914,7 +936,8 @@ struct bip_gw *transport_bip_gw_new(struct event_base *base, const struct card_l
 	gw->retry = evtimer_new(base, retry_cb, gw);
 	gw->poll = evtimer_new(base, poll_cb, gw);
 	gw->evict = evtimer_new(base, evict_cb, gw);
-	if (!gw->term || !gw->kick || !gw->retry || !gw->poll || !gw->evict) {
+	int rc = transport_accept_rest_init(&gw->rest, base, SUB, rest_apply, gw);
+	if (!gw->term || !gw->kick || !gw->retry || !gw->poll || !gw->evict || rc) {
 		snprintf(err, errcap,
 			 "BIP gateway: bad channel count or buffer size, "
 			 "or no memory");
@@ -941,6 +964,7 @@ void transport_bip_gw_free(struct bip_gw *gw)
 		event_free(gw->poll);
 	if (gw->evict)
 		event_free(gw->evict);
+	transport_accept_rest_fini(&gw->rest);
 	transport_bip_term_free(gw->term);
 	free(gw);
 }

@@ -42,8 +42,17 @@ struct transport_control {
 	struct control_client *clients;
 	size_t n_clients;
 	unsigned next_id;
-	bool paused;
+	bool paused;                       /* CONTROL_CLIENTS_MAX clients: further ones wait */
+	struct transport_accept_rest rest; /* after a failed accept() */
 };
+
+static void apply_listening(struct transport_control *c)
+{
+	if (c->paused || c->rest.resting)
+		evconnlistener_disable(c->lev);
+	else
+		evconnlistener_enable(c->lev);
+}
 
 static void client_free(struct control_client *cl)
 {
@@ -61,7 +70,7 @@ static void client_free(struct control_client *cl)
 	free(cl);
 	if (c->paused && c->n_clients < CONTROL_CLIENTS_MAX) {
 		c->paused = false;
-		evconnlistener_enable(c->lev);
+		apply_listening(c);
 	}
 }
 
@@ -211,8 +220,20 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	if (c->n_clients >= CONTROL_CLIENTS_MAX) {
 		log_warn(SUB, "%zu control clients: further ones wait", c->n_clients);
 		c->paused = true;
-		evconnlistener_disable(c->lev);
+		apply_listening(c);
 	}
+}
+
+static void rest_apply(void *arg)
+{
+	apply_listening(arg);
+}
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	struct transport_control *c = arg;
+	transport_accept_rest_start(&c->rest, EVUTIL_SOCKET_ERROR(), c->n_clients);
 }
 
 /* What is at path: 0 nothing (or a stale socket, removed), else a
@@ -300,18 +321,23 @@ int transport_control_new(struct event_base *base, const char *path, struct lab_
 	struct transport_control *c = calloc(1, sizeof(*c));
 	if (c)
 		c->path = strdup(path);
-	if (c && c->path)
+	int rest_rc = c && c->path ? transport_accept_rest_init(&c->rest, base, SUB, rest_apply, c)
+				   : -ENOMEM;
+	if (!rest_rc)
 		c->lev = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE,
 					    TRANSPORT_SOCK_EV_LISTENING, fd);
-	if (!c || !c->path || !c->lev) {
+	if (rest_rc || !c->lev) {
 		unlink(path);
 		close(fd);
-		if (c)
+		if (c) {
 			free(c->path);
+			transport_accept_rest_fini(&c->rest);
+		}
 		free(c);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
+	evconnlistener_set_error_cb(c->lev, accept_error_cb);
 	c->base = base;
 	c->lc = lc;
 	c->dev = st.st_dev;
@@ -327,6 +353,7 @@ void transport_control_free(struct transport_control *c)
 	while (c->clients)
 		client_free(c->clients);
 	evconnlistener_free(c->lev);
+	transport_accept_rest_fini(&c->rest);
 	struct stat st;
 	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
 		unlink(c->path);

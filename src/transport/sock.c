@@ -4,13 +4,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/timeval.h"
 
 int transport_sock_addr(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], uint16_t *port)
 {
@@ -99,4 +106,73 @@ uint64_t transport_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct timeval transport_sock_accept_failed(struct transport_accept_log *l, const char *sub,
+					    int err, size_t clients, uint64_t now_ms)
+{
+	if (l->at_ms && now_ms - l->at_ms < ACCEPT_LOG_EVERY_MS) {
+		l->unlogged++;
+		return tv_from_ms(ACCEPT_PAUSE_MS);
+	}
+	char more[64] = "";
+	if (l->unlogged)
+		snprintf(more, sizeof(more), " (and %lu times since the last report)", l->unlogged);
+	struct rlimit rl;
+	if (err == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_warn(sub,
+			 "accept: %s%s: the open-file limit is %llu and %zu clients are open; "
+			 "new clients wait in the backlog. Raise the limit ('ulimit -n', "
+			 "LimitNOFILE= in a unit) or lower --max-clients",
+			 strerror(err), more, (unsigned long long)rl.rlim_cur, clients);
+	else
+		log_warn(sub, "accept: %s%s with %zu clients open: new clients wait in the backlog",
+			 strerror(err), more, clients);
+	l->at_ms = now_ms ? now_ms : 1;
+	l->unlogged = 0;
+	return tv_from_ms(ACCEPT_PAUSE_MS);
+}
+
+void transport_sock_bev_free(struct bufferevent *bev)
+{
+	if (!bev)
+		return;
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	bufferevent_setfd(bev, -1); /* the bufferevent forgets it: no second close */
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	bufferevent_free(bev);
+}
+
+static void rest_over_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct transport_accept_rest *r = arg;
+	r->resting = false;
+	r->apply(r->arg);
+}
+
+int transport_accept_rest_init(struct transport_accept_rest *r, struct event_base *base,
+			       const char *sub, void (*apply)(void *arg), void *arg)
+{
+	*r = (struct transport_accept_rest){ .sub = sub, .apply = apply, .arg = arg };
+	r->timer = evtimer_new(base, rest_over_cb, r);
+	return r->timer ? 0 : -ENOMEM;
+}
+
+void transport_accept_rest_fini(struct transport_accept_rest *r)
+{
+	if (r->timer)
+		event_free(r->timer);
+	r->timer = NULL;
+}
+
+void transport_accept_rest_start(struct transport_accept_rest *r, int err, size_t clients)
+{
+	struct timeval tv =
+		transport_sock_accept_failed(&r->log, r->sub, err, clients, transport_now_ms());
+	r->resting = true;
+	r->apply(r->arg);
+	evtimer_add(r->timer, &tv);
 }

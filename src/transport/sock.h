@@ -3,10 +3,12 @@
 #ifndef SCWS_TRANSPORT_SOCK_H
 #define SCWS_TRANSPORT_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 /* The kernel's own cap (net.core.somaxconn, 4096 on Linux >= 5.4): a burst
  * of clients waits in the backlog rather than being dropped (SYN retried
@@ -48,6 +50,52 @@ void transport_sock_peer(const struct sockaddr *sa, char *out, size_t cap);
  * host and its port into *port: 0. Another family: host "?", port 0,
  * -EAFNOSUPPORT. */
 int transport_sock_addr(const struct sockaddr *sa, char host[INET6_ADDRSTRLEN], uint16_t *port);
+
+/* Frees a socket bufferevent (made with BEV_OPT_CLOSE_ON_FREE) and closes
+ * its descriptor now. bufferevent_free() alone closes it when libevent
+ * finalizes the bufferevent, after the callback running now: a burst of
+ * accepts that each evict a stalled client then holds every evicted
+ * descriptor until the burst ends, past --max-clients and into EMFILE. */
+struct bufferevent;
+struct event;
+struct event_base;
+void transport_sock_bev_free(struct bufferevent *bev);
+
+/* A listener whose accept() failed with an error libevent does not retry
+ * itself (EMFILE, ENFILE, ENOBUFS, ENOMEM...). With no error callback
+ * libevent logs a line and tries again at once: while descriptors are
+ * short, a busy loop writing thousands of lines a second. The transports
+ * give their listeners an error callback that stops accepting for the
+ * pause this returns (ACCEPT_PAUSE_MS; clients wait in the backlog) and
+ * logs through here: at most once per ACCEPT_LOG_EVERY_MS, with the
+ * failures not logged since, and for EMFILE the limit and the way out.
+ * clients: connections open now. */
+struct transport_accept_log {
+	uint64_t at_ms;         /* last logged; 0: never */
+	unsigned long unlogged; /* failures since */
+};
+struct timeval transport_sock_accept_failed(struct transport_accept_log *l, const char *sub,
+					    int err, size_t clients, uint64_t now_ms);
+
+/* A transport's listeners resting after a failed accept(). The listener's
+ * error callback calls transport_accept_rest_start(): the failure is
+ * logged (above), resting is set and apply(arg) called, for the transport
+ * to disable its listeners; ACCEPT_PAUSE_MS later resting is cleared and
+ * apply(arg) called again. sub must outlive r. */
+struct transport_accept_rest {
+	struct event *timer;
+	bool resting;
+	struct transport_accept_log log;
+	const char *sub;
+	void (*apply)(void *arg);
+	void *arg;
+};
+/* 0, or -ENOMEM. */
+int transport_accept_rest_init(struct transport_accept_rest *r, struct event_base *base,
+			       const char *sub, void (*apply)(void *arg), void *arg);
+void transport_accept_rest_fini(struct transport_accept_rest *r);
+/* err: the socket error of the failed accept(); clients: open now. */
+void transport_accept_rest_start(struct transport_accept_rest *r, int err, size_t clients);
 
 /* The monotonic clock in milliseconds: the time every transport gives
  * scws_conn and the deadlines (one clock for the whole daemon). */

@@ -56,11 +56,12 @@ struct tcpip_server {
 	size_t n_clients;
 	struct admit *admit;
 	bool own_admit;
-	bool paused;
-	bool suspended;       /* the card is out: no listener */
-	struct event *settle; /* trims the heap once connections settle */
-	bool unsettled;       /* activity since the settle timer was armed */
-	char name[16];        /* the transport's name in logs and the journal */
+	bool paused;                       /* at --max-clients: new clients wait in the backlog */
+	struct transport_accept_rest rest; /* after a failed accept() */
+	bool suspended;                    /* the card is out: no listener */
+	struct event *settle;              /* trims the heap once connections settle */
+	bool unsettled;                    /* activity since the settle timer was armed */
+	char name[16];                     /* the transport's name in logs and the journal */
 };
 
 /* A handshake's transient memory (OpenSSL's handshake buffers, ~30 KB a
@@ -95,11 +96,11 @@ static void settle_soon(struct tcpip_server *t)
 	}
 }
 
-static void set_listening(struct tcpip_server *t, bool on)
+/* The listeners accept unless the server is at --max-clients or resting
+ * after a failed accept(). */
+static void apply_listening(struct tcpip_server *t)
 {
-	if (t->paused == !on)
-		return;
-	t->paused = !on;
+	bool on = !t->paused && !t->rest.resting;
 	for (size_t i = 0; i < t->n_listeners; i++) {
 		if (!t->listeners[i].lev)
 			continue;
@@ -108,6 +109,14 @@ static void set_listening(struct tcpip_server *t, bool on)
 		else
 			evconnlistener_disable(t->listeners[i].lev);
 	}
+}
+
+static void set_listening(struct tcpip_server *t, bool on)
+{
+	if (t->paused == !on)
+		return;
+	t->paused = !on;
+	apply_listening(t);
 	if (!on)
 		log_warn("tcpip",
 			 "%zu connections open (--max-clients), none to close: new "
@@ -134,8 +143,7 @@ static void client_free(struct tcpip_client *cl)
 		event_free(cl->deadline);
 	if (cl->pace)
 		event_free(cl->pace);
-	if (cl->bev)
-		bufferevent_free(cl->bev);
+	transport_sock_bev_free(cl->bev);
 	scws_conn_free(cl->conn);
 	admit_leave(t->admit, &cl->admit); /* may resume listening (room_cb) */
 	free(cl);
@@ -366,6 +374,22 @@ static const struct admit_ops client_admit_ops = {
 	.evict = client_evict,
 };
 
+static void rest_apply(void *arg)
+{
+	apply_listening(arg);
+}
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	struct tcpip_server *t = arg;
+	transport_accept_rest_start(&t->rest, EVUTIL_SOCKET_ERROR(), admit_clients(t->admit));
+}
+
+/* A listener on fd (already listening), accepting unless the server
+ * does not; NULL (fd closed) on no memory. */
+static struct evconnlistener *new_listener(struct tcpip_server *t, evutil_socket_t fd);
+
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -456,6 +480,11 @@ struct tcpip_server *transport_tcpip_new(struct event_base *base, struct scws_se
 	}
 	admit_on_room(t->admit, room_cb, t);
 	t->settle = evtimer_new(base, settle_cb, t);
+	int rc = transport_accept_rest_init(&t->rest, base, t->name, rest_apply, t);
+	if (!t->settle || rc) {
+		transport_tcpip_free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -473,6 +502,7 @@ void transport_tcpip_free(struct tcpip_server *t)
 		admit_free(t->admit);
 	if (t->settle)
 		event_free(t->settle);
+	transport_accept_rest_fini(&t->rest);
 	free(t);
 }
 
@@ -484,6 +514,20 @@ void transport_tcpip_set_name(struct tcpip_server *t, const char *name)
 size_t transport_tcpip_clients(const struct tcpip_server *t)
 {
 	return t->n_clients;
+}
+
+static struct evconnlistener *new_listener(struct tcpip_server *t, evutil_socket_t fd)
+{
+	struct evconnlistener *lev = evconnlistener_new(
+		t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE, TRANSPORT_SOCK_EV_LISTENING, fd);
+	if (!lev) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(lev, accept_error_cb);
+	if (t->paused || t->rest.resting)
+		evconnlistener_disable(lev);
+	return lev;
 }
 
 int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t port, bool tls,
@@ -499,10 +543,8 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 	if (rc)
 		return rc;
 	struct tcpip_listener *l = &t->listeners[t->n_listeners];
-	l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE,
-				    TRANSPORT_SOCK_EV_LISTENING, fd);
+	l->lev = new_listener(t, fd);
 	if (!l->lev) {
-		evutil_closesocket(fd);
 		snprintf(err, errcap, "evconnlistener_new failed");
 		return -ENOMEM;
 	}
@@ -510,8 +552,6 @@ int transport_tcpip_listen(struct tcpip_server *t, const char *host, uint16_t po
 	l->port = p;
 	snprintf(l->host, sizeof(l->host), "%s", host);
 	t->n_listeners++;
-	if (t->paused)
-		evconnlistener_disable(l->lev);
 	*bound = p;
 	return 0;
 }
@@ -551,14 +591,10 @@ int transport_tcpip_resume(struct tcpip_server *t, char *err, size_t errcap)
 		char why[256];
 		int rc = transport_sock_listen(l->host, l->port, 0, &fd, &p, why, sizeof(why));
 		if (!rc) {
-			l->lev = evconnlistener_new(t->base, accept_cb, t, LEV_OPT_CLOSE_ON_FREE,
-						    TRANSPORT_SOCK_EV_LISTENING, fd);
+			l->lev = new_listener(t, fd);
 			if (!l->lev) {
-				evutil_closesocket(fd);
 				rc = -ENOMEM;
 				snprintf(why, sizeof(why), "evconnlistener_new failed");
-			} else if (t->paused) {
-				evconnlistener_disable(l->lev);
 			}
 		}
 		if (rc && !first) {

@@ -170,6 +170,56 @@ expect_match "tcpip: 1,000 concurrent clients, 1,000 answered 200" '"ok": 1000,'
 expect_match "... with no error" '"errors": \{\}' "$out"
 stop_pid "$PID_many"
 
+# --- Few descriptors: the daemon fits itself, accept() never spins ---------
+# A hard open-file limit of 128 that the daemon cannot raise (prlimit runs
+# it): at start --max-clients is lowered to fit, said once, and 300 idle
+# sockets then make stalled clients room instead of accept() failing.
+printf '#!/bin/sh\nexec prlimit --nofile=128:128 "%s" "$@"\n' "$SCWSEMU" >"$T_TMP/scwsemu-128"
+chmod +x "$T_TMP/scwsemu-128"
+scwsemu_bin=$SCWSEMU
+SCWSEMU=$T_TMP/scwsemu-128
+start_scwsemu fds --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+	--max-clients-per-peer 1024 || exit 1
+SCWSEMU=$scwsemu_bin
+P=$(ready_port "$READY_fds" tcpip 127.0.0.1)
+expect_match "128 descriptors: --max-clients is lowered to fit, with the way out" \
+	'the open-file limit \(128\) leaves room for [0-9]+ clients .*not --max-clients 1024.*LimitNOFILE=' \
+	"$(cat "$LOG_fds")"
+stop=$T_TMP/fds.stop
+slowloris "$P" 300 60 0.5 idle "$stop" >"$T_TMP/fds-idle.out"
+slow1=$!
+wait_for 30 grep -q -- '--max-clients reached' "$LOG_fds"
+st=$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P$BOOT")
+touch "$stop"
+wait $slow1
+expect_eq "... a fetch among 300 idle sockets is answered" 200 "$st"
+expect_eq "... and accept() never failed" 0 "$(grep -c 'Too many open files' "$LOG_fds")"
+stop_pid "$PID_fds"
+
+# The limit lowered under a running daemon (prlimit --pid): accept() fails
+# with EMFILE. The listener rests ACCEPT_PAUSE_MS at a time and says so once
+# (libevent alone logged "Error from accept() call" in a busy loop: 171,149
+# lines in 6 s), and accepts again once descriptors are back.
+start_scwsemu emfile --card "$CARDS/default" --no-bip --tcpip 127.0.0.1:0 \
+	--max-clients-per-peer 1024 || exit 1
+P=$(ready_port "$READY_emfile" tcpip 127.0.0.1)
+prlimit --pid "$PID_emfile" --nofile=64:64
+stop=$T_TMP/emfile.stop
+slowloris "$P" 200 60 0.5 idle "$stop" >"$T_TMP/emfile-idle.out"
+slow1=$!
+wait_for 30 grep -q 'accept: Too many open files' "$LOG_emfile"
+sleep 2
+n_emfile=$(grep -c 'Too many open files' "$LOG_emfile")
+touch "$stop"
+wait $slow1
+expect_match "EMFILE: logged once in 2 s, with the limit and the way out" \
+	'^1 .*accept: Too many open files: the open-file limit is 64 .*ulimit -n' \
+	"$n_emfile $(grep 'Too many open files' "$LOG_emfile")"
+expect_eq "... nothing from libevent itself" 0 "$(grep -c 'Error from accept' "$LOG_emfile")"
+expect_eq "... and once the sockets are gone, a fetch is answered" 200 \
+	"$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P$BOOT")"
+stop_pid "$PID_emfile"
+
 # --- Per-peer limit: the peer's oldest stalled connection makes room -------
 start_scwsemu peer --card "$CARDS/default" --port-map 4116=0 --port-map 3516=0 \
 	--tcpip 127.0.0.1:0 --max-clients-per-peer 4 || exit 1

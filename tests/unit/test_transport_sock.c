@@ -5,12 +5,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/limits.h"
+#include "core/log.h"
 #include "runner.h"
 #include "transport/sock.h"
 
@@ -126,12 +132,142 @@ static void test_listen_ipv6(void)
 	close(fd);
 }
 
+struct captured {
+	int count;
+	char line[1024];
+};
+
+static void capture(void *arg, enum log_level level, const char *line)
+{
+	(void)level;
+	struct captured *c = arg;
+	snprintf(c->line, sizeof(c->line), "%s", line);
+	c->count++;
+}
+
+/* A failed accept(): a pause of ACCEPT_PAUSE_MS each time, one line per
+ * ACCEPT_LOG_EVERY_MS with the failures in between counted, the limit and
+ * the way out for EMFILE only. */
+static void test_accept_failed(void)
+{
+	struct captured c = { 0 };
+	struct transport_accept_log al = { 0 };
+	log_set_sink(capture, &c);
+	struct timeval tv = transport_sock_accept_failed(&al, "tcpip", EMFILE, 55, 5000);
+	CU_ASSERT_EQUAL(tv.tv_sec, 0);
+	CU_ASSERT_EQUAL(tv.tv_usec, ACCEPT_PAUSE_MS * 1000);
+	CU_ASSERT_EQUAL(c.count, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "warn  tcpip: accept: Too many open files: the "
+					      "open-file limit is "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "and 55 clients are open"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "'ulimit -n'"));
+	CU_ASSERT_PTR_NULL(strstr(c.line, "times since"));
+	(void)transport_sock_accept_failed(&al, "tcpip", EMFILE, 55, 5001);
+	tv = transport_sock_accept_failed(&al, "tcpip", EMFILE, 55, 5000 + ACCEPT_LOG_EVERY_MS - 1);
+	CU_ASSERT_EQUAL(tv.tv_usec, ACCEPT_PAUSE_MS * 1000);
+	CU_ASSERT_EQUAL(c.count, 1);
+	(void)transport_sock_accept_failed(&al, "bip-gw", ENFILE, 7, 5000 + ACCEPT_LOG_EVERY_MS);
+	CU_ASSERT_EQUAL(c.count, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "bip-gw: accept: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, strerror(ENFILE)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, " (and 2 times since the last report) with 7 "
+					      "clients open: new clients wait in the backlog"));
+	CU_ASSERT_PTR_NULL(strstr(c.line, "open-file limit"));
+	log_set_sink(NULL, NULL);
+}
+
+struct applied {
+	struct transport_accept_rest *r;
+	int calls;
+	bool resting_seen[2];
+};
+
+static void apply_cb(void *arg)
+{
+	struct applied *a = arg;
+	if (a->calls < 2)
+		a->resting_seen[a->calls] = a->r->resting;
+	a->calls++;
+}
+
+/* The rest: resting and applied at once, then applied again, not
+ * resting, when the pause is over (the loop runs until then). */
+static void test_accept_rest(void)
+{
+	struct event_base *base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	struct transport_accept_rest r;
+	struct applied a = { .r = &r };
+	struct captured c = { 0 };
+	log_set_sink(capture, &c);
+	CU_ASSERT_EQUAL_FATAL(transport_accept_rest_init(&r, base, "tcpip", apply_cb, &a), 0);
+	CU_ASSERT_FALSE(r.resting);
+	transport_accept_rest_start(&r, EMFILE, 3);
+	CU_ASSERT_TRUE(r.resting);
+	CU_ASSERT_EQUAL(a.calls, 1);
+	CU_ASSERT_TRUE(a.resting_seen[0]);
+	CU_ASSERT_EQUAL(c.count, 1);
+	/* 1: it ran out of events, the timer being the only one */
+	CU_ASSERT_EQUAL(event_base_dispatch(base), 1);
+	CU_ASSERT_EQUAL(a.calls, 2);
+	CU_ASSERT_FALSE(a.resting_seen[1]);
+	CU_ASSERT_FALSE(r.resting);
+	transport_accept_rest_start(&r, EMFILE, 3); /* within ACCEPT_LOG_EVERY_MS: not logged */
+	CU_ASSERT_EQUAL(c.count, 1);
+	CU_ASSERT_EQUAL(r.log.unlogged, 1);
+	transport_accept_rest_fini(&r); /* with the timer pending */
+	CU_ASSERT_PTR_NULL(r.timer);
+	log_set_sink(NULL, NULL);
+	event_base_free(base);
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+/* transport_sock_bev_free() closes the descriptor at once, where
+ * bufferevent_free() leaves it to the loop's finalizers; and the
+ * finalizers do not close it a second time (its number may be a new
+ * socket's by then). */
+static void test_bev_free_closes_now(void)
+{
+	struct event_base *base = event_base_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	int sv[2];
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct bufferevent *bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bev);
+	bufferevent_free(bev);
+	CU_ASSERT_TRUE(fd_open(sv[0])); /* libevent's way: closed later */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CU_ASSERT_FALSE(fd_open(sv[0]));
+	close(sv[1]);
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bev);
+	transport_sock_bev_free(bev);
+	CU_ASSERT_FALSE(fd_open(sv[0]));
+	char b;
+	CU_ASSERT_EQUAL(read(sv[1], &b, 1), 0); /* the peer sees the close */
+	int again = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_EQUAL(again, sv[0]); /* the lowest free number: the same */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CU_ASSERT_TRUE(fd_open(again));
+	close(again);
+	close(sv[1]);
+	transport_sock_bev_free(NULL);
+	event_base_free(base);
+}
+
 int unit_register(void)
 {
 	static CU_TestInfo tests[] = {
-		UNIT_TEST(test_peer_names),  UNIT_TEST(test_not_numeric),
-		UNIT_TEST(test_listen_ipv4), UNIT_TEST(test_listen_ipv6),
-		CU_TEST_INFO_NULL,
+		UNIT_TEST(test_peer_names),          UNIT_TEST(test_not_numeric),
+		UNIT_TEST(test_listen_ipv4),         UNIT_TEST(test_listen_ipv6),
+		UNIT_TEST(test_accept_failed),       UNIT_TEST(test_accept_rest),
+		UNIT_TEST(test_bev_free_closes_now), CU_TEST_INFO_NULL,
 	};
 	return unit_add_suite("transport_sock", tests);
 }
