@@ -1,5 +1,8 @@
-/* sock.h - TCP listening sockets and peer names for the transports that
- * accept connections (tcpip.c, bip_gw.c): POSIX sockets, IPv4 and IPv6. */
+/* sock.h - what the transports that accept connections (tcpip.c,
+ * bip_gw.c, control.c) share: TCP listening sockets and peer names (POSIX
+ * sockets, IPv4 and IPv6), the monotonic clock, a client's descriptor
+ * closed when it is freed, and the rest a listener takes after a failed
+ * accept(). */
 #ifndef SCWS_TRANSPORT_SOCK_H
 #define SCWS_TRANSPORT_SOCK_H
 

@@ -82,13 +82,18 @@ print(closed)
 PY
 }
 
-# fetch_time URL [curl args...]: milliseconds a fetch took, or FAIL:STATUS.
-fetch_time() {
+# fetch_status URL [curl args...]: the HTTP status of a fetch (000: none).
+fetch_status() {
 	local url=$1
 	shift
+	curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null
+}
+
+# fetch_time URL [curl args...]: milliseconds a fetch took, or FAIL:STATUS.
+fetch_time() {
 	local t0 t1 st
 	t0=$(date +%s%N)
-	st=$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)
+	st=$(fetch_status "$@")
 	t1=$(date +%s%N)
 	if [ "$st" = 200 ]; then echo $(( (t1 - t0) / 1000000 )); else echo "FAIL:$st"; fi
 }
@@ -189,7 +194,7 @@ stop=$T_TMP/fds.stop
 slowloris "$P" 300 60 0.5 idle "$stop" >"$T_TMP/fds-idle.out"
 slow1=$!
 wait_for 30 grep -q -- '--max-clients reached' "$LOG_fds"
-st=$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P$BOOT")
+st=$(fetch_status "https://127.0.0.1:$P$BOOT")
 touch "$stop"
 wait $slow1
 expect_eq "... a fetch among 300 idle sockets is answered" 200 "$st"
@@ -217,7 +222,7 @@ expect_match "EMFILE: logged once in 2 s, with the limit and the way out" \
 	"$n_emfile $(grep 'Too many open files' "$LOG_emfile")"
 expect_eq "... nothing from libevent itself" 0 "$(grep -c 'Error from accept' "$LOG_emfile")"
 expect_eq "... and once the sockets are gone, a fetch is answered" 200 \
-	"$(curl -sS --max-time 20 --cacert "$CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P$BOOT")"
+	"$(fetch_status "https://127.0.0.1:$P$BOOT")"
 stop_pid "$PID_emfile"
 
 # --- Per-peer limit: the peer's oldest stalled connection makes room -------

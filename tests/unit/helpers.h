@@ -9,6 +9,9 @@
  * - unit_tls_client_new: a memory-BIO TLS client as the SCWS tests drive
  *   one (certificate verified against localuicc, or TLS 1.2 PSK, or TLS 1.3
  *   external PSK as `openssl s_client -psk` does it).
+ * - unit_log_catch: the log's lines caught (how many, and the last one)
+ *   instead of written to stderr (test_core.c, test_transport_sock.c);
+ *   in helpers_log.c, so that its users link nothing else of librunner.a.
  * - unit_split_all_ways: the driver of the split-at-every-point tables
  *   (test_scws_http.c, test_scws_http_resp.c): one case fed whole, split in
  *   two at every point, one byte per feed, and as every proper prefix.
@@ -80,5 +83,16 @@ typedef bool unit_split_run_fn(void *arg, size_t len, const size_t *cuts, size_t
  * prefix_mode); each way asserted. */
 void unit_split_all_ways(size_t in_len, size_t leftover, const char *prefix_mode,
 			 unit_split_run_fn *run, void *arg);
+
+/* ---- log capture ---- */
+
+struct unit_log {
+	int count;       /* lines since unit_log_catch() */
+	char line[1024]; /* the last one, without the newline */
+};
+
+/* From now until unit_log_release(), every log line goes to l. */
+void unit_log_catch(struct unit_log *l);
+void unit_log_release(void);
 
 #endif

@@ -18,6 +18,7 @@
 #include "core/strparse.h"
 #include "core/timeval.h"
 #include "core/xml.h"
+#include "helpers.h"
 #include "runner.h"
 
 static void test_rd_sticky(void)
@@ -111,22 +112,10 @@ static void test_hex(void)
 	CU_ASSERT_STRING_EQUAL(hex_encode(in, 3, 0, s, 5), "00AB");
 }
 
-struct captured {
-	char line[512];
-	int count;
-};
-
-static void capture(void *arg, enum log_level level, const char *line)
-{
-	struct captured *c = arg;
-	snprintf(c->line, sizeof(c->line), "%s", line);
-	c->count++;
-}
-
 static void test_log_json_escape(void)
 {
-	struct captured c = { .count = 0 };
-	log_set_sink(capture, &c);
+	struct unit_log c;
+	unit_log_catch(&c);
 	log_setup(LOG_INFO, true);
 	struct log_kv kv[] = { { "path", "/a\"b", false },
 			       { "status", "200", true },
@@ -141,7 +130,7 @@ static void test_log_json_escape(void)
 	log_setup(LOG_INFO, false);
 	log_kv(LOG_WARN, "http", "request", kv, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, "warn  http: request path=\"/a\\\"b\" status=200"));
-	log_set_sink(NULL, NULL);
+	unit_log_release();
 }
 
 /* A scratch directory under $TMPDIR (or /tmp), removed by the caller. */

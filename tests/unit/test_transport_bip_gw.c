@@ -1446,15 +1446,22 @@ static void net_rig_open(struct net_rig *n, const struct card_link_ops *ops, voi
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n->gw);
 }
 
-static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_gw_config *base_cfg)
+/* A gateway config on 127.0.0.1 with card port 4116 (n_ports 1) or 4116
+ * and 3516 (2) on ephemeral host ports. */
+static struct bip_gw_config net_rig_cfg(unsigned channels, size_t n_ports)
 {
 	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map = { 4116, 0 };
-	struct bip_gw_config cfg = { .listen = &lo,
-				     .n_listen = 1,
-				     .port_map = &map,
-				     .n_port_map = 1,
-				     .channels = channels };
+	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
+	return (struct bip_gw_config){ .listen = &lo,
+				       .n_listen = 1,
+				       .port_map = map,
+				       .n_port_map = n_ports,
+				       .channels = channels };
+}
+
+static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_gw_config *base_cfg)
+{
+	struct bip_gw_config cfg = net_rig_cfg(channels, 1);
 	net_rig_open(n, &mc_ops, NULL, base_cfg ? base_cfg : &cfg);
 }
 
@@ -1463,11 +1470,7 @@ static void net_rig_new(struct net_rig *n, unsigned channels, const struct bip_g
  * loopback ports. */
 static void net_rig_card(struct net_rig *n, void *link_ctx)
 {
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	static const struct bip_gw_config cfg = {
-		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
-	};
+	struct bip_gw_config cfg = net_rig_cfg(0, 2);
 	net_rig_open(n, &transport_link_emu_ops, link_ctx, &cfg);
 }
 
@@ -1770,11 +1773,7 @@ static void test_gw_rx_backpressure(void)
 {
 	struct net_rig n;
 	quiet();
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = {
-		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
-	};
+	struct bip_gw_config cfg = net_rig_cfg(0, 2);
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "09 0A");
 	mc_open(&n.m, 4116, 1400);
@@ -1913,13 +1912,8 @@ static void test_gw_idle_timeout(void)
 {
 	struct net_rig n;
 	quiet();
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map = { 4116, 0 };
-	struct bip_gw_config cfg = { .listen = &lo,
-				     .n_listen = 1,
-				     .port_map = &map,
-				     .n_port_map = 1,
-				     .idle_timeout_ms = 50 };
+	struct bip_gw_config cfg = net_rig_cfg(0, 1);
+	cfg.idle_timeout_ms = 50;
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "0A");
 	mc_open(&n.m, 4116, 1400);
@@ -1964,11 +1958,7 @@ static void test_gw_restart_stop(void)
 	struct net_rig n;
 	char err[256];
 	quiet();
-	static const struct bip_gw_addr lo = { "127.0.0.1", false };
-	static const struct bip_gw_port_map map[2] = { { 4116, 0 }, { 3516, 0 } };
-	struct bip_gw_config cfg = {
-		.listen = &lo, .n_listen = 1, .port_map = map, .n_port_map = 2
-	};
+	struct bip_gw_config cfg = net_rig_cfg(0, 2);
 	net_rig_new(&n, 0, &cfg);
 	mc_events(&n.m, "09 0A");
 	mc_open(&n.m, 4116, 1400);

@@ -17,6 +17,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "helpers.h"
 #include "runner.h"
 #include "transport/sock.h"
 
@@ -132,27 +133,14 @@ static void test_listen_ipv6(void)
 	close(fd);
 }
 
-struct captured {
-	int count;
-	char line[1024];
-};
-
-static void capture(void *arg, enum log_level level, const char *line)
-{
-	(void)level;
-	struct captured *c = arg;
-	snprintf(c->line, sizeof(c->line), "%s", line);
-	c->count++;
-}
-
 /* A failed accept(): a pause of ACCEPT_PAUSE_MS each time, one line per
  * ACCEPT_LOG_EVERY_MS with the failures in between counted, the limit and
  * the way out for EMFILE only. */
 static void test_accept_failed(void)
 {
-	struct captured c = { 0 };
+	struct unit_log c;
 	struct transport_accept_log al = { 0 };
-	log_set_sink(capture, &c);
+	unit_log_catch(&c);
 	struct timeval tv = transport_sock_accept_failed(&al, "tcpip", EMFILE, 55, 5000);
 	CU_ASSERT_EQUAL(tv.tv_sec, 0);
 	CU_ASSERT_EQUAL(tv.tv_usec, ACCEPT_PAUSE_MS * 1000);
@@ -173,7 +161,7 @@ static void test_accept_failed(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.line, " (and 2 times since the last report) with 7 "
 					      "clients open: new clients wait in the backlog"));
 	CU_ASSERT_PTR_NULL(strstr(c.line, "open-file limit"));
-	log_set_sink(NULL, NULL);
+	unit_log_release();
 }
 
 struct applied {
@@ -198,8 +186,8 @@ static void test_accept_rest(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
 	struct transport_accept_rest r;
 	struct applied a = { .r = &r };
-	struct captured c = { 0 };
-	log_set_sink(capture, &c);
+	struct unit_log c;
+	unit_log_catch(&c);
 	CU_ASSERT_EQUAL_FATAL(transport_accept_rest_init(&r, base, "tcpip", apply_cb, &a), 0);
 	CU_ASSERT_FALSE(r.resting);
 	transport_accept_rest_start(&r, EMFILE, 3);
@@ -217,7 +205,7 @@ static void test_accept_rest(void)
 	CU_ASSERT_EQUAL(r.log.unlogged, 1);
 	transport_accept_rest_fini(&r); /* with the timer pending */
 	CU_ASSERT_PTR_NULL(r.timer);
-	log_set_sink(NULL, NULL);
+	unit_log_release();
 	event_base_free(base);
 }
 
